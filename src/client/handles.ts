@@ -1,0 +1,75 @@
+import type { Batch, BatchOutcome } from '../core/batch.js';
+import { JobCancelledError, JobFailedError } from '../core/errors.js';
+import { decodePayload, type Job, type JobRow, type JobState, toJob } from '../core/job.js';
+import type { WaitOptions } from './waiters.js';
+
+/** What handles need from the Offload instance that made them. */
+export interface HandleHost {
+  getJob(id: string): Promise<Job>;
+  cancel(id: string): Promise<Job>;
+  waitForJob(id: string, opts?: WaitOptions): Promise<JobRow>;
+  getBatch(id: string): Promise<Batch>;
+  waitForBatch(id: string, opts?: WaitOptions): Promise<BatchOutcome>;
+}
+
+/** A submitted job: its id, and ways to read it, await it and cancel it. */
+export class JobHandle<I = unknown, O = unknown> {
+  constructor(
+    private readonly host: HandleHost,
+    readonly id: string,
+    readonly task: string,
+    /** True when an existing job held the unique key and this handle points at it. */
+    readonly deduplicated: boolean,
+    /** The state when submitted (for a deduplicated job, the existing job's state). */
+    readonly state: JobState,
+  ) {}
+
+  /** The job as it stands now. */
+  status(): Promise<Job<I, O>> {
+    return this.host.getJob(this.id) as Promise<Job<I, O>>;
+  }
+
+  /** Waits until the job finishes; resolves with its result, rejects with JobFailedError / JobCancelledError. */
+  async result(opts?: WaitOptions): Promise<O> {
+    return resultOf<O>(await this.host.waitForJob(this.id, opts));
+  }
+
+  /** Waits until the job finishes, whatever the outcome, and returns the job. */
+  async finished(opts?: WaitOptions): Promise<Job<I, O>> {
+    return toJob<I, O>(await this.host.waitForJob(this.id, opts));
+  }
+
+  cancel(): Promise<Job<I, O>> {
+    return this.host.cancel(this.id) as Promise<Job<I, O>>;
+  }
+
+  toJSON(): { id: string; task: string; deduplicated: boolean; state: JobState } {
+    return { id: this.id, task: this.task, deduplicated: this.deduplicated, state: this.state };
+  }
+}
+
+export function resultOf<O>(row: JobRow): O {
+  if (row.state === 'succeeded') return decodePayload(row.result) as O;
+  if (row.state === 'cancelled') throw new JobCancelledError(row.id, row.task);
+  const error = row.error ? (JSON.parse(row.error) as { message: string; code?: string }) : { message: 'unknown error' };
+  throw new JobFailedError(row.id, row.task, error);
+}
+
+/** A submitted batch: live counts and a promise of the outcome. */
+export class BatchHandle {
+  constructor(
+    private readonly host: HandleHost,
+    readonly id: string,
+    readonly jobs: JobHandle[],
+  ) {}
+
+  /** The batch with its live counts. */
+  status(): Promise<Batch> {
+    return this.host.getBatch(this.id);
+  }
+
+  /** Resolves when every job of the batch has finished: `{ ok, succeeded, failed, cancelled, total }`. */
+  wait(opts?: WaitOptions): Promise<BatchOutcome> {
+    return this.host.waitForBatch(this.id, opts);
+  }
+}

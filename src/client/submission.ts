@@ -1,0 +1,94 @@
+import { InputTooLargeError, InvalidInputError, InvalidOptionError } from '../core/errors.js';
+import type { Payload } from '../core/job.js';
+import type { TaskRegistry } from '../core/registry.js';
+import type { NewJob } from '../store/store.js';
+
+export interface EnqueueOptions {
+  /** Higher runs first; default: the task's priority (0 unless set). */
+  priority?: number;
+  /** When the job may start: a Date, epoch milliseconds or an ISO 8601 string. */
+  runAt?: Date | number | string;
+  /** Start no sooner than this many milliseconds from now. */
+  delayMs?: number;
+  /** While a queued or running job of this task has this key, submitting returns that job. */
+  uniqueKey?: string;
+  /** Jobs sharing a key run at most `concurrencyPerKey` (task setting, default 1) at a time. */
+  concurrencyKey?: string;
+  maxAttempts?: number;
+  timeoutMs?: number;
+  /** Who submitted (shown in listings): "api", "cli", a user id… */
+  origin?: string;
+}
+
+export interface SubmissionLimits {
+  maxInputBytes: number;
+}
+
+export const DEFAULT_MAX_INPUT_BYTES = 1024 * 1024;
+const MAX_KEY_LENGTH = 255;
+
+/**
+ * Turns (task, input, options) into a row to insert, or throws a named error before anything is
+ * written: unknown task, input that is not JSON or fails the task's schema, input too large, bad option.
+ */
+export async function buildNewJob(registry: TaskRegistry, limits: SubmissionLimits, now: number, task: string, input: unknown, opts: EnqueueOptions = {}): Promise<NewJob> {
+  if (typeof task !== 'string' || task === '') throw new InvalidOptionError('task', 'a task name (string) is required');
+  checkOptions(opts);
+  const settings = await registry.settingsFor(task);
+  const payload = encodeInput(task, input);
+  if (typeof payload === 'string') registry.validate(task, settings, input);
+  const size = typeof payload === 'string' ? byteLength(payload, limits.maxInputBytes) : payload.length;
+  if (size > limits.maxInputBytes) throw new InputTooLargeError(task, size, limits.maxInputBytes);
+  return {
+    task,
+    input: payload,
+    priority: opts.priority ?? settings.priority,
+    runAt: runAtOf(opts, now),
+    maxAttempts: opts.maxAttempts ?? settings.maxAttempts,
+    timeoutMs: opts.timeoutMs ?? settings.timeoutMs,
+    uniqueKey: opts.uniqueKey ?? null,
+    concurrencyKey: opts.concurrencyKey ?? null,
+    origin: opts.origin ?? null,
+  };
+}
+
+/** JSON text for values, the bytes themselves for Buffers (Gearman payloads). */
+export function encodeInput(task: string, input: unknown): Payload {
+  if (Buffer.isBuffer(input)) return input;
+  if (input instanceof Uint8Array) return Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(input === undefined ? null : input);
+  } catch (err) {
+    throw new InvalidInputError(task, `it cannot be serialised as JSON (${(err as Error).message})`);
+  }
+  if (text === undefined) throw new InvalidInputError(task, `a ${typeof input} is not a JSON value`);
+  return text;
+}
+
+/** UTF-8 length, without encoding short strings that cannot be over the limit anyway. */
+function byteLength(text: string, limit: number): number {
+  return text.length * 3 <= limit ? text.length : Buffer.byteLength(text);
+}
+
+function checkOptions(o: EnqueueOptions): void {
+  const bad = (option: string, problem: string): never => { throw new InvalidOptionError(option, problem); };
+  if (typeof o !== 'object' || o === null) bad('options', 'must be an object');
+  if (o.priority !== undefined && (!Number.isSafeInteger(o.priority) || Math.abs(o.priority) > 2 ** 31)) bad('priority', 'must be an integer between -2^31 and 2^31');
+  if (o.delayMs !== undefined && (typeof o.delayMs !== 'number' || !Number.isFinite(o.delayMs) || o.delayMs < 0)) bad('delayMs', `must be a non-negative number of milliseconds, got ${String(o.delayMs)}`);
+  if (o.delayMs !== undefined && o.runAt !== undefined) bad('runAt', 'give runAt or delayMs, not both');
+  if (o.maxAttempts !== undefined && (!Number.isSafeInteger(o.maxAttempts) || o.maxAttempts < 1)) bad('maxAttempts', 'must be an integer ≥ 1');
+  if (o.timeoutMs !== undefined && (!Number.isSafeInteger(o.timeoutMs) || o.timeoutMs < 1)) bad('timeoutMs', 'must be an integer ≥ 1');
+  for (const key of ['uniqueKey', 'concurrencyKey', 'origin'] as const) {
+    const v = o[key];
+    if (v !== undefined && (typeof v !== 'string' || v.length === 0 || v.length > MAX_KEY_LENGTH)) bad(key, `must be a string of 1–${MAX_KEY_LENGTH} characters`);
+  }
+}
+
+function runAtOf(o: EnqueueOptions, now: number): number {
+  if (o.delayMs !== undefined) return now + Math.round(o.delayMs);
+  if (o.runAt === undefined) return now;
+  const ms = o.runAt instanceof Date ? o.runAt.getTime() : typeof o.runAt === 'number' ? o.runAt : Date.parse(o.runAt);
+  if (!Number.isFinite(ms) || ms < 0) throw new InvalidOptionError('runAt', `must be a valid date, epoch milliseconds or ISO 8601 string, got ${JSON.stringify(o.runAt)}`);
+  return Math.round(ms);
+}

@@ -1,0 +1,124 @@
+import type { BatchRow } from '../core/batch.js';
+import type { Clock } from '../core/clock.js';
+import { WaitTimeoutError } from '../core/errors.js';
+import type { EventBus } from '../core/events.js';
+import { isFinished, type JobRow } from '../core/job.js';
+import type { Store, StoreChange } from '../store/store.js';
+
+export interface WaitOptions {
+  /** Give up (WaitTimeoutError) after this long; the job goes on. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+interface Pending<T> {
+  resolve(value: T): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Resolves promises when jobs or batches finish, whoever finishes them: this process (events on
+ * the bus, no query until the job is done) or another one (the store's change feed, then one
+ * query for everything being waited on). Nothing polls a job row in a loop.
+ */
+export class Waiters {
+  private readonly jobs = new Map<string, Set<Pending<JobRow>>>();
+  private readonly batches = new Map<string, Set<Pending<BatchRow>>>();
+  private unwatch: (() => void) | undefined;
+  private checking: Promise<void> | undefined;
+  private recheck = false;
+
+  constructor(private readonly store: Store, private readonly bus: EventBus, private readonly clock: Clock) {
+    const onJobDone = (e: { id: string }) => { if (this.jobs.has(e.id)) void this.checkJobs([e.id]); };
+    bus.on('job:succeeded', onJobDone);
+    bus.on('job:failed', onJobDone);
+    bus.on('job:cancelled', onJobDone);
+    bus.on('batch:finished', (e) => { if (this.batches.has(e.id)) void this.checkBatches([e.id]); });
+  }
+
+  waitForJob(id: string, opts: WaitOptions = {}): Promise<JobRow> {
+    return this.wait(this.jobs, id, opts, () => this.checkJobs([id]));
+  }
+
+  waitForBatch(id: string, opts: WaitOptions = {}): Promise<BatchRow> {
+    return this.wait(this.batches, id, opts, () => this.checkBatches([id]));
+  }
+
+  private wait<T>(map: Map<string, Set<Pending<T>>>, id: string, opts: WaitOptions, check: () => Promise<void>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (opts.signal?.aborted) return reject(opts.signal.reason);
+      let set = map.get(id);
+      if (!set) map.set(id, (set = new Set()));
+      const cleanup = () => {
+        timer?.cancel();
+        opts.signal?.removeEventListener('abort', onAbort);
+        set!.delete(entry);
+        if (set!.size === 0 && map.get(id) === set) map.delete(id);
+        this.updateWatch();
+      };
+      const entry: Pending<T> = {
+        resolve: (v) => { cleanup(); resolve(v); },
+        reject: (e) => { cleanup(); reject(e); },
+      };
+      const onAbort = () => entry.reject(opts.signal!.reason);
+      const timer = opts.timeoutMs === undefined ? undefined : this.clock.setTimer(() => entry.reject(new WaitTimeoutError(id, opts.timeoutMs!)), opts.timeoutMs);
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      set.add(entry);
+      this.updateWatch();
+      // Registered first, then checked: a job that finished in between is not missed.
+      check().catch((err) => entry.reject(err));
+    });
+  }
+
+  private async checkJobs(ids: string[]): Promise<void> {
+    const waited = ids.filter((id) => this.jobs.has(id));
+    if (waited.length === 0) return;
+    for (const row of await this.store.getJobs({ ids: waited })) {
+      if (!isFinished(row.state)) continue;
+      for (const p of [...(this.jobs.get(row.id) ?? [])]) p.resolve(row);
+    }
+  }
+
+  private async checkBatches(ids: string[]): Promise<void> {
+    for (const id of ids) {
+      if (!this.batches.has(id)) continue;
+      const row = await this.store.getBatch({ id });
+      if (row?.finishedAt == null) continue;
+      for (const p of [...(this.batches.get(id) ?? [])]) p.resolve(row);
+    }
+  }
+
+  /** Follows the store's change feed only while someone waits (polling it costs on SQLite). */
+  private updateWatch(): void {
+    const waiting = this.jobs.size + this.batches.size > 0;
+    if (waiting && !this.unwatch) this.unwatch = this.store.watch((change) => this.onStoreChange(change));
+    if (!waiting && this.unwatch) {
+      this.unwatch();
+      this.unwatch = undefined;
+    }
+  }
+
+  private onStoreChange(change: StoreChange): void {
+    if (this.checking) {
+      this.recheck = true;
+      return;
+    }
+    const jobIds = change.finished ? change.finished.filter((id) => this.jobs.has(id)) : [...this.jobs.keys()];
+    const batchIds = change.finishedBatches ? change.finishedBatches.filter((id) => this.batches.has(id)) : [...this.batches.keys()];
+    if (jobIds.length === 0 && batchIds.length === 0) return;
+    this.checking = Promise.all([this.checkJobs(jobIds), this.checkBatches(batchIds)])
+      .then(() => undefined, (err: unknown) => process.emitWarning(`Offload could not check awaited jobs: ${String(err)}`))
+      .finally(() => {
+        this.checking = undefined;
+        if (this.recheck) {
+          this.recheck = false;
+          this.onStoreChange({ tasks: null });
+        }
+      });
+  }
+
+  /** Rejects every pending wait (the instance is closing). */
+  rejectAll(err: unknown): void {
+    for (const set of [...this.jobs.values(), ...this.batches.values()]) for (const p of [...set]) p.reject(err);
+  }
+}

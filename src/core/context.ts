@@ -1,0 +1,22 @@
+/** What a handler receives besides its input. */
+export interface JobContext {
+  readonly job: {
+    readonly id: string;
+    readonly task: string;
+    /** 1 on the first attempt. */
+    readonly attempt: number;
+    readonly maxAttempts: number;
+    readonly priority: number;
+    readonly batchId: string | null;
+    readonly createdAt: string;
+  };
+  /** The worker running this attempt. */
+  readonly workerId: string;
+  /**
+   * Aborts when the job is cancelled, times out, loses its lease, or the worker shuts down.
+   * `signal.reason` says which (a JobTimeoutError, LeaseLostError, JobCancelledError…).
+   */
+  readonly signal: AbortSignal;
+  /** Records progress (stored, shown in listings, streamed to waiters). Cheap to call often. */
+  progress(done: number, total: number, message?: string): void;
+}

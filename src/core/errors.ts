@@ -1,0 +1,238 @@
+/**
+ * Every error Offload raises on purpose is an OffloadError with a stable `code`.
+ * The HTTP API sends the same code in `{"error":{"code":…}}`, the Gearman server in its ERROR
+ * packet, and the CLI prints it; `docs/reference/errors.md` lists them all (a test keeps it so).
+ */
+
+export interface ErrorCodeInfo {
+  readonly code: string;
+  readonly httpStatus: number;
+  readonly summary: string;
+}
+
+const registry = new Map<string, ErrorCodeInfo>();
+
+/** All error codes Offload can raise or record, with their HTTP status and a one-line summary. */
+export function errorCodes(): ErrorCodeInfo[] {
+  return [...registry.values()].sort((a, b) => a.code.localeCompare(b.code));
+}
+
+function register(code: string, httpStatus: number, summary: string): string {
+  registry.set(code, { code, httpStatus, summary });
+  return code;
+}
+
+export class OffloadError extends Error {
+  readonly code: string;
+  readonly httpStatus: number;
+  /** Extra machine-readable facts about the error (the job id, the field name…). */
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: string, message: string, details?: Record<string, unknown>, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.httpStatus = registry.get(code)?.httpStatus ?? 500;
+    this.details = details;
+  }
+
+  toJSON(): { code: string; message: string; details?: Record<string, unknown> } {
+    return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
+  }
+}
+
+export function isOffloadError(err: unknown): err is OffloadError {
+  return err instanceof OffloadError;
+}
+
+// ---- producer-side input errors ---------------------------------------------------------------
+
+const UNKNOWN_TASK = register('UNKNOWN_TASK', 404, 'The task is not defined by this process nor registered in the store.');
+export class UnknownTaskError extends OffloadError {
+  static readonly code = UNKNOWN_TASK;
+  constructor(task: string) {
+    super(UNKNOWN_TASK, `Unknown task "${task}": no process has defined it. Define it with defineTask()/offload.task() in the worker or server that runs it (a worker registers its tasks in the store when it starts), or check the spelling.`, { task });
+  }
+}
+
+const INVALID_INPUT = register('INVALID_INPUT', 400, 'A job input is not JSON-serialisable or does not match the task\'s input schema.');
+export class InvalidInputError extends OffloadError {
+  static readonly code = INVALID_INPUT;
+  constructor(task: string, problem: string) {
+    super(INVALID_INPUT, `Invalid input for task "${task}": ${problem}. Send a JSON value that matches the task's input schema.`, { task, problem });
+  }
+}
+
+const INPUT_TOO_LARGE = register('INPUT_TOO_LARGE', 413, 'A job input is larger than the configured limit (default 1 MiB).');
+export class InputTooLargeError extends OffloadError {
+  static readonly code = INPUT_TOO_LARGE;
+  constructor(task: string, bytes: number, limit: number) {
+    super(INPUT_TOO_LARGE, `Input for task "${task}" is ${bytes} bytes, over the limit of ${limit} bytes. Store large data elsewhere and pass a reference, or raise maxInputBytes.`, { task, bytes, limit });
+  }
+}
+
+const INVALID_OPTION = register('INVALID_OPTION', 400, 'A submission or configuration option has a value that is not allowed.');
+export class InvalidOptionError extends OffloadError {
+  static readonly code = INVALID_OPTION;
+  constructor(option: string, problem: string) {
+    super(INVALID_OPTION, `Invalid option "${option}": ${problem}.`, { option, problem });
+  }
+}
+
+const INVALID_ID = register('INVALID_ID', 400, 'A job or batch id is not a positive integer.');
+export class InvalidIdError extends OffloadError {
+  static readonly code = INVALID_ID;
+  constructor(kind: 'job' | 'batch', id: unknown) {
+    super(INVALID_ID, `Invalid ${kind} id ${JSON.stringify(String(id))}: ids are positive integers, such as "42".`, { kind, id: String(id) });
+  }
+}
+
+const INVALID_CURSOR = register('INVALID_CURSOR', 400, 'A list cursor was not produced by a previous listing.');
+export class InvalidCursorError extends OffloadError {
+  static readonly code = INVALID_CURSOR;
+  constructor(cursor: string) {
+    super(INVALID_CURSOR, `Invalid cursor ${JSON.stringify(cursor)}: pass the nextCursor value of the previous page unchanged.`, { cursor });
+  }
+}
+
+// ---- lookups and state ------------------------------------------------------------------------
+
+const JOB_NOT_FOUND = register('JOB_NOT_FOUND', 404, 'No job has this id (it may have been pruned or purged).');
+export class JobNotFoundError extends OffloadError {
+  static readonly code = JOB_NOT_FOUND;
+  constructor(id: string) {
+    super(JOB_NOT_FOUND, `Job ${id} not found: it never existed, or it was pruned or purged. List jobs with \`offload jobs\` to see what exists.`, { id });
+  }
+}
+
+const BATCH_NOT_FOUND = register('BATCH_NOT_FOUND', 404, 'No batch has this id.');
+export class BatchNotFoundError extends OffloadError {
+  static readonly code = BATCH_NOT_FOUND;
+  constructor(id: string) {
+    super(BATCH_NOT_FOUND, `Batch ${id} not found: it never existed or was pruned.`, { id });
+  }
+}
+
+const INVALID_STATE = register('INVALID_STATE', 409, 'The operation does not apply to a job in its current state.');
+export class InvalidStateError extends OffloadError {
+  static readonly code = INVALID_STATE;
+  constructor(id: string, state: string, operation: string, hint: string) {
+    super(INVALID_STATE, `Cannot ${operation} job ${id}: it is ${state}. ${hint}`, { id, state, operation });
+  }
+}
+
+const LEASE_LOST = register('LEASE_LOST', 409, 'The worker no longer holds the job: its lease expired, it was cancelled, or another worker claimed it.');
+export class LeaseLostError extends OffloadError {
+  static readonly code = LEASE_LOST;
+  constructor(id: string) {
+    super(LEASE_LOST, `Lease lost for job ${id}: the lease token is stale (the lease expired and the job was handed to another worker, or it was cancelled). Stop working on it; its result will not be recorded.`, { id });
+  }
+}
+
+const TASK_ALREADY_DEFINED = register('TASK_ALREADY_DEFINED', 409, 'Two different definitions were given for one task name in one process.');
+export class TaskAlreadyDefinedError extends OffloadError {
+  static readonly code = TASK_ALREADY_DEFINED;
+  constructor(task: string) {
+    super(TASK_ALREADY_DEFINED, `Task "${task}" is already defined in this process with another handler. Give each task one definition.`, { task });
+  }
+}
+
+const INVALID_TASK = register('INVALID_TASK', 400, 'A task definition has a bad name or settings.');
+export class InvalidTaskError extends OffloadError {
+  static readonly code = INVALID_TASK;
+  constructor(task: string, problem: string) {
+    super(INVALID_TASK, `Invalid definition of task "${task}": ${problem}.`, { task, problem });
+  }
+}
+
+// ---- awaiting results -------------------------------------------------------------------------
+
+const JOB_FAILED = register('JOB_FAILED', 500, 'The awaited job failed; `details.error` holds the job\'s own error.');
+export class JobFailedError extends OffloadError {
+  static readonly code = JOB_FAILED;
+  readonly jobError: { message: string; code?: string };
+  constructor(id: string, task: string, jobError: { message: string; code?: string }) {
+    super(JOB_FAILED, `Job ${id} (${task}) failed: ${jobError.message}`, { id, task, error: jobError });
+    this.jobError = jobError;
+  }
+}
+
+const JOB_CANCELLED = register('JOB_CANCELLED', 409, 'The awaited job was cancelled before it finished.');
+export class JobCancelledError extends OffloadError {
+  static readonly code = JOB_CANCELLED;
+  constructor(id: string, task: string) {
+    super(JOB_CANCELLED, `Job ${id} (${task}) was cancelled before it finished.`, { id, task });
+  }
+}
+
+const WAIT_TIMEOUT = register('WAIT_TIMEOUT', 504, 'Waiting for a job\'s result took longer than the caller allowed; the job goes on.');
+export class WaitTimeoutError extends OffloadError {
+  static readonly code = WAIT_TIMEOUT;
+  constructor(id: string, ms: number) {
+    super(WAIT_TIMEOUT, `Job ${id} did not finish within ${ms} ms. The job goes on; read it later with getJob("${id}").`, { id, ms });
+  }
+}
+
+// ---- errors recorded on jobs by the runtime ----------------------------------------------------
+
+const JOB_TIMEOUT = register('JOB_TIMEOUT', 500, 'Recorded on a job whose handler ran past the task\'s timeoutMs.');
+export class JobTimeoutError extends OffloadError {
+  static readonly code = JOB_TIMEOUT;
+  constructor(id: string, ms: number) {
+    super(JOB_TIMEOUT, `Job ${id} timed out after ${ms} ms. Make the handler faster, honour ctx.signal, or raise the task's timeoutMs.`, { id, ms });
+  }
+}
+
+const LEASE_EXPIRED = register('LEASE_EXPIRED', 500, 'Recorded on a job whose worker stopped heartbeating (crashed or hung); the job is retried.');
+export const LEASE_EXPIRED_CODE = LEASE_EXPIRED;
+
+const HANDLER_ERROR = register('HANDLER_ERROR', 500, 'Recorded on a job whose handler threw an error without a code of its own.');
+export const HANDLER_ERROR_CODE = HANDLER_ERROR;
+
+const NO_HANDLER = register('NO_HANDLER', 500, 'Recorded on a job claimed by a worker that has no handler for its task.');
+export const NO_HANDLER_CODE = NO_HANDLER;
+
+const SHUTDOWN = register('SHUTDOWN', 503, 'A worker stopped while the job was running; the job was released for another worker.');
+export const SHUTDOWN_CODE = SHUTDOWN;
+
+// ---- lifecycle and configuration ---------------------------------------------------------------
+
+const CLOSED = register('CLOSED', 503, 'The Offload instance or store was closed (or is shutting down).');
+export class ClosedError extends OffloadError {
+  static readonly code = CLOSED;
+  constructor(what: string) {
+    super(CLOSED, `${what} is closed. Open a new instance with Offload.open().`, { what });
+  }
+}
+
+const INVALID_STORE_URL = register('INVALID_STORE_URL', 400, 'The store URL is not one Offload understands.');
+export class InvalidStoreUrlError extends OffloadError {
+  static readonly code = INVALID_STORE_URL;
+  constructor(url: string, problem: string) {
+    super(INVALID_STORE_URL, `Invalid store URL "${url}": ${problem}. Use sqlite:./offload.db, sqlite::memory: or postgres://user@host:5432/db.`, { url, problem });
+  }
+}
+
+const STORE_VERSION = register('STORE_VERSION', 500, 'The database was migrated by a newer Offload than this one.');
+export class StoreVersionError extends OffloadError {
+  static readonly code = STORE_VERSION;
+  constructor(found: number, known: number) {
+    super(STORE_VERSION, `The database schema is at version ${found}, but this Offload knows versions up to ${known}. Upgrade Offload on this machine.`, { found, known });
+  }
+}
+
+const STORE_UNAVAILABLE = register('STORE_UNAVAILABLE', 503, 'The store could not be reached or opened.');
+export class StoreUnavailableError extends OffloadError {
+  static readonly code = STORE_UNAVAILABLE;
+  constructor(problem: string, cause?: unknown) {
+    super(STORE_UNAVAILABLE, `The store is unavailable: ${problem}.`, { problem }, cause === undefined ? undefined : { cause });
+  }
+}
+
+const MODULE_LOAD_FAILED = register('MODULE_LOAD_FAILED', 400, 'A tasks module given to the CLI could not be loaded or defines no tasks.');
+export class ModuleLoadError extends OffloadError {
+  static readonly code = MODULE_LOAD_FAILED;
+  constructor(path: string, problem: string, cause?: unknown) {
+    super(MODULE_LOAD_FAILED, `Cannot load tasks from "${path}": ${problem}.`, { path, problem }, cause === undefined ? undefined : { cause });
+  }
+}

@@ -1,0 +1,57 @@
+import type { BatchOutcome } from './batch.js';
+import type { JobError, JobProgress } from './job.js';
+
+/** Events about jobs and batches, seen by everything in one process (waiters, SSE, rules). */
+export interface OffloadEvents {
+  'job:enqueued': { id: string; task: string; runAt: number };
+  'job:started': { id: string; task: string; attempt: number; workerId: string };
+  'job:progress': { id: string; task: string; progress: JobProgress };
+  'job:succeeded': { id: string; task: string };
+  /** An attempt failed and the job will run again. */
+  'job:retrying': { id: string; task: string; error: JobError; runAt: number };
+  /** The job failed for good. */
+  'job:failed': { id: string; task: string; error: JobError };
+  'job:cancelled': { id: string; task: string };
+  /** Released without a counted attempt (retryLater, suspendTask, shutdown). */
+  'job:released': { id: string; task: string; runAt: number };
+  'batch:finished': BatchOutcome;
+  'task:suspended': { task: string; until: number };
+  /** Something changed that this process did not do itself (another process, another node). */
+  'store:changed': { tasks: string[] | null };
+}
+
+export type EventName = keyof OffloadEvents;
+export type Listener<K extends EventName> = (event: OffloadEvents[K]) => void;
+
+/** A small typed emitter. Emitting with no listeners costs one map lookup. */
+export class EventBus {
+  private readonly listeners = new Map<EventName, Set<(event: never) => void>>();
+
+  on<K extends EventName>(name: K, fn: Listener<K>): () => void {
+    let set = this.listeners.get(name);
+    if (!set) this.listeners.set(name, (set = new Set()));
+    set.add(fn as (event: never) => void);
+    return () => this.off(name, fn);
+  }
+
+  off<K extends EventName>(name: K, fn: Listener<K>): void {
+    this.listeners.get(name)?.delete(fn as (event: never) => void);
+  }
+
+  has(name: EventName): boolean {
+    return (this.listeners.get(name)?.size ?? 0) > 0;
+  }
+
+  emit<K extends EventName>(name: K, event: OffloadEvents[K]): void {
+    const set = this.listeners.get(name);
+    if (!set || set.size === 0) return;
+    for (const fn of [...set]) {
+      try {
+        (fn as Listener<K>)(event);
+      } catch (err) {
+        // A listener's bug must not break the job that triggered the event.
+        process.emitWarning(`Offload event listener for "${name}" threw: ${err instanceof Error ? err.stack : String(err)}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,89 @@
+import Schema from 'typebox/schema';
+import type { Store } from '../store/store.js';
+import type { Clock } from './clock.js';
+import { InvalidInputError, TaskAlreadyDefinedError, UnknownTaskError } from './errors.js';
+import type { ResolvedTaskSettings, TaskDefinition } from './task.js';
+
+interface Validator {
+  schemaText: string;
+  check(value: unknown): boolean;
+  errors(value: unknown): string;
+}
+
+/**
+ * What one process knows about tasks: the ones it defines (with handlers) and the ones other
+ * processes registered in the store (settings only). A locally defined task is written to the
+ * store before its first job, so every process that shares the store can submit to it.
+ */
+export class TaskRegistry {
+  private readonly local = new Map<string, TaskDefinition<any, any>>();
+  private readonly inStore = new Set<string>();
+  private readonly remote = new Map<string, { settings: ResolvedTaskSettings; fetchedAt: number }>();
+  private readonly validators = new Map<string, Validator>();
+
+  constructor(private readonly store: Store, private readonly clock: Clock, private readonly remoteTtlMs = 5000) {}
+
+  define(def: TaskDefinition<any, any>): void {
+    const existing = this.local.get(def.name);
+    if (existing && existing.handler !== def.handler) throw new TaskAlreadyDefinedError(def.name);
+    if (!existing) {
+      this.local.set(def.name, def);
+      this.inStore.delete(def.name);
+    }
+  }
+
+  get(name: string): TaskDefinition<any, any> | undefined {
+    return this.local.get(name);
+  }
+
+  localNames(): string[] {
+    return [...this.local.keys()];
+  }
+
+  /** Writes locally defined tasks that the store does not know yet. */
+  async ensureRegistered(names: string[] = this.localNames()): Promise<void> {
+    const missing = names.filter((n) => this.local.has(n) && !this.inStore.has(n));
+    if (missing.length === 0) return;
+    await this.store.registerTasks({ tasks: missing.map((n) => ({ name: n, settings: this.local.get(n)!.settings })), now: this.clock.now() });
+    for (const n of missing) this.inStore.add(n);
+  }
+
+  /** Settings of a task defined here or registered in the store; UnknownTaskError otherwise. */
+  async settingsFor(name: string): Promise<ResolvedTaskSettings> {
+    const def = this.local.get(name);
+    if (def) {
+      if (!this.inStore.has(name)) await this.ensureRegistered([name]);
+      return def.settings;
+    }
+    const cached = this.remote.get(name);
+    if (cached && this.clock.now() - cached.fetchedAt < this.remoteTtlMs) return cached.settings;
+    const [record] = await this.store.getTasks({ names: [name] });
+    if (!record) throw new UnknownTaskError(name);
+    this.remote.set(name, { settings: record.settings, fetchedAt: this.clock.now() });
+    return record.settings;
+  }
+
+  /** Checks an input against the task's JSON Schema, when it has one. */
+  validate(task: string, settings: ResolvedTaskSettings, input: unknown): void {
+    if (!settings.inputSchema) return;
+    const v = this.validatorFor(task, settings.inputSchema);
+    if (!v.check(input)) throw new InvalidInputError(task, v.errors(input));
+  }
+
+  private validatorFor(task: string, schema: Record<string, unknown>): Validator {
+    const schemaText = JSON.stringify(schema);
+    const cached = this.validators.get(task);
+    if (cached && cached.schemaText === schemaText) return cached;
+    const compiled = Schema.Compile(schema as Schema.XSchema);
+    const v: Validator = {
+      schemaText,
+      check: (value) => compiled.Check(value),
+      errors: (value) => {
+        const [, errors] = compiled.Errors(value);
+        return errors.slice(0, 5).map((e) => `${e.instancePath || '(root)'} ${e.message}`).join('; ') || 'does not match the input schema';
+      },
+    };
+    this.validators.set(task, v);
+    return v;
+  }
+}

@@ -1,0 +1,143 @@
+import type { Static, TSchema } from 'typebox';
+import { type Backoff, DEFAULT_BACKOFF, validateBackoff } from './backoff.js';
+import type { JobContext } from './context.js';
+import { InvalidTaskError } from './errors.js';
+
+/** How long finished jobs are kept, per final state, in milliseconds. */
+export interface Retention {
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+}
+
+const DAY = 86_400_000;
+export const DEFAULT_RETENTION: Retention = { succeeded: 7 * DAY, failed: 30 * DAY, cancelled: 7 * DAY };
+
+export interface TaskSettings {
+  /** Attempts before the job fails for good (default 3). */
+  maxAttempts?: number;
+  /** Delay between attempts (default exponential from 1 s, jittered, capped at 1 h). */
+  backoff?: Backoff;
+  /** Abort the handler and fail the attempt after this long (default: no timeout). */
+  timeoutMs?: number | null;
+  /** Default priority of this task's jobs; higher runs first (default 0). */
+  priority?: number;
+  /** Most jobs of this task running at once across every worker on the store (default: no limit). */
+  concurrency?: number | null;
+  /** Most jobs running at once per `concurrencyKey` (default 1). */
+  concurrencyPerKey?: number;
+  /** How long finished jobs are kept, in ms, per state, or one number for all. */
+  retention?: Partial<Retention> | number;
+  /** JSON Schema (a TypeBox type, or a plain schema object) that every input must match. */
+  input?: TSchema | Record<string, unknown>;
+  /** A line for listings and the dashboard. */
+  description?: string;
+}
+
+/** Settings after defaults; what the store keeps in its task registry. */
+export interface ResolvedTaskSettings {
+  maxAttempts: number;
+  backoff: Backoff;
+  timeoutMs: number | null;
+  priority: number;
+  concurrency: number | null;
+  concurrencyPerKey: number;
+  retention: Retention;
+  inputSchema: Record<string, unknown> | null;
+  description: string | null;
+}
+
+export type Handler<I, O> = (input: I, ctx: JobContext) => O | Promise<O>;
+
+export interface TaskDefinition<I = unknown, O = unknown> {
+  readonly name: string;
+  readonly handler: Handler<I, O>;
+  readonly settings: ResolvedTaskSettings;
+  /** Phantom field that carries the input type; never set. */
+  readonly __input?: I;
+  readonly __output?: O;
+}
+
+export type InputOf<T> = T extends TaskDefinition<infer I, unknown> ? I : never;
+export type OutputOf<T> = T extends TaskDefinition<unknown, infer O> ? O : never;
+
+const TASK_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:\-/]{0,199}$/;
+
+/**
+ * Declares a task: its name, its handler and its settings. The input type is declared once,
+ * either by the handler's parameter or by an `input` schema, and is checked by the compiler at
+ * `enqueue` and inside the handler (and, with a schema, at run time too).
+ *
+ * @example
+ * export const sendEmail = defineTask('email.send', async (input: { to: string }, ctx) => {
+ *   ctx.progress(1, 1);
+ *   return { sent: true };
+ * }, { maxAttempts: 5 });
+ */
+export function defineTask<S extends TSchema, O>(name: string, settings: TaskSettings & { input: S }, handler: Handler<Static<S>, O>): TaskDefinition<Static<S>, Awaited<O>>;
+export function defineTask<I, O>(name: string, handler: Handler<I, O>, settings?: TaskSettings): TaskDefinition<I, Awaited<O>>;
+export function defineTask(name: string, a: Handler<unknown, unknown> | TaskSettings, b?: Handler<unknown, unknown> | TaskSettings): TaskDefinition {
+  const handler = (typeof a === 'function' ? a : b) as Handler<unknown, unknown> | undefined;
+  const settings = (typeof a === 'function' ? b : a) as TaskSettings | undefined;
+  if (typeof handler !== 'function') throw new InvalidTaskError(name, 'a handler function is required');
+  return { name: checkTaskName(name), handler, settings: resolveTaskSettings(name, settings ?? {}) };
+}
+
+export function checkTaskName(name: unknown): string {
+  if (typeof name !== 'string' || !TASK_NAME.test(name)) {
+    throw new InvalidTaskError(String(name), 'names are 1–200 characters of letters, digits and _ . : - /, not starting with a punctuation mark');
+  }
+  return name;
+}
+
+export function isTaskDefinition(value: unknown): value is TaskDefinition {
+  return typeof value === 'object' && value !== null && typeof (value as TaskDefinition).name === 'string'
+    && typeof (value as TaskDefinition).handler === 'function' && typeof (value as TaskDefinition).settings === 'object';
+}
+
+export function resolveTaskSettings(name: string, s: TaskSettings): ResolvedTaskSettings {
+  const fail = (problem: string): never => { throw new InvalidTaskError(name, problem); };
+  const positiveInt = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 1;
+  if (s.maxAttempts !== undefined && !positiveInt(s.maxAttempts)) fail('maxAttempts must be an integer ≥ 1');
+  if (s.timeoutMs != null && !positiveInt(s.timeoutMs)) fail('timeoutMs must be an integer ≥ 1 (or null for none)');
+  if (s.priority !== undefined && !Number.isSafeInteger(s.priority)) fail('priority must be an integer');
+  if (s.concurrency != null && !positiveInt(s.concurrency)) fail('concurrency must be an integer ≥ 1 (or null for no limit)');
+  if (s.concurrencyPerKey !== undefined && !positiveInt(s.concurrencyPerKey)) fail('concurrencyPerKey must be an integer ≥ 1');
+  if (s.backoff !== undefined) {
+    const problem = validateBackoff(s.backoff);
+    if (problem) fail(problem);
+  }
+  return {
+    maxAttempts: s.maxAttempts ?? 3,
+    backoff: s.backoff ?? DEFAULT_BACKOFF,
+    timeoutMs: s.timeoutMs ?? null,
+    priority: s.priority ?? 0,
+    concurrency: s.concurrency ?? null,
+    concurrencyPerKey: s.concurrencyPerKey ?? 1,
+    retention: resolveRetention(name, s.retention),
+    inputSchema: s.input ? (JSON.parse(JSON.stringify(s.input)) as Record<string, unknown>) : null,
+    description: s.description ?? null,
+  };
+}
+
+function resolveRetention(name: string, r: TaskSettings['retention']): Retention {
+  const valid = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  if (r === undefined) return { ...DEFAULT_RETENTION };
+  if (typeof r === 'number') {
+    if (!valid(r)) throw new InvalidTaskError(name, 'retention must be a non-negative number of milliseconds');
+    return { succeeded: r, failed: r, cancelled: r };
+  }
+  const out = { ...DEFAULT_RETENTION, ...r };
+  if (!valid(out.succeeded) || !valid(out.failed) || !valid(out.cancelled)) {
+    throw new InvalidTaskError(name, 'retention values must be non-negative numbers of milliseconds');
+  }
+  return out;
+}
+
+/** A task as the store's registry knows it: what any process needs to submit to it or prune it. */
+export interface TaskRecord {
+  name: string;
+  settings: ResolvedTaskSettings;
+  pausedUntil: number | null;
+  updatedAt: number;
+}

@@ -1,0 +1,24 @@
+/** Offload's public surface. */
+export { Offload } from './offload.js';
+export type { BatchOptions, ListJobsOptions, OffloadOptions, SubmitItem, TaskCounts, TaskMap, TaskMapOf, WorkOptions } from './offload.js';
+export { defineTask } from './core/task.js';
+export type { Handler, ResolvedTaskSettings, Retention, TaskDefinition, TaskSettings } from './core/task.js';
+export type { JobContext } from './core/context.js';
+export type { Job, JobError, JobProgress, JobState } from './core/job.js';
+export { JOB_STATES } from './core/job.js';
+export type { Batch, BatchOutcome } from './core/batch.js';
+export type { Backoff } from './core/backoff.js';
+export { permanent, Permanent, retryLater, RetryLater, suspendTask, SuspendTask } from './core/outcomes.js';
+export * from './core/errors.js';
+export type { Clock, Timer } from './core/clock.js';
+export { systemClock } from './core/clock.js';
+export type { Logger } from './core/logger.js';
+export type { OffloadEvents } from './core/events.js';
+export { JobHandle, BatchHandle } from './client/handles.js';
+export type { EnqueueOptions } from './client/submission.js';
+export type { WaitOptions } from './client/waiters.js';
+export { Worker } from './worker/worker.js';
+export type { WorkerOptions } from './worker/worker.js';
+export type { Store, StoreCapabilities } from './store/store.js';
+export { openStore, parseStoreUrl } from './store/open.js';
+export { Type } from 'typebox';

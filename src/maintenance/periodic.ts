@@ -1,0 +1,46 @@
+import type { Clock, Timer } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import { Service } from '../core/service.js';
+
+/**
+ * A duty run every `intervalMs` on the injected clock: the next run is scheduled after the
+ * previous one ends, so a slow run never overlaps itself. Errors are logged, never fatal.
+ */
+export abstract class PeriodicService extends Service {
+  private timer: Timer | undefined;
+  private current: Promise<void> | undefined;
+  private halted = false;
+
+  constructor(protected readonly clock: Clock, protected readonly logger: Logger, private readonly intervalMs: number) {
+    super();
+  }
+
+  /** One run of the duty. */
+  protected abstract runOnce(): Promise<void>;
+
+  /** Runs the duty now (tests, `offload` commands); waits for a run already in progress. */
+  async runNow(): Promise<void> {
+    if (this.current) await this.current;
+    this.current = this.runOnce().finally(() => { this.current = undefined; });
+    await this.current;
+  }
+
+  protected async onStart(): Promise<void> {
+    this.arm();
+  }
+
+  protected async onStop(): Promise<void> {
+    this.halted = true;
+    this.timer?.cancel();
+    await this.current?.catch(() => undefined);
+  }
+
+  private arm(): void {
+    if (this.halted) return;
+    this.timer = this.clock.setTimer(() => {
+      this.runNow()
+        .catch((err: unknown) => this.logger.error({ err, service: this.constructor.name }, 'maintenance run failed; will try again'))
+        .finally(() => this.arm());
+    }, this.intervalMs);
+  }
+}

@@ -1,0 +1,315 @@
+import { type Batch, type BatchOutcome, batchOutcome, toBatch } from './core/batch.js';
+import { type Clock, systemClock } from './core/clock.js';
+import { BatchNotFoundError, ClosedError, InvalidOptionError, JobNotFoundError } from './core/errors.js';
+import { EventBus, type EventName, type Listener } from './core/events.js';
+import { isJobState, type Job, type JobState, JOB_STATES, toJob } from './core/job.js';
+import { defaultLogger, type Logger } from './core/logger.js';
+import { TaskRegistry } from './core/registry.js';
+import { defineTask, type Handler, type TaskDefinition, type TaskSettings } from './core/task.js';
+import { BatchHandle, type HandleHost, JobHandle, resultOf } from './client/handles.js';
+import { checkId, decodeCursor, encodeCursor } from './client/ids.js';
+import { buildNewJob, DEFAULT_MAX_INPUT_BYTES, type EnqueueOptions } from './client/submission.js';
+import { type WaitOptions, Waiters } from './client/waiters.js';
+import { Pruner } from './maintenance/pruner.js';
+import { Rescuer } from './maintenance/rescuer.js';
+import { instrumentStore } from './store/instrumented.js';
+import { DEFAULT_STORE_URL, openStore } from './store/open.js';
+import type { InsertedJob, Store } from './store/store.js';
+import { Worker, type WorkerOptions } from './worker/worker.js';
+
+/** Maps task names to their input and output types, for `enqueue('name', …)` type checks. */
+export type TaskMap = Record<string, { input: unknown; output: unknown }>;
+
+/** Builds a TaskMap from task definitions: `Offload<TaskMapOf<typeof tasks>>`. */
+export type TaskMapOf<T extends Record<string, TaskDefinition<any, any>>> = {
+  [K in keyof T as T[K]['name']]: T[K] extends TaskDefinition<infer I, infer O> ? { input: I; output: O } : never;
+};
+
+export interface OffloadOptions {
+  /** A store URL (`sqlite:./offload.db`, `postgres://…`) or an open Store. Default: $OFFLOAD_STORE or sqlite:./offload.db. */
+  store?: string | Store;
+  /** Task definitions this process knows (and may run). */
+  tasks?: TaskDefinition<any, any>[];
+  clock?: Clock;
+  logger?: Logger;
+  /** Largest accepted job input, in bytes of JSON (default 1 MiB). */
+  maxInputBytes?: number;
+}
+
+export interface SubmitItem<I = unknown> {
+  task: TaskDefinition<I, any> | string;
+  input: I;
+  options?: EnqueueOptions;
+}
+
+export interface BatchOptions {
+  title?: string;
+  /** A job to enqueue once, when every job of the batch has finished; its input becomes `{ batch, input }`. */
+  onFinish?: { task: TaskDefinition<any, any> | string; input?: unknown; options?: EnqueueOptions };
+}
+
+export interface ListJobsOptions {
+  task?: string;
+  state?: JobState;
+  batchId?: string;
+  /** 1–1000, default 50. */
+  limit?: number;
+  cursor?: string;
+}
+
+export interface TaskCounts {
+  task: string;
+  queued: number;
+  running: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+}
+
+export interface WorkOptions extends WorkerOptions {
+  /** Also run the lease rescuer and the pruner in this process (default true). */
+  maintenance?: boolean;
+}
+
+type TaskRef = TaskDefinition<any, any> | string;
+type InputFor<M extends TaskMap, T> = T extends TaskDefinition<infer I, any> ? I : T extends keyof M ? M[T]['input'] : unknown;
+type OutputFor<M extends TaskMap, T> = T extends TaskDefinition<any, infer O> ? O : T extends keyof M ? M[T]['output'] : unknown;
+
+/**
+ * Offload in one object: submit jobs, await them, read them back, and run workers.
+ *
+ * @example
+ * const offload = await Offload.open({ store: 'sqlite:./offload.db', tasks: [sendEmail] });
+ * const job = await offload.enqueue(sendEmail, { to: 'a@example.com' });
+ * offload.work({ concurrency: 5 });
+ * console.log(await job.result());
+ */
+export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
+  readonly store: Store;
+  readonly bus = new EventBus();
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly registry: TaskRegistry;
+  private readonly waiters: Waiters;
+  private readonly limits: { maxInputBytes: number };
+  private readonly workers = new Set<Worker>();
+  private maintenance: { rescuer: Rescuer; pruner: Pruner } | undefined;
+  private closing: Promise<void> | undefined;
+
+  private constructor(store: Store, private readonly ownsStore: boolean, opts: OffloadOptions) {
+    this.clock = opts.clock ?? systemClock;
+    this.logger = opts.logger ?? defaultLogger();
+    this.store = instrumentStore(store, this.bus);
+    this.registry = new TaskRegistry(this.store, this.clock);
+    this.waiters = new Waiters(this.store, this.bus, this.clock);
+    this.limits = { maxInputBytes: opts.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES };
+    if (!Number.isSafeInteger(this.limits.maxInputBytes) || this.limits.maxInputBytes < 1) throw new InvalidOptionError('maxInputBytes', 'must be a positive integer');
+    for (const def of opts.tasks ?? []) this.registry.define(def);
+  }
+
+  static async open<M extends TaskMap = TaskMap>(opts: OffloadOptions = {}): Promise<Offload<M>> {
+    const given = opts.store ?? process.env.OFFLOAD_STORE ?? DEFAULT_STORE_URL;
+    const store = typeof given === 'string' ? await openStore(given) : given;
+    const offload = new Offload<M>(store, typeof given === 'string', opts);
+    await offload.registry.ensureRegistered();
+    return offload;
+  }
+
+  // ---- tasks -----------------------------------------------------------------------------------
+
+  /** Defines a task in this process (see `defineTask`) and returns its definition. */
+  task<I, O>(name: string, handler: Handler<I, O>, settings?: TaskSettings): TaskDefinition<I, Awaited<O>> {
+    const def = defineTask(name, handler, settings);
+    this.registry.define(def);
+    return def;
+  }
+
+  /** Makes existing definitions known to this process. */
+  register(...defs: TaskDefinition<any, any>[]): this {
+    for (const def of defs) this.registry.define(def);
+    return this;
+  }
+
+  // ---- submitting ------------------------------------------------------------------------------
+
+  /** Submits one job; resolves once it is stored. */
+  async enqueue<T extends TaskRef>(task: T, input: InputFor<M, T>, options?: EnqueueOptions): Promise<JobHandle<InputFor<M, T>, OutputFor<M, T>>> {
+    this.checkOpen();
+    const job = await buildNewJob(this.registry, this.limits, this.clock.now(), nameOf(task), input, options);
+    const { jobs } = await this.store.insertJobs({ jobs: [job], now: this.clock.now() });
+    return this.handleOf(jobs[0]) as JobHandle<InputFor<M, T>, OutputFor<M, T>>;
+  }
+
+  /** Submits many jobs in one transaction: all are stored, or none. */
+  async enqueueMany(items: SubmitItem[]): Promise<JobHandle[]> {
+    this.checkOpen();
+    if (!Array.isArray(items)) throw new InvalidOptionError('items', 'must be an array of { task, input, options? }');
+    const now = this.clock.now();
+    const jobs = await Promise.all(items.map((it) => buildNewJob(this.registry, this.limits, now, nameOf(it.task), it.input, it.options)));
+    if (jobs.length === 0) return [];
+    const r = await this.store.insertJobs({ jobs, now });
+    return r.jobs.map((j) => this.handleOf(j));
+  }
+
+  /** Submits a job and waits for its result (rejects with JobFailedError / JobCancelledError). */
+  async run<T extends TaskRef>(task: T, input: InputFor<M, T>, options?: EnqueueOptions & WaitOptions): Promise<OutputFor<M, T>> {
+    const { timeoutMs: _t, signal: _s, ...enqueueOptions } = options ?? {};
+    const handle = await this.enqueue(task, input, enqueueOptions);
+    return handle.result({ timeoutMs: options?.timeoutMs, signal: options?.signal }) as Promise<OutputFor<M, T>>;
+  }
+
+  /** Submits jobs as one batch with live counts; `await batch.wait()` gives `{ ok, succeeded, failed }`. */
+  async batch(items: SubmitItem[], options: BatchOptions = {}): Promise<BatchHandle> {
+    this.checkOpen();
+    const now = this.clock.now();
+    const jobs = await Promise.all(items.map((it) => buildNewJob(this.registry, this.limits, now, nameOf(it.task), it.input, it.options)));
+    const onFinish = options.onFinish
+      ? await buildNewJob(this.registry, this.limits, now, nameOf(options.onFinish.task), options.onFinish.input ?? null, options.onFinish.options)
+      : null;
+    if (onFinish && typeof onFinish.input !== 'string') throw new InvalidOptionError('onFinish.input', 'must be a JSON value');
+    const title = options.title ?? null;
+    if (title !== null && (typeof title !== 'string' || title.length > 500)) throw new InvalidOptionError('title', 'must be a string of at most 500 characters');
+    const r = await this.store.insertJobs({ jobs, batch: { title, onFinish }, now });
+    return new BatchHandle(this, r.batchId!, r.jobs.map((j) => this.handleOf(j)));
+  }
+
+  /** A handle for a job submitted earlier (by this process or another). */
+  async handle(id: string): Promise<JobHandle> {
+    const job = await this.getJob(id);
+    return new JobHandle(this, job.id, job.task, false, job.state);
+  }
+
+  private handleOf(j: InsertedJob): JobHandle {
+    return new JobHandle(this, j.id, j.task, j.deduplicated, j.state);
+  }
+
+  // ---- reading and acting ----------------------------------------------------------------------
+
+  async getJob(id: string): Promise<Job> {
+    const checked = checkId('job', id);
+    const row = await this.store.getJob({ id: checked });
+    if (!row) throw new JobNotFoundError(checked);
+    return toJob(row);
+  }
+
+  /** Jobs newest first, filtered by task, state or batch; pass `nextCursor` back for the next page. */
+  async listJobs(opts: ListJobsOptions = {}): Promise<{ jobs: Job[]; nextCursor: string | null }> {
+    const limit = opts.limit ?? 50;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) throw new InvalidOptionError('limit', 'must be an integer from 1 to 1000');
+    if (opts.state !== undefined && !isJobState(opts.state)) throw new InvalidOptionError('state', `must be one of ${JOB_STATES.join(', ')}`);
+    const rows = await this.store.listJobs({
+      task: opts.task,
+      state: opts.state,
+      batchId: opts.batchId === undefined ? undefined : checkId('batch', opts.batchId),
+      beforeId: opts.cursor === undefined ? undefined : decodeCursor(opts.cursor),
+      limit: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    return { jobs: page.map((r) => toJob(r)), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1].id) : null };
+  }
+
+  /** Jobs per task and state, for every task the store knows. */
+  async counts(): Promise<TaskCounts[]> {
+    const [rows, tasks] = await Promise.all([this.store.countJobs({}), this.store.getTasks({})]);
+    const byTask = new Map<string, TaskCounts>();
+    const entry = (task: string) => {
+      let c = byTask.get(task);
+      if (!c) byTask.set(task, (c = { task, queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 }));
+      return c;
+    };
+    for (const t of tasks) entry(t.name);
+    for (const r of rows) entry(r.task)[r.state] += r.count;
+    return [...byTask.values()].sort((a, b) => a.task.localeCompare(b.task));
+  }
+
+  /** Deletes a task's jobs in the given states (default: queued). Returns how many. */
+  async purge(task: string, states: JobState[] = ['queued']): Promise<number> {
+    for (const s of states) if (!isJobState(s)) throw new InvalidOptionError('state', `must be one of ${JOB_STATES.join(', ')}`);
+    await this.registry.settingsFor(task);
+    const r = await this.store.purgeJobs({ task, states, now: this.clock.now() });
+    return r.deleted;
+  }
+
+  /** Puts a failed or cancelled job back in the queue, with its attempts reset. */
+  async retry(id: string): Promise<Job> {
+    return toJob(await this.store.retryJob({ id: checkId('job', id), now: this.clock.now() }));
+  }
+
+  /** Cancels a queued or running job; a running handler sees its signal abort. */
+  async cancel(id: string): Promise<Job> {
+    const r = await this.store.cancelJob({ id: checkId('job', id), now: this.clock.now() });
+    return toJob(r.row);
+  }
+
+  async getBatch(id: string): Promise<Batch> {
+    const checked = checkId('batch', id);
+    const row = await this.store.getBatch({ id: checked });
+    if (!row) throw new BatchNotFoundError(checked);
+    return toBatch(row);
+  }
+
+  waitForJob(id: string, opts?: WaitOptions) {
+    return this.waiters.waitForJob(checkId('job', id), opts);
+  }
+
+  async waitForBatch(id: string, opts?: WaitOptions): Promise<BatchOutcome> {
+    const checked = checkId('batch', id);
+    if (!(await this.store.getBatch({ id: checked }))) throw new BatchNotFoundError(checked);
+    return batchOutcome(await this.waiters.waitForBatch(checked, opts));
+  }
+
+  /** The result of a finished job (throws JobFailedError / JobCancelledError like `run`). */
+  async result(id: string, opts?: WaitOptions): Promise<unknown> {
+    return resultOf(await this.waitForJob(id, opts));
+  }
+
+  on<K extends EventName>(event: K, fn: Listener<K>): () => void {
+    return this.bus.on(event, fn);
+  }
+
+  // ---- working ---------------------------------------------------------------------------------
+
+  /** Starts a worker in this process (and, by default, the lease rescuer and pruner). */
+  async work(opts: WorkOptions = {}): Promise<Worker> {
+    this.checkOpen();
+    const worker = new Worker({ store: this.store, bus: this.bus, clock: this.clock, registry: this.registry, logger: this.logger }, opts);
+    this.workers.add(worker);
+    if (opts.maintenance !== false) await this.startMaintenance();
+    await worker.start();
+    return worker;
+  }
+
+  /** Runs the rescuer (expired leases) and the pruner (retention) in this process. */
+  async startMaintenance(opts: { rescueIntervalMs?: number; pruneIntervalMs?: number } = {}): Promise<{ rescuer: Rescuer; pruner: Pruner }> {
+    if (!this.maintenance) {
+      this.maintenance = {
+        rescuer: new Rescuer(this.store, this.clock, this.logger, opts.rescueIntervalMs),
+        pruner: new Pruner(this.store, this.clock, this.logger, opts.pruneIntervalMs),
+      };
+      await Promise.all([this.maintenance.rescuer.start(), this.maintenance.pruner.start()]);
+    }
+    return this.maintenance;
+  }
+
+  /**
+   * Stops workers gracefully (running jobs get until their shutdown timeout, then are released),
+   * stops maintenance, rejects pending waits and closes the store if this instance opened it.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all([...this.workers].map((w) => w.stop()));
+      if (this.maintenance) await Promise.all([this.maintenance.rescuer.stop(), this.maintenance.pruner.stop()]);
+      this.waiters.rejectAll(new ClosedError('This Offload instance'));
+      if (this.ownsStore) await this.store.close();
+    })();
+    return this.closing;
+  }
+
+  private checkOpen(): void {
+    if (this.closing) throw new ClosedError('This Offload instance');
+  }
+}
+
+function nameOf(task: TaskRef): string {
+  return typeof task === 'string' ? task : task.name;
+}

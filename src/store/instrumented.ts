@@ -1,0 +1,138 @@
+import type { BatchRow } from '../core/batch.js';
+import { batchOutcome } from '../core/batch.js';
+import type { EventBus } from '../core/events.js';
+import type { JobError } from '../core/job.js';
+import type {
+  CancelResult, ClaimedJob, FinishResult, InsertedJob, InsertJobsResult, NewBatch, NewJob, PurgeResult, ReapResult, Store,
+  Touch, Transition,
+} from './store.js';
+
+export interface CallStats {
+  calls: number;
+  totalMs: number;
+}
+
+/**
+ * Wraps a Store once: turns what the store did into events on the process's bus (so waiters,
+ * SSE and rules see every change this process makes) and counts calls and time per method.
+ * The backends themselves stay free of events and logging.
+ */
+export function instrumentStore(store: Store, bus: EventBus): Store & { readonly stats: Map<string, CallStats> } {
+  const stats = new Map<string, CallStats>();
+  const timed = async <T>(name: string, call: Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await call;
+    } finally {
+      let s = stats.get(name);
+      if (!s) stats.set(name, (s = { calls: 0, totalMs: 0 }));
+      s.calls++;
+      s.totalMs += performance.now() - started;
+    }
+  };
+  const enqueued = (jobs: InsertedJob[]) => {
+    for (const j of jobs) if (!j.deduplicated) bus.emit('job:enqueued', { id: j.id, task: j.task, runAt: j.runAt });
+  };
+  const batchesFinished = (batches: (BatchRow | null)[]) => {
+    for (const b of batches) if (b) bus.emit('batch:finished', batchOutcome(b));
+  };
+
+  const wrapped: Store & { stats: Map<string, CallStats> } = {
+    stats,
+    capabilities: store.capabilities,
+    description: store.description,
+
+    async insertJobs(p: { jobs: NewJob[]; batch?: NewBatch; now: number }): Promise<InsertJobsResult> {
+      const r = await timed('insertJobs', store.insertJobs(p));
+      enqueued(r.jobs);
+      enqueued(r.followUps);
+      batchesFinished([r.finishedBatch]);
+      return r;
+    },
+
+    async claimJobs(p): Promise<ClaimedJob[]> {
+      const jobs = await timed('claimJobs', store.claimJobs(p));
+      if (bus.has('job:started')) for (const j of jobs) bus.emit('job:started', { id: j.id, task: j.task, attempt: j.attempt, workerId: p.workerId });
+      return jobs;
+    },
+
+    async finishJobs(p: { transitions: Transition[]; now: number }): Promise<FinishResult> {
+      const r = await timed('finishJobs', store.finishJobs(p));
+      p.transitions.forEach((t, i) => {
+        const { ok, task } = r.results[i];
+        if (!ok || task === null) return;
+        if (t.to === 'succeeded') bus.emit('job:succeeded', { id: t.id, task });
+        else if (t.to === 'failed') bus.emit('job:failed', { id: t.id, task, error: JSON.parse(t.error) as JobError });
+        else if (t.error !== null) bus.emit('job:retrying', { id: t.id, task, error: JSON.parse(t.error) as JobError, runAt: t.runAt });
+        else bus.emit('job:released', { id: t.id, task, runAt: t.runAt });
+      });
+      enqueued(r.followUps);
+      batchesFinished(r.finishedBatches);
+      return r;
+    },
+
+    async touchJobs(p: { touches: Touch[]; leaseExpiresAt: number | null; now: number }) {
+      const r = await timed('touchJobs', store.touchJobs(p));
+      if (bus.has('job:progress')) {
+        const lost = new Set(r.lost);
+        for (const t of p.touches) if (t.progress && !lost.has(t.id)) bus.emit('job:progress', { id: t.id, task: t.task ?? '', progress: t.progress });
+      }
+      return r;
+    },
+
+    nextRunAt: (p) => timed('nextRunAt', store.nextRunAt(p)),
+    getJob: (p) => timed('getJob', store.getJob(p)),
+    getJobs: (p) => timed('getJobs', store.getJobs(p)),
+    listJobs: (p) => timed('listJobs', store.listJobs(p)),
+    countJobs: (p) => timed('countJobs', store.countJobs(p)),
+    getBatch: (p) => timed('getBatch', store.getBatch(p)),
+
+    async cancelJob(p): Promise<CancelResult> {
+      const r = await timed('cancelJob', store.cancelJob(p));
+      if (r.previous !== 'cancelled') bus.emit('job:cancelled', { id: r.row.id, task: r.row.task });
+      enqueued(r.followUps);
+      batchesFinished([r.finishedBatch]);
+      return r;
+    },
+
+    async retryJob(p) {
+      const row = await timed('retryJob', store.retryJob(p));
+      bus.emit('job:enqueued', { id: row.id, task: row.task, runAt: row.runAt });
+      return row;
+    },
+
+    async purgeJobs(p): Promise<PurgeResult> {
+      const r = await timed('purgeJobs', store.purgeJobs(p));
+      enqueued(r.followUps);
+      batchesFinished(r.finishedBatches);
+      return r;
+    },
+
+    registerTasks: (p) => timed('registerTasks', store.registerTasks(p)),
+    getTasks: (p) => timed('getTasks', store.getTasks(p)),
+
+    async pauseTask(p) {
+      await timed('pauseTask', store.pauseTask(p));
+      bus.emit('task:suspended', { task: p.task, until: p.until });
+    },
+
+    upsertWorker: (p) => timed('upsertWorker', store.upsertWorker(p)),
+    removeWorker: (p) => timed('removeWorker', store.removeWorker(p)),
+    listWorkers: (p) => timed('listWorkers', store.listWorkers(p)),
+
+    async reapExpiredLeases(p): Promise<ReapResult> {
+      const r = await timed('reapExpiredLeases', store.reapExpiredLeases(p));
+      const error = (attemptless: string): JobError => ({ message: attemptless, code: 'LEASE_EXPIRED', attempt: 0, at: new Date(p.now).toISOString() });
+      for (const j of r.requeued) bus.emit('job:retrying', { ...j, error: error('lease expired'), runAt: p.now });
+      for (const j of r.failed) bus.emit('job:failed', { ...j, error: error('lease expired on the last attempt') });
+      enqueued(r.followUps);
+      batchesFinished(r.finishedBatches);
+      return r;
+    },
+
+    pruneJobs: (p) => timed('pruneJobs', store.pruneJobs(p)),
+    watch: (listener) => store.watch(listener),
+    close: () => store.close(),
+  };
+  return wrapped;
+}

@@ -1,0 +1,2 @@
+-- params: :task
+SELECT count(*) AS n FROM jobs WHERE state = 'running' AND task = :task

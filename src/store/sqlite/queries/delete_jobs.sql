@@ -1,0 +1,2 @@
+-- params: :task, :state
+DELETE FROM jobs WHERE task = :task AND state = :state

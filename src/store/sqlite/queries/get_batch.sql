@@ -1,0 +1,2 @@
+-- params: :id
+SELECT {{BATCH_COLUMNS}} FROM batches WHERE id = :id

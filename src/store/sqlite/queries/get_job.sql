@@ -1,0 +1,2 @@
+-- params: :id
+SELECT {{JOB_COLUMNS}} FROM jobs WHERE id = :id

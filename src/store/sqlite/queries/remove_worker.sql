@@ -1,0 +1,2 @@
+-- params: :id
+DELETE FROM workers WHERE id = :id

@@ -1,0 +1,6 @@
+-- params: :name, :settings (JSON), :concurrency, :concurrencyPerKey, :now
+INSERT INTO tasks (name, settings, concurrency, concurrency_per_key, updated_at)
+VALUES (:name, :settings, :concurrency, :concurrencyPerKey, :now)
+ON CONFLICT (name) DO UPDATE SET
+  settings = excluded.settings, concurrency = excluded.concurrency,
+  concurrency_per_key = excluded.concurrency_per_key, updated_at = excluded.updated_at

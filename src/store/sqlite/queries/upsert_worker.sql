@@ -1,0 +1,5 @@
+-- params: :id, :kind, :host, :pid, :tasks (JSON), :concurrency, :startedAt, :lastSeenAt
+INSERT INTO workers (id, kind, host, pid, tasks, concurrency, started_at, last_seen_at)
+VALUES (:id, :kind, :host, :pid, :tasks, :concurrency, :startedAt, :lastSeenAt)
+ON CONFLICT (id) DO UPDATE SET
+  tasks = excluded.tasks, concurrency = excluded.concurrency, last_seen_at = excluded.last_seen_at

@@ -1,0 +1,478 @@
+import type Database from 'better-sqlite3';
+import { type BatchRow, onFinishInputText } from '../../core/batch.js';
+import { InvalidOptionError, InvalidStateError, JobNotFoundError, LEASE_EXPIRED_CODE } from '../../core/errors.js';
+import { FINISHED_STATES, type JobRow, type JobState } from '../../core/job.js';
+import type { ResolvedTaskSettings, TaskRecord } from '../../core/task.js';
+import { loadSqlFiles } from '../sql-files.js';
+import type {
+  CancelResult, ClaimedJob, CountRow, FinishResult, InsertedJob, InsertJobsResult, JobRef, ListJobsParams, NewBatch,
+  NewJob, PurgeResult, ReapResult, Store, StoreChange, Touch, Transition, WorkerRecord,
+} from '../store.js';
+import { openSqlite, type SqliteOptions } from './connection.js';
+
+const JOB_COLUMNS = `id, task, state, input, result, error, errors, priority, run_at AS runAt, attempt,
+  max_attempts AS maxAttempts, timeout_ms AS timeoutMs, unique_key AS uniqueKey, concurrency_key AS concurrencyKey,
+  batch_id AS batchId, origin, worker_id AS workerId, lease_expires_at AS leaseExpiresAt,
+  progress_done AS progressDone, progress_total AS progressTotal, progress_message AS progressMessage,
+  created_at AS createdAt, started_at AS startedAt, finished_at AS finishedAt`;
+
+const BATCH_COLUMNS = `id, title, total, succeeded, failed, cancelled, on_finish_job_id AS onFinishJobId,
+  created_at AS createdAt, finished_at AS finishedAt`;
+
+/** Keeps the last ten errors of a job: appends :error, dropping the oldest beyond ten. */
+const APPEND_ERROR = `CASE WHEN errors IS NULL THEN json_array(json(:error))
+  WHEN json_array_length(errors) >= 10 THEN json_insert(json_remove(errors, '$[0]'), '$[#]', json(:error))
+  ELSE json_insert(errors, '$[#]', json(:error)) END`;
+
+const SQL = loadSqlFiles(new URL('./queries/', import.meta.url), { JOB_COLUMNS, BATCH_COLUMNS, APPEND_ERROR });
+
+export interface SqliteStoreOptions extends SqliteOptions {
+  /** How often to look for changes made by other processes while someone watches (default 20 ms). */
+  pollIntervalMs?: number;
+}
+
+type Stmt = Database.Statement;
+type RawRow = Record<string, unknown>;
+
+/**
+ * The embedded store: one SQLite file in WAL mode. Writes are short IMMEDIATE transactions, so
+ * other processes (a CLI command, a separate worker) can share the file; they notice each
+ * other's changes through `PRAGMA data_version`.
+ */
+export class SqliteStore implements Store {
+  readonly capabilities = { changeFeed: 'poll', sharedAcrossHosts: false } as const;
+  readonly description: string;
+  private readonly db: Database.Database;
+  private readonly stmts = new Map<string, Stmt>();
+  private readonly watchers = new Set<(change: StoreChange) => void>();
+  private readonly pollIntervalMs: number;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private lastDataVersion = 0;
+  private closed = false;
+
+  constructor(path: string, options: SqliteStoreOptions = {}) {
+    this.db = openSqlite(path, options);
+    this.description = `sqlite:${path}`;
+    this.pollIntervalMs = options.pollIntervalMs ?? 20;
+  }
+
+  private stmt(name: string): Stmt {
+    let s = this.stmts.get(name);
+    if (!s) {
+      const text = SQL.get(name);
+      if (text === undefined) throw new Error(`missing SQL file ${name}.sql`);
+      s = this.db.prepare(text);
+      this.stmts.set(name, s);
+    }
+    return s;
+  }
+
+  private adhoc(sql: string): Stmt {
+    let s = this.stmts.get(sql);
+    if (!s) this.stmts.set(sql, (s = this.db.prepare(sql)));
+    return s;
+  }
+
+  /** Runs `fn` in a BEGIN IMMEDIATE transaction (takes the write lock up front: no upgrade deadlocks). */
+  private write<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  // ---- submitting ------------------------------------------------------------------------------
+
+  async insertJobs(p: { jobs: NewJob[]; batch?: NewBatch; now: number }): Promise<InsertJobsResult> {
+    if (p.jobs.length === 1 && !p.batch) return { jobs: [this.insertOne(p.jobs[0], null, p.now)], batchId: null, finishedBatch: null, followUps: [] };
+    return this.write(() => {
+      let batchId: string | null = null;
+      if (p.batch) {
+        const onFinish = p.batch.onFinish ? JSON.stringify({ ...p.batch.onFinish, input: String(p.batch.onFinish.input) }) : null;
+        batchId = String(this.stmt('insert_batch').run({ title: p.batch.title, total: p.jobs.length, onFinish, now: p.now }).lastInsertRowid);
+      }
+      const jobs = p.jobs.map((job) => this.insertOne(job, batchId, p.now));
+      let finishedBatch: BatchRow | null = null;
+      const followUps: InsertedJob[] = [];
+      if (batchId !== null) {
+        const members = jobs.filter((j) => !j.deduplicated).length;
+        if (members !== p.jobs.length) this.stmt('set_batch_total').run({ id: batchId, total: members });
+        if (members === 0) finishedBatch = this.countBatchFinished(batchId, 0, 0, 0, p.now, followUps);
+      }
+      return { jobs, batchId, finishedBatch, followUps };
+    });
+  }
+
+  private insertOne(job: NewJob, batchId: string | null, now: number): InsertedJob {
+    const info = this.stmt('insert_job').run(job.task, job.input, job.priority, job.runAt, job.maxAttempts, job.timeoutMs,
+      job.uniqueKey, job.concurrencyKey, batchId, job.origin, now);
+    if (info.changes === 1) return { id: String(info.lastInsertRowid), task: job.task, deduplicated: false, state: 'queued', runAt: job.runAt };
+    const existing = this.stmt('find_unique_job').get({ task: job.task, uniqueKey: job.uniqueKey }) as { id: number; state: JobState; runAt: number } | undefined;
+    if (!existing) throw new Error(`insert of a ${job.task} job changed nothing and no job holds its unique key`);
+    return { id: String(existing.id), task: job.task, deduplicated: true, state: existing.state, runAt: existing.runAt };
+  }
+
+  // ---- working ---------------------------------------------------------------------------------
+
+  async claimJobs(p: { workerId: string; tasks: string[]; max: number; leaseMs: number; now: number }): Promise<ClaimedJob[]> {
+    if (p.max <= 0 || p.tasks.length === 0) return [];
+    return this.write(() => {
+      const ids = this.chooseJobs(p.tasks, p.max, p.now);
+      if (ids.length === 0) return [];
+      const rows = this.stmt('mark_running').all({ ids: JSON.stringify(ids), workerId: p.workerId, leaseExpiresAt: p.now + p.leaseMs, now: p.now }) as RawRow[];
+      const order = new Map(ids.map((id, i) => [id, i]));
+      return rows.map((r) => ({ ...jobRow(r), leaseToken: String(r.leaseToken) }))
+        .sort((a, b) => order.get(Number(a.id))! - order.get(Number(b.id))!);
+    });
+  }
+
+  /** Picks up to `max` runnable job ids across `tasks`, honouring pauses and concurrency limits. */
+  private chooseJobs(tasks: string[], max: number, now: number): number[] {
+    const settings = new Map((this.stmt('task_claim_settings').all({ names: JSON.stringify(tasks) }) as TaskLimits[]).map((t) => [t.name, t]));
+    const allowance = new Map<string, number>();
+    for (const task of tasks) {
+      const s = settings.get(task);
+      if (s?.pausedUntil != null && s.pausedUntil > now) continue;
+      const room = s?.concurrency == null ? max : s.concurrency - (this.stmt('count_running_task').get({ task }) as { n: number }).n;
+      if (room > 0) allowance.set(task, Math.min(room, max));
+    }
+    const chosen: number[] = [];
+    const blocked = new Map<string, string[]>();
+    const keyRunning = new Map<string, number>();
+    for (let round = 0; round < 8 && chosen.length < max && allowance.size > 0; round++) {
+      const candidates: Candidate[] = [];
+      for (const [task, room] of allowance) {
+        const rows = this.stmt('claim_candidates').all({ task, now, blockedKeys: JSON.stringify(blocked.get(task) ?? []), limit: room }) as Candidate[];
+        for (const r of rows) candidates.push({ ...r, task });
+      }
+      if (candidates.length === 0) break;
+      if (allowance.size > 1) candidates.sort(claimOrder);
+      let newlyBlocked = false;
+      for (const c of candidates) {
+        if (chosen.length >= max) break;
+        const room = allowance.get(c.task) ?? 0;
+        if (room <= 0 || chosen.includes(c.id)) continue;
+        if (c.concurrencyKey !== null) {
+          const k = `${c.task}\u0000${c.concurrencyKey}`;
+          const running = keyRunning.get(k) ?? (this.stmt('count_running_key').get({ task: c.task, key: c.concurrencyKey }) as { n: number }).n;
+          if (running >= (settings.get(c.task)?.concurrencyPerKey ?? 1)) {
+            blocked.set(c.task, [...(blocked.get(c.task) ?? []), c.concurrencyKey]);
+            newlyBlocked = true;
+            continue;
+          }
+          keyRunning.set(k, running + 1);
+        }
+        chosen.push(c.id);
+        allowance.set(c.task, room - 1);
+      }
+      for (const [task, room] of allowance) if (room <= 0) allowance.delete(task);
+      if (!newlyBlocked) break;
+    }
+    return chosen;
+  }
+
+  async finishJobs(p: { transitions: Transition[]; now: number }): Promise<FinishResult> {
+    return this.write(() => {
+      const out: FinishResult = { results: [], finishedBatches: [], followUps: [] };
+      for (const t of p.transitions) {
+        const row = this.applyTransition(t, p.now);
+        out.results.push({ ok: row !== undefined, task: row?.task ?? null });
+        if (row?.batchId != null && t.to !== 'queued') {
+          const finished = this.countBatchFinished(String(row.batchId), t.to === 'succeeded' ? 1 : 0, t.to === 'failed' ? 1 : 0, 0, p.now, out.followUps);
+          if (finished) out.finishedBatches.push(finished);
+        }
+      }
+      return out;
+    });
+  }
+
+  private applyTransition(t: Transition, now: number): { task: string; batchId?: number | null } | undefined {
+    const token = Number(t.token);
+    const id = Number(t.id);
+    switch (t.to) {
+      case 'succeeded':
+        return this.stmt('succeed_job').get({ id, token, result: t.result, now }) as { task: string; batchId: number | null } | undefined;
+      case 'failed':
+        return this.stmt('fail_job').get({ id, token, error: t.error, now }) as { task: string; batchId: number | null } | undefined;
+      case 'queued':
+        return this.stmt('requeue_job').get({ id, token, runAt: t.runAt, error: t.error, refund: t.countAttempt ? 0 : 1 }) as { task: string } | undefined;
+    }
+  }
+
+  /**
+   * Adds finished members to a batch. When that completes the batch, returns it and (once in the
+   * batch's life) enqueues its onFinish job in the same transaction.
+   */
+  private countBatchFinished(batchId: string, s: number, f: number, c: number, now: number, followUps: InsertedJob[]): BatchRow | null {
+    const r = this.stmt('batch_add_finished').get({ id: batchId, s, f, c, now }) as RawRow | undefined;
+    if (!r || r.succeeded as number + (r.failed as number) + (r.cancelled as number) !== r.total) return null;
+    if ((s + f + c > 0 || r.total === 0) && r.onFinish !== null && r.onFinishJobId === null) {
+      const template = JSON.parse(r.onFinish as string) as NewJob;
+      const job = this.insertOne({ ...template, input: onFinishInputText(batchRow(r), template.input as string), runAt: now }, null, now);
+      this.stmt('set_batch_on_finish_job').run({ id: batchId, jobId: job.id });
+      r.onFinishJobId = Number(job.id);
+      followUps.push(job);
+    }
+    return batchRow(r);
+  }
+
+  async touchJobs(p: { touches: Touch[]; leaseExpiresAt: number | null; now: number }): Promise<{ lost: string[] }> {
+    if (p.touches.length === 0) return { lost: [] };
+    return this.write(() => {
+      const lost: string[] = [];
+      for (const t of p.touches) {
+        const token = Number(t.token);
+        let changes = 1;
+        if (p.leaseExpiresAt !== null) changes = this.stmt('extend_lease').run({ id: Number(t.id), token, leaseExpiresAt: p.leaseExpiresAt }).changes;
+        if (changes && t.progress) {
+          changes = this.stmt('set_progress').run({ id: Number(t.id), token, done: t.progress.done, total: t.progress.total, message: t.progress.message ?? null }).changes;
+        }
+        if (!changes) lost.push(t.id);
+      }
+      return { lost };
+    });
+  }
+
+  async nextRunAt(p: { tasks: string[] }): Promise<number | null> {
+    const r = this.stmt('next_run_at').get({ names: JSON.stringify(p.tasks) }) as { runAt: number | null };
+    return r.runAt;
+  }
+
+  // ---- reading ---------------------------------------------------------------------------------
+
+  async getJob(p: { id: string }): Promise<JobRow | null> {
+    const r = this.stmt('get_job').get({ id: Number(p.id) }) as RawRow | undefined;
+    return r ? jobRow(r) : null;
+  }
+
+  async getJobs(p: { ids: string[] }): Promise<JobRow[]> {
+    if (p.ids.length === 0) return [];
+    return (this.stmt('get_jobs').all({ ids: JSON.stringify(p.ids.map(Number)) }) as RawRow[]).map(jobRow);
+  }
+
+  async listJobs(p: ListJobsParams): Promise<JobRow[]> {
+    // The filters vary, and SQLite uses an index only for the ones actually written into the
+    // statement, so the statement is built from the filters present (and cached per shape).
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: p.limit };
+    if (p.task !== undefined) { where.push('task = :task'); params.task = p.task; }
+    if (p.state !== undefined) { where.push('state = :state'); params.state = p.state; }
+    if (p.batchId !== undefined) { where.push('batch_id = :batchId'); params.batchId = Number(p.batchId); }
+    if (p.beforeId !== undefined) { where.push('id < :beforeId'); params.beforeId = Number(p.beforeId); }
+    const sql = `SELECT ${JOB_COLUMNS} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT :limit`;
+    return (this.adhoc(sql).all(params) as RawRow[]).map(jobRow);
+  }
+
+  async countJobs(p: { task?: string }): Promise<CountRow[]> {
+    const rows = [
+      ...(this.stmt('count_queued').all() as CountRow[]),
+      ...(this.stmt('count_running').all() as CountRow[]),
+      ...(this.stmt('count_finished').all() as CountRow[]),
+    ];
+    return p.task === undefined ? rows : rows.filter((r) => r.task === p.task);
+  }
+
+  async getBatch(p: { id: string }): Promise<BatchRow | null> {
+    const r = this.stmt('get_batch').get({ id: Number(p.id) }) as RawRow | undefined;
+    return r ? batchRow(r) : null;
+  }
+
+  // ---- acting on jobs --------------------------------------------------------------------------
+
+  async cancelJob(p: { id: string; now: number }): Promise<CancelResult> {
+    return this.write(() => {
+      const before = this.stmt('get_job').get({ id: Number(p.id) }) as RawRow | undefined;
+      if (!before) throw new JobNotFoundError(p.id);
+      const previous = before.state as JobState;
+      if (previous === 'cancelled') return { row: jobRow(before), previous, finishedBatch: null, followUps: [] };
+      if (previous === 'succeeded' || previous === 'failed') {
+        throw new InvalidStateError(p.id, previous, 'cancel', 'Only queued or running jobs can be cancelled.');
+      }
+      const row = jobRow(this.stmt('cancel_job').get({ id: Number(p.id), now: p.now }) as RawRow);
+      const followUps: InsertedJob[] = [];
+      const finishedBatch = row.batchId === null ? null : this.countBatchFinished(row.batchId, 0, 0, 1, p.now, followUps);
+      return { row, previous, finishedBatch, followUps };
+    });
+  }
+
+  async retryJob(p: { id: string; now: number }): Promise<JobRow> {
+    return this.write(() => {
+      const before = this.stmt('get_job').get({ id: Number(p.id) }) as RawRow | undefined;
+      if (!before) throw new JobNotFoundError(p.id);
+      const state = before.state as JobState;
+      if (state !== 'failed' && state !== 'cancelled') {
+        throw new InvalidStateError(p.id, state, 'retry', state === 'succeeded' ? 'It succeeded; submit a new job to run it again.' : 'It will run (again) by itself.');
+      }
+      let r: RawRow;
+      try {
+        r = this.stmt('retry_job').get({ id: Number(p.id), now: p.now }) as RawRow;
+      } catch (err) {
+        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+          throw new InvalidStateError(p.id, state, 'retry', `Another queued or running job holds its unique key "${String(before.uniqueKey)}".`);
+        }
+        throw err;
+      }
+      if (before.batchId !== null) {
+        this.stmt('batch_add_finished').get({ id: before.batchId, s: 0, f: state === 'failed' ? -1 : 0, c: state === 'cancelled' ? -1 : 0, now: p.now });
+      }
+      return jobRow(r);
+    });
+  }
+
+  async purgeJobs(p: { task: string; states: JobState[]; now: number }): Promise<PurgeResult> {
+    if (p.states.includes('running')) throw new InvalidOptionError('state', 'running jobs cannot be purged; cancel them instead');
+    return this.write(() => {
+      const out: PurgeResult = { deleted: 0, finishedBatches: [], followUps: [] };
+      for (const state of p.states) {
+        if (state === 'queued') {
+          const members = this.stmt('queued_batch_members').all({ task: p.task }) as { batchId: number; n: number }[];
+          out.deleted += this.stmt('delete_jobs').run({ task: p.task, state }).changes;
+          for (const m of members) {
+            const finished = this.countBatchFinished(String(m.batchId), 0, 0, m.n, p.now, out.followUps);
+            if (finished) out.finishedBatches.push(finished);
+          }
+        } else {
+          out.deleted += this.stmt('delete_jobs').run({ task: p.task, state }).changes;
+        }
+      }
+      return out;
+    });
+  }
+
+  // ---- task registry ---------------------------------------------------------------------------
+
+  async registerTasks(p: { tasks: { name: string; settings: ResolvedTaskSettings }[]; now: number }): Promise<void> {
+    this.write(() => {
+      for (const t of p.tasks) {
+        this.stmt('upsert_task').run({ name: t.name, settings: JSON.stringify(t.settings), concurrency: t.settings.concurrency, concurrencyPerKey: t.settings.concurrencyPerKey, now: p.now });
+      }
+    });
+  }
+
+  async getTasks(p: { names?: string[] }): Promise<TaskRecord[]> {
+    const rows = this.stmt('get_tasks').all({ names: p.names ? JSON.stringify(p.names) : null }) as RawRow[];
+    return rows.map((r) => ({ name: r.name as string, settings: JSON.parse(r.settings as string) as ResolvedTaskSettings, pausedUntil: r.pausedUntil as number | null, updatedAt: r.updatedAt as number }));
+  }
+
+  async pauseTask(p: { task: string; until: number }): Promise<void> {
+    this.stmt('pause_task').run({ name: p.task, until: p.until });
+  }
+
+  // ---- workers ---------------------------------------------------------------------------------
+
+  async upsertWorker(p: { worker: WorkerRecord }): Promise<void> {
+    const w = p.worker;
+    this.stmt('upsert_worker').run({ id: w.id, kind: w.kind, host: w.host, pid: w.pid, tasks: JSON.stringify(w.tasks), concurrency: w.concurrency, startedAt: w.startedAt, lastSeenAt: w.lastSeenAt });
+  }
+
+  async removeWorker(p: { id: string }): Promise<void> {
+    this.stmt('remove_worker').run({ id: p.id });
+  }
+
+  async listWorkers(p: { seenSince?: number }): Promise<WorkerRecord[]> {
+    const rows = this.stmt('list_workers').all({ seenSince: p.seenSince ?? 0 }) as RawRow[];
+    return rows.map((r) => ({ ...(r as unknown as WorkerRecord), tasks: JSON.parse(r.tasks as string) as string[] }));
+  }
+
+  // ---- maintenance -----------------------------------------------------------------------------
+
+  async reapExpiredLeases(p: { now: number; limit: number }): Promise<ReapResult> {
+    return this.write(() => {
+      const out: ReapResult = { requeued: [], failed: [], finishedBatches: [], followUps: [] };
+      const expired = this.stmt('expired_leases').all({ now: p.now, limit: p.limit }) as Expired[];
+      for (const e of expired) {
+        const ref: JobRef = { id: String(e.id), task: e.task };
+        const error = JSON.stringify({ message: `The worker running attempt ${e.attempt} stopped heartbeating (crashed, hung or cut off); its lease expired.`, code: LEASE_EXPIRED_CODE, attempt: e.attempt, at: new Date(p.now).toISOString() });
+        if (e.attempt >= e.maxAttempts) {
+          this.stmt('fail_job').get({ id: e.id, token: e.leaseToken, error, now: p.now });
+          out.failed.push(ref);
+          if (e.batchId !== null) {
+            const finished = this.countBatchFinished(String(e.batchId), 0, 1, 0, p.now, out.followUps);
+            if (finished) out.finishedBatches.push(finished);
+          }
+        } else {
+          this.stmt('requeue_job').get({ id: e.id, token: e.leaseToken, runAt: p.now, error, refund: 0 });
+          out.requeued.push(ref);
+        }
+      }
+      return out;
+    });
+  }
+
+  async pruneJobs(p: { now: number; limit: number }): Promise<{ deleted: number }> {
+    let deleted = 0;
+    for (const task of await this.getTasks({})) {
+      for (const state of FINISHED_STATES) {
+        const cutoff = p.now - task.settings.retention[state as 'succeeded' | 'failed' | 'cancelled'];
+        deleted += this.write(() => this.stmt('prune_finished').run({ task: task.name, state, cutoff, limit: p.limit }).changes);
+      }
+    }
+    this.stmt('prune_batches').run({ cutoff: p.now - 86_400_000 });
+    this.stmt('prune_workers').run({ cutoff: p.now - 86_400_000 });
+    return { deleted };
+  }
+
+  // ---- changes by other processes ----------------------------------------------------------------
+
+  watch(listener: (change: StoreChange) => void): () => void {
+    this.watchers.add(listener);
+    if (!this.pollTimer && !this.closed) {
+      this.lastDataVersion = this.dataVersion();
+      // Not unref'd: someone waiting for a result, or a running worker, keeps the process alive.
+      this.pollTimer = setInterval(() => this.poll(), this.pollIntervalMs);
+    }
+    return () => {
+      this.watchers.delete(listener);
+      if (this.watchers.size === 0 && this.pollTimer) {
+        clearInterval(this.pollTimer);
+        this.pollTimer = undefined;
+      }
+    };
+  }
+
+  private dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
+  private poll(): void {
+    if (this.closed) return;
+    const version = this.dataVersion();
+    if (version === this.lastDataVersion) return;
+    this.lastDataVersion = version;
+    for (const w of [...this.watchers]) w({ tasks: null });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.watchers.clear();
+    this.db.close();
+  }
+}
+
+interface TaskLimits { name: string; concurrency: number | null; concurrencyPerKey: number; pausedUntil: number | null }
+interface Candidate { id: number; task: string; priority: number; runAt: number; concurrencyKey: string | null }
+interface Expired { id: number; task: string; attempt: number; maxAttempts: number; batchId: number | null; leaseToken: number }
+
+function claimOrder(a: Candidate, b: Candidate): number {
+  return b.priority - a.priority || a.runAt - b.runAt || a.id - b.id;
+}
+
+function jobRow(r: RawRow): JobRow {
+  const row = r as unknown as JobRow;
+  row.id = String(r.id);
+  if (r.batchId !== null) row.batchId = String(r.batchId);
+  return row;
+}
+
+function batchRow(r: RawRow): BatchRow {
+  return {
+    id: String(r.id),
+    title: r.title as string | null,
+    total: r.total as number,
+    succeeded: r.succeeded as number,
+    failed: r.failed as number,
+    cancelled: r.cancelled as number,
+    onFinishJobId: r.onFinishJobId === null ? null : String(r.onFinishJobId),
+    createdAt: r.createdAt as number,
+    finishedAt: r.finishedAt as number | null,
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * The Store: the one place that knows SQL. Methods are named by what happens to jobs, take one
+ * params object (so a new field never breaks a backend) and receive `now` from the caller's
+ * clock (so tests control time). Every backend passes `test/conformance/`.
+ */
+import type { BatchRow } from '../core/batch.js';
+import type { JobProgress, JobRow, JobState, Payload } from '../core/job.js';
+import type { ResolvedTaskSettings, TaskRecord } from '../core/task.js';
+
+export interface StoreCapabilities {
+  /**
+   * `push`: the store tells every process about changes as they happen (LISTEN/NOTIFY).
+   * `poll`: changes made by other processes are noticed by polling a cheap change counter.
+   */
+  readonly changeFeed: 'push' | 'poll';
+  /** Whether processes on other machines can share this store. */
+  readonly sharedAcrossHosts: boolean;
+}
+
+export interface NewJob {
+  task: string;
+  input: Payload;
+  priority: number;
+  runAt: number;
+  maxAttempts: number;
+  timeoutMs: number | null;
+  uniqueKey: string | null;
+  concurrencyKey: string | null;
+  origin: string | null;
+}
+
+export interface NewBatch {
+  title: string | null;
+  /** Enqueued once, when the last job of the batch ends; its input is wrapped by `onFinishInputText`. */
+  onFinish: NewJob | null;
+}
+
+export interface InsertedJob {
+  id: string;
+  task: string;
+  /** True when a queued or running job held the unique key; `id` is that job's. */
+  deduplicated: boolean;
+  state: JobState;
+  runAt: number;
+}
+
+export interface InsertJobsResult {
+  jobs: InsertedJob[];
+  batchId: string | null;
+  /** Set when the batch was empty and so finished at once. */
+  finishedBatch: BatchRow | null;
+  /** Jobs enqueued by the store itself (a batch's onFinish job). */
+  followUps: InsertedJob[];
+}
+
+export interface ClaimedJob extends JobRow {
+  leaseToken: string;
+}
+
+export type Transition =
+  | { to: 'succeeded'; id: string; token: string; result: Payload | null }
+  | { to: 'failed'; id: string; token: string; error: string }
+  /** Back to the queue: a retry after a failed attempt (`error` set), or a release (no error). */
+  | { to: 'queued'; id: string; token: string; runAt: number; error: string | null; countAttempt: boolean };
+
+export interface TransitionResult {
+  ok: boolean;
+  task: string | null;
+}
+
+export interface FinishResult {
+  /** One per transition, in order; `ok: false` when the token was stale (lease lost). */
+  results: TransitionResult[];
+  finishedBatches: BatchRow[];
+  followUps: InsertedJob[];
+}
+
+export interface Touch {
+  id: string;
+  token: string;
+  /** For events only; the store does not need it. */
+  task?: string;
+  progress?: JobProgress;
+}
+
+export interface ListJobsParams {
+  task?: string;
+  state?: JobState;
+  batchId?: string;
+  limit: number;
+  /** Only jobs with a smaller id (listings go newest first). */
+  beforeId?: string;
+}
+
+export interface CountRow {
+  task: string;
+  state: JobState;
+  count: number;
+}
+
+export interface WorkerRecord {
+  id: string;
+  kind: string;
+  host: string | null;
+  pid: number | null;
+  tasks: string[];
+  concurrency: number;
+  startedAt: number;
+  lastSeenAt: number;
+}
+
+export interface JobRef {
+  id: string;
+  task: string;
+}
+
+export interface ReapResult {
+  requeued: JobRef[];
+  failed: JobRef[];
+  finishedBatches: BatchRow[];
+  followUps: InsertedJob[];
+}
+
+export interface CancelResult {
+  row: JobRow;
+  /** The state before the cancel; `running` means a worker must be told to stop. */
+  previous: JobState;
+  finishedBatch: BatchRow | null;
+  followUps: InsertedJob[];
+}
+
+export interface PurgeResult {
+  deleted: number;
+  finishedBatches: BatchRow[];
+  followUps: InsertedJob[];
+}
+
+export interface StoreChange {
+  /** Tasks that may have new runnable jobs; null when the store cannot tell what changed. */
+  tasks: string[] | null;
+  /** Jobs that reached a final state, when the store can tell; absent means "maybe any". */
+  finished?: string[];
+  /** Batches that finished, when the store can tell. */
+  finishedBatches?: string[];
+}
+
+export interface Store {
+  readonly capabilities: StoreCapabilities;
+  /** A short description for logs, without secrets (e.g. `sqlite:/srv/offload.db`). */
+  readonly description: string;
+
+  // submitting
+  insertJobs(p: { jobs: NewJob[]; batch?: NewBatch; now: number }): Promise<InsertJobsResult>;
+
+  // working
+  claimJobs(p: { workerId: string; tasks: string[]; max: number; leaseMs: number; now: number }): Promise<ClaimedJob[]>;
+  finishJobs(p: { transitions: Transition[]; now: number }): Promise<FinishResult>;
+  /** Extends leases (when `leaseExpiresAt` is set) and records progress; returns the ids whose lease was lost. */
+  touchJobs(p: { touches: Touch[]; leaseExpiresAt: number | null; now: number }): Promise<{ lost: string[] }>;
+  /** The earliest run_at of a queued job of these tasks, to wake up on time. */
+  nextRunAt(p: { tasks: string[] }): Promise<number | null>;
+
+  // reading
+  getJob(p: { id: string }): Promise<JobRow | null>;
+  getJobs(p: { ids: string[] }): Promise<JobRow[]>;
+  listJobs(p: ListJobsParams): Promise<JobRow[]>;
+  countJobs(p: { task?: string }): Promise<CountRow[]>;
+  getBatch(p: { id: string }): Promise<BatchRow | null>;
+
+  // acting on jobs
+  cancelJob(p: { id: string; now: number }): Promise<CancelResult>;
+  retryJob(p: { id: string; now: number }): Promise<JobRow>;
+  purgeJobs(p: { task: string; states: JobState[]; now: number }): Promise<PurgeResult>;
+
+  // task registry
+  registerTasks(p: { tasks: { name: string; settings: ResolvedTaskSettings }[]; now: number }): Promise<void>;
+  getTasks(p: { names?: string[] }): Promise<TaskRecord[]>;
+  pauseTask(p: { task: string; until: number }): Promise<void>;
+
+  // workers
+  upsertWorker(p: { worker: WorkerRecord }): Promise<void>;
+  removeWorker(p: { id: string }): Promise<void>;
+  listWorkers(p: { seenSince?: number }): Promise<WorkerRecord[]>;
+
+  // maintenance
+  reapExpiredLeases(p: { now: number; limit: number }): Promise<ReapResult>;
+  pruneJobs(p: { now: number; limit: number }): Promise<{ deleted: number }>;
+
+  /** Calls `listener` when another process changes the store. Returns the unsubscribe function. */
+  watch(listener: (change: StoreChange) => void): () => void;
+  close(): Promise<void>;
+}

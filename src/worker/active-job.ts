@@ -1,0 +1,82 @@
+import type { JobContext } from '../core/context.js';
+import type { JobProgress } from '../core/job.js';
+import type { TaskDefinition } from '../core/task.js';
+import type { Timer } from '../core/clock.js';
+import type { ClaimedJob } from '../store/store.js';
+
+/**
+ * One attempt of one job inside a worker, and the `ctx` its handler receives. The AbortSignal is
+ * made only if the handler reads it: most handlers never do, and an AbortController per job is
+ * a measurable cost at tens of thousands of jobs a second.
+ */
+export class ActiveJob implements JobContext {
+  readonly job: JobContext['job'];
+  /** The handler returned or threw. */
+  settled = false;
+  /**
+   * The worker no longer records anything for this attempt: it timed out (failure recorded),
+   * was cancelled, lost its lease, or was released at shutdown.
+   */
+  detached = false;
+  timeoutTimer: Timer | undefined;
+  pendingProgress: JobProgress | undefined;
+  private controller: AbortController | undefined;
+  private abortReason: unknown;
+  private resolveDone!: () => void;
+  /** Resolves when the worker lets go of the job (its slot is free again). */
+  readonly done = new Promise<void>((resolve) => { this.resolveDone = resolve; });
+
+  constructor(
+    readonly row: ClaimedJob,
+    readonly definition: TaskDefinition,
+    readonly workerId: string,
+    private readonly onProgress: (job: ActiveJob) => void,
+  ) {
+    this.job = {
+      id: row.id,
+      task: row.task,
+      attempt: row.attempt,
+      maxAttempts: row.maxAttempts,
+      priority: row.priority,
+      batchId: row.batchId,
+      createdAt: new Date(row.createdAt).toISOString(),
+    };
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.abortReason !== undefined) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  get aborted(): boolean {
+    return this.abortReason !== undefined;
+  }
+
+  abort(reason: unknown): void {
+    if (this.abortReason !== undefined) return;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+  }
+
+  progress(done: number, total: number, message?: string): void {
+    if (!Number.isFinite(done) || !Number.isFinite(total)) throw new RangeError('ctx.progress(done, total): both must be finite numbers');
+    if (this.detached) return;
+    this.pendingProgress = message === undefined ? { done, total } : { done, total, message: String(message).slice(0, 1000) };
+    this.onProgress(this);
+  }
+
+  takeProgress(): JobProgress | undefined {
+    const p = this.pendingProgress;
+    this.pendingProgress = undefined;
+    return p;
+  }
+
+  /** Marks the job let go of; the slot is free. */
+  release(): void {
+    this.timeoutTimer?.cancel();
+    this.resolveDone();
+  }
+}

@@ -1,0 +1,70 @@
+import { backoffDelay } from '../core/backoff.js';
+import { HANDLER_ERROR_CODE } from '../core/errors.js';
+import { jobErrorOf, type Payload } from '../core/job.js';
+import { type AnyOutcome, isOutcome } from '../core/outcomes.js';
+import type { ResolvedTaskSettings } from '../core/task.js';
+import type { Transition } from '../store/store.js';
+
+export interface AttemptInfo {
+  id: string;
+  token: string;
+  attempt: number;
+  maxAttempts: number;
+}
+
+export type HandlerResult = { value: unknown } | { error: unknown };
+
+/** What to record for an attempt, and whether the whole task must pause (suspendTask). */
+export interface Decision {
+  transition: Transition;
+  suspendUntil?: number;
+}
+
+/** Maps a handler's outcome to exactly one state transition (see docs/guides/job-lifecycle.md). */
+export function decide(attempt: AttemptInfo, settings: ResolvedTaskSettings, outcome: HandlerResult, now: number): Decision {
+  const { id, token } = attempt;
+  const thrown = 'error' in outcome ? outcome.error : isOutcome(outcome.value) ? outcome.value : undefined;
+  if (thrown === undefined) {
+    const encoded = encodeResult((outcome as { value: unknown }).value);
+    if (encoded.ok) return { transition: { to: 'succeeded', id, token, result: encoded.payload } };
+    return failFor(attempt, settings, new TypeError(`the handler's result cannot be stored as JSON (${encoded.problem})`), now, true);
+  }
+  if (isOutcome(thrown)) return decideOutcome(attempt, settings, thrown, now);
+  return failFor(attempt, settings, thrown, now, false);
+}
+
+function decideOutcome(attempt: AttemptInfo, settings: ResolvedTaskSettings, o: AnyOutcome, now: number): Decision {
+  const { id, token } = attempt;
+  switch (o.kind) {
+    case 'retry-later':
+      return { transition: { to: 'queued', id, token, runAt: now + o.delayMs, error: null, countAttempt: false } };
+    case 'suspend-task': {
+      const until = now + o.delayMs;
+      return { transition: { to: 'queued', id, token, runAt: now, error: null, countAttempt: false }, suspendUntil: until };
+    }
+    case 'permanent':
+      return failFor(attempt, settings, o.error, now, true);
+  }
+}
+
+/** A failed attempt: retried after the task's backoff while attempts remain, else failed. */
+export function failFor(attempt: AttemptInfo, settings: ResolvedTaskSettings, err: unknown, now: number, permanent: boolean): Decision {
+  const { id, token } = attempt;
+  const error = JSON.stringify(jobErrorOf(err, attempt.attempt, now, HANDLER_ERROR_CODE));
+  if (permanent || attempt.attempt >= attempt.maxAttempts) return { transition: { to: 'failed', id, token, error } };
+  const runAt = now + backoffDelay(settings.backoff, attempt.attempt);
+  return { transition: { to: 'queued', id, token, runAt, error, countAttempt: true } };
+}
+
+type Encoded = { ok: true; payload: Payload | null } | { ok: false; problem: string };
+
+export function encodeResult(value: unknown): Encoded {
+  if (value === undefined || value === null) return { ok: true, payload: null };
+  if (Buffer.isBuffer(value)) return { ok: true, payload: value };
+  try {
+    const text = JSON.stringify(value);
+    return text === undefined ? { ok: false, problem: `a ${typeof value} is not a JSON value` } : { ok: true, payload: text };
+  } catch (err) {
+    return { ok: false, problem: (err as Error).message };
+  }
+}
