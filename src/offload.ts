@@ -36,7 +36,7 @@ export interface OffloadOptions {
   maxInputBytes?: number;
 }
 
-export interface SubmitItem<I = unknown> {
+export interface SubmitItem<I = any> {
   task: TaskDefinition<I, any> | string;
   input: I;
   options?: EnqueueOptions;

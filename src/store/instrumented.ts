@@ -3,7 +3,7 @@ import { batchOutcome } from '../core/batch.js';
 import type { EventBus } from '../core/events.js';
 import type { JobError } from '../core/job.js';
 import type {
-  CancelResult, ClaimedJob, FinishResult, InsertedJob, InsertJobsResult, NewBatch, NewJob, PurgeResult, ReapResult, Store,
+  CancelResult, ClaimedJob, ClaimParams, FinishResult, InsertedJob, InsertJobsResult, NewBatch, NewJob, PurgeResult, ReapResult, Store,
   Touch, Transition,
 } from './store.js';
 
@@ -56,8 +56,9 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
       return jobs;
     },
 
-    async finishJobs(p: { transitions: Transition[]; now: number }): Promise<FinishResult> {
+    async finishJobs(p: { transitions: Transition[]; now: number; claim?: ClaimParams }): Promise<FinishResult> {
       const r = await timed('finishJobs', store.finishJobs(p));
+      if (p.claim && bus.has('job:started')) for (const j of r.claimed) bus.emit('job:started', { id: j.id, task: j.task, attempt: j.attempt, workerId: p.claim.workerId });
       p.transitions.forEach((t, i) => {
         const { ok, task } = r.results[i];
         if (!ok || task === null) return;

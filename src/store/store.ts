@@ -53,8 +53,27 @@ export interface InsertJobsResult {
   followUps: InsertedJob[];
 }
 
-export interface ClaimedJob extends JobRow {
+/** What a worker needs to run one attempt of a job. */
+export interface ClaimedJob {
+  id: string;
+  task: string;
+  input: Payload;
+  attempt: number;
+  maxAttempts: number;
+  priority: number;
+  timeoutMs: number | null;
+  batchId: string | null;
+  createdAt: number;
   leaseToken: string;
+  leaseExpiresAt: number;
+}
+
+export interface ClaimParams {
+  workerId: string;
+  tasks: string[];
+  max: number;
+  leaseMs: number;
+  now: number;
 }
 
 export type Transition =
@@ -73,6 +92,8 @@ export interface FinishResult {
   results: TransitionResult[];
   finishedBatches: BatchRow[];
   followUps: InsertedJob[];
+  /** Jobs claimed in the same transaction, when `claim` was given. */
+  claimed: ClaimedJob[];
 }
 
 export interface Touch {
@@ -153,8 +174,9 @@ export interface Store {
   insertJobs(p: { jobs: NewJob[]; batch?: NewBatch; now: number }): Promise<InsertJobsResult>;
 
   // working
-  claimJobs(p: { workerId: string; tasks: string[]; max: number; leaseMs: number; now: number }): Promise<ClaimedJob[]>;
-  finishJobs(p: { transitions: Transition[]; now: number }): Promise<FinishResult>;
+  claimJobs(p: ClaimParams): Promise<ClaimedJob[]>;
+  /** Records attempts' outcomes; with `claim`, also claims the next jobs in the same transaction. */
+  finishJobs(p: { transitions: Transition[]; now: number; claim?: ClaimParams }): Promise<FinishResult>;
   /** Extends leases (when `leaseExpiresAt` is set) and records progress; returns the ids whose lease was lost. */
   touchJobs(p: { touches: Touch[]; leaseExpiresAt: number | null; now: number }): Promise<{ lost: string[] }>;
   /** The earliest run_at of a queued job of these tasks, to wake up on time. */

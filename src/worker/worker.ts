@@ -8,7 +8,7 @@ import type { Logger } from '../core/logger.js';
 import type { TaskRegistry } from '../core/registry.js';
 import { Service } from '../core/service.js';
 import { isTaskDefinition, type TaskDefinition } from '../core/task.js';
-import type { ClaimedJob, Store, Transition } from '../store/store.js';
+import type { ClaimedJob, ClaimParams, Store, Transition } from '../store/store.js';
 import { ActiveJob } from './active-job.js';
 import { decide, failFor, type HandlerResult } from './transition.js';
 
@@ -154,23 +154,31 @@ export class Worker extends Service {
     if (free <= 0 || this.stopping || this.claiming) return;
     this.claiming = true;
     try {
-      const { store, clock } = this.deps;
-      const jobs = await store.claimJobs({ workerId: this.id, tasks: [...this.tasks], max: free, leaseMs: this.leaseMs, now: clock.now() });
-      this.failures = 0;
-      if (this.stopping) {
-        this.releaseClaimed(jobs);
-        return;
-      }
-      for (const row of jobs) this.startJob(row);
-      if (jobs.length === free) this.claimAgain = true;
+      this.afterClaim(await this.deps.store.claimJobs(this.claimParams(free)), free);
     } catch (err) {
       this.retryLater('claim', err, () => this.scheduleClaim());
     } finally {
-      this.claiming = false;
-      if (this.claimAgain) {
-        this.claimAgain = false;
-        this.scheduleClaim();
-      }
+      this.endClaim();
+    }
+  }
+
+  private claimParams(max: number): ClaimParams {
+    return { workerId: this.id, tasks: [...this.tasks], max, leaseMs: this.leaseMs, now: this.deps.clock.now() };
+  }
+
+  private afterClaim(jobs: ClaimedJob[], asked: number): void {
+    this.failures = 0;
+    if (this.stopping) return this.releaseClaimed(jobs);
+    for (const row of jobs) this.startJob(row);
+    // A full claim suggests more jobs are waiting: look again when slots free up.
+    if (jobs.length === asked) this.claimAgain = true;
+  }
+
+  private endClaim(): void {
+    this.claiming = false;
+    if (this.claimAgain) {
+      this.claimAgain = false;
+      this.scheduleClaim();
     }
   }
 
@@ -306,11 +314,16 @@ export class Worker extends Service {
     const batch = this.pending;
     this.pending = [];
     const { store, clock, logger } = this.deps;
+    // Claim the next jobs in the same transaction as the results: one commit per turn, not two.
+    const finishing = batch.filter((p) => this.active.get(p.job.row.id) === p.job).length;
+    const free = this.concurrency - this.active.size + finishing;
+    const claim = !this.stopping && !this.claiming && free > 0 ? this.claimParams(free) : undefined;
+    if (claim) this.claiming = true;
     try {
       const now = clock.now();
       const touches = batch.filter((p) => p.job.pendingProgress).map((p) => ({ id: p.job.row.id, token: p.job.row.leaseToken, task: p.job.row.task, progress: p.job.takeProgress()! }));
       if (touches.length) await store.touchJobs({ touches, leaseExpiresAt: null, now });
-      const { results } = await store.finishJobs({ transitions: batch.map((p) => p.transition), now });
+      const { results, claimed } = await store.finishJobs({ transitions: batch.map((p) => p.transition), now, claim });
       this.failures = 0;
       results.forEach((r, i) => {
         const { job } = batch[i];
@@ -318,10 +331,13 @@ export class Worker extends Service {
         if (this.active.get(job.row.id) === job) this.active.delete(job.row.id);
         job.release();
       });
-      this.scheduleClaim();
+      if (claim) this.afterClaim(claimed, claim.max);
+      else this.scheduleClaim();
     } catch (err) {
       this.pending = batch.concat(this.pending);
       this.retryLater('write results', err, () => this.scheduleFlush());
+    } finally {
+      if (claim) this.endClaim();
     }
   }
 

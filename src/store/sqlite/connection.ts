@@ -25,6 +25,8 @@ export function openSqlite(path: string, options: SqliteOptions = {}): Database.
   db.pragma('temp_store = MEMORY');
   db.pragma('cache_size = -65536');
   db.pragma('foreign_keys = OFF');
+  // Checkpoint less often than the default 1000 pages: fewer stalls in write-heavy bursts.
+  db.pragma('wal_autocheckpoint = 4000');
   migrate(db);
   return db;
 }

@@ -5,7 +5,7 @@ import { FINISHED_STATES, type JobRow, type JobState } from '../../core/job.js';
 import type { ResolvedTaskSettings, TaskRecord } from '../../core/task.js';
 import { loadSqlFiles } from '../sql-files.js';
 import type {
-  CancelResult, ClaimedJob, CountRow, FinishResult, InsertedJob, InsertJobsResult, JobRef, ListJobsParams, NewBatch,
+  CancelResult, ClaimedJob, ClaimParams, CountRow, FinishResult, InsertedJob, InsertJobsResult, JobRef, ListJobsParams, NewBatch,
   NewJob, PurgeResult, ReapResult, Store, StoreChange, Touch, Transition, WorkerRecord,
 } from '../store.js';
 import { openSqlite, type SqliteOptions } from './connection.js';
@@ -111,16 +111,26 @@ export class SqliteStore implements Store {
 
   // ---- working ---------------------------------------------------------------------------------
 
-  async claimJobs(p: { workerId: string; tasks: string[]; max: number; leaseMs: number; now: number }): Promise<ClaimedJob[]> {
+  async claimJobs(p: ClaimParams): Promise<ClaimedJob[]> {
     if (p.max <= 0 || p.tasks.length === 0) return [];
-    return this.write(() => {
-      const ids = this.chooseJobs(p.tasks, p.max, p.now);
-      if (ids.length === 0) return [];
-      const rows = this.stmt('mark_running').all({ ids: JSON.stringify(ids), workerId: p.workerId, leaseExpiresAt: p.now + p.leaseMs, now: p.now }) as RawRow[];
-      const order = new Map(ids.map((id, i) => [id, i]));
-      return rows.map((r) => ({ ...jobRow(r), leaseToken: String(r.leaseToken) }))
-        .sort((a, b) => order.get(Number(a.id))! - order.get(Number(b.id))!);
-    });
+    return this.write(() => this.claimInTransaction(p));
+  }
+
+  private claimInTransaction(p: ClaimParams): ClaimedJob[] {
+    if (p.max <= 0 || p.tasks.length === 0) return [];
+    const ids = this.chooseJobs(p.tasks, p.max, p.now);
+    if (ids.length === 0) return [];
+    const rows = this.stmt('mark_running').all({ ids: JSON.stringify(ids), workerId: p.workerId, leaseExpiresAt: p.now + p.leaseMs, now: p.now }) as RawRow[];
+    for (const r of rows) {
+      r.id = String(r.id);
+      r.leaseToken = String(r.leaseToken);
+      if (r.batchId !== null) r.batchId = String(r.batchId);
+    }
+    if (rows.length > 1) {
+      const order = new Map(ids.map((id, i) => [String(id), i]));
+      rows.sort((a, b) => order.get(a.id as string)! - order.get(b.id as string)!);
+    }
+    return rows as unknown as ClaimedJob[];
   }
 
   /** Picks up to `max` runnable job ids across `tasks`, honouring pauses and concurrency limits. */
@@ -168,9 +178,9 @@ export class SqliteStore implements Store {
     return chosen;
   }
 
-  async finishJobs(p: { transitions: Transition[]; now: number }): Promise<FinishResult> {
+  async finishJobs(p: { transitions: Transition[]; now: number; claim?: ClaimParams }): Promise<FinishResult> {
     return this.write(() => {
-      const out: FinishResult = { results: [], finishedBatches: [], followUps: [] };
+      const out: FinishResult = { results: [], finishedBatches: [], followUps: [], claimed: [] };
       for (const t of p.transitions) {
         const row = this.applyTransition(t, p.now);
         out.results.push({ ok: row !== undefined, task: row?.task ?? null });
@@ -179,6 +189,7 @@ export class SqliteStore implements Store {
           if (finished) out.finishedBatches.push(finished);
         }
       }
+      if (p.claim) out.claimed = this.claimInTransaction(p.claim);
       return out;
     });
   }

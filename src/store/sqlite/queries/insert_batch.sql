@@ -1,2 +1,4 @@
 -- params: :title, :total, :onFinish (JSON of the job to enqueue at the end, or NULL), :now
-INSERT INTO batches (title, total, on_finish, created_at) VALUES (:title, :total, :onFinish, :now)
+INSERT INTO batches (id, title, total, on_finish, created_at)
+VALUES (max(coalesce((SELECT max(id) FROM batches), 0), (SELECT value FROM id_floor WHERE name = 'batches')) + 1,
+        :title, :total, :onFinish, :now)
