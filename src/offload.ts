@@ -2,19 +2,21 @@ import { type Batch, type BatchOutcome, batchOutcome, toBatch } from './core/bat
 import { type Clock, systemClock } from './core/clock.js';
 import { BatchNotFoundError, ClosedError, InvalidOptionError, JobNotFoundError } from './core/errors.js';
 import { EventBus, type EventName, type Listener } from './core/events.js';
-import { isJobState, type Job, type JobState, JOB_STATES, toJob } from './core/job.js';
+import { isJobState, type Job, type JobProgress, type JobState, JOB_STATES, toJob } from './core/job.js';
 import { defaultLogger, type Logger } from './core/logger.js';
 import { TaskRegistry } from './core/registry.js';
 import { defineTask, type Handler, type TaskDefinition, type TaskSettings } from './core/task.js';
 import { BatchHandle, type HandleHost, JobHandle, resultOf } from './client/handles.js';
 import { checkId, decodeCursor, encodeCursor } from './client/ids.js';
+import * as leases from './client/leases.js';
+import type { ClaimOptions, FailOptions } from './client/leases.js';
 import { buildNewJob, DEFAULT_MAX_INPUT_BYTES, type EnqueueOptions } from './client/submission.js';
 import { type WaitOptions, Waiters } from './client/waiters.js';
 import { Pruner } from './maintenance/pruner.js';
 import { Rescuer } from './maintenance/rescuer.js';
 import { instrumentStore } from './store/instrumented.js';
 import { DEFAULT_STORE_URL, openStore } from './store/open.js';
-import type { InsertedJob, Store } from './store/store.js';
+import type { ClaimedJob, InsertedJob, Store } from './store/store.js';
 import { Worker, type WorkerOptions } from './worker/worker.js';
 
 /** Maps task names to their input and output types, for `enqueue('name', …)` type checks. */
@@ -261,6 +263,34 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   /** The result of a finished job (throws JobFailedError / JobCancelledError like `run`). */
   async result(id: string, opts?: WaitOptions): Promise<unknown> {
     return resultOf(await this.waitForJob(id, opts));
+  }
+
+  // ---- working by hand (agents, Gearman, custom runtimes) --------------------------------------
+
+  /** Claims up to `max` jobs of the given tasks, each with a lease token. */
+  claim(opts: ClaimOptions): Promise<ClaimedJob[]> {
+    this.checkOpen();
+    return leases.claim(this, opts);
+  }
+
+  /** Extends a claimed job's lease and records progress; LeaseLostError when the token is stale. */
+  heartbeat(id: string, opts: { leaseToken: string; progress?: JobProgress; leaseMs?: number }): Promise<{ leaseExpiresAt: number }> {
+    return leases.heartbeat(this, checkId('job', id), opts);
+  }
+
+  /** Records a claimed job's result; LeaseLostError when the token is stale. */
+  complete(id: string, opts: { leaseToken: string; result?: unknown }): Promise<void> {
+    return leases.complete(this, checkId('job', id), opts);
+  }
+
+  /** Records a failed attempt (retried per the task's policy); LeaseLostError when the token is stale. */
+  fail(id: string, opts: FailOptions): Promise<{ state: 'queued' | 'failed'; runAt: number | null }> {
+    return leases.fail(this, checkId('job', id), opts);
+  }
+
+  /** Gives a claimed job back without counting the attempt. */
+  release(id: string, opts: { leaseToken: string; delayMs?: number }): Promise<void> {
+    return leases.release(this, checkId('job', id), opts);
   }
 
   on<K extends EventName>(event: K, fn: Listener<K>): () => void {

@@ -357,7 +357,7 @@ export class Worker extends Service {
   private lastProgressWrite = -Infinity;
 
   private onProgress(job: ActiveJob): void {
-    this.deps.bus.emit('job:progress', { id: job.row.id, task: job.row.task, progress: job.pendingProgress! });
+    // The 'job:progress' event is emitted when the progress is written (coalesced, like the writes).
     if (this.progressTimer) return;
     // At most one progress write per 100 ms for the whole worker, however chatty the handlers.
     const wait = Math.max(0, this.lastProgressWrite + 100 - this.deps.clock.now());

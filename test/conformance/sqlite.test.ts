@@ -1,0 +1,4 @@
+import { sqliteFactory } from '../helpers/stores.js';
+import { storeConformance } from './store-suite.js';
+
+storeConformance('sqlite', sqliteFactory);

@@ -1,0 +1,528 @@
+/**
+ * The Store conformance suite: every backend runs exactly these tests (see sqlite.test.ts and
+ * postgres.test.ts). Time is passed explicitly, so nothing here waits for a clock.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { InvalidOptionError, InvalidStateError, JobNotFoundError } from '../../src/core/errors.js';
+import { resolveTaskSettings, type TaskSettings } from '../../src/core/task.js';
+import type { NewJob, Store } from '../../src/store/store.js';
+import type { StoreFactory, StoreFixture } from '../helpers/stores.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+const LEASE = 30_000;
+
+export function newJob(overrides: Partial<NewJob> = {}): NewJob {
+  return {
+    task: 'email',
+    input: '{"to":"a@example.com"}',
+    priority: 0,
+    runAt: T0,
+    maxAttempts: 3,
+    timeoutMs: null,
+    uniqueKey: null,
+    concurrencyKey: null,
+    origin: null,
+    ...overrides,
+  };
+}
+
+export function storeConformance(name: string, factory: StoreFactory): void {
+  describe(`Store conformance: ${name}`, () => {
+    let fixture: StoreFixture;
+    let store: Store;
+
+    beforeEach(async () => {
+      fixture = await factory();
+      store = await fixture.open();
+      await register('email');
+      await register('report');
+    });
+
+    afterEach(async () => {
+      await store.close();
+      await fixture.dispose();
+    });
+
+    async function register(task: string, settings: TaskSettings = {}): Promise<void> {
+      await store.registerTasks({ tasks: [{ name: task, settings: resolveTaskSettings(task, settings) }], now: T0 });
+    }
+
+    async function insert(overrides: Partial<NewJob> = {}): Promise<string> {
+      const r = await store.insertJobs({ jobs: [newJob(overrides)], now: T0 });
+      return r.jobs[0].id;
+    }
+
+    async function claim(max = 10, tasks = ['email', 'report'], now = T0, workerId = 'w1') {
+      return store.claimJobs({ workerId, tasks, max, leaseMs: LEASE, now });
+    }
+
+    // ---- inserting -----------------------------------------------------------------------------
+
+    it('inserts a queued job and reads it back whole', async () => {
+      const id = await insert({ priority: 5, origin: 'test', timeoutMs: 1000, concurrencyKey: 'k' });
+      assert.match(id, /^[1-9][0-9]*$/);
+      const row = await store.getJob({ id });
+      assert.ok(row);
+      assert.equal(row.id, id);
+      assert.equal(row.task, 'email');
+      assert.equal(row.state, 'queued');
+      assert.equal(row.input, '{"to":"a@example.com"}');
+      assert.equal(row.priority, 5);
+      assert.equal(row.runAt, T0);
+      assert.equal(row.attempt, 0);
+      assert.equal(row.maxAttempts, 3);
+      assert.equal(row.timeoutMs, 1000);
+      assert.equal(row.origin, 'test');
+      assert.equal(row.concurrencyKey, 'k');
+      assert.equal(row.createdAt, T0);
+      assert.equal(row.startedAt, null);
+      assert.equal(row.finishedAt, null);
+      assert.equal(row.result, null);
+      assert.equal(await store.getJob({ id: '999999' }), null);
+    });
+
+    it('inserts many jobs in one call, in order, with increasing ids', async () => {
+      const r = await store.insertJobs({ jobs: [newJob({ input: '1' }), newJob({ input: '2' }), newJob({ input: '3' })], now: T0 });
+      assert.equal(r.jobs.length, 3);
+      const ids = r.jobs.map((j) => BigInt(j.id));
+      assert.ok(ids[0] < ids[1] && ids[1] < ids[2]);
+      assert.deepEqual((await store.getJobs({ ids: r.jobs.map((j) => j.id) })).map((j) => j.input).sort(), ['1', '2', '3']);
+    });
+
+    it('keeps raw bytes as bytes', async () => {
+      const bytes = Buffer.from([0, 255, 10, 13, 0x80]);
+      const id = await insert({ input: bytes });
+      const row = await store.getJob({ id });
+      assert.ok(Buffer.isBuffer(row!.input));
+      assert.deepEqual(row!.input, bytes);
+      const [job] = await claim();
+      assert.deepEqual(job.input, bytes);
+      await store.finishJobs({ transitions: [{ to: 'succeeded', id, token: job.leaseToken, result: Buffer.from([1, 2, 0]) }], now: T0 });
+      assert.deepEqual((await store.getJob({ id }))!.result, Buffer.from([1, 2, 0]));
+    });
+
+    it('never reuses an id, even after the newest jobs are purged', async () => {
+      const a = await insert();
+      const b = await insert();
+      await store.purgeJobs({ task: 'email', states: ['queued'], now: T0 });
+      const c = await insert();
+      assert.ok(BigInt(c) > BigInt(b) && BigInt(b) > BigInt(a));
+    });
+
+    it('returns the existing job when a queued or running job holds the unique key', async () => {
+      const first = await store.insertJobs({ jobs: [newJob({ uniqueKey: 'u1' })], now: T0 });
+      assert.equal(first.jobs[0].deduplicated, false);
+      const second = await store.insertJobs({ jobs: [newJob({ uniqueKey: 'u1', input: '"other"' })], now: T0 });
+      assert.equal(second.jobs[0].deduplicated, true);
+      assert.equal(second.jobs[0].id, first.jobs[0].id);
+      // Another task may use the same key.
+      const other = await store.insertJobs({ jobs: [newJob({ task: 'report', uniqueKey: 'u1' })], now: T0 });
+      assert.equal(other.jobs[0].deduplicated, false);
+      // Still held while running.
+      const [running] = await claim(1, ['email']);
+      assert.equal((await store.insertJobs({ jobs: [newJob({ uniqueKey: 'u1' })], now: T0 })).jobs[0].state, 'running');
+      // Released once the job has finished.
+      await store.finishJobs({ transitions: [{ to: 'succeeded', id: running.id, token: running.leaseToken, result: null }], now: T0 });
+      const third = await store.insertJobs({ jobs: [newJob({ uniqueKey: 'u1' })], now: T0 });
+      assert.equal(third.jobs[0].deduplicated, false);
+      assert.notEqual(third.jobs[0].id, first.jobs[0].id);
+    });
+
+    it('deduplicates within one multi-job insert', async () => {
+      const r = await store.insertJobs({ jobs: [newJob({ uniqueKey: 'k' }), newJob({ uniqueKey: 'k' })], now: T0 });
+      assert.equal(r.jobs[1].deduplicated, true);
+      assert.equal(r.jobs[1].id, r.jobs[0].id);
+    });
+
+    // ---- claiming ------------------------------------------------------------------------------
+
+    it('claims higher priority first, then earlier run_at, then FIFO', async () => {
+      const low = await insert({ priority: -1 });
+      const a = await insert();
+      const b = await insert();
+      const high = await insert({ priority: 10 });
+      const earlier = await insert({ runAt: T0 - 1000 });
+      const jobs = await claim(10, ['email']);
+      assert.deepEqual(jobs.map((j) => j.id), [high, earlier, a, b, low]);
+      for (const j of jobs) {
+        assert.equal(j.attempt, 1);
+        assert.equal(j.leaseExpiresAt, T0 + LEASE);
+        assert.ok(j.leaseToken.length > 0);
+      }
+      const row = await store.getJob({ id: a });
+      assert.equal(row!.state, 'running');
+      assert.equal(row!.workerId, 'w1');
+      assert.equal(row!.startedAt, T0);
+    });
+
+    it('orders claims across several tasks by priority', async () => {
+      const e = await insert({ task: 'email', priority: 1 });
+      const r = await insert({ task: 'report', priority: 2 });
+      const jobs = await claim(1);
+      assert.deepEqual(jobs.map((j) => j.id), [r]);
+      assert.deepEqual((await claim(1)).map((j) => j.id), [e]);
+    });
+
+    it('does not claim a delayed job before its run_at', async () => {
+      const id = await insert({ runAt: T0 + 60_000 });
+      assert.equal((await claim(10, ['email'], T0)).length, 0);
+      assert.equal(await store.nextRunAt({ tasks: ['email'] }), T0 + 60_000);
+      assert.deepEqual((await claim(10, ['email'], T0 + 60_000)).map((j) => j.id), [id]);
+      assert.equal(await store.nextRunAt({ tasks: ['email'] }), null);
+    });
+
+    it('claims only the tasks asked for, and no more than max', async () => {
+      await insert({ task: 'report' });
+      for (let i = 0; i < 5; i++) await insert();
+      assert.equal((await claim(3, ['email'])).length, 3);
+      assert.equal((await claim(10, ['email'])).length, 2);
+      assert.equal((await claim(10, ['nothing'])).length, 0);
+      assert.equal((await claim(0, ['report'])).length, 0);
+    });
+
+    it('never hands one job to two claims', async () => {
+      for (let i = 0; i < 20; i++) await insert();
+      const [a, b] = await Promise.all([claim(15, ['email'], T0, 'a'), claim(15, ['email'], T0, 'b')]);
+      const ids = [...a, ...b].map((j) => j.id);
+      assert.equal(ids.length, 20);
+      assert.equal(new Set(ids).size, 20);
+    });
+
+    it('holds a task concurrency limit across claims', async () => {
+      await register('email', { concurrency: 2 });
+      for (let i = 0; i < 5; i++) await insert();
+      const first = await claim(10, ['email'], T0, 'a');
+      assert.equal(first.length, 2);
+      assert.equal((await claim(10, ['email'], T0, 'b')).length, 0);
+      await store.finishJobs({ transitions: [{ to: 'succeeded', id: first[0].id, token: first[0].leaseToken, result: null }], now: T0 });
+      assert.equal((await claim(10, ['email'], T0, 'b')).length, 1);
+    });
+
+    it('holds a per-key concurrency limit without starving other keys', async () => {
+      await register('email', { concurrencyPerKey: 1 });
+      const a1 = await insert({ concurrencyKey: 'A' });
+      await insert({ concurrencyKey: 'A' });
+      await insert({ concurrencyKey: 'A' });
+      const b1 = await insert({ concurrencyKey: 'B' });
+      const free = await insert();
+      const jobs = await claim(10, ['email']);
+      assert.deepEqual(jobs.map((j) => j.id).sort(), [a1, b1, free].sort());
+      assert.equal((await claim(10, ['email'])).length, 0);
+      await store.finishJobs({ transitions: [{ to: 'succeeded', id: a1, token: jobs.find((j) => j.id === a1)!.leaseToken, result: null }], now: T0 });
+      assert.equal((await claim(10, ['email'])).length, 1);
+    });
+
+    it('does not claim a paused task until the pause ends', async () => {
+      await insert();
+      await store.pauseTask({ task: 'email', until: T0 + 5000 });
+      assert.equal((await claim(10, ['email'], T0 + 4999)).length, 0);
+      assert.equal((await claim(10, ['email'], T0 + 5000)).length, 1);
+      const [task] = await store.getTasks({ names: ['email'] });
+      assert.equal(task.pausedUntil, T0 + 5000);
+    });
+
+    // ---- finishing -----------------------------------------------------------------------------
+
+    it('records success, failure and requeue, each fenced by the lease token', async () => {
+      const ok = await insert();
+      const bad = await insert();
+      const again = await insert();
+      const [j1, j2, j3] = await claim(3, ['email']);
+      const error = JSON.stringify({ message: 'boom', code: 'HANDLER_ERROR', attempt: 1, at: new Date(T0).toISOString() });
+      const r = await store.finishJobs({
+        transitions: [
+          { to: 'succeeded', id: j1.id, token: j1.leaseToken, result: '{"sent":true}' },
+          { to: 'failed', id: j2.id, token: j2.leaseToken, error },
+          { to: 'queued', id: j3.id, token: j3.leaseToken, runAt: T0 + 1000, error, countAttempt: true },
+        ],
+        now: T0 + 10,
+      });
+      assert.deepEqual(r.results.map((x) => x.ok), [true, true, true]);
+      assert.deepEqual(r.results.map((x) => x.task), ['email', 'email', 'email']);
+      const [s, f, q] = await Promise.all([ok, bad, again].map((id) => store.getJob({ id })));
+      assert.equal(s!.state, 'succeeded');
+      assert.equal(s!.result, '{"sent":true}');
+      assert.equal(s!.finishedAt, T0 + 10);
+      assert.equal(f!.state, 'failed');
+      assert.equal(JSON.parse(f!.error!).message, 'boom');
+      assert.equal(JSON.parse(f!.errors!).length, 1);
+      assert.equal(q!.state, 'queued');
+      assert.equal(q!.runAt, T0 + 1000);
+      assert.equal(q!.attempt, 1);
+      assert.equal(JSON.parse(q!.error!).message, 'boom');
+      // The same tokens again: all refused, nothing changes.
+      const stale = await store.finishJobs({ transitions: [{ to: 'succeeded', id: j3.id, token: j3.leaseToken, result: '"late"' }], now: T0 + 20 });
+      assert.deepEqual(stale.results.map((x) => x.ok), [false]);
+      assert.equal((await store.getJob({ id: again }))!.state, 'queued');
+    });
+
+    it('refunds the attempt of a release and keeps only the last ten errors', async () => {
+      await insert({ maxAttempts: 100 });
+      const [j] = await claim(1, ['email']);
+      await store.finishJobs({ transitions: [{ to: 'queued', id: j.id, token: j.leaseToken, runAt: T0, error: null, countAttempt: false }], now: T0 });
+      assert.equal((await store.getJob({ id: j.id }))!.attempt, 0);
+      for (let i = 1; i <= 12; i++) {
+        const [again] = await claim(1, ['email']);
+        const error = JSON.stringify({ message: `e${i}`, attempt: again.attempt, at: new Date(T0).toISOString() });
+        await store.finishJobs({ transitions: [{ to: 'queued', id: j.id, token: again.leaseToken, runAt: T0, error, countAttempt: true }], now: T0 });
+      }
+      const row = await store.getJob({ id: j.id });
+      const errors = JSON.parse(row!.errors!) as { message: string }[];
+      assert.equal(errors.length, 10);
+      assert.equal(errors[0].message, 'e3');
+      assert.equal(errors[9].message, 'e12');
+      assert.equal(row!.attempt, 12);
+    });
+
+    it('claims the next jobs in the same call as finishing', async () => {
+      await insert();
+      await insert();
+      const [j] = await claim(1, ['email']);
+      const r = await store.finishJobs({
+        transitions: [{ to: 'succeeded', id: j.id, token: j.leaseToken, result: null }],
+        now: T0,
+        claim: { workerId: 'w1', tasks: ['email'], max: 5, leaseMs: LEASE, now: T0 },
+      });
+      assert.equal(r.claimed.length, 1);
+      assert.notEqual(r.claimed[0].id, j.id);
+    });
+
+    it('extends leases, records progress, and reports lost leases', async () => {
+      await insert();
+      const [j] = await claim(1, ['email']);
+      const r = await store.touchJobs({ touches: [{ id: j.id, token: j.leaseToken, progress: { done: 3, total: 10, message: 'page 3' } }], leaseExpiresAt: T0 + 99_000, now: T0 });
+      assert.deepEqual(r.lost, []);
+      const row = await store.getJob({ id: j.id });
+      assert.equal(row!.leaseExpiresAt, T0 + 99_000);
+      assert.deepEqual([row!.progressDone, row!.progressTotal, row!.progressMessage], [3, 10, 'page 3']);
+      const lost = await store.touchJobs({ touches: [{ id: j.id, token: '12345' }], leaseExpiresAt: T0 + 1, now: T0 });
+      assert.deepEqual(lost.lost, [j.id]);
+      assert.equal((await store.getJob({ id: j.id }))!.leaseExpiresAt, T0 + 99_000);
+    });
+
+    // ---- expired leases --------------------------------------------------------------------------
+
+    it('puts back jobs whose lease expired, failing those on their last attempt', async () => {
+      const retry = await insert({ maxAttempts: 2 });
+      const last = await insert({ maxAttempts: 1 });
+      const jobs = await claim(2, ['email']);
+      assert.equal((await store.reapExpiredLeases({ now: T0 + LEASE - 1, limit: 100 })).requeued.length, 0);
+      const r = await store.reapExpiredLeases({ now: T0 + LEASE + 1, limit: 100 });
+      assert.deepEqual(r.requeued.map((j) => j.id), [retry]);
+      assert.deepEqual(r.failed.map((j) => j.id), [last]);
+      const requeued = await store.getJob({ id: retry });
+      assert.equal(requeued!.state, 'queued');
+      assert.equal(JSON.parse(requeued!.error!).code, 'LEASE_EXPIRED');
+      assert.equal((await store.getJob({ id: last }))!.state, 'failed');
+      // The presumed-dead worker's late completion is refused.
+      const late = await store.finishJobs({ transitions: jobs.map((j) => ({ to: 'succeeded' as const, id: j.id, token: j.leaseToken, result: null })), now: T0 + LEASE + 2 });
+      assert.deepEqual(late.results.map((x) => x.ok), [false, false]);
+      // The retry gets a new token.
+      const [again] = await claim(1, ['email'], T0 + LEASE + 3);
+      assert.equal(again.id, retry);
+      assert.equal(again.attempt, 2);
+      assert.notEqual(again.leaseToken, jobs.find((j) => j.id === retry)!.leaseToken);
+    });
+
+    // ---- batches -------------------------------------------------------------------------------
+
+    it('counts a batch live and enqueues its onFinish job exactly once', async () => {
+      const r = await store.insertJobs({
+        jobs: [newJob(), newJob(), newJob()],
+        batch: { title: 'nightly', onFinish: newJob({ task: 'report', input: '{"n":1}' }) },
+        now: T0,
+      });
+      const batchId = r.batchId!;
+      assert.ok(batchId);
+      const b0 = await store.getBatch({ id: batchId });
+      assert.deepEqual([b0!.title, b0!.total, b0!.succeeded, b0!.finishedAt], ['nightly', 3, 0, null]);
+      const [a, b, c] = await claim(3, ['email']);
+      assert.equal(a.batchId, batchId);
+      const f1 = await store.finishJobs({ transitions: [{ to: 'succeeded', id: a.id, token: a.leaseToken, result: null }], now: T0 + 1 });
+      assert.equal(f1.finishedBatches.length, 0);
+      assert.equal((await store.getBatch({ id: batchId }))!.succeeded, 1);
+      const err = JSON.stringify({ message: 'x', attempt: 1, at: new Date(T0).toISOString() });
+      const f2 = await store.finishJobs({
+        transitions: [
+          { to: 'failed', id: b.id, token: b.leaseToken, error: err },
+          { to: 'succeeded', id: c.id, token: c.leaseToken, result: null },
+        ],
+        now: T0 + 2,
+      });
+      assert.equal(f2.finishedBatches.length, 1);
+      assert.deepEqual([f2.finishedBatches[0].succeeded, f2.finishedBatches[0].failed], [2, 1]);
+      assert.equal(f2.followUps.length, 1);
+      const onFinish = await store.getJob({ id: f2.followUps[0].id });
+      assert.equal(onFinish!.task, 'report');
+      const input = JSON.parse(onFinish!.input as string);
+      assert.deepEqual(input.input, { n: 1 });
+      assert.deepEqual([input.batch.id, input.batch.ok, input.batch.succeeded, input.batch.failed], [batchId, false, 2, 1]);
+      const done = await store.getBatch({ id: batchId });
+      assert.equal(done!.finishedAt, T0 + 2);
+      assert.equal(done!.onFinishJobId, onFinish!.id);
+      // Retrying the failed member reopens the batch; finishing it again does not enqueue a second onFinish.
+      await store.retryJob({ id: b.id, now: T0 + 3 });
+      assert.equal((await store.getBatch({ id: batchId }))!.finishedAt, null);
+      const [b2] = await claim(1, ['email'], T0 + 3);
+      const f3 = await store.finishJobs({ transitions: [{ to: 'succeeded', id: b2.id, token: b2.leaseToken, result: null }], now: T0 + 4 });
+      assert.equal(f3.finishedBatches.length, 1);
+      assert.equal(f3.followUps.length, 0);
+      assert.equal((await store.getBatch({ id: batchId }))!.succeeded, 3);
+    });
+
+    it('finishes an empty batch at once, and counts cancelled and purged members', async () => {
+      const empty = await store.insertJobs({ jobs: [], batch: { title: null, onFinish: newJob({ task: 'report' }) }, now: T0 });
+      assert.ok(empty.finishedBatch);
+      assert.equal(empty.followUps.length, 1);
+      const r = await store.insertJobs({ jobs: [newJob(), newJob({ task: 'report' })], batch: { title: 'b', onFinish: null }, now: T0 });
+      const c = await store.cancelJob({ id: r.jobs[0].id, now: T0 });
+      assert.equal(c.finishedBatch, null);
+      const p = await store.purgeJobs({ task: 'report', states: ['queued'], now: T0 });
+      assert.equal(p.finishedBatches.length, 1);
+      assert.deepEqual([p.finishedBatches[0].cancelled, p.finishedBatches[0].total], [2, 2]);
+    });
+
+    // ---- cancel, retry, purge ------------------------------------------------------------------
+
+    it('cancels queued and running jobs, not finished ones', async () => {
+      const queued = await insert();
+      const running = await insert();
+      const r1 = await store.cancelJob({ id: queued, now: T0 });
+      assert.equal(r1.previous, 'queued');
+      assert.equal(r1.row.state, 'cancelled');
+      const [j] = await claim(1, ['email']);
+      assert.equal(j.id, running);
+      const r2 = await store.cancelJob({ id: running, now: T0 + 5 });
+      assert.equal(r2.previous, 'running');
+      assert.equal(r2.row.finishedAt, T0 + 5);
+      // The worker's completion after the cancel is refused: a cancelled job never ends up succeeded.
+      const late = await store.finishJobs({ transitions: [{ to: 'succeeded', id: j.id, token: j.leaseToken, result: '1' }], now: T0 + 6 });
+      assert.equal(late.results[0].ok, false);
+      assert.equal((await store.getJob({ id: running }))!.state, 'cancelled');
+      // Cancelling again is harmless.
+      assert.equal((await store.cancelJob({ id: running, now: T0 + 7 })).previous, 'cancelled');
+      const done = await insert();
+      const [d] = await claim(1, ['email']);
+      await store.finishJobs({ transitions: [{ to: 'succeeded', id: d.id, token: d.leaseToken, result: null }], now: T0 });
+      await assert.rejects(store.cancelJob({ id: done, now: T0 }), InvalidStateError);
+      await assert.rejects(store.cancelJob({ id: '424242', now: T0 }), JobNotFoundError);
+    });
+
+    it('retries failed and cancelled jobs as new, and refuses the rest', async () => {
+      const id = await insert({ maxAttempts: 1 });
+      const [j] = await claim(1, ['email']);
+      await store.finishJobs({ transitions: [{ to: 'failed', id, token: j.leaseToken, error: '{"message":"x","attempt":1,"at":"2026-01-01T00:00:00.000Z"}' }], now: T0 });
+      const row = await store.retryJob({ id, now: T0 + 100 });
+      assert.deepEqual([row.state, row.attempt, row.runAt, row.finishedAt], ['queued', 0, T0 + 100, null]);
+      assert.equal(JSON.parse((await store.getJob({ id }))!.errors!).length, 1, 'the history of errors is kept');
+      await assert.rejects(store.retryJob({ id, now: T0 }), InvalidStateError);
+      await assert.rejects(store.retryJob({ id: '777777', now: T0 }), JobNotFoundError);
+      // A retry that would break a unique key is refused.
+      const u1 = await insert({ uniqueKey: 'u' });
+      await store.cancelJob({ id: u1, now: T0 });
+      await insert({ uniqueKey: 'u' });
+      await assert.rejects(store.retryJob({ id: u1, now: T0 }), InvalidStateError);
+    });
+
+    it('purges jobs of one task in the given states only', async () => {
+      await insert();
+      await insert();
+      await insert({ task: 'report' });
+      const [j] = await claim(1, ['email']);
+      assert.equal((await store.purgeJobs({ task: 'email', states: ['queued'], now: T0 })).deleted, 1);
+      assert.equal((await store.getJob({ id: j.id }))!.state, 'running');
+      await assert.rejects(store.purgeJobs({ task: 'email', states: ['running'], now: T0 }), InvalidOptionError);
+      assert.equal((await store.countJobs({ task: 'report' }))[0].count, 1);
+    });
+
+    // ---- reading -------------------------------------------------------------------------------
+
+    it('lists jobs newest first with filters and pages', async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) ids.push(await insert());
+      const rep = await insert({ task: 'report' });
+      const all = await store.listJobs({ limit: 100 });
+      assert.deepEqual(all.map((j) => j.id), [rep, ...ids.reverse()]);
+      const page1 = await store.listJobs({ task: 'email', limit: 2 });
+      const page2 = await store.listJobs({ task: 'email', limit: 2, beforeId: page1[1].id });
+      assert.deepEqual([...page1, ...page2].map((j) => j.id), ids.slice(0, 4));
+      await claim(1, ['email']);
+      assert.equal((await store.listJobs({ state: 'running', limit: 10 })).length, 1);
+      const b = await store.insertJobs({ jobs: [newJob()], batch: { title: null, onFinish: null }, now: T0 });
+      assert.deepEqual((await store.listJobs({ batchId: b.batchId!, limit: 10 })).map((j) => j.id), [b.jobs[0].id]);
+    });
+
+    it('counts jobs per task and state', async () => {
+      await insert();
+      await insert();
+      await insert({ task: 'report' });
+      const [j] = await claim(1, ['email']);
+      await store.finishJobs({ transitions: [{ to: 'succeeded', id: j.id, token: j.leaseToken, result: null }], now: T0 });
+      const counts = (await store.countJobs({})).map((c) => `${c.task}:${c.state}:${c.count}`).sort();
+      assert.deepEqual(counts, ['email:queued:1', 'email:succeeded:1', 'report:queued:1']);
+    });
+
+    // ---- registry, workers, retention ----------------------------------------------------------
+
+    it('keeps task settings, replacing them on re-registration', async () => {
+      await register('email', { maxAttempts: 7, concurrency: 3 });
+      const [t] = await store.getTasks({ names: ['email'] });
+      assert.equal(t.settings.maxAttempts, 7);
+      assert.equal(t.settings.concurrency, 3);
+      assert.deepEqual((await store.getTasks({})).map((x) => x.name), ['email', 'report']);
+    });
+
+    it('records, lists and removes workers', async () => {
+      const w = { id: 'w-1', kind: 'node', host: 'h', pid: 1, tasks: ['email'], concurrency: 4, startedAt: T0, lastSeenAt: T0 };
+      await store.upsertWorker({ worker: w });
+      await store.upsertWorker({ worker: { ...w, lastSeenAt: T0 + 10 } });
+      const list = await store.listWorkers({});
+      assert.equal(list.length, 1);
+      assert.deepEqual(list[0].tasks, ['email']);
+      assert.equal(list[0].lastSeenAt, T0 + 10);
+      assert.equal((await store.listWorkers({ seenSince: T0 + 11 })).length, 0);
+      await store.removeWorker({ id: 'w-1' });
+      assert.equal((await store.listWorkers({})).length, 0);
+    });
+
+    it('prunes finished jobs past their task retention', async () => {
+      await register('email', { retention: { succeeded: 1000, failed: 5000 } });
+      await insert();
+      await insert({ maxAttempts: 1 });
+      await insert();
+      const [s, f] = await claim(2, ['email']);
+      await store.finishJobs({
+        transitions: [
+          { to: 'succeeded', id: s.id, token: s.leaseToken, result: null },
+          { to: 'failed', id: f.id, token: f.leaseToken, error: '{"message":"x","attempt":1,"at":"2026-01-01T00:00:00.000Z"}' },
+        ],
+        now: T0,
+      });
+      assert.equal((await store.pruneJobs({ now: T0 + 999, limit: 100 })).deleted, 0);
+      assert.equal((await store.pruneJobs({ now: T0 + 1001, limit: 100 })).deleted, 1);
+      assert.equal(await store.getJob({ id: s.id }), null);
+      assert.ok(await store.getJob({ id: f.id }));
+      assert.equal((await store.pruneJobs({ now: T0 + 5001, limit: 100 })).deleted, 1);
+      assert.equal((await store.countJobs({})).find((c) => c.state === 'queued')!.count, 1, 'queued jobs are never pruned');
+    });
+
+    // ---- other processes -----------------------------------------------------------------------
+
+    it('tells a watcher about changes made through another connection', async () => {
+      const other = await fixture.open();
+      try {
+        const seen = new Promise<void>((resolve) => {
+          const off = store.watch(() => {
+            off();
+            resolve();
+          });
+        });
+        await other.insertJobs({ jobs: [newJob()], now: T0 });
+        await seen;
+      } finally {
+        await other.close();
+      }
+    });
+  });
+}

@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { defineTask, permanent } from '../../src/index.js';
+import { nextEvent, openTestOffload, type TestOffload } from '../helpers/offload.js';
+
+describe('batches', () => {
+  let t: TestOffload;
+  afterEach(() => t.dispose());
+
+  it('waits for every job and enqueues onFinish exactly once', async () => {
+    const square = defineTask('square', async (n: number) => {
+      if (n < 0) throw permanent(new Error('negative'));
+      return n * n;
+    });
+    const finishes: unknown[] = [];
+    const done = defineTask('batch.done', async (input: unknown) => { finishes.push(input); });
+    t = await openTestOffload({ tasks: [square, done] });
+    const batch = await t.offload.batch(
+      [1, 2, 3, -1].map((n) => ({ task: square, input: n })),
+      { title: 'squares', onFinish: { task: done, input: { notify: 'ops@example.com' } } },
+    );
+    assert.equal(batch.jobs.length, 4);
+    const before = await batch.status();
+    assert.deepEqual([before.title, before.state, before.total, before.pending], ['squares', 'running', 4, 4]);
+    const finished = nextEvent(t.offload, 'job:succeeded', (e) => e.task === 'batch.done');
+    await t.offload.work({ concurrency: 4 });
+    const outcome = await batch.wait();
+    assert.deepEqual(outcome, { id: batch.id, title: 'squares', ok: false, total: 4, succeeded: 3, failed: 1, cancelled: 0 });
+    await finished;
+    assert.equal(finishes.length, 1);
+    assert.deepEqual(finishes[0], { batch: outcome, input: { notify: 'ops@example.com' } });
+    const after = await batch.status();
+    assert.deepEqual([after.state, after.pending, after.ok], ['finished', 0, false]);
+    assert.ok(after.onFinishJobId);
+    const list = await t.offload.listJobs({ batchId: batch.id });
+    assert.equal(list.jobs.length, 4);
+  });
+
+  it('resolves wait() for a batch finished by another process', async () => {
+    const noop = defineTask('noop', async () => 'x');
+    t = await openTestOffload({ tasks: [noop] });
+    const workerSide = await t.another({ tasks: [noop] });
+    const batch = await t.offload.batch([{ task: noop, input: 1 }, { task: noop, input: 2 }]);
+    await workerSide.work();
+    const outcome = await batch.wait();
+    assert.equal(outcome.ok, true);
+    assert.equal(outcome.succeeded, 2);
+  });
+
+  it('an empty batch is finished at once', async () => {
+    const noop = defineTask('noop', async () => undefined);
+    t = await openTestOffload({ tasks: [noop] });
+    const batch = await t.offload.batch([]);
+    assert.deepEqual(await batch.wait(), { id: batch.id, title: null, ok: true, total: 0, succeeded: 0, failed: 0, cancelled: 0 });
+  });
+});

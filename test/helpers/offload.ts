@@ -1,0 +1,60 @@
+import { Offload, type OffloadOptions } from '../../src/index.js';
+import { silentLogger } from '../../src/core/logger.js';
+import type { EventName, OffloadEvents } from '../../src/core/events.js';
+import { ManualClock } from '../../src/testing/manual-clock.js';
+import { sqliteFactory, type StoreFactory, type StoreFixture } from './stores.js';
+
+export interface TestOffload {
+  offload: Offload;
+  clock: ManualClock;
+  fixture: StoreFixture;
+  /** Another Offload on the same database (a second process, as far as the store can tell). */
+  another(opts?: OffloadOptions): Promise<Offload>;
+  dispose(): Promise<void>;
+}
+
+/** An Offload on a fresh database with a manual clock and no logging. */
+export async function openTestOffload(opts: OffloadOptions & { factory?: StoreFactory } = {}): Promise<TestOffload> {
+  const fixture = await (opts.factory ?? sqliteFactory)();
+  const clock = opts.clock instanceof ManualClock ? opts.clock : new ManualClock();
+  const offload = await Offload.open({ logger: silentLogger, ...opts, clock, store: fixture.url });
+  const others: Offload[] = [];
+  return {
+    offload,
+    clock,
+    fixture,
+    async another(more = {}) {
+      const o = await Offload.open({ logger: silentLogger, clock, ...more, store: fixture.url });
+      others.push(o);
+      return o;
+    },
+    async dispose() {
+      await Promise.all([offload, ...others].map((o) => o.close()));
+      await fixture.dispose();
+    },
+  };
+}
+
+/** Resolves with the first event of this name that matches. */
+export function nextEvent<K extends EventName>(offload: Offload, name: K, match: (e: OffloadEvents[K]) => boolean = () => true): Promise<OffloadEvents[K]> {
+  return new Promise((resolve) => {
+    const off = offload.on(name, (e) => {
+      if (!match(e)) return;
+      off();
+      resolve(e);
+    });
+  });
+}
+
+export interface Deferred<T = void> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(err: unknown): void;
+}
+
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((a, b) => { resolve = a; reject = b; });
+  return { promise, resolve, reject };
+}
