@@ -23,8 +23,8 @@ import { Worker, type WorkerOptions } from './worker/worker.js';
 export type TaskMap = Record<string, { input: unknown; output: unknown }>;
 
 /** Builds a TaskMap from task definitions: `Offload<TaskMapOf<typeof tasks>>`. */
-export type TaskMapOf<T extends Record<string, TaskDefinition<any, any>>> = {
-  [K in keyof T as T[K]['name']]: T[K] extends TaskDefinition<infer I, infer O> ? { input: I; output: O } : never;
+export type TaskMapOf<T extends Record<string, TaskDefinition<any, any, string>>> = {
+  [K in keyof T as T[K]['name']]: T[K] extends TaskDefinition<infer I, infer O, string> ? { input: I; output: O } : never;
 };
 
 export interface OffloadOptions {
@@ -120,7 +120,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   // ---- tasks -----------------------------------------------------------------------------------
 
   /** Defines a task in this process (see `defineTask`) and returns its definition. */
-  task<I, O>(name: string, handler: Handler<I, O>, settings?: TaskSettings): TaskDefinition<I, Awaited<O>> {
+  task<N extends string, I, O>(name: N, handler: Handler<I, O>, settings?: TaskSettings): TaskDefinition<I, Awaited<O>, N> {
     const def = defineTask(name, handler, settings);
     this.registry.define(def);
     return def;

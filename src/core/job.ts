@@ -152,3 +152,46 @@ function safeString(value: unknown): string {
     return String(value);
   }
 }
+
+/** A job as JSON for the CLI's --json and the HTTP API: ids as strings, bytes as text or base64. */
+export function jobToJson(job: Job): Record<string, unknown> {
+  return {
+    id: job.id,
+    task: job.task,
+    state: job.state,
+    input: payloadToJson(job.input),
+    result: payloadToJson(job.result),
+    error: job.error,
+    attempt: job.attempt,
+    maxAttempts: job.maxAttempts,
+    priority: job.priority,
+    progress: job.progress,
+    createdAt: job.createdAt,
+    startedAt: job.startedAt,
+    finishedAt: job.finishedAt,
+    runAt: job.runAt,
+    uniqueKey: job.uniqueKey,
+    concurrencyKey: job.concurrencyKey,
+    batchId: job.batchId,
+    origin: job.origin,
+    timeoutMs: job.timeoutMs,
+    workerId: job.workerId,
+    leaseExpiresAt: job.leaseExpiresAt,
+    errors: job.errors,
+  };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Raw bytes (jobs from Gearman) become their text when they are valid UTF-8, and
+ * `{"$base64": "…"}` otherwise; JSON values pass through.
+ */
+export function payloadToJson(value: unknown): unknown {
+  if (!Buffer.isBuffer(value)) return value;
+  try {
+    return utf8.decode(value);
+  } catch {
+    return { $base64: value.toString('base64') };
+  }
+}

@@ -49,8 +49,8 @@ export interface ResolvedTaskSettings {
 
 export type Handler<I, O> = (input: I, ctx: JobContext) => O | Promise<O>;
 
-export interface TaskDefinition<I = unknown, O = unknown> {
-  readonly name: string;
+export interface TaskDefinition<I = unknown, O = unknown, N extends string = string> {
+  readonly name: N;
   readonly handler: Handler<I, O>;
   readonly settings: ResolvedTaskSettings;
   /** Phantom field that carries the input type; never set. */
@@ -74,8 +74,8 @@ const TASK_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:\-/]{0,199}$/;
  *   return { sent: true };
  * }, { maxAttempts: 5 });
  */
-export function defineTask<S extends TSchema, O>(name: string, settings: TaskSettings & { input: S }, handler: Handler<Static<S>, O>): TaskDefinition<Static<S>, Awaited<O>>;
-export function defineTask<I, O>(name: string, handler: Handler<I, O>, settings?: TaskSettings): TaskDefinition<I, Awaited<O>>;
+export function defineTask<N extends string, S extends TSchema, O>(name: N, settings: TaskSettings & { input: S }, handler: Handler<Static<S>, O>): TaskDefinition<Static<S>, Awaited<O>, N>;
+export function defineTask<N extends string, I, O>(name: N, handler: Handler<I, O>, settings?: TaskSettings): TaskDefinition<I, Awaited<O>, N>;
 export function defineTask(name: string, a: Handler<unknown, unknown> | TaskSettings, b?: Handler<unknown, unknown> | TaskSettings): TaskDefinition {
   const handler = (typeof a === 'function' ? a : b) as Handler<unknown, unknown> | undefined;
   const settings = (typeof a === 'function' ? b : a) as TaskSettings | undefined;

@@ -1,0 +1,185 @@
+#!/usr/bin/env node
+/** The `offload` command: thin over the public API. Human output by default, --json for scripts. */
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { InvalidInputError, InvalidOptionError } from '../core/errors.js';
+import { isJobState, JOB_STATES, type JobState } from '../core/job.js';
+import { defaultLogger } from '../core/logger.js';
+import { Offload } from '../offload.js';
+import { startServer } from '../server/server.js';
+import { exitOnSignals } from '../server/signals.js';
+import { DEFAULT_STORE_URL, redact } from '../store/open.js';
+import { loadAll } from './load-tasks.js';
+import { type Output, printCounts, printError, printJob, printJobs, processOutput } from './output.js';
+
+interface GlobalOptions {
+  store: string;
+  json: boolean;
+}
+
+const program = new Command('offload')
+  .description('Offload: a durable job server and background-processing framework')
+  .version(JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version as string)
+  .addOption(new Option('--store <url>', 'store URL').env('OFFLOAD_STORE').default(DEFAULT_STORE_URL))
+  .option('--json', 'print JSON instead of text', false)
+  .showHelpAfterError('(run with --help for usage)')
+  // Set before the subcommands are added, so they inherit it.
+  .exitOverride();
+
+const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+const output = (): Output => processOutput(globals().json);
+
+function int(name: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < min) throw new InvalidOptionError(name, `must be an integer ≥ ${min}, got "${value}"`);
+    return n;
+  };
+}
+
+function state(value: string, previous: JobState[] = []): JobState[] {
+  if (!isJobState(value)) throw new InvalidOptionError('state', `must be one of ${JOB_STATES.join(', ')}, got "${value}"`);
+  return [...previous, value];
+}
+
+/** Opens the store for a one-shot command, runs `fn`, closes. */
+async function withOffload<T>(fn: (offload: Offload) => Promise<T>): Promise<T> {
+  const offload = await Offload.open({ store: globals().store });
+  try {
+    return await fn(offload);
+  } finally {
+    await offload.close();
+  }
+}
+
+program.command('start')
+  .description('run the server: worker for the given tasks, maintenance (and, as they are built, the HTTP API, Gearman port and dashboard)')
+  .option('--tasks <module...>', 'modules exporting task definitions', [])
+  .option('--concurrency <n>', 'jobs run at once by the built-in worker', int('concurrency', 0), 10)
+  .option('--shutdown-timeout <ms>', 'on SIGTERM, how long running jobs may take before they are released', int('shutdown-timeout', 0), 10_000)
+  .action(async (opts: { tasks: string[]; concurrency: number; shutdownTimeout: number }) => {
+    const o = output();
+    const tasks = await loadAll(opts.tasks);
+    const logger = defaultLogger(process.env.OFFLOAD_LOG_LEVEL ?? 'info');
+    const server = await startServer({ store: globals().store, tasks, concurrency: opts.concurrency, shutdownTimeoutMs: opts.shutdownTimeout, logger });
+    exitOnSignals(() => server.close(), (text) => o.err(text));
+    const names = tasks.map((t) => t.name);
+    o.out(`Offload is running on ${redact(server.offload.store.description)}`);
+    o.out(names.length ? `Worker: ${names.length} task(s), concurrency ${opts.concurrency}: ${names.join(', ')}` : 'No tasks loaded (pass --tasks MODULE to run some here).');
+    const example = names.find((n) => n === 'example.greet') ?? names[0];
+    if (example) o.out(`Submit a job from another terminal:\n  npx offload submit ${example} '${example === 'example.greet' ? '{"name":"Ada"}' : 'null'}' --wait`);
+    o.out('Stop with Ctrl-C (running jobs finish or are released).');
+  });
+
+program.command('worker')
+  .description('run a worker process for the tasks exported by MODULE(s)')
+  .argument('<module...>', 'modules exporting task definitions')
+  .option('--concurrency <n>', 'jobs run at once', int('concurrency', 1), 10)
+  .option('--lease <ms>', 'lease length; a silent worker\'s jobs come back after this long', int('lease', 1000), 30_000)
+  .option('--shutdown-timeout <ms>', 'on SIGTERM, how long running jobs may take before they are released', int('shutdown-timeout', 0), 10_000)
+  .action(async (modules: string[], opts: { concurrency: number; lease: number; shutdownTimeout: number }) => {
+    const o = output();
+    const tasks = await loadAll(modules);
+    const offload = await Offload.open({ store: globals().store, tasks, logger: defaultLogger(process.env.OFFLOAD_LOG_LEVEL ?? 'info') });
+    exitOnSignals(() => offload.close(), (text) => o.err(text));
+    const worker = await offload.work({ concurrency: opts.concurrency, leaseMs: opts.lease, shutdownTimeoutMs: opts.shutdownTimeout });
+    if (o.json) o.out(JSON.stringify({ worker: worker.id, tasks: worker.tasks, concurrency: worker.concurrency }));
+    else o.out(`worker ${worker.id} running ${worker.tasks.join(', ')} (concurrency ${worker.concurrency}) on ${redact(offload.store.description)}`);
+  });
+
+program.command('submit')
+  .description('submit a job; INPUT is JSON ("-" reads it from stdin)')
+  .argument('<task>', 'task name')
+  .argument('[input]', 'job input as JSON', 'null')
+  .option('--wait', 'wait until the job finishes and print it; exit 1 if it failed', false)
+  .option('--wait-timeout <ms>', 'with --wait, give up waiting after this long', int('wait-timeout', 1))
+  .option('--priority <n>', 'higher runs first', int('priority', -(2 ** 31)))
+  .option('--delay <ms>', 'run no sooner than this many ms from now', int('delay', 0))
+  .option('--unique <key>', 'return the queued or running job with this key instead of adding one')
+  .option('--concurrency-key <key>', 'limit how many jobs with this key run at once')
+  .option('--max-attempts <n>', 'attempts before the job fails', int('max-attempts', 1))
+  .action(async (task: string, inputText: string, opts: { wait: boolean; waitTimeout?: number; priority?: number; delay?: number; unique?: string; concurrencyKey?: string; maxAttempts?: number }) => {
+    const o = output();
+    const input = parseInput(task, inputText === '-' ? readFileSync(0, 'utf8') : inputText);
+    await withOffload(async (offload) => {
+      const handle = await offload.enqueue(task, input, {
+        priority: opts.priority, delayMs: opts.delay, uniqueKey: opts.unique, concurrencyKey: opts.concurrencyKey, maxAttempts: opts.maxAttempts, origin: 'cli',
+      });
+      if (!opts.wait) {
+        if (!o.json && handle.deduplicated) o.err(`a job with unique key "${opts.unique}" already exists`);
+        return printJob(o, await handle.status());
+      }
+      const job = await handle.finished({ timeoutMs: opts.waitTimeout });
+      printJob(o, job);
+      if (job.state !== 'succeeded') process.exitCode = 1;
+    });
+  });
+
+program.command('status')
+  .description('show one job')
+  .argument('<id>', 'job id')
+  .action(async (id: string) => withOffload(async (offload) => printJob(output(), await offload.getJob(id))));
+
+program.command('jobs')
+  .description('list jobs, newest first')
+  .option('--task <task>', 'only this task')
+  .addOption(new Option('--state <state>', 'only this state').choices([...JOB_STATES]))
+  .option('--batch <id>', 'only this batch')
+  .option('--limit <n>', 'at most this many (1–1000)', int('limit', 1), 50)
+  .option('--cursor <cursor>', 'the next page, as printed by the previous one')
+  .action(async (opts: { task?: string; state?: JobState; batch?: string; limit: number; cursor?: string }) => withOffload(async (offload) => {
+    const page = await offload.listJobs({ task: opts.task, state: opts.state, batchId: opts.batch, limit: opts.limit, cursor: opts.cursor });
+    printJobs(output(), page.jobs, page.nextCursor);
+  }));
+
+program.command('counts')
+  .description('jobs per task and state')
+  .action(async () => withOffload(async (offload) => printCounts(output(), await offload.counts())));
+
+program.command('purge')
+  .description('delete a task\'s jobs in the given states (default: queued)')
+  .argument('<task>', 'task name')
+  .option('--state <state>', 'state to purge (repeat for several): queued, succeeded, failed, cancelled', state)
+  .action(async (task: string, opts: { state?: JobState[] }) => withOffload(async (offload) => {
+    const deleted = await offload.purge(task, opts.state ?? ['queued']);
+    const o = output();
+    if (o.json) o.out(JSON.stringify({ task, deleted }));
+    else o.out(`purged ${deleted} job(s) of ${task}`);
+  }));
+
+program.command('retry')
+  .description('put a failed or cancelled job back in the queue')
+  .argument('<id>', 'job id')
+  .action(async (id: string) => withOffload(async (offload) => printJob(output(), await offload.retry(id))));
+
+program.command('cancel')
+  .description('cancel a queued or running job')
+  .argument('<id>', 'job id')
+  .action(async (id: string) => withOffload(async (offload) => printJob(output(), await offload.cancel(id))));
+
+program.command('migrate')
+  .description('create or upgrade the store\'s schema (also done by every command that opens it)')
+  .action(async () => withOffload(async (offload) => {
+    const o = output();
+    if (o.json) o.out(JSON.stringify({ store: offload.store.description, migrated: true }));
+    else o.out(`schema up to date on ${redact(offload.store.description)}`);
+  }));
+
+function parseInput(task: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new InvalidInputError(task, `the input is not JSON (${(err as Error).message}); quote it for the shell, e.g. '{"name":"Ada"}'`);
+  }
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;
+  } else {
+    printError(processOutput(process.argv.includes('--json')), err);
+    process.exitCode = 1;
+  }
+}
