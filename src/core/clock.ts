@@ -16,9 +16,9 @@ export interface Timer {
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(fn, ms) {
+    // Not unref'd: a running worker or server, and a shutdown in progress, keep the process
+    // alive; close() cancels every timer, so a closed Offload never holds a process open.
     const handle = setTimeout(fn, Math.max(0, ms));
-    // Offload's own timers never keep a process alive on their own.
-    handle.unref();
     return { cancel: () => clearTimeout(handle) };
   },
 };

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CLI, INDEX, killAll, runCli, startNode } from '../helpers/processes.js';
+import { tempDir } from '../helpers/stores.js';
+
+describe('offload CLI', () => {
+  const dir = tempDir();
+  const url = `sqlite:${join(dir.path, 'cli.db')}`;
+  const env = { OFFLOAD_STORE: url };
+  const tasks = join(dir.path, 'tasks.mjs');
+
+  before(async () => {
+    writeFileSync(tasks, `
+import { defineTask } from ${JSON.stringify(INDEX)};
+export const add = defineTask('cli.add', async ({ a, b }) => a + b);
+export const boom = defineTask('cli.boom', async () => { throw new Error('exploded'); }, { maxAttempts: 1 });
+export const hold = defineTask('cli.hold', async () => 'held');
+`);
+    // Register the tasks in the store, as a worker or server does when it starts.
+    const w = startNode([CLI, 'worker', tasks, '--concurrency', '4'], env);
+    await w.waitForLine(/^worker /);
+    await w.kill('SIGTERM');
+  });
+  after(async () => {
+    await killAll();
+    dir.dispose();
+  });
+
+  it('submits, lists, counts, retries, cancels and purges, in text and JSON', async () => {
+    const submitted = await runCli(['--json', 'submit', 'cli.add', '{"a":2,"b":3}', '--priority', '5'], { env });
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const job = JSON.parse(submitted.stdout);
+    assert.deepEqual(Object.keys(job).slice(0, 13), ['id', 'task', 'state', 'input', 'result', 'error', 'attempt', 'maxAttempts', 'priority', 'progress', 'createdAt', 'startedAt', 'finishedAt']);
+    assert.equal(typeof job.id, 'string');
+    assert.deepEqual([job.task, job.state, job.priority, job.attempt, job.maxAttempts], ['cli.add', 'queued', 5, 0, 3]);
+    assert.deepEqual(job.input, { a: 2, b: 3 });
+
+    const status = await runCli(['status', job.id], { env });
+    assert.match(status.stdout, new RegExp(`^job ${job.id}  cli.add  queued`));
+
+    const list = await runCli(['--json', 'jobs', '--task', 'cli.add', '--state', 'queued'], { env });
+    assert.deepEqual(JSON.parse(list.stdout).jobs.map((j: { id: string }) => j.id), [job.id]);
+    assert.match((await runCli(['jobs'], { env })).stdout, /^ID\s+TASK\s+STATE/);
+
+    const counts = JSON.parse((await runCli(['--json', 'counts'], { env })).stdout);
+    assert.deepEqual(counts.tasks.find((c: { task: string }) => c.task === 'cli.add'), { task: 'cli.add', queued: 1, running: 0, succeeded: 0, failed: 0, cancelled: 0 });
+
+    const cancelled = JSON.parse((await runCli(['--json', 'cancel', job.id], { env })).stdout);
+    assert.equal(cancelled.state, 'cancelled');
+    const retried = JSON.parse((await runCli(['--json', 'retry', job.id], { env })).stdout);
+    assert.equal(retried.state, 'queued');
+    assert.equal((await runCli(['purge', 'cli.add'], { env })).stdout, 'purged 1 job(s) of cli.add');
+  });
+
+  it('waits for a result with --wait, against a worker in another process', async () => {
+    const worker = startNode([CLI, 'worker', tasks], env);
+    await worker.waitForLine(/^worker /);
+    const ok = await runCli(['--json', 'submit', 'cli.add', '{"a":20,"b":22}', '--wait'], { env });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual([JSON.parse(ok.stdout).state, JSON.parse(ok.stdout).result], ['succeeded', 42]);
+    const failed = await runCli(['submit', 'cli.boom', '--wait'], { env });
+    assert.equal(failed.code, 1, 'a failed job exits 1');
+    assert.match(failed.stdout, /failed[\s\S]*exploded/);
+    const unique1 = JSON.parse((await runCli(['--json', 'submit', 'cli.hold', 'null', '--unique', 'only-one', '--delay', '60000'], { env })).stdout);
+    const unique2 = JSON.parse((await runCli(['--json', 'submit', 'cli.hold', 'null', '--unique', 'only-one'], { env })).stdout);
+    assert.equal(unique2.id, unique1.id);
+    const piped = await runCli(['--json', 'submit', 'cli.add', '-', '--wait'], { env, input: '{"a":1,"b":1}' });
+    assert.equal(JSON.parse(piped.stdout).result, 2);
+    await worker.kill('SIGTERM');
+  });
+
+  it('fails with a clear message and a non-zero exit on bad input', async () => {
+    const cases: [string[], RegExp, number][] = [
+      [['submit', 'no.such.task', '{}'], /^error UNKNOWN_TASK: Unknown task "no.such.task"/, 1],
+      [['submit', 'cli.add', '{not json'], /^error INVALID_INPUT: .*not JSON/, 1],
+      [['submit', 'cli.add', '{}', '--delay', '-5'], /^error INVALID_OPTION: .*delay.*≥ 0/, 1],
+      [['status', '424242'], /^error JOB_NOT_FOUND: Job 424242 not found/, 1],
+      [['status', 'abc'], /^error INVALID_ID: /, 1],
+      [['cancel', '1; DROP TABLE jobs'], /^error INVALID_ID: /, 1],
+      [['jobs', '--state', 'sleeping'], /invalid. Allowed choices are queued/, 2],
+      [['--store', 'mysql://x', 'counts'], /^error INVALID_STORE_URL: /, 1],
+      [['worker', join(dir.path, 'missing.mjs')], /^error MODULE_LOAD_FAILED: /, 1],
+      [['frobnicate'], /unknown command/, 2],
+    ];
+    for (const [args, message, exit] of cases) {
+      const r = await runCli(args, { env });
+      assert.equal(r.code, exit, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message, args.join(' '));
+    }
+    const json = await runCli(['--json', 'status', '999999'], { env });
+    assert.equal(JSON.parse(json.stderr).error.code, 'JOB_NOT_FOUND');
+    const counts = JSON.parse((await runCli(['--json', 'counts'], { env })).stdout);
+    assert.ok(counts.tasks.every((c: { task: string }) => c.task.startsWith('cli.')), 'nothing was written by the failures');
+  });
+});

@@ -1,0 +1,157 @@
+/**
+ * Crashes with real processes and real SQLite files: a worker killed with SIGKILL mid-job, a
+ * producer killed during a burst of enqueues, a worker stopped with SIGTERM.
+ */
+import Database from 'better-sqlite3';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, it } from 'node:test';
+import { LeaseLostError, Offload } from '../../src/index.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { ManualClock } from '../../src/testing/manual-clock.js';
+import { loadTasks } from '../../src/cli/load-tasks.js';
+import { CLI, INDEX, killAll, startNode } from '../helpers/processes.js';
+import { tempDir } from '../helpers/stores.js';
+
+/** A tasks module whose first attempt announces itself and hangs; later attempts succeed. */
+function writeCrashTasks(dir: string): string {
+  const path = join(dir, 'crash-tasks.mjs');
+  writeFileSync(path, `
+import { appendFileSync } from 'node:fs';
+import { defineTask } from ${JSON.stringify(INDEX)};
+const log = ${JSON.stringify(join(dir, 'handler.log'))};
+export const once = defineTask('crash.once', async (input, ctx) => {
+  appendFileSync(log, 'start ' + ctx.job.id + ' ' + ctx.job.attempt + '\\n');
+  if (ctx.job.attempt === 1) {
+    process.stdout.write('STARTED ' + ctx.job.id + '\\n');
+    await new Promise(() => {}); // hangs until the process dies
+  }
+  appendFileSync(log, 'done ' + ctx.job.id + '\\n');
+  return { finishedOnAttempt: ctx.job.attempt };
+}, { maxAttempts: 3 });
+export const stuck = defineTask('crash.stuck', async () => {
+  process.stdout.write('STUCK\\n');
+  await new Promise(() => {}); // ignores its abort signal on purpose
+});
+`);
+  return path;
+}
+
+function leaseTokenOf(dbPath: string, id: string): string {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    return String((db.prepare('SELECT lease_token AS t FROM jobs WHERE id = ?').get(Number(id)) as { t: number }).t);
+  } finally {
+    db.close();
+  }
+}
+
+describe('crashes', () => {
+  const dirs: { dispose(): void }[] = [];
+  afterEach(async () => {
+    await killAll();
+    for (const d of dirs.splice(0)) d.dispose();
+  });
+
+  it('a worker process killed with SIGKILL mid-job: the job runs again, succeeds once, the dead worker\'s result is refused', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const dbPath = join(dir.path, 'offload.db');
+    const url = `sqlite:${dbPath}`;
+    const tasksPath = writeCrashTasks(dir.path);
+    const clock = new ManualClock(Date.now());
+    const offload = await Offload.open({ store: url, clock, logger: silentLogger, tasks: await loadTasks(tasksPath) });
+    try {
+      const handle = await offload.enqueue('crash.once', { n: 1 });
+      const worker = startNode([CLI, '--store', url, 'worker', tasksPath, '--lease', '30000']);
+      await worker.waitForLine(/^STARTED /);
+      const deadToken = leaseTokenOf(dbPath, handle.id);
+      await worker.kill('SIGKILL');
+
+      // Within one lease the rescuer (here, in this process) puts the job back; a live worker finishes it.
+      await offload.work({ leaseMs: 30_000 });
+      await clock.advance(29_000);
+      assert.equal((await handle.status()).state, 'running', 'still leased to the dead worker');
+      await clock.advance(6_000);
+      assert.deepEqual(await handle.result(), { finishedOnAttempt: 2 });
+
+      const job = await handle.status();
+      assert.deepEqual([job.state, job.attempt], ['succeeded', 2]);
+      assert.equal(job.errors[0].code, 'LEASE_EXPIRED');
+      const log = readFileSync(join(dir.path, 'handler.log'), 'utf8').trim().split('\n');
+      assert.deepEqual(log, [`start ${handle.id} 1`, `start ${handle.id} 2`, `done ${handle.id}`], 'ran twice, finished once');
+
+      // The killed worker's late completion, with its stale token, is refused by name.
+      await assert.rejects(offload.complete(handle.id, { leaseToken: deadToken, result: 'late' }), LeaseLostError);
+      assert.deepEqual((await handle.status()).result, { finishedOnAttempt: 2 });
+    } finally {
+      await offload.close();
+    }
+  });
+
+  it('a producer killed with SIGKILL during a burst of 5,000 enqueues: every acknowledged job survives', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const dbPath = join(dir.path, 'offload.db');
+    const script = join(dir.path, 'burst.mjs');
+    writeFileSync(script, `
+import { Offload, defineTask } from ${JSON.stringify(INDEX)};
+const task = defineTask('burst.item', async () => null);
+const offload = await Offload.open({ store: ${JSON.stringify(`sqlite:${dbPath}`)}, tasks: [task] });
+process.stdout.write('READY\\n');
+let next = 0;
+async function lane() {
+  while (next < 5000) {
+    const i = next++;
+    const job = await offload.enqueue(task, { i });
+    process.stdout.write('ACK ' + job.id + ' ' + i + '\\n');
+  }
+}
+await Promise.all(Array.from({ length: 16 }, lane));
+process.stdout.write('ALL DONE\\n');
+await new Promise(() => {});
+`);
+    const producer = startNode([script]);
+    await producer.waitForLine(/^READY$/);
+    // Kill it in the middle of the burst.
+    await producer.waitForLine(/^ACK \d+ \d+$/);
+    while (producer.lines.filter((l) => l.startsWith('ACK')).length < 1500) await new Promise((r) => setImmediate(r));
+    await producer.kill('SIGKILL');
+    const acked = producer.lines.filter((l) => l.startsWith('ACK ')).map((l) => l.split(' '));
+    assert.ok(acked.length >= 1500);
+    assert.ok(!producer.lines.includes('ALL DONE'), 'killed during the burst');
+
+    const db = new Database(dbPath);
+    try {
+      assert.equal((db.pragma('integrity_check', { simple: true })), 'ok');
+      const stored = new Map((db.prepare('SELECT id, input FROM jobs').all() as { id: number; input: string }[]).map((r) => [String(r.id), r.input]));
+      const missing = acked.filter(([, id, i]) => stored.get(id) !== JSON.stringify({ i: Number(i) }));
+      assert.deepEqual(missing, [], 'every acknowledged enqueue is in the database with its input');
+    } finally {
+      db.close();
+    }
+  });
+
+  it('a worker process stopped with SIGTERM releases its running job at once', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const url = `sqlite:${join(dir.path, 'offload.db')}`;
+    const tasksPath = writeCrashTasks(dir.path);
+    const offload = await Offload.open({ store: url, logger: silentLogger, tasks: await loadTasks(tasksPath) });
+    try {
+      const handle = await offload.enqueue('crash.stuck', null);
+      const worker = startNode([CLI, '--store', url, 'worker', tasksPath, '--lease', '600000', '--shutdown-timeout', '200']);
+      await worker.waitForLine(/^STUCK$/);
+      assert.equal((await handle.status()).state, 'running');
+      const { code } = await worker.kill('SIGTERM');
+      assert.equal(code, 0);
+      const job = await handle.status();
+      assert.equal(job.state, 'queued', 'released without waiting for the 10-minute lease');
+      assert.equal(job.attempt, 0, 'the interrupted attempt is not counted');
+      assert.equal((await offload.store.listWorkers({})).length, 0);
+    } finally {
+      await offload.close();
+    }
+  });
+});

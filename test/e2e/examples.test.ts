@@ -1,0 +1,71 @@
+/** Every program in examples/ runs here, the way the README and docs tell users to run it. */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { afterEach, describe, it } from 'node:test';
+import { Offload } from '../../src/index.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { CLI, killAll, ROOT, runCli, startNode } from '../helpers/processes.js';
+import { tempDir } from '../helpers/stores.js';
+
+const EXAMPLES = join(ROOT, 'dist/examples');
+
+describe('examples', () => {
+  const dirs: { dispose(): void }[] = [];
+  afterEach(async () => {
+    await killAll();
+    for (const d of dirs.splice(0)) d.dispose();
+  });
+
+  it('http-handler.ts: POST returns a job id at once, the job finishes in the background', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const url = `sqlite:${join(dir.path, 'app.db')}`;
+    const app = startNode([join(EXAMPLES, 'http-handler.js')], { OFFLOAD_STORE: url, PORT: '0' });
+    const base = (await app.waitForLine(/^listening on /)).replace('listening on ', '');
+    const posted = await fetch(`${base}/reports?month=2026-10`, { method: 'POST' });
+    assert.equal(posted.status, 202);
+    const { id } = (await posted.json()) as { id: string };
+    const reader = await Offload.open({ store: url, logger: silentLogger });
+    try {
+      assert.deepEqual(await reader.result(id), { url: '/files/report-2026-10.pdf' });
+    } finally {
+      await reader.close();
+    }
+    const got = await fetch(`${base}/reports/${id}`);
+    assert.deepEqual(await got.json(), { state: 'succeeded', progress: { done: 0, total: 1, message: 'rendering' }, result: { url: '/files/report-2026-10.pdf' } });
+    const missing = await fetch(`${base}/reports/999999`);
+    assert.equal(missing.status, 404);
+    assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'JOB_NOT_FOUND');
+  });
+
+  it('tasks.ts: what `npm start` runs answers the submissions the README shows', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const url = `sqlite:${join(dir.path, 'offload.db')}`;
+    const env = { OFFLOAD_STORE: url };
+    const server = startNode([CLI, 'start', '--tasks', join(EXAMPLES, 'tasks.js')], env);
+    await server.waitForLine(/^Stop with Ctrl-C/);
+    const greet = await runCli(['--json', 'submit', 'example.greet', '{"name":"Ada"}', '--wait'], { env });
+    assert.equal(JSON.parse(greet.stdout).result, 'Hello, Ada!');
+    const thumbs = await runCli(['--json', 'submit', 'example.thumbnail', '{"url":"cat.png","sizes":[64,128]}', '--wait'], { env });
+    const job = JSON.parse(thumbs.stdout);
+    assert.deepEqual(job.result, { thumbnails: ['cat.png@64px', 'cat.png@128px'] });
+    assert.deepEqual(job.progress, { done: 2, total: 2, message: '128px done' });
+    const bad = await runCli(['submit', 'example.thumbnail', '{"url":"cat.png","sizes":[1]}'], { env });
+    assert.match(bad.stderr, /INVALID_INPUT/);
+    const flaky = JSON.parse((await runCli(['--json', 'submit', 'example.flaky', '--wait'], { env })).stdout);
+    assert.deepEqual([flaky.state, flaky.attempt], ['succeeded', 2]);
+
+    const app = await Offload.open({ store: url, logger: silentLogger });
+    try {
+      const batch = await app.batch([{ task: 'example.greet', input: { name: 'a' } }, { task: 'example.greet', input: { name: 'b' } }], { onFinish: { task: 'example.batch-done' } });
+      assert.equal((await batch.wait()).ok, true);
+      const done = await app.handle((await batch.status()).onFinishJobId!);
+      assert.equal(await done.result(), `batch ${batch.id} finished: 2 succeeded, 0 failed`);
+    } finally {
+      await app.close();
+    }
+    const { code } = await server.kill('SIGTERM');
+    assert.equal(code, 0);
+  });
+});

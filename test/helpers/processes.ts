@@ -1,0 +1,85 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+export const INDEX = fileURLToPath(new URL('../../src/index.js', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+export interface Child {
+  process: ChildProcess;
+  /** Every stdout line so far. */
+  lines: string[];
+  stderr(): string;
+  /** Resolves with the first stdout line matching `re` (already seen or coming). */
+  waitForLine(re: RegExp): Promise<string>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const running = new Set<ChildProcess>();
+
+/** Starts `node args…`; every child still running is killed by `killAll()`. */
+export function startNode(args: string[], env: Record<string, string> = {}, cwd = ROOT): Child {
+  const proc = spawn(process.execPath, args, { cwd, env: { ...process.env, OFFLOAD_LOG_LEVEL: 'error', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  running.add(proc);
+  const lines: string[] = [];
+  let err = '';
+  let partial = '';
+  const watchers: { re: RegExp; resolve: (line: string) => void }[] = [];
+  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    partial += chunk;
+    const parts = partial.split('\n');
+    partial = parts.pop()!;
+    for (const line of parts) {
+      lines.push(line);
+      for (const w of [...watchers]) {
+        if (w.re.test(line)) {
+          watchers.splice(watchers.indexOf(w), 1);
+          w.resolve(line);
+        }
+      }
+    }
+  });
+  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => { err += chunk; });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    proc.on('exit', (code, signal) => {
+      running.delete(proc);
+      resolve({ code, signal });
+    });
+  });
+  return {
+    process: proc,
+    lines,
+    stderr: () => err,
+    waitForLine(re) {
+      const seen = lines.find((l) => re.test(l));
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        watchers.push({ re, resolve });
+        void exited.then(({ code, signal }) => reject(new Error(`process exited (${code ?? signal}) before printing ${re}; stderr: ${err}`)));
+      });
+    },
+    exited,
+    kill(signal = 'SIGKILL') {
+      proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Runs the offload CLI to completion. */
+export async function runCli(args: string[], opts: { env?: Record<string, string>; input?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = startNode([CLI, ...args], opts.env);
+  if (opts.input !== undefined) child.process.stdin!.end(opts.input);
+  else child.process.stdin!.end();
+  const { code } = await child.exited;
+  return { code, stdout: child.lines.join('\n'), stderr: child.stderr() };
+}
+
+export async function killAll(): Promise<void> {
+  await Promise.all([...running].map((p) => new Promise<void>((resolve) => {
+    if (p.exitCode !== null || p.signalCode !== null) return resolve();
+    p.once('exit', () => resolve());
+    p.kill('SIGKILL');
+  })));
+}
