@@ -38,6 +38,19 @@ describe('examples', () => {
     assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'JOB_NOT_FOUND');
   });
 
+  it('library.ts: submits, awaits, batches and reads back', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const run = startNode([join(EXAMPLES, 'library.js')], { OFFLOAD_STORE: `sqlite:${join(dir.path, 'lib.db')}` });
+    const { code } = await run.exited;
+    assert.equal(code, 0, run.stderr());
+    const out = run.lines.join('\n');
+    assert.match(out, /^enqueued \d+$/m);
+    assert.match(out, /^result \{ path: 'dog-320.png' \}$/m);
+    assert.match(out, /ok: false,\s+total: 3,\s+succeeded: 2,\s+failed: 1/);
+    assert.match(out, /^job succeeded 1 failed$/m);
+  });
+
   it('tasks.ts: what `npm start` runs answers the submissions the README shows', async () => {
     const dir = tempDir();
     dirs.push(dir);
