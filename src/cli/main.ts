@@ -6,7 +6,7 @@ import { InvalidInputError, InvalidOptionError } from '../core/errors.js';
 import { isJobState, JOB_STATES, type JobState } from '../core/job.js';
 import { defaultLogger } from '../core/logger.js';
 import { Offload } from '../offload.js';
-import { startServer } from '../server/server.js';
+import { type FrontDoorFactory, startServer } from '../server/server.js';
 import { exitOnSignals } from '../server/signals.js';
 import { DEFAULT_STORE_URL, redact } from '../store/open.js';
 import { loadAll } from './load-tasks.js';
@@ -61,10 +61,13 @@ program.command('start')
     const o = output();
     const tasks = await loadAll(opts.tasks);
     const logger = defaultLogger(process.env.OFFLOAD_LOG_LEVEL ?? 'info');
-    const server = await startServer({ store: globals().store, tasks, concurrency: opts.concurrency, shutdownTimeoutMs: opts.shutdownTimeout, logger });
+    // Front doors (HTTP API, Gearman port, dashboard) are added to this list as they are built.
+    const frontDoors: FrontDoorFactory[] = [];
+    const server = await startServer({ store: globals().store, tasks, concurrency: opts.concurrency, shutdownTimeoutMs: opts.shutdownTimeout, logger, frontDoors });
     exitOnSignals(() => server.close(), (text) => o.err(text));
     const names = tasks.map((t) => t.name);
     o.out(`Offload is running on ${redact(server.offload.store.description)}`);
+    for (const door of server.frontDoors) o.out(door.description);
     o.out(names.length ? `Worker: ${names.length} task(s), concurrency ${opts.concurrency}: ${names.join(', ')}` : 'No tasks loaded (pass --tasks MODULE to run some here).');
     const example = names.find((n) => n === 'example.greet') ?? names[0];
     if (example) o.out(`Submit a job from another terminal:\n  npx offload submit ${example} '${example === 'example.greet' ? '{"name":"Ada"}' : 'null'}' --wait`);

@@ -3,6 +3,20 @@ import type { TaskDefinition } from '../core/task.js';
 import { Offload } from '../offload.js';
 import type { Worker } from '../worker/worker.js';
 
+/**
+ * A way into Offload that the server runs next to its worker: the HTTP API, the Gearman port,
+ * the dashboard. Each is built from the open Offload and started and stopped with the server.
+ */
+export interface FrontDoor {
+  /** For logs and the start banner, e.g. "HTTP API on http://127.0.0.1:7070". */
+  readonly description: string;
+  start(): Promise<void>;
+  /** Stops taking new work; called before the workers stop. */
+  stop(): Promise<void>;
+}
+
+export type FrontDoorFactory = (offload: Offload, logger: Logger | undefined) => FrontDoor | Promise<FrontDoor>;
+
 export interface ServerOptions {
   store: string;
   tasks: TaskDefinition<any, any>[];
@@ -10,31 +24,39 @@ export interface ServerOptions {
   concurrency?: number;
   shutdownTimeoutMs?: number;
   logger?: Logger;
+  frontDoors?: FrontDoorFactory[];
 }
 
 export interface RunningServer {
   offload: Offload;
   worker: Worker | undefined;
-  /** Stops everything gracefully: workers finish or release their jobs, then the store closes. */
+  frontDoors: FrontDoor[];
+  /** Stops everything gracefully: front doors first, then workers finish or release their jobs, then the store closes. */
   close(): Promise<void>;
 }
 
-/**
- * The composition root of `offload start`: opens the store, starts the worker for the loaded
- * tasks and the maintenance services. (The HTTP API, the Gearman port and the dashboard plug
- * in here as they are built.)
- */
+/** The composition root of `offload start`: store, worker, maintenance, front doors. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const offload = await Offload.open({ store: opts.store, tasks: opts.tasks, logger: opts.logger });
+  const frontDoors: FrontDoor[] = [];
+  const close = async () => {
+    await Promise.all(frontDoors.map((d) => d.stop()));
+    await offload.close();
+  };
   try {
     await offload.startMaintenance();
     const concurrency = opts.concurrency ?? 10;
     const worker = opts.tasks.length > 0 && concurrency > 0
       ? await offload.work({ concurrency, shutdownTimeoutMs: opts.shutdownTimeoutMs })
       : undefined;
-    return { offload, worker, close: () => offload.close() };
+    for (const make of opts.frontDoors ?? []) {
+      const door = await make(offload, opts.logger);
+      await door.start();
+      frontDoors.push(door);
+    }
+    return { offload, worker, frontDoors, close };
   } catch (err) {
-    await offload.close();
+    await close();
     throw err;
   }
 }

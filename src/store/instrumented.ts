@@ -109,7 +109,13 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
       return r;
     },
 
+    findJobsByUniqueKey: (p) => timed('findJobsByUniqueKey', store.findJobsByUniqueKey(p)),
     registerTasks: (p) => timed('registerTasks', store.registerTasks(p)),
+    removeTask: (p) => timed('removeTask', store.removeTask(p)),
+    createToken: (p) => timed('createToken', store.createToken(p)),
+    listTokens: (p) => timed('listTokens', store.listTokens(p)),
+    revokeToken: (p) => timed('revokeToken', store.revokeToken(p)),
+    findToken: (p) => timed('findToken', store.findToken(p)),
     getTasks: (p) => timed('getTasks', store.getTasks(p)),
 
     async pauseTask(p) {

@@ -130,6 +130,20 @@ export interface WorkerRecord {
   lastSeenAt: number;
 }
 
+export type TokenScope = 'submit' | 'work' | 'read' | 'admin';
+
+/** An API token as stored: never the secret, only its SHA-256 hash. */
+export interface TokenRecord {
+  id: string;
+  name: string;
+  scope: TokenScope;
+  /** Task name patterns (`*` matches any run of characters); empty means every task. */
+  tasks: string[];
+  hash: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
 export interface JobRef {
   id: string;
   task: string;
@@ -194,10 +208,25 @@ export interface Store {
   retryJob(p: { id: string; now: number }): Promise<JobRow>;
   purgeJobs(p: { task: string; states: JobState[]; now: number }): Promise<PurgeResult>;
 
+  /** Queued or running jobs holding this unique key, in any task (Gearman's GET_STATUS_UNIQUE). */
+  findJobsByUniqueKey(p: { uniqueKey: string }): Promise<JobRow[]>;
+
   // task registry
-  registerTasks(p: { tasks: { name: string; settings: ResolvedTaskSettings }[]; now: number }): Promise<void>;
+  /** Adds or replaces task settings; with `onlyIfMissing`, leaves tasks that exist untouched. */
+  registerTasks(p: { tasks: { name: string; settings: ResolvedTaskSettings }[]; now: number; onlyIfMissing?: boolean }): Promise<void>;
   getTasks(p: { names?: string[] }): Promise<TaskRecord[]>;
   pauseTask(p: { task: string; until: number }): Promise<void>;
+  /** Removes a task from the registry; false when it has queued or running jobs (or does not exist). */
+  removeTask(p: { name: string }): Promise<boolean>;
+
+  // API tokens
+  /** Stores a token; INVALID_OPTION when the name is taken. */
+  createToken(p: { name: string; scope: TokenScope; tasks: string[]; hash: string; now: number }): Promise<TokenRecord>;
+  listTokens(p: { includeRevoked?: boolean }): Promise<TokenRecord[]>;
+  /** Marks a token revoked; false when no active token has this name. */
+  revokeToken(p: { name: string; now: number }): Promise<boolean>;
+  /** The active (not revoked) token with this hash. */
+  findToken(p: { hash: string }): Promise<TokenRecord | null>;
 
   // workers
   upsertWorker(p: { worker: WorkerRecord }): Promise<void>;

@@ -507,6 +507,45 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.equal((await store.countJobs({})).find((c) => c.state === 'queued')!.count, 1, 'queued jobs are never pruned');
     });
 
+    it('registers tasks only if missing, and removes tasks without live jobs', async () => {
+      await store.registerTasks({ tasks: [{ name: 'email', settings: resolveTaskSettings('email', { maxAttempts: 9 }) }], now: T0, onlyIfMissing: true });
+      assert.equal((await store.getTasks({ names: ['email'] }))[0].settings.maxAttempts, 3, 'existing settings kept');
+      await store.registerTasks({ tasks: [{ name: 'gearman.fn', settings: resolveTaskSettings('gearman.fn', {}) }], now: T0, onlyIfMissing: true });
+      assert.equal((await store.getTasks({ names: ['gearman.fn'] })).length, 1);
+      await insert({ task: 'gearman.fn' });
+      assert.equal(await store.removeTask({ name: 'gearman.fn' }), false, 'it has a queued job');
+      await store.purgeJobs({ task: 'gearman.fn', states: ['queued'], now: T0 });
+      assert.equal(await store.removeTask({ name: 'gearman.fn' }), true);
+      assert.equal(await store.removeTask({ name: 'gearman.fn' }), false);
+      assert.deepEqual((await store.getTasks({})).map((t) => t.name), ['email', 'report']);
+    });
+
+    it('finds queued and running jobs by unique key across tasks', async () => {
+      const a = await insert({ uniqueKey: 'shared' });
+      const b = await insert({ task: 'report', uniqueKey: 'shared' });
+      await insert({ uniqueKey: 'other' });
+      assert.deepEqual((await store.findJobsByUniqueKey({ uniqueKey: 'shared' })).map((j) => j.id), [a, b]);
+      await store.cancelJob({ id: a, now: T0 });
+      assert.deepEqual((await store.findJobsByUniqueKey({ uniqueKey: 'shared' })).map((j) => j.id), [b]);
+      assert.deepEqual(await store.findJobsByUniqueKey({ uniqueKey: 'none' }), []);
+    });
+
+    it('stores tokens by hash, lists, finds and revokes them', async () => {
+      const t = await store.createToken({ name: 'agent-1', scope: 'work', tasks: ['ml.*'], hash: 'h1', now: T0 });
+      assert.deepEqual([t.name, t.scope, t.tasks, t.hash, t.createdAt, t.revokedAt], ['agent-1', 'work', ['ml.*'], 'h1', T0, null]);
+      await assert.rejects(store.createToken({ name: 'agent-1', scope: 'read', tasks: [], hash: 'h2', now: T0 }), InvalidOptionError);
+      await store.createToken({ name: 'admin', scope: 'admin', tasks: [], hash: 'h3', now: T0 });
+      assert.equal((await store.findToken({ hash: 'h1' }))!.name, 'agent-1');
+      assert.equal(await store.findToken({ hash: 'nope' }), null);
+      assert.deepEqual((await store.listTokens({})).map((x) => x.name), ['admin', 'agent-1']);
+      assert.equal(await store.revokeToken({ name: 'agent-1', now: T0 + 1 }), true);
+      assert.equal(await store.revokeToken({ name: 'agent-1', now: T0 + 2 }), false);
+      assert.equal(await store.findToken({ hash: 'h1' }), null, 'a revoked token no longer authenticates');
+      assert.deepEqual((await store.listTokens({})).map((x) => x.name), ['admin']);
+      const all = await store.listTokens({ includeRevoked: true });
+      assert.equal(all.find((x) => x.name === 'agent-1')!.revokedAt, T0 + 1);
+    });
+
     // ---- other processes -----------------------------------------------------------------------
 
     it('tells a watcher about changes made through another connection', async () => {

@@ -6,7 +6,7 @@ import type { ResolvedTaskSettings, TaskRecord } from '../../core/task.js';
 import { loadSqlFiles } from '../sql-files.js';
 import type {
   CancelResult, ClaimedJob, ClaimParams, CountRow, FinishResult, InsertedJob, InsertJobsResult, JobRef, ListJobsParams, NewBatch,
-  NewJob, PurgeResult, ReapResult, Store, StoreChange, Touch, Transition, WorkerRecord,
+  NewJob, PurgeResult, ReapResult, Store, StoreChange, TokenRecord, TokenScope, Touch, Transition, WorkerRecord,
 } from '../store.js';
 import { openSqlite, type SqliteOptions } from './connection.js';
 
@@ -24,7 +24,9 @@ const APPEND_ERROR = `CASE WHEN errors IS NULL THEN json_array(json(:error))
   WHEN json_array_length(errors) >= 10 THEN json_insert(json_remove(errors, '$[0]'), '$[#]', json(:error))
   ELSE json_insert(errors, '$[#]', json(:error)) END`;
 
-const SQL = loadSqlFiles(new URL('./queries/', import.meta.url), { JOB_COLUMNS, BATCH_COLUMNS, APPEND_ERROR });
+const TOKEN_COLUMNS = 'id, name, scope, tasks, hash, created_at AS createdAt, revoked_at AS revokedAt';
+
+const SQL = loadSqlFiles(new URL('./queries/', import.meta.url), { JOB_COLUMNS, BATCH_COLUMNS, APPEND_ERROR, TOKEN_COLUMNS });
 
 export interface SqliteStoreOptions extends SqliteOptions {
   /** How often to look for changes made by other processes while someone watches (default 20 ms). */
@@ -349,10 +351,15 @@ export class SqliteStore implements Store {
 
   // ---- task registry ---------------------------------------------------------------------------
 
-  async registerTasks(p: { tasks: { name: string; settings: ResolvedTaskSettings }[]; now: number }): Promise<void> {
+  async findJobsByUniqueKey(p: { uniqueKey: string }): Promise<JobRow[]> {
+    return (this.stmt('find_jobs_by_unique_key').all({ uniqueKey: p.uniqueKey }) as RawRow[]).map(jobRow);
+  }
+
+  async registerTasks(p: { tasks: { name: string; settings: ResolvedTaskSettings }[]; now: number; onlyIfMissing?: boolean }): Promise<void> {
+    const statement = p.onlyIfMissing ? 'insert_task_if_missing' : 'upsert_task';
     this.write(() => {
       for (const t of p.tasks) {
-        this.stmt('upsert_task').run({ name: t.name, settings: JSON.stringify(t.settings), concurrency: t.settings.concurrency, concurrencyPerKey: t.settings.concurrencyPerKey, now: p.now });
+        this.stmt(statement).run({ name: t.name, settings: JSON.stringify(t.settings), concurrency: t.settings.concurrency, concurrencyPerKey: t.settings.concurrencyPerKey, now: p.now });
       }
     });
   }
@@ -364,6 +371,34 @@ export class SqliteStore implements Store {
 
   async pauseTask(p: { task: string; until: number }): Promise<void> {
     this.stmt('pause_task').run({ name: p.task, until: p.until });
+  }
+
+  async removeTask(p: { name: string }): Promise<boolean> {
+    return this.stmt('remove_task').run({ name: p.name }).changes === 1;
+  }
+
+  // ---- tokens ----------------------------------------------------------------------------------
+
+  async createToken(p: { name: string; scope: TokenScope; tasks: string[]; hash: string; now: number }): Promise<TokenRecord> {
+    try {
+      return tokenRow(this.stmt('insert_token').get({ name: p.name, scope: p.scope, tasks: JSON.stringify(p.tasks), hash: p.hash, now: p.now }) as RawRow);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new InvalidOptionError('name', `a token named "${p.name}" already exists; choose another name`);
+      throw err;
+    }
+  }
+
+  async listTokens(p: { includeRevoked?: boolean }): Promise<TokenRecord[]> {
+    return (this.stmt('list_tokens').all({ includeRevoked: p.includeRevoked ? 1 : 0 }) as RawRow[]).map(tokenRow);
+  }
+
+  async revokeToken(p: { name: string; now: number }): Promise<boolean> {
+    return this.stmt('revoke_token').run({ name: p.name, now: p.now }).changes === 1;
+  }
+
+  async findToken(p: { hash: string }): Promise<TokenRecord | null> {
+    const r = this.stmt('find_token').get({ hash: p.hash }) as RawRow | undefined;
+    return r ? tokenRow(r) : null;
   }
 
   // ---- workers ---------------------------------------------------------------------------------
@@ -472,6 +507,10 @@ function jobRow(r: RawRow): JobRow {
   row.id = String(r.id);
   if (r.batchId !== null) row.batchId = String(r.batchId);
   return row;
+}
+
+function tokenRow(r: RawRow): TokenRecord {
+  return { ...(r as unknown as TokenRecord), id: String(r.id), tasks: JSON.parse(r.tasks as string) as string[] };
 }
 
 function batchRow(r: RawRow): BatchRow {

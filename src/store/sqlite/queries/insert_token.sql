@@ -1,0 +1,3 @@
+-- params: :name, :scope, :tasks (JSON), :hash, :now
+INSERT INTO tokens (name, scope, tasks, hash, created_at) VALUES (:name, :scope, :tasks, :hash, :now)
+RETURNING {{TOKEN_COLUMNS}}
