@@ -19,10 +19,11 @@ export interface CallStats {
  */
 export function instrumentStore(store: Store, bus: EventBus): Store & { readonly stats: Map<string, CallStats> } {
   const stats = new Map<string, CallStats>();
-  const timed = async <T>(name: string, call: Promise<T>): Promise<T> => {
+  // Takes a thunk: a synchronous backend (SQLite) does its work inside the call itself.
+  const timed = async <T>(name: string, call: () => Promise<T>): Promise<T> => {
     const started = performance.now();
     try {
-      return await call;
+      return await call();
     } finally {
       let s = stats.get(name);
       if (!s) stats.set(name, (s = { calls: 0, totalMs: 0 }));
@@ -43,7 +44,7 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
     description: store.description,
 
     async insertJobs(p: { jobs: NewJob[]; batch?: NewBatch; now: number }): Promise<InsertJobsResult> {
-      const r = await timed('insertJobs', store.insertJobs(p));
+      const r = await timed('insertJobs', () => store.insertJobs(p));
       enqueued(r.jobs);
       enqueued(r.followUps);
       batchesFinished([r.finishedBatch]);
@@ -51,13 +52,13 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
     },
 
     async claimJobs(p): Promise<ClaimedJob[]> {
-      const jobs = await timed('claimJobs', store.claimJobs(p));
+      const jobs = await timed('claimJobs', () => store.claimJobs(p));
       if (bus.has('job:started')) for (const j of jobs) bus.emit('job:started', { id: j.id, task: j.task, attempt: j.attempt, workerId: p.workerId });
       return jobs;
     },
 
     async finishJobs(p: { transitions: Transition[]; now: number; claim?: ClaimParams }): Promise<FinishResult> {
-      const r = await timed('finishJobs', store.finishJobs(p));
+      const r = await timed('finishJobs', () => store.finishJobs(p));
       if (p.claim && bus.has('job:started')) for (const j of r.claimed) bus.emit('job:started', { id: j.id, task: j.task, attempt: j.attempt, workerId: p.claim.workerId });
       p.transitions.forEach((t, i) => {
         const { ok, task } = r.results[i];
@@ -73,7 +74,7 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
     },
 
     async touchJobs(p: { touches: Touch[]; leaseExpiresAt: number | null; now: number }) {
-      const r = await timed('touchJobs', store.touchJobs(p));
+      const r = await timed('touchJobs', () => store.touchJobs(p));
       if (bus.has('job:progress')) {
         const lost = new Set(r.lost);
         for (const t of p.touches) if (t.progress && !lost.has(t.id)) bus.emit('job:progress', { id: t.id, task: t.task ?? '', progress: t.progress });
@@ -81,15 +82,15 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
       return r;
     },
 
-    nextRunAt: (p) => timed('nextRunAt', store.nextRunAt(p)),
-    getJob: (p) => timed('getJob', store.getJob(p)),
-    getJobs: (p) => timed('getJobs', store.getJobs(p)),
-    listJobs: (p) => timed('listJobs', store.listJobs(p)),
-    countJobs: (p) => timed('countJobs', store.countJobs(p)),
-    getBatch: (p) => timed('getBatch', store.getBatch(p)),
+    nextRunAt: (p) => timed('nextRunAt', () => store.nextRunAt(p)),
+    getJob: (p) => timed('getJob', () => store.getJob(p)),
+    getJobs: (p) => timed('getJobs', () => store.getJobs(p)),
+    listJobs: (p) => timed('listJobs', () => store.listJobs(p)),
+    countJobs: (p) => timed('countJobs', () => store.countJobs(p)),
+    getBatch: (p) => timed('getBatch', () => store.getBatch(p)),
 
     async cancelJob(p): Promise<CancelResult> {
-      const r = await timed('cancelJob', store.cancelJob(p));
+      const r = await timed('cancelJob', () => store.cancelJob(p));
       if (r.previous !== 'cancelled') bus.emit('job:cancelled', { id: r.row.id, task: r.row.task });
       enqueued(r.followUps);
       batchesFinished([r.finishedBatch]);
@@ -97,38 +98,38 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
     },
 
     async retryJob(p) {
-      const row = await timed('retryJob', store.retryJob(p));
+      const row = await timed('retryJob', () => store.retryJob(p));
       bus.emit('job:enqueued', { id: row.id, task: row.task, runAt: row.runAt });
       return row;
     },
 
     async purgeJobs(p): Promise<PurgeResult> {
-      const r = await timed('purgeJobs', store.purgeJobs(p));
+      const r = await timed('purgeJobs', () => store.purgeJobs(p));
       enqueued(r.followUps);
       batchesFinished(r.finishedBatches);
       return r;
     },
 
-    findJobsByUniqueKey: (p) => timed('findJobsByUniqueKey', store.findJobsByUniqueKey(p)),
-    registerTasks: (p) => timed('registerTasks', store.registerTasks(p)),
-    removeTask: (p) => timed('removeTask', store.removeTask(p)),
-    createToken: (p) => timed('createToken', store.createToken(p)),
-    listTokens: (p) => timed('listTokens', store.listTokens(p)),
-    revokeToken: (p) => timed('revokeToken', store.revokeToken(p)),
-    findToken: (p) => timed('findToken', store.findToken(p)),
-    getTasks: (p) => timed('getTasks', store.getTasks(p)),
+    findJobsByUniqueKey: (p) => timed('findJobsByUniqueKey', () => store.findJobsByUniqueKey(p)),
+    registerTasks: (p) => timed('registerTasks', () => store.registerTasks(p)),
+    removeTask: (p) => timed('removeTask', () => store.removeTask(p)),
+    createToken: (p) => timed('createToken', () => store.createToken(p)),
+    listTokens: (p) => timed('listTokens', () => store.listTokens(p)),
+    revokeToken: (p) => timed('revokeToken', () => store.revokeToken(p)),
+    findToken: (p) => timed('findToken', () => store.findToken(p)),
+    getTasks: (p) => timed('getTasks', () => store.getTasks(p)),
 
     async pauseTask(p) {
-      await timed('pauseTask', store.pauseTask(p));
+      await timed('pauseTask', () => store.pauseTask(p));
       bus.emit('task:suspended', { task: p.task, until: p.until });
     },
 
-    upsertWorker: (p) => timed('upsertWorker', store.upsertWorker(p)),
-    removeWorker: (p) => timed('removeWorker', store.removeWorker(p)),
-    listWorkers: (p) => timed('listWorkers', store.listWorkers(p)),
+    upsertWorker: (p) => timed('upsertWorker', () => store.upsertWorker(p)),
+    removeWorker: (p) => timed('removeWorker', () => store.removeWorker(p)),
+    listWorkers: (p) => timed('listWorkers', () => store.listWorkers(p)),
 
     async reapExpiredLeases(p): Promise<ReapResult> {
-      const r = await timed('reapExpiredLeases', store.reapExpiredLeases(p));
+      const r = await timed('reapExpiredLeases', () => store.reapExpiredLeases(p));
       const error = (attemptless: string): JobError => ({ message: attemptless, code: 'LEASE_EXPIRED', attempt: 0, at: new Date(p.now).toISOString() });
       for (const j of r.requeued) bus.emit('job:retrying', { ...j, error: error('lease expired'), runAt: p.now });
       for (const j of r.failed) bus.emit('job:failed', { ...j, error: error('lease expired on the last attempt') });
@@ -137,7 +138,7 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
       return r;
     },
 
-    pruneJobs: (p) => timed('pruneJobs', store.pruneJobs(p)),
+    pruneJobs: (p) => timed('pruneJobs', () => store.pruneJobs(p)),
     watch: (listener) => store.watch(listener),
     close: () => store.close(),
   };

@@ -1,2 +1,4 @@
-/** Helpers for testing code that uses Offload: `import { ManualClock } from 'offload/testing'`. */
+/** Helpers for testing code that uses Offload: `import { ManualClock, runTask } from 'offload/testing'`. */
 export { ManualClock } from './manual-clock.js';
+export { runTask } from './run-task.js';
+export type { InlineRun } from './run-task.js';
