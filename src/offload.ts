@@ -10,7 +10,7 @@ import { BatchHandle, type HandleHost, JobHandle, resultOf } from './client/hand
 import { checkId, decodeCursor, encodeCursor } from './client/ids.js';
 import * as leases from './client/leases.js';
 import type { ClaimOptions, FailOptions } from './client/leases.js';
-import { buildNewJob, DEFAULT_MAX_INPUT_BYTES, type EnqueueOptions } from './client/submission.js';
+import { buildNewJob, buildNewJobs, DEFAULT_MAX_INPUT_BYTES, type EnqueueOptions } from './client/submission.js';
 import { type WaitOptions, Waiters } from './client/waiters.js';
 import { Pruner } from './maintenance/pruner.js';
 import { Rescuer } from './maintenance/rescuer.js';
@@ -147,7 +147,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     this.checkOpen();
     if (!Array.isArray(items)) throw new InvalidOptionError('items', 'must be an array of { task, input, options? }');
     const now = this.clock.now();
-    const jobs = await Promise.all(items.map((it) => buildNewJob(this.registry, this.limits, now, nameOf(it.task), it.input, it.options)));
+    const jobs = await buildNewJobs(this.registry, this.limits, now, items.map((it) => ({ ...it, task: nameOf(it?.task) })));
     if (jobs.length === 0) return [];
     const r = await this.store.insertJobs({ jobs, now });
     return r.jobs.map((j) => this.handleOf(j));
@@ -164,7 +164,8 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   async batch(items: SubmitItem[], options: BatchOptions = {}): Promise<BatchHandle> {
     this.checkOpen();
     const now = this.clock.now();
-    const jobs = await Promise.all(items.map((it) => buildNewJob(this.registry, this.limits, now, nameOf(it.task), it.input, it.options)));
+    if (!Array.isArray(items)) throw new InvalidOptionError('items', 'must be an array of { task, input, options? }');
+    const jobs = await buildNewJobs(this.registry, this.limits, now, items.map((it) => ({ ...it, task: nameOf(it?.task) })));
     const onFinish = options.onFinish
       ? await buildNewJob(this.registry, this.limits, now, nameOf(options.onFinish.task), options.onFinish.input ?? null, options.onFinish.options)
       : null;
@@ -340,6 +341,8 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   }
 }
 
-function nameOf(task: TaskRef): string {
-  return typeof task === 'string' ? task : task.name;
+/** The task's name, or '' for anything that is neither a name nor a definition (rejected later by name). */
+function nameOf(task: TaskRef | undefined): string {
+  if (typeof task === 'string') return task;
+  return typeof task?.name === 'string' ? task.name : '';
 }

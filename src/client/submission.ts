@@ -1,6 +1,7 @@
 import { InputTooLargeError, InvalidInputError, InvalidOptionError } from '../core/errors.js';
 import type { Payload } from '../core/job.js';
 import type { TaskRegistry } from '../core/registry.js';
+import type { ResolvedTaskSettings } from '../core/task.js';
 import type { NewJob } from '../store/store.js';
 
 export interface EnqueueOptions {
@@ -33,8 +34,21 @@ const MAX_KEY_LENGTH = 255;
  */
 export async function buildNewJob(registry: TaskRegistry, limits: SubmissionLimits, now: number, task: string, input: unknown, opts: EnqueueOptions = {}): Promise<NewJob> {
   if (typeof task !== 'string' || task === '') throw new InvalidOptionError('task', 'a task name (string) is required');
+  return newJobWith(registry, await registry.settingsFor(task), limits, now, task, input, opts);
+}
+
+/** Builds many rows, looking each task's settings up once. */
+export async function buildNewJobs(registry: TaskRegistry, limits: SubmissionLimits, now: number, items: { task: string; input: unknown; options?: EnqueueOptions }[]): Promise<NewJob[]> {
+  const settings = new Map<string, ResolvedTaskSettings>();
+  for (const it of items) {
+    if (typeof it?.task !== 'string' || it.task === '') throw new InvalidOptionError('task', 'a task name (string) is required');
+    if (!settings.has(it.task)) settings.set(it.task, await registry.settingsFor(it.task));
+  }
+  return items.map((it) => newJobWith(registry, settings.get(it.task)!, limits, now, it.task, it.input, it.options));
+}
+
+function newJobWith(registry: TaskRegistry, settings: ResolvedTaskSettings, limits: SubmissionLimits, now: number, task: string, input: unknown, opts: EnqueueOptions = {}): NewJob {
   checkOptions(opts);
-  const settings = await registry.settingsFor(task);
   const payload = encodeInput(task, input);
   if (typeof payload === 'string') registry.validate(task, settings, input);
   const size = typeof payload === 'string' ? byteLength(payload, limits.maxInputBytes) : payload.length;
