@@ -12,20 +12,30 @@ export interface Child {
   stderr(): string;
   /** Resolves with the first stdout line matching `re` (already seen or coming). */
   waitForLine(re: RegExp): Promise<string>;
+  /** Resolves once `n` stdout lines have matched `re` (counted as they arrive). */
+  waitForLines(re: RegExp, n: number): Promise<void>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 const running = new Set<ChildProcess>();
+// Children must not outlive a test file that ends abruptly.
+process.once('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
 
 /** Starts `node args…`; every child still running is killed by `killAll()`. */
 export function startNode(args: string[], env: Record<string, string> = {}, cwd = ROOT): Child {
-  const proc = spawn(process.execPath, args, { cwd, env: { ...process.env, OFFLOAD_LOG_LEVEL: 'error', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  // NODE_TEST_CONTEXT would make the child think it runs under the test runner, which wraps
+  // (and slows down) everything it writes to stdout.
+  const { NODE_TEST_CONTEXT: _, ...inherited } = process.env;
+  const proc = spawn(process.execPath, args, { cwd, env: { ...inherited, OFFLOAD_LOG_LEVEL: 'error', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   running.add(proc);
   const lines: string[] = [];
   let err = '';
   let partial = '';
   const watchers: { re: RegExp; resolve: (line: string) => void }[] = [];
+  const counters: { re: RegExp; left: number; resolve: () => void }[] = [];
   proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
     partial += chunk;
     const parts = partial.split('\n');
@@ -36,6 +46,12 @@ export function startNode(args: string[], env: Record<string, string> = {}, cwd 
         if (w.re.test(line)) {
           watchers.splice(watchers.indexOf(w), 1);
           w.resolve(line);
+        }
+      }
+      for (const c of [...counters]) {
+        if (c.re.test(line) && --c.left <= 0) {
+          counters.splice(counters.indexOf(c), 1);
+          c.resolve();
         }
       }
     }
@@ -57,6 +73,14 @@ export function startNode(args: string[], env: Record<string, string> = {}, cwd 
       return new Promise((resolve, reject) => {
         watchers.push({ re, resolve });
         void exited.then(({ code, signal }) => reject(new Error(`process exited (${code ?? signal}) before printing ${re}; stderr: ${err}`)));
+      });
+    },
+    waitForLines(re, n) {
+      const seen = lines.filter((l) => re.test(l)).length;
+      if (seen >= n) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        counters.push({ re, left: n - seen, resolve });
+        void exited.then(({ code, signal }) => reject(new Error(`process exited (${code ?? signal}) before printing ${n} lines like ${re}; stderr: ${err}`)));
       });
     },
     exited,
