@@ -35,6 +35,8 @@ export interface HttpApi {
   close(): Promise<void>;
   /** The OpenAPI document. */
   openapi(): Record<string, unknown>;
+  /** Long requests (waiting claims and submits, event streams) open now. */
+  openLongRequests(): number;
 }
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -80,6 +82,7 @@ export async function buildApi(offload: Offload, opts: HttpApiOptions & { logger
   return {
     app,
     openapi,
+    openLongRequests: () => ctx.longRequests.size,
     async close() {
       ctx.longRequests.closeAll();
       await app.close();
