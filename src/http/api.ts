@@ -57,6 +57,7 @@ export async function buildApi(offload: Offload, opts: HttpApiOptions & { logger
   const openapi = () => (document ??= buildOpenApi(routes, { version: VERSION }));
   app.addHook('onRoute', (route) => collectRoute(routes, route));
 
+  const inFlight = trackInFlight(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(options.checkResponses ? checkingSerializer : () => (data) => JSON.stringify(data));
   installJsonParser(app);
@@ -85,8 +86,36 @@ export async function buildApi(offload: Offload, opts: HttpApiOptions & { logger
     openLongRequests: () => ctx.longRequests.size,
     async close() {
       ctx.longRequests.closeAll();
-      await app.close();
+      const closing = app.close();
+      // Once every response has gone out, remaining connections are idle keep-alives (or sockets
+      // a client abandoned mid-request, which node would otherwise wait on): close them now.
+      await inFlight.drained(10_000);
+      app.server.closeAllConnections();
+      await closing;
     },
+  };
+}
+
+/** Counts requests whose response has not finished (or been abandoned) yet. */
+function trackInFlight(app: Api): { drained(timeoutMs: number): Promise<void> } {
+  let count = 0;
+  let onDrained: (() => void) | undefined;
+  app.addHook('onRequest', async (_request, reply) => {
+    count++;
+    reply.raw.once('close', () => {
+      if (--count === 0) onDrained?.();
+    });
+  });
+  return {
+    drained: (timeoutMs) => new Promise<void>((resolve) => {
+      if (count === 0) return resolve();
+      const timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+      onDrained = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    }),
   };
 }
 

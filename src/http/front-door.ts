@@ -6,7 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import { InvalidOptionError, TokensRequiredError } from '../core/errors.js';
 import type { FrontDoor, FrontDoorFactory } from '../server/server.js';
-import { buildApi } from './api.js';
+import { buildApi, type HttpApi } from './api.js';
 import { isLoopbackHost } from './allow-list.js';
 import { HTTP_DEFAULTS, type HttpApiOptions } from './options.js';
 
@@ -17,8 +17,15 @@ export interface HttpFrontDoorOptions extends HttpApiOptions {
   port?: number;
 }
 
-export function httpFrontDoor(o: HttpFrontDoorOptions = {}): FrontDoorFactory {
-  return async (offload, logger): Promise<FrontDoor> => {
+/** The front door, plus what tests and embedders need: the API object and the URL it listens on. */
+export interface HttpFrontDoor extends FrontDoor {
+  readonly api: HttpApi;
+  /** `http://host:port`, with the real port once started. */
+  readonly url: string;
+}
+
+export function httpFrontDoor(o: HttpFrontDoorOptions = {}): (...args: Parameters<FrontDoorFactory>) => Promise<HttpFrontDoor> {
+  return async (offload, logger): Promise<HttpFrontDoor> => {
     const host = o.host ?? HTTP_DEFAULTS.host;
     const port = o.port ?? HTTP_DEFAULTS.port;
     const loopback = isLoopbackHost(host);
@@ -26,6 +33,10 @@ export function httpFrontDoor(o: HttpFrontDoorOptions = {}): FrontDoorFactory {
     const api = await buildApi(offload, { ...o, requireToken: o.requireToken === true || !loopback, logger });
     let url = `http://${formatHost(host)}:${port}`;
     return {
+      api,
+      get url() {
+        return url;
+      },
       get description() {
         return `HTTP API on ${url} (${!loopback || o.requireToken ? 'every request needs a token' : 'tokens optional on loopback'})`;
       },
