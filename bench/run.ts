@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { h1HttpSubmits, h2HttpRoundTrips } from './http-workloads.js';
 import { type FreshStore, type WorkloadResult, w1SingleEnqueues, w2ChunkedEnqueues, w3Drain, w4Latency } from './workloads.js';
 
 const { values } = parseArgs({
@@ -29,6 +30,8 @@ const workloads: Record<string, (fresh: FreshStore) => Promise<WorkloadResult>> 
   W2: (f) => w2ChunkedEnqueues(f),
   W3: (f) => w3Drain(f),
   W4: (f) => w4Latency(f),
+  H1: (f) => h1HttpSubmits(f),
+  H2: (f) => h2HttpRoundTrips(f),
 };
 
 async function main(): Promise<void> {

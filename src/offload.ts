@@ -275,7 +275,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   }
 
   /** Extends a claimed job's lease and records progress; LeaseLostError when the token is stale. */
-  heartbeat(id: string, opts: { leaseToken: string; progress?: JobProgress; leaseMs?: number }): Promise<{ leaseExpiresAt: number }> {
+  heartbeat(id: string, opts: { leaseToken: string; progress?: JobProgress; leaseMs?: number; task?: string }): Promise<{ leaseExpiresAt: number }> {
     return leases.heartbeat(this, checkId('job', id), opts);
   }
 

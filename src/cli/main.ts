@@ -6,11 +6,16 @@ import { InvalidInputError, InvalidOptionError } from '../core/errors.js';
 import { isJobState, JOB_STATES, type JobState } from '../core/job.js';
 import { defaultLogger } from '../core/logger.js';
 import { Offload } from '../offload.js';
+import { createToken, revokeToken } from '../auth/tokens.js';
+import { TOKEN_SCOPES } from '../auth/permissions.js';
+import { systemClock } from '../core/clock.js';
+import { httpFrontDoor, parseListenAddress } from '../http/front-door.js';
+import { HTTP_DEFAULTS } from '../http/options.js';
 import { type FrontDoorFactory, startServer } from '../server/server.js';
 import { exitOnSignals } from '../server/signals.js';
 import { DEFAULT_STORE_URL, redact } from '../store/open.js';
 import { loadAll } from './load-tasks.js';
-import { type Output, printCounts, printError, printJob, printJobs, processOutput } from './output.js';
+import { type Output, printCounts, printError, printJob, printJobs, printTokens, processOutput } from './output.js';
 
 interface GlobalOptions {
   store: string;
@@ -53,17 +58,27 @@ async function withOffload<T>(fn: (offload: Offload) => Promise<T>): Promise<T> 
 }
 
 program.command('start')
-  .description('run the server: worker for the given tasks, maintenance (and, as they are built, the HTTP API, Gearman port and dashboard)')
+  .description('run the server: the HTTP API, a worker for the given tasks and maintenance')
   .option('--tasks <module...>', 'modules exporting task definitions', [])
   .option('--concurrency <n>', 'jobs run at once by the built-in worker', int('concurrency', 0), 10)
   .option('--shutdown-timeout <ms>', 'on SIGTERM, how long running jobs may take before they are released', int('shutdown-timeout', 0), 10_000)
-  .action(async (opts: { tasks: string[]; concurrency: number; shutdownTimeout: number }) => {
+  .addOption(new Option('--http <host:port|off>', 'where the HTTP API listens; off for none').env('OFFLOAD_HTTP').default(`${HTTP_DEFAULTS.host}:${HTTP_DEFAULTS.port}`))
+  .option('--allow <cidrs>', 'comma-separated client addresses or CIDRs allowed to connect (default: any)')
+  .option('--require-token', 'require a token on every request, even on 127.0.0.1', false)
+  .option('--max-body <bytes>', 'largest HTTP request body', int('max-body', 1024), HTTP_DEFAULTS.maxBodyBytes)
+  .option('--max-input <bytes>', 'largest job input, as JSON', int('max-input', 1), 1024 * 1024)
+  .action(async (opts: { tasks: string[]; concurrency: number; shutdownTimeout: number; http: string; allow?: string; requireToken: boolean; maxBody: number; maxInput: number }) => {
     const o = output();
     const tasks = await loadAll(opts.tasks);
     const logger = defaultLogger(process.env.OFFLOAD_LOG_LEVEL ?? 'info');
-    // Front doors (HTTP API, Gearman port, dashboard) are added to this list as they are built.
     const frontDoors: FrontDoorFactory[] = [];
-    const server = await startServer({ store: globals().store, tasks, concurrency: opts.concurrency, shutdownTimeoutMs: opts.shutdownTimeout, logger, frontDoors });
+    if (opts.http !== 'off') {
+      const allow = opts.allow?.split(',').map((a) => a.trim()).filter(Boolean);
+      frontDoors.push(httpFrontDoor({ ...parseListenAddress(opts.http), allow, requireToken: opts.requireToken, maxBodyBytes: opts.maxBody }));
+    }
+    const server = await startServer({
+      store: globals().store, tasks, concurrency: opts.concurrency, shutdownTimeoutMs: opts.shutdownTimeout, logger, frontDoors, maxInputBytes: opts.maxInput,
+    });
     exitOnSignals(() => server.close(), (text) => o.err(text));
     const names = tasks.map((t) => t.name);
     o.out(`Offload is running on ${redact(server.offload.store.description)}`);
@@ -159,6 +174,40 @@ program.command('cancel')
   .description('cancel a queued or running job')
   .argument('<id>', 'job id')
   .action(async (id: string) => withOffload(async (offload) => printJob(output(), await offload.cancel(id))));
+
+const token = program.command('token')
+  .description('API tokens for the HTTP API: create (prints the secret once), list, revoke');
+
+token.command('create')
+  .description('create a token and print its secret (shown only this once)')
+  .argument('<name>', 'a name for the token (who or what uses it)')
+  .addOption(new Option('--scope <scope>', 'what it allows').choices([...TOKEN_SCOPES]).makeOptionMandatory())
+  .option('--tasks <patterns>', 'comma-separated task patterns it is limited to (* is a wildcard); default: every task')
+  .action(async (name: string, opts: { scope: (typeof TOKEN_SCOPES)[number]; tasks?: string }) => withOffload(async (offload) => {
+    const tasks = opts.tasks?.split(',').map((t) => t.trim()).filter(Boolean) ?? [];
+    const { token: record, secret } = await createToken(offload.store, systemClock, { name, scope: opts.scope, tasks });
+    const o = output();
+    if (o.json) o.out(JSON.stringify({ name: record.name, scope: record.scope, tasks: record.tasks, secret }));
+    else {
+      o.out(secret);
+      o.err(`token "${record.name}" (scope ${record.scope}${record.tasks.length ? `, tasks ${record.tasks.join(',')}` : ''}) created; the secret above is shown only once. Send it as "Authorization: Bearer <secret>".`);
+    }
+  }));
+
+token.command('list')
+  .description('list tokens (never their secrets)')
+  .option('--all', 'include revoked tokens', false)
+  .action(async (opts: { all: boolean }) => withOffload(async (offload) => printTokens(output(), await offload.store.listTokens({ includeRevoked: opts.all }))));
+
+token.command('revoke')
+  .description('revoke a token: requests carrying it get 401 at once')
+  .argument('<name>', 'the token\'s name')
+  .action(async (name: string) => withOffload(async (offload) => {
+    await revokeToken(offload.store, systemClock, name);
+    const o = output();
+    if (o.json) o.out(JSON.stringify({ name, revoked: true }));
+    else o.out(`revoked token "${name}"`);
+  }));
 
 program.command('migrate')
   .description('create or upgrade the store\'s schema (also done by every command that opens it)')

@@ -1,6 +1,7 @@
 import type { TaskCounts } from '../offload.js';
 import { type Job, jobToJson, payloadToJson } from '../core/job.js';
 import { isOffloadError } from '../core/errors.js';
+import type { TokenRecord } from '../store/store.js';
 
 /** Where the CLI writes: human text by default, JSON with --json. */
 export interface Output {
@@ -47,6 +48,17 @@ export function printCounts(o: Output, counts: TaskCounts[]): void {
   if (counts.length === 0) return o.out('no tasks yet');
   o.out(table(['TASK', 'QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'],
     counts.map((c) => [c.task, c.queued, c.running, c.succeeded, c.failed, c.cancelled].map(String))));
+}
+
+export function printTokens(o: Output, tokens: TokenRecord[]): void {
+  const json = tokens.map((t) => ({ name: t.name, scope: t.scope, tasks: t.tasks, createdAt: iso(t.createdAt), revokedAt: t.revokedAt === null ? null : iso(t.revokedAt) }));
+  if (o.json) return o.out(JSON.stringify({ tokens: json }));
+  if (tokens.length === 0) return o.out('no tokens (create one with `offload token create NAME --scope SCOPE`)');
+  o.out(table(['NAME', 'SCOPE', 'TASKS', 'CREATED', 'REVOKED'], json.map((t) => [t.name, t.scope, t.tasks.length ? t.tasks.join(',') : '*', t.createdAt, t.revokedAt ?? ''])));
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
 }
 
 export function printError(o: Output, err: unknown): void {

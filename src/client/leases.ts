@@ -47,11 +47,12 @@ export async function claim(deps: LeaseDeps, opts: ClaimOptions): Promise<Claime
   return deps.store.claimJobs({ workerId: opts.workerId ?? 'agent', tasks: opts.tasks, max, leaseMs, now: deps.clock.now() });
 }
 
-export async function heartbeat(deps: LeaseDeps, id: string, opts: { leaseToken: string; progress?: JobProgress; leaseMs?: number }): Promise<{ leaseExpiresAt: number }> {
+export async function heartbeat(deps: LeaseDeps, id: string, opts: { leaseToken: string; progress?: JobProgress; leaseMs?: number; task?: string }): Promise<{ leaseExpiresAt: number }> {
   const leaseMs = opts.leaseMs ?? 30_000;
   if (!Number.isSafeInteger(leaseMs) || leaseMs < 1000 || leaseMs > MAX_LEASE_MS) throw new InvalidOptionError('leaseMs', `must be an integer from 1000 to ${MAX_LEASE_MS}`);
   const now = deps.clock.now();
-  const touch = { id, token: opts.leaseToken, progress: opts.progress };
+  // The task, when the caller knows it, only labels the job:progress event.
+  const touch = { id, token: opts.leaseToken, progress: opts.progress, task: opts.task };
   const { lost } = await deps.store.touchJobs({ touches: [touch], leaseExpiresAt: now + leaseMs, now });
   if (lost.length) throw new LeaseLostError(id);
   return { leaseExpiresAt: now + leaseMs };

@@ -236,3 +236,95 @@ export class ModuleLoadError extends OffloadError {
     super(MODULE_LOAD_FAILED, `Cannot load tasks from "${path}": ${problem}.`, { path, problem }, cause === undefined ? undefined : { cause });
   }
 }
+
+// ---- front doors (HTTP API) and API tokens -------------------------------------------------------
+
+const INVALID_REQUEST = register('INVALID_REQUEST', 400, 'An HTTP request\'s body, query or path does not match the API\'s schema (wrong type, missing or unknown field).');
+export class InvalidRequestError extends OffloadError {
+  static readonly code = INVALID_REQUEST;
+  constructor(field: string, problem: string) {
+    super(INVALID_REQUEST, `Invalid request: ${field} ${problem}. See GET /openapi.json for the expected shape.`, { field, problem });
+  }
+}
+
+const MALFORMED_JSON = register('MALFORMED_JSON', 400, 'An HTTP request body is not valid JSON.');
+export class MalformedJsonError extends OffloadError {
+  static readonly code = MALFORMED_JSON;
+  constructor(problem: string) {
+    super(MALFORMED_JSON, `The request body is not valid JSON (${problem}). Send a JSON document with Content-Type: application/json.`, { problem });
+  }
+}
+
+const PAYLOAD_TOO_LARGE = register('PAYLOAD_TOO_LARGE', 413, 'An HTTP request body is larger than the server accepts.');
+export class PayloadTooLargeError extends OffloadError {
+  static readonly code = PAYLOAD_TOO_LARGE;
+  constructor(limit: number) {
+    super(PAYLOAD_TOO_LARGE, `The request body is larger than ${limit} bytes. Send fewer jobs per request, or store large data elsewhere and pass a reference.`, { limit });
+  }
+}
+
+const UNSUPPORTED_MEDIA_TYPE = register('UNSUPPORTED_MEDIA_TYPE', 415, 'An HTTP request body is not sent as application/json.');
+export class UnsupportedMediaTypeError extends OffloadError {
+  static readonly code = UNSUPPORTED_MEDIA_TYPE;
+  constructor(contentType: string) {
+    super(UNSUPPORTED_MEDIA_TYPE, `Content-Type ${JSON.stringify(contentType)} is not accepted: send JSON with Content-Type: application/json.`, { contentType });
+  }
+}
+
+const ROUTE_NOT_FOUND = register('ROUTE_NOT_FOUND', 404, 'No HTTP API route has this method and path.');
+export class RouteNotFoundError extends OffloadError {
+  static readonly code = ROUTE_NOT_FOUND;
+  constructor(method: string, path: string) {
+    super(ROUTE_NOT_FOUND, `No route ${method} ${path}. The API lives under /v1; GET /openapi.json lists every route.`, { method, path });
+  }
+}
+
+const UNAUTHORIZED = register('UNAUTHORIZED', 401, 'The HTTP request carries no API token where one is required, or a token that is unknown or revoked.');
+export class UnauthorizedError extends OffloadError {
+  static readonly code = UNAUTHORIZED;
+  constructor(problem: string) {
+    super(UNAUTHORIZED, `Unauthorized: ${problem}. Send "Authorization: Bearer <token>" with a token made by \`offload token create\`.`, { problem });
+  }
+}
+
+const FORBIDDEN = register('FORBIDDEN', 403, 'The API token\'s scope or task patterns do not allow this request, or the client address is not on the allow-list.');
+export class ForbiddenError extends OffloadError {
+  static readonly code = FORBIDDEN;
+  constructor(problem: string, details?: Record<string, unknown>) {
+    super(FORBIDDEN, `Forbidden: ${problem}.`, details);
+  }
+}
+
+const RATE_LIMITED = register('RATE_LIMITED', 429, 'Too many failed authentications from one address, or too many open long-polls for one token; retry after the Retry-After header\'s seconds.');
+export class RateLimitedError extends OffloadError {
+  static readonly code = RATE_LIMITED;
+  readonly retryAfterSeconds: number;
+  constructor(problem: string, retryAfterSeconds: number) {
+    super(RATE_LIMITED, `Too many requests: ${problem}. Retry after ${retryAfterSeconds} s.`, { retryAfterSeconds });
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+const INTERNAL_ERROR = register('INTERNAL_ERROR', 500, 'An unexpected error inside the server (a bug); the server logged it and goes on.');
+export class InternalError extends OffloadError {
+  static readonly code = INTERNAL_ERROR;
+  constructor() {
+    super(INTERNAL_ERROR, 'An unexpected error occurred inside the server; it was logged. Nothing was changed unless the response of a retry says so.');
+  }
+}
+
+const TOKENS_REQUIRED = register('TOKENS_REQUIRED', 400, 'The server was asked to listen on a non-loopback address while no API token exists.');
+export class TokensRequiredError extends OffloadError {
+  static readonly code = TOKENS_REQUIRED;
+  constructor(address: string) {
+    super(TOKENS_REQUIRED, `Refusing to listen on ${address}: it is reachable from other machines and no API token exists. Create one first (\`offload token create NAME --scope admin\`), or listen on 127.0.0.1.`, { address });
+  }
+}
+
+const TOKEN_NOT_FOUND = register('TOKEN_NOT_FOUND', 404, 'No active API token has this name.');
+export class TokenNotFoundError extends OffloadError {
+  static readonly code = TOKEN_NOT_FOUND;
+  constructor(name: string) {
+    super(TOKEN_NOT_FOUND, `No active token is named "${name}". List them with \`offload token list\`.`, { name });
+  }
+}

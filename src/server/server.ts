@@ -25,6 +25,8 @@ export interface ServerOptions {
   shutdownTimeoutMs?: number;
   logger?: Logger;
   frontDoors?: FrontDoorFactory[];
+  /** Largest accepted job input, in bytes of JSON (default 1 MiB). */
+  maxInputBytes?: number;
 }
 
 export interface RunningServer {
@@ -37,7 +39,7 @@ export interface RunningServer {
 
 /** The composition root of `offload start`: store, worker, maintenance, front doors. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  const offload = await Offload.open({ store: opts.store, tasks: opts.tasks, logger: opts.logger });
+  const offload = await Offload.open({ store: opts.store, tasks: opts.tasks, logger: opts.logger, maxInputBytes: opts.maxInputBytes });
   const frontDoors: FrontDoor[] = [];
   const close = async () => {
     await Promise.all(frontDoors.map((d) => d.stop()));

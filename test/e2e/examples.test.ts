@@ -56,8 +56,13 @@ describe('examples', () => {
     dirs.push(dir);
     const url = `sqlite:${join(dir.path, 'offload.db')}`;
     const env = { OFFLOAD_STORE: url };
-    const server = startNode([CLI, 'start', '--tasks', join(EXAMPLES, 'tasks.js')], env);
+    const server = startNode([CLI, 'start', '--tasks', join(EXAMPLES, 'tasks.js'), '--http', '127.0.0.1:0'], env);
+    const api = (await server.waitForLine(/^HTTP API on /)).split(' ')[3]!;
     await server.waitForLine(/^Stop with Ctrl-C/);
+    // The README's first five minutes: the API answers on loopback without a token.
+    const posted = await fetch(`${api}/v1/jobs?wait=30`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"task":"example.greet","input":{"name":"Ada"}}' });
+    assert.equal(posted.status, 200);
+    assert.equal(((await posted.json()) as { job: { result: string } }).job.result, 'Hello, Ada!');
     const greet = await runCli(['--json', 'submit', 'example.greet', '{"name":"Ada"}', '--wait'], { env });
     assert.equal(JSON.parse(greet.stdout).result, 'Hello, Ada!');
     const thumbs = await runCli(['--json', 'submit', 'example.thumbnail', '{"url":"cat.png","sizes":[64,128]}', '--wait'], { env });

@@ -1,0 +1,68 @@
+/**
+ * Who may do what, checked before a body is read: the client address against the allow-list,
+ * then the bearer token (401 when missing where required, unknown or revoked; 429 after too many
+ * failures from one address), then the route's action against the token's scope (403). Task
+ * patterns are checked by the routes, which know the task (`requireTask`).
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { type Action, allowsAction, allowsTask, anonymousLocal, type Principal } from '../auth/permissions.js';
+import { authenticate } from '../auth/tokens.js';
+import { ForbiddenError, RateLimitedError, UnauthorizedError } from '../core/errors.js';
+import type { Store } from '../store/store.js';
+import { type AllowList, unmapped } from './allow-list.js';
+import type { AuthThrottle } from './auth-throttle.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal;
+  }
+  interface FastifyContextConfig {
+    /** What the route does, checked against the token's scope. */
+    access?: Action;
+  }
+}
+
+export interface AccessOptions {
+  store: Store;
+  requireToken: boolean;
+  allowList: AllowList | null;
+  throttle: AuthThrottle;
+}
+
+export function installAccessControl(app: FastifyInstance, o: AccessOptions): void {
+  app.decorateRequest('principal', null as unknown as Principal);
+  app.addHook('onRequest', async (request) => {
+    const address = unmapped(request.ip);
+    if (o.allowList && !o.allowList.allows(address)) throw new ForbiddenError(`the address ${address} is not on the server's allow-list`, { address });
+    request.principal = await identify(request, address, o);
+    const action = request.routeOptions.config?.access;
+    if (action && !allowsAction(request.principal, action)) {
+      throw new ForbiddenError(`token "${request.principal.name}" has scope ${request.principal.scope}, which does not allow ${action} requests`, { scope: request.principal.scope, action });
+    }
+  });
+}
+
+async function identify(request: FastifyRequest, address: string, o: AccessOptions): Promise<Principal> {
+  const header = request.headers.authorization;
+  if (header === undefined) {
+    if (o.requireToken) throw new UnauthorizedError('this server requires an API token and the request has none');
+    return anonymousLocal(address);
+  }
+  const wait = o.throttle.retryAfterSeconds(address);
+  if (wait > 0) throw new RateLimitedError(`too many failed authentications from ${address}`, wait);
+  const m = /^Bearer ([^\s]+)$/i.exec(header);
+  const principal = m ? await authenticate(o.store, m[1]!) : null;
+  if (!principal) {
+    o.throttle.recordFailure(address);
+    throw new UnauthorizedError(m ? 'the token is unknown or revoked' : 'the Authorization header is not "Bearer <token>"');
+  }
+  return principal;
+}
+
+/** Throws FORBIDDEN unless the request's token may touch jobs of this task. */
+export function requireTask(request: FastifyRequest, task: string): void {
+  const p = request.principal;
+  if (!allowsTask(p, task)) {
+    throw new ForbiddenError(`token "${p.name}" may not use task "${task}" (its task patterns: ${p.tasks.join(', ')})`, { task, patterns: p.tasks });
+  }
+}

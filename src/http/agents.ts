@@ -1,0 +1,39 @@
+/**
+ * HTTP agents show up in GET /v1/workers like any other worker (kind `http`). A claim refreshes
+ * the agent's record, at most every `refreshMs` per agent, so a tight claim loop does not turn
+ * into a write per request.
+ */
+import { resolveTaskSettings } from '../core/task.js';
+import type { Offload } from '../offload.js';
+
+export class AgentRegistry {
+  private readonly lastWrite = new Map<string, { at: number; tasks: string }>();
+  private readonly registered = new Set<string>();
+
+  constructor(private readonly offload: Offload, private readonly refreshMs = 10_000) {}
+
+  async seen(a: { workerId: string; host: string; tasks: string[]; concurrency: number }): Promise<void> {
+    const now = this.offload.clock.now();
+    const tasks = [...a.tasks].sort().join(',');
+    const last = this.lastWrite.get(a.workerId);
+    if (last && last.tasks === tasks && now - last.at < this.refreshMs) return;
+    if (this.lastWrite.size > 10_000) this.lastWrite.clear();
+    this.lastWrite.set(a.workerId, { at: now, tasks });
+    // The store keeps the first startedAt of a worker id; later writes only refresh it.
+    const startedAt = now;
+    await this.offload.store.upsertWorker({
+      worker: { id: a.workerId, kind: 'http', host: a.host, pid: null, tasks: [...a.tasks].sort(), concurrency: a.concurrency, startedAt, lastSeenAt: now },
+    });
+  }
+
+  /**
+   * Registers the agent's tasks with default settings when no process has, so producers can
+   * submit to a task that only agents run. Settings a Node worker wrote are left alone.
+   */
+  async ensureTasks(tasks: string[]): Promise<void> {
+    const missing = tasks.filter((t) => !this.registered.has(t));
+    if (missing.length === 0) return;
+    await this.offload.store.registerTasks({ tasks: missing.map((name) => ({ name, settings: resolveTaskSettings(name, {}) })), now: this.offload.clock.now(), onlyIfMissing: true });
+    for (const t of missing) this.registered.add(t);
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * The HTTP API as a Fastify instance, not yet listening: `front-door.ts` listens, tests `inject()`.
+ * Order matters: security headers, then access control (before any body is read), then the
+ * schema-validated routes; every error leaves through one handler.
+ */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { readFileSync } from 'node:fs';
+import { Compile } from 'typebox/compile';
+import type { TSchema } from 'typebox';
+import { MalformedJsonError, RouteNotFoundError } from '../core/errors.js';
+import { type Logger, silentLogger } from '../core/logger.js';
+import type { Offload } from '../offload.js';
+import { installAccessControl } from './access.js';
+import { AgentRegistry } from './agents.js';
+import { parseAllowList } from './allow-list.js';
+import { AuthThrottle } from './auth-throttle.js';
+import type { Api, ApiContext } from './context.js';
+import { errorHandler, sendError } from './errors.js';
+import { LongRequests } from './long-requests.js';
+import { buildOpenApi, collectRoute, type CollectedRoute } from './openapi.js';
+import { type HttpApiOptions, resolveHttpOptions } from './options.js';
+import { agentRoutes } from './routes/agents.js';
+import { batchRoutes } from './routes/batches.js';
+import { eventRoutes } from './routes/events.js';
+import { jobRoutes } from './routes/jobs.js';
+import { metaRoutes } from './routes/meta.js';
+import { taskRoutes } from './routes/tasks.js';
+import { SECURITY_HEADERS } from './security-headers.js';
+import { validatorCompiler } from './validation.js';
+
+export interface HttpApi {
+  readonly app: FastifyInstance;
+  /** Ends long requests (claims answer with what they have, streams end), then closes the server. */
+  close(): Promise<void>;
+  /** The OpenAPI document. */
+  openapi(): Record<string, unknown>;
+  /** Long requests (waiting claims and submits, event streams) open now. */
+  openLongRequests(): number;
+}
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export async function buildApi(offload: Offload, opts: HttpApiOptions & { logger?: Logger } = {}): Promise<HttpApi> {
+  const options = resolveHttpOptions(opts);
+  const logger = opts.logger ?? silentLogger;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.maxBodyBytes,
+    // A slow sender cannot hold a socket forever while its request trickles in.
+    requestTimeout: 30_000,
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>() as Api;
+
+  const routes: CollectedRoute[] = [];
+  let document: Record<string, unknown> | undefined;
+  const openapi = () => (document ??= buildOpenApi(routes, { version: VERSION }));
+  app.addHook('onRoute', (route) => collectRoute(routes, route));
+
+  const inFlight = trackInFlight(app);
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(options.checkResponses ? checkingSerializer : () => (data) => JSON.stringify(data));
+  installJsonParser(app);
+  app.addHook('onRequest', async (_request, reply) => { void reply.headers(SECURITY_HEADERS); });
+  installAccessControl(app, {
+    store: offload.store,
+    requireToken: options.requireToken,
+    allowList: options.allow ? parseAllowList(options.allow) : null,
+    throttle: new AuthThrottle(offload.clock, options.failedAuthLimit, options.failedAuthWindowMs),
+  });
+  app.setErrorHandler(errorHandler(logger, options.maxBodyBytes));
+  app.setNotFoundHandler((request, reply) => sendError(reply, new RouteNotFoundError(request.method, request.url.split('?')[0]!.slice(0, 200))));
+
+  const ctx: ApiContext = { offload, options, longRequests: new LongRequests(options.maxOpenLongPolls), agents: new AgentRegistry(offload) };
+  jobRoutes(app, ctx);
+  batchRoutes(app, ctx);
+  agentRoutes(app, ctx);
+  taskRoutes(app, ctx);
+  eventRoutes(app, ctx);
+  metaRoutes(app, ctx, openapi);
+  await app.ready();
+
+  return {
+    app,
+    openapi,
+    openLongRequests: () => ctx.longRequests.size,
+    async close() {
+      ctx.longRequests.closeAll();
+      const closing = app.close();
+      // Once every response has gone out, remaining connections are idle keep-alives (or sockets
+      // a client abandoned mid-request, which node would otherwise wait on): close them now.
+      await inFlight.drained(10_000);
+      app.server.closeAllConnections();
+      await closing;
+    },
+  };
+}
+
+/** Counts requests whose response has not finished (or been abandoned) yet. */
+function trackInFlight(app: Api): { drained(timeoutMs: number): Promise<void> } {
+  let count = 0;
+  let onDrained: (() => void) | undefined;
+  app.addHook('onRequest', async (_request, reply) => {
+    count++;
+    reply.raw.once('close', () => {
+      if (--count === 0) onDrained?.();
+    });
+  });
+  return {
+    drained: (timeoutMs) => new Promise<void>((resolve) => {
+      if (count === 0) return resolve();
+      const timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+      onDrained = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    }),
+  };
+}
+
+/**
+ * JSON bodies only (anything else is 415). An empty body is "no body", so POST /…/cancel works
+ * with or without `{}`. Keys that could poison prototypes are refused.
+ */
+function installJsonParser(app: Api): void {
+  app.removeAllContentTypeParsers();
+  const secure = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(null, undefined);
+    secure(request, text, (err, value) => {
+      if (!err) return done(null, value);
+      try {
+        JSON.parse(text);
+        done(new MalformedJsonError('"__proto__" and "constructor": {"prototype": …} keys are not accepted'), undefined);
+      } catch (syntax) {
+        done(new MalformedJsonError((syntax as Error).message.slice(0, 200)), undefined);
+      }
+    });
+  });
+}
+
+/** Fails a response that does not match its schema (used by the tests, so the contract stays true). */
+function checkingSerializer({ schema, method, url, httpStatus }: { schema: unknown; method: string; url: string; httpStatus?: string }) {
+  const check = Compile(schema as TSchema);
+  return (data: unknown) => {
+    if (!check.Check(data)) {
+      const first = check.Errors(data)[0] as { instancePath?: string; message?: string } | undefined;
+      throw new Error(`response ${httpStatus} of ${method} ${url} does not match its schema: ${first?.instancePath} ${first?.message}`);
+    }
+    return JSON.stringify(data);
+  };
+}

@@ -1,0 +1,162 @@
+/** The agent API: claim (long-poll), heartbeat, complete, fail, release, with lease tokens. */
+import type { FastifyRequest } from 'fastify';
+import { isTaskRestricted } from '../../auth/permissions.js';
+import { JobNotFoundError } from '../../core/errors.js';
+import { decodePayload, payloadToJson } from '../../core/job.js';
+import type { ClaimedJob } from '../../store/store.js';
+import { requireTask } from '../access.js';
+import { unmapped } from '../allow-list.js';
+import { type Api, type ApiContext, holdLongRequest, iso } from '../context.js';
+import {
+  ClaimBody, ClaimResponse, CompleteBody, ErrorSchema, FailBody, HeartbeatBody, HeartbeatResponse, JobParams, OutcomeResponse, ReleaseBody,
+} from '../schemas.js';
+import { WorkSignal } from '../work-signal.js';
+
+const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema, 429: ErrorSchema };
+
+export function agentRoutes(app: Api, ctx: ApiContext): void {
+  const { offload, options } = ctx;
+
+  app.post('/v1/claim', {
+    config: { access: 'work' },
+    schema: {
+      summary: 'Claim runnable jobs of the given tasks, each with a lease token',
+      description: 'When none is runnable and `waitMs` > 0, holds the request until one is (woken by submissions, not by polling) or `waitMs` '
+        + '(capped by the server, 60 s by default) passes; then `jobs` may be empty. Heartbeat each job before `leaseExpiresAt`, then complete, fail or release it.',
+      tags: ['agents'],
+      body: ClaimBody,
+      response: { 200: ClaimResponse, ...errors },
+    },
+  }, async (request, reply) => {
+    const body = request.body;
+    const tasks = [...new Set(body.tasks)];
+    for (const t of tasks) requireTask(request, t);
+    const workerId = body.workerId ?? defaultWorkerId(request);
+    const claimOptions = { tasks, workerId, max: body.max ?? 1, leaseMs: body.leaseMs };
+    await ctx.agents.ensureTasks(tasks);
+    await ctx.agents.seen({ workerId, host: unmapped(request.ip), tasks, concurrency: claimOptions.max });
+    const waitMs = Math.min(body.waitMs ?? 0, options.maxLongPollMs);
+    if (waitMs === 0) return { jobs: (await offload.claim(claimOptions)).map(claimedJson) };
+
+    const held = holdLongRequest(ctx, request, reply);
+    const signal = new WorkSignal(offload, tasks);
+    try {
+      const deadline = offload.clock.now() + waitMs;
+      for (;;) {
+        const jobs = await offload.claim(claimOptions);
+        if (held.signal.aborted && jobs.length > 0) {
+          // Nobody will receive them: give them straight back rather than let the lease run out.
+          await Promise.all(jobs.map((j) => offload.release(j.id, { leaseToken: j.leaseToken }).catch(() => {})));
+          return { jobs: [] };
+        }
+        const left = deadline - offload.clock.now();
+        if (jobs.length > 0 || left <= 0 || held.signal.aborted) return { jobs: jobs.map(claimedJson) };
+        await signal.wait(left, held.signal);
+      }
+    } finally {
+      signal.close();
+      held.done();
+    }
+  });
+
+  app.post('/v1/jobs/:id/heartbeat', {
+    config: { access: 'work' },
+    schema: {
+      summary: 'Extend a claimed job\'s lease and report progress',
+      description: '409 LEASE_LOST when the lease token is stale (the lease expired and the job went to another worker, or it was cancelled): stop working on the job.',
+      tags: ['agents'],
+      params: JobParams,
+      body: HeartbeatBody,
+      response: { 200: HeartbeatResponse, ...errors },
+    },
+  }, async (request) => {
+    const { id } = request.params;
+    // The task labels progress events (SSE filters by it) and is checked against the token's patterns.
+    const task = request.body.progress || isTaskRestricted(request.principal) ? await taskOf(request, id) : undefined;
+    const r = await offload.heartbeat(id, { leaseToken: request.body.leaseToken, progress: request.body.progress, leaseMs: request.body.leaseMs, task });
+    return { id, leaseExpiresAt: iso(r.leaseExpiresAt) };
+  });
+
+  app.post('/v1/jobs/:id/complete', {
+    config: { access: 'work' },
+    schema: {
+      summary: 'Record a claimed job\'s result',
+      description: '409 LEASE_LOST when the lease token is stale: the result is not recorded.',
+      tags: ['agents'],
+      params: JobParams,
+      body: CompleteBody,
+      response: { 200: OutcomeResponse, ...errors },
+    },
+  }, async (request) => {
+    const { id } = request.params;
+    if (isTaskRestricted(request.principal)) await taskOf(request, id);
+    await offload.complete(id, { leaseToken: request.body.leaseToken, result: request.body.result ?? null });
+    return { id, state: 'succeeded' as const, runAt: null };
+  });
+
+  app.post('/v1/jobs/:id/fail', {
+    config: { access: 'work' },
+    schema: {
+      summary: 'Record a failed attempt',
+      description: 'The job is retried per its task\'s backoff while attempts remain (state queued, with runAt), else it fails. '
+        + '`retryable: false` fails it at once. 409 LEASE_LOST when the lease token is stale.',
+      tags: ['agents'],
+      params: JobParams,
+      body: FailBody,
+      response: { 200: OutcomeResponse, ...errors },
+    },
+  }, async (request) => {
+    const { id } = request.params;
+    if (isTaskRestricted(request.principal)) await taskOf(request, id);
+    const b = request.body;
+    const r = await offload.fail(id, { leaseToken: b.leaseToken, error: b.error, retryable: b.retryable, retryInMs: b.retryInMs });
+    return { id, state: r.state, runAt: r.runAt === null ? null : iso(r.runAt) };
+  });
+
+  app.post('/v1/jobs/:id/release', {
+    config: { access: 'work' },
+    schema: {
+      summary: 'Give a claimed job back without counting the attempt',
+      description: 'It runs again after `delayMs` (default at once), on any worker. 409 LEASE_LOST when the lease token is stale.',
+      tags: ['agents'],
+      params: JobParams,
+      body: ReleaseBody,
+      response: { 200: OutcomeResponse, ...errors },
+    },
+  }, async (request) => {
+    const { id } = request.params;
+    if (isTaskRestricted(request.principal)) await taskOf(request, id);
+    const runAt = offload.clock.now() + (request.body.delayMs ?? 0);
+    await offload.release(id, { leaseToken: request.body.leaseToken, delayMs: request.body.delayMs });
+    return { id, state: 'queued' as const, runAt: iso(runAt) };
+  });
+
+  /** The job's task, after checking the token may work on it. */
+  async function taskOf(request: FastifyRequest, id: string): Promise<string> {
+    const row = await offload.store.getJob({ id });
+    if (!row) throw new JobNotFoundError(id);
+    requireTask(request, row.task);
+    return row.task;
+  }
+}
+
+function defaultWorkerId(request: FastifyRequest): string {
+  const who = request.principal.name ?? 'local';
+  return `http:${who}@${unmapped(request.ip)}`.replace(/[^A-Za-z0-9_.:@/-]/g, '_').slice(0, 200);
+}
+
+function claimedJson(j: ClaimedJob) {
+  return {
+    id: j.id,
+    task: j.task,
+    input: payloadToJson(decodePayload(j.input)),
+    attempt: j.attempt,
+    maxAttempts: j.maxAttempts,
+    priority: j.priority,
+    timeoutMs: j.timeoutMs,
+    batchId: j.batchId,
+    createdAt: iso(j.createdAt),
+    leaseToken: j.leaseToken,
+    leaseExpiresAt: iso(j.leaseExpiresAt),
+  };
+}

@@ -1,0 +1,289 @@
+/** Every route of the HTTP API, in process (`inject()`), with responses checked against their schemas. */
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { openTestApi, type TestApi } from '../helpers/http.js';
+
+describe('HTTP API routes', () => {
+  let t: TestApi;
+  beforeEach(async () => { t = await openTestApi(); });
+  afterEach(async () => { await t.dispose(); });
+
+  const submit = async (body: unknown, query = '') => t.call('POST', `/v1/jobs${query}`, { body });
+  const claim = async (body: Record<string, unknown>) => t.call('POST', '/v1/claim', { body });
+
+  describe('POST /v1/jobs', () => {
+    it('answers 201 with the job, in the CLI\'s --json shape', async () => {
+      const r = await submit({ task: 't.echo', input: { a: 1 }, priority: 5, maxAttempts: 2 });
+      assert.equal(r.status, 201);
+      assert.deepEqual(Object.keys(r.json.job).slice(0, 13), ['id', 'task', 'state', 'input', 'result', 'error', 'attempt', 'maxAttempts', 'priority', 'progress', 'createdAt', 'startedAt', 'finishedAt']);
+      assert.equal(typeof r.json.job.id, 'string');
+      assert.deepEqual([r.json.job.task, r.json.job.state, r.json.job.priority, r.json.job.maxAttempts, r.json.job.origin], ['t.echo', 'queued', 5, 2, 'http']);
+      assert.deepEqual(r.json.job.input, { a: 1 });
+    });
+
+    it('answers 200 with the existing job when the unique key matches', async () => {
+      const first = await submit({ task: 't.echo', input: 1, uniqueKey: 'k' });
+      const again = await submit({ task: 't.echo', input: 2, uniqueKey: 'k' });
+      assert.deepEqual([first.status, again.status], [201, 200]);
+      assert.equal(again.json.job.id, first.json.job.id);
+    });
+
+    it('takes delayMs and runAt (ISO or epoch ms), but not both', async () => {
+      const delayed = await submit({ task: 't.echo', input: null, delayMs: 60_000 });
+      assert.equal(Date.parse(delayed.json.job.runAt), t.clock.now() + 60_000);
+      const at = await submit({ task: 't.echo', input: null, runAt: '2030-01-01T00:00:00Z' });
+      assert.equal(at.json.job.runAt, '2030-01-01T00:00:00.000Z');
+      const ms = await submit({ task: 't.echo', input: null, runAt: Date.UTC(2031, 0, 1) });
+      assert.equal(ms.json.job.runAt, '2031-01-01T00:00:00.000Z');
+      const both = await submit({ task: 't.echo', input: null, runAt: 1, delayMs: 1 });
+      assert.equal(both.status, 400);
+      assert.equal(both.json.error.code, 'INVALID_OPTION');
+    });
+
+    it('submits an array in one transaction: all or none', async () => {
+      const r = await submit([{ task: 't.echo', input: 1 }, { task: 't.other', input: 2, uniqueKey: 'u' }]);
+      assert.equal(r.status, 201);
+      assert.deepEqual(r.json.jobs.map((j: { task: string }) => j.task), ['t.echo', 't.other']);
+      assert.deepEqual(r.json.deduplicated, [false, false]);
+      const dup = await submit([{ task: 't.other', input: 3, uniqueKey: 'u' }]);
+      assert.deepEqual([dup.status, dup.json.deduplicated], [200, [true]]);
+      const bad = await submit([{ task: 't.echo', input: 1 }, { task: 't.schema', input: { n: 'x' } }]);
+      assert.equal(bad.status, 400);
+      assert.equal(bad.json.error.code, 'INVALID_INPUT');
+      const counts = await t.offload.counts();
+      assert.equal(counts.find((c) => c.task === 't.echo')!.queued, 1, 'the valid job of the refused array was not stored');
+    });
+
+    it('refuses more jobs per request than the limit', async () => {
+      await t.dispose();
+      t = await openTestApi({ maxJobsPerRequest: 2 });
+      const r = await submit([1, 2, 3].map((n) => ({ task: 't.echo', input: n })));
+      assert.equal(r.status, 400);
+      assert.match(r.json.error.message, /at most 2/);
+    });
+
+    it('?wait answers 200 with the finished job', async () => {
+      await t.offload.work({ concurrency: 2, maintenance: false });
+      const r = await submit({ task: 't.echo', input: { hello: 'world' } }, '?wait=30');
+      assert.equal(r.status, 200);
+      assert.deepEqual([r.json.job.state, r.json.job.result], ['succeeded', { hello: 'world' }]);
+      const many = await submit([{ task: 't.echo', input: 1 }, { task: 't.echo', input: 2 }], '?wait=30');
+      assert.deepEqual([many.status, many.json.jobs.map((j: { result: number }) => j.result)], [200, [1, 2]]);
+    });
+
+    it('?wait answers 202 with the job as it stands when the wait ends first', async () => {
+      const pending = submit({ task: 't.echo', input: 1 }, '?wait=2');
+      await t.waitForLongRequests(1);
+      await t.clock.advance(2000);
+      const r = await pending;
+      assert.deepEqual([r.status, r.json.job.state], [202, 'queued']);
+      assert.equal(t.api.openLongRequests(), 0);
+    });
+  });
+
+  describe('reading and acting', () => {
+    it('GET /v1/jobs/:id reads a job; a missing one is 404 JOB_NOT_FOUND', async () => {
+      const { json } = await submit({ task: 't.echo', input: 'x' });
+      const r = await t.call('GET', `/v1/jobs/${json.job.id}`);
+      assert.deepEqual([r.status, r.json.job.id, r.json.job.input], [200, json.job.id, 'x']);
+      const missing = await t.call('GET', '/v1/jobs/999999');
+      assert.deepEqual([missing.status, missing.json.error.code], [404, 'JOB_NOT_FOUND']);
+    });
+
+    it('GET /v1/jobs/:id?wait holds until the job finishes', async () => {
+      const { json } = await submit({ task: 't.echo', input: 'x' });
+      const pending = t.call('GET', `/v1/jobs/${json.job.id}?wait=10`);
+      await t.waitForLongRequests(1);
+      const [job] = await t.offload.claim({ tasks: ['t.echo'] });
+      await t.offload.complete(job!.id, { leaseToken: job!.leaseToken, result: 'done' });
+      const r = await pending;
+      assert.deepEqual([r.status, r.json.job.state, r.json.job.result], [200, 'succeeded', 'done']);
+    });
+
+    it('GET /v1/jobs lists newest first with filters and a cursor', async () => {
+      for (let i = 0; i < 3; i++) await submit({ task: 't.echo', input: i });
+      await submit({ task: 't.other', input: null });
+      const page1 = await t.call('GET', '/v1/jobs?task=t.echo&state=queued&limit=2');
+      assert.deepEqual(page1.json.jobs.map((j: { input: number }) => j.input), [2, 1]);
+      assert.equal(typeof page1.json.nextCursor, 'string');
+      const page2 = await t.call('GET', `/v1/jobs?task=t.echo&limit=2&cursor=${page1.json.nextCursor}`);
+      assert.deepEqual([page2.json.jobs.map((j: { input: number }) => j.input), page2.json.nextCursor], [[0], null]);
+      const bad = await t.call('GET', '/v1/jobs?cursor=nonsense');
+      assert.deepEqual([bad.status, bad.json.error.code], [400, 'INVALID_CURSOR']);
+      const badState = await t.call('GET', '/v1/jobs?state=sleeping');
+      assert.deepEqual([badState.status, badState.json.error.code, badState.json.error.details.field], [400, 'INVALID_REQUEST', 'query.state']);
+      const badLimit = await t.call('GET', '/v1/jobs?limit=5000');
+      assert.deepEqual([badLimit.status, badLimit.json.error.details.field], [400, 'query.limit']);
+    });
+
+    it('cancel and retry; each in the wrong state is 409 INVALID_STATE', async () => {
+      const { json } = await submit({ task: 't.echo', input: 1 });
+      const cancelled = await t.call('POST', `/v1/jobs/${json.job.id}/cancel`);
+      assert.deepEqual([cancelled.status, cancelled.json.job.state], [200, 'cancelled']);
+      const retried = await t.call('POST', `/v1/jobs/${json.job.id}/retry`, { body: {} });
+      assert.deepEqual([retried.status, retried.json.job.state], [200, 'queued']);
+      const again = await t.call('POST', `/v1/jobs/${json.job.id}/retry`);
+      assert.deepEqual([again.status, again.json.error.code], [409, 'INVALID_STATE']);
+      const missing = await t.call('POST', '/v1/jobs/424242/cancel');
+      assert.deepEqual([missing.status, missing.json.error.code], [404, 'JOB_NOT_FOUND']);
+    });
+  });
+
+  describe('agents', () => {
+    it('claim → heartbeat with progress → complete', async () => {
+      const { json } = await submit({ task: 't.echo', input: { n: 1 } });
+      const c = await claim({ tasks: ['t.echo'], workerId: 'py-1', leaseMs: 10_000 });
+      assert.equal(c.status, 200);
+      const [job] = c.json.jobs;
+      assert.deepEqual([job.id, job.task, job.input, job.attempt], [json.job.id, 't.echo', { n: 1 }, 1]);
+      assert.equal(Date.parse(job.leaseExpiresAt), t.clock.now() + 10_000);
+      const hb = await t.call('POST', `/v1/jobs/${job.id}/heartbeat`, { body: { leaseToken: job.leaseToken, progress: { done: 1, total: 2, message: 'half' } } });
+      assert.deepEqual([hb.status, Date.parse(hb.json.leaseExpiresAt)], [200, t.clock.now() + 30_000]);
+      assert.deepEqual((await t.offload.getJob(job.id)).progress, { done: 1, total: 2, message: 'half' });
+      const done = await t.call('POST', `/v1/jobs/${job.id}/complete`, { body: { leaseToken: job.leaseToken, result: { ok: true } } });
+      assert.deepEqual(done.json, { id: job.id, state: 'succeeded', runAt: null });
+      const read = await t.offload.getJob(job.id);
+      assert.deepEqual([read.state, read.result, read.workerId], ['succeeded', { ok: true }, 'py-1']);
+    });
+
+    it('a stale lease token gets 409 LEASE_LOST on heartbeat, complete, fail and release', async () => {
+      await submit({ task: 't.echo', input: 1 });
+      const [job] = (await claim({ tasks: ['t.echo'] })).json.jobs;
+      for (const action of ['heartbeat', 'complete', 'fail', 'release']) {
+        const body = action === 'fail' ? { leaseToken: '12345', error: 'x' } : { leaseToken: '12345' };
+        const r = await t.call('POST', `/v1/jobs/${job.id}/${action}`, { body });
+        assert.deepEqual([r.status, r.json.error.code], [409, 'LEASE_LOST'], action);
+      }
+      assert.equal((await t.offload.getJob(job.id)).state, 'running');
+    });
+
+    it('fail retries with backoff, or fails at once with retryable: false', async () => {
+      await submit({ task: 't.echo', input: 1, maxAttempts: 3 });
+      const [a] = (await claim({ tasks: ['t.echo'] })).json.jobs;
+      const retry = await t.call('POST', `/v1/jobs/${a.id}/fail`, { body: { leaseToken: a.leaseToken, error: { message: 'boom', code: 'E_PY' }, retryInMs: 5000 } });
+      assert.deepEqual([retry.json.state, Date.parse(retry.json.runAt)], ['queued', t.clock.now() + 5000]);
+      await t.clock.advance(5000);
+      const [b] = (await claim({ tasks: ['t.echo'] })).json.jobs;
+      assert.equal(b.attempt, 2);
+      const dead = await t.call('POST', `/v1/jobs/${b.id}/fail`, { body: { leaseToken: b.leaseToken, error: 'fatal', retryable: false } });
+      assert.deepEqual(dead.json, { id: b.id, state: 'failed', runAt: null });
+      const job = await t.offload.getJob(b.id);
+      assert.deepEqual([job.error?.message, job.errors[0]?.code], ['fatal', 'E_PY']);
+    });
+
+    it('release gives the job back without counting the attempt', async () => {
+      await submit({ task: 't.echo', input: 1 });
+      const [a] = (await claim({ tasks: ['t.echo'] })).json.jobs;
+      const r = await t.call('POST', `/v1/jobs/${a.id}/release`, { body: { leaseToken: a.leaseToken, delayMs: 1000 } });
+      assert.deepEqual([r.json.state, Date.parse(r.json.runAt)], ['queued', t.clock.now() + 1000]);
+      assert.deepEqual((await claim({ tasks: ['t.echo'] })).json.jobs, []);
+      await t.clock.advance(1000);
+      assert.equal((await claim({ tasks: ['t.echo'] })).json.jobs[0].attempt, 1);
+    });
+
+    it('claim takes up to max jobs, and an agent claiming shows up as an http worker', async () => {
+      for (let i = 0; i < 3; i++) await submit({ task: 't.echo', input: i });
+      const r = await claim({ tasks: ['t.echo'], max: 2, workerId: 'java-7' });
+      assert.equal(r.json.jobs.length, 2);
+      const workers = (await t.call('GET', '/v1/workers')).json.workers;
+      const agent = workers.find((w: { id: string }) => w.id === 'java-7');
+      assert.deepEqual([agent.kind, agent.tasks, agent.concurrency], ['http', ['t.echo'], 2]);
+    });
+
+    it('claiming a task no process defined registers it, so producers can submit to it', async () => {
+      assert.equal((await submit({ task: 'py.only', input: 1 })).json.error.code, 'UNKNOWN_TASK');
+      assert.deepEqual((await claim({ tasks: ['py.only'] })).json.jobs, []);
+      assert.equal((await submit({ task: 'py.only', input: 1 })).status, 201);
+    });
+
+    it('a long-polled claim is woken by a submission, not by time passing', async () => {
+      const pending = claim({ tasks: ['t.echo'], waitMs: 30_000 });
+      await t.waitForLongRequests(1);
+      const { json } = await submit({ task: 't.echo', input: 'wake' });
+      const r = await pending;
+      assert.deepEqual(r.json.jobs.map((j: { id: string }) => j.id), [json.job.id]);
+    });
+
+    it('a long-polled claim wakes when a delayed job falls due, and ends empty at waitMs', async () => {
+      await submit({ task: 't.echo', input: 'later', delayMs: 3000 });
+      const pending = claim({ tasks: ['t.echo'], waitMs: 10_000 });
+      await t.waitForLongRequests(1);
+      await t.clock.advance(3000);
+      assert.equal((await pending).json.jobs[0].input, 'later');
+      const empty = claim({ tasks: ['t.echo'], waitMs: 10_000 });
+      await t.waitForLongRequests(1);
+      await t.clock.advance(10_000);
+      assert.deepEqual((await empty).json.jobs, []);
+    });
+
+    it('long polls are capped by maxLongPollMs and counted per caller', async () => {
+      await t.dispose();
+      t = await openTestApi({ maxLongPollMs: 1000, maxOpenLongPolls: 1 });
+      const first = claim({ tasks: ['t.echo'], waitMs: 600_000 });
+      await t.waitForLongRequests(1);
+      const second = await claim({ tasks: ['t.echo'], waitMs: 1000 });
+      assert.deepEqual([second.status, second.json.error.code, second.headers['retry-after']], [429, 'RATE_LIMITED', '1']);
+      assert.equal((await claim({ tasks: ['t.echo'] })).status, 200, 'a claim that does not wait is not limited');
+      await t.clock.advance(1000);
+      assert.deepEqual((await first).json.jobs, []);
+    });
+  });
+
+  describe('batches, tasks, workers, health, OpenAPI', () => {
+    it('POST /v1/batches and GET /v1/batches/:id', async () => {
+      const r = await t.call('POST', '/v1/batches', { body: { title: 'two', jobs: [{ task: 't.echo', input: 1 }, { task: 't.echo', input: 2 }], onFinish: { task: 't.other' } } });
+      assert.equal(r.status, 201);
+      assert.deepEqual([r.json.batch.title, r.json.batch.total, r.json.batch.state, r.json.jobs.length], ['two', 2, 'running', 2]);
+      assert.equal(r.json.jobs[0].batchId, r.json.batch.id);
+      for (const job of (await claim({ tasks: ['t.echo'], max: 2 })).json.jobs) {
+        await t.call('POST', `/v1/jobs/${job.id}/complete`, { body: { leaseToken: job.leaseToken, result: null } });
+      }
+      const b = await t.call('GET', `/v1/batches/${r.json.batch.id}`);
+      assert.deepEqual([b.json.batch.state, b.json.batch.ok, b.json.batch.succeeded], ['finished', true, 2]);
+      const onFinish = await t.call('GET', `/v1/jobs/${b.json.batch.onFinishJobId}`);
+      assert.equal(onFinish.json.job.task, 't.other');
+      const missing = await t.call('GET', '/v1/batches/999');
+      assert.deepEqual([missing.status, missing.json.error.code], [404, 'BATCH_NOT_FOUND']);
+      const badId = await t.call('GET', '/v1/batches/x1');
+      assert.deepEqual([badId.status, badId.json.error.code, badId.json.error.details.kind], [400, 'INVALID_ID', 'batch']);
+    });
+
+    it('GET /v1/tasks counts per task and state; DELETE /v1/tasks/:task/jobs purges', async () => {
+      await submit([{ task: 't.echo', input: 1 }, { task: 't.echo', input: 2 }]);
+      const counts = (await t.call('GET', '/v1/tasks')).json.tasks;
+      assert.deepEqual(counts.find((c: { task: string }) => c.task === 't.echo'), { task: 't.echo', queued: 2, running: 0, succeeded: 0, failed: 0, cancelled: 0 });
+      const purged = await t.call('DELETE', '/v1/tasks/t.echo/jobs?state=queued,failed');
+      assert.deepEqual(purged.json, { task: 't.echo', deleted: 2 });
+      const unknown = await t.call('DELETE', '/v1/tasks/nope/jobs');
+      assert.deepEqual([unknown.status, unknown.json.error.code], [404, 'UNKNOWN_TASK']);
+      const running = await t.call('DELETE', '/v1/tasks/t.echo/jobs?state=running');
+      assert.equal(running.status, 400);
+    });
+
+    it('GET /v1/health and GET /openapi.json', async () => {
+      const h = await t.call('GET', '/v1/health');
+      assert.deepEqual([h.status, h.json.ok, typeof h.json.version], [200, true, 'string']);
+      const doc = (await t.call('GET', '/openapi.json')).json;
+      assert.equal(doc.openapi, '3.1.0');
+      const routes = Object.entries(doc.paths as Record<string, object>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)).sort();
+      assert.deepEqual(routes, [
+        'DELETE /v1/tasks/{task}/jobs', 'GET /openapi.json', 'GET /v1/batches/{id}', 'GET /v1/events', 'GET /v1/health', 'GET /v1/jobs', 'GET /v1/jobs/{id}', 'GET /v1/tasks', 'GET /v1/workers',
+        'POST /v1/batches', 'POST /v1/claim', 'POST /v1/jobs', 'POST /v1/jobs/{id}/cancel', 'POST /v1/jobs/{id}/complete', 'POST /v1/jobs/{id}/fail',
+        'POST /v1/jobs/{id}/heartbeat', 'POST /v1/jobs/{id}/release', 'POST /v1/jobs/{id}/retry',
+      ].sort());
+      assert.deepEqual(doc.paths['/v1/jobs/{id}'].get.responses['200'].content['application/json'].schema.properties.job, { $ref: '#/components/schemas/Job' });
+      assert.equal(doc.paths['/v1/claim'].post.requestBody.content['application/json'].schema.additionalProperties, false);
+    });
+
+    it('unknown routes are 404 ROUTE_NOT_FOUND; every response carries the security headers', async () => {
+      const r = await t.call('GET', '/v2/jobs');
+      assert.deepEqual([r.status, r.json.error.code], [404, 'ROUTE_NOT_FOUND']);
+      for (const res of [r, await t.call('GET', '/v1/health')]) {
+        assert.equal(res.headers['x-content-type-options'], 'nosniff');
+        assert.match(String(res.headers['content-security-policy']), /default-src 'none'/);
+        assert.equal(res.headers['cache-control'], 'no-store');
+        assert.match(String(res.headers['content-type']), /^application\/json/);
+      }
+    });
+  });
+});
