@@ -6,9 +6,11 @@ import { InvalidInputError, InvalidOptionError } from '../core/errors.js';
 import { isJobState, JOB_STATES, type JobState } from '../core/job.js';
 import { defaultLogger } from '../core/logger.js';
 import { Offload } from '../offload.js';
+import { gearmanFrontDoor } from '../gearman/server.js';
 import { type FrontDoorFactory, startServer } from '../server/server.js';
 import { exitOnSignals } from '../server/signals.js';
 import { DEFAULT_STORE_URL, redact } from '../store/open.js';
+import { parseListenAddress } from './listen-address.js';
 import { loadAll } from './load-tasks.js';
 import { type Output, printCounts, printError, printJob, printJobs, processOutput } from './output.js';
 
@@ -37,6 +39,20 @@ function int(name: string, min: number) {
   };
 }
 
+interface StartOptions {
+  tasks: string[];
+  concurrency: number;
+  shutdownTimeout: number;
+  gearman: string;
+  gearmanAllow?: string[];
+  gearmanMaxAttempts?: number;
+  gearmanCancelOnDisconnect: boolean;
+}
+
+function list(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
+}
+
 function state(value: string, previous: JobState[] = []): JobState[] {
   if (!isJobState(value)) throw new InvalidOptionError('state', `must be one of ${JOB_STATES.join(', ')}, got "${value}"`);
   return [...previous, value];
@@ -53,16 +69,27 @@ async function withOffload<T>(fn: (offload: Offload) => Promise<T>): Promise<T> 
 }
 
 program.command('start')
-  .description('run the server: worker for the given tasks, maintenance (and, as they are built, the HTTP API, Gearman port and dashboard)')
+  .description('run the server: worker for the given tasks, maintenance, the Gearman port (and, as they are built, the HTTP API and dashboard)')
   .option('--tasks <module...>', 'modules exporting task definitions', [])
   .option('--concurrency <n>', 'jobs run at once by the built-in worker', int('concurrency', 0), 10)
   .option('--shutdown-timeout <ms>', 'on SIGTERM, how long running jobs may take before they are released', int('shutdown-timeout', 0), 10_000)
-  .action(async (opts: { tasks: string[]; concurrency: number; shutdownTimeout: number }) => {
+  .addOption(new Option('--gearman <host:port|off>', 'where the Gearman port listens (port 0: any free port), or off').env('OFFLOAD_GEARMAN').default('127.0.0.1:4730'))
+  .option('--gearman-allow <networks>', 'networks (CIDR, comma-separated) that may connect to a Gearman port on a non-loopback address', list)
+  .option('--gearman-max-attempts <n>', 'attempts of jobs of functions first seen on the Gearman port (default: 3)', int('gearman-max-attempts', 1))
+  .option('--gearman-cancel-on-disconnect', 'cancel a queued foreground Gearman job when its last client disconnects, as gearmand drops it', false)
+  .action(async (opts: StartOptions) => {
     const o = output();
     const tasks = await loadAll(opts.tasks);
     const logger = defaultLogger(process.env.OFFLOAD_LOG_LEVEL ?? 'info');
     // Front doors (HTTP API, Gearman port, dashboard) are added to this list as they are built.
     const frontDoors: FrontDoorFactory[] = [];
+    const gearman = parseListenAddress('gearman', opts.gearman);
+    if (gearman) {
+      frontDoors.push(gearmanFrontDoor({
+        ...gearman, allow: opts.gearmanAllow, cancelOnDisconnect: opts.gearmanCancelOnDisconnect,
+        functionDefaults: opts.gearmanMaxAttempts === undefined ? {} : { maxAttempts: opts.gearmanMaxAttempts },
+      }));
+    }
     const server = await startServer({ store: globals().store, tasks, concurrency: opts.concurrency, shutdownTimeoutMs: opts.shutdownTimeout, logger, frontDoors });
     exitOnSignals(() => server.close(), (text) => o.err(text));
     const names = tasks.map((t) => t.name);

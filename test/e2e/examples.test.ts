@@ -56,7 +56,8 @@ describe('examples', () => {
     dirs.push(dir);
     const url = `sqlite:${join(dir.path, 'offload.db')}`;
     const env = { OFFLOAD_STORE: url };
-    const server = startNode([CLI, 'start', '--tasks', join(EXAMPLES, 'tasks.js')], env);
+    // `npm start` listens for Gearman on 4730; tests take any free port instead.
+    const server = startNode([CLI, 'start', '--tasks', join(EXAMPLES, 'tasks.js')], { ...env, OFFLOAD_GEARMAN: '127.0.0.1:0' });
     await server.waitForLine(/^Stop with Ctrl-C/);
     const greet = await runCli(['--json', 'submit', 'example.greet', '{"name":"Ada"}', '--wait'], { env });
     assert.equal(JSON.parse(greet.stdout).result, 'Hello, Ada!');
