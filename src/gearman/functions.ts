@@ -19,6 +19,7 @@ export type GearmanPriority = keyof QueueLimits;
 export class GearmanFunctions {
   private readonly registered = new Set<string>();
   private readonly limits = new Map<string, QueueLimits>();
+  private readonly admitting = new Map<string, Promise<unknown>>();
 
   constructor(private readonly offload: Offload, private readonly defaults: TaskSettings) {}
 
@@ -50,8 +51,25 @@ export class GearmanFunctions {
     else this.limits.set(name, limits);
   }
 
-  /** Refuses a submit when the function's queued and running jobs reach its `maxqueue` limit. */
-  async checkQueue(name: string, priority: GearmanPriority): Promise<void> {
+  /**
+   * Runs `insert` unless the function's `maxqueue` limit for this priority is reached
+   * (GearmanQueueFullError). Submits to a limited function are admitted one at a time, so a
+   * pipelined burst cannot slip past the count.
+   */
+  admit<T>(name: string, priority: GearmanPriority, insert: () => Promise<T>): Promise<T> {
+    if (!this.limits.has(name)) return insert();
+    const previous = this.admitting.get(name) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(async () => {
+      await this.checkQueue(name, priority);
+      return insert();
+    });
+    const tail = next.catch(() => undefined);
+    this.admitting.set(name, tail);
+    void tail.then(() => { if (this.admitting.get(name) === tail) this.admitting.delete(name); });
+    return next;
+  }
+
+  private async checkQueue(name: string, priority: GearmanPriority): Promise<void> {
     const limit = this.limits.get(name)?.[priority] ?? 0;
     if (limit <= 0) return;
     const { store } = this.offload;

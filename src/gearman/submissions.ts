@@ -48,7 +48,6 @@ export class Submissions {
     const task = functions.nameOf(req.fn);
     const uniqueKey = uniqueKeyOf(req.unique, req.workload);
     await functions.ensure(task);
-    await functions.checkQueue(task, req.priority);
     const settings = await offload.registry.settingsFor(task);
     const now = offload.clock.now();
     const job = await buildNewJob(offload.registry, offload.limits, now, task, req.workload, {
@@ -57,7 +56,7 @@ export class Submissions {
       runAt: req.epochSeconds === undefined ? undefined : Math.max(now, req.epochSeconds * 1000),
       origin: `gearman:${conn.peer}`,
     });
-    const inserted = await this.deps.batcher.insert(job);
+    const inserted = await functions.admit(task, req.priority, () => this.deps.batcher.insert(job));
     const handle = handleOf(this.deps.handlePrefix, inserted.id);
     if (req.reducer && !inserted.deduplicated) this.deps.reducers.set(inserted.id, req.reducer.toString('utf8'));
     if (req.background) listeners.keep(inserted.id);

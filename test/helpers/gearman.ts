@@ -125,3 +125,29 @@ export async function startTestGearman(opts: { server?: GearmanServerOptions; of
 }
 
 export type { Packet };
+
+/** Sends admin text commands on one connection and returns each exact answer (line endings included). */
+export async function adminExchange(port: number, commands: string[]): Promise<string[]> {
+  const socket = connect(port, '127.0.0.1');
+  socket.on('error', () => {});
+  let buffered = '';
+  let wake: (() => void) | undefined;
+  socket.setEncoding('latin1').on('data', (s: string) => {
+    buffered += s;
+    wake?.();
+  });
+  const answers: string[] = [];
+  try {
+    for (const command of commands) {
+      socket.write(`${command}\r\n`);
+      // An answer is a list ending in ".\n", or a single line.
+      const complete = () => /(^|\n)\.\n$/.test(buffered) || (/^(OK|ERR)[^\n]*\n$/.test(buffered));
+      while (!complete()) await new Promise<void>((resolve) => { wake = resolve; });
+      answers.push(buffered);
+      buffered = '';
+    }
+  } finally {
+    socket.destroy();
+  }
+  return answers;
+}
