@@ -61,7 +61,7 @@ export class GearmanConnection {
 
   private readonly reader: PacketReader;
   private readonly slots: Slot[] = [];
-  private paused = false;
+  private stalled = false;
   private corked = false;
   private ending = false;
   private ended = false;
@@ -82,6 +82,16 @@ export class GearmanConnection {
     socket.on('drain', () => this.updateFlow());
     socket.on('error', (err) => this.logger.debug({ err, peer: this.peer, conn: id }, 'gearman connection error'));
     socket.on('close', () => this.onClosed());
+  }
+
+  /** Not reading: too many answers pending or too much output unsent (see updateFlow). */
+  get paused(): boolean {
+    return this.stalled;
+  }
+
+  /** Bytes of a packet or line that has started but not yet arrived whole. */
+  get incompleteBytes(): number {
+    return this.reader.pendingBytes;
   }
 
   // ---- input -----------------------------------------------------------------------------------
@@ -178,11 +188,11 @@ export class GearmanConnection {
   private updateFlow(): void {
     if (this.closed || this.ending) return;
     const busy = this.slots.length >= this.limits.maxPendingReplies || this.socket.writableLength >= this.limits.writeHighWaterBytes;
-    if (busy && !this.paused) {
-      this.paused = true;
+    if (busy && !this.stalled) {
+      this.stalled = true;
       this.socket.pause();
-    } else if (!busy && this.paused) {
-      this.paused = false;
+    } else if (!busy && this.stalled) {
+      this.stalled = false;
       this.socket.resume();
     }
   }

@@ -113,6 +113,20 @@ export class GearmanServer implements FrontDoor {
     return this.bound ?? { host: this.host, port: this.port };
   }
 
+  /**
+   * Open connections; how many are not being read (their peer sends faster than it reads); how
+   * many are in the middle of a packet.
+   */
+  stats(): { connections: number; paused: number; incomplete: number } {
+    let paused = 0;
+    let incomplete = 0;
+    for (const c of this.connections) {
+      if (c.paused) paused++;
+      if (c.incompleteBytes > 0) incomplete++;
+    }
+    return { connections: this.connections.size, paused, incomplete };
+  }
+
   get description(): string {
     const { host, port } = this.address();
     const who = this.allowList

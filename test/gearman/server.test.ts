@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { defineTask } from '../../src/index.js';
 import { jobToJson } from '../../src/core/job.js';
-import { type RawPeer, startTestGearman, type TestGearman } from '../helpers/gearman.js';
+import { grabJob, type RawPeer, startTestGearman, type TestGearman } from '../helpers/gearman.js';
 
 const idOf = (handle: string) => handle.split(':').pop()!;
 
@@ -17,17 +17,7 @@ async function worker(t: TestGearman, ...fns: string[]): Promise<RawPeer> {
   return w;
 }
 
-/** GRAB_JOB_ALL until a job comes; the worker sleeps (PRE_SLEEP) and waits for NOOP in between. */
-async function grab(w: RawPeer): Promise<string[]> {
-  for (;;) {
-    w.send('GRAB_JOB_ALL');
-    const r = await w.next();
-    if (r.kind === 'packet' && (r.name === 'JOB_ASSIGN_UNIQ' || r.name === 'JOB_ASSIGN_ALL')) return r.text;
-    assert.ok(r.kind === 'packet' && r.name === 'NO_JOB', `unexpected ${JSON.stringify(r)}`);
-    w.send('PRE_SLEEP');
-    await w.expect('NOOP');
-  }
-}
+const grab = grabJob;
 
 async function submit(c: RawPeer, type: 'SUBMIT_JOB' | 'SUBMIT_JOB_BG' | 'SUBMIT_JOB_HIGH_BG' | 'SUBMIT_JOB_LOW_BG' | 'SUBMIT_JOB_HIGH' | 'SUBMIT_JOB_LOW', fn: string, unique: string, data: string | Buffer): Promise<string> {
   c.send(type, fn, unique, data);

@@ -151,3 +151,15 @@ export async function adminExchange(port: number, commands: string[]): Promise<s
   }
   return answers;
 }
+
+/** GRAB_JOB_ALL until a job comes, sleeping (PRE_SLEEP) and waiting for NOOP in between; the JOB_ASSIGN_* arguments. */
+export async function grabJob(w: RawPeer): Promise<string[]> {
+  for (;;) {
+    w.send('GRAB_JOB_ALL');
+    const r = await w.next();
+    if (r.kind === 'packet' && (r.name === 'JOB_ASSIGN_UNIQ' || r.name === 'JOB_ASSIGN_ALL')) return r.text;
+    if (r.kind !== 'packet' || r.name !== 'NO_JOB') throw new Error(`expected a job or NO_JOB, got ${JSON.stringify(r)}`);
+    w.send('PRE_SLEEP');
+    await w.expect('NOOP');
+  }
+}
