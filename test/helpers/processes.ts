@@ -20,29 +20,38 @@ const running = new Set<ChildProcess>();
 
 /** Starts `node args…`; every child still running is killed by `killAll()`. */
 export function startNode(args: string[], env: Record<string, string> = {}, cwd = ROOT): Child {
-  const proc = spawn(process.execPath, args, { cwd, env: { ...process.env, OFFLOAD_LOG_LEVEL: 'error', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  return startProcess(process.execPath, args, env, cwd);
+}
+
+/** Starts any program (a PHP script, the `gearman` command…); killed by `killAll()` like node children. */
+export function startProcess(command: string, args: string[], env: Record<string, string> = {}, cwd = ROOT): Child {
+  const proc = spawn(command, args, { cwd, env: { ...process.env, OFFLOAD_LOG_LEVEL: 'error', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   running.add(proc);
   const lines: string[] = [];
   let err = '';
   let partial = '';
   const watchers: { re: RegExp; resolve: (line: string) => void }[] = [];
+  const addLine = (line: string) => {
+    lines.push(line);
+    for (const w of [...watchers]) {
+      if (w.re.test(line)) {
+        watchers.splice(watchers.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  };
   proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
     partial += chunk;
     const parts = partial.split('\n');
     partial = parts.pop()!;
-    for (const line of parts) {
-      lines.push(line);
-      for (const w of [...watchers]) {
-        if (w.re.test(line)) {
-          watchers.splice(watchers.indexOf(w), 1);
-          w.resolve(line);
-        }
-      }
-    }
+    for (const line of parts) addLine(line);
   });
+  // Output without a final newline (`gearman` prints a result as it came) is a line too.
+  proc.stdout!.on('end', () => { if (partial !== '') addLine(partial); });
   proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => { err += chunk; });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    proc.on('exit', (code, signal) => {
+    // 'close', not 'exit': all of the output has been read by then.
+    proc.on('close', (code, signal) => {
       running.delete(proc);
       resolve({ code, signal });
     });
