@@ -12,11 +12,11 @@ export interface ListenAddress {
  */
 export function parseListenAddress(option: string, value: string): ListenAddress | null {
   if (value === 'off') return null;
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value) ?? /^()()(\d{1,5})$/.exec(value);
-  const host = m ? (m[1] ?? m[2]) || '127.0.0.1' : '';
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535 || (m[1] !== undefined && isIP(m[1]) !== 6)) {
-    throw new InvalidOptionError(option, `expected HOST:PORT (such as 127.0.0.1:4730 or [::1]:4730), PORT, or off; got "${value}"`);
-  }
-  return { host, port };
+  const bad = () => new InvalidOptionError(option, `expected HOST:PORT (such as 127.0.0.1:4730 or [::1]:4730), PORT, or off; got "${value}"`);
+  const m = /^(?:(?:\[([^\]]+)\]|([^:[\]]+)):)?(\d{1,5})$/.exec(value);
+  if (!m) throw bad();
+  const [, v6, name, digits] = m;
+  const port = Number(digits);
+  if (port > 65535 || (v6 !== undefined && isIP(v6) !== 6)) throw bad();
+  return { host: v6 ?? name ?? '127.0.0.1', port };
 }

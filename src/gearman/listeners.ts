@@ -1,36 +1,69 @@
 /**
  * Foreground clients waiting on jobs. Progress packets (WORK_STATUS/DATA/WARNING) from a worker
- * on this server are forwarded as they come; the final packet is sent when the store says the
- * job finished, whoever finished it (a Gearman worker here or on another server, an Offload
- * worker, a cancel). A client that disconnects leaves its job running: jobs are durable.
+ * on this server are forwarded as they come; the final packet is sent when the job finishes,
+ * whoever finished it: a finish in this process is seen on the event bus, outcome included (no
+ * query on the hot path); a finish by another process through the store's change feed. A client
+ * that disconnects leaves its job running: jobs are durable.
  */
 import { GearmanWorkFailError, isOffloadError } from '../core/errors.js';
-import type { JobError, JobRow } from '../core/job.js';
+import type { JobError, Payload } from '../core/job.js';
 import type { Logger } from '../core/logger.js';
 import type { Offload } from '../offload.js';
 import { type GearmanConnection, response } from './connection.js';
 import { PacketType } from './protocol.js';
+
+/** How a job ended, as far as its clients are concerned. */
+export type Outcome =
+  | { state: 'succeeded'; result: Payload | null }
+  | { state: 'failed'; error: JobError | null }
+  | { state: 'cancelled' };
 
 interface Waited {
   handle: string;
   clients: Set<GearmanConnection>;
   /** Created here by a foreground submit and never submitted in the background: may be cancelled when its clients leave. */
   foregroundOnly: boolean;
-  stop: AbortController;
 }
 
 export class Listeners {
   private readonly byJob = new Map<string, Waited>();
+  private readonly unsubscribe: (() => void)[] = [];
+  private unwatch: (() => void) | undefined;
+  private checking = false;
+  private recheck = false;
+  private started = false;
 
   constructor(private readonly offload: Offload, private readonly logger: Logger, private readonly cancelOnDisconnect: boolean) {}
 
-  /** A foreground submit: `client` gets this job's progress and outcome. */
+  start(): void {
+    this.started = true;
+    const { bus } = this.offload;
+    this.unsubscribe.push(
+      bus.on('job:succeeded', (e) => this.finished(e.id, { state: 'succeeded', result: e.result })),
+      bus.on('job:failed', (e) => this.finished(e.id, { state: 'failed', error: e.error })),
+      bus.on('job:cancelled', (e) => this.finished(e.id, { state: 'cancelled' })),
+    );
+  }
+
+  /** The server stops: nobody waits any more. */
+  stop(): void {
+    this.started = false;
+    for (const off of this.unsubscribe.splice(0)) off();
+    this.byJob.clear();
+    this.updateWatch();
+  }
+
+  /**
+   * A foreground submit: `client` gets this job's progress and outcome. A job that existed
+   * already (coalesced) may have finished elsewhere meanwhile, so it is looked at once.
+   */
   attach(client: GearmanConnection, jobId: string, handle: string, createdHere: boolean): void {
     let waited = this.byJob.get(jobId);
     if (!waited) {
-      waited = { handle, clients: new Set(), foregroundOnly: createdHere, stop: new AbortController() };
+      waited = { handle, clients: new Set(), foregroundOnly: createdHere };
       this.byJob.set(jobId, waited);
-      this.waitFor(jobId, waited);
+      this.updateWatch();
+      if (!createdHere) void this.check([jobId]);
     }
     waited.clients.add(client);
     client.listening.add(jobId);
@@ -60,39 +93,56 @@ export class Listeners {
       waited.clients.delete(client);
       if (waited.clients.size > 0) continue;
       this.byJob.delete(jobId);
-      waited.stop.abort();
       if (this.cancelOnDisconnect && waited.foregroundOnly) void this.cancelIfQueued(jobId);
     }
     client.listening.clear();
+    this.updateWatch();
   }
 
-  /** The server stops: nobody waits any more. */
-  stopAll(): void {
-    for (const w of this.byJob.values()) w.stop.abort();
-    this.byJob.clear();
-  }
-
-  private waitFor(jobId: string, waited: Waited): void {
-    this.offload.waitForJob(jobId, { signal: waited.stop.signal }).then(
-      (row) => this.deliver(jobId, waited, row),
-      (err: unknown) => {
-        if (waited.stop.signal.aborted) return;
-        this.logger.warn({ err, job: jobId }, 'gearman: stopped waiting for a job; its clients get WORK_FAIL');
-        this.deliverPacket(jobId, waited, () => response(PacketType.WORK_FAIL, [waited.handle]));
-      },
-    );
-  }
-
-  private deliver(jobId: string, waited: Waited, row: JobRow): void {
-    this.deliverPacket(jobId, waited, (client) => finalPacket(waited.handle, row, client.exceptions));
-  }
-
-  private deliverPacket(jobId: string, waited: Waited, packetFor: (client: GearmanConnection) => Buffer): void {
-    if (this.byJob.get(jobId) !== waited) return;
+  private finished(jobId: string, outcome: Outcome): void {
+    const waited = this.byJob.get(jobId);
+    if (!waited) return;
     this.byJob.delete(jobId);
+    this.updateWatch();
     for (const client of waited.clients) {
       client.listening.delete(jobId);
-      client.send(packetFor(client));
+      client.send(finalPacket(waited.handle, outcome, client.exceptions));
+    }
+  }
+
+  /** Follows the store's change feed (other processes' finishes) only while someone waits. */
+  private updateWatch(): void {
+    if (this.byJob.size > 0 && !this.unwatch && this.started) this.unwatch = this.offload.store.watch(() => void this.check());
+    if (this.byJob.size === 0 && this.unwatch) {
+      this.unwatch();
+      this.unwatch = undefined;
+    }
+  }
+
+  /** One query for the waited jobs (all of them by default); delivers the finished ones. */
+  private async check(ids?: string[]): Promise<void> {
+    if (this.checking) {
+      this.recheck = true;
+      return;
+    }
+    this.checking = true;
+    try {
+      const waited = (ids ?? [...this.byJob.keys()]).filter((id) => this.byJob.has(id));
+      if (waited.length) {
+        for (const row of await this.offload.store.getJobs({ ids: waited })) {
+          if (row.state === 'succeeded') this.finished(row.id, { state: 'succeeded', result: row.result });
+          else if (row.state === 'failed') this.finished(row.id, { state: 'failed', error: row.error === null ? null : JSON.parse(row.error) as JobError });
+          else if (row.state === 'cancelled') this.finished(row.id, { state: 'cancelled' });
+        }
+      }
+    } catch (err) {
+      this.logger.warn({ err }, 'gearman: could not check the jobs clients wait on; checking again at the next change');
+    } finally {
+      this.checking = false;
+      if (this.recheck) {
+        this.recheck = false;
+        void this.check();
+      }
     }
   }
 
@@ -110,11 +160,10 @@ export class Listeners {
  * WORK_COMPLETE with the result's bytes (raw bytes as stored; a JSON result as its JSON text),
  * WORK_FAIL, or WORK_EXCEPTION with the error message for clients that asked for exceptions.
  */
-export function finalPacket(handle: string, row: JobRow, exceptions: boolean): Buffer {
-  if (row.state === 'succeeded') return response(PacketType.WORK_COMPLETE, [handle, row.result ?? Buffer.alloc(0)]);
-  if (row.state === 'failed' && exceptions && row.error !== null) {
-    const error = JSON.parse(row.error) as JobError;
-    if (error.code !== GearmanWorkFailError.code) return response(PacketType.WORK_EXCEPTION, [handle, error.message]);
+export function finalPacket(handle: string, outcome: Outcome, exceptions: boolean): Buffer {
+  if (outcome.state === 'succeeded') return response(PacketType.WORK_COMPLETE, [handle, outcome.result ?? Buffer.alloc(0)]);
+  if (outcome.state === 'failed' && exceptions && outcome.error && outcome.error.code !== GearmanWorkFailError.code) {
+    return response(PacketType.WORK_EXCEPTION, [handle, outcome.error.message]);
   }
   return response(PacketType.WORK_FAIL, [handle]);
 }

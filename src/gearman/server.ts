@@ -149,6 +149,7 @@ export class GearmanServer implements FrontDoor {
     if (addr && typeof addr === 'object') this.bound = { host: this.host, port: addr.port };
     this.net.on('error', (err) => this.logger.error({ err }, 'gearman: listener error'));
     this.wakeups.start();
+    this.listeners.start();
     this.assignments.start();
   }
 
@@ -156,7 +157,7 @@ export class GearmanServer implements FrontDoor {
   async stop(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.net.close(() => resolve()));
     this.wakeups.stop();
-    this.listeners.stopAll();
+    this.listeners.stop();
     await this.assignments.stop();
     await this.batcher.drain();
     for (const conn of this.connections) conn.destroy();

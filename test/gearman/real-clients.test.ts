@@ -15,7 +15,7 @@ import { skipUnless } from '../helpers/tools.js';
 const PHP = join(ROOT, 'test/gearman/php');
 
 async function run(child: Child): Promise<string> {
-  const { code } = await child.exited;
+  const { code } = await child.closed;
   assert.equal(code, 0, `exit ${code}; stderr: ${child.stderr()}`);
   return child.lines.join('\n');
 }

@@ -13,6 +13,8 @@ export interface Child {
   /** Resolves with the first stdout line matching `re` (already seen or coming). */
   waitForLine(re: RegExp): Promise<string>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Like `exited`, once all of the output has been read too. */
+  closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -50,14 +52,17 @@ export function startProcess(command: string, args: string[], env: Record<string
   proc.stdout!.on('end', () => { if (partial !== '') addLine(partial); });
   proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => { err += chunk; });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    // 'close', not 'exit': all of the output has been read by then.
-    proc.on('close', (code, signal) => {
+    proc.on('exit', (code, signal) => {
       running.delete(proc);
       resolve({ code, signal });
     });
   });
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    proc.on('close', (code, signal) => resolve({ code, signal }));
+  });
   return {
     process: proc,
+    closed,
     lines,
     stderr: () => err,
     waitForLine(re) {
