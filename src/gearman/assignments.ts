@@ -61,7 +61,7 @@ export class Assignments {
   private progressTimer: Timer | undefined;
   private stopped = false;
 
-  constructor(private readonly deps: AssignmentDeps, private readonly connections: () => Iterable<GearmanConnection>) {}
+  constructor(private readonly deps: AssignmentDeps) {}
 
   start(): void {
     const { bus } = this.deps.offload;
@@ -89,7 +89,7 @@ export class Assignments {
     this.deps.wakeups.awake(conn);
     if (conn.abilities.size === 0 || this.stopped) return NO_JOB;
     const seq = this.deps.wakeups.seq;
-    const claimed = await this.deps.batcher.claim({ workerId: this.deps.workers.idOf(conn), tasks: [...conn.abilities.keys()], leaseMs: this.deps.leaseMs });
+    const claimed = await this.deps.batcher.claim({ tasks: [...conn.abilities.keys()] });
     if (!claimed) {
       conn.emptyGrabSeq = seq;
       return NO_JOB;
@@ -229,7 +229,7 @@ export class Assignments {
         const { lost } = await store.touchJobs({ touches, leaseExpiresAt: now + this.deps.leaseMs, now });
         for (const id of lost) this.drop(this.byId.get(id));
       }
-      await this.deps.workers.refresh(this.connections());
+      await this.deps.workers.refresh();
     } catch (err) {
       this.deps.logger.error({ err }, 'gearman: could not renew leases; they expire if the store stays unreachable');
     }

@@ -92,13 +92,13 @@ export class GearmanServer implements FrontDoor {
     const connections = () => this.connections;
     const functions = new GearmanFunctions(offload, options.functionDefaults ?? {});
     const reducers = new Reducers();
-    this.batcher = new StoreBatcher(offload.store, offload.clock, logger);
     this.workers = new WorkerRecords(offload.store, offload.clock, logger);
+    this.batcher = new StoreBatcher(offload.store, offload.clock, logger, { workerId: this.workers.portId, leaseMs });
     this.wakeups = new Wakeups(offload, logger, options.pollMs ?? 1000);
     this.listeners = new Listeners(offload, logger, options.cancelOnDisconnect ?? false);
     this.assignments = new Assignments({
       offload, batcher: this.batcher, wakeups: this.wakeups, listeners: this.listeners, reducers, workers: this.workers, logger, handlePrefix: prefix, leaseMs,
-    }, connections);
+    });
     const submissions = new Submissions({ offload, functions, batcher: this.batcher, listeners: this.listeners, reducers, handlePrefix: prefix });
     const admin = new Admin({
       offload, functions, workers: this.workers, connections, handlePrefix: prefix, version: `offload-${VERSION}`, verbosity: verbosityOf(logger), maxListedJobs: 10_000,
@@ -160,6 +160,7 @@ export class GearmanServer implements FrontDoor {
     this.listeners.stop();
     await this.assignments.stop();
     await this.batcher.drain();
+    await this.workers.removeAll();
     for (const conn of this.connections) conn.destroy();
     await closed;
   }

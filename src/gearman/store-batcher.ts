@@ -1,8 +1,9 @@
 /**
  * Group commit for the Gearman port: every submit, result and grab that arrives in one turn of
  * the event loop, from every connection, is written in a few transactions instead of one each.
- * Inserts go first (a grab in the same turn sees them), then results together with one grab
- * (a finished job's concurrency slot is free for it), then the other grabs.
+ * Inserts go first (a grab in the same turn sees them), then the results together with the grabs
+ * (a finished job's concurrency slot is free for them). Grabs for the same functions are one
+ * claim: the Gearman port is the worker that holds the leases, on its connections' behalf.
  */
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
@@ -14,7 +15,14 @@ interface Waiting<I, O> {
   reject(err: unknown): void;
 }
 
-export type ClaimRequest = Omit<ClaimParams, 'now' | 'max'>;
+/** The functions a grabbing connection can do. */
+export type ClaimRequest = { tasks: string[] };
+
+/** Who holds the leases of the jobs the port hands out, and for how long. */
+export interface Claimer {
+  workerId: string;
+  leaseMs: number;
+}
 
 const MAX_FINISH_TRIES = 6;
 
@@ -25,7 +33,7 @@ export class StoreBatcher {
   private scheduled = false;
   private flushing: Promise<void> | undefined;
 
-  constructor(private readonly store: Store, private readonly clock: Clock, private readonly logger: Logger) {}
+  constructor(private readonly store: Store, private readonly clock: Clock, private readonly logger: Logger, private readonly claimer: Claimer) {}
 
   insert(job: NewJob): Promise<InsertedJob> {
     return new Promise((resolve, reject) => {
@@ -75,12 +83,15 @@ export class StoreBatcher {
   private async writeGroup(): Promise<void> {
     const inserts = this.inserts.splice(0);
     const finishes = this.finishes.splice(0);
-    const claims = this.claims.splice(0);
+    const claims = groupByTasks(this.claims.splice(0));
     if (inserts.length) await this.writeInserts(inserts);
-    const first = claims.shift();
+    const first = finishes.length ? claims.shift() : undefined;
     if (finishes.length) await this.writeFinishes(finishes, first);
-    else if (first) claims.unshift(first);
-    for (const c of claims) await this.writeClaim(c);
+    for (const group of claims) await this.writeClaims(group);
+  }
+
+  private claimParams(group: ClaimGroup, now: number): ClaimParams {
+    return { ...this.claimer, tasks: group[0].item.tasks, max: group.length, now };
   }
 
   private async writeInserts(inserts: Waiting<NewJob, InsertedJob>[]): Promise<void> {
@@ -92,14 +103,14 @@ export class StoreBatcher {
     }
   }
 
-  private async writeFinishes(finishes: StoreBatcher['finishes'], claim: Waiting<ClaimRequest, ClaimedJob | undefined> | undefined): Promise<void> {
+  private async writeFinishes(finishes: StoreBatcher['finishes'], claims: ClaimGroup | undefined): Promise<void> {
     const now = this.clock.now();
     try {
-      const r = await this.store.finishJobs({ transitions: finishes.map((w) => w.item), now, claim: claim && { ...claim.item, max: 1, now } });
+      const r = await this.store.finishJobs({ transitions: finishes.map((w) => w.item), now, claim: claims && this.claimParams(claims, now) });
       finishes.forEach((w, i) => w.resolve(r.results[i].ok));
-      claim?.resolve(r.claimed[0]);
+      if (claims) handOut(claims, r.claimed);
     } catch (err) {
-      claim?.resolve(undefined);
+      if (claims) handOut(claims, []);
       this.retryFinishes(finishes, err);
     }
   }
@@ -117,13 +128,31 @@ export class StoreBatcher {
     }, delay);
   }
 
-  private async writeClaim(w: Waiting<ClaimRequest, ClaimedJob | undefined>): Promise<void> {
+  private async writeClaims(group: ClaimGroup): Promise<void> {
     try {
-      const [job] = await this.store.claimJobs({ ...w.item, max: 1, now: this.clock.now() });
-      w.resolve(job);
+      handOut(group, await this.store.claimJobs(this.claimParams(group, this.clock.now())));
     } catch (err) {
-      this.logger.error({ err, worker: w.item.workerId }, 'gearman: could not claim a job; answering NO_JOB');
-      w.resolve(undefined);
+      this.logger.error({ err }, 'gearman: could not claim jobs; answering NO_JOB');
+      handOut(group, []);
     }
   }
+}
+
+type ClaimGroup = Waiting<ClaimRequest, ClaimedJob | undefined>[];
+
+/** Grabs for the same set of functions, in arrival order, become one claim. */
+function groupByTasks(claims: ClaimGroup): ClaimGroup[] {
+  const groups = new Map<string, ClaimGroup>();
+  for (const c of claims) {
+    const key = [...c.item.tasks].sort().join('\0');
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push(c);
+  }
+  return [...groups.values()];
+}
+
+/** The claimed jobs go to the grabs in order (best job to the first grab); the rest get none. */
+function handOut(group: ClaimGroup, jobs: ClaimedJob[]): void {
+  group.forEach((w, i) => w.resolve(jobs[i]));
 }
