@@ -108,8 +108,12 @@ export class Assignments {
       id: c.id, handle: handleOf(this.deps.handlePrefix, c.id), task: c.task, token: c.leaseToken, attempt: c.attempt, maxAttempts: c.maxAttempts,
       holder: conn, timeout: undefined, progress: undefined, progressDirty: false,
     };
-    const timeoutMs = conn.abilities.get(c.task) ?? 0;
-    if (timeoutMs > 0) job.timeout = this.deps.offload.clock.setTimer(() => this.expire(job, timeoutMs), timeoutMs);
+    // The worker's CAN_DO_TIMEOUT or the job's own timeout (the task's timeoutMs), whichever is shorter.
+    const limits = [conn.abilities.get(c.task) ?? 0, c.timeoutMs ?? 0].filter((ms) => ms > 0);
+    if (limits.length) {
+      const timeoutMs = Math.min(...limits);
+      job.timeout = this.deps.offload.clock.setTimer(() => this.expire(job, timeoutMs), timeoutMs);
+    }
     conn.held.set(job.handle, job);
     this.byId.set(job.id, job);
     return job;
@@ -176,7 +180,7 @@ export class Assignments {
     }
   }
 
-  /** CAN_DO_TIMEOUT passed: the job goes back to the queue (as gearmand does), the attempt counted. */
+  /** CAN_DO_TIMEOUT (or the job's timeout) passed: the job goes back to the queue, as gearmand does, the attempt counted. */
   private expire(job: HeldJob, ms: number): void {
     if (this.byId.get(job.id) !== job) return;
     this.drop(job);

@@ -299,6 +299,18 @@ describe('gearman server', () => {
     assert.deepEqual(await c.expect('WORK_COMPLETE'), [handle, 'second-try']);
   });
 
+  it('applies the task\'s own timeout to jobs held by Gearman workers too', async () => {
+    t = await startTestGearman({ server: { functionDefaults: { timeoutMs: 3000 } } });
+    const c = await t.peer();
+    const w = await worker(t, 'bounded');
+    const handle = await submit(c, 'SUBMIT_JOB_BG', 'bounded', '', 'x');
+    await grab(w);
+    await t.clock.advance(3000);
+    await settled(t);
+    const job = await t.offload.getJob(idOf(handle));
+    assert.deepEqual([job.state, job.errors[0]?.code], ['queued', 'JOB_TIMEOUT']);
+  });
+
   it('renews the leases of held jobs while the connection lives', async () => {
     t = await startTestGearman({ server: { leaseMs: 30_000 } });
     await t.offload.startMaintenance();
