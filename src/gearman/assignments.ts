@@ -154,7 +154,6 @@ export class Assignments {
     if (!job) return notFound('Job given in work result not found');
     this.drop(job);
     const ok = await this.deps.batcher.finish({ to: 'succeeded', id: job.id, token: job.token, result });
-    if (ok) this.deps.reducers.forget(job.id);
     return ok ? null : notFound('Job given in work result not found');
   }
 

@@ -45,7 +45,6 @@ export class GearmanConnection {
   clientId = '-';
   /** OPTION_REQ "exceptions": WORK_EXCEPTION is forwarded as such rather than as WORK_FAIL. */
   exceptions = false;
-  closed = false;
 
   // As a worker: abilities (function → CAN_DO_TIMEOUT in ms, 0 for none), the jobs it holds by
   // handle, and where it stands in the PRE_SLEEP / NOOP cycle.
@@ -66,6 +65,7 @@ export class GearmanConnection {
   private ending = false;
   private ended = false;
   private partialTimer: Timer | undefined;
+  private isClosed = false;
 
   constructor(
     readonly id: number,
@@ -87,6 +87,10 @@ export class GearmanConnection {
   /** Not reading: too many answers pending or too much output unsent (see updateFlow). */
   get paused(): boolean {
     return this.stalled;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
   }
 
   /** Bytes of a packet or line that has started but not yet arrived whole. */
@@ -204,8 +208,8 @@ export class GearmanConnection {
   }
 
   private onClosed(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.isClosed) return;
+    this.isClosed = true;
     this.partialTimer?.cancel();
     this.slots.length = 0;
     this.handler.onClose(this);

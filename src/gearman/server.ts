@@ -65,6 +65,9 @@ export class GearmanServer implements FrontDoor {
   private readonly assignments: Assignments;
   private readonly workers: WorkerRecords;
   private readonly requests: Requests;
+  private readonly reducers: Reducers;
+  private readonly unsubscribe: (() => void)[] = [];
+  private allClosed: (() => void) | undefined;
   private readonly net: Server;
   private nextConnectionId = 1;
   private bound: { host: string; port: number } | undefined;
@@ -91,7 +94,8 @@ export class GearmanServer implements FrontDoor {
     const prefix = options.handlePrefix ?? handlePrefix(hostname());
     const connections = () => this.connections;
     const functions = new GearmanFunctions(offload, options.functionDefaults ?? {});
-    const reducers = new Reducers();
+    this.reducers = new Reducers();
+    const reducers = this.reducers;
     this.workers = new WorkerRecords(offload.store, offload.clock, logger);
     this.batcher = new StoreBatcher(offload.store, offload.clock, logger, { workerId: this.workers.portId, leaseMs });
     this.wakeups = new Wakeups(offload, logger, options.pollMs ?? 1000);
@@ -151,18 +155,22 @@ export class GearmanServer implements FrontDoor {
     this.wakeups.start();
     this.listeners.start();
     this.assignments.start();
+    this.unsubscribe.push(this.reducers.follow(this.offload.bus));
   }
 
   /** Stops listening, gives held jobs back to the queue, closes every connection. */
   async stop(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.net.close(() => resolve()));
+    const listenerClosed = new Promise<void>((resolve) => this.net.close(() => resolve()));
+    for (const off of this.unsubscribe.splice(0)) off();
     this.wakeups.stop();
     this.listeners.stop();
     await this.assignments.stop();
     await this.batcher.drain();
     await this.workers.removeAll();
+    const connectionsClosed = new Promise<void>((resolve) => { this.allClosed = resolve; });
     for (const conn of this.connections) conn.destroy();
-    await closed;
+    if (this.connections.size === 0) this.allClosed?.();
+    await Promise.all([connectionsClosed, listenerClosed]);
   }
 
   private accept(socket: Socket): void {
@@ -181,6 +189,7 @@ export class GearmanServer implements FrontDoor {
 
   private onClose(conn: GearmanConnection): void {
     this.connections.delete(conn);
+    if (this.allClosed && this.connections.size === 0) this.allClosed();
     this.listeners.detach(conn);
     this.assignments.disconnected(conn);
     this.wakeups.forget(conn);
