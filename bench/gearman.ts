@@ -7,7 +7,7 @@
  * Latencies are per call, as the client sees them.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,11 +33,14 @@ export interface GearmanResult {
   seconds: number;
   jobsPerSecond: number;
   latencyMs: Percentiles;
+  /** CPU time (user + system) the server process spent per job, where /proc tells (Linux). */
+  serverCpuUsPerJob: number | null;
 }
 
 interface ServerUnderTest {
   name: 'gearmand' | 'offload';
   port: number;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -78,19 +81,24 @@ async function startGearmand(): Promise<ServerUnderTest> {
   const port = await freePort();
   const proc = spawn('gearmand', ['--listen=127.0.0.1', `--port=${port}`, '--queue-type=builtin', '--log-file=none', '--verbose=ERROR'], { stdio: 'ignore' });
   await waitForPort(port, proc);
-  return { name: 'gearmand', port, stop: () => stop(proc) };
+  return { name: 'gearmand', port, pid: proc.pid!, stop: () => stop(proc) };
 }
 
 async function startOffload(): Promise<ServerUnderTest> {
   const dir = mkdtempSync(join(tmpdir(), 'offload-bench-gearman-'));
+  // Default SQLite settings (WAL, synchronous=NORMAL): every acknowledged job survives a crash of the server.
   const proc = spawn(process.execPath, [CLI, '--store', `sqlite:${join(dir, 'bench.db')}`, 'start', '--gearman', '127.0.0.1:0', '--concurrency', '0'], {
-    stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, OFFLOAD_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OFFLOAD_LOG_LEVEL: 'warn' },
   });
+  let errors = '';
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => { errors += d; });
+  proc.once('exit', (code) => { if (code !== 0 && code !== null) process.stderr.write(`offload exited ${code}: ${errors}\n`); });
   const banner = await firstLine(proc, /^Gearman on /);
   const port = Number(/:(\d+) \(/.exec(banner)![1]);
   return {
     name: 'offload',
     port,
+    pid: proc.pid!,
     stop: async () => {
       await stop(proc, 'SIGTERM');
       rmSync(dir, { recursive: true, force: true });
@@ -114,7 +122,9 @@ interface ClientReport {
 }
 
 async function runClients(server: ServerUnderTest, mode: 'background' | 'foreground', clients: number, perClient: number, workers = 0): Promise<GearmanResult> {
+  const cpuBefore = cpuTicks(server.pid);
   const reports = await Promise.all(Array.from({ length: clients }, () => runClient(server.port, mode, perClient)));
+  const cpuAfter = cpuTicks(server.pid);
   const jobs = reports.reduce((n, r) => n + r.n, 0);
   const seconds = Math.max(...reports.map((r) => r.end)) - Math.min(...reports.map((r) => r.start));
   const name = mode === 'background'
@@ -123,7 +133,19 @@ async function runClients(server: ServerUnderTest, mode: 'background' | 'foregro
   return {
     name, server: server.name, jobs, seconds: Math.round(seconds * 1000) / 1000, jobsPerSecond: Math.round(jobs / seconds),
     latencyMs: percentiles(reports.flatMap((r) => r.latencies)),
+    // Warm-up calls (20 per client) are in the CPU time too.
+    serverCpuUsPerJob: cpuBefore === null || cpuAfter === null ? null : Math.round(((cpuAfter - cpuBefore) * 10_000) / (jobs + 20 * clients)),
   };
+}
+
+/** utime + stime of a process in clock ticks (1/100 s), or null off Linux. */
+function cpuTicks(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return null;
+  }
 }
 
 function runClient(port: number, mode: string, n: number): Promise<ClientReport> {

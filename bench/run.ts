@@ -89,7 +89,8 @@ function write(file: string, report: unknown): void {
 
 function printGearman(r: GearmanResult): void {
   const lat = `latency ms p50 ${r.latencyMs.p50} p99 ${r.latencyMs.p99} max ${r.latencyMs.max}`;
-  console.log(`${`${r.name} [${r.server}]`.padEnd(72)} ${String(r.jobsPerSecond).padStart(8)} jobs/s  ${lat}`);
+  const cpu = r.serverCpuUsPerJob === null ? '' : `  server CPU ${r.serverCpuUsPerJob} µs/job`;
+  console.log(`${`${r.name} [${r.server}]`.padEnd(72)} ${String(r.jobsPerSecond).padStart(8)} jobs/s  ${lat}${cpu}`);
 }
 
 function print(r: WorkloadResult): void {
