@@ -61,7 +61,7 @@ export class GearmanConnection {
   private readonly reader: PacketReader;
   private readonly slots: Slot[] = [];
   private stalled = false;
-  private corked = false;
+  private outgoing: Buffer[] = [];
   private ending = false;
   private ended = false;
   private partialTimer: Timer | undefined;
@@ -164,6 +164,7 @@ export class GearmanConnection {
   private endWhenFlushed(): void {
     if (!this.ending || this.slots.length > 0 || this.closed || this.ended) return;
     this.ended = true;
+    this.flushOutgoing();
     this.socket.end();
     // A peer that never reads would keep the socket half-closed for ever.
     this.clock.setTimer(() => this.destroy(), 5000);
@@ -171,21 +172,23 @@ export class GearmanConnection {
 
   private write(value: Reply): void {
     if (value === null || this.closed) return;
-    if (!this.corked) {
-      // Everything written in this turn of the event loop leaves in one system call.
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
-    if (Array.isArray(value)) for (const b of value) this.socket.write(b);
-    else this.socket.write(value);
+    // Everything written in this turn of the event loop leaves in one system call.
+    if (this.outgoing.length === 0) process.nextTick(() => this.flushOutgoing());
+    if (Array.isArray(value)) this.outgoing.push(...value);
+    else this.outgoing.push(value);
+  }
+
+  private flushOutgoing(): void {
+    const out = this.outgoing;
+    if (out.length === 0 || this.closed) return;
+    this.outgoing = [];
+    this.socket.write(out.length === 1 ? out[0] : Buffer.concat(out));
     if (this.socket.writableLength > this.limits.writeLimitBytes) {
       this.logger.warn({ peer: this.peer, conn: this.id, unsentBytes: this.socket.writableLength }, 'gearman peer does not read what it is sent; closing the connection');
       this.destroy();
+      return;
     }
+    this.updateFlow();
   }
 
   /** Stops reading while too many answers are pending or too much output is unsent; resumes after. */
