@@ -2,6 +2,7 @@
  * The text admin protocol's grammar and gearmand 1.1.20's exact answers, line endings included
  * (lists end in ".\n", `OK <value>` in "\n", bare OK and errors in "\r\n"). Pure.
  */
+import { atoi } from './protocol.js';
 
 export interface AdminCommand {
   /** The first word, lower-cased (commands are case-insensitive). */
@@ -86,13 +87,8 @@ export interface QueueLimitArgs {
 /** `maxqueue F [N]` (all priorities) or `maxqueue F HIGH NORMAL LOW`; null when the function is missing. */
 export function parseMaxQueue(args: string[]): QueueLimitArgs | null {
   if (args.length === 0) return null;
-  const n = args.slice(1).map(atoiText);
+  const n = args.slice(1).map((a) => atoi(a));
   if (n.length >= 3) return { fn: args[0], limits: { high: n[0], normal: n[1], low: n[2] } };
   const all = n[0] ?? 0;
   return { fn: args[0], limits: { high: all, normal: all, low: all } };
-}
-
-function atoiText(text: string): number {
-  const m = /^\s*([+-]?\d+)/.exec(text);
-  return m ? Number(m[1]) : 0;
 }

@@ -16,7 +16,7 @@ import { failFor } from '../worker/transition.js';
 import { type GearmanConnection, type Reply, response } from './connection.js';
 import { handleOf } from './handles.js';
 import type { Listeners } from './listeners.js';
-import { PacketType } from './protocol.js';
+import { atoi, PacketType } from './protocol.js';
 import type { Reducers } from './reducers.js';
 import type { StoreBatcher } from './store-batcher.js';
 import type { Wakeups } from './wakeups.js';
@@ -275,12 +275,6 @@ export function payloadBytes(payload: Payload): Buffer {
   return typeof payload === 'string' ? Buffer.from(payload) : payload;
 }
 
-/** gearmand parses WORK_STATUS fields with atoi: leading digits, else 0. */
-export function atoi(field: Buffer): number {
-  const m = /^\s*([+-]?\d+)/.exec(field.toString('latin1'));
-  const n = m ? Number(m[1]) : 0;
-  return Number.isFinite(n) ? Math.min(Math.max(n, 0), 0xffffffff) : 0;
-}
 
 /** gearmand's JOB_NOT_FOUND texts differ by packet; the code is Offload's own JOB_NOT_FOUND. */
 function notFound(text: string): Buffer {

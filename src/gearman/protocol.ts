@@ -127,3 +127,13 @@ export const RESPONSE_MAGIC = Buffer.from([0x00, 0x52, 0x45, 0x53]); // "\0RES"
 /** libgearman limits (libgearman-1.0/limits.h). */
 export const MAX_UNIQUE_BYTES = 64;
 export const MAX_HANDLE_BYTES = 63;
+
+/**
+ * gearmand reads numbers (WORK_STATUS fields, CAN_DO_TIMEOUT, epochs, `maxqueue` sizes) with
+ * atoi: leading digits, else 0; here as an unsigned 32-bit value (negative: 0).
+ */
+export function atoi(field: Buffer | string): number {
+  const m = /^\s*([+-]?\d+)/.exec(typeof field === 'string' ? field : field.toString('latin1'));
+  const n = m ? Number(m[1]) : 0;
+  return Number.isFinite(n) ? Math.min(Math.max(n, 0), 0xffffffff) : 0;
+}

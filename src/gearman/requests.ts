@@ -4,16 +4,17 @@
  * leave in arrival order (GearmanConnection.reply).
  */
 import { GearmanInvalidCommandError, GearmanUnknownOptionError } from '../core/errors.js';
+import type { JobRow } from '../core/job.js';
 import type { Logger } from '../core/logger.js';
 import type { Offload } from '../offload.js';
 import type { Admin } from './admin.js';
-import { type Assignments, atoi } from './assignments.js';
+import type { Assignments } from './assignments.js';
 import type { Packet } from './codec.js';
 import { errorPacket, type GearmanConnection, type Reply, response } from './connection.js';
 import type { GearmanFunctions, GearmanPriority } from './functions.js';
 import { jobIdOfHandle } from './handles.js';
 import type { Listeners } from './listeners.js';
-import { PacketType as T } from './protocol.js';
+import { atoi, PacketType as T } from './protocol.js';
 import type { SubmitRequest, Submissions } from './submissions.js';
 import type { Wakeups } from './wakeups.js';
 import type { WorkerRecords } from './worker-records.js';
@@ -90,18 +91,23 @@ export class Requests {
     const id = jobIdOfHandle(handle.toString('latin1'));
     const row = id === null ? null : await this.deps.offload.store.getJob({ id });
     const known = row?.state === 'queued' || row?.state === 'running';
-    const running = row?.state === 'running';
-    const progress = running ? this.deps.assignments.progressOf(row!.id) ?? { done: row!.progressDone ?? 0, total: row!.progressTotal ?? 0 } : { done: 0, total: 0 };
-    return response(T.STATUS_RES, [handle, flag(known), flag(running), String(Math.trunc(progress.done)), String(Math.trunc(progress.total))]);
+    const [done, total] = this.progressOf(row);
+    return response(T.STATUS_RES, [handle, flag(known), flag(row?.state === 'running'), done, total]);
   }
 
   /** STATUS_RES_UNIQUE: the first field is the unique (gearmand's, not the PROTOCOL document's). */
   private async statusByUnique(unique: Buffer): Promise<Reply> {
     const [row] = await this.deps.offload.store.findJobsByUniqueKey({ uniqueKey: unique.toString('utf8') });
     if (!row) return response(T.STATUS_RES_UNIQUE, [unique, '0', '0', '0', '0', '0']);
-    const running = row.state === 'running';
-    const progress = running ? this.deps.assignments.progressOf(row.id) ?? { done: row.progressDone ?? 0, total: row.progressTotal ?? 0 } : { done: 0, total: 0 };
-    return response(T.STATUS_RES_UNIQUE, [unique, '1', flag(running), String(Math.trunc(progress.done)), String(Math.trunc(progress.total)), String(this.deps.listeners.clientCount(row.id))]);
+    const [done, total] = this.progressOf(row);
+    return response(T.STATUS_RES_UNIQUE, [unique, '1', flag(row.state === 'running'), done, total, String(this.deps.listeners.clientCount(row.id))]);
+  }
+
+  /** A running job's numerator and denominator: the latest WORK_STATUS if held here, else as stored; 0 otherwise. */
+  private progressOf(row: JobRow | null): [string, string] {
+    if (row?.state !== 'running') return ['0', '0'];
+    const p = this.deps.assignments.progressOf(row.id) ?? { done: row.progressDone ?? 0, total: row.progressTotal ?? 0 };
+    return [String(Math.trunc(p.done)), String(Math.trunc(p.total))];
   }
 
   /** Only "exceptions" exists (the PHP extension requires the answer); the reply echoes its bytes. */

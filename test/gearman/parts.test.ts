@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseListenAddress } from '../../src/cli/listen-address.js';
 import { AllowList, isLoopbackHost } from '../../src/gearman/allow-list.js';
-import { atoi } from '../../src/gearman/assignments.js';
 import { handleOf, handlePrefix, jobIdOfHandle } from '../../src/gearman/handles.js';
+import { atoi } from '../../src/gearman/protocol.js';
 import { uniqueKeyOf } from '../../src/gearman/submissions.js';
 
 describe('gearman parts', () => {
