@@ -3,11 +3,12 @@
  * as they arrive (a pipelined batch of submits is stored in one transaction); their answers
  * leave in arrival order (GearmanConnection.reply).
  */
-import { GearmanInvalidCommandError, GearmanUnknownOptionError } from '../core/errors.js';
+import { GearmanInvalidCommandError, GearmanUnknownOptionError, isOffloadError } from '../core/errors.js';
 import type { JobRow } from '../core/job.js';
 import type { Logger } from '../core/logger.js';
 import type { Offload } from '../offload.js';
 import type { Admin } from './admin.js';
+import { err } from './admin-protocol.js';
 import type { Assignments } from './assignments.js';
 import type { Packet } from './codec.js';
 import { errorPacket, type GearmanConnection, type Reply, response } from './connection.js';
@@ -43,8 +44,12 @@ const SUBMITS: Record<number, { priority: GearmanPriority; background: boolean }
 export class Requests {
   constructor(private readonly deps: RequestDeps) {}
 
+  /** An admin command; a failure is answered in the text protocol (`ERR CODE message`), as its client expects. */
   onText(conn: GearmanConnection, line: string): void {
-    conn.reply(this.deps.admin.run(line).then((text) => Buffer.from(text)));
+    conn.reply(this.deps.admin.run(line).then((text) => Buffer.from(text), (e: unknown) => {
+      if (!isOffloadError(e)) this.deps.logger.error({ err: e }, 'gearman: admin command failed');
+      return Buffer.from(err(isOffloadError(e) ? e.code : 'STORE_UNAVAILABLE', e instanceof Error ? e.message : String(e)));
+    }));
   }
 
   onPacket(conn: GearmanConnection, { spec, args }: Packet): void {

@@ -180,4 +180,20 @@ describe('gearman robustness', () => {
     assert.deepEqual(await w.expect('ECHO_RES'), ['worker fine']);
     assert.equal((await t.offload.getJob(handle.split(':').pop()!)).state, 'succeeded');
   });
+
+  it('a store that fails: submits get ERROR STORE_UNAVAILABLE, admin commands ERR, and the server stays up', async () => {
+    t = await startTestGearman();
+    const c = await t.peer();
+    c.send('SUBMIT_JOB_BG', 'before', '', 'x');
+    await c.expect('JOB_CREATED');
+    await t.offload.store.close();
+    c.send('SUBMIT_JOB_BG', 'before', '', 'y');
+    const [code] = await c.expect('ERROR');
+    assert.equal(code, 'STORE_UNAVAILABLE');
+    c.write('status\n');
+    const [line] = await c.lines(() => true);
+    assert.match(line, /^ERR STORE_UNAVAILABLE \S+/);
+    c.send('ECHO_REQ', 'still answering');
+    assert.deepEqual(await c.expect('ECHO_RES'), ['still answering']);
+  });
 });
