@@ -20,5 +20,7 @@ export type { WaitOptions } from './client/waiters.js';
 export { Worker } from './worker/worker.js';
 export type { WorkerOptions } from './worker/worker.js';
 export type { Store, StoreCapabilities } from './store/store.js';
+export { GearmanServer, gearmanFrontDoor } from './gearman/server.js';
+export type { GearmanServerOptions } from './gearman/server.js';
 export { openStore, parseStoreUrl } from './store/open.js';
 export { Type } from 'typebox';

@@ -93,7 +93,8 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   readonly logger: Logger;
   readonly registry: TaskRegistry;
   private readonly waiters: Waiters;
-  private readonly limits: { maxInputBytes: number };
+  /** Submission limits, also applied by front doors that build jobs themselves (the Gearman port). */
+  readonly limits: { readonly maxInputBytes: number };
   private readonly workers = new Set<Worker>();
   private maintenance: { rescuer: Rescuer; pruner: Pruner } | undefined;
   private closing: Promise<void> | undefined;

@@ -9,11 +9,13 @@ import { Offload } from '../offload.js';
 import { createToken, revokeToken } from '../auth/tokens.js';
 import { TOKEN_SCOPES } from '../auth/permissions.js';
 import { systemClock } from '../core/clock.js';
-import { httpFrontDoor, parseListenAddress } from '../http/front-door.js';
+import { gearmanFrontDoor } from '../gearman/server.js';
+import { httpFrontDoor } from '../http/front-door.js';
 import { HTTP_DEFAULTS } from '../http/options.js';
 import { type FrontDoorFactory, startServer } from '../server/server.js';
 import { exitOnSignals } from '../server/signals.js';
 import { DEFAULT_STORE_URL, redact } from '../store/open.js';
+import { parseListenAddress } from './listen-address.js';
 import { loadAll } from './load-tasks.js';
 import { type Output, printCounts, printError, printJob, printJobs, printTokens, processOutput } from './output.js';
 
@@ -42,6 +44,25 @@ function int(name: string, min: number) {
   };
 }
 
+interface StartOptions {
+  tasks: string[];
+  concurrency: number;
+  shutdownTimeout: number;
+  http: string;
+  allow?: string[];
+  requireToken: boolean;
+  maxBody: number;
+  maxInput: number;
+  gearman: string;
+  gearmanAllow?: string[];
+  gearmanMaxAttempts?: number;
+  gearmanCancelOnDisconnect: boolean;
+}
+
+function list(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
+}
+
 function state(value: string, previous: JobState[] = []): JobState[] {
   if (!isJobState(value)) throw new InvalidOptionError('state', `must be one of ${JOB_STATES.join(', ')}, got "${value}"`);
   return [...previous, value];
@@ -58,23 +79,32 @@ async function withOffload<T>(fn: (offload: Offload) => Promise<T>): Promise<T> 
 }
 
 program.command('start')
-  .description('run the server: the HTTP API, a worker for the given tasks and maintenance')
+  .description('run the server: the HTTP API, the Gearman port, a worker for the given tasks and maintenance')
   .option('--tasks <module...>', 'modules exporting task definitions', [])
   .option('--concurrency <n>', 'jobs run at once by the built-in worker', int('concurrency', 0), 10)
   .option('--shutdown-timeout <ms>', 'on SIGTERM, how long running jobs may take before they are released', int('shutdown-timeout', 0), 10_000)
   .addOption(new Option('--http <host:port|off>', 'where the HTTP API listens; off for none').env('OFFLOAD_HTTP').default(`${HTTP_DEFAULTS.host}:${HTTP_DEFAULTS.port}`))
-  .option('--allow <cidrs>', 'comma-separated client addresses or CIDRs allowed to connect (default: any)')
+  .option('--allow <cidrs>', 'comma-separated client addresses or CIDRs allowed to connect to the HTTP API (default: any)', list)
   .option('--require-token', 'require a token on every request, even on 127.0.0.1', false)
   .option('--max-body <bytes>', 'largest HTTP request body', int('max-body', 1024), HTTP_DEFAULTS.maxBodyBytes)
   .option('--max-input <bytes>', 'largest job input, as JSON', int('max-input', 1), 1024 * 1024)
-  .action(async (opts: { tasks: string[]; concurrency: number; shutdownTimeout: number; http: string; allow?: string; requireToken: boolean; maxBody: number; maxInput: number }) => {
+  .addOption(new Option('--gearman <host:port|off>', 'where the Gearman port listens (port 0: any free port), or off').env('OFFLOAD_GEARMAN').default('127.0.0.1:4730'))
+  .option('--gearman-allow <networks>', 'networks (CIDR, comma-separated) that may connect to a Gearman port on a non-loopback address', list)
+  .option('--gearman-max-attempts <n>', 'attempts of jobs of functions first seen on the Gearman port (default: 3)', int('gearman-max-attempts', 1))
+  .option('--gearman-cancel-on-disconnect', 'cancel a queued foreground Gearman job when its last client disconnects, as gearmand drops it', false)
+  .action(async (opts: StartOptions) => {
     const o = output();
     const tasks = await loadAll(opts.tasks);
     const logger = defaultLogger(process.env.OFFLOAD_LOG_LEVEL ?? 'info');
     const frontDoors: FrontDoorFactory[] = [];
-    if (opts.http !== 'off') {
-      const allow = opts.allow?.split(',').map((a) => a.trim()).filter(Boolean);
-      frontDoors.push(httpFrontDoor({ ...parseListenAddress(opts.http), allow, requireToken: opts.requireToken, maxBodyBytes: opts.maxBody }));
+    const http = parseListenAddress('http', opts.http);
+    if (http) frontDoors.push(httpFrontDoor({ ...http, allow: opts.allow, requireToken: opts.requireToken, maxBodyBytes: opts.maxBody }));
+    const gearman = parseListenAddress('gearman', opts.gearman);
+    if (gearman) {
+      frontDoors.push(gearmanFrontDoor({
+        ...gearman, allow: opts.gearmanAllow, cancelOnDisconnect: opts.gearmanCancelOnDisconnect,
+        functionDefaults: opts.gearmanMaxAttempts === undefined ? {} : { maxAttempts: opts.gearmanMaxAttempts },
+      }));
     }
     const server = await startServer({
       store: globals().store, tasks, concurrency: opts.concurrency, shutdownTimeoutMs: opts.shutdownTimeout, logger, frontDoors, maxInputBytes: opts.maxInput,

@@ -328,3 +328,82 @@ export class TokenNotFoundError extends OffloadError {
     super(TOKEN_NOT_FOUND, `No active token is named "${name}". List them with \`offload token list\`.`, { name });
   }
 }
+
+// ---- the Gearman port -------------------------------------------------------------------------
+// Codes sent in Gearman ERROR packets. Where gearmand has the same error, the code and the text
+// are gearmand's own (clients and tools match on them); see docs/guides/gearman.md.
+
+const INVALID_MAGIC = register('INVALID_MAGIC', 400, 'A Gearman packet did not start with the request magic "\\0REQ"; the connection is closed.');
+export class GearmanInvalidMagicError extends OffloadError {
+  static readonly code = INVALID_MAGIC;
+  constructor(sawResponseMagic: boolean) {
+    super(INVALID_MAGIC, sawResponseMagic ? 'Request magic expected' : 'Invalid magic value', { sawResponseMagic });
+  }
+}
+
+const INVALID_COMMAND = register('INVALID_COMMAND', 400, 'A Gearman packet type the server does not take from a client or worker.');
+export class GearmanInvalidCommandError extends OffloadError {
+  static readonly code = INVALID_COMMAND;
+  /** `known`: a defined type that a server does not accept (gearmand's "Command not expected"). */
+  constructor(type: number, known: boolean) {
+    super(INVALID_COMMAND, known ? 'Command not expected' : 'Invalid command value', { type });
+  }
+}
+
+const INVALID_PACKET = register('INVALID_PACKET', 400, 'A Gearman packet has fewer arguments than its type needs; the connection is closed.');
+export class GearmanInvalidPacketError extends OffloadError {
+  static readonly code = INVALID_PACKET;
+  constructor(type: string, expected: number, found: number) {
+    super(INVALID_PACKET, `${type} needs ${expected} arguments, the packet has ${found}`, { type, expected, found });
+  }
+}
+
+const ARGUMENT_TOO_LARGE = register('ARGUMENT_TOO_LARGE', 413, 'A Gearman packet, unique id or text line is larger than the server accepts.');
+export class GearmanArgumentTooLargeError extends OffloadError {
+  static readonly code = ARGUMENT_TOO_LARGE;
+  constructor(what: 'unique' | 'packet' | 'line', bytes: number, limit: number) {
+    const text = what === 'unique' ? 'Unique value too large' : what === 'packet' ? `Packet of ${bytes} bytes is over the limit of ${limit}` : `Text line over ${limit} bytes`;
+    super(ARGUMENT_TOO_LARGE, text, { what, bytes, limit });
+  }
+}
+
+const UNKNOWN_OPTION = register('UNKNOWN_OPTION', 400, 'A Gearman OPTION_REQ named an option other than "exceptions".');
+export class GearmanUnknownOptionError extends OffloadError {
+  static readonly code = UNKNOWN_OPTION;
+  constructor(option: string) {
+    super(UNKNOWN_OPTION, 'Server does not recognize given option', { option });
+  }
+}
+
+const QUEUE_ERROR = register('QUEUE_ERROR', 503, 'A Gearman submit was refused because the function reached its `maxqueue` limit.');
+export class GearmanQueueFullError extends OffloadError {
+  static readonly code = QUEUE_ERROR;
+  constructor(fn: string, limit: number) {
+    super(QUEUE_ERROR, 'Job queue is full', { function: fn, limit });
+  }
+}
+
+const GEARMAN_WORK_FAIL = register('GEARMAN_WORK_FAIL', 500, 'Recorded on a job whose Gearman worker sent WORK_FAIL.');
+export class GearmanWorkFailError extends OffloadError {
+  static readonly code = GEARMAN_WORK_FAIL;
+  constructor(id: string, worker: string) {
+    super(GEARMAN_WORK_FAIL, `The Gearman worker ${worker} reported WORK_FAIL for job ${id}.`, { id, worker });
+  }
+}
+
+const GEARMAN_WORK_EXCEPTION = register('GEARMAN_WORK_EXCEPTION', 500, 'Recorded on a job whose Gearman worker sent WORK_EXCEPTION; the message is the exception data.');
+export class GearmanWorkExceptionError extends OffloadError {
+  static readonly code = GEARMAN_WORK_EXCEPTION;
+  /** The message is the worker's exception data, unchanged, so clients get it back as sent. */
+  constructor(id: string, worker: string, exception: string) {
+    super(GEARMAN_WORK_EXCEPTION, exception, { id, worker });
+  }
+}
+
+const WORKER_DISCONNECTED = register('WORKER_DISCONNECTED', 500, 'Recorded on a job whose Gearman worker connection closed before it sent a result; the job is retried.');
+export class WorkerDisconnectedError extends OffloadError {
+  static readonly code = WORKER_DISCONNECTED;
+  constructor(id: string, worker: string) {
+    super(WORKER_DISCONNECTED, `The Gearman worker ${worker} disconnected while it held job ${id}; the attempt counts as failed and the job goes back to the queue.`, { id, worker });
+  }
+}

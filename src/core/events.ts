@@ -1,12 +1,13 @@
 import type { BatchOutcome } from './batch.js';
-import type { JobError, JobProgress } from './job.js';
+import type { JobError, JobProgress, Payload } from './job.js';
 
 /** Events about jobs and batches, seen by everything in one process (waiters, SSE, rules). */
 export interface OffloadEvents {
   'job:enqueued': { id: string; task: string; runAt: number };
   'job:started': { id: string; task: string; attempt: number; workerId: string };
   'job:progress': { id: string; task: string; progress: JobProgress };
-  'job:succeeded': { id: string; task: string };
+  /** `result` as stored: JSON text, raw bytes (Gearman), or null. */
+  'job:succeeded': { id: string; task: string; result: Payload | null };
   /** An attempt failed and the job will run again. */
   'job:retrying': { id: string; task: string; error: JobError; runAt: number };
   /** The job failed for good. */

@@ -50,14 +50,6 @@ export function httpFrontDoor(o: HttpFrontDoorOptions = {}): (...args: Parameter
   };
 }
 
-/** Parses `HOST:PORT`, `[v6]:PORT` or `PORT` (on 127.0.0.1). */
-export function parseListenAddress(text: string): { host: string; port: number } {
-  const m = /^(?:(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):)?(\d{1,5})$/.exec(text.trim());
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new InvalidOptionError('http', `expected HOST:PORT, [IPv6]:PORT, PORT or off, got ${JSON.stringify(text)}`);
-  return { host: m[1] ?? m[2] ?? HTTP_DEFAULTS.host, port };
-}
-
 function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }

@@ -63,7 +63,7 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
       p.transitions.forEach((t, i) => {
         const { ok, task } = r.results[i];
         if (!ok || task === null) return;
-        if (t.to === 'succeeded') bus.emit('job:succeeded', { id: t.id, task });
+        if (t.to === 'succeeded') bus.emit('job:succeeded', { id: t.id, task, result: t.result });
         else if (t.to === 'failed') bus.emit('job:failed', { id: t.id, task, error: JSON.parse(t.error) as JobError });
         else if (t.error !== null) bus.emit('job:retrying', { id: t.id, task, error: JSON.parse(t.error) as JobError, runAt: t.runAt });
         else bus.emit('job:released', { id: t.id, task, runAt: t.runAt });

@@ -66,6 +66,8 @@ export interface ClaimedJob {
   createdAt: number;
   leaseToken: string;
   leaseExpiresAt: number;
+  /** Gearman workers are told the unique key (JOB_ASSIGN_UNIQ). */
+  uniqueKey: string | null;
 }
 
 export interface ClaimParams {
@@ -200,7 +202,8 @@ export interface Store {
   getJob(p: { id: string }): Promise<JobRow | null>;
   getJobs(p: { ids: string[] }): Promise<JobRow[]>;
   listJobs(p: ListJobsParams): Promise<JobRow[]>;
-  countJobs(p: { task?: string }): Promise<CountRow[]>;
+  /** Job counts per task and state; `states` limits the count to those states (cheaper without the finished ones). */
+  countJobs(p: { task?: string; states?: JobState[] }): Promise<CountRow[]>;
   getBatch(p: { id: string }): Promise<BatchRow | null>;
 
   // acting on jobs

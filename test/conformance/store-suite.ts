@@ -172,6 +172,13 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.equal(await store.nextRunAt({ tasks: ['email'] }), null);
     });
 
+    it('tells the claimer each job\'s unique key (Gearman hands it to workers)', async () => {
+      const keyed = await insert({ uniqueKey: 'u-42' });
+      const plain = await insert();
+      const jobs = await claim(10, ['email']);
+      assert.deepEqual(jobs.map((j) => [j.id, j.uniqueKey]), [[keyed, 'u-42'], [plain, null]]);
+    });
+
     it('claims only the tasks asked for, and no more than max', async () => {
       await insert({ task: 'report' });
       for (let i = 0; i < 5; i++) await insert();
@@ -461,6 +468,9 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await store.finishJobs({ transitions: [{ to: 'succeeded', id: j.id, token: j.leaseToken, result: null }], now: T0 });
       const counts = (await store.countJobs({})).map((c) => `${c.task}:${c.state}:${c.count}`).sort();
       assert.deepEqual(counts, ['email:queued:1', 'email:succeeded:1', 'report:queued:1']);
+      const active = (await store.countJobs({ states: ['queued', 'running'] })).map((c) => `${c.task}:${c.state}:${c.count}`).sort();
+      assert.deepEqual(active, ['email:queued:1', 'report:queued:1'], 'only the states asked for');
+      assert.deepEqual((await store.countJobs({ states: ['succeeded'] })).map((c) => `${c.task}:${c.state}:${c.count}`), ['email:succeeded:1']);
     });
 
     // ---- registry, workers, retention ----------------------------------------------------------

@@ -56,7 +56,8 @@ describe('examples', () => {
     dirs.push(dir);
     const url = `sqlite:${join(dir.path, 'offload.db')}`;
     const env = { OFFLOAD_STORE: url };
-    const server = startNode([CLI, 'start', '--tasks', join(EXAMPLES, 'tasks.js'), '--http', '127.0.0.1:0'], env);
+    // `npm start` listens for Gearman on 4730 and HTTP on 7070; tests take any free ports instead.
+    const server = startNode([CLI, 'start', '--tasks', join(EXAMPLES, 'tasks.js'), '--http', '127.0.0.1:0'], { ...env, OFFLOAD_GEARMAN: '127.0.0.1:0' });
     const api = (await server.waitForLine(/^HTTP API on /)).split(' ')[3]!;
     await server.waitForLine(/^Stop with Ctrl-C/);
     // The README's first five minutes: the API answers on loopback without a token.

@@ -15,6 +15,8 @@ export interface Child {
   /** Resolves once `n` stdout lines have matched `re` (counted as they arrive). */
   waitForLines(re: RegExp, n: number): Promise<void>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Like `exited`, once all of the output has been read too. */
+  closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -26,36 +28,44 @@ process.once('exit', () => {
 
 /** Starts `node args…`; every child still running is killed by `killAll()`. */
 export function startNode(args: string[], env: Record<string, string> = {}, cwd = ROOT): Child {
-  // NODE_TEST_CONTEXT would make the child think it runs under the test runner, which wraps
+  return startProcess(process.execPath, args, env, cwd);
+}
+
+/** Starts any program (a PHP script, the `gearman` command…); killed by `killAll()` like node children. */
+export function startProcess(command: string, args: string[], env: Record<string, string> = {}, cwd = ROOT): Child {
+  // NODE_TEST_CONTEXT would make a node child think it runs under the test runner, which wraps
   // (and slows down) everything it writes to stdout.
   const { NODE_TEST_CONTEXT: _, ...inherited } = process.env;
-  const proc = spawn(process.execPath, args, { cwd, env: { ...inherited, OFFLOAD_LOG_LEVEL: 'error', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc = spawn(command, args, { cwd, env: { ...inherited, OFFLOAD_LOG_LEVEL: 'error', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   running.add(proc);
   const lines: string[] = [];
   let err = '';
   let partial = '';
   const watchers: { re: RegExp; resolve: (line: string) => void }[] = [];
   const counters: { re: RegExp; left: number; resolve: () => void }[] = [];
+  const addLine = (line: string) => {
+    lines.push(line);
+    for (const w of [...watchers]) {
+      if (w.re.test(line)) {
+        watchers.splice(watchers.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+    for (const c of [...counters]) {
+      if (c.re.test(line) && --c.left <= 0) {
+        counters.splice(counters.indexOf(c), 1);
+        c.resolve();
+      }
+    }
+  };
   proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
     partial += chunk;
     const parts = partial.split('\n');
     partial = parts.pop()!;
-    for (const line of parts) {
-      lines.push(line);
-      for (const w of [...watchers]) {
-        if (w.re.test(line)) {
-          watchers.splice(watchers.indexOf(w), 1);
-          w.resolve(line);
-        }
-      }
-      for (const c of [...counters]) {
-        if (c.re.test(line) && --c.left <= 0) {
-          counters.splice(counters.indexOf(c), 1);
-          c.resolve();
-        }
-      }
-    }
+    for (const line of parts) addLine(line);
   });
+  // Output without a final newline (`gearman` prints a result as it came) is a line too.
+  proc.stdout!.on('end', () => { if (partial !== '') addLine(partial); });
   proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => { err += chunk; });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     proc.on('exit', (code, signal) => {
@@ -63,8 +73,12 @@ export function startNode(args: string[], env: Record<string, string> = {}, cwd 
       resolve({ code, signal });
     });
   });
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    proc.on('close', (code, signal) => resolve({ code, signal }));
+  });
   return {
     process: proc,
+    closed,
     lines,
     stderr: () => err,
     waitForLine(re) {

@@ -75,10 +75,13 @@ export function eventRoutes(app: Api, ctx: ApiContext): void {
   });
 }
 
-/** An event as JSON: times in ms become ISO 8601 strings, like everywhere else in the API. */
+/**
+ * An event as JSON: times in ms become ISO 8601 strings, like everywhere else in the API. A job's
+ * result is left out (it can be large, and bytes): read it with GET /v1/jobs/:id.
+ */
 function eventJson(name: EventName, e: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...e };
-  for (const key of ['runAt', 'until'] as const) if (typeof out[key] === 'number') out[key] = iso(out[key]);
+  const { result: _result, ...out } = e;
+  for (const key of ['runAt', 'until'] as const) if (typeof out[key] === 'number') out[key] = iso(out[key] as number);
   void name;
   return out;
 }

@@ -273,12 +273,14 @@ export class SqliteStore implements Store {
     return (this.adhoc(sql).all(params) as RawRow[]).map(jobRow);
   }
 
-  async countJobs(p: { task?: string }): Promise<CountRow[]> {
-    const rows = [
-      ...(this.stmt('count_queued').all() as CountRow[]),
-      ...(this.stmt('count_running').all() as CountRow[]),
-      ...(this.stmt('count_finished').all() as CountRow[]),
+  async countJobs(p: { task?: string; states?: JobState[] }): Promise<CountRow[]> {
+    const wanted = (s: JobState) => p.states === undefined || p.states.includes(s);
+    let rows = [
+      ...(wanted('queued') ? this.stmt('count_queued').all() as CountRow[] : []),
+      ...(wanted('running') ? this.stmt('count_running').all() as CountRow[] : []),
+      ...(FINISHED_STATES.some(wanted) ? this.stmt('count_finished').all() as CountRow[] : []),
     ];
+    if (p.states !== undefined) rows = rows.filter((r) => wanted(r.state));
     return p.task === undefined ? rows : rows.filter((r) => r.task === p.task);
   }
 

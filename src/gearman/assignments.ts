@@ -1,0 +1,282 @@
+/**
+ * The worker side: GRAB_* claims a job through the lease API, the connection holds it while its
+ * lease is renewed (as long as the connection lives and its CAN_DO_TIMEOUT has not passed), and
+ * WORK_* packets are accepted only from the connection that holds the job. A disconnect or a
+ * timeout counts as a failed attempt and puts the job straight back in the queue.
+ */
+import type { Timer } from '../core/clock.js';
+import {
+  GearmanWorkExceptionError, GearmanWorkFailError, JobNotFoundError, JobTimeoutError, type OffloadError, WorkerDisconnectedError,
+} from '../core/errors.js';
+import type { JobProgress, Payload } from '../core/job.js';
+import type { Logger } from '../core/logger.js';
+import type { Offload } from '../offload.js';
+import type { ClaimedJob, Transition } from '../store/store.js';
+import { failFor } from '../worker/transition.js';
+import { type GearmanConnection, type Reply, response } from './connection.js';
+import { handleOf } from './handles.js';
+import type { Listeners } from './listeners.js';
+import { atoi, PacketType } from './protocol.js';
+import type { Reducers } from './reducers.js';
+import type { StoreBatcher } from './store-batcher.js';
+import type { Wakeups } from './wakeups.js';
+import type { WorkerRecords } from './worker-records.js';
+
+export interface HeldJob {
+  id: string;
+  handle: string;
+  task: string;
+  token: string;
+  attempt: number;
+  maxAttempts: number;
+  holder: GearmanConnection;
+  timeout: Timer | undefined;
+  /** The latest WORK_STATUS; `progressDirty` while it is not yet written to the store. */
+  progress: JobProgress | undefined;
+  progressDirty: boolean;
+}
+
+export interface AssignmentDeps {
+  offload: Offload;
+  batcher: StoreBatcher;
+  wakeups: Wakeups;
+  listeners: Listeners;
+  reducers: Reducers;
+  workers: WorkerRecords;
+  logger: Logger;
+  handlePrefix: string;
+  leaseMs: number;
+}
+
+export type GrabKind = 'job' | 'uniq' | 'all';
+
+const NO_JOB = response(PacketType.NO_JOB);
+/** WORK_STATUS writes to the store at most this often; clients get every one at once. */
+const PROGRESS_WRITE_MS = 100;
+
+export class Assignments {
+  private readonly byId = new Map<string, HeldJob>();
+  private readonly unsubscribe: (() => void)[] = [];
+  private heartbeatTimer: Timer | undefined;
+  private progressTimer: Timer | undefined;
+  private stopped = false;
+
+  constructor(private readonly deps: AssignmentDeps) {}
+
+  start(): void {
+    const { bus } = this.deps.offload;
+    // Cancelled elsewhere (admin, API, CLI): the holder's later WORK_* is answered JOB_NOT_FOUND.
+    this.unsubscribe.push(bus.on('job:cancelled', (e) => this.drop(this.byId.get(e.id))));
+    this.armHeartbeat();
+  }
+
+  /** Gives every held job back to the queue without counting the attempt (the server is stopping). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const off of this.unsubscribe.splice(0)) off();
+    this.heartbeatTimer?.cancel();
+    this.progressTimer?.cancel();
+    const now = this.deps.offload.clock.now();
+    const held = [...this.byId.values()];
+    for (const job of held) this.drop(job);
+    await Promise.all(held.map((job) => this.deps.batcher.finish({ to: 'queued', id: job.id, token: job.token, runAt: now, error: null, countAttempt: false })
+      .catch((err) => this.deps.logger.warn({ err, job: job.id }, 'gearman: could not release a job at shutdown; its lease will expire'))));
+  }
+
+  // ---- GRAB ------------------------------------------------------------------------------------
+
+  async grab(conn: GearmanConnection, kind: GrabKind): Promise<Reply> {
+    this.deps.wakeups.awake(conn);
+    if (conn.abilities.size === 0 || this.stopped) return NO_JOB;
+    const seq = this.deps.wakeups.seq;
+    const claimed = await this.deps.batcher.claim({ tasks: [...conn.abilities.keys()] });
+    if (!claimed) {
+      conn.emptyGrabSeq = seq;
+      return NO_JOB;
+    }
+    if (conn.closed || this.stopped) {
+      void this.deps.batcher.finish({ to: 'queued', id: claimed.id, token: claimed.leaseToken, runAt: this.deps.offload.clock.now(), error: null, countAttempt: false });
+      return null;
+    }
+    const job = this.hold(conn, claimed);
+    this.deps.wakeups.assigned(claimed.task);
+    return this.assignPacket(kind, job, claimed);
+  }
+
+  private hold(conn: GearmanConnection, c: ClaimedJob): HeldJob {
+    const job: HeldJob = {
+      id: c.id, handle: handleOf(this.deps.handlePrefix, c.id), task: c.task, token: c.leaseToken, attempt: c.attempt, maxAttempts: c.maxAttempts,
+      holder: conn, timeout: undefined, progress: undefined, progressDirty: false,
+    };
+    // The worker's CAN_DO_TIMEOUT or the job's own timeout (the task's timeoutMs), whichever is shorter.
+    const limits = [conn.abilities.get(c.task) ?? 0, c.timeoutMs ?? 0].filter((ms) => ms > 0);
+    if (limits.length) {
+      const timeoutMs = Math.min(...limits);
+      job.timeout = this.deps.offload.clock.setTimer(() => this.expire(job, timeoutMs), timeoutMs);
+    }
+    conn.held.set(job.handle, job);
+    this.byId.set(job.id, job);
+    return job;
+  }
+
+  private assignPacket(kind: GrabKind, job: HeldJob, c: ClaimedJob): Buffer {
+    const workload = payloadBytes(c.input);
+    if (kind === 'job') return response(PacketType.JOB_ASSIGN, [job.handle, c.task, workload]);
+    const unique = c.uniqueKey ?? '';
+    const reducer = kind === 'all' ? this.deps.reducers.get(c.id) : undefined;
+    if (reducer !== undefined) return response(PacketType.JOB_ASSIGN_ALL, [job.handle, c.task, unique, reducer, workload]);
+    return response(PacketType.JOB_ASSIGN_UNIQ, [job.handle, c.task, unique, workload]);
+  }
+
+  // ---- WORK_* ----------------------------------------------------------------------------------
+
+  /** WORK_STATUS: recorded as the job's progress and forwarded to its clients. */
+  status(conn: GearmanConnection, [handle, numerator, denominator]: Buffer[]): Reply {
+    const job = conn.held.get(handle.toString('latin1'));
+    if (!job) return notFound('Job given in work result not found');
+    job.progress = { done: atoi(numerator), total: atoi(denominator) };
+    job.progressDirty = true;
+    this.scheduleProgressWrite();
+    this.deps.listeners.forward(job.id, response(PacketType.WORK_STATUS, [handle, numerator, denominator]));
+    return null;
+  }
+
+  /** WORK_DATA / WORK_WARNING: forwarded to the job's clients, not stored (as gearmand). */
+  data(conn: GearmanConnection, type: number, [handle, data]: Buffer[]): Reply {
+    const job = conn.held.get(handle.toString('latin1'));
+    if (!job) return notFound('Job does not exist on server');
+    this.deps.listeners.forward(job.id, response(type, [handle, data]));
+    return null;
+  }
+
+  async complete(conn: GearmanConnection, [handle, result]: Buffer[]): Promise<Reply> {
+    const job = conn.held.get(handle.toString('latin1'));
+    if (!job) return notFound('Job given in work result not found');
+    this.drop(job);
+    const ok = await this.deps.batcher.finish({ to: 'succeeded', id: job.id, token: job.token, result });
+    return ok ? null : notFound('Job given in work result not found');
+  }
+
+  /** WORK_FAIL, or WORK_EXCEPTION with its data: a failed attempt, retried per the task's policy. */
+  async fail(conn: GearmanConnection, [handle, exception]: Buffer[]): Promise<Reply> {
+    const job = conn.held.get(handle.toString('latin1'));
+    const worker = this.deps.workers.idOf(conn);
+    if (!job) return notFound(exception === undefined ? 'Job given in work result not found' : 'An exception was received for a job that does not exist');
+    this.drop(job);
+    const error = exception === undefined ? new GearmanWorkFailError(job.id, worker) : new GearmanWorkExceptionError(job.id, worker, exception.toString('utf8'));
+    const ok = await this.deps.batcher.finish(await this.failure(job, error, false));
+    return ok ? null : notFound('Job given in work result not found');
+  }
+
+  // ---- losing jobs -----------------------------------------------------------------------------
+
+  /** The connection closed: its jobs go back to the queue at once, the attempt counted. */
+  disconnected(conn: GearmanConnection): void {
+    const worker = this.deps.workers.idOf(conn);
+    for (const job of [...conn.held.values()]) {
+      this.drop(job);
+      void this.requeue(job, new WorkerDisconnectedError(job.id, worker));
+    }
+  }
+
+  /** CAN_DO_TIMEOUT (or the job's timeout) passed: the job goes back to the queue, as gearmand does, the attempt counted. */
+  private expire(job: HeldJob, ms: number): void {
+    if (this.byId.get(job.id) !== job) return;
+    this.drop(job);
+    void this.requeue(job, new JobTimeoutError(job.id, ms));
+  }
+
+  private async requeue(job: HeldJob, error: OffloadError): Promise<void> {
+    try {
+      await this.deps.batcher.finish(await this.failure(job, error, true));
+    } catch (err) {
+      this.deps.logger.warn({ err, job: job.id }, 'gearman: could not put a job back in the queue; its lease will expire');
+    }
+  }
+
+  /** The transition for a failed attempt; `now` retries at once instead of after the task's backoff. */
+  private async failure(job: HeldJob, error: OffloadError, now: boolean): Promise<Transition> {
+    error.stack = undefined; // our stack says nothing about the worker's failure
+    const settings = await this.deps.offload.registry.settingsFor(job.task);
+    const attempt = { id: job.id, token: job.token, attempt: job.attempt, maxAttempts: job.maxAttempts };
+    const { transition } = failFor(attempt, settings, error, this.deps.offload.clock.now(), false);
+    if (now && transition.to === 'queued') transition.runAt = this.deps.offload.clock.now();
+    return transition;
+  }
+
+  /** Stops holding a job: no more renewals, no timeout, WORK_* for it is refused from now on. */
+  private drop(job: HeldJob | undefined): void {
+    if (!job || this.byId.get(job.id) !== job) return;
+    this.byId.delete(job.id);
+    job.holder.held.delete(job.handle);
+    job.timeout?.cancel();
+  }
+
+  // ---- leases and progress ---------------------------------------------------------------------
+
+  private armHeartbeat(): void {
+    if (this.stopped) return;
+    this.heartbeatTimer = this.deps.offload.clock.setTimer(() => {
+      void this.heartbeat().finally(() => this.armHeartbeat());
+    }, Math.floor(this.deps.leaseMs / 3));
+  }
+
+  /** Renews every held job's lease in one write; jobs whose lease was lost are dropped. */
+  private async heartbeat(): Promise<void> {
+    const { store, clock } = this.deps.offload;
+    const held = [...this.byId.values()];
+    try {
+      if (held.length) {
+        const now = clock.now();
+        const touches = held.map((j) => ({ id: j.id, token: j.token, task: j.task, progress: takeProgress(j) }));
+        const { lost } = await store.touchJobs({ touches, leaseExpiresAt: now + this.deps.leaseMs, now });
+        for (const id of lost) this.drop(this.byId.get(id));
+      }
+      await this.deps.workers.refresh();
+    } catch (err) {
+      this.deps.logger.error({ err }, 'gearman: could not renew leases; they expire if the store stays unreachable');
+    }
+  }
+
+  private scheduleProgressWrite(): void {
+    if (this.progressTimer || this.stopped) return;
+    this.progressTimer = this.deps.offload.clock.setTimer(() => {
+      this.progressTimer = undefined;
+      void this.writeProgress();
+    }, PROGRESS_WRITE_MS);
+  }
+
+  private async writeProgress(): Promise<void> {
+    const { store, clock } = this.deps.offload;
+    const touches = [...this.byId.values()].filter((j) => j.progressDirty).map((j) => ({ id: j.id, token: j.token, task: j.task, progress: takeProgress(j) }));
+    if (touches.length === 0) return;
+    try {
+      const { lost } = await store.touchJobs({ touches, leaseExpiresAt: null, now: clock.now() });
+      for (const id of lost) this.drop(this.byId.get(id));
+    } catch (err) {
+      this.deps.logger.warn({ err }, 'gearman: could not record job progress');
+    }
+  }
+
+  /** What GET_STATUS reports for a job held here: the latest WORK_STATUS, even before it is written. */
+  progressOf(jobId: string): JobProgress | undefined {
+    return this.byId.get(jobId)?.progress;
+  }
+}
+
+function takeProgress(job: HeldJob): JobProgress | undefined {
+  if (!job.progressDirty) return undefined;
+  job.progressDirty = false;
+  return job.progress;
+}
+
+/** Bytes as a Gearman worker gets them: raw input as is, a JSON input as its JSON text. */
+export function payloadBytes(payload: Payload): Buffer {
+  return typeof payload === 'string' ? Buffer.from(payload) : payload;
+}
+
+
+/** gearmand's JOB_NOT_FOUND texts differ by packet; the code is Offload's own JOB_NOT_FOUND. */
+function notFound(text: string): Buffer {
+  return response(PacketType.ERROR, [JobNotFoundError.code, text]);
+}

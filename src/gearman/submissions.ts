@@ -1,0 +1,79 @@
+/**
+ * SUBMIT_* packets become ordinary Offload jobs: durable, retried per the task's policy, listed
+ * and counted like any other. The workload's bytes are stored as they came. A (function, unique)
+ * pair that a queued or running job holds returns that job's handle instead of a new job.
+ */
+import { createHash } from 'node:crypto';
+import { GearmanArgumentTooLargeError } from '../core/errors.js';
+import { buildNewJob } from '../client/submission.js';
+import type { Offload } from '../offload.js';
+import { type GearmanConnection, response } from './connection.js';
+import type { GearmanFunctions, GearmanPriority } from './functions.js';
+import { handleOf } from './handles.js';
+import type { Listeners } from './listeners.js';
+import { MAX_UNIQUE_BYTES, PacketType } from './protocol.js';
+import type { Reducers } from './reducers.js';
+import type { StoreBatcher } from './store-batcher.js';
+
+export interface SubmitRequest {
+  fn: Buffer;
+  unique: Buffer;
+  workload: Buffer;
+  priority: GearmanPriority;
+  background: boolean;
+  /** SUBMIT_JOB_EPOCH: not runnable before this time (epoch seconds). */
+  epochSeconds?: number;
+  /** SUBMIT_REDUCE_JOB*: handed to the worker by GRAB_JOB_ALL. */
+  reducer?: Buffer;
+}
+
+export interface SubmissionDeps {
+  offload: Offload;
+  functions: GearmanFunctions;
+  batcher: StoreBatcher;
+  listeners: Listeners;
+  reducers: Reducers;
+  handlePrefix: string;
+}
+
+/** Gearman's three priorities around the task's own (default 0): high runs first, low last. */
+const PRIORITY_OFFSET: Record<GearmanPriority, number> = { high: 1, normal: 0, low: -1 };
+
+export class Submissions {
+  constructor(private readonly deps: SubmissionDeps) {}
+
+  /** Stores the job and answers JOB_CREATED; a foreground submitter is attached to it. */
+  async submit(conn: GearmanConnection, req: SubmitRequest): Promise<Buffer> {
+    const { offload, functions, listeners } = this.deps;
+    const task = functions.nameOf(req.fn);
+    const uniqueKey = uniqueKeyOf(req.unique, req.workload);
+    await functions.ensure(task);
+    const settings = await offload.registry.settingsFor(task);
+    const now = offload.clock.now();
+    const job = await buildNewJob(offload.registry, offload.limits, now, task, req.workload, {
+      priority: settings.priority + PRIORITY_OFFSET[req.priority],
+      uniqueKey: uniqueKey ?? undefined,
+      runAt: req.epochSeconds === undefined ? undefined : Math.max(now, req.epochSeconds * 1000),
+      origin: `gearman:${conn.peer}`,
+    });
+    const inserted = await functions.admit(task, req.priority, () => this.deps.batcher.insert(job));
+    const handle = handleOf(this.deps.handlePrefix, inserted.id);
+    if (req.reducer && !inserted.deduplicated) this.deps.reducers.set(inserted.id, req.reducer.toString('utf8'));
+    if (req.background) listeners.keep(inserted.id);
+    else listeners.attach(conn, inserted.id, handle, !inserted.deduplicated);
+    return response(PacketType.JOB_CREATED, [handle]);
+  }
+}
+
+/**
+ * The unique key a submit coalesces on: none for an empty unique; for `-`, the workload itself
+ * (by its SHA-256, so any size fits); otherwise the unique's text. At most 64 bytes, as gearmand.
+ */
+export function uniqueKeyOf(unique: Buffer, workload: Buffer): string | null {
+  if (unique.length > MAX_UNIQUE_BYTES) throw new GearmanArgumentTooLargeError('unique', unique.length, MAX_UNIQUE_BYTES);
+  if (unique.length === 0) return null;
+  if (unique.length === 1 && unique[0] === 0x2d) {
+    return workload.length === 0 ? null : `-${createHash('sha256').update(workload).digest('hex')}`;
+  }
+  return unique.toString('utf8');
+}
