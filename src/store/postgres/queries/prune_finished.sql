@@ -1,0 +1,11 @@
+-- Deletes up to $4 jobs of one task and final state that finished before $3; returns how many.
+-- params: $1 task, $2 state, $3 cutoff, $4 limit
+WITH gone AS (
+  DELETE FROM jobs WHERE id IN (
+    SELECT id FROM jobs
+    WHERE task = $1 AND state = $2 AND finished_at IS NOT NULL AND finished_at < $3
+    LIMIT $4
+    FOR UPDATE SKIP LOCKED)
+  RETURNING 1
+)
+SELECT count(*)::integer AS n FROM gone
