@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import { type FreshStore, type WorkloadResult, w1SingleEnqueues, w2ChunkedEnqueues, w3Drain, w4Latency } from './workloads.js';
 
 const { values } = parseArgs({
@@ -24,6 +25,29 @@ function sqliteFresh(synchronous?: string): FreshStore {
   };
 }
 
+/** A schema of its own per workload on the given server, dropped afterwards. */
+function postgresFresh(serverUrl: string): FreshStore {
+  return async (label) => {
+    const schema = `offload_bench_${label}_${process.pid}`;
+    const url = new URL(serverUrl);
+    url.searchParams.set('schema', schema);
+    if (values.synchronous) url.searchParams.set('synchronousCommit', values.synchronous);
+    return { url: url.toString(), dispose: () => dropSchema(serverUrl, schema) };
+  };
+}
+
+export async function dropSchema(serverUrl: string, schema: string): Promise<void> {
+  const url = new URL(serverUrl);
+  url.search = '';
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
 const workloads: Record<string, (fresh: FreshStore) => Promise<WorkloadResult>> = {
   W1: (f) => w1SingleEnqueues(f),
   W2: (f) => w2ChunkedEnqueues(f),
@@ -33,8 +57,7 @@ const workloads: Record<string, (fresh: FreshStore) => Promise<WorkloadResult>> 
 
 async function main(): Promise<void> {
   const storeKind = values.store!.startsWith('postgres') ? 'postgres' : 'sqlite';
-  if (storeKind !== 'sqlite') throw new Error('only the SQLite store is benchmarked by this version; pass --store sqlite');
-  const fresh = sqliteFresh(values.synchronous);
+  const fresh = storeKind === 'postgres' ? postgresFresh(values.store!) : sqliteFresh(values.synchronous);
   const only = values.only ? values.only.split(',') : Object.keys(workloads);
   const results: WorkloadResult[] = [];
   for (const name of only) {

@@ -8,6 +8,8 @@ export interface PgTarget {
   connectionString: string;
   /** The schema that holds Offload's tables; every connection's search_path. */
   schema: string;
+  /** synchronous_commit for Offload's sessions, when the user asks for something else than the server's setting. */
+  synchronousCommit?: string;
 }
 
 /**
@@ -22,13 +24,21 @@ const types = {
   },
 } as unknown as pg.CustomTypesConfig;
 
+/**
+ * Settings for every Offload session, sent at connection start. search_path: every statement (and
+ * every function) names tables without the schema.
+ */
+function sessionOptions(target: PgTarget): string {
+  const options = [`search_path=${target.schema}`];
+  if (target.synchronousCommit) options.push(`synchronous_commit=${target.synchronousCommit}`);
+  return options.map((o) => `-c ${o}`).join(' ');
+}
+
 /** Settings shared by pooled connections and the dedicated session connection. */
 export function clientConfig(target: PgTarget): pg.ClientConfig {
   return {
     connectionString: target.connectionString,
-    // Set at connection start, so every statement (and every function) resolves names in the
-    // Offload schema without qualifying them.
-    options: `-c search_path=${target.schema}`,
+    options: sessionOptions(target),
     types,
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,

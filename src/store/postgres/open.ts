@@ -4,13 +4,16 @@ import type { Store } from '../store.js';
 import { PostgresStore } from './postgres-store.js';
 
 /** Offload's own options in a postgres:// URL; every other query parameter goes to the driver. */
-const OWN_OPTIONS = ['schema', 'poolSize', 'pollIntervalMs'];
+const OWN_OPTIONS = ['schema', 'poolSize', 'pollIntervalMs', 'synchronousCommit'];
+const SYNCHRONOUS_COMMIT = ['on', 'off', 'local', 'remote_write', 'remote_apply'];
 const SCHEMA = /^[a-z_][a-z0-9_]{0,47}$/;
 
 export interface PostgresUrlOptions {
   schema: string;
   poolSize: number | undefined;
   pollIntervalMs: number | undefined;
+  /** PostgreSQL's synchronous_commit for Offload's connections; unset keeps the server's (durable) default. */
+  synchronousCommit: string | undefined;
   /** The URL without Offload's options, for the driver. */
   connectionString: string;
 }
@@ -28,7 +31,11 @@ export function postgresUrlOptions(parsed: ParsedStoreUrl): PostgresUrlOptions {
     if (!Number.isSafeInteger(n) || n < min) throw new InvalidStoreUrlError(shown, `${name} must be an integer ≥ ${min}`);
     return n;
   };
-  const options = { schema, poolSize: int('poolSize', 1), pollIntervalMs: int('pollIntervalMs', 10) };
+  const synchronousCommit = o.synchronousCommit;
+  if (synchronousCommit !== undefined && !SYNCHRONOUS_COMMIT.includes(synchronousCommit)) {
+    throw new InvalidStoreUrlError(shown, `synchronousCommit must be one of ${SYNCHRONOUS_COMMIT.join(', ')}`);
+  }
+  const options = { schema, poolSize: int('poolSize', 1), pollIntervalMs: int('pollIntervalMs', 10), synchronousCommit };
   for (const name of OWN_OPTIONS) url.searchParams.delete(name);
   return { ...options, connectionString: url.toString() };
 }
@@ -36,6 +43,7 @@ export function postgresUrlOptions(parsed: ParsedStoreUrl): PostgresUrlOptions {
 export async function openPostgresStore(parsed: ParsedStoreUrl): Promise<Store> {
   const o = postgresUrlOptions(parsed);
   const url = new URL(o.connectionString);
-  const description = redact(`postgres://${url.username ? `${url.username}@` : ''}${url.host}${url.pathname}?schema=${o.schema}`);
-  return PostgresStore.open({ connectionString: o.connectionString, schema: o.schema }, description, { poolSize: o.poolSize, pollIntervalMs: o.pollIntervalMs });
+  const description = `postgres://${url.username ? `${url.username}@` : ''}${url.host}${url.pathname}?schema=${o.schema}`;
+  const target = { connectionString: o.connectionString, schema: o.schema, synchronousCommit: o.synchronousCommit };
+  return PostgresStore.open(target, description, { poolSize: o.poolSize, pollIntervalMs: o.pollIntervalMs });
 }

@@ -1,6 +1,11 @@
 -- The hot paths as functions, so each is one round trip and one transaction: claiming (with
 -- concurrency limits that hold across processes) and finishing-and-claiming. Counting a batch's
 -- finished members (and enqueueing its onFinish job once) is shared by every path that ends jobs.
+--
+-- The hot functions set plan_cache_mode = force_generic_plan: their statements are then planned
+-- once per connection and reused. Left to itself PostgreSQL re-plans them on every call (their
+-- generic cost estimate looks worse than the custom one), which cost more than the claim itself
+-- (measured: 1.6 ms vs 0.4 ms to claim 10 jobs).
 
 -- Adds finished members to a batch. Returns the batch only when this completes it; the first time
 -- it completes, also enqueues its onFinish job (in the caller's transaction).
@@ -57,7 +62,7 @@ END $$;
 -- process, take turns, so the running counts read here stay true until this transaction commits.
 -- Tasks without limits never come here and never wait for each other.
 CREATE FUNCTION choose_limited(p_tasks text[], p_max integer, p_now bigint) RETURNS bigint[]
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
   v_task text;
   v_room jsonb := '{}';       -- task -> how many more of its jobs may start
@@ -135,7 +140,7 @@ END $$;
 CREATE FUNCTION claim_jobs(p_worker text, p_tasks text[], p_max integer, p_lease_ms bigint, p_now bigint)
 RETURNS TABLE (id text, task text, input text, input_bytes bytea, attempt integer, max_attempts integer,
   priority bigint, timeout_ms bigint, batch_id text, created_at bigint, lease_token text, lease_expires_at bigint)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
 DECLARE
   v_free text[];
@@ -199,7 +204,7 @@ CREATE FUNCTION finish_jobs(
 RETURNS TABLE (kind "char", ord integer, task text, id text, input text, input_bytes bytea, attempt integer,
   max_attempts integer, priority bigint, timeout_ms bigint, batch_id text, created_at bigint, lease_token text,
   lease_expires_at bigint, extra jsonb)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
 DECLARE
   v_ords integer[];
