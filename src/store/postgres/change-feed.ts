@@ -16,6 +16,14 @@ export interface ChangeNote {
 /** NOTIFY payloads must stay under 8,000 bytes. */
 const MAX_PAYLOAD = 7800;
 
+/**
+ * At most one NOTIFY per this many ms from one store. The first note after a quiet spell goes out
+ * at once; under load, notes wait up to this long and go out together. Each NOTIFY costs a round
+ * trip and a delivery to every listener: sent once per worker turn, they cost a third of a
+ * worker's throughput (measured: 3,800 vs 5,500–6,300 jobs/s), for news a few ms fresher.
+ */
+const MIN_GAP_MS = 2;
+
 interface Payload {
   /** The sending store instance: a store ignores its own notes (its process already knows). */
   s: string;
@@ -35,11 +43,13 @@ interface Payload {
  */
 export class ChangeFeed {
   private readonly sender = randomUUID();
+  private readonly ownPrefix = `{"s":"${this.sender}"`;
   private readonly outTasks = new Set<string>();
   private outFinished: string[] = [];
   private outBatches: string[] = [];
   private sending: Promise<void> | undefined;
   private sendScheduled = false;
+  private lastSentAt = -Infinity;
 
   private readonly watchers = new Set<(change: StoreChange) => void>();
   private listening = false;
@@ -68,20 +78,26 @@ export class ChangeFeed {
   private scheduleSend(): void {
     if (this.sending || this.sendScheduled) return;
     this.sendScheduled = true;
-    // Notes published in the same turn of the event loop go out in one NOTIFY.
-    setImmediate(() => {
+    const go = () => {
       this.sendScheduled = false;
+      this.lastSentAt = performance.now();
       this.sending = this.send().finally(() => {
         this.sending = undefined;
         if (this.outTasks.size || this.outFinished.length || this.outBatches.length) this.scheduleSend();
       });
-    });
+    };
+    // Notes published in the same turn of the event loop go out in one NOTIFY, and no sooner
+    // than MIN_GAP_MS after the previous one.
+    const wait = this.lastSentAt + MIN_GAP_MS - performance.now();
+    if (wait > 0) setTimeout(go, wait);
+    else setImmediate(go);
   }
 
   private async send(): Promise<void> {
     const payloads = this.takePayloads();
     try {
-      await this.db.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [this.channel, payloads], 'offload_notify');
+      // Notes are news, not data: their transaction need not wait for the WAL flush.
+      await this.db.query("SELECT pg_notify($1, p), set_config('synchronous_commit', 'off', true) FROM unnest($2::text[]) AS p", [this.channel, payloads], 'offload_notify');
     } catch {
       // Nothing to retry: the data is committed, and listeners' backstop will find it.
     }
@@ -155,6 +171,8 @@ export class ChangeFeed {
   }
 
   private receive(text: string | undefined): void {
+    // Our own notes come back too; skip them without parsing.
+    if (text?.startsWith(this.ownPrefix)) return;
     let p: Payload;
     try {
       p = JSON.parse(text ?? '') as Payload;

@@ -170,8 +170,12 @@ export class PostgresStore implements Store {
     }
     const done = t.filter((x, i) => out.results[i].ok);
     if (done.length) {
+      // Tasks are named only for jobs that can run again (requeued) or are new (onFinish jobs):
+      // naming every finished job's task would send every other worker to claim after every
+      // turn of every worker. A slot freed under a concurrency limit is refilled by the finishing
+      // worker's own claim in this same call, or by the others' polling.
       this.publish({
-        tasks: [...out.results.filter((r) => r.ok).map((r) => r.task!), ...out.followUps.map((j) => j.task)],
+        tasks: [...t.flatMap((x, i) => (x.to === 'queued' && out.results[i].ok ? [out.results[i].task!] : [])), ...out.followUps.map((j) => j.task)],
         finished: done.filter((x) => x.to !== 'queued').map((x) => x.id),
         finishedBatches: out.finishedBatches.map((b) => b.id),
       });
@@ -250,7 +254,7 @@ export class PostgresStore implements Store {
     });
     if (out.previous !== 'cancelled') {
       this.publish({
-        tasks: [out.row.task, ...out.followUps.map((j) => j.task)],
+        tasks: out.followUps.map((j) => j.task),
         finished: [out.row.id],
         finishedBatches: out.finishedBatch ? [out.finishedBatch.id] : [],
       });
@@ -402,7 +406,7 @@ export class PostgresStore implements Store {
     });
     if (out.requeued.length || out.failed.length) {
       this.publish({
-        tasks: [...out.requeued, ...out.failed, ...out.followUps].map((j) => j.task),
+        tasks: [...out.requeued, ...out.followUps].map((j) => j.task),
         finished: out.failed.map((j) => j.id),
         finishedBatches: out.finishedBatches.map((b) => b.id),
       });

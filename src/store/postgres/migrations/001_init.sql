@@ -34,9 +34,12 @@ CREATE TABLE jobs (
 
 -- What a claim reads: the next queued jobs of one task, best priority first, then oldest run_at.
 CREATE INDEX jobs_queued ON jobs (task, priority DESC, run_at, id) WHERE state = 'queued';
--- Queued jobs under a per-key limit: a claim checks this (usually empty) index to know whether a
--- task needs the careful, locked path.
-CREATE INDEX jobs_queued_keyed ON jobs (task, run_at) WHERE state = 'queued' AND concurrency_key IS NOT NULL;
+-- Queued jobs by time, in two halves: without a concurrency key, and with one. Each queued job is
+-- in exactly one. They tell, with one probe each however long the queue, when a task's next job is
+-- due (a worker's wake-up) and whether a task has runnable jobs under a per-key limit (its claims
+-- then take the careful, locked path; the keyed half is usually empty).
+CREATE INDEX jobs_queued_unkeyed_by_time ON jobs (task, run_at) WHERE state = 'queued' AND concurrency_key IS NULL;
+CREATE INDEX jobs_queued_keyed_by_time ON jobs (task, run_at) WHERE state = 'queued' AND concurrency_key IS NOT NULL;
 -- Running jobs per task and key: concurrency limits and lease reaping.
 CREATE INDEX jobs_running ON jobs (task, concurrency_key) WHERE state = 'running';
 -- A unique key holds while its job is queued or running.

@@ -137,7 +137,12 @@ END $$;
 -- Claims up to p_max runnable jobs of p_tasks for a worker, best priority first, then oldest
 -- run_at, then FIFO, each with a fresh random fencing token. Tasks without limits are claimed with
 -- FOR UPDATE SKIP LOCKED (claimers never wait for each other); limited ones via choose_limited.
-CREATE FUNCTION claim_jobs(p_worker text, p_tasks text[], p_max integer, p_lease_ms bigint, p_now bigint)
+--
+-- A claim on its own (p_async) commits without waiting for the WAL flush: if the server crashed
+-- before the flush, the claim is undone and the job is simply queued again; the worker's result
+-- would then be refused (stale token) and the job run again, as after any crash. Every other
+-- write, including a claim made together with results (finish_jobs), stays durable.
+CREATE FUNCTION claim_jobs(p_worker text, p_tasks text[], p_max integer, p_lease_ms bigint, p_now bigint, p_async boolean)
 RETURNS TABLE (id text, task text, input text, input_bytes bytea, attempt integer, max_attempts integer,
   priority bigint, timeout_ms bigint, batch_id text, created_at bigint, lease_token text, lease_expires_at bigint)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
@@ -149,6 +154,9 @@ DECLARE
 BEGIN
   IF p_max <= 0 OR coalesce(cardinality(p_tasks), 0) = 0 THEN
     RETURN;
+  END IF;
+  IF p_async THEN
+    PERFORM set_config('synchronous_commit', 'off', true);
   END IF;
   -- A task is limited when it has a concurrency setting or runnable jobs with a concurrency key.
   -- Keyed jobs are only ever claimed on the locked path; a keyed job inserted after this check
@@ -259,6 +267,6 @@ BEGIN
   IF p_max > 0 THEN
     RETURN QUERY SELECT 'c'::"char", NULL::integer, c.task, c.id, c.input, c.input_bytes, c.attempt, c.max_attempts,
       c.priority, c.timeout_ms, c.batch_id, c.created_at, c.lease_token, c.lease_expires_at, NULL::jsonb
-    FROM claim_jobs(p_worker, p_tasks, p_max, p_lease_ms, p_claim_now) c;
+    FROM claim_jobs(p_worker, p_tasks, p_max, p_lease_ms, p_claim_now, false) c;
   END IF;
 END $$;

@@ -1,5 +1,6 @@
+-- A claim on its own: committed without waiting for the WAL flush (see claim_jobs in 002_functions.sql).
 -- params: $1 worker id, $2 tasks (array), $3 max, $4 lease ms, $5 now
 SELECT id, task, input, input_bytes AS "inputBytes", attempt, max_attempts AS "maxAttempts", priority,
   timeout_ms AS "timeoutMs", batch_id AS "batchId", created_at AS "createdAt", lease_token AS "leaseToken",
   lease_expires_at AS "leaseExpiresAt"
-FROM claim_jobs($1, $2, $3, $4, $5)
+FROM claim_jobs($1, $2, $3, $4, $5, true)
