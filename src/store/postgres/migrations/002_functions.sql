@@ -186,12 +186,13 @@ BEGIN
     ORDER BY 2 DESC, 3, 1
     LIMIT p_max
   ), claimed AS (
+    -- By id through the primary key (not a join with `chosen`): planned once for any p_max, a join
+    -- could be estimated at thousands of rows and done as a scan of the whole table.
     UPDATE jobs j
     SET state = 'running', attempt = j.attempt + 1, worker_id = p_worker,
         lease_token = (random() * 4503599627370495)::bigint, lease_expires_at = p_now + p_lease_ms,
         started_at = p_now, progress_done = NULL, progress_total = NULL, progress_message = NULL
-    FROM chosen c
-    WHERE j.id = c.id AND j.state = 'queued'
+    WHERE j.id = ANY (ARRAY(SELECT c.id FROM chosen c)) AND j.state = 'queued'
     RETURNING j.id, j.task, j.input, j.input_bytes, j.attempt, j.max_attempts, j.priority, j.timeout_ms,
       j.batch_id, j.created_at, j.lease_token, j.lease_expires_at, j.run_at
   )
@@ -239,7 +240,7 @@ BEGIN
         finished_at = CASE WHEN t.to_state = 'queued' THEN NULL ELSE p_now END,
         lease_token = NULL, lease_expires_at = NULL
     FROM t
-    WHERE j.id = t.id AND j.state = 'running' AND j.lease_token = t.token
+    WHERE j.id = ANY (p_ids) AND j.id = t.id AND j.state = 'running' AND j.lease_token = t.token
     RETURNING t.ord, j.task, j.batch_id, t.to_state
   )
   SELECT array_agg(d.ord::integer), array_agg(d.task),
