@@ -186,13 +186,15 @@ BEGIN
     ORDER BY 2 DESC, 3, 1
     LIMIT p_max
   ), claimed AS (
-    -- By id through the primary key (not a join with `chosen`): planned once for any p_max, a join
-    -- could be estimated at thousands of rows and done as a scan of the whole table.
+    -- Through the primary key, whatever the statistics say. The plan is made once and kept: a join
+    -- with `chosen` could be estimated at thousands of rows and done as a scan of the whole table,
+    -- and a plain `state = 'queued'` would let the planner walk the whole queue index looking for
+    -- these ids. IS NOT DISTINCT FROM checks the same thing without offering that index.
     UPDATE jobs j
     SET state = 'running', attempt = j.attempt + 1, worker_id = p_worker,
         lease_token = (random() * 4503599627370495)::bigint, lease_expires_at = p_now + p_lease_ms,
         started_at = p_now, progress_done = NULL, progress_total = NULL, progress_message = NULL
-    WHERE j.id = ANY (ARRAY(SELECT c.id FROM chosen c)) AND j.state = 'queued'
+    WHERE j.id = ANY (ARRAY(SELECT c.id FROM chosen c)) AND j.state IS NOT DISTINCT FROM 'queued'
     RETURNING j.id, j.task, j.input, j.input_bytes, j.attempt, j.max_attempts, j.priority, j.timeout_ms,
       j.batch_id, j.created_at, j.lease_token, j.lease_expires_at, j.run_at
   )
@@ -240,7 +242,9 @@ BEGIN
         finished_at = CASE WHEN t.to_state = 'queued' THEN NULL ELSE p_now END,
         lease_token = NULL, lease_expires_at = NULL
     FROM t
-    WHERE j.id = ANY (p_ids) AND j.id = t.id AND j.state = 'running' AND j.lease_token = t.token
+    -- Through the primary key (see claim_jobs): `state = 'running'` would offer the running-jobs
+    -- index, which holds an entry for every job that finished since the last vacuum.
+    WHERE j.id = ANY (p_ids) AND j.id = t.id AND j.state IS NOT DISTINCT FROM 'running' AND j.lease_token = t.token
     RETURNING t.ord, j.task, j.batch_id, t.to_state
   )
   SELECT array_agg(d.ord::integer), array_agg(d.task),
