@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { type Ceiling, measureCeiling } from './ceiling.js';
 import { offloadQueue } from './offload-queue.js';
 import { graphileQueue } from './peers/graphile-worker.js';
 import { pgBossQueue } from './peers/pg-boss.js';
@@ -66,6 +67,12 @@ async function main(): Promise<void> {
   const label = `${postgres ? 'postgres' : 'sqlite'}${values.synchronous ? `-sync-${values.synchronous}` : ''}`;
   const loadBefore = loadavg()[0];
 
+  let ceiling: Ceiling | undefined;
+  if (postgres) {
+    ceiling = await measureCeiling(values.store!);
+    console.log(`bare pg now: ${ceiling.insertsPerSecond} awaited single INSERTs/s (${ceiling.commitMs} ms per durable commit), SELECT 1 round trip ${ceiling.roundTripMs} ms, load average ${loadBefore.toFixed(1)}`);
+  }
+
   const systems: Record<string, WorkloadResult[]> = {};
   systems.offload = await runAll('offload', postgres ? postgresOffload(values.store!, values.synchronous) : sqliteOffload(values.synchronous), names);
   if (postgres && !values['no-peers']) {
@@ -81,6 +88,7 @@ async function main(): Promise<void> {
     store: label,
     at: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverageBefore: loadBefore, loadAverageAfter: loadavg()[0] },
+    ...(ceiling ? { barePg: ceiling } : {}),
     results: systems.offload,
     ...(Object.keys(systems).length > 1 ? { peers: Object.fromEntries(Object.entries(systems).filter(([k]) => k !== 'offload')) } : {}),
   };
