@@ -53,6 +53,7 @@ export class ChangeFeed {
 
   private readonly watchers = new Set<(change: StoreChange) => void>();
   private listening = false;
+  private listeningOn: pg.Client | undefined;
   private inbox: { tasks: Set<string> | null; finished: Set<string> | null; batches: Set<string> | null } | undefined;
   private backstop: NodeJS.Timeout | undefined;
   private closed = false;
@@ -141,7 +142,8 @@ export class ChangeFeed {
     this.watchers.add(listener);
     if (!this.listening) {
       this.listening = true;
-      if (this.session.connected) void this.session.use((c) => this.listen(c)).catch(() => undefined);
+      // On the connection the session has, or will have (a failure here is retried by keepAlive's reconnects).
+      void this.session.use((c) => this.listen(c)).catch(() => undefined);
       this.session.keepAlive();
     }
     if (!this.backstop) {
@@ -163,7 +165,10 @@ export class ChangeFeed {
     await this.listen(client);
   }
 
+  /** LISTENs on `client`, once per connection. */
   private async listen(client: pg.Client): Promise<void> {
+    if (this.listeningOn === client) return;
+    this.listeningOn = client;
     client.on('notification', (msg) => { if (msg.channel === this.channel) this.receive(msg.payload); });
     await client.query(`LISTEN ${this.channel}`);
     // Changes made while nobody listened (before the first LISTEN, or during an outage) were not heard.
