@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { defineTask, Offload, StoreUnavailableError } from '../../src/index.js';
 import type { Logger } from '../../src/core/logger.js';
+import { createPool, Db } from '../../src/store/postgres/connection.js';
 import { ManualClock } from '../../src/testing/manual-clock.js';
 import { deferred } from '../helpers/offload.js';
 import { dropSchema, postgresReady, TEST_PG_URL, uniqueSchema, urlForSchema, withAdmin } from '../helpers/postgres.js';
@@ -35,6 +36,24 @@ if (await postgresReady('PostgreSQL outage')) {
       const url = new URL(urlForSchema(schema));
       url.port = '1';
       await assert.rejects(Offload.open({ store: url.toString() }), (err: Error) => err instanceof StoreUnavailableError && /retries by itself/.test(err.message));
+    });
+
+    it('a connection killed in the middle of a transaction fails that transaction with STORE_UNAVAILABLE, and nothing else', async () => {
+      const db = new Db(createPool({ connectionString: TEST_PG_URL, schema }, 2));
+      try {
+        await assert.rejects(db.transaction(async (tx) => {
+          const [{ pid }] = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+          await withAdmin(async (c) => {
+            await c.query('SELECT pg_terminate_backend($1)', [pid]);
+            // Until the backend is gone: by then its goodbye reached this process, between two statements.
+            while ((await c.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rowCount) { /* look again */ }
+          });
+          await tx.query('SELECT 1');
+        }), StoreUnavailableError);
+        assert.deepEqual(await db.query('SELECT 1 AS one'), [{ one: 1 }], 'the pool goes on with a new connection');
+      } finally {
+        await db.pool.end();
+      }
     });
 
     it('a worker keeps its results while the database is gone, writes them once it is back, and goes on claiming', async () => {

@@ -82,22 +82,28 @@ export class Db implements Queryable {
     } catch (err) {
       throw toStoreError(err);
     }
+    let broken: Error | undefined;
+    // A checked-out connection that dies between two statements (pg_terminate_backend, a server
+    // restart) reports it as an 'error' event; unheard, that event would crash the process.
+    const onError = (err: Error) => { broken = err; };
+    client.on('error', onError);
     const tx: Queryable = {
       async query<R>(sql: string, values: unknown[] = [], name?: string): Promise<R[]> {
+        if (broken) throw toStoreError(broken);
         return (await client.query({ text: sql, values, name })).rows as R[];
       },
     };
-    let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       const out = await fn(tx);
       await client.query('COMMIT');
       return out;
     } catch (err) {
-      if (isConnectionError(err)) broken = err as Error;
-      else await client.query('ROLLBACK').catch((e: Error) => { broken = e; });
+      if (isConnectionError(err)) broken ??= err as Error;
+      else if (!broken) await client.query('ROLLBACK').catch((e: Error) => { broken = e; });
       throw toStoreError(err);
     } finally {
+      client.removeListener('error', onError);
       // A connection that failed is destroyed rather than handed to the next caller.
       client.release(broken);
     }
