@@ -1,26 +1,44 @@
 /**
- * `npm run bench [-- --store URL] [--only W1,W3,G]`: runs the workloads, prints a table, and writes
- * the figures to bench/results/<store>-latest.json; the Gearman part (G: the same PHP clients and
- * workers against gearmand and against Offload) to bench/results/gearman-latest.json.
+ * `npm run bench [-- --store URL] [--only W1,W3,H1,G] [--synchronous full|off] [--no-peers]`
+ *
+ * - W1–W4, the core workloads, on Offload; on PostgreSQL also on graphile-worker and pg-boss
+ *   (bench/peers/), on the same server in the same run, side by side with ratios, and the bare-pg
+ *   ceiling measured first. Written to bench/results/<store>-latest.json.
+ * - H1–H2, the HTTP API on loopback (SQLite). Written with the core workloads.
+ * - G, the Gearman part: the same PHP clients and workers against gearmand and against Offload.
+ *   Written to bench/results/gearman-latest.json.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { h1HttpSubmits, h2HttpRoundTrips } from './http-workloads.js';
+import { type Ceiling, measureCeiling } from './ceiling.js';
 import { gearmanBench, gearmanBenchUnavailable, type GearmanResult } from './gearman.js';
-import { type FreshStore, type WorkloadResult, w1SingleEnqueues, w2ChunkedEnqueues, w3Drain, w4Latency } from './workloads.js';
+import { h1HttpSubmits, h2HttpRoundTrips } from './http-workloads.js';
+import { offloadQueue } from './offload-queue.js';
+import { graphileQueue } from './peers/graphile-worker.js';
+import { pgBossQueue } from './peers/pg-boss.js';
+import { dropSchema } from './peers/postgres.js';
+import { printTable } from './report.js';
+import { type FreshStore, type QueueFactory, type WorkloadName, type WorkloadResult, WORKLOADS } from './workloads.js';
 
 const { values } = parseArgs({
   options: {
     store: { type: 'string', default: 'sqlite' },
     only: { type: 'string' },
     synchronous: { type: 'string' },
+    'no-peers': { type: 'boolean', default: false },
     'gearman-clients': { type: 'string', default: '10' },
     'gearman-workers': { type: 'string', default: '10' },
     'gearman-jobs': { type: 'string', default: '2000' },
   },
 });
+
+/** Workloads that run against a whole server on a fresh SQLite file. */
+const SERVER_WORKLOADS: Record<string, (fresh: FreshStore) => Promise<WorkloadResult>> = {
+  H1: (f) => h1HttpSubmits(f),
+  H2: (f) => h2HttpRoundTrips(f),
+};
 
 function sqliteFresh(synchronous?: string): FreshStore {
   return async (label) => {
@@ -30,31 +48,83 @@ function sqliteFresh(synchronous?: string): FreshStore {
   };
 }
 
-const workloads: Record<string, (fresh: FreshStore) => Promise<WorkloadResult>> = {
-  W1: (f) => w1SingleEnqueues(f),
-  W2: (f) => w2ChunkedEnqueues(f),
-  W3: (f) => w3Drain(f),
-  W4: (f) => w4Latency(f),
-  H1: (f) => h1HttpSubmits(f),
-  H2: (f) => h2HttpRoundTrips(f),
-};
+function sqliteOffload(synchronous?: string): QueueFactory {
+  const fresh = sqliteFresh(synchronous);
+  return async (label) => {
+    const store = await fresh(label);
+    return offloadQueue(store.url, store.dispose);
+  };
+}
+
+/** A schema of its own per workload on the given server, dropped afterwards. */
+function postgresOffload(serverUrl: string, synchronousCommit?: string): QueueFactory {
+  return async (label) => {
+    const schema = `offload_bench_${label}_${process.pid}`;
+    const url = new URL(serverUrl);
+    url.searchParams.set('schema', schema);
+    if (synchronousCommit) url.searchParams.set('synchronousCommit', synchronousCommit);
+    await dropSchema(serverUrl, schema);
+    return offloadQueue(url.toString(), () => dropSchema(serverUrl, schema));
+  };
+}
+
+async function runAll(system: string, open: QueueFactory, names: WorkloadName[], sizes: Partial<Record<WorkloadName, number>> = {}): Promise<WorkloadResult[]> {
+  const results: WorkloadResult[] = [];
+  for (const name of names) {
+    const r = await WORKLOADS[name](open, sizes[name]);
+    results.push(r);
+    print(system, r);
+  }
+  return results;
+}
 
 async function main(): Promise<void> {
-  const storeKind = values.store!.startsWith('postgres') ? 'postgres' : 'sqlite';
-  if (storeKind !== 'sqlite') throw new Error('only the SQLite store is benchmarked by this version; pass --store sqlite');
-  const fresh = sqliteFresh(values.synchronous);
-  const only = values.only ? values.only.split(',') : [...Object.keys(workloads), 'G'];
-  const results: WorkloadResult[] = [];
-  for (const name of only.filter((n) => n !== 'G')) {
-    const run = workloads[name];
-    if (!run) throw new Error(`unknown workload ${name}; known: ${Object.keys(workloads).join(', ')}, G`);
-    const r = await run(fresh);
-    results.push(r);
-    print(r);
+  // Some peers unref all their timers: keep the process alive while a workload waits on them.
+  const keepAlive = setInterval(() => undefined, 60_000);
+  const postgres = values.store!.startsWith('postgres');
+  const known = [...Object.keys(WORKLOADS), ...Object.keys(SERVER_WORKLOADS), 'G'];
+  const only = values.only ? values.only.split(',') : postgres ? Object.keys(WORKLOADS) : known;
+  for (const n of only) if (!known.includes(n)) throw new Error(`unknown workload ${n}; known: ${known.join(', ')}`);
+  const core = only.filter((n): n is WorkloadName => n in WORKLOADS);
+  const server = only.filter((n) => n in SERVER_WORKLOADS);
+  if (postgres && (server.length || only.includes('G'))) throw new Error('H and G workloads run on SQLite only; leave out --store');
+  const label = `${postgres ? 'postgres' : 'sqlite'}${values.synchronous ? `-sync-${values.synchronous}` : ''}`;
+  const loadBefore = loadavg()[0];
+
+  let ceiling: Ceiling | undefined;
+  if (postgres) {
+    ceiling = await measureCeiling(values.store!);
+    console.log(`bare pg now: ${ceiling.insertsPerSecond} awaited single INSERTs/s (${ceiling.commitMs} ms per durable commit), SELECT 1 round trip ${ceiling.roundTripMs} ms, load average ${loadBefore.toFixed(1)}`);
   }
-  const label = `${storeKind}${values.synchronous ? `-sync-${values.synchronous}` : ''}`;
-  if (results.length) write(`${label}-latest.json`, { store: label, at: new Date().toISOString(), machine: machine(), results });
+
+  const systems: Record<string, WorkloadResult[]> = {};
+  systems.offload = await runAll('offload', postgres ? postgresOffload(values.store!, values.synchronous) : sqliteOffload(values.synchronous), core);
+  for (const name of server) {
+    const r = await SERVER_WORKLOADS[name](sqliteFresh(values.synchronous));
+    systems.offload.push(r);
+    print('offload', r);
+  }
+  if (postgres && !values['no-peers']) {
+    systems['graphile-worker'] = await runAll('graphile-worker', (l) => graphileQueue(values.store!, l), core);
+    // pg-boss's workers poll (at most every 0.5 s, a batch of 10 each time): about 20 jobs/s, so
+    // its drain is measured on 500 jobs rather than 20,000 (17 minutes).
+    systems['pg-boss'] = await runAll('pg-boss', (l) => pgBossQueue(values.store!, l), core, { W3: 500 });
+    console.log();
+    printTable(systems);
+  }
+
+  if (systems.offload.length) {
+    write(`${label}-latest.json`, {
+      store: label,
+      at: new Date().toISOString(),
+      machine: { ...machine(), loadAverageBefore: loadBefore, loadAverageAfter: loadavg()[0] },
+      ...(ceiling ? { barePg: ceiling } : {}),
+      results: systems.offload,
+      ...(Object.keys(systems).length > 1 ? { peers: Object.fromEntries(Object.entries(systems).filter(([k]) => k !== 'offload')) } : {}),
+    });
+  }
   if (only.includes('G')) await gearman();
+  clearInterval(keepAlive);
 }
 
 /** The Gearman part: one run against gearmand, one against Offload, the same PHP processes. */
@@ -96,10 +166,10 @@ function printGearman(r: GearmanResult): void {
   console.log(`${`${r.name} [${r.server}]`.padEnd(72)} ${String(r.jobsPerSecond).padStart(8)} jobs/s  ${lat}${cpu}`);
 }
 
-function print(r: WorkloadResult): void {
+function print(system: string, r: WorkloadResult): void {
   const lat = r.latencyMs ? `  latency ms p50 ${r.latencyMs.p50} p95 ${r.latencyMs.p95} p99 ${r.latencyMs.p99} max ${r.latencyMs.max}` : '';
   const rss = r.peakRssMb ? `  peak RSS ${r.peakRssMb} MB` : '';
-  console.log(`${r.name.padEnd(62)} ${String(r.jobsPerSecond).padStart(8)} jobs/s${lat}${rss}`);
+  console.log(`${system.padEnd(16)} ${r.name.padEnd(62)} ${String(r.jobsPerSecond).padStart(8)} jobs/s${lat}${rss}`);
 }
 
 await main();

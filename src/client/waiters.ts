@@ -26,7 +26,9 @@ export class Waiters {
   private readonly batches = new Map<string, Set<Pending<BatchRow>>>();
   private unwatch: (() => void) | undefined;
   private checking: Promise<void> | undefined;
-  private recheck = false;
+  /** What the next check looks at: these ids, or 'all' (the store could not tell). */
+  private jobsToCheck: Set<string> | 'all' | undefined;
+  private batchesToCheck: Set<string> | 'all' | undefined;
 
   constructor(private readonly store: Store, private readonly bus: EventBus, private readonly clock: Clock) {
     const onJobDone = (e: { id: string }) => { if (this.jobs.has(e.id)) void this.checkJobs([e.id]); };
@@ -37,7 +39,22 @@ export class Waiters {
   }
 
   waitForJob(id: string, opts: WaitOptions = {}): Promise<JobRow> {
-    return this.wait(this.jobs, id, opts, () => this.checkJobs([id]));
+    return this.wait(this.jobs, id, opts, () => this.checkJobSoon(id));
+  }
+
+  private soonIds: string[] = [];
+  private soonCheck: Promise<void> | undefined;
+
+  /** Waits begun in one turn of the event loop (a thousand `handle.result()` calls) are checked with one query. */
+  private checkJobSoon(id: string): Promise<void> {
+    this.soonIds.push(id);
+    this.soonCheck ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      const ids = this.soonIds;
+      this.soonIds = [];
+      this.soonCheck = undefined;
+      return this.checkJobs(ids);
+    });
+    return this.soonCheck;
   }
 
   waitForBatch(id: string, opts: WaitOptions = {}): Promise<BatchRow> {
@@ -98,22 +115,26 @@ export class Waiters {
     }
   }
 
+  /**
+   * Changes that arrive while a check runs are merged and checked next, by id when the store
+   * said which jobs finished; only a change that says nothing specific rechecks every wait.
+   */
   private onStoreChange(change: StoreChange): void {
-    if (this.checking) {
-      this.recheck = true;
-      return;
-    }
-    const jobIds = change.finished ? change.finished.filter((id) => this.jobs.has(id)) : [...this.jobs.keys()];
-    const batchIds = change.finishedBatches ? change.finishedBatches.filter((id) => this.batches.has(id)) : [...this.batches.keys()];
-    if (jobIds.length === 0 && batchIds.length === 0) return;
-    this.checking = Promise.all([this.checkJobs(jobIds), this.checkBatches(batchIds)])
+    this.jobsToCheck = mergeIds(this.jobsToCheck, change.finished);
+    this.batchesToCheck = mergeIds(this.batchesToCheck, change.finishedBatches);
+    if (!this.checking) this.runChecks();
+  }
+
+  private runChecks(): void {
+    const jobs = this.jobsToCheck === 'all' ? [...this.jobs.keys()] : [...(this.jobsToCheck ?? [])].filter((id) => this.jobs.has(id));
+    const batches = this.batchesToCheck === 'all' ? [...this.batches.keys()] : [...(this.batchesToCheck ?? [])].filter((id) => this.batches.has(id));
+    this.jobsToCheck = this.batchesToCheck = undefined;
+    if (jobs.length === 0 && batches.length === 0) return;
+    this.checking = Promise.all([this.checkJobs(jobs), this.checkBatches(batches)])
       .then(() => undefined, (err: unknown) => process.emitWarning(`Offload could not check awaited jobs: ${String(err)}`))
       .finally(() => {
         this.checking = undefined;
-        if (this.recheck) {
-          this.recheck = false;
-          this.onStoreChange({ tasks: null });
-        }
+        if (this.jobsToCheck !== undefined || this.batchesToCheck !== undefined) this.runChecks();
       });
   }
 
@@ -121,4 +142,12 @@ export class Waiters {
   rejectAll(err: unknown): void {
     for (const set of [...this.jobs.values(), ...this.batches.values()]) for (const p of [...set]) p.reject(err);
   }
+}
+
+function mergeIds(into: Set<string> | 'all' | undefined, ids: string[] | undefined): Set<string> | 'all' | undefined {
+  if (ids === undefined || into === 'all') return 'all';
+  if (ids.length === 0) return into;
+  const set = into ?? new Set<string>();
+  for (const id of ids) set.add(id);
+  return set;
 }

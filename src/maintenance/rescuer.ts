@@ -5,12 +5,13 @@ import { PeriodicService } from './periodic.js';
 
 /**
  * Puts back the jobs of workers that stopped heartbeating (crashed, hung, cut off): each expired
- * lease is a failed attempt, retried at once while attempts remain. Safe to run in every
- * process: the store fences each job by its lease token, so a job is reaped once.
+ * lease is a failed attempt, retried at once while attempts remain. One process reaps at a time
+ * where the store can elect one (PostgreSQL); it would be safe anywhere anyway: the store fences
+ * each job by its lease token, so a job is reaped once.
  */
 export class Rescuer extends PeriodicService {
   constructor(private readonly store: Store, clock: Clock, logger: Logger, intervalMs = 5000) {
-    super(clock, logger, intervalMs);
+    super(clock, logger, intervalMs, { store, name: 'rescuer' });
   }
 
   protected async runOnce(): Promise<void> {

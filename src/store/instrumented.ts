@@ -139,6 +139,7 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
     },
 
     pruneJobs: (p) => timed('pruneJobs', () => store.pruneJobs(p)),
+    holdDuty: (p) => timed('holdDuty', () => store.holdDuty(p)),
     watch: (listener) => store.watch(listener),
     close: () => store.close(),
   };

@@ -15,6 +15,12 @@ export interface StoreCapabilities {
   readonly changeFeed: 'push' | 'poll';
   /** Whether processes on other machines can share this store. */
   readonly sharedAcrossHosts: boolean;
+  /**
+   * Cluster-wide duties (reaping expired leases, pruning): `lock` means the store elects one
+   * process at a time per duty (`holdDuty`), and another takes over if it dies; `every-process`
+   * means every process runs them, which is safe because their statements are fenced and idempotent.
+   */
+  readonly clusterDuties: 'lock' | 'every-process';
 }
 
 export interface NewJob {
@@ -239,6 +245,11 @@ export interface Store {
   // maintenance
   reapExpiredLeases(p: { now: number; limit: number }): Promise<ReapResult>;
   pruneJobs(p: { now: number; limit: number }): Promise<{ deleted: number }>;
+  /**
+   * Takes or keeps the cluster-wide lock of a duty (`rescuer`, `pruner`…): true while this process
+   * should run it. Ask before each run. Stores whose `clusterDuties` is `every-process` say true.
+   */
+  holdDuty(p: { duty: string }): Promise<boolean>;
 
   /** Calls `listener` when another process changes the store. Returns the unsubscribe function. */
   watch(listener: (change: StoreChange) => void): () => void;

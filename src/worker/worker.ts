@@ -70,7 +70,8 @@ export class Worker extends Service {
   private failures = 0;
   private heartbeatTimer: Timer | undefined;
   private pollTimer: Timer | undefined;
-  private retryTimer: Timer | undefined;
+  /** One retry timer per operation: a failed claim must never cancel the retry of a failed write. */
+  private readonly retryTimers = new Map<string, Timer>();
   private wakeTimer: { at: number; timer: Timer } | undefined;
   private lastNextRunAtCheck = 0;
   private readonly unsubscribe: (() => void)[] = [];
@@ -347,8 +348,11 @@ export class Worker extends Service {
     const delay = Math.min(MAX_RETRY_DELAY_MS, 50 * 2 ** Math.min(this.failures, 10));
     this.deps.logger.error({ err, worker: this.id, retryInMs: delay }, `worker could not ${what}; retrying`);
     if (this.stopping && what === 'claim') return;
-    this.retryTimer?.cancel();
-    this.retryTimer = this.deps.clock.setTimer(again, delay);
+    this.retryTimers.get(what)?.cancel();
+    this.retryTimers.set(what, this.deps.clock.setTimer(() => {
+      this.retryTimers.delete(what);
+      again();
+    }, delay));
   }
 
   // ---- progress and heartbeats -----------------------------------------------------------------
@@ -458,7 +462,7 @@ export class Worker extends Service {
     }
     await this.drainWrites();
     this.stopped = true;
-    this.retryTimer?.cancel();
+    for (const t of this.retryTimers.values()) t.cancel();
     this.heartbeatTimer?.cancel();
     this.progressTimer?.cancel();
     await store.removeWorker({ id: this.id }).catch((err) => logger.warn({ err }, 'could not remove the worker record'));

@@ -558,6 +558,18 @@ export function storeConformance(name: string, factory: StoreFactory): void {
 
     // ---- other processes -----------------------------------------------------------------------
 
+    it('says which process runs a cluster duty: one at a time, or every one, as its capability says', async () => {
+      const other = await fixture.open();
+      try {
+        assert.equal(await store.holdDuty({ duty: 'rescuer' }), true);
+        assert.equal(await other.holdDuty({ duty: 'rescuer' }), store.capabilities.clusterDuties === 'every-process');
+        assert.equal(await store.holdDuty({ duty: 'rescuer' }), true, 'kept while held');
+        assert.equal(await other.holdDuty({ duty: 'pruner' }), true, 'each duty is held on its own');
+      } finally {
+        await other.close();
+      }
+    });
+
     it('tells a watcher about changes made through another connection', async () => {
       const other = await fixture.open();
       try {

@@ -90,7 +90,7 @@ describe('crashes', () => {
     }
   });
 
-  it('a producer killed with SIGKILL during a burst of 5,000 enqueues: every acknowledged job survives', async () => {
+  it('a producer killed with SIGKILL during a burst of 50,000 enqueues: every acknowledged job survives', async () => {
     const dir = tempDir();
     dirs.push(dir);
     const dbPath = join(dir.path, 'offload.db');

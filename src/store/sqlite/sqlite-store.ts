@@ -42,7 +42,7 @@ type RawRow = Record<string, unknown>;
  * other's changes through `PRAGMA data_version`.
  */
 export class SqliteStore implements Store {
-  readonly capabilities = { changeFeed: 'poll', sharedAcrossHosts: false } as const;
+  readonly capabilities = { changeFeed: 'poll', sharedAcrossHosts: false, clusterDuties: 'every-process' } as const;
   readonly description: string;
   private readonly db: Database.Database;
   private readonly stmts = new Map<string, Stmt>();
@@ -455,6 +455,11 @@ export class SqliteStore implements Store {
     this.stmt('prune_batches').run({ cutoff: p.now - 86_400_000 });
     this.stmt('prune_workers').run({ cutoff: p.now - 86_400_000 });
     return { deleted };
+  }
+
+  /** No election on one file: every process runs the duties; their statements are fenced and idempotent. */
+  async holdDuty(_p: { duty: string }): Promise<boolean> {
+    return true;
   }
 
   // ---- changes by other processes ----------------------------------------------------------------

@@ -1,0 +1,32 @@
+/** Offload as a BenchQueue: the store URL decides the backend (SQLite file or PostgreSQL schema). */
+import { defineTask, Offload } from '../src/index.js';
+import { silentLogger } from '../src/core/logger.js';
+import type { BenchInput, BenchQueue } from './workloads.js';
+
+export async function offloadQueue(url: string, dispose: () => Promise<void>): Promise<BenchQueue> {
+  let handler: (input: BenchInput) => void = () => undefined;
+  const noop = defineTask('bench.noop', async (input: BenchInput) => { handler(input); return null; }, { maxAttempts: 1, retention: 3_600_000 });
+  const offload = await Offload.open({ store: url, tasks: [noop], logger: silentLogger });
+  let succeeded = 0;
+  const watchers: { total: number; resolve: () => void }[] = [];
+  offload.on('job:succeeded', () => {
+    succeeded++;
+    for (const w of watchers.filter((w) => succeeded >= w.total)) {
+      watchers.splice(watchers.indexOf(w), 1);
+      w.resolve();
+    }
+  });
+  return {
+    enqueue: async (input) => { await offload.enqueue(noop, input); },
+    enqueueMany: async (inputs) => { await offload.enqueueMany(inputs.map((input) => ({ task: noop, input }))); },
+    async work(concurrency, h) {
+      handler = h;
+      await offload.work({ concurrency, maintenance: false });
+    },
+    recorded: (total) => (succeeded >= total ? Promise.resolve() : new Promise((resolve) => watchers.push({ total, resolve }))),
+    async close() {
+      await offload.close();
+      await dispose();
+    },
+  };
+}

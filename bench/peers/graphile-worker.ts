@@ -1,0 +1,35 @@
+/**
+ * graphile-worker as a BenchQueue, with its defaults (LISTEN/NOTIFY wake-ups, one job per fetch,
+ * completions not batched), in a schema of its own on the same server.
+ */
+import { Logger, makeWorkerUtils, run, type Runner, type WorkerUtils } from 'graphile-worker';
+import pg from 'pg';
+import type { BenchInput, BenchQueue } from '../workloads.js';
+import { dropSchema, pollUntil } from './postgres.js';
+
+export async function graphileQueue(serverUrl: string, label: string): Promise<BenchQueue> {
+  const schema = `graphile_bench_${label}_${process.pid}`;
+  const logger = new Logger(() => () => undefined);
+  const utils: WorkerUtils = await makeWorkerUtils({ connectionString: serverUrl, schema, logger });
+  await utils.migrate();
+  let runner: Runner | undefined;
+  const count = new pg.Pool({ connectionString: serverUrl, max: 1 });
+  return {
+    enqueue: async (input) => { await utils.addJob('noop', input); },
+    enqueueMany: async (inputs) => { await utils.addJobs(inputs.map((payload) => ({ identifier: 'noop', payload }))); },
+    async work(concurrency, handler) {
+      runner = await run({
+        connectionString: serverUrl, schema, logger, concurrency, noHandleSignals: true,
+        taskList: { noop: async (payload) => { handler(payload as BenchInput); } },
+      });
+    },
+    // Done jobs are deleted; their completion may trail the handler, so wait for the table to empty.
+    recorded: () => pollUntil(async () => (await count.query(`SELECT count(*)::int AS n FROM ${schema}._private_jobs`)).rows[0].n === 0),
+    async close() {
+      await runner?.stop();
+      await utils.release();
+      await count.end();
+      await dropSchema(serverUrl, schema);
+    },
+  };
+}

@@ -1,0 +1,456 @@
+import type { BatchRow } from '../../core/batch.js';
+import { InvalidOptionError, InvalidStateError, JobNotFoundError } from '../../core/errors.js';
+import { FINISHED_STATES, type JobRow, type JobState } from '../../core/job.js';
+import type { ResolvedTaskSettings, TaskRecord } from '../../core/task.js';
+import { loadSqlFiles } from '../sql-files.js';
+import type {
+  CancelResult, ClaimedJob, ClaimParams, CountRow, FinishResult, InsertedJob, InsertJobsResult, ListJobsParams, NewBatch, NewJob,
+  PurgeResult, ReapResult, Store, StoreChange, TokenRecord, TokenScope, Touch, Transition, WorkerRecord,
+} from '../store.js';
+import { ChangeFeed, type ChangeNote } from './change-feed.js';
+import { createPool, Db, migrate, type PgTarget, type Queryable } from './connection.js';
+import { DutyLocks } from './duty-locks.js';
+import {
+  BATCH_COLUMNS, claimedJob, finishedBatch, idParam, JOB_COLUMNS, jobRow, payloadColumns, TOKEN_COLUMNS, tokenParam, tokenRow,
+} from './rows.js';
+import { PgSession } from './session.js';
+
+const SQL = loadSqlFiles(new URL('./queries/', import.meta.url), { JOB_COLUMNS, BATCH_COLUMNS, TOKEN_COLUMNS });
+
+/** Statements whose filters fold away only when planned with their actual values: never prepared. */
+const UNPREPARED = new Set(['list_jobs', 'count_jobs', 'get_tasks']);
+
+export interface PostgresStoreOptions {
+  /** Pooled connections (default 10), plus one dedicated session for LISTEN and duty locks. */
+  poolSize?: number;
+  /** Backstop: how often watchers are told to look again even without a notification (default 10 000 ms). */
+  pollIntervalMs?: number;
+}
+
+type Raw = Record<string, unknown>;
+
+/**
+ * The scale-out store: any number of processes on any number of machines share one PostgreSQL
+ * schema. Claims use FOR UPDATE SKIP LOCKED (limited tasks take a per-task advisory lock);
+ * a worker's results and its next claim are one function call, one commit; other processes hear
+ * about changes through LISTEN/NOTIFY; cluster-wide duties are held through advisory locks.
+ */
+export class PostgresStore implements Store {
+  readonly capabilities = { changeFeed: 'push', sharedAcrossHosts: true, clusterDuties: 'lock' } as const;
+  private readonly session: PgSession;
+  private readonly feed: ChangeFeed;
+  private readonly duties: DutyLocks;
+  private closed = false;
+
+  private constructor(private readonly db: Db, target: PgTarget, readonly description: string, options: PostgresStoreOptions) {
+    // The hooks run only once the session connects, after the constructor.
+    this.session = new PgSession(target, {
+      onConnect: (client) => this.feed.onConnect(client),
+      onLost: () => this.duties.onLost(),
+    });
+    this.duties = new DutyLocks(this.session, target.schema);
+    this.feed = new ChangeFeed(db, this.session, `offload_${target.schema}`, options.pollIntervalMs ?? 10_000);
+  }
+
+  /** Connects, brings the schema up to date (safe when many processes start at once) and opens the store. */
+  static async open(target: PgTarget, description: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const db = new Db(createPool(target, options.poolSize ?? 10));
+    try {
+      await migrate(db, target.schema);
+    } catch (err) {
+      await db.pool.end().catch(() => undefined);
+      throw err;
+    }
+    return new PostgresStore(db, target, description, options);
+  }
+
+  /** Runs one statement from queries/; hot statements are prepared once per connection. */
+  private run<R = Raw>(q: Queryable, name: string, values: unknown[]): Promise<R[]> {
+    const text = SQL.get(name);
+    if (text === undefined) throw new Error(`missing SQL file ${name}.sql`);
+    return q.query<R>(text, values, UNPREPARED.has(name) ? undefined : `offload_${name}`);
+  }
+
+  private publish(note: ChangeNote): void {
+    this.feed.publish(note);
+  }
+
+  // ---- submitting ------------------------------------------------------------------------------
+
+  async insertJobs(p: { jobs: NewJob[]; batch?: NewBatch; now: number }): Promise<InsertJobsResult> {
+    if (p.jobs.length === 1 && !p.batch) {
+      const job = await this.insertOne(this.db, p.jobs[0], null, p.now);
+      if (!job.deduplicated) this.publish({ tasks: [job.task] });
+      return { jobs: [job], batchId: null, finishedBatch: null, followUps: [] };
+    }
+    const out = await this.db.transaction(async (tx) => {
+      let batchId: string | null = null;
+      if (p.batch) {
+        const onFinish = p.batch.onFinish ? JSON.stringify({ ...p.batch.onFinish, input: String(p.batch.onFinish.input) }) : null;
+        [{ id: batchId }] = await this.run<{ id: string }>(tx, 'insert_batch', [p.batch.title, p.jobs.length, onFinish, p.now]);
+      }
+      const jobs = p.jobs.length ? await this.insertMany(tx, p.jobs, batchId, p.now) : [];
+      let finished: BatchRow | null = null;
+      const followUps: InsertedJob[] = [];
+      if (batchId !== null) {
+        const members = jobs.filter((j) => !j.deduplicated).length;
+        if (members !== p.jobs.length) await this.run(tx, 'set_batch_total', [batchId, members]);
+        if (members === 0) {
+          const [r] = await this.run(tx, 'batch_add_finished', [batchId, 0, 0, 0, p.now]);
+          if (r) finished = finishedBatch(r, followUps);
+        }
+      }
+      return { jobs, batchId, finishedBatch: finished, followUps };
+    });
+    this.publish({
+      tasks: [...out.jobs, ...out.followUps].filter((j) => !j.deduplicated).map((j) => j.task),
+      finishedBatches: out.finishedBatch ? [out.finishedBatch.id] : [],
+    });
+    return out;
+  }
+
+  private async insertOne(q: Queryable, job: NewJob, batchId: string | null, now: number): Promise<InsertedJob> {
+    const [input, inputBytes] = payloadColumns(job.input);
+    const values = [job.task, input, inputBytes, job.priority, job.runAt, job.maxAttempts, job.timeoutMs, job.uniqueKey, job.concurrencyKey, batchId, job.origin, now];
+    // A holder of the unique key may finish between the insert and the look-up: then insert again.
+    for (let i = 0; i < 5; i++) {
+      const [row] = await this.run<{ id: string }>(q, 'insert_job', values);
+      if (row) return { id: row.id, task: job.task, deduplicated: false, state: 'queued', runAt: job.runAt };
+      const [holder] = await this.run<Holder>(q, 'find_unique_jobs', [[job.task], [job.uniqueKey]]);
+      if (holder) return { id: holder.id, task: job.task, deduplicated: true, state: holder.state, runAt: holder.runAt };
+    }
+    throw new Error(`insert of a ${job.task} job kept conflicting on unique key "${job.uniqueKey}" with no job holding it`);
+  }
+
+  private async insertMany(tx: Queryable, jobs: NewJob[], batchId: string | null, now: number): Promise<InsertedJob[]> {
+    const payloads = jobs.map((j) => payloadColumns(j.input));
+    const rows = await this.run<{ id: string; inserted: boolean }>(tx, 'insert_jobs', [
+      jobs.map((j) => j.task), payloads.map((p) => p[0]), payloads.map((p) => p[1]), jobs.map((j) => j.priority), jobs.map((j) => j.runAt),
+      jobs.map((j) => j.maxAttempts), jobs.map((j) => j.timeoutMs), jobs.map((j) => j.uniqueKey), jobs.map((j) => j.concurrencyKey),
+      jobs.map((j) => j.origin), batchId, now,
+    ]);
+    const out: (InsertedJob | undefined)[] = rows.map((r, i) => r.inserted ? { id: r.id, task: jobs[i].task, deduplicated: false, state: 'queued', runAt: jobs[i].runAt } : undefined);
+    const missing = jobs.map((j, i) => ({ j, i })).filter(({ i }) => out[i] === undefined);
+    if (missing.length) {
+      const holders = await this.run<Holder>(tx, 'find_unique_jobs', [missing.map((m) => m.j.task), missing.map((m) => m.j.uniqueKey)]);
+      const byKey = new Map(holders.map((h) => [`${h.task}\u0000${h.uniqueKey}`, h]));
+      for (const { j, i } of missing) {
+        const h = byKey.get(`${j.task}\u0000${j.uniqueKey}`);
+        out[i] = h ? { id: h.id, task: j.task, deduplicated: true, state: h.state, runAt: h.runAt } : await this.insertOne(tx, j, batchId, now);
+      }
+    }
+    return out as InsertedJob[];
+  }
+
+  // ---- working ---------------------------------------------------------------------------------
+
+  async claimJobs(p: ClaimParams): Promise<ClaimedJob[]> {
+    if (p.max <= 0 || p.tasks.length === 0) return [];
+    const rows = await this.run(this.db, 'claim_jobs', [p.workerId, p.tasks, p.max, p.leaseMs, p.now]);
+    return rows.map(claimedJob);
+  }
+
+  async finishJobs(p: { transitions: Transition[]; now: number; claim?: ClaimParams }): Promise<FinishResult> {
+    const t = p.transitions;
+    const results = t.map((x) => (x.to === 'succeeded' ? payloadColumns(x.result) : [null, null]));
+    const c = p.claim && p.claim.max > 0 && p.claim.tasks.length > 0 ? p.claim : undefined;
+    const rows = await this.run<Raw & { kind: string; ord: number }>(this.db, 'finish_jobs', [
+      t.map((x) => idParam(x.id)), t.map((x) => tokenParam(x.token)), t.map((x) => x.to),
+      results.map((r) => r[0]), results.map((r) => r[1]),
+      t.map((x) => (x.to === 'succeeded' ? null : x.error)),
+      t.map((x) => (x.to === 'queued' ? x.runAt : null)),
+      t.map((x) => (x.to === 'queued' && !x.countAttempt ? 1 : 0)),
+      p.now, c?.workerId ?? null, c?.tasks ?? null, c?.max ?? 0, c?.leaseMs ?? 0, c?.now ?? p.now,
+    ]);
+    const out: FinishResult = { results: t.map(() => ({ ok: false, task: null })), finishedBatches: [], followUps: [], claimed: [] };
+    for (const r of rows) {
+      if (r.kind === 'r') out.results[r.ord - 1] = { ok: true, task: r.task as string };
+      else if (r.kind === 'b') out.finishedBatches.push(finishedBatch(r.extra as Raw, out.followUps));
+      else out.claimed.push(claimedJob(r));
+    }
+    const done = t.filter((x, i) => out.results[i].ok);
+    if (done.length) {
+      // Tasks are named only for jobs that can run again (requeued) or are new (onFinish jobs):
+      // naming every finished job's task would send every other worker to claim after every
+      // turn of every worker. A slot freed under a concurrency limit is refilled by the finishing
+      // worker's own claim in this same call, or by the others' polling.
+      this.publish({
+        tasks: [...t.flatMap((x, i) => (x.to === 'queued' && out.results[i].ok ? [out.results[i].task!] : [])), ...out.followUps.map((j) => j.task)],
+        finished: done.filter((x) => x.to !== 'queued').map((x) => x.id),
+        finishedBatches: out.finishedBatches.map((b) => b.id),
+      });
+    }
+    return out;
+  }
+
+  async touchJobs(p: { touches: Touch[]; leaseExpiresAt: number | null; now: number }): Promise<{ lost: string[] }> {
+    // Like SQLite: a touch with nothing to write is not checked.
+    const touches = p.touches.filter((t) => p.leaseExpiresAt !== null || t.progress);
+    if (touches.length === 0) return { lost: [] };
+    const rows = await this.run<{ id: string }>(this.db, 'touch_jobs', [
+      touches.map((t) => idParam(t.id)), touches.map((t) => tokenParam(t.token)), p.leaseExpiresAt,
+      touches.map((t) => t.progress?.done ?? null), touches.map((t) => t.progress?.total ?? null),
+      touches.map((t) => t.progress?.message ?? null), touches.map((t) => t.progress !== undefined),
+    ]);
+    const held = new Set(rows.map((r) => r.id));
+    return { lost: touches.filter((t) => !held.has(t.id)).map((t) => t.id) };
+  }
+
+  async nextRunAt(p: { tasks: string[] }): Promise<number | null> {
+    const [r] = await this.run<{ runAt: number | null }>(this.db, 'next_run_at', [p.tasks]);
+    return r.runAt;
+  }
+
+  // ---- reading ---------------------------------------------------------------------------------
+
+  async getJob(p: { id: string }): Promise<JobRow | null> {
+    const id = idParam(p.id);
+    if (id === null) return null;
+    const [r] = await this.run(this.db, 'get_job', [id]);
+    return r ? jobRow(r) : null;
+  }
+
+  async getJobs(p: { ids: string[] }): Promise<JobRow[]> {
+    const ids = p.ids.map(idParam).filter((id) => id !== null);
+    if (ids.length === 0) return [];
+    return (await this.run(this.db, 'get_jobs', [ids])).map(jobRow);
+  }
+
+  async listJobs(p: ListJobsParams): Promise<JobRow[]> {
+    const rows = await this.run(this.db, 'list_jobs', [p.task ?? null, p.state ?? null, p.batchId ?? null, p.beforeId ?? null, p.limit]);
+    return rows.map(jobRow);
+  }
+
+  async countJobs(p: { task?: string; states?: JobState[] }): Promise<CountRow[]> {
+    return this.run<CountRow>(this.db, 'count_jobs', [p.task ?? null, p.states ?? null]);
+  }
+
+  async getBatch(p: { id: string }): Promise<BatchRow | null> {
+    const id = idParam(p.id);
+    if (id === null) return null;
+    const [r] = await this.run<BatchRow>(this.db, 'get_batch', [id]);
+    return r ?? null;
+  }
+
+  // ---- acting on jobs --------------------------------------------------------------------------
+
+  async cancelJob(p: { id: string; now: number }): Promise<CancelResult> {
+    const out = await this.db.transaction(async (tx): Promise<CancelResult> => {
+      const before = await this.lockJob(tx, p.id);
+      const previous = before.state;
+      if (previous === 'cancelled') return { row: before, previous, finishedBatch: null, followUps: [] };
+      if (previous === 'succeeded' || previous === 'failed') {
+        throw new InvalidStateError(p.id, previous, 'cancel', 'Only queued or running jobs can be cancelled.');
+      }
+      const [r] = await this.run(tx, 'cancel_job', [before.id, p.now]);
+      const row = jobRow(r);
+      const followUps: InsertedJob[] = [];
+      let finished: BatchRow | null = null;
+      if (row.batchId !== null) {
+        const [b] = await this.run(tx, 'batch_add_finished', [row.batchId, 0, 0, 1, p.now]);
+        if (b) finished = finishedBatch(b, followUps);
+      }
+      return { row, previous, finishedBatch: finished, followUps };
+    });
+    if (out.previous !== 'cancelled') {
+      this.publish({
+        tasks: out.followUps.map((j) => j.task),
+        finished: [out.row.id],
+        finishedBatches: out.finishedBatch ? [out.finishedBatch.id] : [],
+      });
+    }
+    return out;
+  }
+
+  private async lockJob(tx: Queryable, id: string): Promise<JobRow> {
+    const checked = idParam(id);
+    const [r] = checked === null ? [] : await this.run(tx, 'lock_job', [checked]);
+    if (!r) throw new JobNotFoundError(id);
+    return jobRow(r);
+  }
+
+  async retryJob(p: { id: string; now: number }): Promise<JobRow> {
+    const row = await this.db.transaction(async (tx) => {
+      const before = await this.lockJob(tx, p.id);
+      const state = before.state;
+      if (state !== 'failed' && state !== 'cancelled') {
+        throw new InvalidStateError(p.id, state, 'retry', state === 'succeeded' ? 'It succeeded; submit a new job to run it again.' : 'It will run (again) by itself.');
+      }
+      let r: Raw;
+      try {
+        [r] = await this.run(tx, 'retry_job', [before.id, p.now]);
+      } catch (err) {
+        if ((err as { code?: string }).code === '23505') {
+          throw new InvalidStateError(p.id, state, 'retry', `Another queued or running job holds its unique key "${String(before.uniqueKey)}".`);
+        }
+        throw err;
+      }
+      if (before.batchId !== null) {
+        await this.run(tx, 'batch_add_finished', [before.batchId, 0, state === 'failed' ? -1 : 0, state === 'cancelled' ? -1 : 0, p.now]);
+      }
+      return jobRow(r);
+    });
+    this.publish({ tasks: [row.task] });
+    return row;
+  }
+
+  async purgeJobs(p: { task: string; states: JobState[]; now: number }): Promise<PurgeResult> {
+    if (p.states.includes('running')) throw new InvalidOptionError('state', 'running jobs cannot be purged; cancel them instead');
+    const out = await this.db.transaction(async (tx) => {
+      const r: PurgeResult = { deleted: 0, finishedBatches: [], followUps: [] };
+      for (const state of p.states) {
+        const members = state === 'queued' ? await this.run<{ batchId: string; n: number }>(tx, 'queued_batch_members', [p.task]) : [];
+        const [{ n }] = await this.run<{ n: number }>(tx, 'delete_jobs', [p.task, state]);
+        r.deleted += n;
+        for (const m of members) {
+          const [b] = await this.run(tx, 'batch_add_finished', [m.batchId, 0, 0, m.n, p.now]);
+          if (b) r.finishedBatches.push(finishedBatch(b, r.followUps));
+        }
+      }
+      return r;
+    });
+    if (out.finishedBatches.length || out.followUps.length) {
+      this.publish({ tasks: out.followUps.map((j) => j.task), finishedBatches: out.finishedBatches.map((b) => b.id) });
+    }
+    return out;
+  }
+
+  async findJobsByUniqueKey(p: { uniqueKey: string }): Promise<JobRow[]> {
+    return (await this.run(this.db, 'find_jobs_by_unique_key', [p.uniqueKey])).map(jobRow);
+  }
+
+  // ---- task registry ---------------------------------------------------------------------------
+
+  async registerTasks(p: { tasks: { name: string; settings: ResolvedTaskSettings }[]; now: number; onlyIfMissing?: boolean }): Promise<void> {
+    if (p.tasks.length === 0) return;
+    await this.run(this.db, p.onlyIfMissing ? 'insert_tasks_if_missing' : 'upsert_tasks', [
+      p.tasks.map((t) => t.name), p.tasks.map((t) => JSON.stringify(t.settings)),
+      p.tasks.map((t) => t.settings.concurrency), p.tasks.map((t) => t.settings.concurrencyPerKey), p.now,
+    ]);
+  }
+
+  async getTasks(p: { names?: string[] }): Promise<TaskRecord[]> {
+    const rows = await this.run<Raw>(this.db, 'get_tasks', [p.names ?? null]);
+    return rows.map((r) => ({ name: r.name as string, settings: JSON.parse(r.settings as string) as ResolvedTaskSettings, pausedUntil: r.pausedUntil as number | null, updatedAt: r.updatedAt as number }));
+  }
+
+  async pauseTask(p: { task: string; until: number }): Promise<void> {
+    await this.run(this.db, 'pause_task', [p.task, p.until]);
+  }
+
+  async removeTask(p: { name: string }): Promise<boolean> {
+    return (await this.run(this.db, 'remove_task', [p.name])).length === 1;
+  }
+
+  // ---- tokens ----------------------------------------------------------------------------------
+
+  async createToken(p: { name: string; scope: TokenScope; tasks: string[]; hash: string; now: number }): Promise<TokenRecord> {
+    try {
+      const [r] = await this.run(this.db, 'insert_token', [p.name, p.scope, p.tasks, p.hash, p.now]);
+      return tokenRow(r);
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') throw new InvalidOptionError('name', `a token named "${p.name}" already exists; choose another name`);
+      throw err;
+    }
+  }
+
+  async listTokens(p: { includeRevoked?: boolean }): Promise<TokenRecord[]> {
+    return (await this.run(this.db, 'list_tokens', [p.includeRevoked === true])).map(tokenRow);
+  }
+
+  async revokeToken(p: { name: string; now: number }): Promise<boolean> {
+    return (await this.run(this.db, 'revoke_token', [p.name, p.now])).length === 1;
+  }
+
+  async findToken(p: { hash: string }): Promise<TokenRecord | null> {
+    const [r] = await this.run(this.db, 'find_token', [p.hash]);
+    return r ? tokenRow(r) : null;
+  }
+
+  // ---- workers ---------------------------------------------------------------------------------
+
+  async upsertWorker(p: { worker: WorkerRecord }): Promise<void> {
+    const w = p.worker;
+    await this.run(this.db, 'upsert_worker', [w.id, w.kind, w.host, w.pid, w.tasks, w.concurrency, w.startedAt, w.lastSeenAt]);
+  }
+
+  async removeWorker(p: { id: string }): Promise<void> {
+    await this.run(this.db, 'remove_worker', [p.id]);
+  }
+
+  async listWorkers(p: { seenSince?: number }): Promise<WorkerRecord[]> {
+    return this.run<WorkerRecord>(this.db, 'list_workers', [p.seenSince ?? 0]);
+  }
+
+  // ---- maintenance -----------------------------------------------------------------------------
+
+  async reapExpiredLeases(p: { now: number; limit: number }): Promise<ReapResult> {
+    const out = await this.db.transaction(async (tx) => {
+      const r: ReapResult = { requeued: [], failed: [], finishedBatches: [], followUps: [] };
+      const rows = await this.run<{ id: string; task: string; state: JobState; batchId: number | null }>(tx, 'reap_expired_leases', [p.now, p.limit, new Date(p.now).toISOString()]);
+      const failedPerBatch = new Map<number, number>();
+      for (const row of rows) {
+        const ref = { id: row.id, task: row.task };
+        if (row.state === 'queued') r.requeued.push(ref);
+        else {
+          r.failed.push(ref);
+          if (row.batchId !== null) failedPerBatch.set(row.batchId, (failedPerBatch.get(row.batchId) ?? 0) + 1);
+        }
+      }
+      // In batch id order, like every other path that counts batch members (no lock-order deadlocks).
+      for (const [batchId, n] of [...failedPerBatch].sort((a, b) => a[0] - b[0])) {
+        const [b] = await this.run(tx, 'batch_add_finished', [batchId, 0, n, 0, p.now]);
+        if (b) r.finishedBatches.push(finishedBatch(b, r.followUps));
+      }
+      return r;
+    });
+    if (out.requeued.length || out.failed.length) {
+      this.publish({
+        tasks: [...out.requeued, ...out.followUps].map((j) => j.task),
+        finished: out.failed.map((j) => j.id),
+        finishedBatches: out.finishedBatches.map((b) => b.id),
+      });
+    }
+    return out;
+  }
+
+  async pruneJobs(p: { now: number; limit: number }): Promise<{ deleted: number }> {
+    let deleted = 0;
+    for (const task of await this.getTasks({})) {
+      for (const state of FINISHED_STATES) {
+        const cutoff = p.now - task.settings.retention[state as 'succeeded' | 'failed' | 'cancelled'];
+        const [{ n }] = await this.run<{ n: number }>(this.db, 'prune_finished', [task.name, state, cutoff, p.limit]);
+        deleted += n;
+      }
+    }
+    await this.run(this.db, 'prune_batches', [p.now - 86_400_000]);
+    await this.run(this.db, 'prune_workers', [p.now - 86_400_000]);
+    return { deleted };
+  }
+
+  holdDuty(p: { duty: string }): Promise<boolean> {
+    return this.duties.hold(p.duty);
+  }
+
+  // ---- changes by other processes ----------------------------------------------------------------
+
+  watch(listener: (change: StoreChange) => void): () => void {
+    return this.feed.watch(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.feed.close();
+    await this.session.close();
+    await this.db.pool.end();
+  }
+}
+
+interface Holder {
+  id: string;
+  task: string;
+  uniqueKey: string;
+  state: JobState;
+  runAt: number;
+}

@@ -1,0 +1,2 @@
+-- params: $1 id
+SELECT {{BATCH_COLUMNS}} FROM batches WHERE id = $1

@@ -1,0 +1,2 @@
+-- params: $1 id
+SELECT {{JOB_COLUMNS}} FROM jobs WHERE id = $1

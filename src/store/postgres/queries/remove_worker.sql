@@ -1,0 +1,2 @@
+-- params: $1 id
+DELETE FROM workers WHERE id = $1

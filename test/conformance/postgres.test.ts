@@ -1,0 +1,4 @@
+import { postgresFactory, postgresReady } from '../helpers/postgres.js';
+import { storeConformance } from './store-suite.js';
+
+if (await postgresReady('Store conformance: postgres')) storeConformance('postgres', postgresFactory);
