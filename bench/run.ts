@@ -4,7 +4,8 @@
  * - W1–W4, the core workloads, on Offload; on PostgreSQL also on graphile-worker and pg-boss
  *   (bench/peers/), on the same server in the same run, side by side with ratios, and the bare-pg
  *   ceiling measured first. Written to bench/results/<store>-latest.json.
- * - H1–H2, the HTTP API on loopback (SQLite). Written with the core workloads.
+ * - H1–H2, the HTTP API on loopback, and A1–A3, agents draining jobs over HTTP (a TS worker with
+ *   --connect, the Python agent, the Java agent), on SQLite. Written with the core workloads.
  * - G, the Gearman part: the same PHP clients and workers against gearmand and against Offload.
  *   Written to bench/results/gearman-latest.json.
  */
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Ceiling, measureCeiling } from './ceiling.js';
 import { gearmanBench, gearmanBenchUnavailable, type GearmanResult } from './gearman.js';
+import { a1RemoteWorker, a2PythonAgent, a3JavaAgent } from './agent-workloads.js';
 import { h1HttpSubmits, h2HttpRoundTrips } from './http-workloads.js';
 import { offloadQueue } from './offload-queue.js';
 import { graphileQueue } from './peers/graphile-worker.js';
@@ -35,9 +37,13 @@ const { values } = parseArgs({
 });
 
 /** Workloads that run against a whole server on a fresh SQLite file. */
-const SERVER_WORKLOADS: Record<string, (fresh: FreshStore) => Promise<WorkloadResult>> = {
+/** Workloads that run against a whole server on a fresh SQLite file; undefined when their runtime is missing. */
+const SERVER_WORKLOADS: Record<string, (fresh: FreshStore) => Promise<WorkloadResult | undefined>> = {
   H1: (f) => h1HttpSubmits(f),
   H2: (f) => h2HttpRoundTrips(f),
+  A1: (f) => a1RemoteWorker(f),
+  A2: (f) => a2PythonAgent(f),
+  A3: (f) => a3JavaAgent(f),
 };
 
 function sqliteFresh(synchronous?: string): FreshStore {
@@ -101,6 +107,10 @@ async function main(): Promise<void> {
   systems.offload = await runAll('offload', postgres ? postgresOffload(values.store!, values.synchronous) : sqliteOffload(values.synchronous), core);
   for (const name of server) {
     const r = await SERVER_WORKLOADS[name](sqliteFresh(values.synchronous));
+    if (!r) {
+      console.log(`${name} skipped: its runtime (python3 or a JDK) is not installed`);
+      continue;
+    }
     systems.offload.push(r);
     print('offload', r);
   }

@@ -19,6 +19,8 @@ export type { EnqueueOptions } from './client/submission.js';
 export type { WaitOptions } from './client/waiters.js';
 export { Worker } from './worker/worker.js';
 export type { WorkerOptions } from './worker/worker.js';
+export { startRemoteWorker } from './remote/remote-worker.js';
+export type { RemoteWorkerOptions } from './remote/remote-worker.js';
 export type { Store, StoreCapabilities } from './store/store.js';
 export { GearmanServer, gearmanFrontDoor } from './gearman/server.js';
 export type { GearmanServerOptions } from './gearman/server.js';

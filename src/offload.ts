@@ -17,6 +17,7 @@ import { Rescuer } from './maintenance/rescuer.js';
 import { instrumentStore } from './store/instrumented.js';
 import { DEFAULT_STORE_URL, openStore } from './store/open.js';
 import type { ClaimedJob, InsertedJob, Store } from './store/store.js';
+import { storeBackend } from './worker/store-backend.js';
 import { Worker, type WorkerOptions } from './worker/worker.js';
 
 /** Maps task names to their input and output types, for `enqueue('name', …)` type checks. */
@@ -304,7 +305,8 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   /** Starts a worker in this process (and, by default, the lease rescuer and pruner). */
   async work(opts: WorkOptions = {}): Promise<Worker> {
     this.checkOpen();
-    const worker = new Worker({ store: this.store, bus: this.bus, clock: this.clock, registry: this.registry, logger: this.logger }, opts);
+    const backend = storeBackend(this.store, this.bus, this.registry);
+    const worker = new Worker({ backend, clock: this.clock, registry: this.registry, logger: this.logger }, opts);
     this.workers.add(worker);
     if (opts.maintenance !== false) await this.startMaintenance();
     await worker.start();

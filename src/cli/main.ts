@@ -16,6 +16,8 @@ import { type FrontDoorFactory, startServer } from '../server/server.js';
 import { exitOnSignals } from '../server/signals.js';
 import { DEFAULT_STORE_URL, redact } from '../store/open.js';
 import { parseListenAddress } from './listen-address.js';
+import { remoteWorker } from '../remote/remote-worker.js';
+import type { TaskDefinition } from '../core/task.js';
 import { loadAll } from './load-tasks.js';
 import { type Output, printCounts, printError, printJob, printJobs, printTokens, processOutput } from './output.js';
 
@@ -53,6 +55,7 @@ interface StartOptions {
   requireToken: boolean;
   maxBody: number;
   maxInput: number;
+  rescueInterval: number;
   gearman: string;
   gearmanAllow?: string[];
   gearmanMaxAttempts?: number;
@@ -92,6 +95,7 @@ program.command('start')
   .option('--gearman-allow <networks>', 'networks (CIDR, comma-separated) that may connect to a Gearman port on a non-loopback address', list)
   .option('--gearman-max-attempts <n>', 'attempts of jobs of functions first seen on the Gearman port (default: 3)', int('gearman-max-attempts', 1))
   .option('--gearman-cancel-on-disconnect', 'cancel a queued foreground Gearman job when its last client disconnects, as gearmand drops it', false)
+  .option('--rescue-interval <ms>', 'how often jobs whose lease expired are put back in the queue', int('rescue-interval', 10), 5000)
   .action(async (opts: StartOptions) => {
     const o = output();
     const tasks = await loadAll(opts.tasks);
@@ -108,6 +112,7 @@ program.command('start')
     }
     const server = await startServer({
       store: globals().store, tasks, concurrency: opts.concurrency, shutdownTimeoutMs: opts.shutdownTimeout, logger, frontDoors, maxInputBytes: opts.maxInput,
+      rescueIntervalMs: opts.rescueInterval,
     });
     exitOnSignals(() => server.close(), (text) => o.err(text));
     const names = tasks.map((t) => t.name);
@@ -125,15 +130,30 @@ program.command('worker')
   .option('--concurrency <n>', 'jobs run at once', int('concurrency', 1), 10)
   .option('--lease <ms>', 'lease length; a silent worker\'s jobs come back after this long', int('lease', 1000), 30_000)
   .option('--shutdown-timeout <ms>', 'on SIGTERM, how long running jobs may take before they are released', int('shutdown-timeout', 0), 10_000)
-  .action(async (modules: string[], opts: { concurrency: number; lease: number; shutdownTimeout: number }) => {
+  .option('--connect <url>', 'work for the Offload server at this URL, over its HTTP API, instead of opening the store')
+  .addOption(new Option('--token <secret>', 'with --connect: an API token of scope work (better in $OFFLOAD_TOKEN, out of the process list)').env('OFFLOAD_TOKEN'))
+  .action(async (modules: string[], opts: { concurrency: number; lease: number; shutdownTimeout: number; connect?: string; token?: string }) => {
     const o = output();
     const tasks = await loadAll(modules);
+    if (opts.connect !== undefined) return workRemotely(o, tasks, { ...opts, url: opts.connect });
     const offload = await Offload.open({ store: globals().store, tasks, logger: defaultLogger(process.env.OFFLOAD_LOG_LEVEL ?? 'info') });
     exitOnSignals(() => offload.close(), (text) => o.err(text));
     const worker = await offload.work({ concurrency: opts.concurrency, leaseMs: opts.lease, shutdownTimeoutMs: opts.shutdownTimeout });
     if (o.json) o.out(JSON.stringify({ worker: worker.id, tasks: worker.tasks, concurrency: worker.concurrency }));
     else o.out(`worker ${worker.id} running ${worker.tasks.join(', ')} (concurrency ${worker.concurrency}) on ${redact(offload.store.description)}`);
   });
+
+/** `offload worker --connect`: the same worker, over HTTP; it waits for a server that is not up yet. */
+async function workRemotely(o: Output, tasks: TaskDefinition<any, any>[], opts: { url: string; token?: string; concurrency: number; lease: number; shutdownTimeout: number }): Promise<void> {
+  const worker = remoteWorker({
+    url: opts.url, token: opts.token, tasks, concurrency: opts.concurrency, leaseMs: opts.lease, shutdownTimeoutMs: opts.shutdownTimeout,
+    logger: defaultLogger(process.env.OFFLOAD_LOG_LEVEL ?? 'info'),
+  });
+  exitOnSignals(() => worker.stop(), (text) => o.err(text));
+  await worker.start();
+  if (o.json) o.out(JSON.stringify({ worker: worker.id, tasks: worker.tasks, concurrency: worker.concurrency, server: opts.url }));
+  else o.out(`worker ${worker.id} running ${worker.tasks.join(', ')} (concurrency ${worker.concurrency}) on ${opts.url}`);
+}
 
 program.command('submit')
   .description('submit a job; INPUT is JSON ("-" reads it from stdin)')

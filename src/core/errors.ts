@@ -124,8 +124,12 @@ export class InvalidStateError extends OffloadError {
 const LEASE_LOST = register('LEASE_LOST', 409, 'The worker no longer holds the job: its lease expired, it was cancelled, or another worker claimed it.');
 export class LeaseLostError extends OffloadError {
   static readonly code = LEASE_LOST;
-  constructor(id: string) {
-    super(LEASE_LOST, `Lease lost for job ${id}: the lease token is stale (the lease expired and the job was handed to another worker, or it was cancelled). Stop working on it; its result will not be recorded.`, { id });
+  /** The job's state now, when known: `cancelled` tells a cancellation from a takeover. */
+  readonly state: string | undefined;
+  constructor(id: string, state?: string) {
+    const why = state === 'cancelled' ? 'the job was cancelled' : 'the lease token is stale (the lease expired and the job was handed to another worker, or it was cancelled)';
+    super(LEASE_LOST, `Lease lost for job ${id}: ${why}. Stop working on it; its result will not be recorded.`, state === undefined ? { id } : { id, state });
+    this.state = state;
   }
 }
 
@@ -188,6 +192,9 @@ export const LEASE_EXPIRED_CODE = LEASE_EXPIRED;
 
 const HANDLER_ERROR = register('HANDLER_ERROR', 500, 'Recorded on a job whose handler threw an error without a code of its own.');
 export const HANDLER_ERROR_CODE = HANDLER_ERROR;
+
+const INVALID_RESULT = register('INVALID_RESULT', 500, 'Recorded on a job whose handler returned a result that cannot be stored as JSON; the job fails at once.');
+export const INVALID_RESULT_CODE = INVALID_RESULT;
 
 const NO_HANDLER = register('NO_HANDLER', 500, 'Recorded on a job claimed by a worker that has no handler for its task.');
 export const NO_HANDLER_CODE = NO_HANDLER;
@@ -318,6 +325,14 @@ export class TokensRequiredError extends OffloadError {
   static readonly code = TOKENS_REQUIRED;
   constructor(address: string) {
     super(TOKENS_REQUIRED, `Refusing to listen on ${address}: it is reachable from other machines and no API token exists. Create one first (\`offload token create NAME --scope admin\`), or listen on 127.0.0.1.`, { address });
+  }
+}
+
+const SERVER_UNREACHABLE = register('SERVER_UNREACHABLE', 503, 'A remote worker or client could not reach the Offload server over HTTP (refused or reset connection, timeout, or a 5xx answer); workers retry with backoff.');
+export class ServerUnreachableError extends OffloadError {
+  static readonly code = SERVER_UNREACHABLE;
+  constructor(url: string, problem: string, cause?: unknown) {
+    super(SERVER_UNREACHABLE, `The Offload server at ${url} could not be reached: ${problem}. Check that \`offload start\` runs there and that this machine may connect to it.`, { url, problem }, cause === undefined ? undefined : { cause });
   }
 }
 

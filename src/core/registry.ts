@@ -1,7 +1,7 @@
 import Schema from 'typebox/schema';
 import type { Store } from '../store/store.js';
 import type { Clock } from './clock.js';
-import { InvalidInputError, TaskAlreadyDefinedError, UnknownTaskError } from './errors.js';
+import { InvalidInputError, InvalidTaskError, TaskAlreadyDefinedError, UnknownTaskError } from './errors.js';
 import type { ResolvedTaskSettings, TaskDefinition } from './task.js';
 
 interface Validator {
@@ -61,6 +61,23 @@ export class TaskRegistry {
     if (!record) throw new UnknownTaskError(name);
     this.remote.set(name, { settings: record.settings, fetchedAt: this.clock.now() });
     return record.settings;
+  }
+
+  /** Drops what this process cached about a task registered elsewhere (its settings just changed). */
+  forget(name: string): void {
+    this.remote.delete(name);
+    this.validators.delete(name);
+  }
+
+  /** Throws INVALID_TASK when `schema` is not a JSON Schema this process can check inputs with. */
+  checkSchema(task: string, schema: Record<string, unknown>): void {
+    try {
+      // Some schema mistakes only show when a value is checked.
+      this.validatorFor(task, schema).check(null);
+    } catch (err) {
+      this.validators.delete(task);
+      throw new InvalidTaskError(task, `its input schema cannot be compiled (${err instanceof Error ? err.message : String(err)})`);
+    }
   }
 
   /** Checks an input against the task's JSON Schema, when it has one. */

@@ -159,6 +159,7 @@ export const ClaimedJobSchema = Type.Object({
   createdAt: Iso,
   leaseToken: LeaseToken,
   leaseExpiresAt: Iso,
+  uniqueKey: Type.Union([Type.String(), Type.Null()], { description: 'The unique key the job was submitted with, if any.' }),
 });
 
 export const ClaimResponse = Type.Object({ jobs: Type.Array(ClaimedJobSchema, { description: 'Empty when nothing became runnable within waitMs.' }) });
@@ -229,6 +230,60 @@ export const TaskCountsSchema = Type.Object({
   cancelled: Type.Integer(),
 });
 export const TasksResponse = Type.Object({ tasks: Type.Array(TaskCountsSchema) });
+
+const Ms = (description: string) => Type.Number({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description });
+const BackoffSchema = Type.Union([
+  Type.Object({
+    type: Type.Literal('exponential'),
+    baseMs: Type.Optional(Ms('First delay (default 1000).')),
+    maxMs: Type.Optional(Ms('Longest delay (default 3 600 000).')),
+    jitter: Type.Optional(Type.Boolean({ description: 'Pick each delay in [d/2, d] (default true).' })),
+  }, { additionalProperties: false }),
+  Type.Object({
+    type: Type.Literal('fixed'),
+    delayMs: Ms('The delay between attempts.'),
+    jitter: Type.Optional(Type.Boolean()),
+  }, { additionalProperties: false }),
+], { description: 'Delay between attempts: exponential (doubling from baseMs up to maxMs) or fixed.' });
+const RetentionSchema = Type.Object({ succeeded: Ms('ms'), failed: Ms('ms'), cancelled: Ms('ms') });
+
+export const TaskSettingsBody = Type.Object({
+  maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Attempts before a job fails (default 3).' })),
+  backoff: Type.Optional(BackoffSchema),
+  timeoutMs: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 2 ** 31 }), Type.Null()], { description: 'Abort and fail an attempt after this long (default none).' })),
+  priority: Type.Optional(Type.Integer({ minimum: -(2 ** 31), maximum: 2 ** 31, description: 'Default priority of the task\'s jobs (default 0).' })),
+  concurrency: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()], { description: 'Most jobs of the task running at once, across every worker (default no limit).' })),
+  concurrencyPerKey: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Most jobs running at once per concurrencyKey (default 1).' })),
+  retention: Type.Optional(Type.Union([
+    Ms('One retention for every final state.'),
+    Type.Object({ succeeded: Type.Optional(Ms('ms')), failed: Type.Optional(Ms('ms')), cancelled: Type.Optional(Ms('ms')) }, { additionalProperties: false }),
+  ], { description: 'How long finished jobs are kept, in ms (default succeeded 7 d, failed 30 d, cancelled 7 d).' })),
+  input: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'A JSON Schema every input of the task must match.' })),
+  description: Type.Optional(Type.String({ maxLength: 500 })),
+}, { additionalProperties: false, description: 'A task\'s settings, as `defineTask` takes them; absent fields take their defaults.' });
+export type TaskSettingsBody = Static<typeof TaskSettingsBody>;
+
+export const TaskSettingsResponse = Type.Object({
+  task: Type.String(),
+  settings: Type.Object({
+    maxAttempts: Type.Integer(),
+    backoff: Type.Record(Type.String(), Type.Unknown()),
+    timeoutMs: Type.Union([Type.Integer(), Type.Null()]),
+    priority: Type.Integer(),
+    concurrency: Type.Union([Type.Integer(), Type.Null()]),
+    concurrencyPerKey: Type.Integer(),
+    retention: RetentionSchema,
+    inputSchema: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+    description: Type.Union([Type.String(), Type.Null()]),
+  }, { description: 'The settings as stored, with defaults filled in.' }),
+});
+
+export const SuspendBody = Type.Object({
+  delayMs: Type.Integer({ minimum: 1, maximum: 10 * 365 * 86_400_000, description: 'Claim none of the task\'s jobs for this long.' }),
+}, { additionalProperties: false });
+export type SuspendBody = Static<typeof SuspendBody>;
+
+export const SuspendResponse = Type.Object({ task: Type.String(), suspendedUntil: Iso });
 
 export const PurgeQuery = Type.Object({
   state: Type.Optional(Type.String({

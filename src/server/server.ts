@@ -27,6 +27,8 @@ export interface ServerOptions {
   frontDoors?: FrontDoorFactory[];
   /** Largest accepted job input, in bytes of JSON (default 1 MiB). */
   maxInputBytes?: number;
+  /** How often the rescuer looks for expired leases (default 5 000 ms). */
+  rescueIntervalMs?: number;
 }
 
 export interface RunningServer {
@@ -46,7 +48,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await offload.close();
   };
   try {
-    await offload.startMaintenance();
+    await offload.startMaintenance({ rescueIntervalMs: opts.rescueIntervalMs });
     const concurrency = opts.concurrency ?? 10;
     const worker = opts.tasks.length > 0 && concurrency > 0
       ? await offload.work({ concurrency, shutdownTimeoutMs: opts.shutdownTimeoutMs })

@@ -1,5 +1,5 @@
 import { backoffDelay } from '../core/backoff.js';
-import { HANDLER_ERROR_CODE } from '../core/errors.js';
+import { HANDLER_ERROR_CODE, INVALID_RESULT_CODE } from '../core/errors.js';
 import { jobErrorOf, type Payload } from '../core/job.js';
 import { type AnyOutcome, isOutcome } from '../core/outcomes.js';
 import type { ResolvedTaskSettings } from '../core/task.js';
@@ -27,7 +27,8 @@ export function decide(attempt: AttemptInfo, settings: ResolvedTaskSettings, out
   if (thrown === undefined) {
     const encoded = encodeResult((outcome as { value: unknown }).value);
     if (encoded.ok) return { transition: { to: 'succeeded', id, token, result: encoded.payload } };
-    return failFor(attempt, settings, new TypeError(`the handler's result cannot be stored as JSON (${encoded.problem})`), now, true);
+    const error = Object.assign(new TypeError(`the handler's result cannot be stored as JSON (${encoded.problem})`), { code: INVALID_RESULT_CODE });
+    return failFor(attempt, settings, error, now, true);
   }
   if (isOutcome(thrown)) return decideOutcome(attempt, settings, thrown, now);
   return failFor(attempt, settings, thrown, now, false);

@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type Clock, sleep, type Timer } from '../core/clock.js';
 import { InvalidOptionError, JobCancelledError, JobTimeoutError, LeaseLostError, NO_HANDLER_CODE, SHUTDOWN_CODE, OffloadError } from '../core/errors.js';
-import type { EventBus } from '../core/events.js';
 import { decodePayload } from '../core/job.js';
 import type { Logger } from '../core/logger.js';
 import type { TaskRegistry } from '../core/registry.js';
 import { Service } from '../core/service.js';
 import { isTaskDefinition, type TaskDefinition } from '../core/task.js';
-import type { ClaimedJob, ClaimParams, Store, Transition } from '../store/store.js';
+import type { ClaimedJob, ClaimParams, Transition } from '../store/store.js';
 import { ActiveJob } from './active-job.js';
+import type { LostLease, WorkerBackend } from './backend.js';
 import { decide, failFor, type HandlerResult } from './transition.js';
 
 export interface WorkerOptions {
@@ -29,26 +29,33 @@ export interface WorkerOptions {
   id?: string;
 }
 
+/** The task definitions a worker can run: the process's task registry, or a plain catalogue. */
+export type TaskLookup = Pick<TaskRegistry, 'get' | 'localNames' | 'define'>;
+
 export interface WorkerDeps {
-  store: Store;
-  bus: EventBus;
+  /** Where the jobs are: the store (`storeBackend`) or a server over HTTP (`src/remote`). */
+  backend: WorkerBackend;
   clock: Clock;
-  registry: TaskRegistry;
+  registry: TaskLookup;
   logger: Logger;
 }
 
 interface PendingFinish {
   job: ActiveJob;
   transition: Transition;
+  /** Earlier deliveries that failed: their outcome is unknown, so a later "lost" may be our own write. */
+  tries: number;
 }
 
 const MAX_RETRY_DELAY_MS = 5000;
+/** A long-poll claim that answers empty sooner than this was not held: wait before asking again. */
+const HELD_CLAIM_MS = 100;
 
 /**
- * Claims jobs of its tasks from the store and runs their handlers, up to `concurrency` at once.
- * Claims fill every free slot in one call; results are written in groups (one transaction for
- * all the jobs that finished in one turn of the event loop); leases are renewed on a timer of
- * their own, so a busy handler never loses its lease.
+ * Claims jobs of its tasks from its backend (the store, or a server over HTTP) and runs their
+ * handlers, up to `concurrency` at once. Claims fill every free slot in one call; results are
+ * written in groups (one transaction for all the jobs that finished in one turn of the event
+ * loop); leases are renewed on a timer of their own, so a busy handler never loses its lease.
  */
 export class Worker extends Service {
   readonly id: string;
@@ -70,8 +77,15 @@ export class Worker extends Service {
   private failures = 0;
   private heartbeatTimer: Timer | undefined;
   private pollTimer: Timer | undefined;
-  /** One retry timer per operation: a failed claim must never cancel the retry of a failed write. */
-  private readonly retryTimers = new Map<string, Timer>();
+  /** One per kind of retry: a failed claim must not cancel the retry of unwritten results. */
+  private readonly retryTimers = new Map<'claim' | 'write results', Timer>();
+  private registered = false;
+  /** Jobs whose results are being written now. */
+  private delivering = 0;
+  /** The progress or heartbeat write in flight: results wait for it, so progress lands before the result. */
+  private touching: Promise<unknown> = Promise.resolve();
+  /** Aborts the outstanding long-poll claim, at shutdown. */
+  private claimAbort: AbortController | undefined;
   private wakeTimer: { at: number; timer: Timer } | undefined;
   private lastNextRunAtCheck = 0;
   private readonly unsubscribe: (() => void)[] = [];
@@ -112,26 +126,44 @@ export class Worker extends Service {
     return this.active.size;
   }
 
+  private get longPoll(): boolean {
+    return this.deps.backend.wakeups === 'long-poll';
+  }
+
   protected async onStart(): Promise<void> {
-    const { bus, store, registry } = this.deps;
-    await registry.ensureRegistered([...this.tasks]);
+    const { backend } = this.deps;
+    await this.registerFirst();
     await this.saveWorkerRecord();
-    const mine = new Set(this.tasks);
-    const wake = (e: { task: string; runAt: number }) => { if (mine.has(e.task)) this.wakeAt(e.runAt); };
-    this.unsubscribe.push(
-      bus.on('job:enqueued', wake),
-      bus.on('job:retrying', wake),
-      bus.on('job:released', wake),
-      bus.on('task:suspended', (e) => { if (mine.has(e.task)) this.wakeAt(e.until); }),
-      bus.on('job:cancelled', (e) => this.onCancelled(e.id)),
-      store.watch((change) => {
-        if (change.tasks === null || change.tasks.some((t) => mine.has(t))) this.onOutsideChange();
-      }),
-    );
+    if (!this.longPoll) {
+      this.unsubscribe.push(backend.subscribe([...this.tasks], {
+        runnableAt: (at) => this.wakeAt(at),
+        cancelled: (id) => this.onCancelled(id),
+        outsideChange: () => this.onOutsideChange(),
+      }));
+      this.armPoll();
+      await this.refreshNextRunAt();
+    }
     this.armHeartbeat();
-    this.armPoll();
-    await this.refreshNextRunAt();
     this.scheduleClaim();
+  }
+
+  /**
+   * Registers the tasks' settings. A backend that is unreachable for now (a server not up yet)
+   * does not stop the worker: it registers before its first claim, retrying with backoff. A
+   * refusal (a bad token, a store that cannot be written) fails the start.
+   */
+  private async registerFirst(): Promise<void> {
+    try {
+      await this.registerTasks();
+    } catch (err) {
+      if (!this.deps.backend.isTransient(err)) throw err;
+      this.deps.logger.error({ err, worker: this.id, backend: this.deps.backend.description }, 'cannot reach the backend to register the tasks; retrying before the first claim');
+    }
+  }
+
+  private async registerTasks(): Promise<void> {
+    await this.deps.backend.registerTasks({ tasks: this.tasks.map((t) => this.deps.registry.get(t)!) });
+    this.registered = true;
   }
 
   // ---- claiming --------------------------------------------------------------------------------
@@ -150,17 +182,46 @@ export class Worker extends Service {
     });
   }
 
+  /**
+   * Slots a claim may fill. On a long-poll backend, jobs whose results are on their way count as
+   * free: the next claim travels while the results do, instead of after them.
+   */
+  private freeSlots(): number {
+    return this.concurrency - this.active.size + (this.longPoll ? this.delivering : 0);
+  }
+
   private async claim(): Promise<void> {
-    const free = this.concurrency - this.active.size;
+    const free = this.freeSlots();
     if (free <= 0 || this.stopping || this.claiming) return;
     this.claiming = true;
     try {
-      this.afterClaim(await this.deps.store.claimJobs(this.claimParams(free)), free);
+      if (!this.registered) await this.registerTasks();
+      const jobs = this.longPoll ? await this.claimHeld(free) : await this.deps.backend.claim(this.claimParams(free));
+      if (jobs === undefined) return;
+      this.failures = 0;
+      this.afterClaim(jobs, free);
     } catch (err) {
-      this.retryLater('claim', err, () => this.scheduleClaim());
+      // A claim aborted by the shutdown is no failure.
+      if (!this.stopping) this.retryLater('claim', err, () => this.scheduleClaim());
     } finally {
       this.endClaim();
     }
+  }
+
+  /** A long-poll claim; undefined when it answered empty without being held (then it asks again later). */
+  private async claimHeld(free: number): Promise<ClaimedJob[] | undefined> {
+    this.claimAbort = new AbortController();
+    const startedAt = performance.now();
+    try {
+      const jobs = await this.deps.backend.claim({ ...this.claimParams(free), wait: true, signal: this.claimAbort.signal });
+      if (jobs.length > 0 || performance.now() - startedAt >= HELD_CLAIM_MS || this.stopping) return jobs;
+    } finally {
+      this.claimAbort = undefined;
+    }
+    // The server answered at once with nothing (it is stopping, or holds no claims): do not spin.
+    this.retryTimers.get('claim')?.cancel();
+    this.retryTimers.set('claim', this.deps.clock.setTimer(() => this.scheduleClaim(), Math.min(this.pollMs, 1000)));
+    return undefined;
   }
 
   private claimParams(max: number): ClaimParams {
@@ -168,11 +229,11 @@ export class Worker extends Service {
   }
 
   private afterClaim(jobs: ClaimedJob[], asked: number): void {
-    this.failures = 0;
     if (this.stopping) return this.releaseClaimed(jobs);
     for (const row of jobs) this.startJob(row);
-    // A full claim suggests more jobs are waiting: look again when slots free up.
-    if (jobs.length === asked) this.claimAgain = true;
+    // A full claim suggests more jobs are waiting: look again when slots free up. On a long-poll
+    // backend a claim is kept outstanding while slots are free: that is how work wakes us up.
+    if (jobs.length === asked || (this.longPoll && this.freeSlots() > 0)) this.claimAgain = true;
   }
 
   private endClaim(): void {
@@ -188,7 +249,9 @@ export class Worker extends Service {
     if (jobs.length === 0) return;
     const now = this.deps.clock.now();
     const transitions: Transition[] = jobs.map((j) => ({ to: 'queued', id: j.id, token: j.leaseToken, runAt: now, error: null, countAttempt: false }));
-    void this.deps.store.finishJobs({ transitions, now }).catch((err) => this.deps.logger.warn({ err }, 'could not release jobs claimed during shutdown; their leases will expire'));
+    void this.deps.backend.finish({ transitions, now }).then(
+      (r) => { if (r.error) throw r.error; },
+    ).catch((err) => this.deps.logger.warn({ err }, 'could not release jobs claimed during shutdown; their leases will expire'));
   }
 
   private wakeAt(runAt: number): void {
@@ -214,7 +277,7 @@ export class Worker extends Service {
   private async refreshNextRunAt(): Promise<void> {
     this.lastNextRunAtCheck = this.deps.clock.now();
     try {
-      const next = await this.deps.store.nextRunAt({ tasks: [...this.tasks] });
+      const next = await this.deps.backend.nextRunAt({ tasks: [...this.tasks] });
       if (next !== null) this.wakeAt(next);
     } catch (err) {
       this.deps.logger.warn({ err, worker: this.id }, 'could not read the next run time; relying on polling');
@@ -249,13 +312,14 @@ export class Worker extends Service {
     const attempt = { id: job.row.id, token: job.row.leaseToken, attempt: job.row.attempt, maxAttempts: job.row.maxAttempts };
     const settings = job.definition?.settings ?? { maxAttempts: job.row.maxAttempts, backoff: { type: 'fixed', delayMs: 0 } } as never;
     const decision = decide(attempt, settings, outcome, this.deps.clock.now());
-    if (decision.suspendUntil !== undefined) void this.suspend(job.row.task, decision.suspendUntil);
-    this.enqueueFinish(job, decision.transition);
+    if (decision.suspendUntil === undefined) return this.enqueueFinish(job, decision.transition);
+    // Suspend first, then release: released first, the job could be claimed again at once.
+    void this.suspend(job.row.task, decision.suspendUntil).then(() => this.enqueueFinish(job, decision.transition));
   }
 
   private async suspend(task: string, until: number): Promise<void> {
     try {
-      await this.deps.store.pauseTask({ task, until });
+      await this.deps.backend.suspendTask({ task, until });
     } catch (err) {
       this.deps.logger.error({ err, task }, 'could not suspend the task');
     }
@@ -290,7 +354,7 @@ export class Worker extends Service {
   // ---- writing results -------------------------------------------------------------------------
 
   private enqueueFinish(job: ActiveJob, transition: Transition): void {
-    this.pending.push({ job, transition });
+    this.pending.push({ job, transition, tries: 0 });
     this.scheduleFlush();
   }
 
@@ -303,7 +367,7 @@ export class Worker extends Service {
     });
   }
 
-  /** Writes every pending result in one store call; on failure keeps them and tries again. */
+  /** Writes every pending result in one backend call; what could not be delivered is tried again. */
   private flush(): Promise<void> {
     if (this.flushing) return this.flushing.then(() => (this.pending.length ? this.flush() : undefined));
     if (this.pending.length === 0) return Promise.resolve();
@@ -314,39 +378,58 @@ export class Worker extends Service {
   private async writePending(): Promise<void> {
     const batch = this.pending;
     this.pending = [];
-    const { store, clock, logger } = this.deps;
+    const { backend, clock } = this.deps;
     // Claim the next jobs in the same transaction as the results: one commit per turn, not two.
     const finishing = batch.filter((p) => this.active.get(p.job.row.id) === p.job).length;
     const free = this.concurrency - this.active.size + finishing;
-    const claim = !this.stopping && !this.claiming && free > 0 ? this.claimParams(free) : undefined;
+    // A backend that cannot claim in the same round trip gets a claim of its own, sent alongside.
+    const claim = !this.longPoll && !this.stopping && !this.claiming && free > 0 ? this.claimParams(free) : undefined;
     if (claim) this.claiming = true;
+    this.delivering += finishing;
+    if (this.longPoll) this.scheduleClaim();
     try {
+      await this.touching;
       const now = clock.now();
       const touches = batch.filter((p) => p.job.pendingProgress).map((p) => ({ id: p.job.row.id, token: p.job.row.leaseToken, task: p.job.row.task, progress: p.job.takeProgress()! }));
-      if (touches.length) await store.touchJobs({ touches, leaseExpiresAt: null, now });
-      const { results, claimed } = await store.finishJobs({ transitions: batch.map((p) => p.transition), now, claim });
-      this.failures = 0;
-      results.forEach((r, i) => {
-        const { job } = batch[i];
-        if (!r.ok) logger.warn({ job: job.row.id, task: job.row.task, worker: this.id }, 'lease lost before the result was recorded: the job was cancelled or handed to another worker; this result is discarded');
-        if (this.active.get(job.row.id) === job) this.active.delete(job.row.id);
-        job.release();
+      if (touches.length) await backend.touch({ touches, leaseMs: null, now });
+      const { statuses, claimed, error } = await backend.finish({ transitions: batch.map((p) => p.transition), now, claim });
+      const unsent = batch.filter((p, i) => {
+        if (statuses[i] === 'unsent') return true;
+        this.letGo(p, statuses[i] === 'lost');
+        return false;
       });
       if (claim) this.afterClaim(claimed, claim.max);
       else this.scheduleClaim();
+      if (unsent.length === 0) this.failures = 0;
+      else this.retryWrites(unsent, error);
     } catch (err) {
-      this.pending = batch.concat(this.pending);
-      this.retryLater('write results', err, () => this.scheduleFlush());
+      this.retryWrites(batch, err);
     } finally {
+      this.delivering -= finishing;
       if (claim) this.endClaim();
     }
   }
 
+  /** The backend recorded (or refused) a result: the slot is free. */
+  private letGo({ job, tries }: PendingFinish, lost: boolean): void {
+    const where = { job: job.row.id, task: job.row.task, worker: this.id };
+    if (lost && tries > 0) this.deps.logger.info(where, 'result refused after an earlier delivery failed: that delivery may have recorded it, or the lease was lost meanwhile');
+    else if (lost) this.deps.logger.warn(where, 'lease lost before the result was recorded: the job was cancelled or handed to another worker; this result is discarded');
+    if (this.active.get(job.row.id) === job) this.active.delete(job.row.id);
+    job.release();
+  }
+
+  private retryWrites(unsent: PendingFinish[], err: unknown): void {
+    for (const p of unsent) p.tries++;
+    this.pending = unsent.concat(this.pending);
+    this.retryLater('write results', err, () => this.scheduleFlush());
+  }
+
   /** Store trouble (busy file, lost connection): log, back off, try again; never stop silently. */
-  private retryLater(what: string, err: unknown, again: () => void): void {
+  private retryLater(what: 'claim' | 'write results', err: unknown, again: () => void): void {
     this.failures++;
     const delay = Math.min(MAX_RETRY_DELAY_MS, 50 * 2 ** Math.min(this.failures, 10));
-    this.deps.logger.error({ err, worker: this.id, retryInMs: delay }, `worker could not ${what}; retrying`);
+    this.deps.logger.error({ err, worker: this.id, backend: this.deps.backend.description, retryInMs: delay }, `worker could not ${what}; retrying`);
     if (this.stopping && what === 'claim') return;
     this.retryTimers.get(what)?.cancel();
     this.retryTimers.set(what, this.deps.clock.setTimer(() => {
@@ -372,14 +455,14 @@ export class Worker extends Service {
   }
 
   private async writeProgress(): Promise<void> {
-    const { store, clock, logger } = this.deps;
+    const { backend, clock, logger } = this.deps;
     this.lastProgressWrite = clock.now();
     const touches = [...this.active.values()].filter((j) => j.pendingProgress && !j.detached)
       .map((j) => ({ id: j.row.id, token: j.row.leaseToken, task: j.row.task, progress: j.takeProgress()! }));
     if (touches.length === 0) return;
     try {
-      const { lost } = await store.touchJobs({ touches, leaseExpiresAt: null, now: clock.now() });
-      if (lost.length) await this.onLost(lost);
+      const { lost } = await this.touch(backend.touch({ touches, leaseMs: null, now: clock.now() }));
+      this.onLost(lost);
     } catch (err) {
       logger.warn({ err, worker: this.id }, 'could not record progress');
     }
@@ -393,29 +476,32 @@ export class Worker extends Service {
   }
 
   private async heartbeat(): Promise<void> {
-    const { store, clock, logger } = this.deps;
+    const { backend, clock, logger } = this.deps;
     const now = clock.now();
     const touches = [...this.active.values()].map((j) => ({ id: j.row.id, token: j.row.leaseToken, task: j.row.task, progress: j.takeProgress() }));
     try {
       if (touches.length) {
-        const { lost } = await store.touchJobs({ touches, leaseExpiresAt: now + this.leaseMs, now });
-        if (lost.length) await this.onLost(lost);
+        const { lost } = await this.touch(backend.touch({ touches, leaseMs: this.leaseMs, now }));
+        this.onLost(lost);
       }
       if (!this.stopping) await this.saveWorkerRecord();
     } catch (err) {
-      logger.error({ err, worker: this.id }, 'heartbeat failed; leases may expire if the store stays unreachable');
+      logger.error({ err, worker: this.id, backend: backend.description }, 'heartbeat failed; leases may expire if the backend stays unreachable');
     }
   }
 
+  private touch<T>(write: Promise<T>): Promise<T> {
+    this.touching = write.catch(() => undefined);
+    return write;
+  }
+
   /** Leases found lost: tell each handler why (cancelled, or taken over) and free the slot. */
-  private async onLost(ids: string[]): Promise<void> {
-    const rows = await this.deps.store.getJobs({ ids }).catch(() => []);
-    const cancelled = new Set(rows.filter((r) => r.state === 'cancelled').map((r) => r.id));
-    for (const id of ids) {
+  private onLost(lost: LostLease[]): void {
+    for (const { id, cancelled } of lost) {
       const job = this.active.get(id);
       if (!job || job.detached) continue;
-      this.deps.logger.warn({ job: id, task: job.row.task, worker: this.id }, cancelled.has(id) ? 'job was cancelled; aborting its handler' : 'lease lost; aborting the handler');
-      this.detach(job, cancelled.has(id) ? new JobCancelledError(id, job.row.task) : new LeaseLostError(id));
+      this.deps.logger.warn({ job: id, task: job.row.task, worker: this.id }, cancelled ? 'job was cancelled; aborting its handler' : 'lease lost; aborting the handler');
+      this.detach(job, cancelled ? new JobCancelledError(id, job.row.task) : new LeaseLostError(id));
     }
   }
 
@@ -429,7 +515,7 @@ export class Worker extends Service {
   }
 
   private saveWorkerRecord(): Promise<void> {
-    return this.deps.store.upsertWorker({
+    return this.deps.backend.saveWorker({
       worker: { id: this.id, kind: 'node', host: hostname(), pid: process.pid, tasks: [...this.tasks], concurrency: this.concurrency, startedAt: this.startedAt, lastSeenAt: this.deps.clock.now() },
     });
   }
@@ -445,7 +531,9 @@ export class Worker extends Service {
     for (const off of this.unsubscribe.splice(0)) off();
     this.pollTimer?.cancel();
     this.wakeTimer?.timer.cancel();
-    const { clock, store, logger } = this.deps;
+    // A claim held by the server would keep us waiting for work we no longer want.
+    this.claimAbort?.abort();
+    const { clock, backend, logger } = this.deps;
     const deadline = new AbortController();
     const allDone = Promise.all([...this.active.values()].map((j) => j.done));
     await Promise.race([allDone, sleep(clock, this.shutdownTimeoutMs, deadline.signal).catch(() => undefined)]);
@@ -465,10 +553,10 @@ export class Worker extends Service {
     for (const t of this.retryTimers.values()) t.cancel();
     this.heartbeatTimer?.cancel();
     this.progressTimer?.cancel();
-    await store.removeWorker({ id: this.id }).catch((err) => logger.warn({ err }, 'could not remove the worker record'));
+    await backend.removeWorker({ id: this.id }).catch((err) => logger.warn({ err }, 'could not remove the worker record'));
   }
 
-  /** Writes what is pending; a store that stays down gets a few tries, then the leases expire. */
+  /** Writes what is pending; a backend that stays down gets a few tries, then the leases expire. */
   private async drainWrites(): Promise<void> {
     for (let i = 0; i < 5 && (this.pending.length || this.flushing); i++) {
       await this.flush();

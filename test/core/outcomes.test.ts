@@ -128,7 +128,8 @@ describe('handler outcomes', () => {
     await t.offload.work();
     const handle = await t.offload.enqueue(weird, null);
     await assert.rejects(handle.result(), /cannot be stored as JSON/);
-    assert.equal((await handle.status()).attempt, 1);
+    const job = await handle.status();
+    assert.deepEqual([job.attempt, job.error?.code], [1, 'INVALID_RESULT']);
   });
 
   it('fails a handler that throws synchronously like one that rejects', async () => {

@@ -70,8 +70,11 @@ describe('crashes', () => {
       await worker.kill('SIGKILL');
 
       // Within one lease the rescuer (here, in this process) puts the job back; a live worker finishes it.
+      // The dead worker took its lease on the real clock, some time after this test's clock started
+      // (seconds, on a busy machine): count from the lease's end, not from the clock's start.
       await offload.work({ leaseMs: 30_000 });
-      await clock.advance(29_000);
+      const leaseEnds = Date.parse((await handle.status()).leaseExpiresAt!);
+      await clock.advance(leaseEnds - clock.now() - 1000);
       assert.equal((await handle.status()).state, 'running', 'still leased to the dead worker');
       await clock.advance(6_000);
       assert.deepEqual(await handle.result(), { finishedOnAttempt: 2 });

@@ -21,6 +21,12 @@ export interface Child {
 }
 
 const running = new Set<ChildProcess>();
+
+/**
+ * Every child runs with quiet logs, and an `offload start` that is not told where to listen takes
+ * free ports: test files run in parallel and must never fight over 7070 or 4730.
+ */
+const TEST_DEFAULTS = { OFFLOAD_LOG_LEVEL: 'error', OFFLOAD_HTTP: '127.0.0.1:0', OFFLOAD_GEARMAN: '127.0.0.1:0' };
 // Children must not outlive a test file that ends abruptly.
 process.once('exit', () => {
   for (const p of running) p.kill('SIGKILL');
@@ -31,12 +37,12 @@ export function startNode(args: string[], env: Record<string, string> = {}, cwd 
   return startProcess(process.execPath, args, env, cwd);
 }
 
-/** Starts any program (a PHP script, the `gearman` command…); killed by `killAll()` like node children. */
+/** Starts any program (a PHP script, python3, java, the `gearman` command…); killed by `killAll()` like node children. */
 export function startProcess(command: string, args: string[], env: Record<string, string> = {}, cwd = ROOT): Child {
   // NODE_TEST_CONTEXT would make a node child think it runs under the test runner, which wraps
   // (and slows down) everything it writes to stdout.
   const { NODE_TEST_CONTEXT: _, ...inherited } = process.env;
-  const proc = spawn(command, args, { cwd, env: { ...inherited, OFFLOAD_LOG_LEVEL: 'error', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc = spawn(command, args, { cwd, env: { ...inherited, ...TEST_DEFAULTS, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   running.add(proc);
   const lines: string[] = [];
   let err = '';
@@ -71,6 +77,12 @@ export function startProcess(command: string, args: string[], env: Record<string
     proc.on('exit', (code, signal) => {
       running.delete(proc);
       resolve({ code, signal });
+    });
+    // The program could not be started at all (not installed).
+    proc.on('error', (e) => {
+      err += `${e.message}\n`;
+      running.delete(proc);
+      resolve({ code: 127, signal: null });
     });
   });
   const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {

@@ -12,12 +12,12 @@ const HTML = '<script>alert(1)</script>';
 
 interface Case {
   name: string;
-  method?: 'GET' | 'POST' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
   url: string;
   body?: unknown;
   payload?: string;
   headers?: Record<string, string>;
-  token?: 'submit' | 'work' | 'read' | 'revoked' | 'none' | 'patterned';
+  token?: 'submit' | 'work' | 'read' | 'revoked' | 'none' | 'patterned' | 'workPatterned';
   status: number;
   code: string;
   /** Expected in error.details.field, when the schema caught it. */
@@ -73,6 +73,14 @@ const CASES: Case[] = [
   { name: 'release with a negative delay', url: '/v1/jobs/1/release', body: { leaseToken: '1', delayMs: -5 }, status: 400, code: 'INVALID_REQUEST', field: 'body.delayMs' },
   { name: 'batch without jobs', url: '/v1/batches', body: { title: 'x' }, status: 400, code: 'INVALID_REQUEST', field: 'body.jobs' },
   { name: 'purge an invalid state', method: 'DELETE', url: '/v1/tasks/t.echo/jobs?state=done', status: 400, code: 'INVALID_REQUEST', field: 'query.state' },
+  { name: 'task settings with an unknown field', method: 'PUT', url: '/v1/tasks/t.echo', body: { retries: 3 }, status: 400, code: 'INVALID_REQUEST', field: 'body.retries' },
+  { name: 'task settings with maxAttempts 0', method: 'PUT', url: '/v1/tasks/t.echo', body: { maxAttempts: 0 }, status: 400, code: 'INVALID_REQUEST', field: 'body.maxAttempts' },
+  { name: 'task settings with an unknown backoff type', method: 'PUT', url: '/v1/tasks/t.echo', body: { backoff: { type: 'linear' } }, status: 400, code: 'INVALID_REQUEST' },
+  { name: 'task settings with an input schema that is a string', method: 'PUT', url: '/v1/tasks/t.echo', body: { input: 'object' }, status: 400, code: 'INVALID_REQUEST', field: 'body.input' },
+  { name: 'task settings with an input schema that does not compile', method: 'PUT', url: '/v1/tasks/t.echo', body: { input: { type: 'string', pattern: '(' } }, status: 400, code: 'INVALID_TASK' },
+  { name: 'suspend without delayMs', url: '/v1/tasks/t.echo/suspend', body: {}, status: 400, code: 'INVALID_REQUEST', field: 'body.delayMs' },
+  { name: 'suspend for 0 ms', url: '/v1/tasks/t.echo/suspend', body: { delayMs: 0 }, status: 400, code: 'INVALID_REQUEST', field: 'body.delayMs' },
+  { name: 'suspend an unknown task', url: '/v1/tasks/no.such.task/suspend', body: { delayMs: 1000 }, status: 404, code: 'UNKNOWN_TASK' },
 
   // oversized
   { name: 'input over maxInputBytes', url: '/v1/jobs', body: job({ input: 'x'.repeat(70_000) }), status: 413, code: 'INPUT_TOO_LARGE' },
@@ -97,6 +105,8 @@ const CASES: Case[] = [
     { name: `list task ${evil}`, method: 'GET', url: `/v1/jobs?task=${encodeURIComponent(evil)}`, status: 400, code: 'INVALID_REQUEST', field: 'query.task' },
     { name: `cursor ${evil}`, method: 'GET', url: `/v1/jobs?cursor=${encodeURIComponent(evil)}`, status: 400, code: 'INVALID_REQUEST', field: 'query.cursor' },
     { name: `purge task ${evil}`, method: 'DELETE', url: `/v1/tasks/${encodeURIComponent(evil)}/jobs`, status: 400, code: 'INVALID_REQUEST', field: 'params.task' },
+    { name: `task settings of ${evil}`, method: 'PUT', url: `/v1/tasks/${encodeURIComponent(evil)}`, body: {}, status: 400, code: 'INVALID_REQUEST', field: 'params.task' },
+    { name: `suspend ${evil}`, url: `/v1/tasks/${encodeURIComponent(evil)}/suspend`, body: { delayMs: 1000 }, status: 400, code: 'INVALID_REQUEST', field: 'params.task' },
     { name: `events filter ${evil}`, method: 'GET', url: `/v1/events?task=${encodeURIComponent(evil)}`, status: 400, code: 'INVALID_REQUEST', field: 'query.task' },
     { name: `bearer ${evil}`, method: 'GET', url: '/v1/tasks', headers: { authorization: `Bearer ${evil.replace(/\s/g, '')}` }, status: 401, code: 'UNAUTHORIZED' },
   ]),
@@ -106,6 +116,10 @@ const CASES: Case[] = [
   { name: 'a submit token claiming', url: '/v1/claim', body: { tasks: ['t.echo'] }, token: 'submit', status: 403, code: 'FORBIDDEN' },
   { name: 'a work token purging', method: 'DELETE', url: '/v1/tasks/t.echo/jobs', token: 'work', status: 403, code: 'FORBIDDEN' },
   { name: 'a token outside its task pattern', url: '/v1/jobs', body: job(), token: 'patterned', status: 403, code: 'FORBIDDEN' },
+  { name: 'a submit token declaring task settings', method: 'PUT', url: '/v1/tasks/t.echo', body: {}, token: 'submit', status: 403, code: 'FORBIDDEN' },
+  { name: 'a read token suspending a task', url: '/v1/tasks/t.echo/suspend', body: { delayMs: 1000 }, token: 'read', status: 403, code: 'FORBIDDEN' },
+  { name: 'a work token declaring settings outside its pattern', method: 'PUT', url: '/v1/tasks/t.echo', body: { maxAttempts: 1 }, token: 'workPatterned', status: 403, code: 'FORBIDDEN' },
+  { name: 'a work token suspending outside its pattern', url: '/v1/tasks/t.echo/suspend', body: { delayMs: 1000 }, token: 'workPatterned', status: 403, code: 'FORBIDDEN' },
   { name: 'a revoked token', url: '/v1/jobs', body: job(), token: 'revoked', status: 401, code: 'UNAUTHORIZED' },
   { name: 'no token where one is required', url: '/v1/jobs', body: job(), token: 'none', status: 401, code: 'UNAUTHORIZED' },
 ];
@@ -121,6 +135,7 @@ describe('bad input', () => {
     strict = await openTestApi({ requireToken: true });
     for (const scope of ['submit', 'work', 'read'] as const) tokens[scope] = await t.token(scope);
     tokens.patterned = await t.token('submit', ['t.other*']);
+    tokens.workPatterned = await t.token('work', ['t.other*']);
     tokens.revoked = await t.token('admin', [], 'revoked');
     await revokeToken(t.offload.store, t.clock, 'revoked');
     // One real job, so the lease-token routes have something (whose token nobody knows) to refuse.

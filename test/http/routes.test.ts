@@ -152,9 +152,18 @@ describe('HTTP API routes', () => {
       for (const action of ['heartbeat', 'complete', 'fail', 'release']) {
         const body = action === 'fail' ? { leaseToken: '12345', error: 'x' } : { leaseToken: '12345' };
         const r = await t.call('POST', `/v1/jobs/${job.id}/${action}`, { body });
-        assert.deepEqual([r.status, r.json.error.code], [409, 'LEASE_LOST'], action);
+        assert.deepEqual([r.status, r.json.error.code, r.json.error.details], [409, 'LEASE_LOST', { id: job.id, state: 'running' }], action);
       }
       assert.equal((await t.offload.getJob(job.id)).state, 'running');
+    });
+
+    it('LEASE_LOST says when the job was cancelled, so an agent can tell why it lost it', async () => {
+      await submit({ task: 't.echo', input: 1 });
+      const [job] = (await claim({ tasks: ['t.echo'] })).json.jobs;
+      await t.call('POST', `/v1/jobs/${job.id}/cancel`);
+      const r = await t.call('POST', `/v1/jobs/${job.id}/heartbeat`, { body: { leaseToken: job.leaseToken } });
+      assert.deepEqual([r.status, r.json.error.code, r.json.error.details], [409, 'LEASE_LOST', { id: job.id, state: 'cancelled' }]);
+      assert.match(r.json.error.message, /was cancelled/);
     });
 
     it('fail retries with backoff, or fails at once with retryable: false', async () => {
@@ -269,7 +278,7 @@ describe('HTTP API routes', () => {
       assert.deepEqual(routes, [
         'DELETE /v1/tasks/{task}/jobs', 'GET /openapi.json', 'GET /v1/batches/{id}', 'GET /v1/events', 'GET /v1/health', 'GET /v1/jobs', 'GET /v1/jobs/{id}', 'GET /v1/tasks', 'GET /v1/workers',
         'POST /v1/batches', 'POST /v1/claim', 'POST /v1/jobs', 'POST /v1/jobs/{id}/cancel', 'POST /v1/jobs/{id}/complete', 'POST /v1/jobs/{id}/fail',
-        'POST /v1/jobs/{id}/heartbeat', 'POST /v1/jobs/{id}/release', 'POST /v1/jobs/{id}/retry',
+        'POST /v1/jobs/{id}/heartbeat', 'POST /v1/jobs/{id}/release', 'POST /v1/jobs/{id}/retry', 'POST /v1/tasks/{task}/suspend', 'PUT /v1/tasks/{task}',
       ].sort());
       assert.deepEqual(doc.paths['/v1/jobs/{id}'].get.responses['200'].content['application/json'].schema.properties.job, { $ref: '#/components/schemas/Job' });
       assert.equal(doc.paths['/v1/claim'].post.requestBody.content['application/json'].schema.additionalProperties, false);

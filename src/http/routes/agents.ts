@@ -1,7 +1,7 @@
 /** The agent API: claim (long-poll), heartbeat, complete, fail, release, with lease tokens. */
 import type { FastifyRequest } from 'fastify';
 import { isTaskRestricted } from '../../auth/permissions.js';
-import { JobNotFoundError } from '../../core/errors.js';
+import { JobNotFoundError, LeaseLostError } from '../../core/errors.js';
 import { decodePayload, payloadToJson } from '../../core/job.js';
 import type { ClaimedJob } from '../../store/store.js';
 import { requireTask } from '../access.js';
@@ -73,7 +73,7 @@ export function agentRoutes(app: Api, ctx: ApiContext): void {
     const { id } = request.params;
     // The task labels progress events (SSE filters by it) and is checked against the token's patterns.
     const task = request.body.progress || isTaskRestricted(request.principal) ? await taskOf(request, id) : undefined;
-    const r = await offload.heartbeat(id, { leaseToken: request.body.leaseToken, progress: request.body.progress, leaseMs: request.body.leaseMs, task });
+    const r = await fenced(id, () => offload.heartbeat(id, { leaseToken: request.body.leaseToken, progress: request.body.progress, leaseMs: request.body.leaseMs, task }));
     return { id, leaseExpiresAt: iso(r.leaseExpiresAt) };
   });
 
@@ -90,7 +90,7 @@ export function agentRoutes(app: Api, ctx: ApiContext): void {
   }, async (request) => {
     const { id } = request.params;
     if (isTaskRestricted(request.principal)) await taskOf(request, id);
-    await offload.complete(id, { leaseToken: request.body.leaseToken, result: request.body.result ?? null });
+    await fenced(id, () => offload.complete(id, { leaseToken: request.body.leaseToken, result: request.body.result ?? null }));
     return { id, state: 'succeeded' as const, runAt: null };
   });
 
@@ -109,7 +109,7 @@ export function agentRoutes(app: Api, ctx: ApiContext): void {
     const { id } = request.params;
     if (isTaskRestricted(request.principal)) await taskOf(request, id);
     const b = request.body;
-    const r = await offload.fail(id, { leaseToken: b.leaseToken, error: b.error, retryable: b.retryable, retryInMs: b.retryInMs });
+    const r = await fenced(id, () => offload.fail(id, { leaseToken: b.leaseToken, error: b.error, retryable: b.retryable, retryInMs: b.retryInMs }));
     return { id, state: r.state, runAt: r.runAt === null ? null : iso(r.runAt) };
   });
 
@@ -127,9 +127,20 @@ export function agentRoutes(app: Api, ctx: ApiContext): void {
     const { id } = request.params;
     if (isTaskRestricted(request.principal)) await taskOf(request, id);
     const runAt = offload.clock.now() + (request.body.delayMs ?? 0);
-    await offload.release(id, { leaseToken: request.body.leaseToken, delayMs: request.body.delayMs });
+    await fenced(id, () => offload.release(id, { leaseToken: request.body.leaseToken, delayMs: request.body.delayMs }));
     return { id, state: 'queued' as const, runAt: iso(runAt) };
   });
+
+  /** LEASE_LOST carries the job's state, so an agent can tell a cancellation from a takeover. */
+  async function fenced<T>(id: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof LeaseLostError) || err.state !== undefined) throw err;
+      const row = await offload.store.getJob({ id });
+      throw new LeaseLostError(id, row?.state);
+    }
+  }
 
   /** The job's task, after checking the token may work on it. */
   async function taskOf(request: FastifyRequest, id: string): Promise<string> {
@@ -158,5 +169,6 @@ function claimedJson(j: ClaimedJob) {
     createdAt: iso(j.createdAt),
     leaseToken: j.leaseToken,
     leaseExpiresAt: iso(j.leaseExpiresAt),
+    uniqueKey: j.uniqueKey,
   };
 }

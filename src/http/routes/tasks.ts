@@ -1,11 +1,15 @@
 /** Tasks and workers: counts per task and state, purge, the workers the store knows. */
 import { allowsTask } from '../../auth/permissions.js';
 import type { JobState } from '../../core/job.js';
+import { resolveTaskSettings } from '../../core/task.js';
 import { requireTask } from '../access.js';
 import { type Api, type ApiContext, iso } from '../context.js';
-import { EmptyQuery, ErrorSchema, PurgeQuery, PurgeResponse, TaskParams, TasksResponse, WorkersResponse } from '../schemas.js';
+import {
+  EmptyQuery, ErrorSchema, PurgeQuery, PurgeResponse, SuspendBody, SuspendResponse, TaskParams, TaskSettingsBody, TaskSettingsResponse, TasksResponse, WorkersResponse,
+} from '../schemas.js';
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 429: ErrorSchema };
+const bodyErrors = { ...errors, 413: ErrorSchema, 415: ErrorSchema };
 
 export function taskRoutes(app: Api, ctx: ApiContext): void {
   const { offload } = ctx;
@@ -35,6 +39,50 @@ export function taskRoutes(app: Api, ctx: ApiContext): void {
     requireTask(request, task);
     const states = (request.query.state ?? 'queued').split(',') as JobState[];
     return { task, deleted: await offload.purge(task, [...new Set(states)]) };
+  });
+
+  // A remote worker (`offload worker --connect`) declares the settings of the tasks it runs, as a
+  // worker on the store does when it starts, so producers use them.
+  app.put('/v1/tasks/:task', {
+    config: { access: 'work' },
+    schema: {
+      summary: 'Declare a task\'s settings (what a worker does when it starts)',
+      description: 'Replaces the settings every process uses to submit to the task (the last writer wins); absent fields take their defaults. '
+        + 'Allowed to work tokens whose task patterns match: the program that runs a task says how it runs.',
+      tags: ['tasks'],
+      params: TaskParams,
+      body: TaskSettingsBody,
+      response: { 200: TaskSettingsResponse, ...bodyErrors },
+    },
+  }, async (request) => {
+    const { task } = request.params;
+    requireTask(request, task);
+    const settings = resolveTaskSettings(task, request.body);
+    if (settings.inputSchema) offload.registry.checkSchema(task, settings.inputSchema);
+    await offload.store.registerTasks({ tasks: [{ name: task, settings }], now: offload.clock.now() });
+    offload.registry.forget(task);
+    return { task, settings: { ...settings, backoff: { ...settings.backoff } } };
+  });
+
+  app.post('/v1/tasks/:task/suspend', {
+    config: { access: 'work' },
+    schema: {
+      summary: 'Suspend a task: none of its jobs is claimed for delayMs',
+      description: 'What a handler\'s suspendTask(ms) does (an upstream said "slow down"). Jobs already running go on; '
+        + 'a suspension only ever lengthens one already in place. 404 UNKNOWN_TASK when no process has defined or claimed the task.',
+      tags: ['tasks'],
+      params: TaskParams,
+      body: SuspendBody,
+      response: { 200: SuspendResponse, ...bodyErrors },
+    },
+  }, async (request) => {
+    const { task } = request.params;
+    requireTask(request, task);
+    await offload.registry.settingsFor(task);
+    const until = offload.clock.now() + request.body.delayMs;
+    await offload.store.pauseTask({ task, until });
+    const [record] = await offload.store.getTasks({ names: [task] });
+    return { task, suspendedUntil: iso(Math.max(until, record?.pausedUntil ?? until)) };
   });
 
   app.get('/v1/workers', {

@@ -1,0 +1,229 @@
+package offload;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The HTTP API of an Offload server: submit jobs and read them back, and the agent calls (claim,
+ * heartbeat, complete, fail, release). Thread-safe. Jobs are maps in the shape of the CLI's --json.
+ */
+public class Client {
+    public static final String DEFAULT_URL = "http://127.0.0.1:7070";
+    private static final String VERSION = "0.1.0";
+
+    private final String url;
+    private final String token;
+    private final Duration timeout;
+    private final HttpClient http;
+
+    public Client(String url, String token) {
+        this(url, token, Duration.ofSeconds(30));
+    }
+
+    public Client(String url, String token, Duration timeout) {
+        URI parsed = URI.create(url);
+        if (!"http".equals(parsed.getScheme()) && !"https".equals(parsed.getScheme()) || parsed.getHost() == null) {
+            throw new IllegalArgumentException("url must be http://HOST:PORT or https://HOST:PORT, got " + url);
+        }
+        this.url = url.replaceAll("/+$", "");
+        this.token = token;
+        this.timeout = timeout;
+        // HTTP/1.1: the JDK would otherwise offer an upgrade to HTTP/2 on every plain-text request.
+        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(timeout).build();
+    }
+
+    public String url() {
+        return url;
+    }
+
+    // ---- producers ----------------------------------------------------------------------------
+
+    /** Submits a job; returns it. */
+    public Map<String, Object> submit(String task, Object input) {
+        return submit(task, input, null, Map.of());
+    }
+
+    /**
+     * Submits a job. With {@code wait}, holds the request until the job finishes or the wait ends,
+     * and returns the job as it stands (look at its "state"). {@code options} are the API's fields:
+     * priority, runAt, delayMs, uniqueKey, concurrencyKey, maxAttempts, timeoutMs.
+     */
+    public Map<String, Object> submit(String task, Object input, Duration wait, Map<String, Object> options) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("task", task);
+        body.put("input", input);
+        body.putAll(options);
+        return map(request("POST", "/v1/jobs" + waitQuery(wait), body, wait).get("job"));
+    }
+
+    public Map<String, Object> get(String id) {
+        return get(id, null);
+    }
+
+    /** The job with this id; with {@code wait}, holds until it finishes or the wait ends. */
+    public Map<String, Object> get(String id, Duration wait) {
+        return map(request("GET", "/v1/jobs/" + jobId(id) + waitQuery(wait), null, wait).get("job"));
+    }
+
+    /** Submits a job and waits for its result; JobFailedException if it fails or is cancelled. */
+    public Object run(String task, Object input, Duration timeout) {
+        Instant deadline = Instant.now().plus(timeout);
+        Map<String, Object> job = submit(task, input, min(timeout, Duration.ofSeconds(60)), Map.of());
+        while (isPending(job) && Instant.now().isBefore(deadline)) {
+            job = get((String) job.get("id"), min(Duration.between(Instant.now(), deadline), Duration.ofSeconds(60)));
+        }
+        if ("succeeded".equals(job.get("state"))) return job.get("result");
+        if (isPending(job)) throw new IllegalStateException("job " + job.get("id") + " did not finish within " + timeout + "; it goes on");
+        throw new JobFailedException(job);
+    }
+
+    public Map<String, Object> cancel(String id) {
+        return map(request("POST", "/v1/jobs/" + jobId(id) + "/cancel", null, null).get("job"));
+    }
+
+    /**
+     * Declares a task's settings, as a worker that defines the task does: maxAttempts, backoff,
+     * timeoutMs, priority, concurrency, concurrencyPerKey, retention, input (a JSON Schema), description.
+     */
+    public Map<String, Object> declareTask(String task, Map<String, Object> settings) {
+        return map(request("PUT", "/v1/tasks/" + encode(task), settings, null).get("settings"));
+    }
+
+    // ---- agents -------------------------------------------------------------------------------
+
+    public List<Map<String, Object>> claim(List<String> tasks, String workerId, int max, long waitMs, long leaseMs) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("tasks", tasks);
+        if (workerId != null) body.put("workerId", workerId);
+        body.put("max", max);
+        body.put("waitMs", waitMs);
+        body.put("leaseMs", leaseMs);
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> jobs = (List<Map<String, Object>>) request("POST", "/v1/claim", body, Duration.ofMillis(waitMs)).get("jobs");
+        return jobs;
+    }
+
+    public Map<String, Object> heartbeat(String id, String leaseToken, Map<String, Object> progress, long leaseMs) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("leaseToken", leaseToken);
+        if (progress != null) body.put("progress", progress);
+        body.put("leaseMs", leaseMs);
+        return request("POST", "/v1/jobs/" + jobId(id) + "/heartbeat", body, null);
+    }
+
+    public Map<String, Object> complete(String id, String leaseToken, Object result) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("leaseToken", leaseToken);
+        body.put("result", result);
+        return request("POST", "/v1/jobs/" + jobId(id) + "/complete", body, null);
+    }
+
+    /** Records a failed attempt; {@code retryable} false fails the job now; null values are left out. */
+    public Map<String, Object> fail(String id, String leaseToken, Map<String, Object> error, Boolean retryable, Long retryInMs) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("leaseToken", leaseToken);
+        body.put("error", error);
+        if (retryable != null) body.put("retryable", retryable);
+        if (retryInMs != null) body.put("retryInMs", retryInMs);
+        return request("POST", "/v1/jobs/" + jobId(id) + "/fail", body, null);
+    }
+
+    public Map<String, Object> release(String id, String leaseToken, long delayMs) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("leaseToken", leaseToken);
+        if (delayMs > 0) body.put("delayMs", delayMs);
+        return request("POST", "/v1/jobs/" + jobId(id) + "/release", body, null);
+    }
+
+    public Map<String, Object> suspendTask(String task, long delayMs) {
+        return request("POST", "/v1/tasks/" + encode(task) + "/suspend", Map.of("delayMs", Math.max(1, delayMs)), null);
+    }
+
+    // ---- plumbing -----------------------------------------------------------------------------
+
+    /**
+     * One request: the JSON answer, or an OffloadException with the server's code (a
+     * ServerUnreachableException when no answer could be had). {@code hold} is how long the
+     * server may hold it (a long-poll), on top of the usual timeout.
+     */
+    public Map<String, Object> request(String method, String path, Object body, Duration hold) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url + path))
+            .timeout(hold == null ? timeout : timeout.plus(hold))
+            .header("Accept", "application/json")
+            .header("User-Agent", "offload-agent-java/" + VERSION)
+            .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(Json.write(body), StandardCharsets.UTF_8));
+        if (body != null) b.header("Content-Type", "application/json");
+        if (token != null && !token.isEmpty()) b.header("Authorization", "Bearer " + token);
+        HttpRequest request = b.build();
+        HttpResponse<String> response = send(request, method, path);
+        if (response.statusCode() >= 400) throw errorOf(response);
+        return response.body().isEmpty() ? Map.of() : map(Json.parse(response.body()));
+    }
+
+    private HttpResponse<String> send(HttpRequest request, String method, String path) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ServerUnreachableException(url, method + " " + path + ": interrupted", e);
+            } catch (IOException e) {
+                // A kept-alive connection the server had closed fails before the request is read: send it again once.
+                boolean staleConnection = !(e instanceof ConnectException) && !(e instanceof HttpTimeoutException);
+                if (attempt == 1 && staleConnection && !Thread.currentThread().isInterrupted()) continue;
+                throw new ServerUnreachableException(url, method + " " + path + ": " + e, e);
+            }
+        }
+    }
+
+    private OffloadException errorOf(HttpResponse<String> response) {
+        try {
+            Map<String, Object> error = map(map(Json.parse(response.body())).get("error"));
+            Object details = error.get("details");
+            return new OffloadException((String) error.get("code"), (String) error.get("message"), response.statusCode(), details instanceof Map ? map(details) : null);
+        } catch (RuntimeException notAnApiError) {
+            // A proxy's page or a stopping server: not an answer of the API.
+            return new ServerUnreachableException(url, "it answered HTTP " + response.statusCode() + " without an Offload error", null);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> map(Object value) {
+        if (!(value instanceof Map)) throw new IllegalStateException("expected a JSON object, got " + value);
+        return (Map<String, Object>) value;
+    }
+
+    private static boolean isPending(Map<String, Object> job) {
+        return "queued".equals(job.get("state")) || "running".equals(job.get("state"));
+    }
+
+    private static String waitQuery(Duration wait) {
+        return wait == null ? "" : "?wait=" + (wait.toMillis() / 1000.0);
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        Duration m = a.compareTo(b) < 0 ? a : b;
+        return m.isNegative() ? Duration.ZERO : m;
+    }
+
+    private static String jobId(String id) {
+        if (id == null || !id.matches("[0-9]{1,19}")) throw new IllegalArgumentException("job ids are positive integers, got " + id);
+        return id;
+    }
+
+    private static String encode(String task) {
+        return URLEncoder.encode(task, StandardCharsets.UTF_8).replace("+", "%20");
+    }
+}

@@ -1,0 +1,751 @@
+"""Offload from Python: agents that work on jobs, and a client that submits them.
+
+One module, standard library only. Copy it next to your program (or put its directory on
+PYTHONPATH)::
+
+    from offload_agent import Agent
+
+    def thumbnail(input, ctx):
+        ctx.progress(1, 2, 'resizing')
+        return {'thumbnail': input['image'] + '-64.png'}
+
+    Agent('http://127.0.0.1:7070', token).run({'images.thumbnail': thumbnail}, concurrency=4)
+
+An agent claims jobs of its tasks over the HTTP API (long-polling, so the server wakes it when
+work arrives), runs each handler in a thread of its own, heartbeats from another thread (so a long
+computation never loses its lease), and records each outcome: a return value completes the job, an
+exception fails the attempt (retried by the task's policy), ``Permanent`` fails it for good,
+``RetryLater`` gives it back, ``SuspendTask`` pauses the whole task. On SIGTERM or SIGINT it stops
+claiming, lets running jobs finish for ``shutdown_timeout`` seconds and releases the rest. When the
+server cannot be reached it logs and retries with backoff; it never stops on its own.
+
+``Client(url, token)`` submits jobs and reads them back: ``submit(task, input, wait=30)``,
+``get(id)``, ``run(task, input)``.
+
+HTTP goes through ``http.client`` (what ``urllib`` is built on) rather than ``urllib.request``:
+one kept-alive connection per thread, and a claim waiting on the server can be cut short at stop
+by closing its socket.
+"""
+
+import http.client
+import json
+import logging
+import os
+import queue
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+import urllib.parse
+
+__all__ = [
+    'Agent', 'Client', 'Context', 'OffloadError', 'ServerUnreachable', 'JobFailed',
+    'RetryLater', 'Permanent', 'SuspendTask',
+]
+
+__version__ = '0.1.0'
+
+log = logging.getLogger('offload_agent')
+
+DEFAULT_URL = 'http://127.0.0.1:7070'
+_MAX_CLAIM = 100
+_MAX_RETRY_DELAY = 5.0
+_WORKER_ID_CHARS = frozenset('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:@/-')
+
+
+# ---- errors ---------------------------------------------------------------------------------------
+
+class OffloadError(Exception):
+    """An error answer from the server: ``code`` (see docs/reference/errors.md), ``status``, ``details``."""
+
+    def __init__(self, code, message, status=None, details=None):
+        super().__init__('%s: %s' % (code, message))
+        self.code = code
+        self.message = message
+        self.status = status
+        self.details = details or {}
+
+
+class ServerUnreachable(OffloadError):
+    """The server could not be reached: refused or reset connection, timeout, or a 5xx answer."""
+
+    def __init__(self, url, problem):
+        super().__init__('SERVER_UNREACHABLE', 'the Offload server at %s could not be reached: %s' % (url, problem), 503, {'url': url, 'problem': problem})
+
+
+class JobFailed(Exception):
+    """``Client.run``: the job failed or was cancelled. ``job`` is the job as the server has it."""
+
+    def __init__(self, job):
+        error = job.get('error') or {}
+        super().__init__('job %s (%s) %s: %s' % (job.get('id'), job.get('task'), job.get('state'), error.get('message', '')))
+        self.job = job
+
+
+def is_transient(err):
+    """Whether an error means "the server is unreachable or busy for now: try again"."""
+    return isinstance(err, ServerUnreachable) or (isinstance(err, OffloadError) and ((err.status or 0) >= 500 or err.code == 'RATE_LIMITED'))
+
+
+# ---- what a handler can say besides returning a result ------------------------------------------
+
+class RetryLater(Exception):
+    """Raise to give the job back, to run again after ``delay`` seconds; the attempt is not counted."""
+
+    def __init__(self, delay=0.0, reason=None):
+        super().__init__(reason or 'retry in %s s' % delay)
+        self.delay = max(0.0, float(delay))
+
+
+class Permanent(Exception):
+    """Raise to fail the job now, whatever attempts remain (bad input that no retry will fix)."""
+
+
+class SuspendTask(Exception):
+    """Raise to give the job back and pause the whole task for ``delay`` seconds (an upstream said "slow down")."""
+
+    def __init__(self, delay, reason=None):
+        super().__init__(reason or 'task suspended for %s s' % delay)
+        self.delay = max(0.001, float(delay))
+
+
+# ---- the HTTP client --------------------------------------------------------------------------------
+
+_OPTION_NAMES = {
+    'priority': 'priority', 'run_at': 'runAt', 'delay_ms': 'delayMs', 'unique_key': 'uniqueKey',
+    'concurrency_key': 'concurrencyKey', 'max_attempts': 'maxAttempts', 'timeout_ms': 'timeoutMs',
+}
+
+
+_SETTING_NAMES = {
+    'max_attempts': 'maxAttempts', 'backoff': 'backoff', 'timeout_ms': 'timeoutMs', 'priority': 'priority',
+    'concurrency': 'concurrency', 'concurrency_per_key': 'concurrencyPerKey', 'retention': 'retention',
+    'input_schema': 'input', 'description': 'description',
+}
+
+
+class Client(object):
+    """The HTTP API: submit and read jobs, and the agent calls (claim, heartbeat, complete, fail, release).
+
+    Thread-safe: each thread keeps one keep-alive connection of its own.
+    """
+
+    def __init__(self, url=DEFAULT_URL, token=None, timeout=30.0):
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ('http', 'https') or not parts.hostname:
+            raise ValueError('url must be http://HOST:PORT or https://HOST:PORT, got %r' % (url,))
+        self.url = url.rstrip('/')
+        self.timeout = float(timeout)
+        self._https = parts.scheme == 'https'
+        self._host = parts.hostname
+        self._port = parts.port or (443 if self._https else 80)
+        self._prefix = parts.path.rstrip('/')
+        self._headers = {'Content-Type': 'application/json', 'Accept': 'application/json', 'User-Agent': 'offload-agent-python/' + __version__}
+        if token:
+            self._headers['Authorization'] = 'Bearer ' + token
+        self._local = threading.local()
+        self._open = set()
+        self._open_lock = threading.Lock()
+        # Bumped by close(): a request cut short by close() is not sent again.
+        self._generation = 0
+
+    # -- producers --
+
+    def submit(self, task, input=None, wait=None, **options):
+        """Submits a job and returns it (a dict, the shape of the CLI's --json).
+
+        ``wait=SECONDS`` holds the request until the job finishes or the wait ends; the job comes
+        back as it stands (look at ``job['state']``). Options: priority, run_at, delay_ms,
+        unique_key (returns the queued or running job holding the key), concurrency_key,
+        max_attempts, timeout_ms.
+        """
+        body = {'task': task, 'input': input}
+        for name, value in options.items():
+            if name not in _OPTION_NAMES:
+                raise TypeError('submit() got an unknown option %r (known: %s)' % (name, ', '.join(sorted(_OPTION_NAMES))))
+            if value is not None:
+                body[_OPTION_NAMES[name]] = value
+        return self.request('POST', '/v1/jobs' + _wait_query(wait), body, hold=wait or 0)['job']
+
+    def get(self, job_id, wait=None):
+        """The job with this id; ``wait=SECONDS`` holds until it finishes or the wait ends."""
+        return self.request('GET', '/v1/jobs/%s%s' % (_job_id(job_id), _wait_query(wait)), hold=wait or 0)['job']
+
+    def run(self, task, input=None, timeout=60.0, **options):
+        """Submits a job and waits for its result; raises JobFailed if it fails or is cancelled."""
+        deadline = time.monotonic() + timeout
+        job = self.submit(task, input, wait=min(timeout, 60.0), **options)
+        while job['state'] in ('queued', 'running') and time.monotonic() < deadline:
+            job = self.get(job['id'], wait=min(max(deadline - time.monotonic(), 0.0), 60.0))
+        if job['state'] == 'succeeded':
+            return job['result']
+        if job['state'] in ('failed', 'cancelled'):
+            raise JobFailed(job)
+        raise TimeoutError('job %s did not finish within %s s; it goes on' % (job['id'], timeout))
+
+    def cancel(self, job_id):
+        return self.request('POST', '/v1/jobs/%s/cancel' % _job_id(job_id))['job']
+
+    def declare_task(self, task, **settings):
+        """Declares a task's settings, as a worker that defines the task does (work or admin token).
+
+        Settings: max_attempts, backoff ({'type': 'fixed', 'delayMs': 1000} or {'type': 'exponential',
+        'baseMs', 'maxMs'}), timeout_ms, priority, concurrency, concurrency_per_key, retention (ms),
+        input_schema (a JSON Schema), description. Absent ones take their defaults.
+        """
+        body = {}
+        for name, value in settings.items():
+            if name not in _SETTING_NAMES:
+                raise TypeError('declare_task() got an unknown setting %r (known: %s)' % (name, ', '.join(sorted(_SETTING_NAMES))))
+            body[_SETTING_NAMES[name]] = value
+        return self.request('PUT', '/v1/tasks/%s' % urllib.parse.quote(task, safe=''), body)['settings']
+
+    # -- agents --
+
+    def claim(self, tasks, worker_id=None, max=1, wait_ms=0, lease_ms=None):
+        body = {'tasks': list(tasks), 'max': max, 'waitMs': int(wait_ms)}
+        if worker_id:
+            body['workerId'] = worker_id
+        if lease_ms:
+            body['leaseMs'] = int(lease_ms)
+        return self.request('POST', '/v1/claim', body, hold=wait_ms / 1000.0)['jobs']
+
+    def heartbeat(self, job_id, lease_token, progress=None, lease_ms=None):
+        body = {'leaseToken': lease_token}
+        if progress is not None:
+            body['progress'] = progress
+        if lease_ms:
+            body['leaseMs'] = int(lease_ms)
+        return self.request('POST', '/v1/jobs/%s/heartbeat' % _job_id(job_id), body)
+
+    def complete(self, job_id, lease_token, result=None):
+        return self.request('POST', '/v1/jobs/%s/complete' % _job_id(job_id), {'leaseToken': lease_token, 'result': result})
+
+    def fail(self, job_id, lease_token, error, retryable=None, retry_in_ms=None):
+        body = {'leaseToken': lease_token, 'error': error}
+        if retryable is not None:
+            body['retryable'] = bool(retryable)
+        if retry_in_ms is not None:
+            body['retryInMs'] = int(retry_in_ms)
+        return self.request('POST', '/v1/jobs/%s/fail' % _job_id(job_id), body)
+
+    def release(self, job_id, lease_token, delay_ms=None):
+        body = {'leaseToken': lease_token}
+        if delay_ms:
+            body['delayMs'] = int(delay_ms)
+        return self.request('POST', '/v1/jobs/%s/release' % _job_id(job_id), body)
+
+    def suspend_task(self, task, delay_ms):
+        return self.request('POST', '/v1/tasks/%s/suspend' % urllib.parse.quote(task, safe=''), {'delayMs': max(1, int(delay_ms))})
+
+    # -- plumbing --
+
+    def request(self, method, path, body=None, hold=0):
+        """One request; the parsed JSON answer, or OffloadError (ServerUnreachable when it could not be had)."""
+        payload = None if body is None else json.dumps(body, allow_nan=False, separators=(',', ':')).encode('utf-8')
+        generation = self._generation
+        for attempt in (1, 2):
+            conn, reused = self._connection()
+            try:
+                conn.sock.settimeout(self.timeout + float(hold))
+                conn.request(method, self._prefix + path, body=payload, headers=self._headers)
+                response = conn.getresponse()
+                data = response.read()
+                break
+            except (OSError, http.client.HTTPException) as err:
+                self._forget(conn)
+                # A kept-alive connection the server had closed fails before the request is read: send it again once.
+                stale = isinstance(err, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError))
+                if reused and attempt == 1 and stale and generation == self._generation:
+                    continue
+                raise ServerUnreachable(self.url, '%s %s: %s' % (method, path.split('?')[0], _describe(err)))
+        if response.getheader('Connection', '').lower() == 'close':
+            self._forget(conn)
+        if response.status >= 400:
+            raise _error_from(self.url, response.status, data)
+        return json.loads(data.decode('utf-8')) if data else None
+
+    def close(self):
+        """Closes every connection of this client, interrupting requests in flight in other threads."""
+        with self._open_lock:
+            conns, self._open = self._open, set()
+            self._generation += 1
+        for conn in conns:
+            try:
+                if conn.sock is not None:
+                    conn.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 -- nothing to be done at collection time
+            pass
+
+    def _connection(self):
+        conn = getattr(self._local, 'conn', None)
+        if conn is not None and conn.sock is not None:
+            return conn, True
+        factory = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+        conn = factory(self._host, self._port, timeout=self.timeout)
+        try:
+            conn.connect()
+        except OSError as err:
+            raise ServerUnreachable(self.url, _describe(err))
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._local.conn = conn
+        with self._open_lock:
+            self._open.add(conn)
+        return conn, False
+
+    def _forget(self, conn):
+        with self._open_lock:
+            self._open.discard(conn)
+        if getattr(self._local, 'conn', None) is conn:
+            self._local.conn = None
+        conn.close()
+
+
+def _wait_query(wait):
+    return '' if wait is None else '?wait=%s' % (float(wait) if not float(wait).is_integer() else int(wait))
+
+
+def _job_id(job_id):
+    text = str(job_id)
+    if not text.isdigit():
+        raise ValueError('job ids are positive integers, got %r' % (job_id,))
+    return text
+
+
+def _describe(err):
+    return '%s: %s' % (type(err).__name__, err) if str(err) else type(err).__name__
+
+
+def _error_from(url, status, data):
+    try:
+        error = json.loads(data.decode('utf-8'))['error']
+        return OffloadError(error['code'], error['message'], status, error.get('details'))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        # Not an answer of the API (a proxy's page, a stopping server): the server is not there for us.
+        return ServerUnreachable(url, 'it answered HTTP %d without an Offload error' % status)
+
+
+# ---- the agent ----------------------------------------------------------------------------------------
+
+class Context(object):
+    """What a handler gets besides its input.
+
+    - ``job``: the claimed job (id, task, attempt, maxAttempts, priority, timeoutMs, batchId, createdAt…).
+    - ``progress(done, total, message=None)``: shown on the job and in the event stream.
+    - ``cancelled``: True once the job was cancelled, timed out, lost its lease (another worker has
+      it now) or the agent is stopping; ``reason`` says which. Check it in long loops and return
+      early: whatever the handler returns then is dropped.
+    """
+
+    def __init__(self, job, agent):
+        self.job = job
+        self.reason = None
+        self._agent = agent
+        self._progress = None
+        self._lock = threading.Lock()
+        # Held while a heartbeat of this job is on the wire, so the outcome never overtakes it.
+        self._wire = threading.Lock()
+        self._started = time.monotonic()
+        self._timeout = job['timeoutMs'] / 1000.0 if job.get('timeoutMs') else None
+        # running → finishing (the outcome is being sent) | detached (nothing more is sent for it)
+        self._state = 'running'
+
+    @property
+    def cancelled(self):
+        return self.reason is not None
+
+    @property
+    def lease_lost(self):
+        return self.reason == 'lease-lost'
+
+    def progress(self, done, total, message=None):
+        progress = {'done': max(0, done), 'total': max(0, total)}
+        if message is not None:
+            progress['message'] = str(message)[:1000]
+        with self._lock:
+            self._progress = progress
+        self._agent._progress_reported()
+
+    def _take_progress(self):
+        with self._lock:
+            progress, self._progress = self._progress, None
+        return progress
+
+    def _stop(self, reason):
+        if self.reason is None:
+            self.reason = reason
+
+    def _claim_outcome(self):
+        """The handler returned: True if its outcome is still ours to send."""
+        with self._lock:
+            if self._state != 'running':
+                return False
+            self._state = 'finishing'
+            return True
+
+    def _detach(self, reason):
+        """Nothing more is sent for this attempt (the job is no longer ours); True if it was still running."""
+        self._stop(reason)
+        with self._lock:
+            was_running = self._state == 'running'
+            self._state = 'detached'
+            return was_running
+
+
+class Agent(object):
+    """Works on jobs of the tasks given to ``run``, until ``stop()``, SIGTERM or SIGINT.
+
+    - ``lease``: seconds a job stays claimed without a heartbeat (default 30; heartbeats every third).
+    - ``long_poll``: seconds each claim waits on the server for work (default 20).
+    - ``shutdown_timeout``: on stop, seconds running jobs may take before they are released (default 10).
+    """
+
+    def __init__(self, url=DEFAULT_URL, token=None, worker_id=None, lease=30.0, heartbeat=None, long_poll=20.0, shutdown_timeout=10.0, timeout=30.0):
+        if lease < 1:
+            raise ValueError('lease must be at least 1 second')
+        self.url = url
+        self.worker_id = worker_id or _default_worker_id()
+        self.lease = float(lease)
+        self.heartbeat_interval = float(heartbeat) if heartbeat else self.lease / 3.0
+        self.long_poll = float(long_poll)
+        self.shutdown_timeout = float(shutdown_timeout)
+        self._timeout = timeout
+        self._client = Client(url, token, timeout)
+        # The claimer's connection is its own, so that stop() can cut a waiting claim short.
+        self._claim_client = Client(url, token, timeout)
+        # Guards _active; notified when a job ends or the agent stops.
+        self._lock = threading.Condition()
+        self._active = {}
+        self._stopping = threading.Event()
+        # Wakes the heartbeat thread: progress to send, or run() is over.
+        self._beat = threading.Condition()
+        self._progress_pending = False
+        self._done = False
+        self._fatal = None
+
+    # -- running --
+
+    def run(self, handlers, concurrency=1, install_signals=None):
+        """Runs until stopped; ``handlers`` maps task names to ``handler(input, ctx)``.
+
+        Signal handlers (SIGTERM, SIGINT: graceful stop; a second one exits at once) are installed
+        when called from the main thread, unless ``install_signals=False``. Raises the server's
+        OffloadError if it refuses the agent (a bad token, tasks outside the token's patterns).
+        """
+        if not handlers or not all(isinstance(t, str) and callable(h) for t, h in handlers.items()):
+            raise ValueError('handlers must map task names to functions handler(input, ctx)')
+        if not isinstance(concurrency, int) or concurrency < 1:
+            raise ValueError('concurrency must be an integer >= 1')
+        self._handlers = dict(handlers)
+        self._concurrency = concurrency
+        self._stopping.clear()
+        self._done = False
+        self._fatal = None
+        restore = self._install_signals() if install_signals is not False and threading.current_thread() is threading.main_thread() else None
+        jobs = queue.Queue()
+        threads = [threading.Thread(target=self._work, args=(jobs,), name='offload-worker-%d' % i, daemon=True) for i in range(concurrency)]
+        threads.append(threading.Thread(target=self._heartbeats, name='offload-heartbeat', daemon=True))
+        claimer = threading.Thread(target=self._claim_loop, args=(jobs,), name='offload-claimer', daemon=True)
+        for t in threads + [claimer]:
+            t.start()
+        log.info('agent %s working on %s at %s (concurrency %d)', self.worker_id, ', '.join(self._handlers), self.url, concurrency)
+        try:
+            while not self._stopping.wait(0.5):
+                pass
+            self._shut_down(claimer)
+        finally:
+            for _ in range(concurrency):
+                jobs.put(None)
+            with self._beat:
+                self._done = True
+                self._beat.notify_all()
+            self._client.close()
+            self._claim_client.close()
+            if restore:
+                restore()
+        if self._fatal is not None:
+            raise self._fatal
+
+    def stop(self):
+        """Asks ``run`` to return: no more claims; running jobs get ``shutdown_timeout`` seconds, the rest are released."""
+        self._stopping.set()
+        # A claim waiting on the server would hold the claimer for up to long_poll seconds.
+        self._claim_client.close()
+        with self._lock:
+            self._lock.notify_all()
+
+    def _install_signals(self):
+        previous = {}
+
+        def on_signal(signum, _frame):
+            if self._stopping.is_set():
+                log.warning('signal %d again: exiting now; running jobs come back after their lease', signum)
+                raise SystemExit(1)
+            log.info('signal %d: stopping (running jobs may finish for %s s; the rest are released)', signum, self.shutdown_timeout)
+            self.stop()
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, on_signal)
+
+        def restore():
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return restore
+
+    def _shut_down(self, claimer):
+        self.stop()
+        claimer.join(self._timeout + 1.0)
+        deadline = time.monotonic() + self.shutdown_timeout
+        with self._lock:
+            while self._active and time.monotonic() < deadline:
+                self._lock.wait(deadline - time.monotonic())
+            left = [ctx for ctx in self._active.values() if ctx._detach('shutdown')]
+        for ctx in left:
+            self._send(ctx, 'release', {}, tries=3)
+        if left:
+            log.warning('shutdown timeout reached; released jobs %s to the queue', ', '.join(c.job['id'] for c in left))
+
+    # -- claiming --
+
+    def _claim_loop(self, jobs):
+        failures = 0
+        tasks = list(self._handlers)
+        while not self._stopping.is_set():
+            with self._lock:
+                while len(self._active) >= self._concurrency and not self._stopping.is_set():
+                    self._lock.wait()
+                free = self._concurrency - len(self._active)
+            if self._stopping.is_set():
+                break
+            started = time.monotonic()
+            try:
+                claimed = self._claim_client.claim(tasks, self.worker_id, max=min(free, _MAX_CLAIM), wait_ms=int(self.long_poll * 1000), lease_ms=int(self.lease * 1000))
+            except OffloadError as err:
+                if self._stopping.is_set():
+                    break
+                if not is_transient(err):
+                    log.error('the server refused the agent: %s', err)
+                    self._fatal = err
+                    self.stop()
+                    break
+                failures += 1
+                delay = min(_MAX_RETRY_DELAY, 0.05 * 2 ** min(failures, 10))
+                log.error('could not claim jobs (%s); retrying in %.2f s', err.message, delay)
+                self._stopping.wait(delay)
+                continue
+            failures = 0
+            for job in claimed:
+                ctx = Context(job, self)
+                with self._lock:
+                    self._active[job['id']] = ctx
+                if self._stopping.is_set():
+                    ctx._detach('shutdown')
+                    self._send(ctx, 'release', {}, tries=3)
+                else:
+                    jobs.put(ctx)
+            # A claim that answers empty at once was not held (the server is stopping): do not spin.
+            if not claimed and time.monotonic() - started < 0.1:
+                self._stopping.wait(1.0)
+
+    # -- running handlers --
+
+    def _work(self, jobs):
+        while True:
+            ctx = jobs.get()
+            if ctx is None:
+                return
+            try:
+                call, body = self._outcome(ctx)
+                if ctx._claim_outcome():
+                    self._flush_progress(ctx)
+                    self._send(ctx, call, body)
+                elif call == 'complete':
+                    log.warning('job %s (%s): %s; its result is dropped', ctx.job['id'], ctx.job['task'], _reason_text(ctx.reason))
+            finally:
+                with self._lock:
+                    if self._active.get(ctx.job['id']) is ctx:
+                        del self._active[ctx.job['id']]
+                    self._lock.notify_all()
+
+    def _flush_progress(self, ctx):
+        """Progress reported just before the handler returned is recorded before the outcome (after any heartbeat in flight)."""
+        with ctx._wire:
+            progress = ctx._take_progress()
+            if progress is None:
+                return
+            try:
+                self._client.heartbeat(ctx.job['id'], ctx.job['leaseToken'], progress, int(self.lease * 1000))
+            except OffloadError:
+                pass  # the outcome matters more; sending it reports any trouble
+
+    def _outcome(self, ctx):
+        """Runs the handler; the agent call that records its outcome, and its body."""
+        try:
+            result = self._handlers[ctx.job['task']](ctx.job['input'], ctx)
+        except RetryLater as e:
+            return 'release', {'delayMs': int(e.delay * 1000)}
+        except SuspendTask as e:
+            try:
+                self._client.suspend_task(ctx.job['task'], e.delay * 1000)
+            except OffloadError as err:
+                log.error('could not suspend task %s: %s', ctx.job['task'], err)
+            return 'release', {}
+        except Permanent as e:
+            return 'fail', {'error': _error_body(e.__cause__ or e), 'retryable': False}
+        except BaseException as e:  # noqa: B902 -- a handler's SystemExit must not take the worker thread with it
+            return 'fail', {'error': _error_body(e)}
+        try:
+            json.dumps(result, allow_nan=False)
+        except (TypeError, ValueError) as e:
+            return 'fail', {'error': {'message': "the handler's result cannot be sent as JSON: %s" % e, 'code': 'INVALID_RESULT'}, 'retryable': False}
+        return 'complete', {'result': result}
+
+    def _send(self, ctx, call, body, tries=None):
+        """Records an outcome, retrying while the server is unreachable (a few tries once stopping)."""
+        job_id, token = ctx.job['id'], ctx.job['leaseToken']
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._call(call, job_id, token, body)
+            except OffloadError as err:
+                if not is_transient(err):
+                    if err.code == 'PAYLOAD_TOO_LARGE' and call == 'complete':
+                        call, body = 'fail', {'error': {'message': "the handler's result is larger than the server accepts", 'code': 'PAYLOAD_TOO_LARGE'}, 'retryable': False}
+                        continue
+                    if err.code in ('LEASE_LOST', 'JOB_NOT_FOUND'):
+                        log.warning('job %s (%s): lease lost before its outcome was recorded (%s); it is dropped', job_id, ctx.job['task'], err.details.get('state', 'gone'))
+                    else:
+                        log.error('job %s (%s): the server refused its outcome: %s', job_id, ctx.job['task'], err)
+                    return None
+                limit = tries or (5 if self._stopping.is_set() else None)
+                if limit is not None and attempt >= limit:
+                    log.error('job %s (%s): could not record its outcome (%s); it runs again after its lease', job_id, ctx.job['task'], err.message)
+                    return None
+                delay = min(_MAX_RETRY_DELAY, 0.05 * 2 ** min(attempt, 10))
+                log.error('job %s (%s): could not record its outcome (%s); retrying in %.2f s', job_id, ctx.job['task'], err.message, delay)
+                time.sleep(delay)
+
+    def _call(self, call, job_id, token, body):
+        c = self._client
+        if call == 'complete':
+            return c.complete(job_id, token, body.get('result'))
+        if call == 'fail':
+            return c.fail(job_id, token, body['error'], body.get('retryable'), body.get('retryInMs'))
+        return c.release(job_id, token, body.get('delayMs'))
+
+    # -- heartbeats, progress, timeouts --
+
+    def _progress_reported(self):
+        with self._beat:
+            self._progress_pending = True
+            self._beat.notify()
+
+    def _heartbeats(self):
+        """Extends the leases of running jobs every heartbeat_interval, sends progress (at most
+        every 0.2 s), and times out jobs past their timeoutMs. Runs until run() is over, through the
+        shutdown grace period too, so jobs finishing then keep their leases."""
+        next_beat = time.monotonic() + self.heartbeat_interval
+        last_progress = 0.0
+        while True:
+            with self._beat:
+                wake = min(next_beat, self._next_timeout())
+                if self._progress_pending:
+                    wake = min(wake, last_progress + 0.2)
+                if not self._done:
+                    self._beat.wait(max(0.0, wake - time.monotonic()))
+                if self._done:
+                    return
+                now = time.monotonic()
+                beat = now >= next_beat
+                send_progress = self._progress_pending and now >= last_progress + 0.2
+                if send_progress:
+                    self._progress_pending = False
+            if beat:
+                next_beat = now + self.heartbeat_interval
+            if send_progress:
+                last_progress = now
+            # Jobs whose outcome is still being sent keep their lease too (the server may be down for a while).
+            with self._lock:
+                held = [c for c in self._active.values() if c._state in ('running', 'finishing')]
+            for ctx in held:
+                if ctx._state == 'running' and ctx._timeout is not None and now - ctx._started >= ctx._timeout:
+                    self._time_out(ctx)
+                elif beat or (send_progress and ctx._progress is not None):
+                    self._beat_one(ctx, beat)
+
+    def _next_timeout(self):
+        with self._lock:
+            ends = [c._started + c._timeout for c in self._active.values() if c._timeout is not None and c._state == 'running']
+        return min(ends) if ends else float('inf')
+
+    def _beat_one(self, ctx, extend):
+        try:
+            with ctx._wire:
+                self._client.heartbeat(ctx.job['id'], ctx.job['leaseToken'], ctx._take_progress(), int(self.lease * 1000))
+        except OffloadError as err:
+            if err.code in ('LEASE_LOST', 'JOB_NOT_FOUND'):
+                if ctx._state != 'running':
+                    return  # an outcome just recorded ends the lease too: nothing to tell then
+                cancelled = err.details.get('state') == 'cancelled'
+                ctx._detach('cancelled' if cancelled else 'lease-lost')
+                log.warning('job %s (%s): %s; its handler should stop', ctx.job['id'], ctx.job['task'], _reason_text(ctx.reason))
+            elif extend:
+                log.error('heartbeat for job %s failed (%s); its lease expires if the server stays unreachable', ctx.job['id'], err.message)
+
+    def _time_out(self, ctx):
+        if not ctx._detach('timeout'):
+            return
+        ms = ctx.job['timeoutMs']
+        log.warning('job %s (%s) timed out after %d ms; recording the failure', ctx.job['id'], ctx.job['task'], ms)
+        error = {'message': 'Job %s timed out after %d ms. Make the handler faster, check ctx.cancelled, or raise the task\'s timeoutMs.' % (ctx.job['id'], ms), 'code': 'JOB_TIMEOUT'}
+        self._send(ctx, 'fail', {'error': error}, tries=3)
+
+
+def _error_body(err):
+    """An exception as the API's {message, code, stack}."""
+    body = {'message': (str(err) or type(err).__name__)[:10000], 'code': _error_code(err)}
+    stack = ''.join(traceback.format_exception(type(err), err, err.__traceback__))
+    if stack:
+        body['stack'] = stack[-10000:]
+    return body
+
+
+def _error_code(err):
+    code = getattr(err, 'code', None)
+    if isinstance(code, str) and 0 < len(code) <= 100 and all(ch.isalnum() or ch in '_.:-' for ch in code):
+        return code
+    return type(err).__name__[:100]
+
+
+def _reason_text(reason):
+    return {
+        'cancelled': 'the job was cancelled',
+        'lease-lost': 'its lease was lost (another worker has it now)',
+        'timeout': 'it timed out',
+        'shutdown': 'the agent is stopping',
+    }.get(reason, str(reason))
+
+
+def _default_worker_id():
+    raw = 'py:%s:%d' % (socket.gethostname(), os.getpid())
+    return ''.join(ch if ch in _WORKER_ID_CHARS else '_' for ch in raw)[:200]
+
+
+if __name__ == '__main__':  # pragma: no cover
+    sys.exit('offload_agent is a library: from offload_agent import Agent, Client')

@@ -1,0 +1,82 @@
+"""Client: submitting jobs and reading them back, and the errors the server answers with."""
+
+import unittest
+
+from offload_agent import Client, JobFailed, OffloadError, Permanent, ServerUnreachable
+from support import WAIT, RunningAgent, admin, agent, free_port, new_task, submitter, url
+
+
+class SubmitTest(unittest.TestCase):
+    def test_submit_returns_the_job_and_get_with_wait_returns_it_finished(self):
+        task = new_task('submit')
+        job = submitter().submit(task, {'n': 1}, priority=3, max_attempts=2, unique_key='k1')
+        self.assertEqual((job['task'], job['state'], job['input'], job['priority'], job['maxAttempts']), (task, 'queued', {'n': 1}, 3, 2))
+        self.assertIsInstance(job['id'], str)
+        self.assertEqual(submitter().submit(task, {'n': 2}, unique_key='k1')['id'], job['id'], 'the unique key returned the queued job')
+        with RunningAgent(agent(), {task: lambda input, ctx: input['n'] + 1}):
+            done = submitter().get(job['id'], wait=WAIT)
+        self.assertEqual((done['state'], done['result'], done['attempt']), ('succeeded', 2, 1))
+
+    def test_submit_with_wait_holds_until_the_job_finishes_or_the_wait_ends(self):
+        task = new_task('wait')
+        self.assertEqual(submitter().submit(task, None, wait=0.2)['state'], 'queued', 'no agent: the job as it stands')
+        with RunningAgent(agent(), {task: lambda input, ctx: 'done'}):
+            job = submitter().submit(task, None, wait=WAIT)
+        self.assertEqual((job['state'], job['result']), ('succeeded', 'done'))
+
+    def test_run_returns_the_result_or_raises_job_failed(self):
+        task = new_task('run', max_attempts=1)
+
+        def handler(input, ctx):
+            if input == 'bad':
+                raise Permanent('no good')
+            return input.upper()
+        with RunningAgent(agent(), {task: handler}):
+            self.assertEqual(submitter().run(task, 'abc', timeout=WAIT), 'ABC')
+            with self.assertRaises(JobFailed) as failed:
+                submitter().run(task, 'bad', timeout=WAIT)
+        self.assertEqual((failed.exception.job['state'], failed.exception.job['error']['message']), ('failed', 'no good'))
+
+    def test_cancel_needs_an_admin_token(self):
+        task = new_task('cancel')
+        job = submitter().submit(task, None)
+        with self.assertRaises(OffloadError) as refused:
+            submitter().cancel(job['id'])
+        self.assertEqual((refused.exception.code, refused.exception.status), ('FORBIDDEN', 403))
+        self.assertEqual(admin().cancel(job['id'])['state'], 'cancelled')
+
+
+class ErrorTest(unittest.TestCase):
+    def test_server_errors_carry_their_code_status_and_details(self):
+        with self.assertRaises(OffloadError) as unknown:
+            submitter().submit('py.no.such.task', None)
+        self.assertEqual((unknown.exception.code, unknown.exception.status, unknown.exception.details['task']), ('UNKNOWN_TASK', 404, 'py.no.such.task'))
+        with self.assertRaises(OffloadError) as outside:
+            submitter().submit('elsewhere.task', None)
+        self.assertEqual(outside.exception.code, 'FORBIDDEN')
+        with self.assertRaises(OffloadError) as bad_token:
+            Client(url(), 'ofl_wrong').get('1')
+        self.assertEqual((bad_token.exception.code, bad_token.exception.status), ('UNAUTHORIZED', 401))
+        with self.assertRaises(OffloadError) as missing:
+            submitter().get('999999999')
+        self.assertEqual(missing.exception.code, 'JOB_NOT_FOUND')
+
+    def test_bad_arguments_are_refused_before_anything_is_sent(self):
+        with self.assertRaises(TypeError):
+            submitter().submit('py.x', None, retries=3)
+        with self.assertRaises(ValueError):
+            submitter().get('1; DROP TABLE jobs')
+        with self.assertRaises(ValueError):
+            Client('ftp://example.com')
+        with self.assertRaises(ValueError):
+            submitter().submit('py.x', float('nan'))
+
+    def test_an_unreachable_server_is_server_unreachable(self):
+        with self.assertRaises(ServerUnreachable) as down:
+            Client('http://127.0.0.1:%d' % free_port(), timeout=2).get('1')
+        self.assertEqual(down.exception.code, 'SERVER_UNREACHABLE')
+        self.assertIn('ConnectionRefusedError', down.exception.details['problem'])
+
+
+if __name__ == '__main__':
+    unittest.main()

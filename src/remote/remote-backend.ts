@@ -1,0 +1,197 @@
+/**
+ * The worker's backend on a machine without the store: an Offload server's HTTP API. Each
+ * transition the worker decides becomes one agent call (succeeded → complete, a retry → fail with
+ * retryInMs, a final failure → fail with retryable false, a release → release with delayMs);
+ * claims long-poll, so the server wakes the worker when work arrives.
+ */
+import type { Clock } from '../core/clock.js';
+import { isOffloadError } from '../core/errors.js';
+import { decodePayload, type JobError, payloadToJson } from '../core/job.js';
+import type { Logger } from '../core/logger.js';
+import type { ResolvedTaskSettings } from '../core/task.js';
+import type { ClaimedJob, Touch, Transition } from '../store/store.js';
+import type { FinishOutcome, FinishStatus, LostLease, WorkerBackend } from '../worker/backend.js';
+import { type ApiClient, isTransient } from './api-client.js';
+
+export interface RemoteBackendOptions {
+  /** How long a claim waits on the server for work (default 20 000 ms; the server caps it, at 60 s by default). */
+  longPollMs?: number;
+}
+
+/** A claimed job as the API sends it. */
+interface ClaimedJson {
+  id: string;
+  task: string;
+  input: unknown;
+  attempt: number;
+  maxAttempts: number;
+  priority: number;
+  timeoutMs: number | null;
+  batchId: string | null;
+  createdAt: string;
+  leaseToken: string;
+  leaseExpiresAt: string;
+  uniqueKey?: string | null;
+}
+
+const MAX_CLAIM = 100;
+const WORKER_ID = /[^A-Za-z0-9_.:@/-]/g;
+const ERROR_CODE = /^[A-Za-z0-9_.:-]{1,100}$/;
+
+export class RemoteBackend implements WorkerBackend {
+  readonly wakeups = 'long-poll';
+  private readonly longPollMs: number;
+  /** The lease the jobs were claimed with: the server extends it on every heartbeat, progress too. */
+  private leaseMs = 30_000;
+
+  constructor(private readonly api: ApiClient, private readonly clock: Clock, private readonly logger: Logger, opts: RemoteBackendOptions = {}) {
+    this.longPollMs = opts.longPollMs ?? 20_000;
+  }
+
+  get description(): string {
+    return this.api.url;
+  }
+
+  async registerTasks({ tasks }: { tasks: { name: string; settings: ResolvedTaskSettings }[] }): Promise<void> {
+    await Promise.all(tasks.map((t) => this.api.request('PUT', `/v1/tasks/${encodeURIComponent(t.name)}`, settingsBody(t.settings))));
+  }
+
+  async claim(p: { workerId: string; tasks: string[]; max: number; leaseMs: number; wait?: boolean; signal?: AbortSignal }): Promise<ClaimedJob[]> {
+    this.leaseMs = p.leaseMs;
+    const waitMs = p.wait ? this.longPollMs : 0;
+    const body = { tasks: p.tasks, workerId: p.workerId.replace(WORKER_ID, '_').slice(0, 200), max: Math.min(p.max, MAX_CLAIM), leaseMs: p.leaseMs, waitMs };
+    const r = await this.api.request<{ jobs: ClaimedJson[] }>('POST', '/v1/claim', body, { signal: p.signal, holdMs: waitMs });
+    return r.jobs.map(claimedJob);
+  }
+
+  /** One call per transition, all at once; the server cannot claim in the same round trip, so `claim` is left to the worker. */
+  async finish({ transitions, now }: { transitions: Transition[]; now: number }): Promise<FinishOutcome> {
+    let error: unknown;
+    const statuses = await Promise.all(transitions.map((t) => this.deliver(t, now).catch((err: unknown): FinishStatus => {
+      error ??= err;
+      return 'unsent';
+    })));
+    return { statuses, claimed: [], error };
+  }
+
+  /** Heartbeats, one per job, all at once. An unreachable server throws: a lost lease stays lost, so the next heartbeat sees it. */
+  async touch({ touches, leaseMs }: { touches: Touch[]; leaseMs: number | null }): Promise<{ lost: LostLease[] }> {
+    const lost: LostLease[] = [];
+    let error: unknown;
+    await Promise.all(touches.map(async (t) => {
+      const progress = t.progress && { ...t.progress, done: Math.max(0, t.progress.done), total: Math.max(0, t.progress.total) };
+      try {
+        await this.api.request('POST', `/v1/jobs/${t.id}/heartbeat`, { leaseToken: t.token, progress, leaseMs: leaseMs ?? this.leaseMs });
+      } catch (err) {
+        if (isLeaseGone(err)) lost.push({ id: t.id, cancelled: (err as { details?: { state?: string } }).details?.state === 'cancelled' });
+        else error ??= err;
+      }
+    }));
+    if (error !== undefined) throw error;
+    return { lost };
+  }
+
+  async suspendTask({ task, until }: { task: string; until: number }): Promise<void> {
+    const delayMs = Math.max(1, Math.round(until - this.clock.now()));
+    await this.api.request('POST', `/v1/tasks/${encodeURIComponent(task)}/suspend`, { delayMs });
+  }
+
+  // The server records an agent on each of its claims (GET /v1/workers, kind http).
+  async saveWorker(): Promise<void> {}
+  async removeWorker(): Promise<void> {}
+  subscribe(): () => void {
+    return () => {};
+  }
+  async nextRunAt(): Promise<number | null> {
+    return null;
+  }
+
+  isTransient(err: unknown): boolean {
+    return isTransient(err);
+  }
+
+  /** Sends one transition: recorded, lost (stale lease), or throws when the server is unreachable. */
+  private async deliver(t: Transition, now: number): Promise<FinishStatus> {
+    try {
+      await this.api.request('POST', `/v1/jobs/${t.id}/${agentCall(t)}`, agentBody(t, now));
+      return 'recorded';
+    } catch (err) {
+      if (isTransient(err)) throw err;
+      if (t.to === 'succeeded' && isOffloadError(err) && err.code === 'PAYLOAD_TOO_LARGE') return this.deliver(resultTooLarge(t), now);
+      if (!isLeaseGone(err)) this.logger.error({ err, job: t.id, server: this.api.url }, 'the server refused the outcome of a job; its lease will expire and the job will run again');
+      return 'lost';
+    }
+  }
+}
+
+/** The stale-lease answers: the job went to someone else, was cancelled, or no longer exists. */
+function isLeaseGone(err: unknown): boolean {
+  return isOffloadError(err) && (err.code === 'LEASE_LOST' || err.code === 'JOB_NOT_FOUND');
+}
+
+function agentCall(t: Transition): 'complete' | 'fail' | 'release' {
+  if (t.to === 'succeeded') return 'complete';
+  if (t.to === 'failed' || t.error !== null) return 'fail';
+  return 'release';
+}
+
+function agentBody(t: Transition, now: number): Record<string, unknown> {
+  switch (t.to) {
+    case 'succeeded':
+      return { leaseToken: t.token, result: payloadToJson(decodePayload(t.result)) };
+    case 'failed':
+      return { leaseToken: t.token, error: errorBody(t.error), retryable: false };
+    case 'queued': {
+      const delay = Math.max(0, Math.round(t.runAt - now));
+      return t.error === null ? { leaseToken: t.token, delayMs: delay } : { leaseToken: t.token, error: errorBody(t.error), retryInMs: delay };
+    }
+  }
+}
+
+/** A recorded JobError (JSON) as the API's `{message, code?, stack?}`, within its limits. */
+function errorBody(recorded: string): { message: string; code?: string; stack?: string } {
+  const e = JSON.parse(recorded) as JobError;
+  const out: { message: string; code?: string; stack?: string } = { message: (e.message || e.name || 'Error').slice(0, 10_000) };
+  if (e.code && ERROR_CODE.test(e.code)) out.code = e.code;
+  if (e.stack) out.stack = e.stack.slice(0, 10_000);
+  return out;
+}
+
+/** A result the server cannot take is a failure of the job, not of the worker. */
+function resultTooLarge(t: Transition & { to: 'succeeded' }): Transition {
+  const error = JSON.stringify({ message: 'the handler\'s result is larger than the server accepts (HTTP 413); store it elsewhere and return a reference', code: 'PAYLOAD_TOO_LARGE' });
+  return { to: 'failed', id: t.id, token: t.token, error };
+}
+
+function claimedJob(j: ClaimedJson): ClaimedJob {
+  return {
+    id: j.id,
+    task: j.task,
+    input: JSON.stringify(j.input ?? null),
+    attempt: j.attempt,
+    maxAttempts: j.maxAttempts,
+    priority: j.priority,
+    timeoutMs: j.timeoutMs,
+    batchId: j.batchId,
+    createdAt: Date.parse(j.createdAt),
+    leaseToken: j.leaseToken,
+    leaseExpiresAt: Date.parse(j.leaseExpiresAt),
+    uniqueKey: j.uniqueKey ?? null,
+  };
+}
+
+/** Resolved settings as PUT /v1/tasks/:task takes them. */
+function settingsBody(s: ResolvedTaskSettings): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    maxAttempts: s.maxAttempts,
+    backoff: s.backoff,
+    timeoutMs: s.timeoutMs,
+    priority: s.priority,
+    concurrency: s.concurrency,
+    concurrencyPerKey: s.concurrencyPerKey,
+    retention: s.retention,
+  };
+  if (s.inputSchema) body.input = s.inputSchema;
+  if (s.description !== null) body.description = s.description;
+  return body;
+}

@@ -1,0 +1,73 @@
+/** What a remote worker needs besides claiming: declaring its tasks' settings and suspending a task (in process, `inject()`). */
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { openTestApi, type TestApi } from '../helpers/http.js';
+
+describe('HTTP API: task settings and suspension', () => {
+  let t: TestApi;
+  beforeEach(async () => { t = await openTestApi(); });
+  afterEach(async () => { await t.dispose(); });
+
+  describe('PUT /v1/tasks/:task', () => {
+    it('stores the settings with defaults filled in; later submissions use them', async () => {
+      const r = await t.call('PUT', '/v1/tasks/remote.resize', {
+        body: { maxAttempts: 5, timeoutMs: 2000, priority: 3, backoff: { type: 'fixed', delayMs: 250 }, retention: 60_000, description: 'thumbnails' },
+      });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      assert.deepEqual(r.json, {
+        task: 'remote.resize',
+        settings: {
+          maxAttempts: 5, backoff: { type: 'fixed', delayMs: 250 }, timeoutMs: 2000, priority: 3, concurrency: null, concurrencyPerKey: 1,
+          retention: { succeeded: 60_000, failed: 60_000, cancelled: 60_000 }, inputSchema: null, description: 'thumbnails',
+        },
+      });
+      const job = (await t.call('POST', '/v1/jobs', { body: { task: 'remote.resize', input: 1 } })).json.job;
+      assert.deepEqual([job.maxAttempts, job.timeoutMs, job.priority], [5, 2000, 3]);
+    });
+
+    it('replaces settings this process had cached, and an input schema is enforced at once', async () => {
+      await t.call('PUT', '/v1/tasks/remote.sum', { body: {} });
+      assert.equal((await t.call('POST', '/v1/jobs', { body: { task: 'remote.sum', input: 'anything' } })).status, 201);
+      const r = await t.call('PUT', '/v1/tasks/remote.sum', { body: { input: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] } } });
+      assert.equal(r.status, 200);
+      const bad = await t.call('POST', '/v1/jobs', { body: { task: 'remote.sum', input: 'anything' } });
+      assert.deepEqual([bad.status, bad.json.error.code], [400, 'INVALID_INPUT']);
+      assert.equal((await t.call('POST', '/v1/jobs', { body: { task: 'remote.sum', input: { n: 1 } } })).status, 201);
+    });
+
+    it('is allowed to work tokens within their task patterns', async () => {
+      const work = await t.token('work', ['remote.*']);
+      assert.equal((await t.call('PUT', '/v1/tasks/remote.a', { body: { maxAttempts: 2 }, token: work })).status, 200);
+      const outside = await t.call('PUT', '/v1/tasks/t.echo', { body: { maxAttempts: 2 }, token: work });
+      assert.deepEqual([outside.status, outside.json.error.code], [403, 'FORBIDDEN']);
+      const submit = await t.token('submit');
+      assert.equal((await t.call('PUT', '/v1/tasks/remote.a', { body: {}, token: submit })).status, 403);
+    });
+  });
+
+  describe('POST /v1/tasks/:task/suspend', () => {
+    it('no job of the task is claimed until the suspension ends; a waiting claim wakes up then', async () => {
+      await t.call('POST', '/v1/jobs', { body: { task: 't.echo', input: 1 } });
+      const r = await t.call('POST', '/v1/tasks/t.echo/suspend', { body: { delayMs: 60_000 } });
+      assert.deepEqual(r.json, { task: 't.echo', suspendedUntil: new Date(t.clock.now() + 60_000).toISOString() });
+      assert.deepEqual((await t.call('POST', '/v1/claim', { body: { tasks: ['t.echo'] } })).json.jobs, []);
+      const waiting = t.call('POST', '/v1/claim', { body: { tasks: ['t.echo'], waitMs: 60_000 } });
+      await t.waitForLongRequests(1);
+      await t.clock.advance(60_000);
+      const claimed = await waiting;
+      assert.equal(claimed.json.jobs.length, 1);
+    });
+
+    it('only lengthens a suspension in place', async () => {
+      await t.call('POST', '/v1/tasks/t.echo/suspend', { body: { delayMs: 60_000 } });
+      const shorter = await t.call('POST', '/v1/tasks/t.echo/suspend', { body: { delayMs: 1000 } });
+      assert.equal(shorter.json.suspendedUntil, new Date(t.clock.now() + 60_000).toISOString());
+    });
+
+    it('is allowed to work tokens within their task patterns', async () => {
+      const work = await t.token('work', ['t.e*']);
+      assert.equal((await t.call('POST', '/v1/tasks/t.echo/suspend', { body: { delayMs: 1000 }, token: work })).status, 200);
+      assert.equal((await t.call('POST', '/v1/tasks/t.other/suspend', { body: { delayMs: 1000 }, token: work })).status, 403);
+    });
+  });
+});
