@@ -137,7 +137,7 @@ export class SqliteStore implements Store {
 
   /** Picks up to `max` runnable job ids across `tasks`, honouring pauses and concurrency limits. */
   private chooseJobs(tasks: string[], max: number, now: number): number[] {
-    const settings = new Map((this.stmt('task_claim_settings').all({ names: JSON.stringify(tasks) }) as TaskLimits[]).map((t) => [t.name, t]));
+    const settings = new Map(this.claimSettings(tasks).map((t) => [t.name, t]));
     const allowance = new Map<string, number>();
     for (const task of tasks) {
       const s = settings.get(task);
@@ -151,7 +151,9 @@ export class SqliteStore implements Store {
     for (let round = 0; round < 8 && chosen.length < max && allowance.size > 0; round++) {
       const candidates: Candidate[] = [];
       for (const [task, room] of allowance) {
-        const rows = this.stmt('claim_candidates').all({ task, now, blockedKeys: JSON.stringify(blocked.get(task) ?? []), limit: room }) as Candidate[];
+        const keys = blocked.get(task);
+        const rows = (keys ? this.stmt('claim_candidates').all({ task, now, blockedKeys: JSON.stringify(keys), limit: room })
+          : this.stmt('claim_candidates_unblocked').all({ task, now, limit: room })) as Candidate[];
         for (const r of rows) candidates.push({ ...r, task });
       }
       if (candidates.length === 0) break;
@@ -178,6 +180,11 @@ export class SqliteStore implements Store {
       if (!newlyBlocked) break;
     }
     return chosen;
+  }
+
+  private claimSettings(tasks: string[]): TaskLimits[] {
+    if (tasks.length === 1) return this.stmt('task_claim_settings_one').all({ name: tasks[0] }) as TaskLimits[];
+    return this.stmt('task_claim_settings').all({ names: JSON.stringify(tasks) }) as TaskLimits[];
   }
 
   async finishJobs(p: { transitions: Transition[]; now: number; claim?: ClaimParams }): Promise<FinishResult> {
