@@ -14,6 +14,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Ceiling, measureCeiling } from './ceiling.js';
+import { measureSqliteCeiling, type SqliteCeiling } from './sqlite-ceiling.js';
 import { gearmanBench, gearmanBenchUnavailable, type GearmanResult } from './gearman.js';
 import { a1RemoteWorker, a2PythonAgent, a3JavaAgent } from './agent-workloads.js';
 import { h1HttpSubmits, h2HttpRoundTrips } from './http-workloads.js';
@@ -36,7 +37,6 @@ const { values } = parseArgs({
   },
 });
 
-/** Workloads that run against a whole server on a fresh SQLite file. */
 /** Workloads that run against a whole server on a fresh SQLite file; undefined when their runtime is missing. */
 const SERVER_WORKLOADS: Record<string, (fresh: FreshStore) => Promise<WorkloadResult | undefined>> = {
   H1: (f) => h1HttpSubmits(f),
@@ -102,6 +102,11 @@ async function main(): Promise<void> {
     ceiling = await measureCeiling(values.store!);
     console.log(`bare pg now: ${ceiling.insertsPerSecond} awaited single INSERTs/s (${ceiling.commitMs} ms per durable commit), SELECT 1 round trip ${ceiling.roundTripMs} ms, load average ${loadBefore.toFixed(1)}`);
   }
+  let sqliteCeiling: SqliteCeiling | undefined;
+  if (!postgres && core.length) {
+    sqliteCeiling = measureSqliteCeiling(values.synchronous === 'full' ? 'full' : 'normal');
+    console.log(`bare better-sqlite3 now, Offload's schema: ${sqliteCeiling.insertsPerSecond} single INSERTs/s, ${sqliteCeiling.claimCompletesPerSecond} claim+complete/s (turns of 10), load average ${loadBefore.toFixed(1)}`);
+  }
 
   const systems: Record<string, WorkloadResult[]> = {};
   systems.offload = await runAll('offload', postgres ? postgresOffload(values.store!, values.synchronous) : sqliteOffload(values.synchronous), core);
@@ -129,6 +134,7 @@ async function main(): Promise<void> {
       at: new Date().toISOString(),
       machine: { ...machine(), loadAverageBefore: loadBefore, loadAverageAfter: loadavg()[0] },
       ...(ceiling ? { barePg: ceiling } : {}),
+      ...(sqliteCeiling ? { bareSqlite: sqliteCeiling } : {}),
       results: systems.offload,
       ...(Object.keys(systems).length > 1 ? { peers: Object.fromEntries(Object.entries(systems).filter(([k]) => k !== 'offload')) } : {}),
     });
