@@ -1,6 +1,6 @@
 /**
  * Crashes with real processes and real SQLite files: a worker killed with SIGKILL mid-job, a
- * producer killed during a burst of enqueues, a worker stopped with SIGTERM.
+ * producer and a server killed during a burst of enqueues, a worker stopped with SIGTERM.
  */
 import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
@@ -133,6 +133,53 @@ for (let burst = 0; ; burst++) {
     } finally {
       db.close();
     }
+  });
+
+  it('the server (offload start) killed with SIGKILL during a burst of 5,000 HTTP submits: every acknowledged job is there after restart', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const env = { OFFLOAD_STORE: `sqlite:${join(dir.path, 'offload.db')}` };
+    const tasks = join(dir.path, 'burst-tasks.mjs');
+    writeFileSync(tasks, `import { defineTask } from ${JSON.stringify(INDEX)};\nexport const item = defineTask('burst.item', async () => null);\n`);
+    // The server declares the task and runs none of its jobs: what is stored stays queued.
+    const start = ['start', '--tasks', tasks, '--concurrency', '0', '--http', '127.0.0.1:0'];
+    const server = startNode([CLI, ...start], env);
+    const url = (await server.waitForLine(/^HTTP API on /)).split(' ')[3]!;
+
+    // 16 clients submit one job per request until the server dies under them; a 201 is an acknowledgement.
+    const acked: { id: string; i: number }[] = [];
+    let next = 0;
+    let enough!: () => void;
+    const killAt = new Promise<void>((resolve) => { enough = resolve; });
+    const clients = Promise.all(Array.from({ length: 16 }, async () => {
+      while (next < 5000) {
+        const i = next++;
+        try {
+          const res = await fetch(`${url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ task: 'burst.item', input: { i } }) });
+          if (res.status !== 201) throw new Error(`submit answered ${res.status}: ${await res.text()}`);
+          acked.push({ id: ((await res.json()) as { job: { id: string } }).job.id, i });
+          if (acked.length === 1500) enough();
+        } catch (err) {
+          if (acked.length < 1500) throw err;
+          return; // the server is gone: this submit was never acknowledged
+        }
+      }
+    }));
+    await Promise.race([killAt, clients]);
+    await server.kill('SIGKILL');
+    await clients;
+    assert.ok(acked.length >= 1500 && acked.length < 5000, `killed mid-burst (${acked.length} acknowledged)`);
+
+    const restarted = startNode([CLI, ...start], env);
+    const again = (await restarted.waitForLine(/^HTTP API on /)).split(' ')[3]!;
+    const stored = new Map<string, unknown>();
+    for (let cursor: string | null = ''; cursor !== null;) {
+      const page = (await (await fetch(`${again}/v1/jobs?task=burst.item&limit=1000${cursor ? `&cursor=${cursor}` : ''}`)).json()) as { jobs: { id: string; input: unknown }[]; nextCursor: string | null };
+      for (const j of page.jobs) stored.set(j.id, j.input);
+      cursor = page.nextCursor;
+    }
+    const missing = acked.filter(({ id, i }) => JSON.stringify(stored.get(id)) !== JSON.stringify({ i }));
+    assert.deepEqual(missing, [], 'every acknowledged submit is stored with its input');
   });
 
   it('a worker process stopped with SIGTERM releases its running job at once', async () => {
