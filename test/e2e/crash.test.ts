@@ -103,18 +103,23 @@ import { Offload, defineTask } from ${JSON.stringify(INDEX)};
 const task = defineTask('burst.item', async () => null);
 const offload = await Offload.open({ store: ${JSON.stringify(`sqlite:${dbPath}`)}, tasks: [task] });
 process.stdout.write('READY\\n');
-// Bursts of 5,000 enqueues, 16 in flight at a time, one burst after another until killed:
-// the kill always lands mid-burst.
-for (let burst = 0; ; burst++) {
+// Ten bursts of 5,000 enqueues, 16 in flight at a time, then it waits to be killed. The test kills
+// it after 1,500 acknowledgements. (Once, on a loaded machine, an uncapped producer whose lines the
+// test read late buffered them until it ran out of memory: hence the cap, and each ACK awaits its
+// write.)
+for (let burst = 0; burst < 10; burst++) {
   let next = 0;
   await Promise.all(Array.from({ length: 16 }, async () => {
     while (next < 5000) {
       const i = burst * 5000 + next++;
       const job = await offload.enqueue(task, { i });
-      process.stdout.write('ACK ' + job.id + ' ' + i + '\\n');
+      // Waits until the line is in the pipe: the producer never runs far ahead of the test's reading.
+      await new Promise((resolve) => process.stdout.write('ACK ' + job.id + ' ' + i + '\\n', resolve));
     }
   }));
 }
+process.stdout.write('DONE\\n');
+setInterval(() => {}, 1 << 30); // idle until killed
 `);
     const producer = startNode([script]);
     await producer.waitForLine(/^READY$/);
@@ -123,6 +128,7 @@ for (let burst = 0; ; burst++) {
     await producer.kill('SIGKILL');
     const acked = producer.lines.filter((l) => l.startsWith('ACK ')).map((l) => l.split(' '));
     assert.ok(acked.length >= 1500);
+    assert.ok(!producer.lines.includes('DONE'), 'killed mid-burst, before the last enqueue');
 
     const db = new Database(dbPath);
     try {
