@@ -5,18 +5,18 @@
  * one transaction per turn). The machine's speed varies from minute to minute, so the bench
  * prints these next to its own figures.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqlite } from '../src/store/sqlite/connection.js';
+import { SQLITE_QUERIES } from '../src/store/sqlite/sqlite-store.js';
 
 export interface SqliteCeiling {
   insertsPerSecond: number;
   claimCompletesPerSecond: number;
 }
 
-const QUERIES = new URL('../src/store/sqlite/queries/', import.meta.url);
-const sql = (name: string) => readFileSync(new URL(`${name}.sql`, QUERIES), 'utf8');
+const sql = (name: string) => SQLITE_QUERIES.get(name)!;
 
 export function measureSqliteCeiling(synchronous?: 'normal' | 'full', n = 20_000): SqliteCeiling {
   const dir = mkdtempSync(join(tmpdir(), 'offload-bench-ceiling-'));

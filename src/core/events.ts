@@ -56,3 +56,13 @@ export class EventBus {
     }
   }
 }
+
+/**
+ * Calls `fn` after each event that may make a job of `event.task` claimable at `event.runAt`:
+ * enqueued, retried, released. Whatever wakes workers listens to this one list. Returns the
+ * unsubscribe function.
+ */
+export function onJobRunnable(bus: EventBus, fn: (event: { task: string; runAt: number }) => void): () => void {
+  const offs = [bus.on('job:enqueued', fn), bus.on('job:retrying', fn), bus.on('job:released', fn)];
+  return () => { for (const off of offs) off(); };
+}

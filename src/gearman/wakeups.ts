@@ -6,6 +6,7 @@
  * nothing is not woken by PRE_SLEEP until something has changed since.
  */
 import type { Timer } from '../core/clock.js';
+import { onJobRunnable } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { Offload } from '../offload.js';
 import { type GearmanConnection, response } from './connection.js';
@@ -31,9 +32,7 @@ export class Wakeups {
     const runnable = (e: { task: string; runAt: number }) => this.onRunnable(e.task, e.runAt);
     const changed = () => { this.seq++; };
     this.unsubscribe.push(
-      bus.on('job:enqueued', runnable),
-      bus.on('job:retrying', runnable),
-      bus.on('job:released', runnable),
+      onJobRunnable(bus, runnable),
       bus.on('job:succeeded', changed),
       bus.on('job:failed', changed),
       bus.on('job:cancelled', changed),

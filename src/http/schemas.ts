@@ -29,6 +29,11 @@ export const ErrorSchema = Type.Object({
   }),
 }, { description: 'Every error: a 4xx or 5xx status with this body.' });
 
+/** The error answers a group of routes documents, e.g. `errorResponses(400, 401, 404)`. */
+export function errorResponses<const S extends number>(...statuses: S[]): Record<`${S}`, typeof ErrorSchema> {
+  return Object.fromEntries(statuses.map((s) => [s, ErrorSchema])) as Record<`${S}`, typeof ErrorSchema>;
+}
+
 const JobErrorSchema = Type.Object({
   message: Type.String(),
   code: Type.Optional(Type.String()),

@@ -6,6 +6,7 @@
  * never missed. No loop sleeps; a slow backstop covers paused tasks.
  */
 import type { Timer } from '../core/clock.js';
+import { onJobRunnable } from '../core/events.js';
 import type { Offload } from '../offload.js';
 
 const BACKSTOP_MS = 5000;
@@ -22,9 +23,7 @@ export class WorkSignal {
     const onFinished = (e: { task: string }) => { if (mine.has(e.task)) this.fire(); };
     const { bus, store } = offload;
     this.unsubscribe = [
-      bus.on('job:enqueued', onRunnable),
-      bus.on('job:retrying', onRunnable),
-      bus.on('job:released', onRunnable),
+      onJobRunnable(bus, onRunnable),
       bus.on('job:succeeded', onFinished),
       bus.on('job:failed', onFinished),
       bus.on('job:cancelled', onFinished),

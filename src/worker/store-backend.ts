@@ -3,7 +3,7 @@
  * (results and the next claim in one transaction), wake-ups are this process's events and the
  * store's change feed.
  */
-import type { EventBus } from '../core/events.js';
+import { type EventBus, onJobRunnable } from '../core/events.js';
 import type { TaskRegistry } from '../core/registry.js';
 import type { Store } from '../store/store.js';
 import type { FinishStatus, WorkerBackend } from './backend.js';
@@ -38,9 +38,7 @@ export function storeBackend(store: Store, bus: EventBus, registry: TaskRegistry
       const mine = new Set(tasks);
       const runnable = (e: { task: string; runAt: number }) => { if (mine.has(e.task)) on.runnableAt(e.runAt); };
       const offs = [
-        bus.on('job:enqueued', runnable),
-        bus.on('job:retrying', runnable),
-        bus.on('job:released', runnable),
+        onJobRunnable(bus, runnable),
         bus.on('task:suspended', (e) => { if (mine.has(e.task)) on.runnableAt(e.until); }),
         bus.on('job:cancelled', (e) => on.cancelled(e.id)),
         store.watch((change) => {

@@ -8,11 +8,11 @@ import { requireTask } from '../access.js';
 import { unmapped } from '../allow-list.js';
 import { type Api, type ApiContext, holdLongRequest, iso } from '../context.js';
 import {
-  ClaimBody, ClaimResponse, CompleteBody, ErrorSchema, FailBody, HeartbeatBody, HeartbeatResponse, JobParams, OutcomeResponse, ReleaseBody,
+  ClaimBody, ClaimResponse, CompleteBody, errorResponses, FailBody, HeartbeatBody, HeartbeatResponse, JobParams, OutcomeResponse, ReleaseBody,
 } from '../schemas.js';
 import { WorkSignal } from '../work-signal.js';
 
-const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema, 429: ErrorSchema };
+const errors = errorResponses(400, 401, 403, 404, 409, 413, 415, 429);
 
 export function agentRoutes(app: Api, ctx: ApiContext): void {
   const { offload, options } = ctx;

@@ -3,9 +3,9 @@ import { toBatch } from '../../core/batch.js';
 import { BatchNotFoundError, InvalidRequestError } from '../../core/errors.js';
 import { requireTask } from '../access.js';
 import { type Api, type ApiContext, originOf, readJobs } from '../context.js';
-import { BatchBody, BatchCreatedResponse, BatchParams, BatchResponse, ErrorSchema } from '../schemas.js';
+import { BatchBody, BatchCreatedResponse, BatchParams, BatchResponse, errorResponses } from '../schemas.js';
 
-const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema, 429: ErrorSchema };
+const errors = errorResponses(400, 401, 403, 404, 413, 415, 429);
 
 export function batchRoutes(app: Api, ctx: ApiContext): void {
   const { offload, options } = ctx;

@@ -7,10 +7,10 @@ import type { Offload } from '../../offload.js';
 import { requireTask } from '../access.js';
 import { type Api, type ApiContext, holdLongRequest, jobJson, type JobJson, originOf, readJobs } from '../context.js';
 import {
-  ErrorSchema, JobListResponse, JobParams, JobResponse, ListJobsQuery, SubmitBody, type SubmitJobBody, SubmitResponse, WaitQuery,
+  errorResponses, JobListResponse, JobParams, JobResponse, ListJobsQuery, SubmitBody, type SubmitJobBody, SubmitResponse, WaitQuery,
 } from '../schemas.js';
 
-const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema, 429: ErrorSchema };
+const errors = errorResponses(400, 401, 403, 404, 409, 413, 415, 429);
 
 export function jobRoutes(app: Api, ctx: ApiContext): void {
   const { offload, options } = ctx;

@@ -5,11 +5,11 @@ import { resolveTaskSettings } from '../../core/task.js';
 import { requireTask } from '../access.js';
 import { type Api, type ApiContext, iso } from '../context.js';
 import {
-  EmptyQuery, ErrorSchema, PurgeQuery, PurgeResponse, SuspendBody, SuspendResponse, TaskParams, TaskSettingsBody, TaskSettingsResponse, TasksResponse, WorkersResponse,
+  EmptyQuery, errorResponses, PurgeQuery, PurgeResponse, SuspendBody, SuspendResponse, TaskParams, TaskSettingsBody, TaskSettingsResponse, TasksResponse, WorkersResponse,
 } from '../schemas.js';
 
-const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 429: ErrorSchema };
-const bodyErrors = { ...errors, 413: ErrorSchema, 415: ErrorSchema };
+const errors = errorResponses(400, 401, 403, 404, 429);
+const bodyErrors = { ...errors, ...errorResponses(413, 415) };
 
 export function taskRoutes(app: Api, ctx: ApiContext): void {
   const { offload } = ctx;

@@ -26,7 +26,8 @@ const APPEND_ERROR = `CASE WHEN errors IS NULL THEN json_array(json(:error))
 
 const TOKEN_COLUMNS = 'id, name, scope, tasks, hash, created_at AS createdAt, revoked_at AS revokedAt';
 
-const SQL = loadSqlFiles(new URL('./queries/', import.meta.url), { JOB_COLUMNS, BATCH_COLUMNS, APPEND_ERROR, TOKEN_COLUMNS });
+/** Every statement of the SQLite store, by file name (also read by the bench's bare-SQLite ceiling). */
+export const SQLITE_QUERIES = loadSqlFiles(new URL('./queries/', import.meta.url), { JOB_COLUMNS, BATCH_COLUMNS, APPEND_ERROR, TOKEN_COLUMNS });
 
 export interface SqliteStoreOptions extends SqliteOptions {
   /** How often to look for changes made by other processes while someone watches (default 20 ms). */
@@ -61,7 +62,7 @@ export class SqliteStore implements Store {
   private stmt(name: string): Stmt {
     let s = this.stmts.get(name);
     if (!s) {
-      const text = SQL.get(name);
+      const text = SQLITE_QUERIES.get(name);
       if (text === undefined) throw new Error(`missing SQL file ${name}.sql`);
       s = this.db.prepare(text);
       this.stmts.set(name, s);
