@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type AgentServer, api, programAvailable, startAgentServer } from '../helpers/agent-server.js';
-import { eventually } from '../helpers/eventually.js';
+import { type AgentServer, api, checkThumbnailAgent, programAvailable, startAgentServer } from '../helpers/agent-server.js';
 import { killAll, ROOT, startProcess } from '../helpers/processes.js';
 import { tempDir } from '../helpers/stores.js';
 
@@ -54,11 +53,7 @@ describe('Java agent client', { skip: javac.skip }, () => {
 
   it('runs the README\'s example agent (clients/java/examples/ThumbnailAgent.java), which stops on SIGTERM', async () => {
     const agent = java(['ThumbnailAgent'], { OFFLOAD_URL: server.url, OFFLOAD_TOKEN: server.tokens.work });
-    await eventually(async () => (await api(server.url, server.tokens.submit, 'GET', '/v1/tasks')).json.tasks.some((t: { task: string }) => t.task === 'images.thumbnail'), 'the agent registered its task', 20_000);
-    const ok = await api(server.url, server.tokens.submit, 'POST', '/v1/jobs?wait=20', { task: 'images.thumbnail', input: { image: 'cat.png', width: 64 } });
-    assert.deepEqual([ok.status, ok.json.job.state, ok.json.job.result, ok.json.job.progress], [200, 'succeeded', { thumbnail: 'cat-64.png' }, { done: 1, total: 2, message: 'resizing' }]);
-    const bad = await api(server.url, server.tokens.submit, 'POST', '/v1/jobs?wait=20', { task: 'images.thumbnail', input: { image: 'cat.png', width: 0 } });
-    assert.deepEqual([bad.json.job.state, bad.json.job.attempt, bad.json.job.error.message], ['failed', 1, 'width must be a positive number']);
+    await checkThumbnailAgent(server);
     agent.process.kill('SIGTERM');
     // The JVM's exit status after SIGTERM is 143 (128 + 15), once the shutdown hook has stopped the agent.
     assert.deepEqual(await agent.exited, { code: 143, signal: null }, agent.stderr());

@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { eventually } from '../helpers/eventually.js';
-import { type AgentServer, api, programAvailable, startAgentServer } from '../helpers/agent-server.js';
+import { type AgentServer, api, checkThumbnailAgent, programAvailable, startAgentServer, taskRegistered } from '../helpers/agent-server.js';
 import { killAll, ROOT, startProcess } from '../helpers/processes.js';
 
 const python = programAvailable('python3', ['--version']);
@@ -44,12 +43,7 @@ describe('Python agent client', { skip: python.skip }, () => {
 
   it('runs the README\'s example agent (clients/python/examples/agent.py), which stops on SIGTERM', async () => {
     const agent = startProcess('python3', [join(CLIENT, 'examples/agent.py')], { ...pythonEnv(), OFFLOAD_URL: server.url, OFFLOAD_TOKEN: server.tokens.work });
-    // Its first claim registers the task, so producers can submit to it.
-    await eventually(async () => (await api(server.url, server.tokens.submit, 'GET', '/v1/tasks')).json.tasks.some((t: { task: string }) => t.task === 'images.thumbnail'), 'the agent registered its task', 20_000);
-    const ok = await api(server.url, server.tokens.submit, 'POST', '/v1/jobs?wait=20', { task: 'images.thumbnail', input: { image: 'cat.png', width: 64 } });
-    assert.deepEqual([ok.status, ok.json.job.state, ok.json.job.result, ok.json.job.progress], [200, 'succeeded', { thumbnail: 'cat-64.png' }, { done: 1, total: 2, message: 'resizing' }]);
-    const bad = await api(server.url, server.tokens.submit, 'POST', '/v1/jobs?wait=20', { task: 'images.thumbnail', input: { image: 'cat.png', width: 0 } });
-    assert.deepEqual([bad.json.job.state, bad.json.job.attempt, bad.json.job.error.message], ['failed', 1, 'width must be a positive number']);
+    await checkThumbnailAgent(server);
     agent.process.kill('SIGTERM');
     assert.deepEqual(await agent.exited, { code: 0, signal: null }, agent.stderr());
   });
@@ -58,7 +52,7 @@ describe('Python agent client', { skip: python.skip }, () => {
     const log = join(server.dir, 'handler.log');
     const crashAgent = (mode: string) => startProcess('python3', [join(CLIENT, 'tests/crash_agent.py'), server.url, server.tokens.work, 'py.crash', mode], { ...pythonEnv(), HANDLER_LOG: log });
     const doomed = crashAgent('hang');
-    await eventually(async () => (await api(server.url, server.tokens.submit, 'GET', '/v1/tasks')).json.tasks.some((t: { task: string }) => t.task === 'py.crash'), 'the agent registered its task', 20_000);
+    await taskRegistered(server, 'py.crash');
     const { json } = await api(server.url, server.tokens.submit, 'POST', '/v1/jobs', { task: 'py.crash', input: { n: 1 } });
     const id = json.job.id as string;
     const [, startedId, deadToken] = (await doomed.waitForLine(/^STARTED /)).split(' ');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { eventually } from './eventually.js';
 import { CLI, runCli, startNode } from './processes.js';
 import { tempDir } from './stores.js';
 
@@ -53,4 +54,21 @@ export async function api(url: string, token: string, method: string, path: stri
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: r.status, json: await r.json() };
+}
+
+/** Waits until an agent has registered `task` (its first claim does), so producers can submit to it. */
+export async function taskRegistered(server: AgentServer, task: string): Promise<void> {
+  await eventually(async () => (await api(server.url, server.tokens.submit, 'GET', '/v1/tasks')).json.tasks.some((t: { task: string }) => t.task === task), 'the agent registered its task', 20_000);
+}
+
+/**
+ * What every client README's example agent (`images.thumbnail`) must do: register its task,
+ * succeed with progress on good input, fail for good (one attempt) on bad input.
+ */
+export async function checkThumbnailAgent(server: AgentServer): Promise<void> {
+  await taskRegistered(server, 'images.thumbnail');
+  const ok = await api(server.url, server.tokens.submit, 'POST', '/v1/jobs?wait=20', { task: 'images.thumbnail', input: { image: 'cat.png', width: 64 } });
+  assert.deepEqual([ok.status, ok.json.job.state, ok.json.job.result, ok.json.job.progress], [200, 'succeeded', { thumbnail: 'cat-64.png' }, { done: 1, total: 2, message: 'resizing' }]);
+  const bad = await api(server.url, server.tokens.submit, 'POST', '/v1/jobs?wait=20', { task: 'images.thumbnail', input: { image: 'cat.png', width: 0 } });
+  assert.deepEqual([bad.json.job.state, bad.json.job.attempt, bad.json.job.error.message], ['failed', 1, 'width must be a positive number']);
 }
