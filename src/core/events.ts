@@ -3,7 +3,8 @@ import type { JobError, JobProgress, Payload } from './job.js';
 
 /** Events about jobs and batches, seen by everything in one process (waiters, SSE, rules). */
 export interface OffloadEvents {
-  'job:enqueued': { id: string; task: string; runAt: number };
+  /** `leasedTo`: inserted already claimed by that worker (handed straight to it), so not claimable. */
+  'job:enqueued': { id: string; task: string; runAt: number; leasedTo?: string };
   'job:started': { id: string; task: string; attempt: number; workerId: string };
   'job:progress': { id: string; task: string; progress: JobProgress };
   /** `result` as stored: JSON text, raw bytes (Gearman), or null. */
@@ -63,6 +64,10 @@ export class EventBus {
  * unsubscribe function.
  */
 export function onJobRunnable(bus: EventBus, fn: (event: { task: string; runAt: number }) => void): () => void {
-  const offs = [bus.on('job:enqueued', fn), bus.on('job:retrying', fn), bus.on('job:released', fn)];
+  const offs = [
+    bus.on('job:enqueued', (e) => { if (e.leasedTo === undefined) fn(e); }),
+    bus.on('job:retrying', fn),
+    bus.on('job:released', fn),
+  ];
   return () => { for (const off of offs) off(); };
 }

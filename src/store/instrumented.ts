@@ -45,7 +45,12 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
 
     async insertJobs(p: { jobs: NewJob[]; batch?: NewBatch; now: number }): Promise<InsertJobsResult> {
       const r = await timed('insertJobs', () => store.insertJobs(p));
-      enqueued(r.jobs);
+      r.jobs.forEach((j, i) => {
+        if (j.deduplicated) return;
+        const leasedTo = j.leaseToken === undefined ? undefined : p.jobs[i].lease?.workerId;
+        bus.emit('job:enqueued', leasedTo === undefined ? { id: j.id, task: j.task, runAt: j.runAt } : { id: j.id, task: j.task, runAt: j.runAt, leasedTo });
+        if (leasedTo !== undefined && bus.has('job:started')) bus.emit('job:started', { id: j.id, task: j.task, attempt: 1, workerId: leasedTo });
+      });
       enqueued(r.followUps);
       batchesFinished([r.finishedBatch]);
       return r;

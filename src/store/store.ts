@@ -33,6 +33,12 @@ export interface NewJob {
   uniqueKey: string | null;
   concurrencyKey: string | null;
   origin: string | null;
+  /**
+   * Insert the job already claimed by this worker, as one write instead of an insert and a claim:
+   * a front door hands a new job straight to a worker that waits for it (the Gearman port to a
+   * sleeping Gearman worker). Not for a job in a batch. A deduplicated job is not leased.
+   */
+  lease?: { workerId: string; leaseExpiresAt: number };
 }
 
 export interface NewBatch {
@@ -48,6 +54,8 @@ export interface InsertedJob {
   deduplicated: boolean;
   state: JobState;
   runAt: number;
+  /** The fencing token of a job inserted with `lease` (state `running`, attempt 1). */
+  leaseToken?: string;
 }
 
 export interface InsertJobsResult {

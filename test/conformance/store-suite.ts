@@ -135,6 +135,31 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.equal(r.jobs[1].id, r.jobs[0].id);
     });
 
+    it('inserts a job already claimed by a worker: running, attempt 1, fenced, not claimable, reaped when its lease expires', async () => {
+      const lease = { workerId: 'gearman:w', leaseExpiresAt: T0 + LEASE };
+      const r = await store.insertJobs({ jobs: [newJob({ lease, uniqueKey: 'held' }), newJob()], now: T0 });
+      const [leased, queued] = r.jobs;
+      assert.deepEqual([leased.state, leased.deduplicated, typeof leased.leaseToken], ['running', false, 'string']);
+      assert.deepEqual([queued.state, queued.leaseToken], ['queued', undefined]);
+      const row = await store.getJob({ id: leased.id });
+      assert.deepEqual([row!.state, row!.attempt, row!.workerId, row!.startedAt, row!.leaseExpiresAt], ['running', 1, 'gearman:w', T0, T0 + LEASE]);
+      assert.deepEqual((await claim(10, ['email'])).map((j) => j.id), [queued.id]);
+      // It holds its unique key; a second leased insert of that key is deduplicated and gets no lease.
+      const again = await store.insertJobs({ jobs: [newJob({ lease, uniqueKey: 'held' })], now: T0 });
+      assert.deepEqual([again.jobs[0].id, again.jobs[0].deduplicated, again.jobs[0].leaseToken], [leased.id, true, undefined]);
+      // A single leased insert takes the same path as one among many.
+      const single = (await store.insertJobs({ jobs: [newJob({ lease })], now: T0 })).jobs[0];
+      assert.equal(single.state, 'running');
+      // Fenced like a claimed job: a wrong token is refused, the right one finishes it.
+      const wrong = await store.finishJobs({ transitions: [{ to: 'succeeded', id: leased.id, token: '1', result: null }], now: T0 });
+      assert.equal(wrong.results[0].ok, false);
+      const right = await store.finishJobs({ transitions: [{ to: 'succeeded', id: leased.id, token: leased.leaseToken!, result: 'done' }], now: T0 + 1 });
+      assert.equal(right.results[0].ok, true);
+      // Unfinished, it is rescued like any job whose worker vanished.
+      const reaped = await store.reapExpiredLeases({ now: T0 + LEASE + 1, limit: 100 });
+      assert.ok(reaped.requeued.some((j) => j.id === single.id));
+    });
+
     // ---- claiming ------------------------------------------------------------------------------
 
     it('claims higher priority first, then earlier run_at, then FIFO', async () => {

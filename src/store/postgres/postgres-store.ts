@@ -80,7 +80,7 @@ export class PostgresStore implements Store {
   async insertJobs(p: { jobs: NewJob[]; batch?: NewBatch; now: number }): Promise<InsertJobsResult> {
     if (p.jobs.length === 1 && !p.batch) {
       const job = await this.insertOne(this.db, p.jobs[0], null, p.now);
-      if (!job.deduplicated) this.publish({ tasks: [job.task] });
+      if (runnable(job)) this.publish({ tasks: [job.task] });
       return { jobs: [job], batchId: null, finishedBatch: null, followUps: [] };
     }
     const out = await this.db.transaction(async (tx) => {
@@ -103,7 +103,7 @@ export class PostgresStore implements Store {
       return { jobs, batchId, finishedBatch: finished, followUps };
     });
     this.publish({
-      tasks: [...out.jobs, ...out.followUps].filter((j) => !j.deduplicated).map((j) => j.task),
+      tasks: [...out.jobs, ...out.followUps].filter(runnable).map((j) => j.task),
       finishedBatches: out.finishedBatch ? [out.finishedBatch.id] : [],
     });
     return out;
@@ -111,11 +111,12 @@ export class PostgresStore implements Store {
 
   private async insertOne(q: Queryable, job: NewJob, batchId: string | null, now: number): Promise<InsertedJob> {
     const [input, inputBytes] = payloadColumns(job.input);
-    const values = [job.task, input, inputBytes, job.priority, job.runAt, job.maxAttempts, job.timeoutMs, job.uniqueKey, job.concurrencyKey, batchId, job.origin, now];
+    const values = [job.task, input, inputBytes, job.priority, job.runAt, job.maxAttempts, job.timeoutMs, job.uniqueKey, job.concurrencyKey, batchId, job.origin, now,
+      job.lease?.workerId ?? null, job.lease?.leaseExpiresAt ?? null];
     // A holder of the unique key may finish between the insert and the look-up: then insert again.
     for (let i = 0; i < 5; i++) {
-      const [row] = await this.run<{ id: string }>(q, 'insert_job', values);
-      if (row) return { id: row.id, task: job.task, deduplicated: false, state: 'queued', runAt: job.runAt };
+      const [row] = await this.run<{ id: string; leaseToken: string | null }>(q, 'insert_job', values);
+      if (row) return insertedJob(job, row.id, row.leaseToken);
       const [holder] = await this.run<Holder>(q, 'find_unique_jobs', [[job.task], [job.uniqueKey]]);
       if (holder) return { id: holder.id, task: job.task, deduplicated: true, state: holder.state, runAt: holder.runAt };
     }
@@ -124,12 +125,12 @@ export class PostgresStore implements Store {
 
   private async insertMany(tx: Queryable, jobs: NewJob[], batchId: string | null, now: number): Promise<InsertedJob[]> {
     const payloads = jobs.map((j) => payloadColumns(j.input));
-    const rows = await this.run<{ id: string; inserted: boolean }>(tx, 'insert_jobs', [
+    const rows = await this.run<{ id: string; inserted: boolean; leaseToken: string | null }>(tx, 'insert_jobs', [
       jobs.map((j) => j.task), payloads.map((p) => p[0]), payloads.map((p) => p[1]), jobs.map((j) => j.priority), jobs.map((j) => j.runAt),
       jobs.map((j) => j.maxAttempts), jobs.map((j) => j.timeoutMs), jobs.map((j) => j.uniqueKey), jobs.map((j) => j.concurrencyKey),
-      jobs.map((j) => j.origin), batchId, now,
+      jobs.map((j) => j.origin), batchId, now, jobs.map((j) => j.lease?.workerId ?? null), jobs.map((j) => j.lease?.leaseExpiresAt ?? null),
     ]);
-    const out: (InsertedJob | undefined)[] = rows.map((r, i) => r.inserted ? { id: r.id, task: jobs[i].task, deduplicated: false, state: 'queued', runAt: jobs[i].runAt } : undefined);
+    const out: (InsertedJob | undefined)[] = rows.map((r, i) => r.inserted ? insertedJob(jobs[i], r.id, r.leaseToken) : undefined);
     const missing = jobs.map((j, i) => ({ j, i })).filter(({ i }) => out[i] === undefined);
     if (missing.length) {
       const holders = await this.run<Holder>(tx, 'find_unique_jobs', [missing.map((m) => m.j.task), missing.map((m) => m.j.uniqueKey)]);
@@ -453,4 +454,15 @@ interface Holder {
   uniqueKey: string;
   state: JobState;
   runAt: number;
+}
+
+/** A job this call inserted: queued, or running under the lease it was inserted with. */
+function insertedJob(job: NewJob, id: string, leaseToken: string | null): InsertedJob {
+  if (leaseToken === null) return { id, task: job.task, deduplicated: false, state: 'queued', runAt: job.runAt };
+  return { id, task: job.task, deduplicated: false, state: 'running', runAt: job.runAt, leaseToken };
+}
+
+/** Inserted queued: other processes' workers may claim it (a leased job already has its worker). */
+function runnable(job: InsertedJob): boolean {
+  return !job.deduplicated && job.leaseToken === undefined;
 }

@@ -104,9 +104,22 @@ export class SqliteStore implements Store {
   }
 
   private insertOne(job: NewJob, batchId: string | null, now: number): InsertedJob {
+    if (job.lease) return this.insertLeased(job, job.lease, batchId, now);
     const info = this.stmt('insert_job').run(job.task, job.input, job.priority, job.runAt, job.maxAttempts, job.timeoutMs,
       job.uniqueKey, job.concurrencyKey, batchId, job.origin, now);
     if (info.changes === 1) return { id: String(info.lastInsertRowid), task: job.task, deduplicated: false, state: 'queued', runAt: job.runAt };
+    return this.holderOf(job);
+  }
+
+  private insertLeased(job: NewJob, lease: NonNullable<NewJob['lease']>, batchId: string | null, now: number): InsertedJob {
+    const row = this.stmt('insert_leased_job').get(job.task, job.input, job.priority, job.runAt, job.maxAttempts, job.timeoutMs,
+      job.uniqueKey, job.concurrencyKey, batchId, job.origin, now, now, lease.workerId, lease.leaseExpiresAt) as { id: number; leaseToken: number } | undefined;
+    if (!row) return this.holderOf(job);
+    return { id: String(row.id), task: job.task, deduplicated: false, state: 'running', runAt: job.runAt, leaseToken: String(row.leaseToken) };
+  }
+
+  /** The queued or running job that holds `job`'s unique key (its insert changed nothing). */
+  private holderOf(job: NewJob): InsertedJob {
     const existing = this.stmt('find_unique_job').get({ task: job.task, uniqueKey: job.uniqueKey }) as { id: number; state: JobState; runAt: number } | undefined;
     if (!existing) throw new Error(`insert of a ${job.task} job changed nothing and no job holds its unique key`);
     return { id: String(existing.id), task: job.task, deduplicated: true, state: existing.state, runAt: existing.runAt };
