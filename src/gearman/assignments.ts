@@ -3,6 +3,10 @@
  * lease is renewed (as long as the connection lives and its CAN_DO_TIMEOUT has not passed), and
  * WORK_* packets are accepted only from the connection that holds the job. A disconnect or a
  * timeout counts as a failed attempt and puts the job straight back in the queue.
+ *
+ * A new job may also be handed to a sleeping worker as it is stored (see Submissions): it is
+ * reserved for that connection, which is woken and gets it in its next GRAB without a claim. A
+ * reservation the worker does not come for goes back to the queue, the attempt not counted.
  */
 import type { Timer } from '../core/clock.js';
 import {
@@ -34,6 +38,13 @@ export interface HeldJob {
   /** The latest WORK_STATUS; `progressDirty` while it is not yet written to the store. */
   progress: JobProgress | undefined;
   progressDirty: boolean;
+}
+
+/** A job handed to a sleeping worker, waiting for its GRAB. */
+export interface Reservation {
+  job: HeldJob;
+  claimed: ClaimedJob;
+  at: number;
 }
 
 export interface AssignmentDeps {
@@ -76,38 +87,84 @@ export class Assignments {
     for (const off of this.unsubscribe.splice(0)) off();
     this.heartbeatTimer?.cancel();
     this.progressTimer?.cancel();
-    const now = this.deps.offload.clock.now();
     const held = [...this.byId.values()];
     for (const job of held) this.drop(job);
-    await Promise.all(held.map((job) => this.deps.batcher.finish({ to: 'queued', id: job.id, token: job.token, runAt: now, error: null, countAttempt: false })
-      .catch((err) => this.deps.logger.warn({ err, job: job.id }, 'gearman: could not release a job at shutdown; its lease will expire'))));
+    await Promise.all(held.map((job) => this.release(job)));
+  }
+
+  /** Puts a job back in the queue at once, the attempt not counted (nobody worked on it). */
+  private async release(job: HeldJob): Promise<void> {
+    try {
+      await this.deps.batcher.finish({ to: 'queued', id: job.id, token: job.token, runAt: this.deps.offload.clock.now(), error: null, countAttempt: false });
+    } catch (err) {
+      this.deps.logger.warn({ err, job: job.id }, 'gearman: could not put a job back in the queue; its lease will expire');
+    }
+  }
+
+  // ---- hand-over -------------------------------------------------------------------------------
+
+  /** A new job was stored leased to this port for `conn` (from Wakeups.takeSleeper): wake it to take it. */
+  reserve(conn: GearmanConnection, claimed: ClaimedJob): void {
+    const job = this.heldJob(conn, claimed);
+    if (conn.closed || this.stopped || conn.reserved) {
+      void this.release(job);
+      return;
+    }
+    this.byId.set(job.id, job);
+    conn.reserved = { job, claimed, at: this.deps.offload.clock.now() };
+    this.deps.wakeups.handOver(conn);
+  }
+
+  /** The connection's reserved job, now held by it; released instead if it no longer does that function. */
+  private takeReservation(conn: GearmanConnection): Reservation | undefined {
+    const r = conn.reserved;
+    if (!r) return undefined;
+    conn.reserved = undefined;
+    if (this.byId.get(r.job.id) !== r.job) return undefined; // cancelled meanwhile
+    if (conn.abilities.has(r.job.task) && !this.stopped) return r;
+    this.drop(r.job);
+    void this.release(r.job);
+    return undefined;
   }
 
   // ---- GRAB ------------------------------------------------------------------------------------
 
-  async grab(conn: GearmanConnection, kind: GrabKind): Promise<Reply> {
-    this.deps.wakeups.awake(conn);
+  grab(conn: GearmanConnection, kind: GrabKind): Reply | Promise<Reply> {
+    const { wakeups } = this.deps;
+    wakeups.awake(conn);
+    const reserved = this.takeReservation(conn);
+    if (reserved) return this.assign(conn, kind, reserved.job, reserved.claimed);
     if (conn.abilities.size === 0 || this.stopped) return NO_JOB;
-    const seq = this.deps.wakeups.seq;
-    const claimed = await this.deps.batcher.claim({ tasks: [...conn.abilities.keys()] });
+    // Nothing to find: answered without asking the store.
+    if (wakeups.queues.allEmpty(conn.abilities.keys())) {
+      conn.emptyGrabSeq = wakeups.seq;
+      wakeups.idle(conn);
+      return NO_JOB;
+    }
+    return this.claim(conn, kind);
+  }
+
+  private async claim(conn: GearmanConnection, kind: GrabKind): Promise<Reply> {
+    const { wakeups } = this.deps;
+    const seq = wakeups.seq;
+    const since = wakeups.queues.since;
+    const tasks = [...conn.abilities.keys()];
+    const claimed = await this.deps.batcher.claim({ tasks });
     if (!claimed) {
       conn.emptyGrabSeq = seq;
+      wakeups.idle(conn);
+      void wakeups.queues.learn(tasks, since).catch((err: unknown) => this.deps.logger.debug({ err }, 'gearman: could not read task settings'));
       return NO_JOB;
     }
     if (conn.closed || this.stopped) {
       void this.deps.batcher.finish({ to: 'queued', id: claimed.id, token: claimed.leaseToken, runAt: this.deps.offload.clock.now(), error: null, countAttempt: false });
       return null;
     }
-    const job = this.hold(conn, claimed);
-    this.deps.wakeups.assigned(claimed.task);
-    return this.assignPacket(kind, job, claimed);
+    return this.assign(conn, kind, this.heldJob(conn, claimed), claimed);
   }
 
-  private hold(conn: GearmanConnection, c: ClaimedJob): HeldJob {
-    const job: HeldJob = {
-      id: c.id, handle: handleOf(this.deps.handlePrefix, c.id), task: c.task, token: c.leaseToken, attempt: c.attempt, maxAttempts: c.maxAttempts,
-      holder: conn, timeout: undefined, progress: undefined, progressDirty: false,
-    };
+  /** `conn` holds the job from now on: its timeout runs, its WORK_* packets are accepted. */
+  private assign(conn: GearmanConnection, kind: GrabKind, job: HeldJob, c: ClaimedJob): Buffer {
     // The worker's CAN_DO_TIMEOUT or the job's own timeout (the task's timeoutMs), whichever is shorter.
     const limits = [conn.abilities.get(c.task) ?? 0, c.timeoutMs ?? 0].filter((ms) => ms > 0);
     if (limits.length) {
@@ -116,7 +173,15 @@ export class Assignments {
     }
     conn.held.set(job.handle, job);
     this.byId.set(job.id, job);
-    return job;
+    this.deps.wakeups.assigned(c.task);
+    return this.assignPacket(kind, job, c);
+  }
+
+  private heldJob(conn: GearmanConnection, c: ClaimedJob): HeldJob {
+    return {
+      id: c.id, handle: handleOf(this.deps.handlePrefix, c.id), task: c.task, token: c.leaseToken, attempt: c.attempt, maxAttempts: c.maxAttempts,
+      holder: conn, timeout: undefined, progress: undefined, progressDirty: false,
+    };
   }
 
   private assignPacket(kind: GrabKind, job: HeldJob, c: ClaimedJob): Buffer {
@@ -170,8 +235,14 @@ export class Assignments {
 
   // ---- losing jobs -----------------------------------------------------------------------------
 
-  /** The connection closed: its jobs go back to the queue at once, the attempt counted. */
+  /** The connection closed: its jobs go back to the queue at once, the attempt counted (a reserved one's not). */
   disconnected(conn: GearmanConnection): void {
+    const reserved = conn.reserved;
+    conn.reserved = undefined;
+    if (reserved && this.byId.get(reserved.job.id) === reserved.job) {
+      this.drop(reserved.job);
+      void this.release(reserved.job);
+    }
     const worker = this.deps.workers.idOf(conn);
     for (const job of [...conn.held.values()]) {
       this.drop(job);
@@ -209,6 +280,7 @@ export class Assignments {
     if (!job || this.byId.get(job.id) !== job) return;
     this.byId.delete(job.id);
     job.holder.held.delete(job.handle);
+    if (job.holder.reserved?.job === job) job.holder.reserved = undefined;
     job.timeout?.cancel();
   }
 
@@ -224,6 +296,7 @@ export class Assignments {
   /** Renews every held job's lease in one write; jobs whose lease was lost are dropped. */
   private async heartbeat(): Promise<void> {
     const { store, clock } = this.deps.offload;
+    this.releaseUncollected();
     const held = [...this.byId.values()];
     try {
       if (held.length) {
@@ -235,6 +308,18 @@ export class Assignments {
       await this.deps.workers.refresh();
     } catch (err) {
       this.deps.logger.error({ err }, 'gearman: could not renew leases; they expire if the store stays unreachable');
+    }
+  }
+
+  /** A worker woken for its reserved job answers with a GRAB at once; one that has not for a while may never. */
+  private releaseUncollected(): void {
+    const before = this.deps.offload.clock.now() - this.deps.leaseMs / 3;
+    for (const job of this.byId.values()) {
+      const r = job.holder.reserved;
+      if (r?.job !== job || r.at > before) continue;
+      this.deps.logger.warn({ peer: job.holder.peer, conn: job.holder.id, job: job.id }, 'gearman worker was woken for a job and did not come for it; the job goes back to the queue');
+      this.drop(job);
+      void this.release(job);
     }
   }
 

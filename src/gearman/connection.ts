@@ -11,7 +11,7 @@ import type { Logger } from '../core/logger.js';
 import { type Arg, encodePacket, type Packet, PacketReader } from './codec.js';
 import { PacketType } from './protocol.js';
 import { unmapped } from './allow-list.js';
-import type { HeldJob } from './assignments.js';
+import type { HeldJob, Reservation } from './assignments.js';
 
 /** What a request answers: packets or text, nothing, or an error to send as an ERROR packet. */
 export type Reply = Buffer | Buffer[] | null;
@@ -50,8 +50,14 @@ export class GearmanConnection {
   // handle, and where it stands in the PRE_SLEEP / NOOP cycle.
   readonly abilities = new Map<string, number>();
   readonly held = new Map<string, HeldJob>();
+  /** A new job handed to it while it slept, for its next GRAB (see Assignments.reserve). */
+  reserved: Reservation | undefined;
   sleeping = false;
   noopSent = false;
+  /** When its latest GRAB was answered NO_JOB, until its PRE_SLEEP or next GRAB; -1 otherwise (see Wakeups). */
+  idleAt = -1;
+  /** Work was meant for it while it was idle or asleep: a NOOP is due (at once, or at its PRE_SLEEP). */
+  wakeOwed = false;
   /** The wake-up sequence number when its last GRAB found nothing (see Wakeups). */
   emptyGrabSeq = -1;
 

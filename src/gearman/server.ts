@@ -103,7 +103,10 @@ export class GearmanServer implements FrontDoor {
     this.assignments = new Assignments({
       offload, batcher: this.batcher, wakeups: this.wakeups, listeners: this.listeners, reducers, workers: this.workers, logger, handlePrefix: prefix, leaseMs,
     });
-    const submissions = new Submissions({ offload, functions, batcher: this.batcher, listeners: this.listeners, reducers, handlePrefix: prefix });
+    const submissions = new Submissions({
+      offload, functions, batcher: this.batcher, listeners: this.listeners, reducers, wakeups: this.wakeups, assignments: this.assignments,
+      claimer: { workerId: this.workers.portId, leaseMs }, handlePrefix: prefix,
+    });
     const admin = new Admin({
       offload, functions, workers: this.workers, connections, handlePrefix: prefix, version: `offload-${VERSION}`, verbosity: verbosityOf(logger), maxListedJobs: 10_000,
     });

@@ -2,18 +2,25 @@
  * SUBMIT_* packets become ordinary Offload jobs: durable, retried per the task's policy, listed
  * and counted like any other. The workload's bytes are stored as they came. A (function, unique)
  * pair that a queued or running job holds returns that job's handle instead of a new job.
+ *
+ * When a worker sleeps on the function and its queue is known empty, the job is stored already
+ * leased to the port and handed to that worker: one write where a queued job costs an insert, a
+ * wake-up, a claim and a second write. Nothing else changes for the job (see Assignments).
  */
 import { createHash } from 'node:crypto';
 import { GearmanArgumentTooLargeError } from '../core/errors.js';
 import { buildNewJob } from '../client/submission.js';
 import type { Offload } from '../offload.js';
+import type { ClaimedJob, InsertedJob, NewJob } from '../store/store.js';
+import type { Assignments } from './assignments.js';
 import { type GearmanConnection, response } from './connection.js';
 import type { GearmanFunctions, GearmanPriority } from './functions.js';
 import { handleOf } from './handles.js';
 import type { Listeners } from './listeners.js';
 import { MAX_UNIQUE_BYTES, PacketType } from './protocol.js';
 import type { Reducers } from './reducers.js';
-import type { StoreBatcher } from './store-batcher.js';
+import type { Claimer, StoreBatcher } from './store-batcher.js';
+import type { Wakeups } from './wakeups.js';
 
 export interface SubmitRequest {
   fn: Buffer;
@@ -33,6 +40,10 @@ export interface SubmissionDeps {
   batcher: StoreBatcher;
   listeners: Listeners;
   reducers: Reducers;
+  wakeups: Wakeups;
+  assignments: Assignments;
+  /** Who holds the leases of jobs handed straight to a worker. */
+  claimer: Claimer;
   handlePrefix: string;
 }
 
@@ -56,13 +67,37 @@ export class Submissions {
       runAt: req.epochSeconds === undefined ? undefined : Math.max(now, req.epochSeconds * 1000),
       origin: `gearman:${conn.peer}`,
     });
-    const inserted = await functions.admit(task, req.priority, () => this.deps.batcher.insert(job));
+    const inserted = await functions.admit(task, req.priority, () => this.store(job, now));
     const handle = handleOf(this.deps.handlePrefix, inserted.id);
     if (req.reducer && !inserted.deduplicated) this.deps.reducers.set(inserted.id, req.reducer.toString('utf8'));
     if (req.background) listeners.keep(inserted.id);
     else listeners.attach(conn, inserted.id, handle, !inserted.deduplicated);
     return response(PacketType.JOB_CREATED, [handle]);
   }
+
+  /** Inserts the job: straight to a sleeping worker if one can take it now, else queued. */
+  private async store(job: NewJob, now: number): Promise<InsertedJob> {
+    const { wakeups, batcher, claimer } = this.deps;
+    const taker = job.runAt <= now && job.concurrencyKey === null ? wakeups.takeSleeper(job.task) : undefined;
+    if (!taker) return batcher.insert(job);
+    const leased = { ...job, lease: { workerId: claimer.workerId, leaseExpiresAt: now + claimer.leaseMs } };
+    let inserted: InsertedJob | undefined;
+    try {
+      inserted = await batcher.insert(leased);
+      return inserted;
+    } finally {
+      if (inserted?.leaseToken === undefined) wakeups.giveBack(taker);
+      else this.deps.assignments.reserve(taker, claimedJob(leased, inserted, now));
+    }
+  }
+}
+
+/** What a claim would have returned for a job inserted leased. */
+function claimedJob(job: NewJob & Required<Pick<NewJob, 'lease'>>, inserted: InsertedJob, now: number): ClaimedJob {
+  return {
+    id: inserted.id, task: job.task, input: job.input, attempt: 1, maxAttempts: job.maxAttempts, priority: job.priority, timeoutMs: job.timeoutMs,
+    batchId: null, createdAt: now, leaseToken: inserted.leaseToken!, leaseExpiresAt: job.lease.leaseExpiresAt, uniqueKey: job.uniqueKey,
+  };
 }
 
 /**

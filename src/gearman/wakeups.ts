@@ -3,21 +3,32 @@
  * for each new job, and all but one of them find nothing (NOOP storms, gearmand issue #232).
  * Here a runnable job wakes one sleeping worker; a worker that takes a job passes the wake-up on
  * when more work waits; a NOOP is sent at most once per sleep; and a worker whose last GRAB found
- * nothing is not woken by PRE_SLEEP until something has changed since.
+ * nothing is not woken by PRE_SLEEP until something has changed since. A new job can skip the
+ * queue altogether and go to a sleeping worker (`takeSleeper`).
+ *
+ * A worker just answered NO_JOB is about to send PRE_SLEEP (libgearman does at once): until then
+ * it counts as idle, and a wake-up or a new job meant for it is given at its PRE_SLEEP, with no
+ * query. Under load that is where most workers are when work arrives.
  */
 import type { Timer } from '../core/clock.js';
 import { onJobRunnable } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { Offload } from '../offload.js';
 import { type GearmanConnection, response } from './connection.js';
+import { QueueKnowledge } from './queue-knowledge.js';
 import { PacketType } from './protocol.js';
 
 const NOOP = response(PacketType.NOOP);
+/** A worker answered NO_JOB this long ago and not heard from since is no longer counted on to PRE_SLEEP. */
+const IDLE_MS = 100;
 
 export class Wakeups {
   /** Bumped by every event that may make a job runnable; see `preSleep`. */
   seq = 0;
+  /** What is known of the functions' queues without a query; see QueueKnowledge. */
+  readonly queues: QueueKnowledge;
   private readonly sleepers = new Map<string, Set<GearmanConnection>>();
+  private readonly idlers = new Map<string, Set<GearmanConnection>>();
   private readonly unsubscribe: (() => void)[] = [];
   private wakeTimer: { at: number; timer: Timer } | undefined;
   private pollTimer: Timer | undefined;
@@ -25,7 +36,9 @@ export class Wakeups {
   private checking = false;
   private stopped = false;
 
-  constructor(private readonly offload: Offload, private readonly logger: Logger, private readonly pollMs: number) {}
+  constructor(private readonly offload: Offload, private readonly logger: Logger, private readonly pollMs: number) {
+    this.queues = new QueueKnowledge(offload.store, () => offload.clock.now());
+  }
 
   start(): void {
     const { bus, store } = this.offload;
@@ -36,10 +49,14 @@ export class Wakeups {
       bus.on('job:succeeded', changed),
       bus.on('job:failed', changed),
       bus.on('job:cancelled', changed),
-      bus.on('task:suspended', (e) => this.wakeAt(e.until)),
+      bus.on('task:suspended', (e) => {
+        this.queues.suspended(e.task);
+        this.wakeAt(e.until);
+      }),
       // Another process changed the store (it cannot say which tasks, on SQLite): look.
       store.watch(() => {
         this.seq++;
+        this.queues.forgetAll();
         this.checkSleepingTasks();
       }),
     );
@@ -55,13 +72,24 @@ export class Wakeups {
 
   // ---- a worker's cycle ------------------------------------------------------------------------
 
+  /** A GRAB was answered NO_JOB: the worker is idle until its PRE_SLEEP. */
+  idle(conn: GearmanConnection): void {
+    if (conn.closed || conn.abilities.size === 0) return;
+    conn.idleAt = this.offload.clock.now();
+    for (const task of conn.abilities.keys()) setOf(this.idlers, task).add(conn);
+  }
+
   /** PRE_SLEEP: NOOP at once if work may be waiting, else sleep until a wake-up. */
   preSleep(conn: GearmanConnection): void {
+    this.leaveIdle(conn);
     conn.sleeping = true;
     conn.noopSent = false;
-    for (const task of conn.abilities.keys()) this.sleepersOf(task).add(conn);
-    // Its last GRAB found nothing and nothing happened since: checking again would only make a storm.
-    if (conn.emptyGrabSeq === this.seq || conn.abilities.size === 0) return;
+    // Work was meant for it while it was idle.
+    if (conn.wakeOwed || conn.reserved) return this.noop(conn);
+    for (const task of conn.abilities.keys()) setOf(this.sleepers, task).add(conn);
+    // Its last GRAB found nothing and nothing happened since, or there is nothing to find: checking
+    // again would only make a storm.
+    if (conn.emptyGrabSeq === this.seq || conn.abilities.size === 0 || this.queues.allEmpty(conn.abilities.keys())) return;
     void this.offload.store.nextRunAt({ tasks: [...conn.abilities.keys()] }).then((next) => {
       if (next === null || !conn.sleeping || conn.noopSent) return;
       if (next <= this.offload.clock.now()) this.noop(conn);
@@ -72,44 +100,94 @@ export class Wakeups {
   /** Any GRAB: the worker is awake. */
   awake(conn: GearmanConnection): void {
     if (conn.sleeping) this.removeSleeper(conn);
+    this.leaveIdle(conn);
     conn.sleeping = false;
     conn.noopSent = false;
+    conn.wakeOwed = false;
   }
 
   /** The connection closed or dropped abilities: if it was woken and never came to take the job, wake another. */
   forget(conn: GearmanConnection, tasks: Iterable<string> = conn.abilities.keys()): void {
-    const woken = conn.noopSent;
+    const woken = conn.noopSent || conn.wakeOwed;
     const list = [...tasks];
     this.removeSleeper(conn, list);
+    this.leaveIdle(conn, list);
     if (woken) this.check(list);
   }
 
   /** A worker took a job of `task`: if others sleep on it and more may wait, one of them looks. */
   assigned(task: string): void {
-    if (this.sleepersOf(task).size > 0) this.check([task]);
+    if (this.sleepers.get(task)?.size && !this.queues.isEmpty(task)) this.check([task]);
+  }
+
+  /**
+   * A sleeping or idle worker that can take a new job of `task` at once, or none. A worker that
+   * waits unwoken means no runnable job of the task waits (each one announced wakes one), so the
+   * new job overtakes none; and only for tasks without a concurrency limit or pause. The worker
+   * is spoken for; `giveBack` returns it if the job does not come.
+   */
+  takeSleeper(task: string): GearmanConnection | undefined {
+    if (!this.sleepers.has(task) && !this.idlers.has(task)) return undefined;
+    if (!this.queues.unlimitedNow(task)) return undefined;
+    const conn = this.waitingWorker(task);
+    if (conn) conn.wakeOwed = true;
+    return conn;
+  }
+
+  /** The job meant for a worker from `takeSleeper` waits for its GRAB: wake it if it sleeps (an idle one is told at its PRE_SLEEP). */
+  handOver(conn: GearmanConnection): void {
+    if (conn.sleeping && !conn.noopSent) this.noop(conn);
+  }
+
+  /** The job meant for a worker from `takeSleeper` did not come (coalesced, or refused): it waits on. */
+  giveBack(conn: GearmanConnection): void {
+    if (!conn.wakeOwed) return;
+    conn.wakeOwed = false;
+    if (!conn.closed && conn.sleeping && !conn.noopSent) for (const task of conn.abilities.keys()) setOf(this.sleepers, task).add(conn);
   }
 
   // ---- waking ----------------------------------------------------------------------------------
 
   private onRunnable(task: string, runAt: number): void {
     this.seq++;
-    if (runAt <= this.offload.clock.now()) this.wakeOne(task);
-    else this.wakeAt(runAt);
+    if (runAt <= this.offload.clock.now()) {
+      this.queues.forget(task);
+      this.wakeOne(task);
+    } else {
+      this.wakeAt(runAt);
+    }
   }
 
+  /** Wakes one sleeping worker of `task`, or else tells an idle one to look at its PRE_SLEEP. */
   private wakeOne(task: string): boolean {
-    const sleeping = this.sleepers.get(task);
-    if (!sleeping) return false;
-    for (const conn of sleeping) {
-      if (conn.closed || conn.noopSent) continue;
-      this.noop(conn);
-      return true;
+    const conn = this.waitingWorker(task);
+    if (!conn) return false;
+    if (conn.sleeping) this.noop(conn);
+    else conn.wakeOwed = true;
+    return true;
+  }
+
+  /** A sleeping worker of `task` not yet woken, else a recently idle one; taken off both lists. */
+  private waitingWorker(task: string): GearmanConnection | undefined {
+    for (const conn of this.sleepers.get(task) ?? []) {
+      if (conn.closed || conn.noopSent || conn.wakeOwed) continue;
+      this.removeSleeper(conn);
+      return conn;
     }
-    return false;
+    const idle = this.idlers.get(task);
+    if (!idle) return undefined;
+    const freshSince = this.offload.clock.now() - IDLE_MS;
+    for (const conn of idle) {
+      const fresh = !conn.closed && !conn.wakeOwed && conn.idleAt >= freshSince;
+      this.leaveIdle(conn);
+      if (fresh) return conn;
+    }
+    return undefined;
   }
 
   private noop(conn: GearmanConnection): void {
     conn.noopSent = true;
+    conn.wakeOwed = false;
     this.removeSleeper(conn);
     conn.send(NOOP);
   }
@@ -123,6 +201,7 @@ export class Wakeups {
       timer: this.offload.clock.setTimer(() => {
         this.wakeTimer = undefined;
         this.seq++;
+        this.queues.forgetAll();
         this.checkSleepingTasks();
       }, at - this.offload.clock.now()),
     };
@@ -157,8 +236,12 @@ export class Wakeups {
         if (!this.sleepers.get(task)?.size) continue;
         const next = await this.offload.store.nextRunAt({ tasks: [task] });
         if (next === null) continue;
-        if (next <= this.offload.clock.now()) this.wakeOne(task);
-        else this.wakeAt(next);
+        if (next <= this.offload.clock.now()) {
+          this.queues.forget(task);
+          this.wakeOne(task);
+        } else {
+          this.wakeAt(next);
+        }
       }
     } catch (err) {
       this.logger.warn({ err }, 'gearman: could not look for runnable jobs; sleeping workers wait for the next check');
@@ -168,18 +251,28 @@ export class Wakeups {
     }
   }
 
-  private sleepersOf(task: string): Set<GearmanConnection> {
-    let set = this.sleepers.get(task);
-    if (!set) this.sleepers.set(task, (set = new Set()));
-    return set;
+  private removeSleeper(conn: GearmanConnection, tasks: Iterable<string> = conn.abilities.keys()): void {
+    removeFrom(this.sleepers, conn, tasks);
   }
 
-  private removeSleeper(conn: GearmanConnection, tasks: Iterable<string> = conn.abilities.keys()): void {
-    for (const task of tasks) {
-      const set = this.sleepers.get(task);
-      if (!set) continue;
-      set.delete(conn);
-      if (set.size === 0) this.sleepers.delete(task);
-    }
+  private leaveIdle(conn: GearmanConnection, tasks: Iterable<string> = conn.abilities.keys()): void {
+    if (conn.idleAt < 0) return;
+    conn.idleAt = -1;
+    removeFrom(this.idlers, conn, tasks);
+  }
+}
+
+function setOf(map: Map<string, Set<GearmanConnection>>, task: string): Set<GearmanConnection> {
+  let set = map.get(task);
+  if (!set) map.set(task, (set = new Set()));
+  return set;
+}
+
+function removeFrom(map: Map<string, Set<GearmanConnection>>, conn: GearmanConnection, tasks: Iterable<string>): void {
+  for (const task of tasks) {
+    const set = map.get(task);
+    if (!set) continue;
+    set.delete(conn);
+    if (set.size === 0) map.delete(task);
   }
 }

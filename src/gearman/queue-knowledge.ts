@@ -1,0 +1,100 @@
+/**
+ * What the Gearman port knows of its functions' queues without asking the store:
+ *
+ * - which functions have no runnable job. Then a GRAB is answered NO_JOB and a PRE_SLEEP sleeps
+ *   without a query; in a busy foreground workload most grabs find nothing, so this saves most
+ *   of the port's queries. A function is known empty after a claim for it found nothing while it
+ *   had no concurrency limit and no pause (so finishing its jobs makes none of its others
+ *   runnable). That knowledge is dropped at anything that may make one of its jobs runnable: an
+ *   enqueue, retry or release in this process, a delayed job's time coming, a suspension, any
+ *   change by another process (the store's change feed cannot say which functions). The Wakeups
+ *   backstop, which asks the store regardless, catches what none of these announces (a job that
+ *   waited on a concurrency key).
+ * - which functions may have a new job handed straight to a sleeping worker: those with no
+ *   concurrency limit and no pause, as last read (at most a second ago; a suspension in this
+ *   process is seen at once).
+ */
+import type { Store } from '../store/store.js';
+
+/** How long a function's limits and pause, as read from the store, are trusted. */
+const TRAITS_TTL_MS = 1000;
+
+export class QueueKnowledge {
+  private readonly empty = new Set<string>();
+  private readonly unlimited = new Map<string, { value: boolean; readAt: number }>();
+  private readonly reading = new Set<string>();
+  /** Bumped whenever emptiness is taken back, so a claim that raced with that does not restore it. */
+  private epoch = 0;
+
+  constructor(private readonly store: Store, private readonly now: () => number) {}
+
+  /** Taken before a claim; pass it to `learn` with the claim's empty result. */
+  get since(): number {
+    return this.epoch;
+  }
+
+  isEmpty(task: string): boolean {
+    return this.empty.has(task);
+  }
+
+  allEmpty(tasks: Iterable<string>): boolean {
+    for (const t of tasks) if (!this.empty.has(t)) return false;
+    return true;
+  }
+
+  /**
+   * Whether a new job of `task` may go straight to a worker: no concurrency limit, no pause.
+   * Not yet known (or stale): it is read for next time, and meanwhile the last answer (or no) holds.
+   */
+  unlimitedNow(task: string): boolean {
+    const known = this.unlimited.get(task);
+    if (!known || this.now() - known.readAt >= TRAITS_TTL_MS) this.read([task]);
+    return known?.value ?? false;
+  }
+
+  /** A claim for `tasks`, started at `since`, found nothing: the unlimited, unpaused ones are empty. */
+  async learn(tasks: string[], since: number): Promise<void> {
+    if (since !== this.epoch) return;
+    const unlimited = await this.readNow(tasks);
+    if (since !== this.epoch) return;
+    for (const t of unlimited) this.empty.add(t);
+  }
+
+  /** A job of `task` may be runnable now. */
+  forget(task: string): void {
+    this.epoch++;
+    this.empty.delete(task);
+  }
+
+  /** Any job may be runnable now. */
+  forgetAll(): void {
+    this.epoch++;
+    this.empty.clear();
+  }
+
+  /** The task was suspended in this process. */
+  suspended(task: string): void {
+    this.forget(task);
+    this.unlimited.set(task, { value: false, readAt: this.now() });
+  }
+
+  private read(tasks: string[]): void {
+    const wanted = tasks.filter((t) => !this.reading.has(t));
+    if (wanted.length === 0) return;
+    for (const t of wanted) this.reading.add(t);
+    void this.readNow(wanted).catch(() => undefined).finally(() => { for (const t of wanted) this.reading.delete(t); });
+  }
+
+  /** Reads the tasks' limits and pause; returns the unlimited, unpaused ones. */
+  private async readNow(tasks: string[]): Promise<string[]> {
+    const records = await this.store.getTasks({ names: tasks });
+    const now = this.now();
+    const unlimited: string[] = [];
+    for (const r of records) {
+      const value = r.settings.concurrency === null && (r.pausedUntil === null || r.pausedUntil <= now);
+      this.unlimited.set(r.name, { value, readAt: now });
+      if (value) unlimited.push(r.name);
+    }
+    return unlimited;
+  }
+}
