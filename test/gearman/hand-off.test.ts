@@ -1,0 +1,168 @@
+/**
+ * Jobs handed straight to waiting Gearman workers: a new job goes to a sleeping (or just idle)
+ * worker as it is stored, leased, without a claim; a GRAB for functions known to have no job is
+ * answered without asking the store; and whatever goes wrong on the way puts the job back in the
+ * queue. Raw packets over real sockets; time is a ManualClock.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import type { CallStats } from '../../src/store/instrumented.js';
+import { grabJob, type RawPeer, startTestGearman, type TestGearman } from '../helpers/gearman.js';
+
+const idOf = (handle: string) => handle.split(':').pop()!;
+
+async function worker(t: TestGearman, ...fns: string[]): Promise<RawPeer> {
+  const w = await t.peer();
+  for (const f of fns) w.send('CAN_DO', f);
+  await w.sync();
+  return w;
+}
+
+/** GRAB answered NO_JOB: the worker is idle. */
+async function emptyGrab(w: RawPeer): Promise<void> {
+  w.send('GRAB_JOB');
+  await w.expect('NO_JOB');
+}
+
+async function asleep(w: RawPeer): Promise<void> {
+  await emptyGrab(w);
+  w.send('PRE_SLEEP');
+  assert.deepEqual(await w.sync(), [], 'no NOOP: nothing to do');
+}
+
+async function submit(c: RawPeer, fn: string, data: string, unique = '', type: 'SUBMIT_JOB' | 'SUBMIT_JOB_BG' = 'SUBMIT_JOB'): Promise<string> {
+  c.send(type, fn, unique, data);
+  return (await c.expect('JOB_CREATED'))[0];
+}
+
+/** How many claims the store has run so far (on their own, or with results). */
+function claims(t: TestGearman): number {
+  const stats = (t.offload.store as unknown as { stats: Map<string, CallStats> }).stats;
+  return stats.get('claimJobs')?.calls ?? 0;
+}
+
+describe('gearman hand-off to waiting workers', () => {
+  let t: TestGearman;
+  afterEach(() => t?.dispose());
+
+  it('stores a new job running for a sleeping worker, wakes it and assigns the job at its GRAB without a claim', async () => {
+    t = await startTestGearman();
+    const w = await worker(t, 'resize');
+    await asleep(w);
+    const before = claims(t);
+    const c = await t.peer();
+    const handle = await submit(c, 'resize', 'img-1');
+    await w.expect('NOOP');
+    const row = await t.offload.store.getJob({ id: idOf(handle) });
+    assert.deepEqual([row!.state, row!.attempt, row!.workerId?.startsWith('gearman:')], ['running', 1, true]);
+    w.send('GRAB_JOB');
+    assert.deepEqual(await w.expect('JOB_ASSIGN'), [handle, 'resize', 'img-1']);
+    w.send('WORK_COMPLETE', handle, 'done');
+    assert.deepEqual(await c.expect('WORK_COMPLETE'), [handle, 'done']);
+    // Its next GRAB finds nothing without asking either: the queue is known empty.
+    await emptyGrab(w);
+    assert.equal(claims(t), before, 'no claim ran');
+    const done = await t.offload.store.getJob({ id: idOf(handle) });
+    assert.deepEqual([done!.state, done!.attempt], ['succeeded', 1]);
+  });
+
+  it('gives a job that arrives between NO_JOB and PRE_SLEEP at the PRE_SLEEP, with the unique key to GRAB_JOB_UNIQ', async () => {
+    t = await startTestGearman();
+    const w = await worker(t, 'resize');
+    await emptyGrab(w);
+    const c = await t.peer();
+    const handle = await submit(c, 'resize', 'img-2', 'u-2', 'SUBMIT_JOB_BG');
+    assert.deepEqual(await w.sync(), [], 'an idle worker is not sent NOOP before it sleeps');
+    w.send('PRE_SLEEP');
+    await w.expect('NOOP');
+    w.send('GRAB_JOB_UNIQ');
+    assert.deepEqual(await w.expect('JOB_ASSIGN_UNIQ'), [handle, 'resize', 'u-2', 'img-2']);
+  });
+
+  it('wakes an idle worker for a job queued through the API, and its GRAB claims it', async () => {
+    t = await startTestGearman();
+    const w = await worker(t, 'resize');
+    await emptyGrab(w);
+    await emptyGrab(w);
+    const known = claims(t);
+    const job = await t.offload.enqueue('resize', 'from-api');
+    w.send('PRE_SLEEP');
+    await w.expect('NOOP');
+    w.send('GRAB_JOB');
+    const [handle, fn, data] = await w.expect('JOB_ASSIGN');
+    assert.deepEqual([idOf(handle), fn, data], [job.id, 'resize', '"from-api"']);
+    assert.equal(claims(t), known + 1, 'one claim, for the queued job');
+  });
+
+  it('puts the job back in the queue, the attempt not counted, when its worker leaves before taking it; another worker gets it', async () => {
+    t = await startTestGearman();
+    const w1 = await worker(t, 'resize');
+    await asleep(w1);
+    const c = await t.peer();
+    const handle = await submit(c, 'resize', 'img-3');
+    await w1.expect('NOOP');
+    w1.socket.destroy();
+    await w1.closed;
+    const w2 = await worker(t, 'resize');
+    assert.deepEqual(await grabJob(w2), [handle, 'resize', '', 'img-3']);
+    const row = await t.offload.store.getJob({ id: idOf(handle) });
+    assert.deepEqual([row!.state, row!.attempt, row!.error], ['running', 1, null]);
+    w2.send('WORK_COMPLETE', handle, 'ok');
+    assert.deepEqual(await c.expect('WORK_COMPLETE'), [handle, 'ok']);
+  });
+
+  it('puts the job back when the worker drops the function before its GRAB', async () => {
+    t = await startTestGearman();
+    const w = await worker(t, 'resize', 'crop');
+    await asleep(w);
+    const c = await t.peer();
+    const handle = await submit(c, 'resize', 'img-4', '', 'SUBMIT_JOB_BG');
+    await w.expect('NOOP');
+    w.send('CANT_DO', 'resize');
+    w.send('GRAB_JOB');
+    await w.expect('NO_JOB');
+    const row = await t.offload.store.getJob({ id: idOf(handle) });
+    assert.deepEqual([row!.state, row!.attempt], ['queued', 0]);
+  });
+
+  it('puts back a job its woken worker never comes for', async () => {
+    t = await startTestGearman({ server: { leaseMs: 30_000 } });
+    const w = await worker(t, 'resize');
+    await asleep(w);
+    const c = await t.peer();
+    const handle = await submit(c, 'resize', 'img-5', '', 'SUBMIT_JOB_BG');
+    await w.expect('NOOP');
+    for (let i = 0; i < 2; i++) await t.clock.advance(10_000);
+    const row = await t.offload.store.getJob({ id: idOf(handle) });
+    assert.deepEqual([row!.state, row!.attempt], ['queued', 0]);
+    assert.deepEqual(await grabJob(w), [handle, 'resize', '', 'img-5'], 'it is still there for a GRAB');
+  });
+
+  it('queues instead, for a function with a concurrency limit', async () => {
+    t = await startTestGearman({ server: { functionDefaults: { concurrency: 1 } } });
+    const w = await worker(t, 'limited');
+    await asleep(w);
+    const c = await t.peer();
+    const handle = await submit(c, 'limited', 'x', '', 'SUBMIT_JOB_BG');
+    await w.expect('NOOP');
+    assert.equal((await t.offload.store.getJob({ id: idOf(handle) }))!.state, 'queued');
+    w.send('GRAB_JOB');
+    assert.equal((await w.expect('JOB_ASSIGN'))[0], handle);
+  });
+
+  it('leaves the sleeper asleep when the submit coalesces into a job that exists', async () => {
+    t = await startTestGearman();
+    const w1 = await worker(t, 'resize');
+    const c = await t.peer();
+    const first = await submit(c, 'resize', 'img-6', 'same', 'SUBMIT_JOB_BG');
+    assert.equal((await grabJob(w1))[0], first);
+    const w2 = await worker(t, 'resize');
+    await asleep(w2);
+    assert.equal(await submit(c, 'resize', 'img-6', 'same'), first);
+    assert.deepEqual(await w2.sync(), [], 'no NOOP');
+    const other = await submit(c, 'resize', 'img-7');
+    await w2.expect('NOOP');
+    w2.send('GRAB_JOB');
+    assert.equal((await w2.expect('JOB_ASSIGN'))[0], other);
+  });
+});
