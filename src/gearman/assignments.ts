@@ -103,7 +103,7 @@ export class Assignments {
 
   // ---- hand-over -------------------------------------------------------------------------------
 
-  /** A new job was stored leased to this port for `conn` (from Wakeups.takeSleeper): wake it to take it. */
+  /** A new job was stored leased to this port for `conn` (from Wakeups.takeSleeper, which woke it): its next GRAB gets it. */
   reserve(conn: GearmanConnection, claimed: ClaimedJob): void {
     const job = this.heldJob(conn, claimed);
     if (conn.closed || this.stopped || conn.reserved) {
@@ -112,7 +112,6 @@ export class Assignments {
     }
     this.byId.set(job.id, job);
     conn.reserved = { job, claimed, at: this.deps.offload.clock.now() };
-    this.deps.wakeups.handOver(conn);
   }
 
   /** The connection's reserved job, now held by it; released instead if it no longer does that function. */
@@ -130,6 +129,9 @@ export class Assignments {
   // ---- GRAB ------------------------------------------------------------------------------------
 
   grab(conn: GearmanConnection, kind: GrabKind): Reply | Promise<Reply> {
+    // A job meant for it is being stored: answer once it is.
+    const handOff = conn.handOff;
+    if (handOff) return handOff.then(() => this.grab(conn, kind));
     const { wakeups } = this.deps;
     wakeups.awake(conn);
     const reserved = this.takeReservation(conn);

@@ -52,6 +52,8 @@ export class GearmanConnection {
   readonly held = new Map<string, HeldJob>();
   /** A new job handed to it while it slept, for its next GRAB (see Assignments.reserve). */
   reserved: Reservation | undefined;
+  /** Set while a job meant for it is being stored; settles when it is (or is not, when coalesced). */
+  handOff: Promise<void> | undefined;
   sleeping = false;
   noopSent = false;
   /** When its latest GRAB was answered NO_JOB, until its PRE_SLEEP or next GRAB; -1 otherwise (see Wakeups). */

@@ -81,6 +81,10 @@ export class Submissions {
     const taker = job.runAt <= now && job.concurrencyKey === null ? wakeups.takeSleeper(job.task) : undefined;
     if (!taker) return batcher.insert(job);
     const leased = { ...job, lease: { workerId: claimer.workerId, leaseExpiresAt: now + claimer.leaseMs } };
+    // Woken now, the worker's GRAB is on its way while the job is stored; the GRAB waits for it.
+    let storedOrNot!: () => void;
+    taker.handOff = new Promise((resolve) => { storedOrNot = resolve; });
+    wakeups.handOver(taker);
     let inserted: InsertedJob | undefined;
     try {
       inserted = await batcher.insert(leased);
@@ -88,6 +92,8 @@ export class Submissions {
     } finally {
       if (inserted?.leaseToken === undefined) wakeups.giveBack(taker);
       else this.deps.assignments.reserve(taker, claimedJob(leased, inserted, now));
+      taker.handOff = undefined;
+      storedOrNot();
     }
   }
 }

@@ -134,7 +134,7 @@ export class Wakeups {
     return conn;
   }
 
-  /** The job meant for a worker from `takeSleeper` waits for its GRAB: wake it if it sleeps (an idle one is told at its PRE_SLEEP). */
+  /** A job is meant for a worker from `takeSleeper`: wake it if it sleeps (an idle one is told at its PRE_SLEEP). */
   handOver(conn: GearmanConnection): void {
     if (conn.sleeping && !conn.noopSent) this.noop(conn);
   }
