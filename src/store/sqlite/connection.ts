@@ -11,6 +11,9 @@ export interface SqliteOptions {
   busyTimeoutMs?: number;
 }
 
+/** The WAL size, in pages, at which a commit also checkpoints, when no thread does it. */
+export const AUTOCHECKPOINT_PAGES = 4000;
+
 /** Opens the database file with Offload's pragmas and brings its schema up to date. */
 export function openSqlite(path: string, options: SqliteOptions = {}): Database.Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -25,8 +28,9 @@ export function openSqlite(path: string, options: SqliteOptions = {}): Database.
   db.pragma('temp_store = MEMORY');
   db.pragma('cache_size = -65536');
   db.pragma('foreign_keys = OFF');
-  // Checkpoint less often than the default 1000 pages: fewer stalls in write-heavy bursts.
-  db.pragma('wal_autocheckpoint = 4000');
+  // Checkpoint less often than the default 1000 pages: fewer stalls in write-heavy bursts (a busy
+  // store moves checkpoints to a thread of their own: see Checkpointer).
+  db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
   migrate(db);
   return db;
 }

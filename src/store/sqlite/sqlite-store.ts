@@ -8,6 +8,7 @@ import type {
   CancelResult, ClaimedJob, ClaimParams, CountRow, FinishResult, InsertedJob, InsertJobsResult, JobRef, ListJobsParams, NewBatch,
   NewJob, PurgeResult, ReapResult, Store, StoreChange, TokenRecord, TokenScope, Touch, Transition, WorkerRecord,
 } from '../store.js';
+import { Checkpointer, type CheckpointerOptions } from './checkpointer.js';
 import { openSqlite, type SqliteOptions } from './connection.js';
 
 const JOB_COLUMNS = `id, task, state, input, result, error, errors, priority, run_at AS runAt, attempt,
@@ -32,6 +33,8 @@ export const SQLITE_QUERIES = loadSqlFiles(new URL('./queries/', import.meta.url
 export interface SqliteStoreOptions extends SqliteOptions {
   /** How often to look for changes made by other processes while someone watches (default 20 ms). */
   pollIntervalMs?: number;
+  /** When and how often a busy store checkpoints in a background thread (see Checkpointer). */
+  checkpoints?: CheckpointerOptions;
 }
 
 type Stmt = Database.Statement;
@@ -52,11 +55,13 @@ export class SqliteStore implements Store {
   private pollTimer: NodeJS.Timeout | undefined;
   private lastDataVersion = 0;
   private closed = false;
+  private readonly checkpointer: Checkpointer | undefined;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.db = openSqlite(path, options);
     this.description = `sqlite:${path}`;
     this.pollIntervalMs = options.pollIntervalMs ?? 20;
+    if (path !== ':memory:') this.checkpointer = new Checkpointer(this.db, path, options.busyTimeoutMs ?? 5000, options.checkpoints);
   }
 
   private stmt(name: string): Stmt {
@@ -78,13 +83,17 @@ export class SqliteStore implements Store {
 
   /** Runs `fn` in a BEGIN IMMEDIATE transaction (takes the write lock up front: no upgrade deadlocks). */
   private write<T>(fn: () => T): T {
+    this.checkpointer?.wrote();
     return this.db.transaction(fn).immediate();
   }
 
   // ---- submitting ------------------------------------------------------------------------------
 
   async insertJobs(p: { jobs: NewJob[]; batch?: NewBatch; now: number }): Promise<InsertJobsResult> {
-    if (p.jobs.length === 1 && !p.batch) return { jobs: [this.insertOne(p.jobs[0], null, p.now)], batchId: null, finishedBatch: null, followUps: [] };
+    if (p.jobs.length === 1 && !p.batch) {
+      this.checkpointer?.wrote();
+      return { jobs: [this.insertOne(p.jobs[0], null, p.now)], batchId: null, finishedBatch: null, followUps: [] };
+    }
     return this.write(() => {
       let batchId: string | null = null;
       if (p.batch) {
@@ -518,6 +527,7 @@ export class SqliteStore implements Store {
     this.closed = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.watchers.clear();
+    await this.checkpointer?.stop();
     this.db.close();
   }
 }
