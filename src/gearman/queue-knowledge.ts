@@ -23,8 +23,11 @@ export class QueueKnowledge {
   private readonly empty = new Set<string>();
   private readonly unlimited = new Map<string, { value: boolean; readAt: number }>();
   private readonly reading = new Set<string>();
+  private readonly inFlight = new Set<Promise<unknown>>();
   /** Bumped whenever emptiness is taken back, so a claim that raced with that does not restore it. */
   private epoch = 0;
+  /** Bumped at each suspension, so a read that raced with one does not undo it. */
+  private suspensions = 0;
 
   constructor(private readonly store: Store, private readonly now: () => number) {}
 
@@ -74,6 +77,7 @@ export class QueueKnowledge {
 
   /** The task was suspended in this process. */
   suspended(task: string): void {
+    this.suspensions++;
     this.forget(task);
     this.unlimited.set(task, { value: false, readAt: this.now() });
   }
@@ -85,9 +89,23 @@ export class QueueKnowledge {
     void this.readNow(wanted).catch(() => undefined).finally(() => { for (const t of wanted) this.reading.delete(t); });
   }
 
+  /** Resolves once every read started so far has finished (for tests and diagnostics). */
+  async settled(): Promise<void> {
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+  }
+
   /** Reads the tasks' limits and pause; returns the unlimited, unpaused ones. */
-  private async readNow(tasks: string[]): Promise<string[]> {
+  private readNow(tasks: string[]): Promise<string[]> {
+    const reading = this.readTraits(tasks);
+    this.inFlight.add(reading);
+    void reading.catch(() => undefined).finally(() => this.inFlight.delete(reading));
+    return reading;
+  }
+
+  private async readTraits(tasks: string[]): Promise<string[]> {
+    const suspensions = this.suspensions;
     const records = await this.store.getTasks({ names: tasks });
+    if (suspensions !== this.suspensions) return [];
     const now = this.now();
     const unlimited: string[] = [];
     for (const r of records) {

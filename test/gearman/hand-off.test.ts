@@ -6,8 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
+import type { Wakeups } from '../../src/gearman/wakeups.js';
 import type { CallStats } from '../../src/store/instrumented.js';
 import { grabJob, type RawPeer, startTestGearman, type TestGearman } from '../helpers/gearman.js';
+import { postgresFactory, postgresReady } from '../helpers/postgres.js';
 
 const idOf = (handle: string) => handle.split(':').pop()!;
 
@@ -168,3 +170,33 @@ describe('gearman hand-off to waiting workers', () => {
     assert.equal((await w2.expect('JOB_ASSIGN'))[0], other);
   });
 });
+
+if (await postgresReady('gearman hand-off on PostgreSQL')) {
+  describe('gearman hand-off on PostgreSQL', () => {
+    let t: TestGearman;
+    afterEach(() => t?.dispose());
+
+    it('stores the job running for the sleeping worker, and puts it back when that worker leaves first', async () => {
+      t = await startTestGearman({ offload: { factory: postgresFactory } });
+      const w1 = await worker(t, 'resize');
+      const c = await t.peer();
+      // The first job after start is queued: the function's limits are still being read.
+      const first = await submit(c, 'resize', 'first', '', 'SUBMIT_JOB_BG');
+      assert.equal((await grabJob(w1))[0], first);
+      w1.send('WORK_COMPLETE', first, '');
+      await asleep(w1);
+      await (t.server as unknown as { wakeups: Wakeups }).wakeups.queues.settled();
+      const handle = await submit(c, 'resize', 'img-pg');
+      await w1.expect('NOOP');
+      assert.equal((await t.offload.store.getJob({ id: idOf(handle) }))!.state, 'running');
+      w1.socket.destroy();
+      await w1.closed;
+      const w2 = await worker(t, 'resize');
+      assert.deepEqual(await grabJob(w2), [handle, 'resize', '', 'img-pg']);
+      w2.send('WORK_COMPLETE', handle, 'ok');
+      assert.deepEqual(await c.expect('WORK_COMPLETE'), [handle, 'ok']);
+      const row = await t.offload.store.getJob({ id: idOf(handle) });
+      assert.deepEqual([row!.state, row!.attempt], ['succeeded', 1]);
+    });
+  });
+}

@@ -6,6 +6,7 @@ import { type PacketTypeName, PacketType } from '../../src/gearman/protocol.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { OffloadOptions } from '../../src/index.js';
 import { openTestOffload, type TestOffload } from './offload.js';
+import type { StoreFactory } from './stores.js';
 
 export type Received = { kind: 'packet'; name: PacketTypeName; args: Buffer[]; text: string[] } | { kind: 'text'; line: string };
 
@@ -102,7 +103,7 @@ export interface TestGearman extends TestOffload {
 }
 
 /** An Offload on a fresh SQLite file with a manual clock, and its Gearman port on a free port. */
-export async function startTestGearman(opts: { server?: GearmanServerOptions; offload?: OffloadOptions } = {}): Promise<TestGearman> {
+export async function startTestGearman(opts: { server?: GearmanServerOptions; offload?: OffloadOptions & { factory?: StoreFactory } } = {}): Promise<TestGearman> {
   const t = await openTestOffload(opts.offload ?? {});
   const server = new GearmanServer(t.offload, silentLogger, { port: 0, handlePrefix: 'H:test', ...opts.server });
   await server.start();
