@@ -29,6 +29,8 @@ export class Wakeups {
   readonly queues: QueueKnowledge;
   private readonly sleepers = new Map<string, Set<GearmanConnection>>();
   private readonly idlers = new Map<string, Set<GearmanConnection>>();
+  /** Suspensions made in this process: a job of a suspended task wakes nobody before its end. */
+  private readonly suspendedUntil = new Map<string, number>();
   private readonly unsubscribe: (() => void)[] = [];
   private wakeTimer: { at: number; timer: Timer } | undefined;
   private pollTimer: Timer | undefined;
@@ -51,6 +53,7 @@ export class Wakeups {
       bus.on('job:cancelled', changed),
       bus.on('task:suspended', (e) => {
         this.queues.suspended(e.task);
+        this.suspendedUntil.set(e.task, Math.max(e.until, this.suspendedUntil.get(e.task) ?? 0));
         this.wakeAt(e.until);
       }),
       // Another process changed the store (it cannot say which tasks, on SQLite): look.
@@ -150,7 +153,11 @@ export class Wakeups {
 
   private onRunnable(task: string, runAt: number): void {
     this.seq++;
-    if (runAt <= this.offload.clock.now()) {
+    const now = this.offload.clock.now();
+    const suspended = this.suspendedUntil.get(task);
+    if (suspended !== undefined && suspended <= now) this.suspendedUntil.delete(task);
+    else if (suspended !== undefined) runAt = Math.max(runAt, suspended);
+    if (runAt <= now) {
       this.queues.forget(task);
       this.wakeOne(task);
     } else {

@@ -152,6 +152,24 @@ describe('gearman hand-off to waiting workers', () => {
     assert.equal((await w.expect('JOB_ASSIGN'))[0], handle);
   });
 
+  it('hands nothing over while the function is suspended; the sleeper is woken when the suspension ends', async () => {
+    t = await startTestGearman();
+    const w = await worker(t, 'resize');
+    await asleep(w);
+    await t.offload.store.pauseTask({ task: 'resize', until: t.clock.now() + 60_000 });
+    const c = await t.peer();
+    const handle = await submit(c, 'resize', 'img-8', '', 'SUBMIT_JOB_BG');
+    await t.clock.advance(0);
+    assert.deepEqual(await w.sync(), [], 'no NOOP while suspended');
+    assert.equal((await t.offload.store.getJob({ id: idOf(handle) }))!.state, 'queued');
+    // The sleeper went back to sleep after its ECHO; the suspension ends and it is woken.
+    w.send('PRE_SLEEP');
+    await t.clock.advance(60_000);
+    await w.expect('NOOP');
+    w.send('GRAB_JOB');
+    assert.equal((await w.expect('JOB_ASSIGN'))[0], handle);
+  });
+
   it('gives nothing twice when the submit coalesces into a job that exists: the woken worker finds no job', async () => {
     t = await startTestGearman();
     const w1 = await worker(t, 'resize');
