@@ -1,7 +1,8 @@
 /**
  * The Gearman part of `npm run bench`: the same PHP clients and workers (bench/php/, the PHP
  * gearman extension) against gearmand (in memory, on a free port) and against Offload's Gearman
- * port (every job stored in SQLite), in one run.
+ * port (every job stored in SQLite), in one run; and Offload on an in-memory SQLite database, to
+ * show what storing every job costs (what is left is the port's own work, on one thread).
  *   G1 background submits/s: C clients, each doBackground in a loop, no workers.
  *   G2 foreground round trips/s: C clients, each doNormal in a loop, W worker processes.
  * Latencies are per call, as the client sees them.
@@ -28,7 +29,7 @@ export interface GearmanBenchOptions {
 
 export interface GearmanResult {
   name: string;
-  server: 'gearmand' | 'offload';
+  server: ServerName;
   jobs: number;
   seconds: number;
   jobsPerSecond: number;
@@ -37,8 +38,10 @@ export interface GearmanResult {
   serverCpuUsPerJob: number | null;
 }
 
+export type ServerName = 'gearmand' | 'offload' | 'offload-in-memory';
+
 interface ServerUnderTest {
-  name: 'gearmand' | 'offload';
+  name: ServerName;
   port: number;
   pid: number;
   stop(): Promise<void>;
@@ -54,7 +57,7 @@ export function gearmanBenchUnavailable(): string | null {
 
 export async function gearmanBench(opts: GearmanBenchOptions, report: (r: GearmanResult) => void): Promise<GearmanResult[]> {
   const results: GearmanResult[] = [];
-  for (const start of [startGearmand, startOffload]) {
+  for (const start of [startGearmand, () => startOffload(false), () => startOffload(true)]) {
     const server = await start();
     try {
       const g1 = await runClients(server, 'background', opts.clients, opts.backgroundPerClient);
@@ -84,10 +87,12 @@ async function startGearmand(): Promise<ServerUnderTest> {
   return { name: 'gearmand', port, pid: proc.pid!, stop: () => stop(proc) };
 }
 
-async function startOffload(): Promise<ServerUnderTest> {
+async function startOffload(inMemory: boolean): Promise<ServerUnderTest> {
   const dir = mkdtempSync(join(tmpdir(), 'offload-bench-gearman-'));
-  // Default SQLite settings (WAL, synchronous=NORMAL): every acknowledged job survives a crash of the server.
-  const proc = spawn(process.execPath, [CLI, '--store', `sqlite:${join(dir, 'bench.db')}`, 'start', '--gearman', '127.0.0.1:0', '--concurrency', '0'], {
+  // Default SQLite settings (WAL, synchronous=NORMAL): every acknowledged job survives a crash of the
+  // server. In memory: nothing survives; the same statements run, without the file.
+  const store = inMemory ? 'sqlite::memory:' : `sqlite:${join(dir, 'bench.db')}`;
+  const proc = spawn(process.execPath, [CLI, '--store', store, 'start', '--gearman', '127.0.0.1:0', '--concurrency', '0'], {
     stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OFFLOAD_LOG_LEVEL: 'warn' },
   });
   let errors = '';
@@ -96,7 +101,7 @@ async function startOffload(): Promise<ServerUnderTest> {
   const banner = await firstLine(proc, /^Gearman on /);
   const port = Number(/:(\d+) \(/.exec(banner)![1]);
   return {
-    name: 'offload',
+    name: inMemory ? 'offload-in-memory' : 'offload',
     port,
     pid: proc.pid!,
     stop: async () => {
