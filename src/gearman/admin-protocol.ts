@@ -55,6 +55,19 @@ export function statusLines(rows: StatusRow[]): string {
   return list(rows.map((r) => `${r.fn}\t${r.total}\t${r.running}\t${r.workers}`));
 }
 
+export interface PriorityStatusRow {
+  fn: string;
+  high: number;
+  normal: number;
+  low: number;
+  workers: number;
+}
+
+/** `prioritystatus`: `FUNC\tHIGH\tNORMAL\tLOW\tWORKERS` per function, queued jobs only (gearmand ≥ 1.1.15). */
+export function priorityStatusLines(rows: PriorityStatusRow[]): string {
+  return list(rows.map((r) => `${r.fn}\t${r.high}\t${r.normal}\t${r.low}\t${r.workers}`));
+}
+
 export interface WorkerRow {
   fd: number;
   ip: string;

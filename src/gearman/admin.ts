@@ -4,9 +4,11 @@
  */
 import { isOffloadError } from '../core/errors.js';
 import type { JobRow } from '../core/job.js';
+import type { WorkerRecord } from '../store/store.js';
 import type { Offload } from '../offload.js';
 import {
-  err, incompleteArguments, jobLines, list, OK, okValue, parseAdminLine, parseMaxQueue, statusLines, type StatusRow, unknownCommand, workerLines,
+  err, incompleteArguments, jobLines, list, OK, okValue, parseAdminLine, parseMaxQueue, priorityStatusLines, type PriorityStatusRow, statusLines, type StatusRow,
+  unknownCommand, workerLines,
 } from './admin-protocol.js';
 import type { GearmanConnection } from './connection.js';
 import type { GearmanFunctions } from './functions.js';
@@ -38,6 +40,7 @@ export class Admin {
     const { name, args } = cmd;
     switch (name) {
       case 'status': return this.status();
+      case 'prioritystatus': return this.priorityStatus();
       case 'workers': return this.workers();
       case 'version': return okValue(this.deps.version);
       case 'getpid': return okValue(process.pid);
@@ -71,9 +74,44 @@ export class Admin {
       row(c.task).total += c.count;
       if (c.state === 'running') row(c.task).running += c.count;
     }
-    for (const conn of this.deps.connections()) for (const fn of conn.abilities.keys()) row(fn).workers++;
-    for (const w of workers) if (!this.deps.workers.isOurs(w.id)) for (const fn of w.tasks) row(fn).workers++;
+    this.countWorkers(workers, (fn) => row(fn).workers++);
     return statusLines([...rows.values()].sort((a, b) => a.fn.localeCompare(b.fn)));
+  }
+
+  /**
+   * Queued jobs per function by Gearman priority: a job above its task's own priority counts as
+   * high, one below as low (the Gearman port submits at the task's priority ±1).
+   */
+  private async priorityStatus(): Promise<string> {
+    const { store, clock } = this.deps.offload;
+    const [tasks, counts, workers] = await Promise.all([
+      store.getTasks({}),
+      store.countQueuedByPriority(),
+      store.listWorkers({ seenSince: clock.now() - WORKER_FRESH_MS }),
+    ]);
+    const base = new Map(tasks.map((t) => [t.name, t.settings.priority]));
+    const rows = new Map<string, PriorityStatusRow>();
+    const row = (fn: string) => {
+      let r = rows.get(fn);
+      if (!r) rows.set(fn, (r = { fn, high: 0, normal: 0, low: 0, workers: 0 }));
+      return r;
+    };
+    for (const t of tasks) row(t.name);
+    for (const c of counts) {
+      const own = base.get(c.task) ?? 0;
+      const r = row(c.task);
+      if (c.priority > own) r.high += c.count;
+      else if (c.priority < own) r.low += c.count;
+      else r.normal += c.count;
+    }
+    this.countWorkers(workers, (fn) => row(fn).workers++);
+    return priorityStatusLines([...rows.values()].sort((a, b) => a.fn.localeCompare(b.fn)));
+  }
+
+  /** Each function a worker can do: Gearman connections here, and Offload's other workers seen lately. */
+  private countWorkers(records: WorkerRecord[], count: (fn: string) => void): void {
+    for (const conn of this.deps.connections()) for (const fn of conn.abilities.keys()) count(fn);
+    for (const w of records) if (!this.deps.workers.isOurs(w.id)) for (const fn of w.tasks) count(fn);
   }
 
   private workers(): string {

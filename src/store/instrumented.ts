@@ -92,6 +92,7 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
     getJobs: (p) => timed('getJobs', () => store.getJobs(p)),
     listJobs: (p) => timed('listJobs', () => store.listJobs(p)),
     countJobs: (p) => timed('countJobs', () => store.countJobs(p)),
+    countQueuedByPriority: () => timed('countQueuedByPriority', () => store.countQueuedByPriority()),
     getBatch: (p) => timed('getBatch', () => store.getBatch(p)),
 
     async cancelJob(p): Promise<CancelResult> {

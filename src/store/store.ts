@@ -135,6 +135,12 @@ export interface CountRow {
   count: number;
 }
 
+export interface PriorityCountRow {
+  task: string;
+  priority: number;
+  count: number;
+}
+
 export interface WorkerRecord {
   id: string;
   kind: string;
@@ -218,6 +224,8 @@ export interface Store {
   listJobs(p: ListJobsParams): Promise<JobRow[]>;
   /** Job counts per task and state; `states` limits the count to those states (cheaper without the finished ones). */
   countJobs(p: { task?: string; states?: JobState[] }): Promise<CountRow[]>;
+  /** Queued jobs per task and priority (Gearman's `prioritystatus`). */
+  countQueuedByPriority(): Promise<PriorityCountRow[]>;
   getBatch(p: { id: string }): Promise<BatchRow | null>;
 
   // acting on jobs

@@ -498,6 +498,17 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.deepEqual((await store.countJobs({ states: ['succeeded'] })).map((c) => `${c.task}:${c.state}:${c.count}`), ['email:succeeded:1']);
     });
 
+    it('counts queued jobs per task and priority, running ones left out', async () => {
+      await insert({ priority: 1 });
+      await insert();
+      await insert();
+      await insert({ priority: -1, task: 'report' });
+      await insert({ priority: 5 });
+      await claim(1, ['email']); // the priority 5 one
+      const rows = (await store.countQueuedByPriority()).map((r) => `${r.task}:${r.priority}:${r.count}`).sort();
+      assert.deepEqual(rows, ['email:0:2', 'email:1:1', 'report:-1:1']);
+    });
+
     // ---- registry, workers, retention ----------------------------------------------------------
 
     it('keeps task settings, replacing them on re-registration', async () => {

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { err, parseAdminLine, parseMaxQueue, statusLines, unknownCommand, workerLines } from '../../src/gearman/admin-protocol.js';
+import { err, parseAdminLine, parseMaxQueue, priorityStatusLines, statusLines, unknownCommand, workerLines } from '../../src/gearman/admin-protocol.js';
 import { adminExchange, type RawPeer, startTestGearman, type TestGearman } from '../helpers/gearman.js';
 
 async function worker(t: TestGearman, id: string | null, ...fns: string[]): Promise<RawPeer> {
@@ -24,6 +24,7 @@ describe('gearman admin protocol', () => {
     assert.deepEqual(parseAdminLine('cancel   job H:x:1'), { name: 'cancel', args: ['job', 'H:x:1'], raw: 'cancel' });
     assert.equal(parseAdminLine(''), null);
     assert.equal(statusLines([{ fn: 'reverse', total: 0, running: 0, workers: 1 }]), 'reverse\t0\t0\t1\n.\n');
+    assert.equal(priorityStatusLines([{ fn: 'nobody', high: 1, normal: 1, low: 1, workers: 0 }]), 'nobody\t1\t1\t1\t0\n.\n', 'the reference\'s example');
     assert.equal(workerLines([{ fd: 38, ip: '127.0.0.1', clientId: '-', functions: ['reverse'] }, { fd: 40, ip: '127.0.0.1', clientId: '-', functions: [] }]), '38 127.0.0.1 - : reverse\n40 127.0.0.1 - :\n.\n');
     assert.equal(unknownCommand('shutdown'), 'ERR UNKNOWN_COMMAND Unknown+server+commandshutdown\r\n');
     assert.equal(err('UNKNOWN_SHOW_ARGUMENTS'), 'ERR UNKNOWN_SHOW_ARGUMENTS\r\n');
@@ -54,6 +55,23 @@ describe('gearman admin protocol', () => {
     assert.equal(verbose, 'OK INFO\n');
     assert.equal(unknown, 'ERR UNKNOWN_COMMAND Unknown+server+commandfrobnicate\r\n');
     assert.equal(shutdown, 'ERR UNKNOWN_COMMAND Unknown+server+commandshutdown\r\n', 'removed in gearmand 1.1.15');
+  });
+
+  it('answers prioritystatus with the queued jobs of each function by priority, running ones left out', async () => {
+    t = await startTestGearman();
+    const w = await worker(t, null, 'p');
+    const c = await t.peer();
+    for (const type of ['SUBMIT_JOB_HIGH_BG', 'SUBMIT_JOB_BG', 'SUBMIT_JOB_BG', 'SUBMIT_JOB_LOW_BG', 'SUBMIT_JOB_LOW_BG'] as const) {
+      c.send(type, 'p', '', 'x');
+      await c.expect('JOB_CREATED');
+    }
+    c.send('SUBMIT_JOB_BG', 'other', '', 'y');
+    await c.expect('JOB_CREATED');
+    w.send('GRAB_JOB');
+    await w.expect('JOB_ASSIGN'); // the high one: no longer queued
+    const [answer, upper] = await adminExchange(t.port, ['prioritystatus', 'PRIORITYSTATUS']);
+    assert.equal(answer, 'other\t0\t1\t0\t0\np\t0\t2\t2\t1\n.\n');
+    assert.equal(upper, answer);
   });
 
   it('counts Offload\'s own workers in status next to Gearman\'s', async () => {

@@ -58,12 +58,15 @@ describe('real Gearman clients and workers', { skip: skipUnless('gearman', 'gear
     assert.deepEqual(jobs.map((j) => [j.state, j.priority]), [['succeeded', 0], ['succeeded', -1], ['succeeded', 1], ['succeeded', 0]]);
   });
 
-  it('gearadmin: status, workers, version, pid, jobs, cancel, create and drop function', async () => {
+  it('gearadmin: status, priority status, workers, version, pid, jobs, cancel, create and drop function', async () => {
     t = await startTestGearman();
     gearman('-w', '-f', 'reverse', '--', 'rev');
     assert.equal(await run(gearman('-f', 'reverse', 'warm')), 'mraw', 'the worker is registered');
     await run(gearman('-b', '-f', 'queued.only', 'waiting'));
-    assert.equal(await gearadmin('--status'), 'queued.only\t1\t0\t0\nreverse\t0\t0\t1\n.');
+    await run(gearman('-b', '-I', '-f', 'queued.only', 'urgent'));
+    assert.equal(await gearadmin('--status'), 'queued.only\t2\t0\t0\nreverse\t0\t0\t1\n.');
+    assert.equal(await gearadmin('--priority-status'), 'queued.only\t1\t1\t0\t0\nreverse\t0\t0\t0\t1\n.');
+    await t.offload.cancel((await t.offload.listJobs({ task: 'queued.only', limit: 1 })).jobs[0].id);
     assert.match(await gearadmin('--workers'), /^\d+ 127\.0\.0\.1 - : reverse$/m);
     assert.match(await gearadmin('--server-version'), /^offload-\d+\.\d+\.\d+$/);
     assert.equal(await gearadmin('--getpid'), String(process.pid));

@@ -4,7 +4,7 @@ import { FINISHED_STATES, type JobRow, type JobState } from '../../core/job.js';
 import type { ResolvedTaskSettings, TaskRecord } from '../../core/task.js';
 import { loadSqlFiles } from '../sql-files.js';
 import type {
-  CancelResult, ClaimedJob, ClaimParams, CountRow, FinishResult, InsertedJob, InsertJobsResult, ListJobsParams, NewBatch, NewJob,
+  CancelResult, ClaimedJob, ClaimParams, CountRow, PriorityCountRow, FinishResult, InsertedJob, InsertJobsResult, ListJobsParams, NewBatch, NewJob,
   PurgeResult, ReapResult, Store, StoreChange, TokenRecord, TokenScope, Touch, Transition, WorkerRecord,
 } from '../store.js';
 import { ChangeFeed, type ChangeNote } from './change-feed.js';
@@ -220,6 +220,10 @@ export class PostgresStore implements Store {
   async listJobs(p: ListJobsParams): Promise<JobRow[]> {
     const rows = await this.run(this.db, 'list_jobs', [p.task ?? null, p.state ?? null, p.batchId ?? null, p.beforeId ?? null, p.limit]);
     return rows.map(jobRow);
+  }
+
+  async countQueuedByPriority(): Promise<PriorityCountRow[]> {
+    return this.run<PriorityCountRow>(this.db, 'count_queued_by_priority', []);
   }
 
   async countJobs(p: { task?: string; states?: JobState[] }): Promise<CountRow[]> {

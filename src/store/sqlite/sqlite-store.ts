@@ -5,7 +5,7 @@ import { FINISHED_STATES, type JobRow, type JobState } from '../../core/job.js';
 import type { ResolvedTaskSettings, TaskRecord } from '../../core/task.js';
 import { loadSqlFiles } from '../sql-files.js';
 import type {
-  CancelResult, ClaimedJob, ClaimParams, CountRow, FinishResult, InsertedJob, InsertJobsResult, JobRef, ListJobsParams, NewBatch,
+  CancelResult, ClaimedJob, ClaimParams, CountRow, PriorityCountRow, FinishResult, InsertedJob, InsertJobsResult, JobRef, ListJobsParams, NewBatch,
   NewJob, PurgeResult, ReapResult, Store, StoreChange, TokenRecord, TokenScope, Touch, Transition, WorkerRecord,
 } from '../store.js';
 import { Checkpointer, type CheckpointerOptions } from './checkpointer.js';
@@ -301,6 +301,10 @@ export class SqliteStore implements Store {
     if (p.beforeId !== undefined) { where.push('id < :beforeId'); params.beforeId = Number(p.beforeId); }
     const sql = `SELECT ${JOB_COLUMNS} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT :limit`;
     return (this.adhoc(sql).all(params) as RawRow[]).map(jobRow);
+  }
+
+  async countQueuedByPriority(): Promise<PriorityCountRow[]> {
+    return this.stmt('count_queued_by_priority').all() as PriorityCountRow[];
   }
 
   async countJobs(p: { task?: string; states?: JobState[] }): Promise<CountRow[]> {
