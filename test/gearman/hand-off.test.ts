@@ -8,17 +8,11 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import type { Wakeups } from '../../src/gearman/wakeups.js';
 import type { CallStats } from '../../src/store/instrumented.js';
-import { grabJob, type RawPeer, startTestGearman, type TestGearman } from '../helpers/gearman.js';
+import { gearmanWorker, grabJob, idOf, type RawPeer, startTestGearman, type TestGearman } from '../helpers/gearman.js';
 import { postgresFactory, postgresReady } from '../helpers/postgres.js';
 
-const idOf = (handle: string) => handle.split(':').pop()!;
 
-async function worker(t: TestGearman, ...fns: string[]): Promise<RawPeer> {
-  const w = await t.peer();
-  for (const f of fns) w.send('CAN_DO', f);
-  await w.sync();
-  return w;
-}
+const worker = gearmanWorker;
 
 /** GRAB answered NO_JOB: the worker is idle. */
 async function emptyGrab(w: RawPeer): Promise<void> {

@@ -6,16 +6,10 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { defineTask } from '../../src/index.js';
 import { jobToJson } from '../../src/core/job.js';
-import { grabJob, type RawPeer, startTestGearman, type TestGearman } from '../helpers/gearman.js';
+import { gearmanWorker, grabJob, idOf, type RawPeer, startTestGearman, type TestGearman } from '../helpers/gearman.js';
 
-const idOf = (handle: string) => handle.split(':').pop()!;
 
-async function worker(t: TestGearman, ...fns: string[]): Promise<RawPeer> {
-  const w = await t.peer();
-  for (const f of fns) w.send('CAN_DO', f);
-  await w.sync();
-  return w;
-}
+const worker = gearmanWorker;
 
 const grab = grabJob;
 

@@ -153,6 +153,17 @@ export async function adminExchange(port: number, commands: string[]): Promise<s
   return answers;
 }
 
+/** A worker connection that can do `fns` (CAN_DO each, answered by the time this resolves). */
+export async function gearmanWorker(t: TestGearman, ...fns: string[]): Promise<RawPeer> {
+  const w = await t.peer();
+  for (const f of fns) w.send('CAN_DO', f);
+  await w.sync();
+  return w;
+}
+
+/** The job id in a handle (`H:<prefix>:<id>`). */
+export const idOf = (handle: string): string => handle.split(':').pop()!;
+
 /** GRAB_JOB_ALL until a job comes, sleeping (PRE_SLEEP) and waiting for NOOP in between; the JOB_ASSIGN_* arguments. */
 export async function grabJob(w: RawPeer): Promise<string[]> {
   for (;;) {
