@@ -114,6 +114,14 @@ export class Assignments {
     conn.reserved = { job, claimed, at: this.deps.offload.clock.now() };
   }
 
+  /** CANT_DO / RESET_ABILITIES: a job reserved for one of those functions goes back to the queue now. */
+  abilitiesDropped(conn: GearmanConnection, tasks: string[]): void {
+    const r = conn.reserved;
+    if (!r || !tasks.includes(r.job.task) || this.byId.get(r.job.id) !== r.job) return;
+    this.drop(r.job);
+    void this.release(r.job);
+  }
+
   /** The connection's reserved job, now held by it; released instead if it no longer does that function. */
   private takeReservation(conn: GearmanConnection): Reservation | undefined {
     const r = conn.reserved;

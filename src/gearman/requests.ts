@@ -143,6 +143,7 @@ export class Requests {
 
   private cantDo(conn: GearmanConnection, names: string[]): void {
     this.deps.wakeups.forget(conn, names);
+    this.deps.assignments.abilitiesDropped(conn, names);
     for (const n of names) conn.abilities.delete(n);
     this.deps.workers.changed(conn);
   }

@@ -107,7 +107,7 @@ describe('gearman hand-off to waiting workers', () => {
     assert.deepEqual(await c.expect('WORK_COMPLETE'), [handle, 'ok']);
   });
 
-  it('puts the job back when the worker drops the function before its GRAB', async () => {
+  it('puts the job back at once when the worker drops the function before its GRAB; another worker gets it', async () => {
     t = await startTestGearman();
     const w = await worker(t, 'resize', 'crop');
     await asleep(w);
@@ -115,10 +115,14 @@ describe('gearman hand-off to waiting workers', () => {
     const handle = await submit(c, 'resize', 'img-4', '', 'SUBMIT_JOB_BG');
     await w.expect('NOOP');
     w.send('CANT_DO', 'resize');
-    w.send('GRAB_JOB');
-    await w.expect('NO_JOB');
+    await w.sync();
+    await t.clock.advance(0);
     const row = await t.offload.store.getJob({ id: idOf(handle) });
     assert.deepEqual([row!.state, row!.attempt], ['queued', 0]);
+    w.send('GRAB_JOB');
+    await w.expect('NO_JOB');
+    const other = await worker(t, 'resize');
+    assert.equal((await grabJob(other))[0], handle);
   });
 
   it('puts back a job its woken worker never comes for', async () => {
