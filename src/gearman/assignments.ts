@@ -40,6 +40,13 @@ export interface HeldJob {
   progressDirty: boolean;
 }
 
+/** A GRAB that found nothing, not answered yet: `answer` ends it (with a job, or NO_JOB when `timer` fires). */
+export interface Lingering {
+  kind: GrabKind;
+  answer(reply: Reply | Promise<Reply>): void;
+  timer: Timer;
+}
+
 /** A job handed to a sleeping worker, waiting for its GRAB. */
 export interface Reservation {
   job: HeldJob;
@@ -57,6 +64,8 @@ export interface AssignmentDeps {
   logger: Logger;
   handlePrefix: string;
   leaseMs: number;
+  /** How long a GRAB that finds nothing waits for a new job (0: NO_JOB at once). */
+  grabLingerMs: number;
 }
 
 export type GrabKind = 'job' | 'uniq' | 'all';
@@ -76,6 +85,8 @@ export class Assignments {
 
   start(): void {
     const { bus } = this.deps.offload;
+    // A job became runnable in the queue: a lingering GRAB claims it.
+    this.deps.wakeups.onLingerWake = (conn) => this.endLinger(conn, (kind) => this.claim(conn, kind));
     // Cancelled elsewhere (admin, API, CLI): the holder's later WORK_* is answered JOB_NOT_FOUND.
     this.unsubscribe.push(bus.on('job:cancelled', (e) => this.drop(this.byId.get(e.id))));
     this.armHeartbeat();
@@ -106,10 +117,12 @@ export class Assignments {
   /** A new job was stored leased to this port for `conn` (from Wakeups.takeSleeper, which woke it): its next GRAB gets it. */
   reserve(conn: GearmanConnection, claimed: ClaimedJob): void {
     const job = this.heldJob(conn, claimed);
-    if (conn.closed || this.stopped || conn.reserved) {
+    if (conn.closed || this.stopped || conn.reserved || !conn.abilities.has(claimed.task)) {
       void this.release(job);
       return;
     }
+    // Its GRAB is still waiting: that is the answer.
+    if (conn.lingering) return this.endLinger(conn, (kind) => this.assign(conn, kind, job, claimed));
     this.byId.set(job.id, job);
     conn.reserved = { job, claimed, at: this.deps.offload.clock.now() };
   }
@@ -145,13 +158,39 @@ export class Assignments {
     const reserved = this.takeReservation(conn);
     if (reserved) return this.assign(conn, kind, reserved.job, reserved.claimed);
     if (conn.abilities.size === 0 || this.stopped) return NO_JOB;
-    // Nothing to find: answered without asking the store.
+    // Nothing to find: answered without asking the store (after a moment, in case a job comes).
     if (wakeups.queues.allEmpty(conn.abilities.keys())) {
       conn.emptyGrabSeq = wakeups.seq;
+      if (this.deps.grabLingerMs > 0) return this.linger(conn, kind);
       wakeups.idle(conn);
       return NO_JOB;
     }
     return this.claim(conn, kind);
+  }
+
+  /**
+   * Holds a GRAB that found nothing for `grabLingerMs`: under load the next submit is rarely
+   * further away, and giving it to this GRAB saves the worker's NO_JOB, PRE_SLEEP, NOOP, GRAB round.
+   */
+  private linger(conn: GearmanConnection, kind: GrabKind): Promise<Reply> {
+    return new Promise<Reply>((resolve) => {
+      const timer = this.deps.offload.clock.setTimer(() => this.endLinger(conn, () => {
+        this.deps.wakeups.idle(conn);
+        return NO_JOB;
+      }), this.deps.grabLingerMs);
+      conn.lingering = { kind, answer: resolve, timer };
+      this.deps.wakeups.linger(conn);
+    });
+  }
+
+  /** Answers a lingering GRAB. */
+  private endLinger(conn: GearmanConnection, answer: (kind: GrabKind) => Reply | Promise<Reply>): void {
+    const l = conn.lingering;
+    if (!l) return;
+    conn.lingering = undefined;
+    l.timer.cancel();
+    this.deps.wakeups.stopLingering(conn);
+    l.answer(answer(l.kind));
   }
 
   private async claim(conn: GearmanConnection, kind: GrabKind): Promise<Reply> {
@@ -247,6 +286,8 @@ export class Assignments {
 
   /** The connection closed: its jobs go back to the queue at once, the attempt counted (a reserved one's not). */
   disconnected(conn: GearmanConnection): void {
+    conn.lingering?.timer.cancel();
+    conn.lingering = undefined;
     const reserved = conn.reserved;
     conn.reserved = undefined;
     if (reserved && this.byId.get(reserved.job.id) === reserved.job) {

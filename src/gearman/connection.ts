@@ -11,7 +11,7 @@ import type { Logger } from '../core/logger.js';
 import { type Arg, encodePacket, type Packet, PacketReader } from './codec.js';
 import { PacketType } from './protocol.js';
 import { unmapped } from './allow-list.js';
-import type { HeldJob, Reservation } from './assignments.js';
+import type { HeldJob, Lingering, Reservation } from './assignments.js';
 
 /** What a request answers: packets or text, nothing, or an error to send as an ERROR packet. */
 export type Reply = Buffer | Buffer[] | null;
@@ -54,6 +54,8 @@ export class GearmanConnection {
   reserved: Reservation | undefined;
   /** Set while a job meant for it is being stored; settles when it is (or is not, when coalesced). */
   handOff: Promise<void> | undefined;
+  /** Its GRAB found nothing and waits a moment for a new job before NO_JOB (see Assignments). */
+  lingering: Lingering | undefined;
   sleeping = false;
   noopSent = false;
   /** When its latest GRAB was answered NO_JOB, until its PRE_SLEEP or next GRAB; -1 otherwise (see Wakeups). */

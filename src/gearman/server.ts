@@ -36,6 +36,12 @@ export interface GearmanServerOptions {
   handlePrefix?: string;
   /** Lease of a job held by a Gearman worker, renewed while its connection lives (default 30 000 ms). */
   leaseMs?: number;
+  /**
+   * How long a GRAB that finds nothing waits for a new job before it is answered NO_JOB (default
+   * 2 ms; 0 answers at once, as gearmand). A job that arrives meanwhile goes straight to it,
+   * without the NO_JOB, PRE_SLEEP, NOOP and second GRAB it would otherwise take.
+   */
+  grabLingerMs?: number;
   /** Backstop: how often sleeping workers' functions are checked for work no event announced (default 1000 ms). */
   pollMs?: number;
   /** Settings of functions first seen on this port (default: Offload's task defaults, 3 attempts). */
@@ -82,6 +88,8 @@ export class GearmanServer implements FrontDoor {
     }
     const leaseMs = options.leaseMs ?? 30_000;
     if (!Number.isSafeInteger(leaseMs) || leaseMs < 1000) throw new InvalidOptionError('leaseMs', 'must be an integer ≥ 1000');
+    const grabLingerMs = options.grabLingerMs ?? 2;
+    if (!Number.isSafeInteger(grabLingerMs) || grabLingerMs < 0 || grabLingerMs > 1000) throw new InvalidOptionError('grabLingerMs', 'must be an integer from 0 to 1000');
     const maxBodyBytes = options.maxPacketBytes ?? Math.max(4 * 1024 * 1024, offload.limits.maxInputBytes + 65_536);
     this.limits = {
       maxBodyBytes,
@@ -101,7 +109,7 @@ export class GearmanServer implements FrontDoor {
     this.wakeups = new Wakeups(offload, logger, options.pollMs ?? 1000);
     this.listeners = new Listeners(offload, logger, options.cancelOnDisconnect ?? false);
     this.assignments = new Assignments({
-      offload, batcher: this.batcher, wakeups: this.wakeups, listeners: this.listeners, reducers, workers: this.workers, logger, handlePrefix: prefix, leaseMs,
+      offload, batcher: this.batcher, wakeups: this.wakeups, listeners: this.listeners, reducers, workers: this.workers, logger, handlePrefix: prefix, leaseMs, grabLingerMs,
     });
     const submissions = new Submissions({
       offload, functions, batcher: this.batcher, listeners: this.listeners, reducers, wakeups: this.wakeups, assignments: this.assignments,
@@ -122,16 +130,18 @@ export class GearmanServer implements FrontDoor {
 
   /**
    * Open connections; how many are not being read (their peer sends faster than it reads); how
-   * many are in the middle of a packet.
+   * many are in the middle of a packet; how many have a GRAB waiting a moment for a job.
    */
-  stats(): { connections: number; paused: number; incomplete: number } {
+  stats(): { connections: number; paused: number; incomplete: number; lingering: number } {
     let paused = 0;
     let incomplete = 0;
+    let lingering = 0;
     for (const c of this.connections) {
       if (c.paused) paused++;
       if (c.incompleteBytes > 0) incomplete++;
+      if (c.lingering) lingering++;
     }
-    return { connections: this.connections.size, paused, incomplete };
+    return { connections: this.connections.size, paused, incomplete, lingering };
   }
 
   get description(): string {

@@ -29,6 +29,9 @@ export class Wakeups {
   readonly queues: QueueKnowledge;
   private readonly sleepers = new Map<string, Set<GearmanConnection>>();
   private readonly idlers = new Map<string, Set<GearmanConnection>>();
+  private readonly lingerers = new Map<string, Set<GearmanConnection>>();
+  /** Answers a lingering GRAB by claiming (set by Assignments, which owns GRABs). */
+  onLingerWake: (conn: GearmanConnection) => void = () => {};
   /** Suspensions made in this process: a job of a suspended task wakes nobody before its end. */
   private readonly suspendedUntil = new Map<string, number>();
   private readonly unsubscribe: (() => void)[] = [];
@@ -75,6 +78,15 @@ export class Wakeups {
 
   // ---- a worker's cycle ------------------------------------------------------------------------
 
+  /** A GRAB found nothing and waits a moment for a job (see Assignments.linger). */
+  linger(conn: GearmanConnection): void {
+    for (const task of conn.abilities.keys()) setOf(this.lingerers, task).add(conn);
+  }
+
+  stopLingering(conn: GearmanConnection, tasks: Iterable<string> = conn.abilities.keys()): void {
+    removeFrom(this.lingerers, conn, tasks);
+  }
+
   /** A GRAB was answered NO_JOB: the worker is idle until its PRE_SLEEP. */
   idle(conn: GearmanConnection): void {
     if (conn.closed || conn.abilities.size === 0) return;
@@ -115,6 +127,7 @@ export class Wakeups {
     const list = [...tasks];
     this.removeSleeper(conn, list);
     this.leaveIdle(conn, list);
+    this.stopLingering(conn, list);
     if (woken) this.check(list);
   }
 
@@ -130,14 +143,14 @@ export class Wakeups {
    * is spoken for; `giveBack` returns it if the job does not come.
    */
   takeSleeper(task: string): GearmanConnection | undefined {
-    if (!this.sleepers.has(task) && !this.idlers.has(task)) return undefined;
+    if (!this.lingerers.has(task) && !this.sleepers.has(task) && !this.idlers.has(task)) return undefined;
     if (!this.queues.unlimitedNow(task)) return undefined;
     const conn = this.waitingWorker(task);
     if (conn) conn.wakeOwed = true;
     return conn;
   }
 
-  /** A job is meant for a worker from `takeSleeper`: wake it if it sleeps (an idle one is told at its PRE_SLEEP). */
+  /** A job is meant for a worker from `takeSleeper`: wake it if it sleeps (an idle one is told at its PRE_SLEEP, a lingering GRAB answered). */
   handOver(conn: GearmanConnection): void {
     if (conn.sleeping && !conn.noopSent) this.noop(conn);
   }
@@ -146,7 +159,9 @@ export class Wakeups {
   giveBack(conn: GearmanConnection): void {
     if (!conn.wakeOwed) return;
     conn.wakeOwed = false;
-    if (!conn.closed && conn.sleeping && !conn.noopSent) for (const task of conn.abilities.keys()) setOf(this.sleepers, task).add(conn);
+    if (conn.closed) return;
+    if (conn.lingering) this.linger(conn);
+    else if (conn.sleeping && !conn.noopSent) for (const task of conn.abilities.keys()) setOf(this.sleepers, task).add(conn);
   }
 
   // ---- waking ----------------------------------------------------------------------------------
@@ -165,17 +180,23 @@ export class Wakeups {
     }
   }
 
-  /** Wakes one sleeping worker of `task`, or else tells an idle one to look at its PRE_SLEEP. */
+  /** Answers a lingering GRAB of `task`, or wakes a sleeping worker, or tells an idle one to look at its PRE_SLEEP. */
   private wakeOne(task: string): boolean {
     const conn = this.waitingWorker(task);
     if (!conn) return false;
-    if (conn.sleeping) this.noop(conn);
+    if (conn.lingering) this.onLingerWake(conn);
+    else if (conn.sleeping) this.noop(conn);
     else conn.wakeOwed = true;
     return true;
   }
 
-  /** A sleeping worker of `task` not yet woken, else a recently idle one; taken off both lists. */
+  /** A lingering GRAB of `task`, else a sleeping worker not yet woken, else a recently idle one; taken off its list. */
   private waitingWorker(task: string): GearmanConnection | undefined {
+    for (const conn of this.lingerers.get(task) ?? []) {
+      if (conn.closed || !conn.lingering || conn.wakeOwed) continue;
+      this.stopLingering(conn);
+      return conn;
+    }
     for (const conn of this.sleepers.get(task) ?? []) {
       if (conn.closed || conn.noopSent || conn.wakeOwed) continue;
       this.removeSleeper(conn);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import type { Wakeups } from '../../src/gearman/wakeups.js';
 import type { CallStats } from '../../src/store/instrumented.js';
-import { gearmanWorker, grabJob, idOf, type RawPeer, startTestGearman, type TestGearman } from '../helpers/gearman.js';
+import { gearmanWorker, grabJob, idOf, type RawPeer, startTestGearman, type TestGearman, until } from '../helpers/gearman.js';
 import { postgresFactory, postgresReady } from '../helpers/postgres.js';
 
 
@@ -88,6 +88,39 @@ describe('gearman hand-off to waiting workers', () => {
     const [handle, fn, data] = await w.expect('JOB_ASSIGN');
     assert.deepEqual([idOf(handle), fn, data], [job.id, 'resize', '"from-api"']);
     assert.equal(claims(t), known + 1, 'one claim, for the queued job');
+  });
+
+  it('holds a GRAB that finds nothing for a moment: a job submitted meanwhile is its answer, with no NO_JOB, PRE_SLEEP or NOOP', async () => {
+    t = await startTestGearman({ server: { grabLingerMs: 5 } });
+    const w = await worker(t, 'resize');
+    await emptyGrab(w); // the first GRAB asks the store (and learns the queue is empty)
+    w.send('GRAB_JOB');
+    await until(() => t.server.stats().lingering === 1, 'the GRAB lingers');
+    const before = claims(t);
+    const c = await t.peer();
+    const handle = await submit(c, 'resize', 'img-9');
+    assert.deepEqual(await w.expect('JOB_ASSIGN'), [handle, 'resize', 'img-9']);
+    assert.equal(claims(t), before, 'no claim ran');
+    w.send('WORK_COMPLETE', handle, 'done');
+    assert.deepEqual(await c.expect('WORK_COMPLETE'), [handle, 'done']);
+  });
+
+  it('answers a lingering GRAB NO_JOB when its moment passes, and with a claimed job when one is queued meanwhile', async () => {
+    t = await startTestGearman({ server: { grabLingerMs: 5 } });
+    const w = await worker(t, 'resize');
+    await emptyGrab(w);
+    w.send('GRAB_JOB');
+    await until(() => t.server.stats().lingering === 1, 'the GRAB lingers');
+    await t.clock.advance(4);
+    assert.equal(t.server.stats().lingering, 1, 'still waiting');
+    await t.clock.advance(1);
+    await w.expect('NO_JOB');
+    w.send('GRAB_JOB');
+    await until(() => t.server.stats().lingering === 1, 'the next GRAB lingers');
+    const job = await t.offload.enqueue('resize', 'queued');
+    const [handle] = await w.expect('JOB_ASSIGN');
+    assert.equal(idOf(handle), job.id);
+    assert.equal(t.server.stats().lingering, 0);
   });
 
   it('puts the job back in the queue, the attempt not counted, when its worker leaves before taking it; another worker gets it', async () => {

@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { encodePacket } from '../../src/gearman/codec.js';
 import { PacketType } from '../../src/gearman/protocol.js';
-import { grabJob, type RawPeer, startTestGearman, type TestGearman } from '../helpers/gearman.js';
+import { grabJob, type RawPeer, startTestGearman, type TestGearman, until } from '../helpers/gearman.js';
 
 const header = (magic: string, type: number, size: number) => {
   const b = Buffer.alloc(12);
@@ -35,10 +35,6 @@ async function closedAfterError(p: RawPeer, code: string): Promise<string[]> {
 }
 
 /** Waits, turn by turn of the event loop, for a condition the server reaches by itself. */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 1_000_000 && !cond(); i++) await new Promise((r) => setImmediate(r));
-  assert.ok(cond(), what);
-}
 
 describe('gearman robustness', () => {
   let t: TestGearman;

@@ -105,7 +105,8 @@ export interface TestGearman extends TestOffload {
 /** An Offload on a fresh SQLite file with a manual clock, and its Gearman port on a free port. */
 export async function startTestGearman(opts: { server?: GearmanServerOptions; offload?: OffloadOptions & { factory?: StoreFactory } } = {}): Promise<TestGearman> {
   const t = await openTestOffload(opts.offload ?? {});
-  const server = new GearmanServer(t.offload, silentLogger, { port: 0, handlePrefix: 'H:test', ...opts.server });
+  // GRABs are answered at once unless a test asks for lingering (it would wait on the manual clock).
+  const server = new GearmanServer(t.offload, silentLogger, { port: 0, handlePrefix: 'H:test', grabLingerMs: 0, ...opts.server });
   await server.start();
   const peers: RawPeer[] = [];
   return {
@@ -159,6 +160,12 @@ export async function gearmanWorker(t: TestGearman, ...fns: string[]): Promise<R
   for (const f of fns) w.send('CAN_DO', f);
   await w.sync();
   return w;
+}
+
+/** Turns of the event loop until `cond` holds (no clock involved); fails the test with `what` if it never does. */
+export async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 1_000_000 && !cond(); i++) await new Promise((r) => setImmediate(r));
+  if (!cond()) throw new Error(`never happened: ${what}`);
 }
 
 /** The job id in a handle (`H:<prefix>:<id>`). */
