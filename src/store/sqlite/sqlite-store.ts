@@ -56,12 +56,15 @@ export class SqliteStore implements Store {
   private lastDataVersion = 0;
   private closed = false;
   private readonly checkpointer: Checkpointer | undefined;
+  /** One transaction wrapper for every write: making one per call costs more than a small write. */
+  private readonly inImmediate: (fn: () => unknown) => unknown;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.db = openSqlite(path, options);
     this.description = `sqlite:${path}`;
     this.pollIntervalMs = options.pollIntervalMs ?? 20;
     if (path !== ':memory:') this.checkpointer = new Checkpointer(this.db, path, options.busyTimeoutMs ?? 5000, options.checkpoints);
+    this.inImmediate = this.db.transaction((fn: () => unknown) => fn()).immediate;
   }
 
   private stmt(name: string): Stmt {
@@ -84,7 +87,7 @@ export class SqliteStore implements Store {
   /** Runs `fn` in a BEGIN IMMEDIATE transaction (takes the write lock up front: no upgrade deadlocks). */
   private write<T>(fn: () => T): T {
     this.checkpointer?.wrote();
-    return this.db.transaction(fn).immediate();
+    return this.inImmediate(fn) as T;
   }
 
   // ---- submitting ------------------------------------------------------------------------------
