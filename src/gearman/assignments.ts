@@ -4,9 +4,10 @@
  * WORK_* packets are accepted only from the connection that holds the job. A disconnect or a
  * timeout counts as a failed attempt and puts the job straight back in the queue.
  *
- * A new job may also be handed to a sleeping worker as it is stored (see Submissions): it is
- * reserved for that connection, which is woken and gets it in its next GRAB without a claim. A
- * reservation the worker does not come for goes back to the queue, the attempt not counted.
+ * A new job may also be handed to a waiting worker as it is stored (see Submissions): it answers
+ * that connection's lingering GRAB, or is reserved for the connection, which is woken and gets it
+ * in its next GRAB without a claim. A reservation the worker does not come for goes back to the
+ * queue, the attempt not counted.
  */
 import type { Timer } from '../core/clock.js';
 import {

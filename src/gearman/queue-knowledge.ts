@@ -10,7 +10,7 @@
  *   change by another process (the store's change feed cannot say which functions). The Wakeups
  *   backstop, which asks the store regardless, catches what none of these announces (a job that
  *   waited on a concurrency key).
- * - which functions may have a new job handed straight to a sleeping worker: those with no
+ * - which functions may have a new job handed straight to a waiting worker: those with no
  *   concurrency limit and no pause, as last read (at most a second ago; a suspension in this
  *   process is seen at once).
  */

@@ -3,9 +3,10 @@
  * and counted like any other. The workload's bytes are stored as they came. A (function, unique)
  * pair that a queued or running job holds returns that job's handle instead of a new job.
  *
- * When a worker sleeps on the function and its queue is known empty, the job is stored already
- * leased to the port and handed to that worker: one write where a queued job costs an insert, a
- * wake-up, a claim and a second write. Nothing else changes for the job (see Assignments).
+ * When a worker of the function waits (its GRAB lingering, asleep, or just told NO_JOB) and the
+ * function has no concurrency limit or pause, the job is stored already leased to the port and
+ * handed to that worker: one write where a queued job costs an insert, a wake-up, a claim and a
+ * second write. Nothing else changes for the job (see Assignments and Wakeups.takeSleeper).
  */
 import { createHash } from 'node:crypto';
 import { GearmanArgumentTooLargeError } from '../core/errors.js';
