@@ -68,19 +68,25 @@ export class Submissions {
       runAt: req.epochSeconds === undefined ? undefined : Math.max(now, req.epochSeconds * 1000),
       origin: `gearman:${conn.peer}`,
     });
-    const inserted = await functions.admit(task, req.priority, () => this.store(job, now));
+    const inserted = await functions.admit(task, req.priority, () => this.store(job, now, req.reducer));
     const handle = handleOf(this.deps.handlePrefix, inserted.id);
-    if (req.reducer && !inserted.deduplicated) this.deps.reducers.set(inserted.id, req.reducer.toString('utf8'));
     if (req.background) listeners.keep(inserted.id);
     else listeners.attach(conn, inserted.id, handle, !inserted.deduplicated);
     return response(PacketType.JOB_CREATED, [handle]);
   }
 
-  /** Inserts the job: straight to a sleeping worker if one can take it now, else queued. */
-  private async store(job: NewJob, now: number): Promise<InsertedJob> {
+  /**
+   * Inserts the job: straight to a waiting worker if one can take it now, else queued. A reduce
+   * job's reducer is known before any worker can be handed the job (GRAB_JOB_ALL carries it).
+   */
+  private async store(job: NewJob, now: number, reducer: Buffer | undefined): Promise<InsertedJob> {
     const { wakeups, batcher, claimer } = this.deps;
+    const remember = (inserted: InsertedJob) => {
+      if (reducer && !inserted.deduplicated) this.deps.reducers.set(inserted.id, reducer.toString('utf8'));
+      return inserted;
+    };
     const taker = job.runAt <= now && job.concurrencyKey === null ? wakeups.takeSleeper(job.task) : undefined;
-    if (!taker) return batcher.insert(job);
+    if (!taker) return remember(await batcher.insert(job));
     const leased = { ...job, lease: { workerId: claimer.workerId, leaseExpiresAt: now + claimer.leaseMs } };
     // Woken now, the worker's GRAB is on its way while the job is stored; the GRAB waits for it.
     let storedOrNot!: () => void;
@@ -88,7 +94,7 @@ export class Submissions {
     wakeups.handOver(taker);
     let inserted: InsertedJob | undefined;
     try {
-      inserted = await batcher.insert(leased);
+      inserted = remember(await batcher.insert(leased));
       return inserted;
     } finally {
       if (inserted?.leaseToken === undefined) wakeups.giveBack(taker);

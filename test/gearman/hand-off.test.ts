@@ -105,6 +105,18 @@ describe('gearman hand-off to waiting workers', () => {
     assert.deepEqual(await c.expect('WORK_COMPLETE'), [handle, 'done']);
   });
 
+  it('gives a reduce job to a lingering GRAB_JOB_ALL with its reducer', async () => {
+    t = await startTestGearman({ server: { grabLingerMs: 5 } });
+    const w = await worker(t, 'mapper');
+    await emptyGrab(w);
+    w.send('GRAB_JOB_ALL');
+    await until(() => t.server.stats().lingering === 1, 'the GRAB lingers');
+    const c = await t.peer();
+    c.send('SUBMIT_REDUCE_JOB', 'mapper', 'u-r', 'my.reducer', '', 'map-me');
+    const [handle] = await c.expect('JOB_CREATED');
+    assert.deepEqual(await w.expect('JOB_ASSIGN_ALL'), [handle, 'mapper', 'u-r', 'my.reducer', 'map-me']);
+  });
+
   it('answers a lingering GRAB NO_JOB when its moment passes, and with a claimed job when one is queued meanwhile', async () => {
     t = await startTestGearman({ server: { grabLingerMs: 5 } });
     const w = await worker(t, 'resize');
