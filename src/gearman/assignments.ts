@@ -104,6 +104,12 @@ export class Assignments {
     await Promise.all(held.map((job) => this.release(job)));
   }
 
+  /** Stops holding a job nobody worked on and puts it back in the queue. */
+  private putBack(job: HeldJob): void {
+    this.drop(job);
+    void this.release(job);
+  }
+
   /** Puts a job back in the queue at once, the attempt not counted (nobody worked on it). */
   private async release(job: HeldJob): Promise<void> {
     try {
@@ -115,7 +121,7 @@ export class Assignments {
 
   // ---- hand-over -------------------------------------------------------------------------------
 
-  /** A new job was stored leased to this port for `conn` (from Wakeups.takeSleeper, which woke it): its next GRAB gets it. */
+  /** A new job was stored leased to this port for `conn` (from Wakeups.takeWaitingWorker, which woke it): its next GRAB gets it. */
   reserve(conn: GearmanConnection, claimed: ClaimedJob): void {
     const job = this.heldJob(conn, claimed);
     if (conn.closed || this.stopped || conn.reserved || !conn.abilities.has(claimed.task)) {
@@ -131,9 +137,7 @@ export class Assignments {
   /** CANT_DO / RESET_ABILITIES: a job reserved for one of those functions goes back to the queue now. */
   abilitiesDropped(conn: GearmanConnection, tasks: string[]): void {
     const r = conn.reserved;
-    if (!r || !tasks.includes(r.job.task) || this.byId.get(r.job.id) !== r.job) return;
-    this.drop(r.job);
-    void this.release(r.job);
+    if (r && tasks.includes(r.job.task) && this.byId.get(r.job.id) === r.job) this.putBack(r.job);
   }
 
   /** The connection's reserved job, now held by it; released instead if it no longer does that function. */
@@ -143,8 +147,7 @@ export class Assignments {
     conn.reserved = undefined;
     if (this.byId.get(r.job.id) !== r.job) return undefined; // cancelled meanwhile
     if (conn.abilities.has(r.job.task) && !this.stopped) return r;
-    this.drop(r.job);
-    void this.release(r.job);
+    this.putBack(r.job);
     return undefined;
   }
 
@@ -207,7 +210,7 @@ export class Assignments {
       return NO_JOB;
     }
     if (conn.closed || this.stopped) {
-      void this.deps.batcher.finish({ to: 'queued', id: claimed.id, token: claimed.leaseToken, runAt: this.deps.offload.clock.now(), error: null, countAttempt: false });
+      void this.release(this.heldJob(conn, claimed));
       return null;
     }
     return this.assign(conn, kind, this.heldJob(conn, claimed), claimed);
@@ -291,10 +294,7 @@ export class Assignments {
     conn.lingering = undefined;
     const reserved = conn.reserved;
     conn.reserved = undefined;
-    if (reserved && this.byId.get(reserved.job.id) === reserved.job) {
-      this.drop(reserved.job);
-      void this.release(reserved.job);
-    }
+    if (reserved && this.byId.get(reserved.job.id) === reserved.job) this.putBack(reserved.job);
     const worker = this.deps.workers.idOf(conn);
     for (const job of [...conn.held.values()]) {
       this.drop(job);
@@ -370,8 +370,7 @@ export class Assignments {
       const r = job.holder.reserved;
       if (r?.job !== job || r.at > before) continue;
       this.deps.logger.warn({ peer: job.holder.peer, conn: job.holder.id, job: job.id }, 'gearman worker was woken for a job and did not come for it; the job goes back to the queue');
-      this.drop(job);
-      void this.release(job);
+      this.putBack(job);
     }
   }
 

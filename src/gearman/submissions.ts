@@ -6,7 +6,7 @@
  * When a worker of the function waits (its GRAB lingering, asleep, or just told NO_JOB) and the
  * function has no concurrency limit or pause, the job is stored already leased to the port and
  * handed to that worker: one write where a queued job costs an insert, a wake-up, a claim and a
- * second write. Nothing else changes for the job (see Assignments and Wakeups.takeSleeper).
+ * second write. Nothing else changes for the job (see Assignments and Wakeups.takeWaitingWorker).
  */
 import { createHash } from 'node:crypto';
 import { GearmanArgumentTooLargeError } from '../core/errors.js';
@@ -85,7 +85,7 @@ export class Submissions {
       if (reducer && !inserted.deduplicated) this.deps.reducers.set(inserted.id, reducer.toString('utf8'));
       return inserted;
     };
-    const taker = job.runAt <= now && job.concurrencyKey === null ? wakeups.takeSleeper(job.task) : undefined;
+    const taker = job.runAt <= now && job.concurrencyKey === null ? wakeups.takeWaitingWorker(job.task) : undefined;
     if (!taker) return remember(await batcher.insert(job));
     const leased = { ...job, lease: { workerId: claimer.workerId, leaseExpiresAt: now + claimer.leaseMs } };
     // Woken now, the worker's GRAB is on its way while the job is stored; the GRAB waits for it.

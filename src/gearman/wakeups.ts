@@ -4,7 +4,7 @@
  * Here a runnable job wakes one sleeping worker; a worker that takes a job passes the wake-up on
  * when more work waits; a NOOP is sent at most once per sleep; and a worker whose last GRAB found
  * nothing is not woken by PRE_SLEEP until something has changed since. A new job can skip the
- * queue altogether and go to a sleeping worker (`takeSleeper`).
+ * queue altogether and go to a waiting worker (`takeWaitingWorker`).
  *
  * A worker just answered NO_JOB is about to send PRE_SLEEP (libgearman does at once): until then
  * it counts as idle, and a wake-up or a new job meant for it is given at its PRE_SLEEP, with no
@@ -15,6 +15,7 @@ import { onJobRunnable } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { Offload } from '../offload.js';
 import { type GearmanConnection, response } from './connection.js';
+import { ConnectionsByFunction } from './connections-by-function.js';
 import { QueueKnowledge } from './queue-knowledge.js';
 import { PacketType } from './protocol.js';
 
@@ -27,9 +28,9 @@ export class Wakeups {
   seq = 0;
   /** What is known of the functions' queues without a query; see QueueKnowledge. */
   readonly queues: QueueKnowledge;
-  private readonly sleepers = new Map<string, Set<GearmanConnection>>();
-  private readonly idlers = new Map<string, Set<GearmanConnection>>();
-  private readonly lingerers = new Map<string, Set<GearmanConnection>>();
+  private readonly sleepers = new ConnectionsByFunction();
+  private readonly idlers = new ConnectionsByFunction();
+  private readonly lingerers = new ConnectionsByFunction();
   /** Answers a lingering GRAB by claiming (set by Assignments, which owns GRABs). */
   onLingerWake: (conn: GearmanConnection) => void = () => {};
   /** Suspensions made in this process: a job of a suspended task wakes nobody before its end. */
@@ -80,18 +81,18 @@ export class Wakeups {
 
   /** A GRAB found nothing and waits a moment for a job (see Assignments.linger). */
   linger(conn: GearmanConnection): void {
-    for (const task of conn.abilities.keys()) setOf(this.lingerers, task).add(conn);
+    this.lingerers.add(conn);
   }
 
-  stopLingering(conn: GearmanConnection, tasks: Iterable<string> = conn.abilities.keys()): void {
-    removeFrom(this.lingerers, conn, tasks);
+  stopLingering(conn: GearmanConnection, tasks?: Iterable<string>): void {
+    this.lingerers.delete(conn, tasks);
   }
 
   /** A GRAB was answered NO_JOB: the worker is idle until its PRE_SLEEP. */
   idle(conn: GearmanConnection): void {
     if (conn.closed || conn.abilities.size === 0) return;
     conn.idleAt = this.offload.clock.now();
-    for (const task of conn.abilities.keys()) setOf(this.idlers, task).add(conn);
+    this.idlers.add(conn);
   }
 
   /** PRE_SLEEP: NOOP at once if work may be waiting, else sleep until a wake-up. */
@@ -101,7 +102,7 @@ export class Wakeups {
     conn.noopSent = false;
     // Work was meant for it while it was idle.
     if (conn.wakeOwed || conn.reserved) return this.noop(conn);
-    for (const task of conn.abilities.keys()) setOf(this.sleepers, task).add(conn);
+    this.sleepers.add(conn);
     // Its last GRAB found nothing and nothing happened since, or there is nothing to find: checking
     // again would only make a storm.
     if (conn.emptyGrabSeq === this.seq || conn.abilities.size === 0 || this.queues.allEmpty(conn.abilities.keys())) return;
@@ -114,7 +115,7 @@ export class Wakeups {
 
   /** Any GRAB: the worker is awake. */
   awake(conn: GearmanConnection): void {
-    if (conn.sleeping) this.removeSleeper(conn);
+    if (conn.sleeping) this.sleepers.delete(conn);
     this.leaveIdle(conn);
     conn.sleeping = false;
     conn.noopSent = false;
@@ -125,24 +126,25 @@ export class Wakeups {
   forget(conn: GearmanConnection, tasks: Iterable<string> = conn.abilities.keys()): void {
     const woken = conn.noopSent || conn.wakeOwed;
     const list = [...tasks];
-    this.removeSleeper(conn, list);
+    this.sleepers.delete(conn, list);
     this.leaveIdle(conn, list);
-    this.stopLingering(conn, list);
+    this.lingerers.delete(conn, list);
     if (woken) this.check(list);
   }
 
   /** A worker took a job of `task`: if others sleep on it and more may wait, one of them looks. */
   assigned(task: string): void {
-    if (this.sleepers.get(task)?.size && !this.queues.isEmpty(task)) this.check([task]);
+    if (this.sleepers.has(task) && !this.queues.isEmpty(task)) this.check([task]);
   }
 
   /**
-   * A sleeping or idle worker that can take a new job of `task` at once, or none. A worker that
+   * A waiting worker (its GRAB lingering, asleep, or just told NO_JOB) that can take a new job of
+   * `task` at once, or none. A worker that
    * waits unwoken means no runnable job of the task waits (each one announced wakes one), so the
    * new job overtakes none; and only for tasks without a concurrency limit or pause. The worker
    * is spoken for; `giveBack` returns it if the job does not come.
    */
-  takeSleeper(task: string): GearmanConnection | undefined {
+  takeWaitingWorker(task: string): GearmanConnection | undefined {
     if (!this.lingerers.has(task) && !this.sleepers.has(task) && !this.idlers.has(task)) return undefined;
     if (!this.queues.unlimitedNow(task)) return undefined;
     const conn = this.waitingWorker(task);
@@ -150,18 +152,18 @@ export class Wakeups {
     return conn;
   }
 
-  /** A job is meant for a worker from `takeSleeper`: wake it if it sleeps (an idle one is told at its PRE_SLEEP, a lingering GRAB answered). */
+  /** A job is meant for a worker from `takeWaitingWorker`: wake it if it sleeps (an idle one is told at its PRE_SLEEP, a lingering GRAB answered). */
   handOver(conn: GearmanConnection): void {
     if (conn.sleeping && !conn.noopSent) this.noop(conn);
   }
 
-  /** The job meant for a worker from `takeSleeper` did not come (coalesced, or refused): it waits on. */
+  /** The job meant for a worker from `takeWaitingWorker` did not come (coalesced, or refused): it waits on. */
   giveBack(conn: GearmanConnection): void {
     if (!conn.wakeOwed) return;
     conn.wakeOwed = false;
     if (conn.closed) return;
     if (conn.lingering) this.linger(conn);
-    else if (conn.sleeping && !conn.noopSent) for (const task of conn.abilities.keys()) setOf(this.sleepers, task).add(conn);
+    else if (conn.sleeping && !conn.noopSent) this.sleepers.add(conn);
   }
 
   // ---- waking ----------------------------------------------------------------------------------
@@ -181,31 +183,28 @@ export class Wakeups {
   }
 
   /** Answers a lingering GRAB of `task`, or wakes a sleeping worker, or tells an idle one to look at its PRE_SLEEP. */
-  private wakeOne(task: string): boolean {
+  private wakeOne(task: string): void {
     const conn = this.waitingWorker(task);
-    if (!conn) return false;
+    if (!conn) return;
     if (conn.lingering) this.onLingerWake(conn);
     else if (conn.sleeping) this.noop(conn);
     else conn.wakeOwed = true;
-    return true;
   }
 
   /** A lingering GRAB of `task`, else a sleeping worker not yet woken, else a recently idle one; taken off its list. */
   private waitingWorker(task: string): GearmanConnection | undefined {
-    for (const conn of this.lingerers.get(task) ?? []) {
+    for (const conn of this.lingerers.of(task)) {
       if (conn.closed || !conn.lingering || conn.wakeOwed) continue;
-      this.stopLingering(conn);
+      this.lingerers.delete(conn);
       return conn;
     }
-    for (const conn of this.sleepers.get(task) ?? []) {
+    for (const conn of this.sleepers.of(task)) {
       if (conn.closed || conn.noopSent || conn.wakeOwed) continue;
-      this.removeSleeper(conn);
+      this.sleepers.delete(conn);
       return conn;
     }
-    const idle = this.idlers.get(task);
-    if (!idle) return undefined;
     const freshSince = this.offload.clock.now() - IDLE_MS;
-    for (const conn of idle) {
+    for (const conn of this.idlers.of(task)) {
       const fresh = !conn.closed && !conn.wakeOwed && conn.idleAt >= freshSince;
       this.leaveIdle(conn);
       if (fresh) return conn;
@@ -216,7 +215,7 @@ export class Wakeups {
   private noop(conn: GearmanConnection): void {
     conn.noopSent = true;
     conn.wakeOwed = false;
-    this.removeSleeper(conn);
+    this.sleepers.delete(conn);
     conn.send(NOOP);
   }
 
@@ -245,12 +244,12 @@ export class Wakeups {
   }
 
   private checkSleepingTasks(): void {
-    this.check([...this.sleepers.keys()]);
+    this.check(this.sleepers.functions());
   }
 
   /** For each task, one query: runnable now → wake one sleeper; later → wake at that time. Coalesced. */
   private check(tasks: string[]): void {
-    for (const t of tasks) if (this.sleepers.get(t)?.size) this.toCheck.add(t);
+    for (const t of tasks) if (this.sleepers.has(t)) this.toCheck.add(t);
     if (this.checking || this.toCheck.size === 0 || this.stopped) return;
     this.checking = true;
     setImmediate(() => void this.runChecks());
@@ -261,7 +260,7 @@ export class Wakeups {
     this.toCheck.clear();
     try {
       for (const task of tasks) {
-        if (!this.sleepers.get(task)?.size) continue;
+        if (!this.sleepers.has(task)) continue;
         const next = await this.offload.store.nextRunAt({ tasks: [task] });
         if (next === null) continue;
         if (next <= this.offload.clock.now()) {
@@ -279,28 +278,9 @@ export class Wakeups {
     }
   }
 
-  private removeSleeper(conn: GearmanConnection, tasks: Iterable<string> = conn.abilities.keys()): void {
-    removeFrom(this.sleepers, conn, tasks);
-  }
-
-  private leaveIdle(conn: GearmanConnection, tasks: Iterable<string> = conn.abilities.keys()): void {
+  private leaveIdle(conn: GearmanConnection, tasks?: Iterable<string>): void {
     if (conn.idleAt < 0) return;
     conn.idleAt = -1;
-    removeFrom(this.idlers, conn, tasks);
-  }
-}
-
-function setOf(map: Map<string, Set<GearmanConnection>>, task: string): Set<GearmanConnection> {
-  let set = map.get(task);
-  if (!set) map.set(task, (set = new Set()));
-  return set;
-}
-
-function removeFrom(map: Map<string, Set<GearmanConnection>>, conn: GearmanConnection, tasks: Iterable<string>): void {
-  for (const task of tasks) {
-    const set = map.get(task);
-    if (!set) continue;
-    set.delete(conn);
-    if (set.size === 0) map.delete(task);
+    this.idlers.delete(conn, tasks);
   }
 }
