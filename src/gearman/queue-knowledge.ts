@@ -22,8 +22,8 @@ const TRAITS_TTL_MS = 1000;
 export class QueueKnowledge {
   private readonly empty = new Set<string>();
   private readonly unlimited = new Map<string, { value: boolean; readAt: number }>();
-  private readonly reading = new Set<string>();
-  private readonly inFlight = new Set<Promise<unknown>>();
+  /** Reads of limits and pause under way, by task: one at a time per task. */
+  private readonly reading = new Map<string, Promise<unknown>>();
   /** Bumped whenever emptiness is taken back, so a claim that raced with that does not restore it. */
   private epoch = 0;
   /** Bumped at each suspension, so a read that raced with one does not undo it. */
@@ -51,14 +51,14 @@ export class QueueKnowledge {
    */
   unlimitedNow(task: string): boolean {
     const known = this.unlimited.get(task);
-    if (!known || this.now() - known.readAt >= TRAITS_TTL_MS) this.read([task]);
+    if ((!known || this.now() - known.readAt >= TRAITS_TTL_MS) && !this.reading.has(task)) void this.read([task]).catch(() => undefined);
     return known?.value ?? false;
   }
 
   /** A claim for `tasks`, started at `since`, found nothing: the unlimited, unpaused ones are empty. */
   async learn(tasks: string[], since: number): Promise<void> {
     if (since !== this.epoch) return;
-    const unlimited = await this.readNow(tasks);
+    const unlimited = await this.read(tasks);
     if (since !== this.epoch) return;
     for (const t of unlimited) this.empty.add(t);
   }
@@ -82,23 +82,18 @@ export class QueueKnowledge {
     this.unlimited.set(task, { value: false, readAt: this.now() });
   }
 
-  private read(tasks: string[]): void {
-    const wanted = tasks.filter((t) => !this.reading.has(t));
-    if (wanted.length === 0) return;
-    for (const t of wanted) this.reading.add(t);
-    void this.readNow(wanted).catch(() => undefined).finally(() => { for (const t of wanted) this.reading.delete(t); });
-  }
-
   /** Resolves once every read started so far has finished (for tests and diagnostics). */
   async settled(): Promise<void> {
-    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+    while (this.reading.size) await Promise.allSettled([...this.reading.values()]);
   }
 
   /** Reads the tasks' limits and pause; returns the unlimited, unpaused ones. */
-  private readNow(tasks: string[]): Promise<string[]> {
+  private read(tasks: string[]): Promise<string[]> {
     const reading = this.readTraits(tasks);
-    this.inFlight.add(reading);
-    void reading.catch(() => undefined).finally(() => this.inFlight.delete(reading));
+    for (const t of tasks) this.reading.set(t, reading);
+    void reading.catch(() => undefined).finally(() => {
+      for (const t of tasks) if (this.reading.get(t) === reading) this.reading.delete(t);
+    });
     return reading;
   }
 
