@@ -4,10 +4,11 @@
  */
 import { isOffloadError } from '../core/errors.js';
 import type { JobRow } from '../core/job.js';
+import type { TaskRecord } from '../core/task.js';
 import type { WorkerRecord } from '../store/store.js';
 import type { Offload } from '../offload.js';
 import {
-  err, incompleteArguments, jobLines, list, OK, okValue, parseAdminLine, parseMaxQueue, priorityStatusLines, type PriorityStatusRow, statusLines, type StatusRow,
+  err, incompleteArguments, jobLines, list, OK, okValue, parseAdminLine, parseMaxQueue, priorityStatusLines, statusLines,
   unknownCommand, workerLines,
 } from './admin-protocol.js';
 import type { GearmanConnection } from './connection.js';
@@ -56,26 +57,14 @@ export class Admin {
   }
 
   private async status(): Promise<string> {
-    const { store, clock } = this.deps.offload;
-    const [tasks, counts, workers] = await Promise.all([
-      store.getTasks({}),
-      store.countJobs({ states: ['queued', 'running'] }),
-      store.listWorkers({ seenSince: clock.now() - WORKER_FRESH_MS }),
-    ]);
-    const rows = new Map<string, StatusRow>();
-    const row = (fn: string) => {
-      let r = rows.get(fn);
-      if (!r) rows.set(fn, (r = { fn, total: 0, running: 0, workers: 0 }));
-      return r;
-    };
-    for (const t of tasks) row(t.name);
-    for (const c of counts) {
-      if (c.state !== 'queued' && c.state !== 'running') continue;
-      row(c.task).total += c.count;
-      if (c.state === 'running') row(c.task).running += c.count;
-    }
-    this.countWorkers(workers, (fn) => row(fn).workers++);
-    return statusLines([...rows.values()].sort((a, b) => a.fn.localeCompare(b.fn)));
+    const { store } = this.deps.offload;
+    return statusLines(await this.functionRows(store.countJobs({ states: ['queued', 'running'] }), (fn) => ({ fn, total: 0, running: 0, workers: 0 }), (counts, row) => {
+      for (const c of counts) {
+        if (c.state !== 'queued' && c.state !== 'running') continue;
+        row(c.task).total += c.count;
+        if (c.state === 'running') row(c.task).running += c.count;
+      }
+    }));
   }
 
   /**
@@ -83,29 +72,38 @@ export class Admin {
    * high, one below as low (the Gearman port submits at the task's priority ±1).
    */
   private async priorityStatus(): Promise<string> {
+    const { store } = this.deps.offload;
+    return priorityStatusLines(await this.functionRows(store.countQueuedByPriority(), (fn) => ({ fn, high: 0, normal: 0, low: 0, workers: 0 }), (counts, row, tasks) => {
+      const base = new Map(tasks.map((t) => [t.name, t.settings.priority]));
+      for (const c of counts) {
+        const own = base.get(c.task) ?? 0;
+        const r = row(c.task);
+        if (c.priority > own) r.high += c.count;
+        else if (c.priority < own) r.low += c.count;
+        else r.normal += c.count;
+      }
+    }));
+  }
+
+  /**
+   * One row per function, for `status` and `prioritystatus`: every task in the store and every
+   * function counted, with `fill` adding the counts and the workers that can do it added here.
+   */
+  private async functionRows<C, R extends { fn: string; workers: number }>(
+    counting: Promise<C>, blank: (fn: string) => R, fill: (counts: C, row: (fn: string) => R, tasks: TaskRecord[]) => void,
+  ): Promise<R[]> {
     const { store, clock } = this.deps.offload;
-    const [tasks, counts, workers] = await Promise.all([
-      store.getTasks({}),
-      store.countQueuedByPriority(),
-      store.listWorkers({ seenSince: clock.now() - WORKER_FRESH_MS }),
-    ]);
-    const base = new Map(tasks.map((t) => [t.name, t.settings.priority]));
-    const rows = new Map<string, PriorityStatusRow>();
+    const [tasks, counts, workers] = await Promise.all([store.getTasks({}), counting, store.listWorkers({ seenSince: clock.now() - WORKER_FRESH_MS })]);
+    const rows = new Map<string, R>();
     const row = (fn: string) => {
       let r = rows.get(fn);
-      if (!r) rows.set(fn, (r = { fn, high: 0, normal: 0, low: 0, workers: 0 }));
+      if (!r) rows.set(fn, (r = blank(fn)));
       return r;
     };
     for (const t of tasks) row(t.name);
-    for (const c of counts) {
-      const own = base.get(c.task) ?? 0;
-      const r = row(c.task);
-      if (c.priority > own) r.high += c.count;
-      else if (c.priority < own) r.low += c.count;
-      else r.normal += c.count;
-    }
+    fill(counts, row, tasks);
     this.countWorkers(workers, (fn) => row(fn).workers++);
-    return priorityStatusLines([...rows.values()].sort((a, b) => a.fn.localeCompare(b.fn)));
+    return [...rows.values()].sort((a, b) => a.fn.localeCompare(b.fn));
   }
 
   /** Each function a worker can do: Gearman connections here, and Offload's other workers seen lately. */
