@@ -30,7 +30,7 @@ export class Waiters {
   private jobsToCheck: Set<string> | 'all' | undefined;
   private batchesToCheck: Set<string> | 'all' | undefined;
 
-  constructor(private readonly store: Store, private readonly bus: EventBus, private readonly clock: Clock) {
+  constructor(private readonly store: Store, bus: EventBus, private readonly clock: Clock) {
     const onJobDone = (e: { id: string }) => { if (this.jobs.has(e.id)) void this.checkJobs([e.id]); };
     bus.on('job:succeeded', onJobDone);
     bus.on('job:failed', onJobDone);

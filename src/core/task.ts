@@ -13,6 +13,19 @@ export interface Retention {
 const DAY = 86_400_000;
 export const DEFAULT_RETENTION: Retention = { succeeded: 7 * DAY, failed: 30 * DAY, cancelled: 7 * DAY };
 
+/** What the pruner deletes of one task: its jobs finished in `state` before `cutoff`. */
+export interface PruneCutoff {
+  task: string;
+  state: keyof Retention;
+  cutoff: number;
+}
+
+/** Each task's finished states with the time before which their jobs are past their retention. */
+export function pruneCutoffs(tasks: readonly TaskRecord[], now: number): PruneCutoff[] {
+  const states = Object.keys(DEFAULT_RETENTION) as (keyof Retention)[];
+  return tasks.flatMap((t) => states.map((state) => ({ task: t.name, state, cutoff: now - t.settings.retention[state] })));
+}
+
 export interface TaskSettings {
   /** Attempts before the job fails for good (default 3). */
   maxAttempts?: number;

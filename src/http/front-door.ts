@@ -4,7 +4,7 @@
  * then every request needs one.
  */
 import type { AddressInfo } from 'node:net';
-import { InvalidOptionError, TokensRequiredError } from '../core/errors.js';
+import { TokensRequiredError } from '../core/errors.js';
 import type { FrontDoor, FrontDoorFactory } from '../server/server.js';
 import { buildApi, type HttpApi } from './api.js';
 import { isLoopbackHost } from './allow-list.js';

@@ -1,7 +1,7 @@
 import type { BatchRow } from '../../core/batch.js';
 import { InvalidOptionError, InvalidStateError, JobNotFoundError } from '../../core/errors.js';
-import { FINISHED_STATES, type JobRow, type JobState } from '../../core/job.js';
-import type { ResolvedTaskSettings, TaskRecord } from '../../core/task.js';
+import type { JobRow, JobState } from '../../core/job.js';
+import { pruneCutoffs, type ResolvedTaskSettings, type TaskRecord } from '../../core/task.js';
 import { loadSqlFiles } from '../sql-files.js';
 import type {
   CancelResult, ClaimedJob, ClaimParams, CountRow, PriorityCountRow, FinishResult, InsertedJob, InsertJobsResult, ListJobsParams, NewBatch, NewJob,
@@ -421,12 +421,9 @@ export class PostgresStore implements Store {
 
   async pruneJobs(p: { now: number; limit: number }): Promise<{ deleted: number }> {
     let deleted = 0;
-    for (const task of await this.getTasks({})) {
-      for (const state of FINISHED_STATES) {
-        const cutoff = p.now - task.settings.retention[state as 'succeeded' | 'failed' | 'cancelled'];
-        const [{ n }] = await this.run<{ n: number }>(this.db, 'prune_finished', [task.name, state, cutoff, p.limit]);
-        deleted += n;
-      }
+    for (const { task, state, cutoff } of pruneCutoffs(await this.getTasks({}), p.now)) {
+      const [{ n }] = await this.run<{ n: number }>(this.db, 'prune_finished', [task, state, cutoff, p.limit]);
+      deleted += n;
     }
     await this.run(this.db, 'prune_batches', [p.now - 86_400_000]);
     await this.run(this.db, 'prune_workers', [p.now - 86_400_000]);

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { type BatchRow, onFinishInputText } from '../../core/batch.js';
 import { InvalidOptionError, InvalidStateError, JobNotFoundError, LEASE_EXPIRED_CODE } from '../../core/errors.js';
 import { FINISHED_STATES, type JobRow, type JobState } from '../../core/job.js';
-import type { ResolvedTaskSettings, TaskRecord } from '../../core/task.js';
+import { pruneCutoffs, type ResolvedTaskSettings, type TaskRecord } from '../../core/task.js';
 import { loadSqlFiles } from '../sql-files.js';
 import type {
   CancelResult, ClaimedJob, ClaimParams, CountRow, PriorityCountRow, FinishResult, InsertedJob, InsertJobsResult, JobRef, ListJobsParams, NewBatch,
@@ -483,11 +483,8 @@ export class SqliteStore implements Store {
 
   async pruneJobs(p: { now: number; limit: number }): Promise<{ deleted: number }> {
     let deleted = 0;
-    for (const task of await this.getTasks({})) {
-      for (const state of FINISHED_STATES) {
-        const cutoff = p.now - task.settings.retention[state as 'succeeded' | 'failed' | 'cancelled'];
-        deleted += this.write(() => this.stmt('prune_finished').run({ task: task.name, state, cutoff, limit: p.limit }).changes);
-      }
+    for (const { task, state, cutoff } of pruneCutoffs(await this.getTasks({}), p.now)) {
+      deleted += this.write(() => this.stmt('prune_finished').run({ task, state, cutoff, limit: p.limit }).changes);
     }
     this.stmt('prune_batches').run({ cutoff: p.now - 86_400_000 });
     this.stmt('prune_workers').run({ cutoff: p.now - 86_400_000 });
