@@ -31,6 +31,18 @@ async function submit(c: RawPeer, fn: string, data: string, unique = '', type: '
   return (await c.expect('JOB_CREATED'))[0];
 }
 
+/**
+ * A worker of `fn` whose GRAB lingers: its first GRAB asks the store (and the port learns the
+ * queue is empty), its second waits for a job.
+ */
+async function lingering(t: TestGearman, fn: string, grab: 'GRAB_JOB' | 'GRAB_JOB_ALL'): Promise<RawPeer> {
+  const w = await worker(t, fn);
+  await emptyGrab(w);
+  w.send(grab);
+  await until(() => t.server.stats().lingering === 1, 'the GRAB lingers');
+  return w;
+}
+
 /** How many claims the store has run so far (on their own, or with results). */
 function claims(t: TestGearman): number {
   const stats = (t.offload.store as unknown as { stats: Map<string, CallStats> }).stats;
@@ -92,10 +104,7 @@ describe('gearman hand-off to waiting workers', () => {
 
   it('holds a GRAB that finds nothing for a moment: a job submitted meanwhile is its answer, with no NO_JOB, PRE_SLEEP or NOOP', async () => {
     t = await startTestGearman({ server: { grabLingerMs: 5 } });
-    const w = await worker(t, 'resize');
-    await emptyGrab(w); // the first GRAB asks the store (and learns the queue is empty)
-    w.send('GRAB_JOB');
-    await until(() => t.server.stats().lingering === 1, 'the GRAB lingers');
+    const w = await lingering(t, 'resize', 'GRAB_JOB');
     const before = claims(t);
     const c = await t.peer();
     const handle = await submit(c, 'resize', 'img-9');
@@ -107,10 +116,7 @@ describe('gearman hand-off to waiting workers', () => {
 
   it('gives a reduce job to a lingering GRAB_JOB_ALL with its reducer', async () => {
     t = await startTestGearman({ server: { grabLingerMs: 5 } });
-    const w = await worker(t, 'mapper');
-    await emptyGrab(w);
-    w.send('GRAB_JOB_ALL');
-    await until(() => t.server.stats().lingering === 1, 'the GRAB lingers');
+    const w = await lingering(t, 'mapper', 'GRAB_JOB_ALL');
     const c = await t.peer();
     c.send('SUBMIT_REDUCE_JOB', 'mapper', 'u-r', 'my.reducer', '', 'map-me');
     const [handle] = await c.expect('JOB_CREATED');
@@ -119,10 +125,7 @@ describe('gearman hand-off to waiting workers', () => {
 
   it('answers a lingering GRAB NO_JOB when its moment passes, and with a claimed job when one is queued meanwhile', async () => {
     t = await startTestGearman({ server: { grabLingerMs: 5 } });
-    const w = await worker(t, 'resize');
-    await emptyGrab(w);
-    w.send('GRAB_JOB');
-    await until(() => t.server.stats().lingering === 1, 'the GRAB lingers');
+    const w = await lingering(t, 'resize', 'GRAB_JOB');
     await t.clock.advance(4);
     assert.equal(t.server.stats().lingering, 1, 'still waiting');
     await t.clock.advance(1);
