@@ -47,7 +47,8 @@ export async function buildNewJobs(registry: TaskRegistry, limits: SubmissionLim
   return items.map((it) => newJobWith(registry, settings.get(it.task)!, limits, now, it.task, it.input, it.options));
 }
 
-function newJobWith(registry: TaskRegistry, settings: ResolvedTaskSettings, limits: SubmissionLimits, now: number, task: string, input: unknown, opts: EnqueueOptions = {}): NewJob {
+/** `buildNewJob` with the task's settings already at hand. */
+export function newJobWith(registry: TaskRegistry, settings: ResolvedTaskSettings, limits: SubmissionLimits, now: number, task: string, input: unknown, opts: EnqueueOptions = {}): NewJob {
   checkOptions(opts);
   const payload = encodeInput(task, input);
   if (typeof payload === 'string') registry.validate(task, settings, input);

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { GearmanArgumentTooLargeError } from '../core/errors.js';
-import { buildNewJob } from '../client/submission.js';
+import { newJobWith } from '../client/submission.js';
 import type { Offload } from '../offload.js';
 import type { ClaimedJob, InsertedJob, NewJob } from '../store/store.js';
 import type { Assignments } from './assignments.js';
@@ -62,7 +62,7 @@ export class Submissions {
     await functions.ensure(task);
     const settings = await offload.registry.settingsFor(task);
     const now = offload.clock.now();
-    const job = await buildNewJob(offload.registry, offload.limits, now, task, req.workload, {
+    const job = newJobWith(offload.registry, settings, offload.limits, now, task, req.workload, {
       priority: settings.priority + PRIORITY_OFFSET[req.priority],
       uniqueKey: uniqueKey ?? undefined,
       runAt: req.epochSeconds === undefined ? undefined : Math.max(now, req.epochSeconds * 1000),
