@@ -89,7 +89,7 @@ export class GearmanServer implements FrontDoor {
     const leaseMs = options.leaseMs ?? 30_000;
     if (!Number.isSafeInteger(leaseMs) || leaseMs < 1000) throw new InvalidOptionError('leaseMs', 'must be an integer ≥ 1000');
     const grabLingerMs = options.grabLingerMs ?? 2;
-    if (!Number.isSafeInteger(grabLingerMs) || grabLingerMs < 0 || grabLingerMs > 1000) throw new InvalidOptionError('grabLingerMs', 'must be an integer from 0 to 1000');
+    if (!Number.isSafeInteger(grabLingerMs) || grabLingerMs < 0 || grabLingerMs > 1000) throw new InvalidOptionError('grabLingerMs', `must be a whole number of milliseconds from 0 to 1000 (0: answer NO_JOB at once), got ${grabLingerMs}`);
     const maxBodyBytes = options.maxPacketBytes ?? Math.max(4 * 1024 * 1024, offload.limits.maxInputBytes + 65_536);
     this.limits = {
       maxBodyBytes,

@@ -6,6 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
+import { InvalidOptionError } from '../../src/core/errors.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { GearmanServer } from '../../src/gearman/server.js';
 import type { Wakeups } from '../../src/gearman/wakeups.js';
 import type { CallStats } from '../../src/store/instrumented.js';
 import { gearmanWorker, grabJob, idOf, type RawPeer, startTestGearman, type TestGearman, until } from '../helpers/gearman.js';
@@ -121,6 +124,13 @@ describe('gearman hand-off to waiting workers', () => {
     c.send('SUBMIT_REDUCE_JOB', 'mapper', 'u-r', 'my.reducer', '', 'map-me');
     const [handle] = await c.expect('JOB_CREATED');
     assert.deepEqual(await w.expect('JOB_ASSIGN_ALL'), [handle, 'mapper', 'u-r', 'my.reducer', 'map-me']);
+  });
+
+  it('refuses a linger that is not 0–1000 ms, saying what it takes', async () => {
+    t = await startTestGearman();
+    for (const grabLingerMs of [-1, 1001, 2.5]) {
+      assert.throws(() => new GearmanServer(t.offload, silentLogger, { port: 0, grabLingerMs }), (e: unknown) => e instanceof InvalidOptionError && /from 0 to 1000/.test(e.message));
+    }
   });
 
   it('answers a lingering GRAB NO_JOB when its moment passes, and with a claimed job when one is queued meanwhile', async () => {
