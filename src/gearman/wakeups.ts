@@ -49,12 +49,14 @@ export class Wakeups {
   start(): void {
     const { bus, store } = this.offload;
     const runnable = (e: { task: string; runAt: number }) => this.onRunnable(e.task, e.runAt);
-    const changed = () => { this.seq++; };
+    const slotFreed = (e: { task: string }) => this.slotFreed(e.task);
     this.unsubscribe.push(
       onJobRunnable(bus, runnable),
-      bus.on('job:succeeded', changed),
-      bus.on('job:failed', changed),
-      bus.on('job:cancelled', changed),
+      bus.on('job:succeeded', slotFreed),
+      bus.on('job:failed', slotFreed),
+      bus.on('job:cancelled', slotFreed),
+      bus.on('job:retrying', slotFreed),
+      bus.on('job:released', slotFreed),
       bus.on('task:suspended', (e) => {
         this.queues.suspended(e.task);
         this.suspendedUntil.set(e.task, Math.max(e.until, this.suspendedUntil.get(e.task) ?? 0));
@@ -182,6 +184,16 @@ export class Wakeups {
     }
   }
 
+  /**
+   * A job of `task` stopped running in this process. Under a concurrency limit that frees a slot
+   * a queued job may have waited for, so a sleeper looks (one query, only while some sleep on a
+   * limited function; unlimited functions, the hot path, are left alone).
+   */
+  private slotFreed(task: string): void {
+    this.seq++;
+    if (this.sleepers.has(task) && !this.queues.unlimitedNow(task)) this.check([task]);
+  }
+
   /** Answers a lingering GRAB of `task`, or wakes a sleeping worker, or tells an idle one to look at its PRE_SLEEP. */
   private wakeOne(task: string): void {
     const conn = this.waitingWorker(task);
@@ -234,7 +246,7 @@ export class Wakeups {
     };
   }
 
-  /** Backstop for what no event announces (a concurrency slot freed elsewhere, a pause ending). */
+  /** Backstop for what no event announces (a slot freed in another process, a concurrency key freed, a pause ending). */
   private armPoll(): void {
     if (this.stopped) return;
     this.pollTimer = this.offload.clock.setTimer(() => {

@@ -208,6 +208,26 @@ describe('gearman hand-off to waiting workers', () => {
     assert.equal((await w.expect('JOB_ASSIGN'))[0], handle);
   });
 
+  it('wakes a sleeper when a job of a limited function finishes and frees the slot another job waited for', async () => {
+    t = await startTestGearman({ server: { functionDefaults: { concurrency: 1 } } });
+    const a = await worker(t, 'limited');
+    const b = await worker(t, 'limited');
+    const c = await t.peer();
+    const first = await submit(c, 'limited', 'one', '', 'SUBMIT_JOB_BG');
+    assert.equal((await grabJob(a))[0], first);
+    await asleep(b);
+    const second = await submit(c, 'limited', 'two', '', 'SUBMIT_JOB_BG');
+    // Woken by the new job, b finds the one slot taken and goes back to sleep, unwoken.
+    await b.expect('NOOP');
+    await emptyGrab(b);
+    b.send('PRE_SLEEP');
+    assert.deepEqual(await b.sync(), [], 'no NOOP while the slot is taken');
+    // a finishes and asks for nothing more: b is woken at once, not by the backstop (the clock stands still).
+    a.send('WORK_COMPLETE', first, 'done');
+    await b.expect('NOOP');
+    assert.equal((await grabJob(b))[0], second);
+  });
+
   it('hands nothing over while the function is suspended; the sleeper is woken when the suspension ends', async () => {
     t = await startTestGearman();
     const w = await worker(t, 'resize');
