@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import pg from 'pg';
 import { defineTask, Offload, StoreUnavailableError } from '../../src/index.js';
 import type { Logger } from '../../src/core/logger.js';
 import { createPool, Db } from '../../src/store/postgres/connection.js';
@@ -53,6 +54,42 @@ if (await postgresReady('PostgreSQL outage')) {
         assert.deepEqual(await db.query('SELECT 1 AS one'), [{ one: 1 }], 'the pool goes on with a new connection');
       } finally {
         await db.pool.end();
+      }
+    });
+
+    it('a statement stuck behind a lock another session holds fails after statementTimeoutMs with STORE_UNAVAILABLE; migrations wait as long as it takes', async () => {
+      const stuck = uniqueSchema('stuck');
+      const url = urlForSchema(stuck, { statementTimeoutMs: '300' });
+      const locker = new pg.Client({ connectionString: TEST_PG_URL });
+      await locker.connect();
+      try {
+        // Another process's migration holds the migration lock for longer than the timeout: opening waits for it.
+        await locker.query('BEGIN');
+        await locker.query("SELECT pg_advisory_xact_lock(hashtext('offload-migrate'), hashtext($1))", [stuck]);
+        let opened = false;
+        const opening = Offload.open({ store: url, tasks: [defineTask('stuck.task', async () => null)] }).then((o) => { opened = true; return o; });
+        await withAdmin(async (c) => {
+          const waiting = "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%offload-migrate%' AND pid <> $1";
+          while (!(await c.query(waiting, [(locker as unknown as { processID: number }).processID])).rowCount) { /* look again */ }
+          await c.query('SELECT pg_sleep(0.6)'); // twice the timeout, which would have cancelled the wait
+        });
+        assert.equal(opened, false, 'still waiting for the other migration');
+        await locker.query('COMMIT');
+        const offload = await opening;
+        try {
+          const { id } = await offload.enqueue('stuck.task', { n: 1 });
+          // Someone leaves a transaction open holding the jobs table: reads fail in bounded time and say why.
+          await locker.query('BEGIN');
+          await locker.query(`LOCK TABLE ${stuck}.jobs IN ACCESS EXCLUSIVE MODE`);
+          await assert.rejects(offload.store.getJob({ id }), (err: Error) => err instanceof StoreUnavailableError && /statementTimeoutMs/.test(err.message));
+          await locker.query('ROLLBACK');
+          assert.equal((await offload.store.getJob({ id }))?.state, 'queued', 'fine again once the lock is gone');
+        } finally {
+          await offload.close();
+        }
+      } finally {
+        await locker.end();
+        await dropSchema(stuck);
       }
     });
 

@@ -10,7 +10,11 @@ export interface PgTarget {
   schema: string;
   /** synchronous_commit for Offload's sessions, when the user asks for something else than the server's setting. */
   synchronousCommit?: string;
+  /** statement_timeout for Offload's sessions (default 30 000 ms; 0: none). Migrations run without one. */
+  statementTimeoutMs?: number;
 }
+
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
 
 /**
  * bigint (int8) columns are times in ms and counts: safe integers, read as numbers. Ids and lease
@@ -31,6 +35,9 @@ const types = {
 function sessionOptions(target: PgTarget): string {
   const options = [`search_path=${target.schema}`];
   if (target.synchronousCommit) options.push(`synchronous_commit=${target.synchronousCommit}`);
+  // A statement stuck behind a lock someone forgot (an open psql transaction) fails and is retried,
+  // and says why, instead of hanging every worker and request of this process.
+  options.push(`statement_timeout=${target.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS}`);
   return options.map((o) => `-c ${o}`).join(' ');
 }
 
@@ -119,6 +126,8 @@ export const SCHEMA_VERSION = MIGRATIONS.at(-1)![0];
  */
 export async function migrate(db: Db, schema: string): Promise<void> {
   await db.transaction(async (tx) => {
+    // Waiting for another process's migration, or building an index on a large table, may take long.
+    await tx.query('SET LOCAL statement_timeout = 0');
     await tx.query("SELECT pg_advisory_xact_lock(hashtext('offload-migrate'), hashtext($1))", [schema]);
     await tx.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     await tx.query(`SET LOCAL search_path TO ${schema}`);

@@ -23,8 +23,16 @@ export function isConnectionError(err: unknown): boolean {
   return CONNECTION_MESSAGES.test(err.message);
 }
 
-/** Connection trouble becomes a StoreUnavailableError (callers retry); anything else passes through. */
+/** 57014 query_canceled, from statement_timeout (not from a cancel request, which says so). */
+function isStatementTimeout(err: unknown): boolean {
+  return err instanceof Error && (err as { code?: unknown }).code === '57014' && /statement timeout/i.test(err.message);
+}
+
+/** Connection trouble or a statement timeout becomes a StoreUnavailableError (callers retry); anything else passes through. */
 export function toStoreError(err: unknown): unknown {
+  if (isStatementTimeout(err)) {
+    return new StoreUnavailableError('PostgreSQL did not finish a statement within statementTimeoutMs (a lock held by another session, or an overloaded server: see pg_stat_activity); Offload retries by itself', err);
+  }
   if (err instanceof StoreUnavailableError || !isConnectionError(err)) return err;
   return new StoreUnavailableError(`PostgreSQL cannot be reached (${(err as Error).message}); Offload retries by itself once it is back`, err);
 }
