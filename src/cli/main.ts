@@ -95,7 +95,7 @@ program.command('start')
   .addOption(new Option('--gearman <host:port|off>', 'where the Gearman port listens (port 0: any free port), or off').env('OFFLOAD_GEARMAN').default('127.0.0.1:4730'))
   .option('--gearman-allow <networks>', 'networks (CIDR, comma-separated) that may connect to a Gearman port on a non-loopback address', list)
   .option('--gearman-max-attempts <n>', 'attempts of jobs of functions first seen on the Gearman port (default: 3)', int('gearman-max-attempts', 1))
-  .option('--gearman-cancel-on-disconnect', 'cancel a queued foreground Gearman job when its last client disconnects, as gearmand drops it', false)
+  .option('--gearman-cancel-on-disconnect', 'cancel a foreground Gearman job no worker has started when its last client disconnects, as gearmand drops it', false)
   .option('--gearman-grab-linger <ms>', 'how long a Gearman GRAB that finds nothing waits for a new job before NO_JOB (0: at once, as gearmand)', int('gearman-grab-linger', 0), 2)
   .option('--rescue-interval <ms>', 'how often jobs whose lease expired are put back in the queue', int('rescue-interval', 10), 5000)
   .action(async (opts: StartOptions) => {

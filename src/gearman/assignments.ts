@@ -134,6 +134,12 @@ export class Assignments {
     conn.reserved = { job, claimed, at: this.deps.offload.clock.now() };
   }
 
+  /** Whether the job is reserved for a woken worker that has not come for it: stored running, but nobody works on it yet. */
+  reservedOnly(jobId: string): boolean {
+    const job = this.byId.get(jobId);
+    return job !== undefined && job.holder.reserved?.job === job;
+  }
+
   /** CANT_DO / RESET_ABILITIES: a job reserved for one of those functions goes back to the queue now. */
   abilitiesDropped(conn: GearmanConnection, tasks: string[]): void {
     const r = conn.reserved;

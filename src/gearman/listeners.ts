@@ -32,6 +32,8 @@ export class Listeners {
   private checking = false;
   private recheck = false;
   private started = false;
+  /** Whether a job stored running is only reserved for a woken worker, nobody working on it yet (set by Assignments). */
+  reservedOnly: (jobId: string) => boolean = () => false;
 
   constructor(private readonly offload: Offload, private readonly logger: Logger, private readonly cancelOnDisconnect: boolean) {}
 
@@ -85,7 +87,7 @@ export class Listeners {
     if (waited) for (const c of waited.clients) c.send(packet);
   }
 
-  /** The client went away; its jobs go on (or, if so configured, foreground-only queued jobs are cancelled). */
+  /** The client went away; its jobs go on (or, if so configured, foreground-only jobs no worker has started are cancelled). */
   detach(client: GearmanConnection): void {
     for (const jobId of client.listening) {
       const waited = this.byJob.get(jobId);
@@ -93,7 +95,7 @@ export class Listeners {
       waited.clients.delete(client);
       if (waited.clients.size > 0) continue;
       this.byJob.delete(jobId);
-      if (this.cancelOnDisconnect && waited.foregroundOnly) void this.cancelIfQueued(jobId);
+      if (this.cancelOnDisconnect && waited.foregroundOnly) void this.cancelIfNotStarted(jobId);
     }
     client.listening.clear();
     this.updateWatch();
@@ -146,10 +148,11 @@ export class Listeners {
     }
   }
 
-  private async cancelIfQueued(jobId: string): Promise<void> {
+  /** As gearmand drops a job no worker has taken: queued, or handed to a woken worker that has not come for it yet. */
+  private async cancelIfNotStarted(jobId: string): Promise<void> {
     try {
-      const row = await this.offload.store.getJob({ id: jobId });
-      if (row?.state === 'queued') await this.offload.cancel(jobId);
+      const notStarted = this.reservedOnly(jobId) || (await this.offload.store.getJob({ id: jobId }))?.state === 'queued';
+      if (notStarted) await this.offload.cancel(jobId);
     } catch (err) {
       if (!isOffloadError(err)) this.logger.warn({ err, job: jobId }, 'gearman: could not cancel the job of a client that left');
     }

@@ -46,7 +46,7 @@ export interface GearmanServerOptions {
   pollMs?: number;
   /** Settings of functions first seen on this port (default: Offload's task defaults, 3 attempts). */
   functionDefaults?: TaskSettings;
-  /** Cancel a foreground job still queued when its last client disconnects, as gearmand drops it (default false: jobs are durable). */
+  /** Cancel a foreground job no worker has started when its last client disconnects, as gearmand drops it (default false: jobs are durable). */
   cancelOnDisconnect?: boolean;
   /** Largest packet body accepted (default: the input limit + 64 KiB, at least 4 MiB). */
   maxPacketBytes?: number;
@@ -111,6 +111,7 @@ export class GearmanServer implements FrontDoor {
     this.assignments = new Assignments({
       offload, batcher: this.batcher, wakeups: this.wakeups, listeners: this.listeners, reducers, workers: this.workers, logger, handlePrefix: prefix, leaseMs, grabLingerMs,
     });
+    this.listeners.reservedOnly = (id) => this.assignments.reservedOnly(id);
     const submissions = new Submissions({
       offload, functions, batcher: this.batcher, listeners: this.listeners, reducers, wakeups: this.wakeups, assignments: this.assignments,
       claimer: { workerId: this.workers.portId, leaseMs }, handlePrefix: prefix,

@@ -12,6 +12,7 @@ import { GearmanServer } from '../../src/gearman/server.js';
 import type { Wakeups } from '../../src/gearman/wakeups.js';
 import type { CallStats } from '../../src/store/instrumented.js';
 import { gearmanWorker, grabJob, idOf, type RawPeer, startTestGearman, type TestGearman, until } from '../helpers/gearman.js';
+import { nextEvent } from '../helpers/offload.js';
 import { postgresFactory, postgresReady } from '../helpers/postgres.js';
 
 
@@ -226,6 +227,38 @@ describe('gearman hand-off to waiting workers', () => {
     a.send('WORK_COMPLETE', first, 'done');
     await b.expect('NOOP');
     assert.equal((await grabJob(b))[0], second);
+  });
+
+  it('with cancelOnDisconnect, cancels a job handed to a woken worker that has not come for it when its client leaves', async () => {
+    t = await startTestGearman({ server: { cancelOnDisconnect: true } });
+    const w = await worker(t, 'resize');
+    await asleep(w);
+    const c = await t.peer();
+    const handle = await submit(c, 'resize', 'img-9');
+    await w.expect('NOOP');
+    assert.equal((await t.offload.store.getJob({ id: idOf(handle) }))!.state, 'running', 'stored for the woken worker');
+    const cancelled = nextEvent(t.offload, 'job:cancelled', (e) => e.id === idOf(handle));
+    await c.close();
+    await cancelled;
+    // The worker comes too late: the job is not handed out, and nothing else waits.
+    w.send('GRAB_JOB');
+    await w.expect('NO_JOB');
+    assert.equal((await t.offload.store.getJob({ id: idOf(handle) }))!.state, 'cancelled');
+  });
+
+  it('without it, the job handed to a woken worker is done although its client left', async () => {
+    t = await startTestGearman();
+    const w = await worker(t, 'resize');
+    await asleep(w);
+    const c = await t.peer();
+    const handle = await submit(c, 'resize', 'img-10');
+    await w.expect('NOOP');
+    await c.close();
+    w.send('GRAB_JOB');
+    assert.equal((await w.expect('JOB_ASSIGN'))[0], handle);
+    const succeeded = nextEvent(t.offload, 'job:succeeded', (e) => e.id === idOf(handle));
+    w.send('WORK_COMPLETE', handle, 'done');
+    await succeeded;
   });
 
   it('hands nothing over while the function is suspended; the sleeper is woken when the suspension ends', async () => {
