@@ -61,6 +61,7 @@ interface StartOptions {
   gearmanMaxAttempts?: number;
   gearmanCancelOnDisconnect: boolean;
   gearmanGrabLinger: number;
+  gearmanKeepalive: number;
 }
 
 function list(value: string, previous: string[] = []): string[] {
@@ -96,6 +97,7 @@ program.command('start')
   .option('--gearman-allow <networks>', 'networks (CIDR, comma-separated) that may connect to a Gearman port on a non-loopback address', list)
   .option('--gearman-max-attempts <n>', 'attempts of jobs of functions first seen on the Gearman port (default: 3)', int('gearman-max-attempts', 1))
   .option('--gearman-cancel-on-disconnect', 'cancel a foreground Gearman job no worker has started when its last client disconnects, as gearmand drops it', false)
+  .option('--gearman-keepalive <ms>', 'probe a silent Gearman peer after this long and drop it when it does not answer, so a dead worker machine\'s jobs come back (0: off)', int('gearman-keepalive', 0), 30_000)
   .option('--gearman-grab-linger <ms>', 'how long a Gearman GRAB that finds nothing waits for a new job before NO_JOB (0: at once, as gearmand)', int('gearman-grab-linger', 0), 2)
   .option('--rescue-interval <ms>', 'how often jobs whose lease expired are put back in the queue', int('rescue-interval', 10), 5000)
   .action(async (opts: StartOptions) => {
@@ -108,7 +110,7 @@ program.command('start')
     const gearman = parseListenAddress('gearman', opts.gearman);
     if (gearman) {
       frontDoors.push(gearmanFrontDoor({
-        ...gearman, allow: opts.gearmanAllow, cancelOnDisconnect: opts.gearmanCancelOnDisconnect, grabLingerMs: opts.gearmanGrabLinger,
+        ...gearman, allow: opts.gearmanAllow, cancelOnDisconnect: opts.gearmanCancelOnDisconnect, grabLingerMs: opts.gearmanGrabLinger, keepAliveMs: opts.gearmanKeepalive,
         functionDefaults: opts.gearmanMaxAttempts === undefined ? {} : { maxAttempts: opts.gearmanMaxAttempts },
       }));
     }

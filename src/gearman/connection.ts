@@ -27,6 +27,8 @@ export interface ConnectionLimits {
   writeHighWaterBytes: number;
   /** Unsent output above which the peer is cut off (it reads nothing, yet receives forwarded data). */
   writeLimitBytes: number;
+  /** TCP keepalive: a peer silent this long is probed, and dropped when ten probes a second apart go unanswered (0: never). */
+  keepAliveMs: number;
 }
 
 export interface ConnectionHandler {
@@ -88,9 +90,15 @@ export class GearmanConnection {
     this.peer = unmapped(socket.remoteAddress ?? 'unknown');
     this.reader = new PacketReader('req', { maxBodyBytes: limits.maxBodyBytes, maxLineBytes: limits.maxLineBytes });
     socket.setNoDelay(true);
+    // A worker's host that dies or drops off the network sends nothing: without probes its
+    // connection, and the leases of the jobs it holds, would live on for ever.
+    if (limits.keepAliveMs > 0) socket.setKeepAlive(true, limits.keepAliveMs);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.updateFlow());
-    socket.on('error', (err) => this.logger.debug({ err, peer: this.peer, conn: id }, 'gearman connection error'));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ETIMEDOUT') this.logger.warn({ peer: this.peer, conn: id, jobs: this.held.size }, 'gearman peer stopped answering (no reply to keepalive probes); closing the connection, its jobs go back to the queue');
+      else this.logger.debug({ err, peer: this.peer, conn: id }, 'gearman connection error');
+    });
     socket.on('close', () => this.onClosed());
   }
 

@@ -42,6 +42,12 @@ export interface GearmanServerOptions {
    * without the NO_JOB, PRE_SLEEP, NOOP and second GRAB it would otherwise take.
    */
   grabLingerMs?: number;
+  /**
+   * TCP keepalive (default 30 000 ms; 0: off): a peer silent this long is probed, and its connection
+   * closed when ten probes a second apart go unanswered, so the jobs of a worker whose machine died
+   * go back to the queue about 40 s later. At least 1000.
+   */
+  keepAliveMs?: number;
   /** Backstop: how often sleeping workers' functions are checked for work no event announced (default 1000 ms). */
   pollMs?: number;
   /** Settings of functions first seen on this port (default: Offload's task defaults, 3 attempts). */
@@ -90,6 +96,10 @@ export class GearmanServer implements FrontDoor {
     if (!Number.isSafeInteger(leaseMs) || leaseMs < 1000) throw new InvalidOptionError('leaseMs', 'must be an integer ≥ 1000');
     const grabLingerMs = options.grabLingerMs ?? 2;
     if (!Number.isSafeInteger(grabLingerMs) || grabLingerMs < 0 || grabLingerMs > 1000) throw new InvalidOptionError('grabLingerMs', `must be a whole number of milliseconds from 0 to 1000 (0: answer NO_JOB at once), got ${grabLingerMs}`);
+    const keepAliveMs = options.keepAliveMs ?? 30_000;
+    if (!Number.isSafeInteger(keepAliveMs) || (keepAliveMs !== 0 && (keepAliveMs < 1000 || keepAliveMs > 2 ** 31 - 1))) {
+      throw new InvalidOptionError('keepAliveMs', `must be 0 (no keepalive probes) or a whole number of milliseconds from 1000 up, got ${keepAliveMs}`);
+    }
     const maxBodyBytes = options.maxPacketBytes ?? Math.max(4 * 1024 * 1024, offload.limits.maxInputBytes + 65_536);
     this.limits = {
       maxBodyBytes,
@@ -98,6 +108,7 @@ export class GearmanServer implements FrontDoor {
       maxPendingReplies: 1024,
       writeHighWaterBytes: 1024 * 1024,
       writeLimitBytes: 4 * maxBodyBytes,
+      keepAliveMs,
     };
     const prefix = options.handlePrefix ?? handlePrefix(hostname());
     const connections = () => this.connections;

@@ -31,9 +31,9 @@ export class RawPeer {
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
   }
 
-  static connect(port: number): Promise<RawPeer> {
+  static connect(port: number, host = '127.0.0.1'): Promise<RawPeer> {
     return new Promise((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1', () => resolve(new RawPeer(socket)));
+      const socket = connect(port, host, () => resolve(new RawPeer(socket)));
       socket.once('error', reject);
     });
   }
