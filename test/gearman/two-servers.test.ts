@@ -5,11 +5,16 @@
  * answers on either, and a worker that dies on one server leaves its job to a worker on the other.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { silentLogger } from '../../src/core/logger.js';
 import { GearmanServer } from '../../src/gearman/server.js';
 import { gearmanWorker, grabJob, idOf, RawPeer, startTestGearman, type TestGearman } from '../helpers/gearman.js';
 import { postgresFactory, postgresReady } from '../helpers/postgres.js';
+import { killAll, ROOT, startProcess } from '../helpers/processes.js';
+import { skipUnless } from '../helpers/tools.js';
+
+const PHP = join(ROOT, 'test/gearman/php');
 
 if (await postgresReady('gearman: two servers on one PostgreSQL database')) {
   describe('gearman: two servers on one PostgreSQL database', () => {
@@ -17,19 +22,21 @@ if (await postgresReady('gearman: two servers on one PostgreSQL database')) {
     let b: GearmanServer | undefined;
     const peers: RawPeer[] = [];
     afterEach(async () => {
+      await killAll();
       for (const p of peers.splice(0)) p.socket.destroy();
       await b?.stop();
       await a?.dispose();
     });
 
     /** Server A (the test's), and server B: another Offload process on the same schema with its own port. */
-    async function twoServers(): Promise<{ peerB(): Promise<RawPeer> }> {
+    async function twoServers(): Promise<{ portB: number; peerB(): Promise<RawPeer> }> {
       a = await startTestGearman({ offload: { factory: postgresFactory } });
       const other = await a.another();
       b = new GearmanServer(other, silentLogger, { port: 0, handlePrefix: 'H:test', grabLingerMs: 0 });
       await b.start();
       const port = b.address().port;
       return {
+        portB: port,
         async peerB() {
           const p = await RawPeer.connect(port);
           peers.push(p);
@@ -89,6 +96,16 @@ if (await postgresReady('gearman: two servers on one PostgreSQL database')) {
       assert.equal((await grabJob(workerB))[0], handle);
       workerB.send('WORK_COMPLETE', handle, 'second try');
       assert.deepEqual(await client.expect('WORK_COMPLETE'), [handle, 'second try']);
+    });
+
+    it('real PHP processes: a GearmanClient on one server gets the result of a GearmanWorker on the other', { skip: skipUnless('php-gearman') }, async () => {
+      const { portB } = await twoServers();
+      const worker = startProcess('php', [join(PHP, 'worker.php'), String(portB), 'php-on-b']);
+      await worker.waitForLine(/^READY$/);
+      const client = startProcess('php', [join(PHP, 'client.php'), String(a.port), 'do', 'normal', 'reverse', 'across servers']);
+      const { code } = await client.closed;
+      assert.equal(code, 0, client.stderr());
+      assert.equal((JSON.parse(client.lines[0]) as { result: string }).result, 'srevres ssorca');
     });
   });
 }
