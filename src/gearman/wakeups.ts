@@ -50,13 +50,15 @@ export class Wakeups {
     const { bus, store } = this.offload;
     const runnable = (e: { task: string; runAt: number }) => this.onRunnable(e.task, e.runAt);
     const slotFreed = (e: { task: string }) => this.slotFreed(e.task);
+    // A job retried or released for now takes its own slot back (onJobRunnable wakes a worker for it).
+    const slotFreedFor = (e: { task: string; runAt: number }) => { if (e.runAt > this.offload.clock.now()) this.slotFreed(e.task); };
     this.unsubscribe.push(
       onJobRunnable(bus, runnable),
       bus.on('job:succeeded', slotFreed),
       bus.on('job:failed', slotFreed),
       bus.on('job:cancelled', slotFreed),
-      bus.on('job:retrying', slotFreed),
-      bus.on('job:released', slotFreed),
+      bus.on('job:retrying', slotFreedFor),
+      bus.on('job:released', slotFreedFor),
       bus.on('task:suspended', (e) => {
         this.queues.suspended(e.task);
         this.suspendedUntil.set(e.task, Math.max(e.until, this.suspendedUntil.get(e.task) ?? 0));

@@ -32,7 +32,7 @@ function ip(...args: string[]): void {
 function removeStaleNamespaces(): void {
   const names = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
   for (const [, name, pid] of names.matchAll(/^(oka(\d+)-ns)\b/gm)) {
-    if (Number(pid) === process.pid % 100_000 || isAlive(Number(pid))) continue;
+    if (isAlive(Number(pid))) continue;
     spawnSync('ip', ['netns', 'del', name]);
     spawnSync('ip', ['link', 'del', `oka${pid}a`]);
   }
@@ -49,7 +49,7 @@ function isAlive(pid: number): boolean {
 
 function createNamespace(): Namespace {
   removeStaleNamespaces();
-  const tag = `oka${process.pid % 100_000}`;
+  const tag = `oka${process.pid}`; // interface names: at most 15 characters
   const [name, hostIf, peerIf] = [`${tag}-ns`, `${tag}a`, `${tag}b`];
   const octet = process.pid % 250;
   const [hostIp, peerIp, subnet] = [`10.231.${octet}.1`, `10.231.${octet}.2`, `10.231.${octet}.0/30`];
@@ -75,11 +75,12 @@ function createNamespace(): Namespace {
   };
 }
 
-/** Why network namespaces cannot be made here (not root, no CAP_NET_ADMIN), or null. */
-function namespacesUnavailable(): string | null {
+/** The suite's namespace, or why it cannot be made here (no PHP gearman; not root, no CAP_NET_ADMIN). */
+function namespaceOrReason(): Namespace | string {
+  const missing = skipUnless('php-gearman');
+  if (missing) return missing;
   try {
-    createNamespace().remove();
-    return null;
+    return createNamespace();
   } catch (err) {
     return `needs network namespaces (root, CAP_NET_ADMIN): ${(err as Error).message}`;
   }
@@ -99,8 +100,10 @@ function recordingLogger(): Logger & { warned(re: RegExp): Promise<void> } {
   };
 }
 
-describe('gearman: a worker whose machine dies', { skip: skipUnless('php-gearman') || namespacesUnavailable() || false, timeout: 60_000 }, () => {
-  let ns: Namespace;
+const made = namespaceOrReason();
+
+describe('gearman: a worker whose machine dies', { skip: typeof made === 'string' ? made : false, timeout: 60_000 }, () => {
+  const ns = made as Namespace;
   let t: TestOffload;
   let server: GearmanServer;
   const logger = recordingLogger();
@@ -108,7 +111,6 @@ describe('gearman: a worker whose machine dies', { skip: skipUnless('php-gearman
   const peers: RawPeer[] = [];
 
   before(async () => {
-    ns = createNamespace();
     t = await openTestOffload();
     server = new GearmanServer(t.offload, logger, { host: ns.hostIp, port: 0, allow: [ns.subnet], handlePrefix: 'H:test', grabLingerMs: 0, keepAliveMs: 1000 });
     await server.start();
@@ -119,7 +121,7 @@ describe('gearman: a worker whose machine dies', { skip: skipUnless('php-gearman
     for (const p of peers) p.socket.destroy();
     await server?.stop();
     await t?.dispose();
-    ns?.remove();
+    ns.remove();
   });
 
   const peer = async () => {

@@ -47,6 +47,16 @@ async function lingering(t: TestGearman, fn: string, grab: 'GRAB_JOB' | 'GRAB_JO
   return w;
 }
 
+/** A sleeping worker of `fn` woken for a client's new foreground job, which is stored for it. */
+async function wokenFor(t: TestGearman, fn: string, data: string): Promise<{ w: RawPeer; c: RawPeer; handle: string }> {
+  const w = await worker(t, fn);
+  await asleep(w);
+  const c = await t.peer();
+  const handle = await submit(c, fn, data);
+  await w.expect('NOOP');
+  return { w, c, handle };
+}
+
 /** How many claims the store has run so far (on their own, or with results). */
 function claims(t: TestGearman): number {
   const stats = (t.offload.store as unknown as { stats: Map<string, CallStats> }).stats;
@@ -151,11 +161,7 @@ describe('gearman hand-off to waiting workers', () => {
 
   it('puts the job back in the queue, the attempt not counted, when its worker leaves before taking it; another worker gets it', async () => {
     t = await startTestGearman();
-    const w1 = await worker(t, 'resize');
-    await asleep(w1);
-    const c = await t.peer();
-    const handle = await submit(c, 'resize', 'img-3');
-    await w1.expect('NOOP');
+    const { w: w1, c, handle } = await wokenFor(t, 'resize', 'img-3');
     w1.socket.destroy();
     await w1.closed;
     const w2 = await worker(t, 'resize');
@@ -231,11 +237,7 @@ describe('gearman hand-off to waiting workers', () => {
 
   it('with cancelOnDisconnect, cancels a job handed to a woken worker that has not come for it when its client leaves', async () => {
     t = await startTestGearman({ server: { cancelOnDisconnect: true } });
-    const w = await worker(t, 'resize');
-    await asleep(w);
-    const c = await t.peer();
-    const handle = await submit(c, 'resize', 'img-9');
-    await w.expect('NOOP');
+    const { w, c, handle } = await wokenFor(t, 'resize', 'img-9');
     assert.equal((await t.offload.store.getJob({ id: idOf(handle) }))!.state, 'running', 'stored for the woken worker');
     const cancelled = nextEvent(t.offload, 'job:cancelled', (e) => e.id === idOf(handle));
     await c.close();
@@ -248,11 +250,7 @@ describe('gearman hand-off to waiting workers', () => {
 
   it('without it, the job handed to a woken worker is done although its client left', async () => {
     t = await startTestGearman();
-    const w = await worker(t, 'resize');
-    await asleep(w);
-    const c = await t.peer();
-    const handle = await submit(c, 'resize', 'img-10');
-    await w.expect('NOOP');
+    const { w, c, handle } = await wokenFor(t, 'resize', 'img-10');
     await c.close();
     w.send('GRAB_JOB');
     assert.equal((await w.expect('JOB_ASSIGN'))[0], handle);

@@ -14,7 +14,7 @@ export interface PgTarget {
   statementTimeoutMs?: number;
 }
 
-export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
+const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
 
 /**
  * bigint (int8) columns are times in ms and counts: safe integers, read as numbers. Ids and lease
