@@ -485,6 +485,25 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.deepEqual((await store.listJobs({ batchId: b.batchId!, limit: 10 })).map((j) => j.id), [b.jobs[0].id]);
     });
 
+    it('pages through more than a thousand jobs newest first, each exactly once', async () => {
+      // Ids past 999 catch an order by the id's text ("999" after "1000") under a numeric cursor.
+      const jobs = Array.from({ length: 1200 }, (_, i) => newJob({ task: i % 3 === 0 ? 'report' : 'email' }));
+      const inserted = (await store.insertJobs({ jobs, now: T0 })).jobs.map((j) => j.id);
+      const walk = async (task?: string): Promise<string[]> => {
+        const seen: string[] = [];
+        let beforeId: string | undefined;
+        for (;;) {
+          const page = await store.listJobs({ task, limit: 97, beforeId });
+          seen.push(...page.map((j) => j.id));
+          if (page.length < 97) return seen;
+          beforeId = page[page.length - 1].id;
+        }
+      };
+      const newestFirst = [...inserted].reverse();
+      assert.deepEqual(await walk(), newestFirst);
+      assert.deepEqual(await walk('report'), newestFirst.filter((_, i) => (1199 - i) % 3 === 0));
+    });
+
     it('counts jobs per task and state', async () => {
       await insert();
       await insert();
@@ -574,6 +593,15 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await store.cancelJob({ id: a, now: T0 });
       assert.deepEqual((await store.findJobsByUniqueKey({ uniqueKey: 'shared' })).map((j) => j.id), [b]);
       assert.deepEqual(await store.findJobsByUniqueKey({ uniqueKey: 'none' }), []);
+    });
+
+    it('finds jobs by unique key in id order past id 999', async () => {
+      await store.insertJobs({ jobs: Array.from({ length: 997 }, () => newJob()), now: T0 });
+      const below = await insert({ uniqueKey: 'straddle' });
+      await store.insertJobs({ jobs: [newJob(), newJob()], now: T0 });
+      const above = await insert({ task: 'report', uniqueKey: 'straddle' });
+      assert.ok(below.length === 3 && above.length === 4, `ids ${below} and ${above} straddle 1000`);
+      assert.deepEqual((await store.findJobsByUniqueKey({ uniqueKey: 'straddle' })).map((j) => j.id), [below, above]);
     });
 
     it('stores tokens by hash, lists, finds and revokes them', async () => {

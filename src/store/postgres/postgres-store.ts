@@ -15,7 +15,8 @@ import {
 } from './rows.js';
 import { PgSession } from './session.js';
 
-const SQL = loadSqlFiles(new URL('./queries/', import.meta.url), { JOB_COLUMNS, BATCH_COLUMNS, TOKEN_COLUMNS });
+/** Every statement of the PostgreSQL store, by file name. */
+export const POSTGRES_QUERIES = loadSqlFiles(new URL('./queries/', import.meta.url), { JOB_COLUMNS, BATCH_COLUMNS, TOKEN_COLUMNS });
 
 /** Statements whose filters fold away only when planned with their actual values: never prepared. */
 const UNPREPARED = new Set(['list_jobs', 'count_jobs', 'get_tasks']);
@@ -66,7 +67,7 @@ export class PostgresStore implements Store {
 
   /** Runs one statement from queries/; hot statements are prepared once per connection. */
   private run<R = Raw>(q: Queryable, name: string, values: unknown[]): Promise<R[]> {
-    const text = SQL.get(name);
+    const text = POSTGRES_QUERIES.get(name);
     if (text === undefined) throw new Error(`missing SQL file ${name}.sql`);
     return q.query<R>(text, values, UNPREPARED.has(name) ? undefined : `offload_${name}`);
   }
