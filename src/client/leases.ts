@@ -8,7 +8,7 @@ import { InvalidOptionError, JobNotFoundError, LeaseLostError } from '../core/er
 import type { JobProgress, Payload } from '../core/job.js';
 import type { TaskRegistry } from '../core/registry.js';
 import type { ClaimedJob, Store, Transition } from '../store/store.js';
-import { encodeResult, failFor } from '../worker/transition.js';
+import { alreadyRecorded, encodeResult, failFor } from '../core/transitions.js';
 
 export interface ClaimOptions {
   tasks: string[];
@@ -68,7 +68,11 @@ export async function complete(deps: LeaseDeps, id: string, opts: { leaseToken: 
 export async function fail(deps: LeaseDeps, id: string, opts: FailOptions): Promise<{ state: 'queued' | 'failed'; runAt: number | null }> {
   const row = await deps.store.getJob({ id });
   if (!row) throw new JobNotFoundError(id);
-  if (row.state !== 'running') throw new LeaseLostError(id);
+  if (row.state !== 'running') {
+    // The answer to an earlier delivery of this failure was lost: it stands.
+    if (alreadyRecorded({ to: 'failed', id, token: opts.leaseToken, error: '' }, row)) return { state: 'failed', runAt: null };
+    throw new LeaseLostError(id, row.state);
+  }
   if (opts.retryInMs !== undefined && (!Number.isFinite(opts.retryInMs) || opts.retryInMs < 0)) throw new InvalidOptionError('retryInMs', 'must be a non-negative number');
   const settings = await deps.registry.settingsFor(row.task);
   const err = agentError(opts.error);
@@ -88,9 +92,12 @@ export async function release(deps: LeaseDeps, id: string, opts: { leaseToken: s
   await finish(deps, { to: 'queued', id, token: opts.leaseToken, runAt: now + Math.round(delay), error: null, countAttempt: false });
 }
 
+/** Records one transition; a repeat of one already recorded (its answer was lost) succeeds too. */
 async function finish(deps: LeaseDeps, transition: Transition): Promise<void> {
   const r = await deps.store.finishJobs({ transitions: [transition], now: deps.clock.now() });
-  if (!r.results[0].ok) throw new LeaseLostError(transition.id);
+  if (r.results[0].ok) return;
+  const row = await deps.store.getJob({ id: transition.id });
+  if (!alreadyRecorded(transition, row)) throw new LeaseLostError(transition.id, row?.state);
 }
 
 /** The error an agent reported, as an Error without a stack of ours (ours would say nothing). */

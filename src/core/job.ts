@@ -80,6 +80,11 @@ export interface JobRow {
   batchId: string | null;
   origin: string | null;
   workerId: string | null;
+  /**
+   * The fencing token of the running attempt, or of the attempt that finished the job (so a
+   * repeated delivery of its outcome is recognised). Internal: never shown to anyone.
+   */
+  leaseToken: string | null;
   leaseExpiresAt: number | null;
   progressDone: number | null;
   progressTotal: number | null;

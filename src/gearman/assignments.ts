@@ -17,7 +17,7 @@ import type { JobProgress, Payload } from '../core/job.js';
 import type { Logger } from '../core/logger.js';
 import type { Offload } from '../offload.js';
 import type { ClaimedJob, Transition } from '../store/store.js';
-import { failFor } from '../worker/transition.js';
+import { failFor } from '../core/transitions.js';
 import { type GearmanConnection, type Reply, response } from './connection.js';
 import { handleOf } from './handles.js';
 import type { Listeners } from './listeners.js';

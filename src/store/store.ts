@@ -101,6 +101,8 @@ export type Transition =
 export interface TransitionResult {
   ok: boolean;
   task: string | null;
+  /** The job's concurrency key, when the transition took effect (its slot is free again). */
+  concurrencyKey: string | null;
 }
 
 export interface FinishResult {

@@ -10,7 +10,7 @@ import { isTaskDefinition, type TaskDefinition } from '../core/task.js';
 import type { ClaimedJob, ClaimParams, Transition } from '../store/store.js';
 import { ActiveJob } from './active-job.js';
 import type { LostLease, WorkerBackend } from './backend.js';
-import { decide, failFor, type HandlerResult } from './transition.js';
+import { decide, failFor, type HandlerResult } from '../core/transitions.js';
 
 export interface WorkerOptions {
   /** Jobs run at once by this worker (default 10). */

@@ -287,6 +287,31 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       const stale = await store.finishJobs({ transitions: [{ to: 'succeeded', id: j3.id, token: j3.leaseToken, result: '"late"' }], now: T0 + 20 });
       assert.deepEqual(stale.results.map((x) => x.ok), [false]);
       assert.equal((await store.getJob({ id: again }))!.state, 'queued');
+      // A finished job keeps the token of the attempt that finished it (a repeated delivery is
+      // recognised by it); a requeued one has none.
+      assert.deepEqual([s!.leaseToken, f!.leaseToken, q!.leaseToken], [j1.leaseToken, j2.leaseToken, null]);
+      const repeat = await store.finishJobs({ transitions: [{ to: 'succeeded', id: j1.id, token: j1.leaseToken, result: '{"sent":true}' }], now: T0 + 30 });
+      assert.deepEqual(repeat.results.map((x) => x.ok), [false], 'the fence itself refuses it: the rule lives above the store');
+      assert.equal((await store.getJob({ id: ok }))!.finishedAt, T0 + 10);
+    });
+
+    it('tells each transition that took effect its job\'s concurrency key', async () => {
+      await insert({ concurrencyKey: 'acct-1' });
+      await insert();
+      const [a, b] = await claim(2, ['email']);
+      const r = await store.finishJobs({
+        transitions: [
+          { to: 'succeeded', id: a.id, token: a.leaseToken, result: null },
+          { to: 'queued', id: b.id, token: b.leaseToken, runAt: T0, error: null, countAttempt: false },
+          { to: 'succeeded', id: a.id, token: 'stale', result: null },
+        ],
+        now: T0,
+      });
+      assert.deepEqual(r.results, [
+        { ok: true, task: 'email', concurrencyKey: 'acct-1' },
+        { ok: true, task: 'email', concurrencyKey: null },
+        { ok: false, task: null, concurrencyKey: null },
+      ]);
     });
 
     it('refunds the attempt of a release and keeps only the last ten errors', async () => {

@@ -50,6 +50,23 @@ describe('leases, heartbeats, timeouts and cancellation', () => {
     assert.equal((await handle.status()).result, 'done by the live worker');
   });
 
+  it('answers a repeated complete or final fail with the same lease token as recorded, and refuses a different result', async () => {
+    const task = defineTask('agent.work', async () => null);
+    t = await openTestOffload({ tasks: [task] });
+    const a = await t.offload.enqueue(task, null);
+    const b = await t.offload.enqueue(task, null, { maxAttempts: 1 });
+    const [ja, jb] = await t.offload.claim({ tasks: ['agent.work'], max: 2 });
+    await t.offload.complete(ja.id, { leaseToken: ja.leaseToken, result: { pages: 3 } });
+    // The first answer was lost (a timeout, a server killed after its commit): the agent sends it again.
+    await t.offload.complete(ja.id, { leaseToken: ja.leaseToken, result: { pages: 3 } });
+    await assert.rejects(t.offload.complete(ja.id, { leaseToken: ja.leaseToken, result: { pages: 4 } }), (err: LeaseLostError) => err.state === 'succeeded');
+    assert.deepEqual((await a.status()).result, { pages: 3 });
+    assert.deepEqual(await t.offload.fail(jb.id, { leaseToken: jb.leaseToken, error: 'broken' }), { state: 'failed', runAt: null });
+    assert.deepEqual(await t.offload.fail(jb.id, { leaseToken: jb.leaseToken, error: 'broken' }), { state: 'failed', runAt: null });
+    await assert.rejects(t.offload.complete(jb.id, { leaseToken: jb.leaseToken, result: 'late' }), (err: LeaseLostError) => err.state === 'failed');
+    assert.equal((await b.status()).error?.message, 'broken');
+  });
+
   it('aborts the handler\'s signal when the job times out, and retries it', async () => {
     let attempts = 0;
     const reasons: unknown[] = [];

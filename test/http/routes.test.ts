@@ -146,6 +146,18 @@ describe('HTTP API routes', () => {
       assert.deepEqual([read.state, read.result, read.workerId], ['succeeded', { ok: true }, 'py-1']);
     });
 
+    it('answers a complete sent again with the same token and result as recorded (its first answer was lost)', async () => {
+      await submit({ task: 't.echo', input: 1 });
+      const [job] = (await claim({ tasks: ['t.echo'] })).json.jobs;
+      const body = { leaseToken: job.leaseToken, result: { pages: 2 } };
+      const first = await t.call('POST', `/v1/jobs/${job.id}/complete`, { body });
+      const again = await t.call('POST', `/v1/jobs/${job.id}/complete`, { body });
+      assert.deepEqual([first.status, again.status, again.json], [200, 200, { id: job.id, state: 'succeeded', runAt: null }]);
+      const other = await t.call('POST', `/v1/jobs/${job.id}/complete`, { body: { leaseToken: job.leaseToken, result: { pages: 3 } } });
+      assert.deepEqual([other.status, other.json.error.code, other.json.error.details], [409, 'LEASE_LOST', { id: job.id, state: 'succeeded' }]);
+      assert.deepEqual((await t.offload.getJob(job.id)).result, { pages: 2 });
+    });
+
     it('a stale lease token gets 409 LEASE_LOST on heartbeat, complete, fail and release', async () => {
       await submit({ task: 't.echo', input: 1 });
       const [job] = (await claim({ tasks: ['t.echo'] })).json.jobs;

@@ -81,7 +81,8 @@ export function agentRoutes(app: Api, ctx: ApiContext): void {
     config: { access: 'work' },
     schema: {
       summary: 'Record a claimed job\'s result',
-      description: '409 LEASE_LOST when the lease token is stale: the result is not recorded.',
+      description: '409 LEASE_LOST when the lease token is stale: the result is not recorded. Safe to repeat: a complete sent again with the same '
+        + 'lease token and the same result (its first answer was lost) answers 200 again; with another result it gets 409 LEASE_LOST (`details.state: succeeded`).',
       tags: ['agents'],
       params: JobParams,
       body: CompleteBody,
@@ -99,7 +100,8 @@ export function agentRoutes(app: Api, ctx: ApiContext): void {
     schema: {
       summary: 'Record a failed attempt',
       description: 'The job is retried per its task\'s backoff while attempts remain (state queued, with runAt), else it fails. '
-        + '`retryable: false` fails it at once. 409 LEASE_LOST when the lease token is stale.',
+        + '`retryable: false` fails it at once. 409 LEASE_LOST when the lease token is stale. A fail that ended the job, sent again with the same '
+        + 'lease token, answers 200 again; one that queued a retry cannot be told from a stale one once the job runs again, and gets 409.',
       tags: ['agents'],
       params: JobParams,
       body: FailBody,

@@ -164,9 +164,9 @@ export class PostgresStore implements Store {
       t.map((x) => (x.to === 'queued' && !x.countAttempt ? 1 : 0)),
       p.now, c?.workerId ?? null, c?.tasks ?? null, c?.max ?? 0, c?.leaseMs ?? 0, c?.now ?? p.now,
     ]);
-    const out: FinishResult = { results: t.map(() => ({ ok: false, task: null })), finishedBatches: [], followUps: [], claimed: [] };
+    const out: FinishResult = { results: t.map(() => ({ ok: false, task: null, concurrencyKey: null })), finishedBatches: [], followUps: [], claimed: [] };
     for (const r of rows) {
-      if (r.kind === 'r') out.results[r.ord - 1] = { ok: true, task: r.task as string };
+      if (r.kind === 'r') out.results[r.ord - 1] = { ok: true, task: r.task as string, concurrencyKey: (r.concurrencyKey ?? null) as string | null };
       else if (r.kind === 'b') out.finishedBatches.push(finishedBatch(r.extra as Raw, out.followUps));
       else out.claimed.push(claimedJob(r));
     }

@@ -7,7 +7,7 @@ import type { ClaimedJob, InsertedJob, TokenRecord } from '../store.js';
 export const JOB_COLUMNS = `id::text AS id, task, state, input, input_bytes AS "inputBytes", result, result_bytes AS "resultBytes",
   error, errors::text AS errors, priority, run_at AS "runAt", attempt, max_attempts AS "maxAttempts", timeout_ms AS "timeoutMs",
   unique_key AS "uniqueKey", concurrency_key AS "concurrencyKey", batch_id::text AS "batchId", origin, worker_id AS "workerId",
-  lease_expires_at AS "leaseExpiresAt", progress_done AS "progressDone", progress_total AS "progressTotal",
+  lease_token::text AS "leaseToken", lease_expires_at AS "leaseExpiresAt", progress_done AS "progressDone", progress_total AS "progressTotal",
   progress_message AS "progressMessage", created_at AS "createdAt", started_at AS "startedAt", finished_at AS "finishedAt"`;
 
 export const BATCH_COLUMNS = `id::text AS id, title, total, succeeded, failed, cancelled, on_finish_job_id::text AS "onFinishJobId",

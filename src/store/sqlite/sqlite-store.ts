@@ -13,7 +13,7 @@ import { openSqlite, type SqliteOptions } from './connection.js';
 
 const JOB_COLUMNS = `id, task, state, input, result, error, errors, priority, run_at AS runAt, attempt,
   max_attempts AS maxAttempts, timeout_ms AS timeoutMs, unique_key AS uniqueKey, concurrency_key AS concurrencyKey,
-  batch_id AS batchId, origin, worker_id AS workerId, lease_expires_at AS leaseExpiresAt,
+  batch_id AS batchId, origin, worker_id AS workerId, lease_token AS leaseToken, lease_expires_at AS leaseExpiresAt,
   progress_done AS progressDone, progress_total AS progressTotal, progress_message AS progressMessage,
   created_at AS createdAt, started_at AS startedAt, finished_at AS finishedAt`;
 
@@ -218,7 +218,7 @@ export class SqliteStore implements Store {
       const out: FinishResult = { results: [], finishedBatches: [], followUps: [], claimed: [] };
       for (const t of p.transitions) {
         const row = this.applyTransition(t, p.now);
-        out.results.push({ ok: row !== undefined, task: row?.task ?? null });
+        out.results.push({ ok: row !== undefined, task: row?.task ?? null, concurrencyKey: row?.concurrencyKey ?? null });
         if (row?.batchId != null && t.to !== 'queued') {
           const finished = this.countBatchFinished(String(row.batchId), t.to === 'succeeded' ? 1 : 0, t.to === 'failed' ? 1 : 0, 0, p.now, out.followUps);
           if (finished) out.finishedBatches.push(finished);
@@ -229,16 +229,16 @@ export class SqliteStore implements Store {
     });
   }
 
-  private applyTransition(t: Transition, now: number): { task: string; batchId?: number | null } | undefined {
+  private applyTransition(t: Transition, now: number): Applied | undefined {
     const token = Number(t.token);
     const id = Number(t.id);
     switch (t.to) {
       case 'succeeded':
-        return this.stmt('succeed_job').get({ id, token, result: t.result, now }) as { task: string; batchId: number | null } | undefined;
+        return this.stmt('succeed_job').get({ id, token, result: t.result, now }) as Applied | undefined;
       case 'failed':
-        return this.stmt('fail_job').get({ id, token, error: t.error, now }) as { task: string; batchId: number | null } | undefined;
+        return this.stmt('fail_job').get({ id, token, error: t.error, now }) as Applied | undefined;
       case 'queued':
-        return this.stmt('requeue_job').get({ id, token, runAt: t.runAt, error: t.error, refund: t.countAttempt ? 0 : 1 }) as { task: string } | undefined;
+        return this.stmt('requeue_job').get({ id, token, runAt: t.runAt, error: t.error, refund: t.countAttempt ? 0 : 1 }) as Applied | undefined;
     }
   }
 
@@ -536,6 +536,8 @@ export class SqliteStore implements Store {
   }
 }
 
+/** What a transition that took effect tells about its job. */
+interface Applied { task: string; batchId?: number | null; concurrencyKey: string | null }
 interface TaskLimits { name: string; concurrency: number | null; concurrencyPerKey: number; pausedUntil: number | null }
 interface Candidate { id: number; task: string; priority: number; runAt: number; concurrencyKey: string | null }
 interface Expired { id: number; task: string; attempt: number; maxAttempts: number; batchId: number | null; leaseToken: number }
@@ -548,6 +550,7 @@ function jobRow(r: RawRow): JobRow {
   const row = r as unknown as JobRow;
   row.id = String(r.id);
   if (r.batchId !== null) row.batchId = String(r.batchId);
+  if (r.leaseToken !== null) row.leaseToken = String(r.leaseToken);
   return row;
 }
 

@@ -7,4 +7,4 @@ SET state = 'queued', run_at = :runAt, attempt = attempt - :refund,
     errors = CASE WHEN :error IS NULL THEN errors ELSE {{APPEND_ERROR}} END,
     lease_token = NULL, lease_expires_at = NULL
 WHERE id = :id AND state = 'running' AND lease_token = :token
-RETURNING task
+RETURNING task, concurrency_key AS concurrencyKey

@@ -2,7 +2,7 @@
 -- params: :id, :now
 UPDATE jobs
 SET state = 'queued', attempt = 0, run_at = :now, result = NULL, error = NULL,
-    finished_at = NULL, started_at = NULL, worker_id = NULL,
+    finished_at = NULL, started_at = NULL, worker_id = NULL, lease_token = NULL,
     progress_done = NULL, progress_total = NULL, progress_message = NULL
 WHERE id = :id AND state IN ('failed', 'cancelled')
 RETURNING {{JOB_COLUMNS}}

@@ -1,8 +1,8 @@
-import { backoffDelay } from '../core/backoff.js';
-import { HANDLER_ERROR_CODE, INVALID_RESULT_CODE } from '../core/errors.js';
-import { jobErrorOf, type Payload } from '../core/job.js';
-import { type AnyOutcome, isOutcome } from '../core/outcomes.js';
-import type { ResolvedTaskSettings } from '../core/task.js';
+import { backoffDelay } from './backoff.js';
+import { HANDLER_ERROR_CODE, INVALID_RESULT_CODE } from './errors.js';
+import { jobErrorOf, type JobRow, type Payload } from './job.js';
+import { type AnyOutcome, isOutcome } from './outcomes.js';
+import type { ResolvedTaskSettings } from './task.js';
 import type { Transition } from '../store/store.js';
 
 export interface AttemptInfo {
@@ -68,4 +68,27 @@ export function encodeResult(value: unknown): Encoded {
   } catch (err) {
     return { ok: false, problem: (err as Error).message };
   }
+}
+
+/** What `alreadyRecorded` reads of a job. */
+export type RecordedJob = Pick<JobRow, 'state' | 'leaseToken' | 'result'>;
+
+/**
+ * Whether a transition the lease fence refused had in fact been recorded: its job ended as the
+ * transition asks, under the same lease token (and, for a result, with the same result). That is
+ * a repeated delivery whose first answer was lost (a timeout, a server killed after its commit),
+ * and it is answered as a success. A retry or release cannot be recognised this way: the job may
+ * already be running again under another token.
+ */
+export function alreadyRecorded(t: Transition, job: RecordedJob | null): boolean {
+  if (job === null || job.leaseToken !== t.token) return false;
+  if (t.to === 'succeeded') return job.state === 'succeeded' && samePayload(job.result, t.result);
+  if (t.to === 'failed') return job.state === 'failed';
+  return false;
+}
+
+function samePayload(a: Payload | null, b: Payload | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (typeof a === 'string' || typeof b === 'string') return typeof a === typeof b && a === b;
+  return a.equals(b);
 }
