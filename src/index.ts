@@ -16,6 +16,7 @@ export type { Logger } from './core/logger.js';
 export type { OffloadEvents } from './core/events.js';
 export { JobHandle, BatchHandle } from './client/handles.js';
 export type { EnqueueOptions } from './client/submission.js';
+export type { SubmitOptions } from './client/idempotency.js';
 export type { WaitOptions } from './client/waiters.js';
 export { Worker } from './worker/worker.js';
 export type { WorkerOptions } from './worker/worker.js';

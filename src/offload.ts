@@ -10,13 +10,14 @@ import { BatchHandle, type HandleHost, JobHandle, resultOf } from './client/hand
 import { checkId, decodeCursor, encodeCursor } from './client/ids.js';
 import * as leases from './client/leases.js';
 import type { ClaimOptions, FailOptions } from './client/leases.js';
+import { DEFAULT_IDEMPOTENCY_WINDOW_MS, replayedIds, type SubmitOptions, submitKeyOf } from './client/idempotency.js';
 import { buildNewJob, buildNewJobs, DEFAULT_MAX_INPUT_BYTES, type EnqueueOptions } from './client/submission.js';
 import { type WaitOptions, Waiters } from './client/waiters.js';
 import { Pruner } from './maintenance/pruner.js';
 import { Rescuer } from './maintenance/rescuer.js';
 import { instrumentStore } from './store/instrumented.js';
 import { DEFAULT_STORE_URL, openStore } from './store/open.js';
-import type { ClaimedJob, InsertedJob, Store } from './store/store.js';
+import type { ClaimedJob, InsertedJob, InsertJobsResult, Store, SubmitKey } from './store/store.js';
 import { storeBackend } from './worker/store-backend.js';
 import { Worker, type WorkerOptions } from './worker/worker.js';
 
@@ -37,6 +38,8 @@ export interface OffloadOptions {
   logger?: Logger;
   /** Largest accepted job input, in bytes of JSON (default 1 MiB). */
   maxInputBytes?: number;
+  /** How long an idempotency key returns its submission's jobs (default 24 hours). */
+  idempotencyWindowMs?: number;
 }
 
 export interface SubmitItem<I = any> {
@@ -45,7 +48,7 @@ export interface SubmitItem<I = any> {
   options?: EnqueueOptions;
 }
 
-export interface BatchOptions {
+export interface BatchOptions extends SubmitOptions {
   title?: string;
   /** A job to enqueue once, when every job of the batch has finished; its input becomes `{ batch, input }`. */
   onFinish?: { task: TaskDefinition<any, any> | string; input?: unknown; options?: EnqueueOptions };
@@ -96,6 +99,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   private readonly waiters: Waiters;
   /** Submission limits, also applied by front doors that build jobs themselves (the Gearman port). */
   readonly limits: { readonly maxInputBytes: number };
+  private readonly idempotencyWindowMs: number;
   private readonly workers = new Set<Worker>();
   private maintenance: { rescuer: Rescuer; pruner: Pruner } | undefined;
   private closing: Promise<void> | undefined;
@@ -108,6 +112,8 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     this.waiters = new Waiters(this.store, this.bus, this.clock);
     this.limits = { maxInputBytes: opts.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES };
     if (!Number.isSafeInteger(this.limits.maxInputBytes) || this.limits.maxInputBytes < 1) throw new InvalidOptionError('maxInputBytes', 'must be a positive integer');
+    this.idempotencyWindowMs = opts.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
+    if (!Number.isSafeInteger(this.idempotencyWindowMs) || this.idempotencyWindowMs < 1000) throw new InvalidOptionError('idempotencyWindowMs', 'must be an integer ≥ 1000 (milliseconds)');
     for (const def of opts.tasks ?? []) this.registry.define(def);
   }
 
@@ -136,27 +142,32 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
 
   // ---- submitting ------------------------------------------------------------------------------
 
-  /** Submits one job; resolves once it is stored. */
-  async enqueue<T extends TaskRef>(task: T, input: InputFor<M, T>, options?: EnqueueOptions): Promise<JobHandle<InputFor<M, T>, OutputFor<M, T>>> {
+  /** Submits one job; resolves once it is stored. With `idempotencyKey`, a repeat returns the first submission's job. */
+  async enqueue<T extends TaskRef>(task: T, input: InputFor<M, T>, options?: EnqueueOptions & SubmitOptions): Promise<JobHandle<InputFor<M, T>, OutputFor<M, T>>> {
     this.checkOpen();
-    const job = await buildNewJob(this.registry, this.limits, this.clock.now(), nameOf(task), input, options);
-    const { jobs } = await this.store.insertJobs({ jobs: [job], now: this.clock.now() });
-    return this.handleOf(jobs[0]) as JobHandle<InputFor<M, T>, OutputFor<M, T>>;
+    const { idempotencyKey, ...enqueueOptions } = options ?? {};
+    const now = this.clock.now();
+    const job = await buildNewJob(this.registry, this.limits, now, nameOf(task), input, enqueueOptions);
+    const submitKey = submitKeyOf(idempotencyKey, job.origin, ['job', job.task, job.input, enqueueOptions], now, this.idempotencyWindowMs);
+    const r = await this.store.insertJobs({ jobs: [job], now, submitKey });
+    const [handle] = await this.handlesOf(r, idempotencyKey, submitKey);
+    return handle as JobHandle<InputFor<M, T>, OutputFor<M, T>>;
   }
 
   /** Submits many jobs in one transaction: all are stored, or none. */
-  async enqueueMany(items: SubmitItem[]): Promise<JobHandle[]> {
+  async enqueueMany(items: SubmitItem[], options: SubmitOptions = {}): Promise<JobHandle[]> {
     this.checkOpen();
     if (!Array.isArray(items)) throw new InvalidOptionError('items', 'must be an array of { task, input, options? }');
     const now = this.clock.now();
     const jobs = await buildNewJobs(this.registry, this.limits, now, items.map((it) => ({ ...it, task: nameOf(it?.task) })));
     if (jobs.length === 0) return [];
-    const r = await this.store.insertJobs({ jobs, now });
-    return r.jobs.map((j) => this.handleOf(j));
+    const submitKey = submitKeyOf(options.idempotencyKey, jobs[0].origin, ['jobs', jobs.map((j, i) => [j.task, j.input, items[i].options ?? {}])], now, this.idempotencyWindowMs);
+    const r = await this.store.insertJobs({ jobs, now, submitKey });
+    return this.handlesOf(r, options.idempotencyKey, submitKey);
   }
 
   /** Submits a job and waits for its result (rejects with JobFailedError / JobCancelledError). */
-  async run<T extends TaskRef>(task: T, input: InputFor<M, T>, options?: EnqueueOptions & WaitOptions): Promise<OutputFor<M, T>> {
+  async run<T extends TaskRef>(task: T, input: InputFor<M, T>, options?: EnqueueOptions & SubmitOptions & WaitOptions): Promise<OutputFor<M, T>> {
     const { timeoutMs: _t, signal: _s, ...enqueueOptions } = options ?? {};
     const handle = await this.enqueue(task, input, enqueueOptions);
     return handle.result({ timeoutMs: options?.timeoutMs, signal: options?.signal }) as Promise<OutputFor<M, T>>;
@@ -174,8 +185,10 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     if (onFinish && typeof onFinish.input !== 'string') throw new InvalidOptionError('onFinish.input', 'must be a JSON value');
     const title = options.title ?? null;
     if (title !== null && (typeof title !== 'string' || title.length > 500)) throw new InvalidOptionError('title', 'must be a string of at most 500 characters');
-    const r = await this.store.insertJobs({ jobs, batch: { title, onFinish }, now });
-    return new BatchHandle(this, r.batchId!, r.jobs.map((j) => this.handleOf(j)));
+    const submitKey = submitKeyOf(options.idempotencyKey, jobs[0]?.origin ?? onFinish?.origin ?? null,
+      ['batch', jobs.map((j, i) => [j.task, j.input, items[i].options ?? {}]), title, options.onFinish ?? null], now, this.idempotencyWindowMs);
+    const r = await this.store.insertJobs({ jobs, batch: { title, onFinish }, now, submitKey });
+    return new BatchHandle(this, r.batchId!, await this.handlesOf(r, options.idempotencyKey, submitKey), r.replayed !== undefined);
   }
 
   /** A handle for a job submitted earlier (by this process or another). */
@@ -186,6 +199,18 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
 
   private handleOf(j: InsertedJob): JobHandle {
     return new JobHandle(this, j.id, j.task, j.deduplicated, j.state);
+  }
+
+  /** Handles for what an insert stored or, when its idempotency key was held, for the jobs the first submission stored. */
+  private async handlesOf(r: InsertJobsResult, key: string | undefined, submitKey: SubmitKey | undefined): Promise<JobHandle[]> {
+    if (!r.replayed) return r.jobs.map((j) => this.handleOf(j));
+    const ids = replayedIds(key!, submitKey!, r.replayed);
+    const rows = new Map((await this.store.getJobs({ ids })).map((row) => [row.id, row]));
+    return ids.map((id) => {
+      const row = rows.get(id);
+      if (!row) throw new JobNotFoundError(id);
+      return new JobHandle(this, id, row.task, false, row.state, true);
+    });
   }
 
   // ---- reading and acting ----------------------------------------------------------------------

@@ -119,6 +119,9 @@ _OPTION_NAMES = {
 }
 
 
+# A keyed submit is safe to send again: the pauses before each new try (None: no more tries).
+_SUBMIT_RETRY_DELAYS = (0.2, 0.5, 1.0, None)
+
 _SETTING_NAMES = {
     'max_attempts': 'maxAttempts', 'backoff': 'backoff', 'timeout_ms': 'timeoutMs', 'priority': 'priority',
     'concurrency': 'concurrency', 'concurrency_per_key': 'concurrencyPerKey', 'retention': 'retention',
@@ -153,13 +156,17 @@ class Client(object):
 
     # -- producers --
 
-    def submit(self, task, input=None, wait=None, **options):
+    def submit(self, task, input=None, wait=None, idempotency_key=None, **options):
         """Submits a job and returns it (a dict, the shape of the CLI's --json).
 
         ``wait=SECONDS`` holds the request until the job finishes or the wait ends; the job comes
         back as it stands (look at ``job['state']``). Options: priority, run_at, delay_ms,
         unique_key (returns the queued or running job holding the key), concurrency_key,
         max_attempts, timeout_ms.
+
+        ``idempotency_key``: the job is stored once however often it is sent within 24 hours, so a
+        submit whose answer was lost (the server unreachable or unavailable) is sent again, up to
+        three times, and returns the job the first delivery stored.
         """
         body = {'task': task, 'input': input}
         for name, value in options.items():
@@ -167,7 +174,17 @@ class Client(object):
                 raise TypeError('submit() got an unknown option %r (known: %s)' % (name, ', '.join(sorted(_OPTION_NAMES))))
             if value is not None:
                 body[_OPTION_NAMES[name]] = value
-        return self.request('POST', '/v1/jobs' + _wait_query(wait), body, hold=wait or 0)['job']
+        path = '/v1/jobs' + _wait_query(wait)
+        if idempotency_key is None:
+            return self.request('POST', path, body, hold=wait or 0)['job']
+        headers = {'Idempotency-Key': str(idempotency_key)}
+        for delay in _SUBMIT_RETRY_DELAYS:
+            try:
+                return self.request('POST', path, body, hold=wait or 0, headers=headers)['job']
+            except OffloadError as err:
+                if delay is None or not is_transient(err):
+                    raise
+                time.sleep(delay)
 
     def get(self, job_id, wait=None):
         """The job with this id; ``wait=SECONDS`` holds until it finishes or the wait ends."""
@@ -242,15 +259,16 @@ class Client(object):
 
     # -- plumbing --
 
-    def request(self, method, path, body=None, hold=0):
+    def request(self, method, path, body=None, hold=0, headers=None):
         """One request; the parsed JSON answer, or OffloadError (ServerUnreachable when it could not be had)."""
         payload = None if body is None else json.dumps(body, allow_nan=False, separators=(',', ':')).encode('utf-8')
         generation = self._generation
+        sent_headers = self._headers if not headers else dict(self._headers, **headers)
         for attempt in (1, 2):
             conn, reused = self._connection()
             try:
                 conn.sock.settimeout(self.timeout + float(hold))
-                conn.request(method, self._prefix + path, body=payload, headers=self._headers)
+                conn.request(method, self._prefix + path, body=payload, headers=sent_headers)
                 response = conn.getresponse()
                 data = response.read()
                 break

@@ -22,6 +22,8 @@ export class JobHandle<I = unknown, O = unknown> {
     readonly deduplicated: boolean,
     /** The state when submitted (for a deduplicated job, the existing job's state). */
     readonly state: JobState,
+    /** True when the submission's idempotency key had been used: this is the job that first submission stored. */
+    readonly replayed = false,
   ) {}
 
   /** The job as it stands now. */
@@ -43,8 +45,8 @@ export class JobHandle<I = unknown, O = unknown> {
     return this.host.cancel(this.id) as Promise<Job<I, O>>;
   }
 
-  toJSON(): { id: string; task: string; deduplicated: boolean; state: JobState } {
-    return { id: this.id, task: this.task, deduplicated: this.deduplicated, state: this.state };
+  toJSON(): { id: string; task: string; deduplicated: boolean; state: JobState; replayed: boolean } {
+    return { id: this.id, task: this.task, deduplicated: this.deduplicated, state: this.state, replayed: this.replayed };
   }
 }
 
@@ -61,6 +63,8 @@ export class BatchHandle {
     private readonly host: HandleHost,
     readonly id: string,
     readonly jobs: JobHandle[],
+    /** True when the submission's idempotency key had been used: this is the batch that first submission stored. */
+    readonly replayed = false,
   ) {}
 
   /** The batch with its live counts. */

@@ -79,6 +79,15 @@ export class InvalidOptionError extends OffloadError {
   }
 }
 
+const IDEMPOTENCY_KEY_REUSED = register('IDEMPOTENCY_KEY_REUSED', 422, 'A submission reused an idempotency key, within its window, with other content than the submission that first used it.');
+export class IdempotencyKeyReusedError extends OffloadError {
+  static readonly code = IDEMPOTENCY_KEY_REUSED;
+  constructor(key: string, jobIds: string[]) {
+    super(IDEMPOTENCY_KEY_REUSED, `Idempotency key "${key}" was already used for another submission (other tasks, inputs or options), which stored job(s) ${jobIds.join(', ') || '(none)'}. `
+      + 'Send exactly that submission again to get its jobs back, or use a new key for new work.', { key, jobIds });
+  }
+}
+
 const INVALID_ID = register('INVALID_ID', 400, 'A job or batch id is not a positive integer.');
 export class InvalidIdError extends OffloadError {
   static readonly code = INVALID_ID;

@@ -14,6 +14,7 @@ interface RouteSchema {
   hide?: boolean;
   params?: TSchema;
   querystring?: TSchema;
+  headers?: TSchema;
   body?: TSchema;
   response?: Record<string, TSchema & { description?: string }>;
 }
@@ -26,7 +27,8 @@ export interface CollectedRoute {
 
 const STATUS_TEXT: Record<string, string> = {
   200: 'OK', 201: 'Created', 202: 'Accepted (the wait ended first)', 400: 'Invalid request', 401: 'No valid token', 403: 'Not allowed for this token or address',
-  404: 'Not found', 409: 'Conflict (LEASE_LOST, INVALID_STATE)', 413: 'Too large', 415: 'Not JSON', 429: 'Too many requests', 503: 'Unavailable',
+  404: 'Not found', 409: 'Conflict (LEASE_LOST, INVALID_STATE)', 413: 'Too large', 415: 'Not JSON', 422: 'Idempotency key reused for another submission', 429: 'Too many requests',
+  503: 'Unavailable',
 };
 
 /** Call from an onRoute hook. */
@@ -49,6 +51,7 @@ export function buildOpenApi(routes: CollectedRoute[], info: { version: string }
     const parameters = [
       ...paramsOf(s.params, 'path'),
       ...paramsOf(s.querystring, 'query'),
+      ...paramsOf(s.headers, 'header'),
     ];
     const responses: Record<string, unknown> = {};
     for (const [status, schema] of Object.entries(s.response ?? { 200: {} })) {
@@ -87,7 +90,7 @@ export function buildOpenApi(routes: CollectedRoute[], info: { version: string }
   };
 }
 
-function paramsOf(schema: TSchema | undefined, where: 'path' | 'query'): { name: string; in: string; required: boolean; schema: unknown; description?: string }[] {
+function paramsOf(schema: TSchema | undefined, where: 'path' | 'query' | 'header'): { name: string; in: string; required: boolean; schema: unknown; description?: string }[] {
   const s = schema as { properties?: Record<string, { description?: string }>; required?: string[] } | undefined;
   if (!s?.properties) return [];
   return Object.entries(s.properties).map(([name, prop]) => ({

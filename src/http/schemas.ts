@@ -109,6 +109,14 @@ export type SubmitJobBody = Static<typeof SubmitJobBody>;
 export const SubmitBody = Type.Union([SubmitJobBody, Type.Array(SubmitJobBody, { minItems: 1, description: 'Many jobs, stored in one transaction: all or none.' })]);
 export type SubmitBody = Static<typeof SubmitBody>;
 
+export const SubmitHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({
+    minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$',
+    description: 'Store this submission once: sent again with the same key within 24 hours (its first answer was lost), it answers 200 with the jobs '
+      + 'the first one stored and the header Idempotent-Replayed: true. The same key with another body: 422 IDEMPOTENCY_KEY_REUSED. Keys belong to the token.',
+  })),
+});
+
 export const WaitQuery = Type.Object({
   wait: Type.Optional(Type.Number({ minimum: 0, maximum: 3600, description: 'Hold the request until the job finishes (200) or this many seconds pass (202), capped by the server\'s long-poll limit.' })),
 }, { additionalProperties: false });

@@ -3,7 +3,7 @@ import { batchOutcome } from '../core/batch.js';
 import type { EventBus } from '../core/events.js';
 import type { JobError } from '../core/job.js';
 import type {
-  CancelResult, ClaimedJob, ClaimParams, FinishResult, InsertedJob, InsertJobsResult, NewBatch, NewJob, PurgeResult, ReapResult, Store,
+  CancelResult, ClaimedJob, ClaimParams, FinishResult, InsertedJob, InsertJobsParams, InsertJobsResult, PurgeResult, ReapResult, Store,
   Touch, Transition,
 } from './store.js';
 
@@ -43,8 +43,9 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
     capabilities: store.capabilities,
     description: store.description,
 
-    async insertJobs(p: { jobs: NewJob[]; batch?: NewBatch; now: number }): Promise<InsertJobsResult> {
+    async insertJobs(p: InsertJobsParams): Promise<InsertJobsResult> {
       const r = await timed('insertJobs', () => store.insertJobs(p));
+      if (r.replayed) return r;
       r.jobs.forEach((j, i) => {
         if (j.deduplicated) return;
         const leasedTo = j.leaseToken === undefined ? undefined : p.jobs[i].lease?.workerId;

@@ -41,10 +41,33 @@ export interface NewJob {
   lease?: { workerId: string; leaseExpiresAt: number };
 }
 
+export interface InsertJobsParams {
+  jobs: NewJob[];
+  batch?: NewBatch;
+  now: number;
+  submitKey?: SubmitKey;
+}
+
 export interface NewBatch {
   title: string | null;
   /** Enqueued once, when the last job of the batch ends; its input is wrapped by `onFinishInputText`. */
   onFinish: NewJob | null;
+}
+
+/** A submission's idempotency key: while it lives, the same key returns the first submission's jobs. */
+export interface SubmitKey {
+  /** Names who submitted and the key they chose (the caller hashes the two; any text up to 255 characters). */
+  key: string;
+  /** A hash of what was submitted; the caller refuses the same key with another fingerprint. */
+  fingerprint: string;
+  expiresAt: number;
+}
+
+/** The submission that already holds a key: nothing new was stored. */
+export interface ReplayedSubmission {
+  fingerprint: string;
+  jobIds: string[];
+  batchId: string | null;
 }
 
 export interface InsertedJob {
@@ -65,6 +88,8 @@ export interface InsertJobsResult {
   finishedBatch: BatchRow | null;
   /** Jobs enqueued by the store itself (a batch's onFinish job). */
   followUps: InsertedJob[];
+  /** Set when `submitKey` was held by a live submission: then `jobs` is empty and nothing was written. */
+  replayed?: ReplayedSubmission;
 }
 
 /** What a worker needs to run one attempt of a job. */
@@ -209,7 +234,8 @@ export interface Store {
   readonly description: string;
 
   // submitting
-  insertJobs(p: { jobs: NewJob[]; batch?: NewBatch; now: number }): Promise<InsertJobsResult>;
+  /** Stores jobs (and a batch) in one transaction; with `submitKey`, a key held by a live submission stores nothing (`replayed`). */
+  insertJobs(p: InsertJobsParams): Promise<InsertJobsResult>;
 
   // working
   claimJobs(p: ClaimParams): Promise<ClaimedJob[]>;

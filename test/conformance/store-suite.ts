@@ -135,6 +135,40 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.equal(r.jobs[1].id, r.jobs[0].id);
     });
 
+    it('stores a keyed submission once: the same key within its window returns the first submission\'s jobs', async () => {
+      const submitKey = { key: 'app:order-1', fingerprint: 'f1', expiresAt: T0 + 60_000 };
+      const first = await store.insertJobs({ jobs: [newJob(), newJob({ task: 'report' })], now: T0, submitKey });
+      assert.equal(first.replayed, undefined);
+      const again = await store.insertJobs({ jobs: [newJob(), newJob({ task: 'report' })], now: T0 + 1000, submitKey: { ...submitKey, fingerprint: 'f2' } });
+      assert.deepEqual(again.replayed, { fingerprint: 'f1', jobIds: first.jobs.map((j) => j.id), batchId: null });
+      assert.deepEqual(again.jobs, []);
+      assert.equal((await store.listJobs({ limit: 10 })).length, 2, 'nothing new was stored');
+      const batch = await store.insertJobs({ jobs: [newJob()], batch: { title: 'b', onFinish: null }, now: T0, submitKey: { ...submitKey, key: 'app:batch-1' } });
+      const batchAgain = await store.insertJobs({ jobs: [newJob()], batch: { title: 'b', onFinish: null }, now: T0, submitKey: { ...submitKey, key: 'app:batch-1' } });
+      assert.deepEqual(batchAgain.replayed, { fingerprint: 'f1', jobIds: [batch.jobs[0].id], batchId: batch.batchId });
+      // Once the window has ended the key is free again, and the pruner forgets it.
+      const later = await store.insertJobs({ jobs: [newJob()], now: T0 + 60_000, submitKey: { ...submitKey, expiresAt: T0 + 120_000 } });
+      assert.equal(later.replayed, undefined);
+      assert.equal(later.jobs.length, 1);
+      await store.pruneJobs({ now: T0 + 120_000, limit: 1000 });
+      const afterPrune = await store.insertJobs({ jobs: [newJob()], now: T0 + 120_000, submitKey: { ...submitKey, expiresAt: T0 + 180_000 } });
+      assert.equal(afterPrune.replayed, undefined);
+    });
+
+    it('stores one submission when two connections send the same key at once', async () => {
+      const other = await fixture.open();
+      try {
+        const submitKey = { key: 'http:agent:race', fingerprint: 'f', expiresAt: T0 + 60_000 };
+        const results = await Promise.all([store, other, store, other].map((s) => s.insertJobs({ jobs: [newJob(), newJob()], now: T0, submitKey })));
+        const stored = results.filter((r) => r.replayed === undefined);
+        assert.equal(stored.length, 1);
+        for (const r of results.filter((x) => x.replayed)) assert.deepEqual(r.replayed!.jobIds, stored[0].jobs.map((j) => j.id));
+        assert.equal((await store.listJobs({ limit: 10 })).length, 2);
+      } finally {
+        await other.close();
+      }
+    });
+
     it('inserts a job already claimed by a worker: running, attempt 1, fenced, not claimable, reaped when its lease expires', async () => {
       const lease = { workerId: 'gearman:w', leaseExpiresAt: T0 + LEASE };
       const r = await store.insertJobs({ jobs: [newJob({ lease, uniqueKey: 'held' }), newJob()], now: T0 });

@@ -31,6 +31,27 @@ describe('producer API', () => {
     assert.equal(job.createdAt, new Date(t.clock.now()).toISOString());
   });
 
+  it('stores a submission with an idempotency key once within the window, and refuses the key for other content', async () => {
+    t = await openTestOffload({ tasks: [email] });
+    const first = await t.offload.enqueue(email, { to: 'a' }, { idempotencyKey: 'welcome-42' });
+    const again = await t.offload.enqueue(email, { to: 'a' }, { idempotencyKey: 'welcome-42' });
+    assert.deepEqual([again.id, again.replayed, first.replayed], [first.id, true, false]);
+    await assert.rejects(t.offload.enqueue(email, { to: 'b' }, { idempotencyKey: 'welcome-42' }), (err: Error & { code?: string }) => err.code === 'IDEMPOTENCY_KEY_REUSED');
+    const many = [{ task: email, input: { to: 'c' } }, { task: email, input: { to: 'd' } }];
+    const m1 = await t.offload.enqueueMany(many, { idempotencyKey: 'import-1' });
+    const m2 = await t.offload.enqueueMany(many, { idempotencyKey: 'import-1' });
+    assert.deepEqual(m2.map((h) => h.id), m1.map((h) => h.id));
+    const b1 = await t.offload.batch(many, { idempotencyKey: 'batch-1', title: 'b' });
+    const b2 = await t.offload.batch(many, { idempotencyKey: 'batch-1', title: 'b' });
+    assert.deepEqual([b2.id, b2.replayed], [b1.id, true]);
+    assert.equal(await jobCount(t.offload), 5);
+    // A day later the key is free: the same submission is new work.
+    await t.clock.advance(24 * 60 * 60 * 1000);
+    const later = await t.offload.enqueue(email, { to: 'a' }, { idempotencyKey: 'welcome-42' });
+    assert.notEqual(later.id, first.id);
+    await assert.rejects(t.offload.enqueue(email, null as never, { idempotencyKey: '' }), InvalidOptionError);
+  });
+
   it('delays jobs by delayMs or runAt', async () => {
     t = await openTestOffload({ tasks: [email] });
     const a = await t.offload.enqueue(email, { to: 'x' }, { delayMs: 60_000 });

@@ -28,6 +28,37 @@ describe('HTTP API routes', () => {
       assert.equal(again.json.job.id, first.json.job.id);
     });
 
+    it('stores a submission with an Idempotency-Key once, and answers a repeat with its jobs', async () => {
+      const key = { 'idempotency-key': 'order-1234' };
+      const first = await t.call('POST', '/v1/jobs', { body: { task: 't.echo', input: { n: 1 } }, headers: key });
+      const again = await t.call('POST', '/v1/jobs', { body: { task: 't.echo', input: { n: 1 } }, headers: key });
+      assert.deepEqual([first.status, first.headers['idempotent-replayed'], again.status, again.headers['idempotent-replayed']], [201, undefined, 200, 'true']);
+      assert.equal(again.json.job.id, first.json.job.id);
+      const reused = await t.call('POST', '/v1/jobs', { body: { task: 't.echo', input: { n: 2 } }, headers: key });
+      assert.deepEqual([reused.status, reused.json.error.code, reused.json.error.details.jobIds], [422, 'IDEMPOTENCY_KEY_REUSED', [first.json.job.id]]);
+      const many = { body: [{ task: 't.echo', input: 1 }, { task: 't.other', input: 2 }], headers: { 'idempotency-key': 'import-7' } };
+      const [m1, m2] = [await t.call('POST', '/v1/jobs', many), await t.call('POST', '/v1/jobs', many)];
+      assert.deepEqual([m1.status, m2.status], [201, 200]);
+      assert.deepEqual(m2.json.jobs.map((j: { id: string }) => j.id), m1.json.jobs.map((j: { id: string }) => j.id));
+      const batch = { body: { title: 'nightly', jobs: [{ task: 't.echo', input: 1 }] }, headers: { 'idempotency-key': 'nightly-2026-12-02' } };
+      const [b1, b2] = [await t.call('POST', '/v1/batches', batch), await t.call('POST', '/v1/batches', batch)];
+      assert.deepEqual([b1.status, b2.status, b2.headers['idempotent-replayed']], [201, 200, 'true']);
+      assert.equal(b2.json.batch.id, b1.json.batch.id);
+      assert.equal((await t.offload.listJobs({ limit: 100 })).jobs.length, 4, 'one job, two jobs, one batch member');
+    });
+
+    it('keeps each token\'s idempotency keys apart, and refuses a key that is not 1–255 visible characters', async () => {
+      const [a, b] = [await t.token('submit'), await t.token('submit')];
+      const send = (token: string, key: string) => t.call('POST', '/v1/jobs', { body: { task: 't.echo', input: 1 }, token, headers: { 'idempotency-key': key } });
+      const [ra, rb] = [await send(a, 'k'), await send(b, 'k')];
+      assert.deepEqual([ra.status, rb.status], [201, 201]);
+      assert.notEqual(ra.json.job.id, rb.json.job.id);
+      for (const bad of ['x'.repeat(256), 'has space']) {
+        const r = await send(a, bad);
+        assert.deepEqual([r.status, r.json.error.code], [400, 'INVALID_REQUEST'], bad);
+      }
+    });
+
     it('takes delayMs and runAt (ISO or epoch ms), but not both', async () => {
       const delayed = await submit({ task: 't.echo', input: null, delayMs: 60_000 });
       assert.equal(Date.parse(delayed.json.job.runAt), t.clock.now() + 60_000);

@@ -17,6 +17,15 @@ class SubmitTest(unittest.TestCase):
             done = submitter().get(job['id'], wait=WAIT)
         self.assertEqual((done['state'], done['result'], done['attempt']), ('succeeded', 2, 1))
 
+    def test_submit_with_an_idempotency_key_stores_the_job_once(self):
+        task = new_task('idempotent')
+        first = submitter().submit(task, {'n': 1}, idempotency_key='order-7')
+        again = submitter().submit(task, {'n': 1}, idempotency_key='order-7')
+        self.assertEqual(again['id'], first['id'])
+        with self.assertRaises(OffloadError) as reused:
+            submitter().submit(task, {'n': 2}, idempotency_key='order-7')
+        self.assertEqual((reused.exception.code, reused.exception.status), ('IDEMPOTENCY_KEY_REUSED', 422))
+
     def test_submit_with_wait_holds_until_the_job_finishes_or_the_wait_ends(self):
         task = new_task('wait')
         self.assertEqual(submitter().submit(task, None, wait=0.2)['state'], 'queued', 'no agent: the job as it stands')

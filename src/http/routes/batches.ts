@@ -3,9 +3,9 @@ import { toBatch } from '../../core/batch.js';
 import { BatchNotFoundError, InvalidRequestError } from '../../core/errors.js';
 import { requireTask } from '../access.js';
 import { type Api, type ApiContext, originOf, readJobs } from '../context.js';
-import { BatchBody, BatchCreatedResponse, BatchParams, BatchResponse, errorResponses } from '../schemas.js';
+import { BatchBody, BatchCreatedResponse, BatchParams, BatchResponse, errorResponses, SubmitHeaders } from '../schemas.js';
 
-const errors = errorResponses(400, 401, 403, 404, 413, 415, 429);
+const errors = errorResponses(400, 401, 403, 404, 413, 415, 422, 429);
 
 export function batchRoutes(app: Api, ctx: ApiContext): void {
   const { offload, options } = ctx;
@@ -14,10 +14,12 @@ export function batchRoutes(app: Api, ctx: ApiContext): void {
     config: { access: 'submit' },
     schema: {
       summary: 'Submit jobs as one batch, with live counts and an optional job to run when all have finished',
-      description: 'All jobs are stored in one transaction, or none. Read progress with GET /v1/batches/:id or the batch:finished event.',
+      description: 'All jobs are stored in one transaction, or none. Read progress with GET /v1/batches/:id or the batch:finished event. '
+        + '200 with the batch an earlier submission with the same Idempotency-Key stored.',
       tags: ['batches'],
+      headers: SubmitHeaders,
       body: BatchBody,
-      response: { 201: BatchCreatedResponse, ...errors },
+      response: { 200: BatchCreatedResponse, 201: BatchCreatedResponse, ...errors },
     },
   }, async (request, reply) => {
     const b = request.body;
@@ -28,10 +30,14 @@ export function batchRoutes(app: Api, ctx: ApiContext): void {
     const { task: _t, input: _i, ...finishOptions } = b.onFinish ?? { task: '' };
     const handle = await offload.batch(
       b.jobs.map(({ task, input, ...rest }) => ({ task, input, options: { ...rest, origin } })),
-      { title: b.title, onFinish: b.onFinish ? { task: b.onFinish.task, input: b.onFinish.input, options: { ...finishOptions, origin } } : undefined },
+      {
+        title: b.title, idempotencyKey: request.headers['idempotency-key'],
+        onFinish: b.onFinish ? { task: b.onFinish.task, input: b.onFinish.input, options: { ...finishOptions, origin } } : undefined,
+      },
     );
     const [batch, jobs] = await Promise.all([offload.getBatch(handle.id), readJobs(offload, handle.jobs.map((j) => j.id))]);
-    void reply.code(201);
+    if (handle.replayed) void reply.header('idempotent-replayed', 'true');
+    void reply.code(handle.replayed ? 200 : 201);
     return { batch, jobs };
   });
 

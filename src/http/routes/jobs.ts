@@ -7,10 +7,11 @@ import type { Offload } from '../../offload.js';
 import { requireTask } from '../access.js';
 import { type Api, type ApiContext, holdLongRequest, jobJson, type JobJson, originOf, readJobs } from '../context.js';
 import {
-  errorResponses, JobListResponse, JobParams, JobResponse, ListJobsQuery, SubmitBody, type SubmitJobBody, SubmitResponse, WaitQuery,
+  errorResponses, JobListResponse, JobParams, JobResponse, ListJobsQuery, SubmitBody, SubmitHeaders, type SubmitJobBody, SubmitResponse, WaitQuery,
 } from '../schemas.js';
 
 const errors = errorResponses(400, 401, 403, 404, 409, 413, 415, 429);
+const submitErrors = errorResponses(400, 401, 403, 404, 409, 413, 415, 422, 429);
 
 export function jobRoutes(app: Api, ctx: ApiContext): void {
   const { offload, options } = ctx;
@@ -19,13 +20,15 @@ export function jobRoutes(app: Api, ctx: ApiContext): void {
     config: { access: 'submit' },
     schema: {
       summary: 'Submit a job, or an array of jobs in one transaction',
-      description: '201 with the new job; 200 with the existing job when its unique key matched one that is queued or running. '
+      description: '201 with the new job; 200 with the existing job when its unique key matched one that is queued or running, '
+        + 'or with the jobs an earlier submission with the same Idempotency-Key stored. '
         + 'With `?wait=SECONDS`: 200 with the finished job(s), or 202 with them as they stand when the wait ends. '
         + 'An array body answers `{jobs, deduplicated}`: all are stored, or none.',
       tags: ['jobs'],
+      headers: SubmitHeaders,
       querystring: WaitQuery,
       body: SubmitBody,
-      response: { 200: SubmitResponse, 201: SubmitResponse, 202: SubmitResponse, ...errors },
+      response: { 200: SubmitResponse, 201: SubmitResponse, 202: SubmitResponse, ...submitErrors },
     },
   }, async (request, reply) => {
     const many = Array.isArray(request.body);
@@ -33,11 +36,14 @@ export function jobRoutes(app: Api, ctx: ApiContext): void {
     if (items.length > options.maxJobsPerRequest) throw new InvalidRequestError('body', `has ${items.length} jobs; at most ${options.maxJobsPerRequest} are accepted per request`);
     for (const it of items) requireTask(request, it.task);
     const origin = originOf(request.principal);
+    const idempotencyKey = request.headers['idempotency-key'];
     const handles = many
-      ? await offload.enqueueMany(items.map((it) => ({ task: it.task, input: it.input, options: enqueueOptions(it, origin) })))
-      : [await offload.enqueue(items[0]!.task, items[0]!.input, enqueueOptions(items[0]!, origin))];
+      ? await offload.enqueueMany(items.map((it) => ({ task: it.task, input: it.input, options: enqueueOptions(it, origin) })), { idempotencyKey })
+      : [await offload.enqueue(items[0]!.task, items[0]!.input, { ...enqueueOptions(items[0]!, origin), idempotencyKey })];
     const ids = handles.map((h) => h.id);
-    let status = handles.some((h) => !h.deduplicated) ? 201 : 200;
+    const replayed = handles.some((h) => h.replayed);
+    if (replayed) void reply.header('idempotent-replayed', 'true');
+    let status = !replayed && handles.some((h) => !h.deduplicated) ? 201 : 200;
     let jobs: JobJson[];
     if (request.query.wait !== undefined) {
       const held = holdLongRequest(ctx, request, reply);

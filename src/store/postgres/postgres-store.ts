@@ -4,8 +4,8 @@ import type { JobRow, JobState } from '../../core/job.js';
 import { pruneCutoffs, type ResolvedTaskSettings, type TaskRecord } from '../../core/task.js';
 import { loadSqlFiles } from '../sql-files.js';
 import type {
-  CancelResult, ClaimedJob, ClaimParams, CountRow, PriorityCountRow, FinishResult, InsertedJob, InsertJobsResult, ListJobsParams, NewBatch, NewJob,
-  PurgeResult, ReapResult, Store, StoreChange, TokenRecord, TokenScope, Touch, Transition, WorkerRecord,
+  CancelResult, ClaimedJob, ClaimParams, CountRow, PriorityCountRow, FinishResult, InsertedJob, InsertJobsParams, InsertJobsResult, ListJobsParams, NewJob,
+  PurgeResult, ReplayedSubmission, ReapResult, Store, StoreChange, TokenRecord, TokenScope, Touch, Transition, WorkerRecord,
 } from '../store.js';
 import { ChangeFeed, type ChangeNote } from './change-feed.js';
 import { createPool, Db, migrate, type PgTarget, type Queryable } from './connection.js';
@@ -78,13 +78,18 @@ export class PostgresStore implements Store {
 
   // ---- submitting ------------------------------------------------------------------------------
 
-  async insertJobs(p: { jobs: NewJob[]; batch?: NewBatch; now: number }): Promise<InsertJobsResult> {
-    if (p.jobs.length === 1 && !p.batch) {
+  async insertJobs(p: InsertJobsParams): Promise<InsertJobsResult> {
+    if (p.jobs.length === 1 && !p.batch && !p.submitKey) {
       const job = await this.insertOne(this.db, p.jobs[0], null, p.now);
       if (runnable(job)) this.publish({ tasks: [job.task] });
       return { jobs: [job], batchId: null, finishedBatch: null, followUps: [] };
     }
-    const out = await this.db.transaction(async (tx) => {
+    const out = await this.db.transaction(async (tx): Promise<InsertJobsResult> => {
+      const key = p.submitKey;
+      if (key && (await this.run(tx, 'take_submit_key', [key.key, key.fingerprint, p.now, key.expiresAt])).length === 0) {
+        const [held] = await this.run<ReplayedSubmission>(tx, 'find_submit_key', [key.key]);
+        return { jobs: [], batchId: held.batchId, finishedBatch: null, followUps: [], replayed: held };
+      }
       let batchId: string | null = null;
       if (p.batch) {
         const onFinish = p.batch.onFinish ? JSON.stringify({ ...p.batch.onFinish, input: String(p.batch.onFinish.input) }) : null;
@@ -101,8 +106,10 @@ export class PostgresStore implements Store {
           if (r) finished = finishedBatch(r, followUps);
         }
       }
+      if (key) await this.run(tx, 'save_submit_key', [key.key, jobs.map((j) => j.id), batchId]);
       return { jobs, batchId, finishedBatch: finished, followUps };
     });
+    if (out.replayed) return out;
     this.publish({
       tasks: [...out.jobs, ...out.followUps].filter(runnable).map((j) => j.task),
       finishedBatches: out.finishedBatch ? [out.finishedBatch.id] : [],
@@ -429,6 +436,7 @@ export class PostgresStore implements Store {
       deleted += n;
     }
     await this.run(this.db, 'prune_batches', [p.now - 86_400_000]);
+    await this.run(this.db, 'prune_submit_keys', [p.now]);
     await this.run(this.db, 'prune_workers', [p.now - 86_400_000]);
     return { deleted };
   }

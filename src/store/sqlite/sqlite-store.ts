@@ -5,7 +5,7 @@ import { FINISHED_STATES, type JobRow, type JobState } from '../../core/job.js';
 import { pruneCutoffs, type ResolvedTaskSettings, type TaskRecord } from '../../core/task.js';
 import { loadSqlFiles } from '../sql-files.js';
 import type {
-  CancelResult, ClaimedJob, ClaimParams, CountRow, PriorityCountRow, FinishResult, InsertedJob, InsertJobsResult, JobRef, ListJobsParams, NewBatch,
+  CancelResult, ClaimedJob, ClaimParams, CountRow, PriorityCountRow, FinishResult, InsertedJob, InsertJobsParams, InsertJobsResult, JobRef, ListJobsParams,
   NewJob, PurgeResult, ReapResult, Store, StoreChange, TokenRecord, TokenScope, Touch, Transition, WorkerRecord,
 } from '../store.js';
 import { Checkpointer, type CheckpointerOptions } from './checkpointer.js';
@@ -92,12 +92,14 @@ export class SqliteStore implements Store {
 
   // ---- submitting ------------------------------------------------------------------------------
 
-  async insertJobs(p: { jobs: NewJob[]; batch?: NewBatch; now: number }): Promise<InsertJobsResult> {
-    if (p.jobs.length === 1 && !p.batch) {
+  async insertJobs(p: InsertJobsParams): Promise<InsertJobsResult> {
+    if (p.jobs.length === 1 && !p.batch && !p.submitKey) {
       this.checkpointer?.wrote();
       return { jobs: [this.insertOne(p.jobs[0], null, p.now)], batchId: null, finishedBatch: null, followUps: [] };
     }
     return this.write(() => {
+      const held = p.submitKey && this.stmt('find_submit_key').get({ key: p.submitKey.key, now: p.now }) as RawRow | undefined;
+      if (held) return replayOf(held);
       let batchId: string | null = null;
       if (p.batch) {
         const onFinish = p.batch.onFinish ? JSON.stringify({ ...p.batch.onFinish, input: String(p.batch.onFinish.input) }) : null;
@@ -110,6 +112,10 @@ export class SqliteStore implements Store {
         const members = jobs.filter((j) => !j.deduplicated).length;
         if (members !== p.jobs.length) this.stmt('set_batch_total').run({ id: batchId, total: members });
         if (members === 0) finishedBatch = this.countBatchFinished(batchId, 0, 0, 0, p.now, followUps);
+      }
+      if (p.submitKey) {
+        const { key, fingerprint, expiresAt } = p.submitKey;
+        this.stmt('save_submit_key').run({ key, fingerprint, jobIds: JSON.stringify(jobs.map((j) => Number(j.id))), batchId, now: p.now, expiresAt });
       }
       return { jobs, batchId, finishedBatch, followUps };
     });
@@ -487,6 +493,7 @@ export class SqliteStore implements Store {
       deleted += this.write(() => this.stmt('prune_finished').run({ task, state, cutoff, limit: p.limit }).changes);
     }
     this.stmt('prune_batches').run({ cutoff: p.now - 86_400_000 });
+    this.stmt('prune_submit_keys').run({ now: p.now });
     this.stmt('prune_workers').run({ cutoff: p.now - 86_400_000 });
     return { deleted };
   }
@@ -552,6 +559,13 @@ function jobRow(r: RawRow): JobRow {
   if (r.batchId !== null) row.batchId = String(r.batchId);
   if (r.leaseToken !== null) row.leaseToken = String(r.leaseToken);
   return row;
+}
+
+/** A live submission held the key: its jobs are the answer, nothing was written. */
+function replayOf(r: RawRow): InsertJobsResult {
+  const jobIds = (JSON.parse(r.jobIds as string) as number[]).map(String);
+  const batchId = r.batchId === null ? null : String(r.batchId);
+  return { jobs: [], batchId, finishedBatch: null, followUps: [], replayed: { fingerprint: r.fingerprint as string, jobIds, batchId } };
 }
 
 function tokenRow(r: RawRow): TokenRecord {

@@ -58,14 +58,41 @@ public class Client {
     /**
      * Submits a job. With {@code wait}, holds the request until the job finishes or the wait ends,
      * and returns the job as it stands (look at its "state"). {@code options} are the API's fields:
-     * priority, runAt, delayMs, uniqueKey, concurrencyKey, maxAttempts, timeoutMs.
+     * priority, runAt, delayMs, uniqueKey, concurrencyKey, maxAttempts, timeoutMs; and
+     * idempotencyKey, sent as the Idempotency-Key header: the job is stored once however often it
+     * is sent within 24 hours, so a submit whose answer was lost (the server unreachable or
+     * unavailable) is sent again, up to three times, and returns the job the first delivery stored.
      */
     public Map<String, Object> submit(String task, Object input, Duration wait, Map<String, Object> options) {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("task", task);
         body.put("input", input);
         body.putAll(options);
-        return map(request("POST", "/v1/jobs" + waitQuery(wait), body, wait).get("job"));
+        Object key = body.remove("idempotencyKey");
+        String path = "/v1/jobs" + waitQuery(wait);
+        if (key == null) return map(request("POST", path, body, wait).get("job"));
+        Map<String, String> headers = Map.of("Idempotency-Key", key.toString());
+        for (long pauseMs : SUBMIT_RETRY_PAUSES_MS) {
+            try {
+                return map(request("POST", path, body, wait, headers).get("job"));
+            } catch (OffloadException e) {
+                if (pauseMs < 0 || !e.isTransient()) throw e;
+                sleep(pauseMs);
+            }
+        }
+        throw new IllegalStateException("unreachable");
+    }
+
+    /** A keyed submit is safe to send again: the pauses before each new try (-1: no more tries). */
+    private static final long[] SUBMIT_RETRY_PAUSES_MS = {200, 500, 1000, -1};
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ServerUnreachableException("(interrupted)", "interrupted while waiting to submit again", e);
+        }
     }
 
     public Map<String, Object> get(String id) {
@@ -159,6 +186,11 @@ public class Client {
      * server may hold it (a long-poll), on top of the usual timeout.
      */
     public Map<String, Object> request(String method, String path, Object body, Duration hold) {
+        return request(method, path, body, hold, Map.of());
+    }
+
+    /** {@link #request(String, String, Object, Duration)} with extra headers. */
+    public Map<String, Object> request(String method, String path, Object body, Duration hold, Map<String, String> headers) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url + path))
             .timeout(hold == null ? timeout : timeout.plus(hold))
             .header("Accept", "application/json")
@@ -166,6 +198,7 @@ public class Client {
             .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(Json.write(body), StandardCharsets.UTF_8));
         if (body != null) b.header("Content-Type", "application/json");
         if (token != null && !token.isEmpty()) b.header("Authorization", "Bearer " + token);
+        headers.forEach(b::header);
         HttpRequest request = b.build();
         HttpResponse<String> response = send(request, method, path);
         if (response.statusCode() >= 400) throw errorOf(response);

@@ -25,6 +25,16 @@ public class ClientTest {
     }
 
     @Test
+    public void submitWithAnIdempotencyKeyStoresTheJobOnce() {
+        String task = Server.newTask("idempotent");
+        Map<String, Object> first = Server.submitter().submit(task, Map.of("n", 1), null, Map.of("idempotencyKey", "order-7"));
+        Map<String, Object> again = Server.submitter().submit(task, Map.of("n", 1), null, Map.of("idempotencyKey", "order-7"));
+        equal(again.get("id"), first.get("id"));
+        OffloadException reused = raises(OffloadException.class, () -> Server.submitter().submit(task, Map.of("n", 2), null, Map.of("idempotencyKey", "order-7")));
+        equal(List.of(reused.code(), reused.status()), List.of("IDEMPOTENCY_KEY_REUSED", 422));
+    }
+
+    @Test
     public void submitWithWaitAnswersAsTheJobStandsWhenTheWaitEnds() {
         String task = Server.newTask("wait");
         equal(Server.submitter().submit(task, null, Duration.ofMillis(200), Map.of()).get("state"), "queued");

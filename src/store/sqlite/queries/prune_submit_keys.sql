@@ -1,0 +1,3 @@
+-- Idempotency keys whose window has ended.
+-- params: :now
+DELETE FROM submit_keys WHERE expires_at <= :now
