@@ -49,6 +49,7 @@ function int(name: string, min: number) {
 interface StartOptions {
   tasks: string[];
   concurrency: number;
+  lease: number;
   shutdownTimeout: number;
   http: string;
   allow?: string[];
@@ -87,6 +88,7 @@ program.command('start')
   .description('run the server: the HTTP API, the Gearman port, a worker for the given tasks and maintenance')
   .option('--tasks <module...>', 'modules exporting task definitions', [])
   .option('--concurrency <n>', 'jobs run at once by the built-in worker', int('concurrency', 0), 10)
+  .option('--lease <ms>', 'the built-in worker\'s lease length; a silent worker\'s jobs come back after this long', int('lease', 1000), 30_000)
   .option('--shutdown-timeout <ms>', 'on SIGTERM, how long running jobs may take before they are released', int('shutdown-timeout', 0), 10_000)
   .addOption(new Option('--http <host:port|off>', 'where the HTTP API listens; off for none').env('OFFLOAD_HTTP').default(`${HTTP_DEFAULTS.host}:${HTTP_DEFAULTS.port}`))
   .option('--allow <cidrs>', 'comma-separated client addresses or CIDRs allowed to connect to the HTTP API (default: any)', list)
@@ -115,7 +117,7 @@ program.command('start')
       }));
     }
     const server = await startServer({
-      store: globals().store, tasks, concurrency: opts.concurrency, shutdownTimeoutMs: opts.shutdownTimeout, logger, frontDoors, maxInputBytes: opts.maxInput,
+      store: globals().store, tasks, concurrency: opts.concurrency, leaseMs: opts.lease, shutdownTimeoutMs: opts.shutdownTimeout, logger, frontDoors, maxInputBytes: opts.maxInput,
       rescueIntervalMs: opts.rescueInterval,
     });
     exitOnSignals(() => server.close(), (text) => o.err(text));

@@ -245,6 +245,15 @@ export class StoreUnavailableError extends OffloadError {
   }
 }
 
+const STORE_FULL = register('STORE_FULL', 507, 'The store\'s disk is full: nothing more can be written until space is freed.');
+export class StoreFullError extends OffloadError {
+  static readonly code = STORE_FULL;
+  constructor(where: string, cause?: unknown) {
+    super(STORE_FULL, `The store cannot write: the disk holding ${where} is full. Nothing was stored or changed by this call, and nothing stored before is lost; `
+      + 'free space on that filesystem (or move the store) and writes go on by themselves.', { where }, cause === undefined ? undefined : { cause });
+  }
+}
+
 const MODULE_LOAD_FAILED = register('MODULE_LOAD_FAILED', 400, 'A tasks module given to the CLI could not be loaded or defines no tasks.');
 export class ModuleLoadError extends OffloadError {
   static readonly code = MODULE_LOAD_FAILED;

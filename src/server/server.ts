@@ -22,6 +22,8 @@ export interface ServerOptions {
   tasks: TaskDefinition<any, any>[];
   /** Jobs run at once by the in-process worker (default 10); 0 runs no worker. */
   concurrency?: number;
+  /** The in-process worker's lease (default 30 000 ms). */
+  leaseMs?: number;
   shutdownTimeoutMs?: number;
   logger?: Logger;
   frontDoors?: FrontDoorFactory[];
@@ -51,7 +53,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await offload.startMaintenance({ rescueIntervalMs: opts.rescueIntervalMs });
     const concurrency = opts.concurrency ?? 10;
     const worker = opts.tasks.length > 0 && concurrency > 0
-      ? await offload.work({ concurrency, shutdownTimeoutMs: opts.shutdownTimeoutMs })
+      ? await offload.work({ concurrency, leaseMs: opts.leaseMs, shutdownTimeoutMs: opts.shutdownTimeoutMs })
       : undefined;
     for (const make of opts.frontDoors ?? []) {
       const door = await make(offload, opts.logger);

@@ -10,6 +10,7 @@ import type {
 } from '../store.js';
 import { Checkpointer, type CheckpointerOptions } from './checkpointer.js';
 import { openSqlite, type SqliteOptions } from './connection.js';
+import { toStoreError } from './errors.js';
 
 const JOB_COLUMNS = `id, task, state, input, result, error, errors, priority, run_at AS runAt, attempt,
   max_attempts AS maxAttempts, timeout_ms AS timeoutMs, unique_key AS uniqueKey, concurrency_key AS concurrencyKey,
@@ -59,7 +60,7 @@ export class SqliteStore implements Store {
   /** One transaction wrapper for every write: making one per call costs more than a small write. */
   private readonly inImmediate: (fn: () => unknown) => unknown;
 
-  constructor(path: string, options: SqliteStoreOptions = {}) {
+  constructor(private readonly path: string, options: SqliteStoreOptions = {}) {
     this.db = openSqlite(path, options);
     this.description = `sqlite:${path}`;
     this.pollIntervalMs = options.pollIntervalMs ?? 20;
@@ -86,16 +87,24 @@ export class SqliteStore implements Store {
 
   /** Runs `fn` in a BEGIN IMMEDIATE transaction (takes the write lock up front: no upgrade deadlocks). */
   private write<T>(fn: () => T): T {
+    return this.guard(() => this.inImmediate(fn) as T);
+  }
+
+  /** Runs a write (a transaction, or one statement on its own); a full disk or a held lock becomes a named error. */
+  private guard<T>(fn: () => T): T {
     this.checkpointer?.wrote();
-    return this.inImmediate(fn) as T;
+    try {
+      return fn();
+    } catch (err) {
+      throw toStoreError(err, this.path);
+    }
   }
 
   // ---- submitting ------------------------------------------------------------------------------
 
   async insertJobs(p: InsertJobsParams): Promise<InsertJobsResult> {
     if (p.jobs.length === 1 && !p.batch && !p.submitKey) {
-      this.checkpointer?.wrote();
-      return { jobs: [this.insertOne(p.jobs[0], null, p.now)], batchId: null, finishedBatch: null, followUps: [] };
+      return this.guard(() => ({ jobs: [this.insertOne(p.jobs[0], null, p.now)], batchId: null, finishedBatch: null, followUps: [] }));
     }
     return this.write(() => {
       const held = p.submitKey && this.stmt('find_submit_key').get({ key: p.submitKey.key, now: p.now }) as RawRow | undefined;
@@ -415,18 +424,18 @@ export class SqliteStore implements Store {
   }
 
   async pauseTask(p: { task: string; until: number }): Promise<void> {
-    this.stmt('pause_task').run({ name: p.task, until: p.until });
+    this.guard(() => this.stmt('pause_task').run({ name: p.task, until: p.until }));
   }
 
   async removeTask(p: { name: string }): Promise<boolean> {
-    return this.stmt('remove_task').run({ name: p.name }).changes === 1;
+    return this.guard(() => this.stmt('remove_task').run({ name: p.name }).changes === 1);
   }
 
   // ---- tokens ----------------------------------------------------------------------------------
 
   async createToken(p: { name: string; scope: TokenScope; tasks: string[]; hash: string; now: number }): Promise<TokenRecord> {
     try {
-      return tokenRow(this.stmt('insert_token').get({ name: p.name, scope: p.scope, tasks: JSON.stringify(p.tasks), hash: p.hash, now: p.now }) as RawRow);
+      return tokenRow(this.guard(() => this.stmt('insert_token').get({ name: p.name, scope: p.scope, tasks: JSON.stringify(p.tasks), hash: p.hash, now: p.now })) as RawRow);
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new InvalidOptionError('name', `a token named "${p.name}" already exists; choose another name`);
       throw err;
@@ -438,7 +447,7 @@ export class SqliteStore implements Store {
   }
 
   async revokeToken(p: { name: string; now: number }): Promise<boolean> {
-    return this.stmt('revoke_token').run({ name: p.name, now: p.now }).changes === 1;
+    return this.guard(() => this.stmt('revoke_token').run({ name: p.name, now: p.now }).changes === 1);
   }
 
   async findToken(p: { hash: string }): Promise<TokenRecord | null> {
@@ -450,11 +459,11 @@ export class SqliteStore implements Store {
 
   async upsertWorker(p: { worker: WorkerRecord }): Promise<void> {
     const w = p.worker;
-    this.stmt('upsert_worker').run({ id: w.id, kind: w.kind, host: w.host, pid: w.pid, tasks: JSON.stringify(w.tasks), concurrency: w.concurrency, startedAt: w.startedAt, lastSeenAt: w.lastSeenAt });
+    this.guard(() => this.stmt('upsert_worker').run({ id: w.id, kind: w.kind, host: w.host, pid: w.pid, tasks: JSON.stringify(w.tasks), concurrency: w.concurrency, startedAt: w.startedAt, lastSeenAt: w.lastSeenAt }));
   }
 
   async removeWorker(p: { id: string }): Promise<void> {
-    this.stmt('remove_worker').run({ id: p.id });
+    this.guard(() => this.stmt('remove_worker').run({ id: p.id }));
   }
 
   async listWorkers(p: { seenSince?: number }): Promise<WorkerRecord[]> {
@@ -492,9 +501,11 @@ export class SqliteStore implements Store {
     for (const { task, state, cutoff } of pruneCutoffs(await this.getTasks({}), p.now)) {
       deleted += this.write(() => this.stmt('prune_finished').run({ task, state, cutoff, limit: p.limit }).changes);
     }
-    this.stmt('prune_batches').run({ cutoff: p.now - 86_400_000 });
-    this.stmt('prune_submit_keys').run({ now: p.now });
-    this.stmt('prune_workers').run({ cutoff: p.now - 86_400_000 });
+    this.write(() => {
+      this.stmt('prune_batches').run({ cutoff: p.now - 86_400_000 });
+      this.stmt('prune_submit_keys').run({ now: p.now });
+      this.stmt('prune_workers').run({ cutoff: p.now - 86_400_000 });
+    });
     return { deleted };
   }
 
