@@ -173,7 +173,7 @@ function machine() {
 function write(file: string, report: unknown): void {
   const dir = new URL('../../bench/results/', import.meta.url);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(new URL(file, dir), JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(new URL(file, dir), `${JSON.stringify(report, null, 2)}\n`);
   console.log(`written to bench/results/${file}`);
 }
 

@@ -23,7 +23,7 @@ describe('architecture', () => {
     const forbidden = /\/(store\/sqlite|store\/postgres|http|gearman|cli|dashboard|server|worker|client)\//;
     for (const file of sources(join(SRC, 'core'))) {
       for (const spec of imports(file)) {
-        const target = join(file, '..', spec).replace(/\\/g, '/') + '/';
+        const target = `${join(file, '..', spec).replace(/\\/g, '/')}/`;
         assert.ok(!forbidden.test(`/${relative(SRC, target)}`), `${relative(ROOT, file)} imports ${spec}`);
       }
     }

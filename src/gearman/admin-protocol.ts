@@ -40,7 +40,7 @@ export function incompleteArguments(command: string): string {
 }
 
 export function list(lines: string[]): string {
-  return lines.map((l) => `${l}\n`).join('') + '.\n';
+  return `${lines.map((l) => `${l}\n`).join('')}.\n`;
 }
 
 export interface StatusRow {

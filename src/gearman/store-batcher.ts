@@ -97,7 +97,9 @@ export class StoreBatcher {
   private async writeInserts(inserts: Waiting<NewJob, InsertedJob>[]): Promise<void> {
     try {
       const r = await this.store.insertJobs({ jobs: inserts.map((w) => w.item), now: this.clock.now() });
-      inserts.forEach((w, i) => w.resolve(r.jobs[i]));
+      inserts.forEach((w, i) => {
+        w.resolve(r.jobs[i]);
+      });
     } catch (err) {
       for (const w of inserts) w.reject(err);
     }
@@ -107,7 +109,9 @@ export class StoreBatcher {
     const now = this.clock.now();
     try {
       const r = await this.store.finishJobs({ transitions: finishes.map((w) => w.item), now, claim: claims && this.claimParams(claims, now) });
-      finishes.forEach((w, i) => w.resolve(r.results[i].ok));
+      finishes.forEach((w, i) => {
+        w.resolve(r.results[i].ok);
+      });
       if (claims) handOut(claims, r.claimed);
     } catch (err) {
       if (claims) handOut(claims, []);
@@ -154,5 +158,7 @@ function groupByTasks(claims: ClaimGroup): ClaimGroup[] {
 
 /** The claimed jobs go to the grabs in order (best job to the first grab); the rest get none. */
 function handOut(group: ClaimGroup, jobs: ClaimedJob[]): void {
-  group.forEach((w, i) => w.resolve(jobs[i]));
+  group.forEach((w, i) => {
+    w.resolve(jobs[i]);
+  });
 }

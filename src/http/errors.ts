@@ -5,7 +5,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import {
-  InternalError, isOffloadError, MalformedJsonError, OffloadError, PayloadTooLargeError, RateLimitedError, UnsupportedMediaTypeError,
+  InternalError, isOffloadError, MalformedJsonError, type OffloadError, PayloadTooLargeError, RateLimitedError, UnsupportedMediaTypeError,
   InvalidRequestError,
 } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';

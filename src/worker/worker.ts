@@ -443,7 +443,7 @@ export class Worker extends Service {
   private progressTimer: Timer | undefined;
   private lastProgressWrite = -Infinity;
 
-  private onProgress(job: ActiveJob): void {
+  private onProgress(_job: ActiveJob): void {
     // The 'job:progress' event is emitted when the progress is written (coalesced, like the writes).
     if (this.progressTimer) return;
     // At most one progress write per 100 ms for the whole worker, however chatty the handlers.

@@ -66,7 +66,7 @@ describe('handler outcomes', () => {
     }
     await failed;
     // Attempt n waits a uniform pick in [base·2^(n−1)/2, base·2^(n−1)].
-    delays.forEach((d, i) => assert.ok(d >= 500 * 2 ** i && d <= 1000 * 2 ** i, `delay ${i + 1} was ${d}`));
+    for (const [i, d] of delays.entries()) assert.ok(d >= 500 * 2 ** i && d <= 1000 * 2 ** i, `delay ${i + 1} was ${d}`);
   });
 
   it('retryLater requeues without counting the attempt', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import {
   defineTask, InputTooLargeError, InvalidCursorError, InvalidIdError, InvalidInputError, InvalidOptionError, InvalidStateError,
-  JobFailedError, JobNotFoundError, Offload, Type, UnknownTaskError,
+  JobFailedError, JobNotFoundError, type Offload, Type, UnknownTaskError,
 } from '../../src/index.js';
 import { openTestOffload, type TestOffload } from '../helpers/offload.js';
 

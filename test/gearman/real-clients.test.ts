@@ -73,7 +73,7 @@ describe('real Gearman clients and workers', { skip: skipUnless('gearman', 'gear
     const jobs = await gearadmin('--show-jobs');
     const handle = /^(H:test:\d+)\t0\t0\t1$/m.exec(jobs)?.[1];
     assert.ok(handle, jobs);
-    assert.equal(await gearadmin('--show-unique-jobs'), (await t.offload.getJob(handle.split(':').pop()!)).uniqueKey + '\n.');
+    assert.equal(await gearadmin('--show-unique-jobs'), `${(await t.offload.getJob(handle.split(':').pop()!)).uniqueKey}\n.`);
     assert.equal(await gearadmin('--cancel-job', handle), 'OK');
     assert.equal((await t.offload.getJob(handle.split(':').pop()!)).state, 'cancelled');
     assert.equal(await gearadmin('--create-function', 'made.by.admin'), 'OK');

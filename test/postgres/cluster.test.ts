@@ -78,7 +78,7 @@ if (await postgresReady('PostgreSQL across processes')) {
       // Watching starts with a LISTEN, then a "look again" ({ tasks: null }) for anything missed before it.
       await Promise.all([a, b].map((s) => nextChange(s, (c) => c.tasks === null)));
       const aSees = nextChange(a);
-      const bSeesInsert = nextChange(b, (c) => c.tasks !== null && c.tasks.includes('email'));
+      const bSeesInsert = nextChange(b, (c) => c.tasks?.includes('email') === true);
       const inserted = await a.insertJobs({ jobs: [newJob()], batch: { title: null, onFinish: null }, now: T0 });
       await bSeesInsert;
       const bSeesFinish = nextChange(b, (c) => (c.finished ?? []).length > 0);
@@ -101,7 +101,7 @@ if (await postgresReady('PostgreSQL across processes')) {
       const relistened = nextChange(b, (c) => c.tasks === null);
       assert.ok(await terminate(names[1]) >= 1);
       await relistened;
-      const heard = nextChange(b, (c) => c.tasks !== null && c.tasks.includes('email'));
+      const heard = nextChange(b, (c) => c.tasks?.includes('email') === true);
       await a.insertJobs({ jobs: [newJob()], now: T0 });
       await heard;
     });

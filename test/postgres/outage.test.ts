@@ -16,7 +16,7 @@ import { startTcpProxy } from '../helpers/tcp-proxy.js';
 /** A logger that hands every error entry to the test. */
 function recordingLogger(): Logger & { errors: Record<string, unknown>[]; nextError(): Promise<Record<string, unknown>> } {
   const errors: Record<string, unknown>[] = [];
-  let waiting: ((e: Record<string, unknown>) => void)[] = [];
+  const waiting: ((e: Record<string, unknown>) => void)[] = [];
   return {
     errors,
     debug() {}, info() {}, warn() {},

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { openSqlite } from '../../src/store/sqlite/connection.js';
 import { SQLITE_QUERIES } from '../../src/store/sqlite/sqlite-store.js';
 import { tempDir } from '../helpers/stores.js';

@@ -177,7 +177,7 @@ export class PostgresStore implements Store {
       else if (r.kind === 'b') out.finishedBatches.push(finishedBatch(r.extra as Raw, out.followUps));
       else out.claimed.push(claimedJob(r));
     }
-    const done = t.filter((x, i) => out.results[i].ok);
+    const done = t.filter((_x, i) => out.results[i].ok);
     if (done.length) {
       // Tasks are named only for jobs that can run again (requeued) or are new (onFinish jobs):
       // naming every finished job's task would send every other worker to claim after every
