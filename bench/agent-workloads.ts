@@ -38,12 +38,17 @@ async function drain(fresh: FreshStore, label: string, name: string, startAgent:
   let agent: Agent | undefined;
   try {
     await offload.store.registerTasks({ tasks: [{ name: TASK, settings: defineTask(TASK, async () => null).settings }], now: Date.now() });
-    for (let i = 0; i < JOBS; i += 500) await offload.enqueueMany(Array.from({ length: Math.min(500, JOBS - i) }, (_, k) => ({ task: TASK, input: { i: i + k } })));
+    for (let i = 0; i < JOBS; i += 500)
+      await offload.enqueueMany(Array.from({ length: Math.min(500, JOBS - i) }, (_, k) => ({ task: TASK, input: { i: i + k } })));
     let first = 0;
     let done = 0;
     const finished = new Promise<number>((resolve) => {
-      offload.on('job:started', () => { first ||= performance.now(); });
-      offload.on('job:succeeded', () => { if (++done === JOBS) resolve(performance.now()); });
+      offload.on('job:started', () => {
+        first ||= performance.now();
+      });
+      offload.on('job:succeeded', () => {
+        if (++done === JOBS) resolve(performance.now());
+      });
     });
     agent = await startAgent(door.url);
     const seconds = ((await Promise.race([finished, agent.died])) - first) / 1000;
@@ -61,9 +66,9 @@ export async function a1RemoteWorker(fresh: FreshStore): Promise<WorkloadResult>
   try {
     const tasks = join(dir, 'bench-tasks.mjs');
     writeFileSync(tasks, `import { defineTask } from ${JSON.stringify(INDEX)};\nexport const task = defineTask('${TASK}', async () => null);\n`);
-    return await drain(fresh, 'a1', `A1 TS worker --connect (a process), concurrency ${CONCURRENCY}`, async (url) => process_(
-      process.execPath, [CLI, 'worker', tasks, '--connect', url, '--concurrency', String(CONCURRENCY)], { OFFLOAD_LOG_LEVEL: 'warn' },
-    ));
+    return await drain(fresh, 'a1', `A1 TS worker --connect (a process), concurrency ${CONCURRENCY}`, async (url) =>
+      process_(process.execPath, [CLI, 'worker', tasks, '--connect', url, '--concurrency', String(CONCURRENCY)], { OFFLOAD_LOG_LEVEL: 'warn' }),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -72,21 +77,24 @@ export async function a1RemoteWorker(fresh: FreshStore): Promise<WorkloadResult>
 export async function a2PythonAgent(fresh: FreshStore): Promise<WorkloadResult | undefined> {
   if (spawnSync('python3', ['--version']).status !== 0) return undefined;
   const script = `from offload_agent import Agent\nAgent('URL').run({'${TASK}': lambda input, ctx: None}, concurrency=${CONCURRENCY})\n`;
-  return drain(fresh, 'a2', `A2 Python agent, concurrency ${CONCURRENCY}`, async (url) => process_(
-    'python3', ['-c', script.replace('URL', url)], { PYTHONPATH: join(CLIENTS, 'python'), PYTHONDONTWRITEBYTECODE: '1' },
-  ));
+  return drain(fresh, 'a2', `A2 Python agent, concurrency ${CONCURRENCY}`, async (url) =>
+    process_('python3', ['-c', script.replace('URL', url)], { PYTHONPATH: join(CLIENTS, 'python'), PYTHONDONTWRITEBYTECODE: '1' }),
+  );
 }
 
 export async function a3JavaAgent(fresh: FreshStore): Promise<WorkloadResult | undefined> {
   if (spawnSync('javac', ['-version']).status !== 0) return undefined;
   const dir = mkdtempSync(join(tmpdir(), 'offload-bench-java-'));
   try {
-    writeFileSync(join(dir, 'BenchAgent.java'), `public class BenchAgent {
+    writeFileSync(
+      join(dir, 'BenchAgent.java'),
+      `public class BenchAgent {
   public static void main(String[] a) throws Exception {
     new offload.Agent(a[0], null).run(java.util.Map.of("${TASK}", (input, ctx) -> null), ${CONCURRENCY});
   }
 }
-`);
+`,
+    );
     const src = join(CLIENTS, 'java/src/offload');
     const compiled = spawnSync('javac', ['-d', dir, join(dir, 'BenchAgent.java'), ...readdirSync(src).map((f) => join(src, f))]);
     if (compiled.status !== 0) throw new Error(`javac failed: ${compiled.stderr}`);
@@ -107,6 +115,8 @@ async function process_(command: string, args: string[], env: Record<string, str
       child.kill('SIGTERM');
       await exited;
     },
-    died: exited.then(() => { throw new Error(`${command} exited${stopping ? '' : ' before the jobs were done'}`); }),
+    died: exited.then(() => {
+      throw new Error(`${command} exited${stopping ? '' : ' before the jobs were done'}`);
+    }),
   };
 }

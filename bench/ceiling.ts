@@ -27,7 +27,11 @@ export async function measureCeiling(serverUrl: string, n = 2000): Promise<Ceili
     start = performance.now();
     for (let i = 0; i < n; i++) await client.query({ name: 's', text: 'SELECT 1', values: [] });
     const selectMs = performance.now() - start;
-    return { insertsPerSecond: Math.round(n / (insertMs / 1000)), commitMs: Math.round((insertMs / n) * 1000) / 1000, roundTripMs: Math.round((selectMs / n) * 1000) / 1000 };
+    return {
+      insertsPerSecond: Math.round(n / (insertMs / 1000)),
+      commitMs: Math.round((insertMs / n) * 1000) / 1000,
+      roundTripMs: Math.round((selectMs / n) * 1000) / 1000,
+    };
   } finally {
     await client.end();
     await dropSchema(serverUrl, schema);

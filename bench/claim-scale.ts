@@ -34,11 +34,17 @@ async function fill(serverUrl: string, schema: string, finished: number, queued:
     const now = Date.now();
     for (let from = 1; from <= finished; from += 200_000) {
       const to = Math.min(finished, from + 199_999);
-      await client.query(`INSERT INTO jobs (task, state, input, result, run_at, attempt, max_attempts, worker_id, created_at, started_at, finished_at)
-        SELECT $1, 'succeeded', '{"i":' || g || '}', 'null', $2::bigint, 1, 1, 'w', $2::bigint, $2::bigint, $2::bigint + g FROM generate_series($3::int, $4::int) g`, [TASK, now - 86_400_000, from, to]);
+      await client.query(
+        `INSERT INTO jobs (task, state, input, result, run_at, attempt, max_attempts, worker_id, created_at, started_at, finished_at)
+        SELECT $1, 'succeeded', '{"i":' || g || '}', 'null', $2::bigint, 1, 1, 'w', $2::bigint, $2::bigint, $2::bigint + g FROM generate_series($3::int, $4::int) g`,
+        [TASK, now - 86_400_000, from, to],
+      );
     }
-    await client.query(`INSERT INTO jobs (task, state, input, run_at, max_attempts, created_at)
-      SELECT $1, 'queued', '{"i":' || g || '}', $2::bigint, 1, $2::bigint FROM generate_series(1, $3::int) g`, [TASK, now, queued]);
+    await client.query(
+      `INSERT INTO jobs (task, state, input, run_at, max_attempts, created_at)
+      SELECT $1, 'queued', '{"i":' || g || '}', $2::bigint, 1, $2::bigint FROM generate_series(1, $3::int) g`,
+      [TASK, now, queued],
+    );
     // What autovacuum would have done by then on a live system.
     await client.query('VACUUM ANALYZE jobs');
   } finally {
@@ -53,7 +59,11 @@ async function turns(store: Store, rounds: number): Promise<number[]> {
   const times: number[] = [];
   for (let r = 0; r < rounds && jobs.length; r++) {
     const t = performance.now();
-    const out = await store.finishJobs({ transitions: jobs.map((j) => ({ to: 'succeeded' as const, id: j.id, token: j.leaseToken, result: null })), now: Date.now(), claim: claim() });
+    const out = await store.finishJobs({
+      transitions: jobs.map((j) => ({ to: 'succeeded' as const, id: j.id, token: j.leaseToken, result: null })),
+      now: Date.now(),
+      claim: claim(),
+    });
     times.push(performance.now() - t);
     jobs = out.claimed;
   }
@@ -77,8 +87,12 @@ async function measure(serverUrl: string, finished: number, queued: number, roun
     const times = await turns(store, rounds);
     const ms = performance.now() - t;
     const jobsPerSecond = Math.round((times.length * 10) / (ms / 1000));
-    console.log(`${finished.toLocaleString('en-US').padStart(9)} finished + ${Math.max(queued, rounds * 10 + 10).toLocaleString('en-US').padStart(7)} queued  (filled in ${fillSeconds.toFixed(0)} s)  `
-      + `turn (finish 10 + claim 10) ms ${JSON.stringify(percentiles(times))}  ${jobsPerSecond} jobs/s`);
+    console.log(
+      `${finished.toLocaleString('en-US').padStart(9)} finished + ${Math.max(queued, rounds * 10 + 10)
+        .toLocaleString('en-US')
+        .padStart(7)} queued  (filled in ${fillSeconds.toFixed(0)} s)  ` +
+        `turn (finish 10 + claim 10) ms ${JSON.stringify(percentiles(times))}  ${jobsPerSecond} jobs/s`,
+    );
   } finally {
     await store.close();
     await dropSchema(serverUrl, schema);

@@ -93,11 +93,16 @@ async function startOffload(inMemory: boolean): Promise<ServerUnderTest> {
   // server. In memory: nothing survives; the same statements run, without the file.
   const store = inMemory ? 'sqlite::memory:' : `sqlite:${join(dir, 'bench.db')}`;
   const proc = spawn(process.execPath, [CLI, '--store', store, 'start', '--gearman', '127.0.0.1:0', '--concurrency', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OFFLOAD_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, OFFLOAD_LOG_LEVEL: 'warn' },
   });
   let errors = '';
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => { errors += d; });
-  proc.once('exit', (code) => { if (code !== 0 && code !== null) process.stderr.write(`offload exited ${code}: ${errors}\n`); });
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    errors += d;
+  });
+  proc.once('exit', (code) => {
+    if (code !== 0 && code !== null) process.stderr.write(`offload exited ${code}: ${errors}\n`);
+  });
   const banner = await firstLine(proc, /^Gearman on /);
   const port = Number(/:(\d+) \(/.exec(banner)![1]);
   return {
@@ -116,7 +121,9 @@ async function startOffload(inMemory: boolean): Promise<ServerUnderTest> {
 async function startWorkers(port: number, count: number): Promise<() => Promise<void>> {
   const procs = Array.from({ length: count }, () => spawn('php', [join(PHP_DIR, 'worker.php'), String(port)], { stdio: ['ignore', 'pipe', 'inherit'] }));
   await Promise.all(procs.map((p) => firstLine(p, /^READY$/)));
-  return async () => { await Promise.all(procs.map((p) => stop(p))); };
+  return async () => {
+    await Promise.all(procs.map((p) => stop(p)));
+  };
 }
 
 interface ClientReport {
@@ -132,11 +139,14 @@ async function runClients(server: ServerUnderTest, mode: 'background' | 'foregro
   const cpuAfter = cpuTicks(server.pid);
   const jobs = reports.reduce((n, r) => n + r.n, 0);
   const seconds = Math.max(...reports.map((r) => r.end)) - Math.min(...reports.map((r) => r.start));
-  const name = mode === 'background'
-    ? `G1 background submits, ${clients} PHP clients`
-    : `G2 foreground round trips, ${clients} PHP clients, ${workers} PHP workers`;
+  const name =
+    mode === 'background' ? `G1 background submits, ${clients} PHP clients` : `G2 foreground round trips, ${clients} PHP clients, ${workers} PHP workers`;
   return {
-    name, server: server.name, jobs, seconds: Math.round(seconds * 1000) / 1000, jobsPerSecond: Math.round(jobs / seconds),
+    name,
+    server: server.name,
+    jobs,
+    seconds: Math.round(seconds * 1000) / 1000,
+    jobsPerSecond: Math.round(jobs / seconds),
     latencyMs: percentiles(reports.flatMap((r) => r.latencies)),
     // Warm-up calls (20 per client) are in the CPU time too.
     serverCpuUsPerJob: cpuBefore === null || cpuAfter === null ? null : Math.round(((cpuAfter - cpuBefore) * 10_000) / (jobs + 20 * clients)),
@@ -146,7 +156,9 @@ async function runClients(server: ServerUnderTest, mode: 'background' | 'foregro
 /** utime + stime of a process in clock ticks (1/100 s), or null off Linux. */
 function cpuTicks(pid: number): number | null {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /s, '')
+      .split(' ');
     return Number(fields[11]) + Number(fields[12]);
   } catch {
     return null;
@@ -158,8 +170,12 @@ function runClient(port: number, mode: string, n: number): Promise<ClientReport>
     const proc = spawn('php', [join(PHP_DIR, 'client.php'), String(port), mode, String(n)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    proc.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    proc.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    proc.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    proc.stderr.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+    });
     proc.on('close', (code) => {
       if (code !== 0) return reject(new Error(`bench client exited ${code}: ${err}`));
       resolve(JSON.parse(out) as ClientReport);
@@ -184,7 +200,10 @@ async function waitForPort(port: number, proc: ChildProcess): Promise<void> {
   for (let i = 0; i < 200; i++) {
     if (proc.exitCode !== null) throw new Error(`gearmand exited with ${proc.exitCode}`);
     const open = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.once('error', () => resolve(false));
     });
     if (open) return;

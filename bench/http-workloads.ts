@@ -19,11 +19,22 @@ async function serve(url: string) {
     if (res.status >= 300) throw new Error(`${path}: ${res.status} ${await res.text()}`);
     return res.json() as Promise<any>;
   };
-  return { offload, post, close: async () => { await door.stop(); await offload.close(); } };
+  return {
+    offload,
+    post,
+    close: async () => {
+      await door.stop();
+      await offload.close();
+    },
+  };
 }
 
 async function inParallel(n: number, fn: () => Promise<boolean>): Promise<void> {
-  await Promise.all(Array.from({ length: n }, async () => { while (await fn()); }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (await fn());
+    }),
+  );
 }
 
 export async function h1HttpSubmits(fresh: FreshStore): Promise<WorkloadResult> {
@@ -53,7 +64,10 @@ export async function h2HttpRoundTrips(fresh: FreshStore): Promise<WorkloadResul
   try {
     await s.post('/v1/claim', { tasks: ['bench.http'] });
     for (let i = 0; i < JOBS; i += 1000) {
-      await s.post('/v1/jobs', Array.from({ length: Math.min(1000, JOBS - i) }, (_, k) => ({ task: 'bench.http', input: { i: i + k } })));
+      await s.post(
+        '/v1/jobs',
+        Array.from({ length: Math.min(1000, JOBS - i) }, (_, k) => ({ task: 'bench.http', input: { i: i + k } })),
+      );
     }
     let done = 0;
     const started = performance.now();

@@ -1,11 +1,19 @@
 /** Offload as a BenchQueue: the store URL decides the backend (SQLite file or PostgreSQL schema). */
-import { defineTask, Offload } from '../src/index.js';
+
 import { silentLogger } from '../src/core/logger.js';
+import { defineTask, Offload } from '../src/index.js';
 import type { BenchInput, BenchQueue } from './workloads.js';
 
 export async function offloadQueue(url: string, dispose: () => Promise<void>): Promise<BenchQueue> {
   let handler: (input: BenchInput) => void = () => undefined;
-  const noop = defineTask('bench.noop', async (input: BenchInput) => { handler(input); return null; }, { maxAttempts: 1, retention: 3_600_000 });
+  const noop = defineTask(
+    'bench.noop',
+    async (input: BenchInput) => {
+      handler(input);
+      return null;
+    },
+    { maxAttempts: 1, retention: 3_600_000 },
+  );
   const offload = await Offload.open({ store: url, tasks: [noop], logger: silentLogger });
   let succeeded = 0;
   const watchers: { total: number; resolve: () => void }[] = [];
@@ -17,8 +25,12 @@ export async function offloadQueue(url: string, dispose: () => Promise<void>): P
     }
   });
   return {
-    enqueue: async (input) => { await offload.enqueue(noop, input); },
-    enqueueMany: async (inputs) => { await offload.enqueueMany(inputs.map((input) => ({ task: noop, input }))); },
+    enqueue: async (input) => {
+      await offload.enqueue(noop, input);
+    },
+    enqueueMany: async (inputs) => {
+      await offload.enqueueMany(inputs.map((input) => ({ task: noop, input })));
+    },
     async work(concurrency, h) {
       handler = h;
       await offload.work({ concurrency, maintenance: false });

@@ -22,7 +22,11 @@ export function printTable(systems: Record<string, WorkloadResult[]>): void {
     return cells;
   });
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const line = (cells: string[]) => cells.map((x, c) => (x ?? '').padEnd(widths[c])).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((x, c) => (x ?? '').padEnd(widths[c]))
+      .join('  ')
+      .trimEnd();
   console.log(line(header));
   for (const r of rows) console.log(line(r));
   console.log('(ratios: how many times better Offload is; W4 compares p99 latency, lower is better)');

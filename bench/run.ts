@@ -13,17 +13,17 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Ceiling, measureCeiling } from './ceiling.js';
-import { measureSqliteCeiling, type SqliteCeiling } from './sqlite-ceiling.js';
-import { gearmanBench, gearmanBenchUnavailable, type GearmanResult } from './gearman.js';
 import { a1RemoteWorker, a2PythonAgent, a3JavaAgent } from './agent-workloads.js';
+import { type Ceiling, measureCeiling } from './ceiling.js';
+import { type GearmanResult, gearmanBench, gearmanBenchUnavailable } from './gearman.js';
 import { h1HttpSubmits, h2HttpRoundTrips } from './http-workloads.js';
 import { offloadQueue } from './offload-queue.js';
 import { graphileQueue } from './peers/graphile-worker.js';
 import { pgBossQueue } from './peers/pg-boss.js';
 import { dropSchema } from './peers/postgres.js';
 import { printTable } from './report.js';
-import { type FreshStore, type QueueFactory, type WorkloadName, type WorkloadResult, WORKLOADS } from './workloads.js';
+import { measureSqliteCeiling, type SqliteCeiling } from './sqlite-ceiling.js';
+import { type FreshStore, type QueueFactory, WORKLOADS, type WorkloadName, type WorkloadResult } from './workloads.js';
 
 const { values } = parseArgs({
   options: {
@@ -100,12 +100,16 @@ async function main(): Promise<void> {
   let ceiling: Ceiling | undefined;
   if (postgres) {
     ceiling = await measureCeiling(values.store!);
-    console.log(`bare pg now: ${ceiling.insertsPerSecond} awaited single INSERTs/s (${ceiling.commitMs} ms per durable commit), SELECT 1 round trip ${ceiling.roundTripMs} ms, load average ${loadBefore.toFixed(1)}`);
+    console.log(
+      `bare pg now: ${ceiling.insertsPerSecond} awaited single INSERTs/s (${ceiling.commitMs} ms per durable commit), SELECT 1 round trip ${ceiling.roundTripMs} ms, load average ${loadBefore.toFixed(1)}`,
+    );
   }
   let sqliteCeiling: SqliteCeiling | undefined;
   if (!postgres && core.length) {
     sqliteCeiling = measureSqliteCeiling(values.synchronous === 'full' ? 'full' : 'normal');
-    console.log(`bare better-sqlite3 now, Offload's schema: ${sqliteCeiling.insertsPerSecond} single INSERTs/s, ${sqliteCeiling.claimCompletesPerSecond} claim+complete/s (turns of 10), load average ${loadBefore.toFixed(1)}`);
+    console.log(
+      `bare better-sqlite3 now, Offload's schema: ${sqliteCeiling.insertsPerSecond} single INSERTs/s, ${sqliteCeiling.claimCompletesPerSecond} claim+complete/s (turns of 10), load average ${loadBefore.toFixed(1)}`,
+    );
   }
 
   const systems: Record<string, WorkloadResult[]> = {};
@@ -156,14 +160,28 @@ async function gearman(): Promise<void> {
     foregroundPerClient: Number(values['gearman-jobs']),
     backgroundPerClient: Number(values['gearman-jobs']) * 2,
   };
-  console.log(`\nGearman: PHP clients and workers against gearmand (in memory) and Offload (SQLite, every job stored); load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `\nGearman: PHP clients and workers against gearmand (in memory) and Offload (SQLite, every job stored); load average before: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   const loadBefore = loadavg();
   const results = await gearmanBench(opts, printGearman);
   const fg = (server: string) => results.find((r) => r.server === server && r.name.startsWith('G2'))!.jobsPerSecond;
   const ratio = fg('offload') / fg('gearmand');
-  console.log(`Offload's foreground throughput is ${(ratio * 100).toFixed(0)}% of gearmand's (aim: at least 80%); `
-    + `${((fg('offload-in-memory') / fg('gearmand')) * 100).toFixed(0)}% with nothing stored on disk`);
-  write('gearman-latest.json', { at: new Date().toISOString(), machine: machine(), loadAverageBefore: loadBefore, loadAverageAfter: loadavg(), options: opts, results, offloadToGearmandForeground: Math.round(ratio * 100) / 100 });
+  console.log(
+    `Offload's foreground throughput is ${(ratio * 100).toFixed(0)}% of gearmand's (aim: at least 80%); ` +
+      `${((fg('offload-in-memory') / fg('gearmand')) * 100).toFixed(0)}% with nothing stored on disk`,
+  );
+  write('gearman-latest.json', {
+    at: new Date().toISOString(),
+    machine: machine(),
+    loadAverageBefore: loadBefore,
+    loadAverageAfter: loadavg(),
+    options: opts,
+    results,
+    offloadToGearmandForeground: Math.round(ratio * 100) / 100,
+  });
 }
 
 function machine() {

@@ -43,7 +43,9 @@ export function measureSqliteCeiling(synchronous?: 'normal' | 'full', n = 20_000
       const turn = db.transaction(() => {
         for (const j of held) succeed.run({ id: j.id, token: j.leaseToken, result: 'null', now });
         const ids = (claim.all({ task: 'bare', now, limit: 10 }) as { id: number }[]).map((r) => r.id);
-        return ids.length ? mark.all({ ids: JSON.stringify(ids), workerId: 'bare', leaseExpiresAt: now + 30_000, now }) as { id: number; leaseToken: number }[] : [];
+        return ids.length
+          ? (mark.all({ ids: JSON.stringify(ids), workerId: 'bare', leaseExpiresAt: now + 30_000, now }) as { id: number; leaseToken: number }[])
+          : [];
       });
       done += held.length;
       held = turn.immediate();

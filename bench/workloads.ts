@@ -111,7 +111,9 @@ export function w3Drain(open: QueueFactory, n = 20_000, concurrency = 10): Promi
   return withQueue(open, 'w3', async (q) => {
     await enqueueInChunks(q, n, 1000);
     let peakRss = process.memoryUsage().rss;
-    const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 20);
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    }, 20);
     const start = performance.now();
     await q.work(concurrency, () => undefined);
     await q.recorded(n);
@@ -128,7 +130,9 @@ export function w4Latency(open: QueueFactory, n = 1000, perSecond = 100, warmup 
     const latencies: number[] = [];
     let started = 0;
     let allStarted!: () => void;
-    const done = new Promise<void>((resolve) => { allStarted = resolve; });
+    const done = new Promise<void>((resolve) => {
+      allStarted = resolve;
+    });
     await q.work(10, (input) => {
       const k = input.i + warmup;
       if (input.i >= 0) latencies.push(performance.now() - submittedAt[k]);
@@ -143,6 +147,8 @@ export function w4Latency(open: QueueFactory, n = 1000, perSecond = 100, warmup 
       await q.enqueue({ i: k - warmup }); // the first `warmup` jobs (negative i) are not measured
     }
     await done;
-    return result(`W4 ${n} jobs at ${perSecond}/s to an idle worker (enqueue→start)`, n, performance.now() - start - warmup * interval, { latencyMs: percentiles(latencies) });
+    return result(`W4 ${n} jobs at ${perSecond}/s to an idle worker (enqueue→start)`, n, performance.now() - start - warmup * interval, {
+      latencyMs: percentiles(latencies),
+    });
   });
 }

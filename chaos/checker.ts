@@ -100,7 +100,16 @@ export function verdict(acked: Map<number, string>, seen: JobsSeen, runs: Runs, 
   }
   const stale = /lease lost before (the result|its outcome) was recorded|result refused after an earlier delivery/;
   const staleCompletes = logs.reduce((n, text) => n + text.split('\n').filter((l) => stale.test(l)).length, 0);
-  return { acked: acked.size, lost, duplicateSubmits, ranAgain, ranAgainUnexplained, attemptRunTwice, staleCompletes, runsByKind: Object.fromEntries(runs.byKind) };
+  return {
+    acked: acked.size,
+    lost,
+    duplicateSubmits,
+    ranAgain,
+    ranAgainUnexplained,
+    attemptRunTwice,
+    staleCompletes,
+    runsByKind: Object.fromEntries(runs.byKind),
+  };
 }
 
 /** Completions per second of the acknowledged jobs, from `t0`. */
@@ -136,7 +145,13 @@ export function recoverySeconds(buckets: number[], fromMs: number, baseline: num
 }
 
 /** Percentiles (ms) of how long acknowledged jobs created in [fromMs, toMs) waited to start, and to finish. */
-export function latencies(acked: Map<number, string>, seen: JobsSeen, t0: number, fromMs: number, toMs: number): { waitP99: number | null; endToEndMax: number | null } {
+export function latencies(
+  acked: Map<number, string>,
+  seen: JobsSeen,
+  t0: number,
+  fromMs: number,
+  toMs: number,
+): { waitP99: number | null; endToEndMax: number | null } {
   const waits: number[] = [];
   const ends: number[] = [];
   for (const id of acked.values()) {
@@ -146,5 +161,8 @@ export function latencies(acked: Map<number, string>, seen: JobsSeen, t0: number
     if (row.finishedAt !== null) ends.push(row.finishedAt - row.createdAt);
   }
   waits.sort((a, b) => a - b);
-  return { waitP99: waits.length ? waits[Math.min(waits.length - 1, Math.floor(waits.length * 0.99))] : null, endToEndMax: ends.length ? Math.max(...ends) : null };
+  return {
+    waitP99: waits.length ? waits[Math.min(waits.length - 1, Math.floor(waits.length * 0.99))] : null,
+    endToEndMax: ends.length ? Math.max(...ends) : null,
+  };
 }

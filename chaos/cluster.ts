@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../src/store/open.js';
-import { CLI, type Child, ROOT, startNode, startProcess } from '../test/helpers/processes.js';
+import { type Child, CLI, ROOT, startNode, startProcess } from '../test/helpers/processes.js';
 import { CHAOS_TASK } from './tasks.js';
 
 const TASKS = fileURLToPath(new URL('./tasks.js', import.meta.url));
@@ -41,7 +41,10 @@ export class Cluster {
   agent: Child | undefined;
   private readonly started: Started[] = [];
 
-  private constructor(private readonly opts: ClusterOptions, private readonly port: number) {
+  private constructor(
+    private readonly opts: ClusterOptions,
+    private readonly port: number,
+  ) {
     this.url = `http://127.0.0.1:${port}`;
     this.workers = Array.from({ length: opts.workers ?? 2 }, () => undefined);
   }
@@ -59,16 +62,51 @@ export class Cluster {
   }
 
   async startServer(): Promise<void> {
-    const child = startNode([CLI, '--store', this.opts.storeUrl, 'start', '--tasks', TASKS, '--http', `127.0.0.1:${this.port}`, '--gearman', 'off',
-      '--concurrency', String((this.opts.concurrency ?? 8) / 2), '--lease', String(LEASE_MS), '--rescue-interval', '1000', '--shutdown-timeout', '2000'], this.env('server'));
+    const child = startNode(
+      [
+        CLI,
+        '--store',
+        this.opts.storeUrl,
+        'start',
+        '--tasks',
+        TASKS,
+        '--http',
+        `127.0.0.1:${this.port}`,
+        '--gearman',
+        'off',
+        '--concurrency',
+        String((this.opts.concurrency ?? 8) / 2),
+        '--lease',
+        String(LEASE_MS),
+        '--rescue-interval',
+        '1000',
+        '--shutdown-timeout',
+        '2000',
+      ],
+      this.env('server'),
+    );
     this.started.push({ role: 'server', child });
     this.server = child;
     await child.waitForLine(/HTTP API on/);
   }
 
   async startWorker(i: number): Promise<void> {
-    const child = startNode([CLI, '--store', this.opts.storeUrl, 'worker', TASKS, '--concurrency', String(this.opts.concurrency ?? 8), '--lease', String(LEASE_MS),
-      '--shutdown-timeout', '2000'], this.env('worker'));
+    const child = startNode(
+      [
+        CLI,
+        '--store',
+        this.opts.storeUrl,
+        'worker',
+        TASKS,
+        '--concurrency',
+        String(this.opts.concurrency ?? 8),
+        '--lease',
+        String(LEASE_MS),
+        '--shutdown-timeout',
+        '2000',
+      ],
+      this.env('worker'),
+    );
     this.started.push({ role: `worker ${i + 1}`, child });
     this.workers[i] = child;
     // A worker that cannot reach the store yet (the database is down) keeps trying; it prints its banner once it works.
@@ -111,12 +149,14 @@ export class Cluster {
   /** Stops everything: SIGTERM first (graceful), SIGKILL for whatever is still up after a while. */
   async stop(): Promise<void> {
     const children = [this.agent, ...this.workers, this.server].filter((c): c is Child => c !== undefined);
-    await Promise.all(children.map(async (c) => {
-      c.process.kill('SIGTERM');
-      const timer = setTimeout(() => c.process.kill('SIGKILL'), 8000);
-      await c.exited;
-      clearTimeout(timer);
-    }));
+    await Promise.all(
+      children.map(async (c) => {
+        c.process.kill('SIGTERM');
+        const timer = setTimeout(() => c.process.kill('SIGKILL'), 8000);
+        await c.exited;
+        clearTimeout(timer);
+      }),
+    );
   }
 
   /** stderr of every process this cluster started (logs are JSON lines, the agent's plain text). */

@@ -41,7 +41,9 @@ export async function terminateBackends(applicationName: string, everyMs: number
     let killed = 0;
     const end = Date.now() + forMs;
     while (Date.now() < end) {
-      const r = await c.query('SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1', [applicationName]);
+      const r = await c.query('SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1', [
+        applicationName,
+      ]);
       killed += r.rows[0].n as number;
       await sleep(everyMs);
     }
@@ -67,7 +69,12 @@ export async function holdConnections(leave: number): Promise<{ held: number; re
       break; // the server has none left: that is what we wanted
     }
   }
-  return { held: clients.length, release: async () => { await Promise.all(clients.map((c) => c.end().catch(() => undefined))); } };
+  return {
+    held: clients.length,
+    release: async () => {
+      await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+    },
+  };
 }
 
 /** A session that opens a transaction, takes a snapshot and sits idle in it (vacuum cannot clean up behind it). */
@@ -75,7 +82,12 @@ export async function idleInTransaction(): Promise<{ release(): Promise<void> }>
   const c = await admin();
   await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
   await c.query('SELECT txid_current(), count(*) FROM pg_class');
-  return { release: async () => { await c.query('ROLLBACK').catch(() => undefined); await c.end().catch(() => undefined); } };
+  return {
+    release: async () => {
+      await c.query('ROLLBACK').catch(() => undefined);
+      await c.end().catch(() => undefined);
+    },
+  };
 }
 
 export interface TupleCounts {

@@ -123,7 +123,7 @@ export class Producer {
       return 'ok';
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };
-      return e.name === 'TimeoutError' ? 'timeout' : e.cause?.code ?? e.name;
+      return e.name === 'TimeoutError' ? 'timeout' : (e.cause?.code ?? e.name);
     }
   }
 }

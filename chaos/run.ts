@@ -32,8 +32,15 @@ const broken = results.filter((r) => r.lost || r.duplicateSubmits || r.ranAgainU
 if (!values.short && !only && !values.store) {
   const dir = new URL('../../bench/results/', import.meta.url);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(new URL('chaos-latest.json', dir), `${JSON.stringify({ at: new Date().toISOString(), cpus: cpus().length, loadAverageAfter: loadavg(), results }, null, 2)}\n`);
+  writeFileSync(
+    new URL('chaos-latest.json', dir),
+    `${JSON.stringify({ at: new Date().toISOString(), cpus: cpus().length, loadAverageAfter: loadavg(), results }, null, 2)}\n`,
+  );
   console.log('written to bench/results/chaos-latest.json');
 }
-console.log(broken.length ? `FAILED: ${broken.map((r) => `${r.scenario}/${r.store}`).join(', ')} (${lost} acknowledged jobs lost)` : 'every scenario: 0 acknowledged jobs lost, no duplicate, no run without a lost lease');
+console.log(
+  broken.length
+    ? `FAILED: ${broken.map((r) => `${r.scenario}/${r.store}`).join(', ')} (${lost} acknowledged jobs lost)`
+    : 'every scenario: 0 acknowledged jobs lost, no duplicate, no run without a lost lease',
+);
 process.exit(broken.length ? 1 : 0);

@@ -95,7 +95,12 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Scenar
     cluster = await Cluster.start({ storeUrl, runsDir, workers: s.workers });
     const producer = new Producer({ url: cluster.url, rate: s.rate ?? 200, handlerMs: s.handlerMs ?? 50, runId: `${schema}-${Date.now()}` });
     if (s.store === 'postgres') {
-      sampler = setInterval(() => { void jobTuples(schema).then((counts) => tuples.push({ at: Date.now(), counts }), () => undefined); }, 1000);
+      sampler = setInterval(() => {
+        void jobTuples(schema).then(
+          (counts) => tuples.push({ at: Date.now(), counts }),
+          () => undefined,
+        );
+      }, 1000);
     }
     const t0 = Date.now();
     producer.start();
@@ -114,7 +119,12 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Scenar
     await cluster.stop();
     const seen = await readJobs(storeUrl);
     const runs = readRuns(runsDir);
-    const v = verdict(producer.acked, seen, runs, cluster.logs().map((l) => l.text));
+    const v = verdict(
+      producer.acked,
+      seen,
+      runs,
+      cluster.logs().map((l) => l.text),
+    );
     const buckets = completionsPerSecond(producer.acked, seen, t0);
     const baseline = rate(buckets, 1000, faultStart);
     const during = latencies(producer.acked, seen, t0, faultStart, faultEnd);
@@ -122,13 +132,24 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Scenar
     const whole = latencies(producer.acked, seen, t0, 0, producerStop + 1);
     const inFault = tuples.filter((x) => x.at >= t0 + faultStart && x.at <= t0 + faultEnd + 1000);
     return {
-      scenario: s.name, store: s.store, title: s.title, ...v, offered: producer.offered,
-      baselinePerSecond: baseline, duringPerSecond: rate(buckets, faultStart, faultEnd), afterPerSecond: rate(buckets, faultEnd, producerStop),
-      recoverySeconds: recoverySeconds(buckets, faultEnd, baseline), faultSeconds: Math.round((faultEnd - faultStart) / 100) / 10,
-      endToEndMaxMs: whole.endToEndMax, waitP99DuringMs: during.waitP99, waitP99AfterMs: after.waitP99,
+      scenario: s.name,
+      store: s.store,
+      title: s.title,
+      ...v,
+      offered: producer.offered,
+      baselinePerSecond: baseline,
+      duringPerSecond: rate(buckets, faultStart, faultEnd),
+      afterPerSecond: rate(buckets, faultEnd, producerStop),
+      recoverySeconds: recoverySeconds(buckets, faultEnd, baseline),
+      faultSeconds: Math.round((faultEnd - faultStart) / 100) / 10,
+      endToEndMaxMs: whole.endToEndMax,
+      waitP99DuringMs: during.waitP99,
+      waitP99AfterMs: after.waitP99,
       deadTuplesPeak: inFault.length ? Math.max(...inFault.map((x) => x.counts.dead)) : null,
       deadTuplesEnd: tuples.length ? tuples[tuples.length - 1].counts.dead : null,
-      submitRetries: Object.fromEntries(producer.failures), drainSeconds, notes,
+      submitRetries: Object.fromEntries(producer.failures),
+      drainSeconds,
+      notes,
     };
   } finally {
     clearInterval(sampler);

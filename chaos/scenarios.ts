@@ -22,12 +22,16 @@ async function killServerMidBurst(ctx: ScenarioContext): Promise<void> {
 }
 
 const workerKill = (store: 'postgres' | 'sqlite'): Scenario => ({
-  name: 'worker-kill', store, title: 'one of two worker processes SIGKILLed mid-load, restarted 2 s later',
+  name: 'worker-kill',
+  store,
+  title: 'one of two worker processes SIGKILLed mid-load, restarted 2 s later',
   fault: (ctx) => killWorker(ctx, 0, 2000),
 });
 
 const workerKills = (store: 'postgres' | 'sqlite'): Scenario => ({
-  name: 'worker-kills', store, title: 'a worker process SIGKILLed and restarted every 3 s for 30 s',
+  name: 'worker-kills',
+  store,
+  title: 'a worker process SIGKILLed and restarted every 3 s for 30 s',
   async fault(ctx) {
     const end = Date.now() + (ctx.short ? 9000 : 30_000);
     let kills = 0;
@@ -40,13 +44,18 @@ const workerKills = (store: 'postgres' | 'sqlite'): Scenario => ({
 });
 
 const serverKill = (store: 'postgres' | 'sqlite'): Scenario => ({
-  name: 'server-kill', store, title: 'the server (HTTP API + in-process worker) SIGKILLed mid-burst, restarted 1 s later',
+  name: 'server-kill',
+  store,
+  title: 'the server (HTTP API + in-process worker) SIGKILLed mid-burst, restarted 1 s later',
   fault: killServerMidBurst,
 });
 
 const overload = (store: 'postgres' | 'sqlite'): Scenario => ({
   // 24 slots (the server's worker 4, two workers 8 each, the agent 4) × 20 jobs/s at 50 ms a job: 480 jobs/s.
-  name: 'overload', store, title: 'offered 1.5× what the workers can do (720 jobs/s against 480) for 30 s', rate: 200,
+  name: 'overload',
+  store,
+  title: 'offered 1.5× what the workers can do (720 jobs/s against 480) for 30 s',
+  rate: 200,
   async fault(ctx) {
     const extra = new Producer({ url: ctx.cluster.url, rate: 520, handlerMs: 50, runId: `overload-${Date.now()}`, firstSeq: 1e9 });
     extra.start();
@@ -59,7 +68,9 @@ const overload = (store: 'postgres' | 'sqlite'): Scenario => ({
 });
 
 const burst = (store: 'postgres' | 'sqlite'): Scenario => ({
-  name: 'burst', store, title: 'a burst of 50,000 submits (500 per request, 4 at a time) on top of the steady load',
+  name: 'burst',
+  store,
+  title: 'a burst of 50,000 submits (500 per request, 4 at a time) on top of the steady load',
   async fault(ctx) {
     const total = ctx.short ? 5000 : 50_000;
     const started = Date.now();
@@ -70,18 +81,24 @@ const burst = (store: 'postgres' | 'sqlite'): Scenario => ({
 
 export const SCENARIOS: Scenario[] = [
   {
-    name: 'pg-restart', store: 'postgres', title: 'the PostgreSQL server restarted mid-load (pg_ctlcluster restart)',
+    name: 'pg-restart',
+    store: 'postgres',
+    title: 'the PostgreSQL server restarted mid-load (pg_ctlcluster restart)',
     fault: () => restartPostgres(),
   },
   {
-    name: 'pg-terminate', store: 'postgres', title: 'pg_terminate_backend on every Offload connection, 5 times a second for 30 s',
+    name: 'pg-terminate',
+    store: 'postgres',
+    title: 'pg_terminate_backend on every Offload connection, 5 times a second for 30 s',
     async fault(ctx) {
       const killed = await terminateBackends(ctx.applicationName!, 200, ctx.short ? 8000 : 30_000);
       ctx.note(`${killed} backends terminated`);
     },
   },
   {
-    name: 'pool-exhaustion', store: 'postgres', title: 'idle connections hold all but 2 of max_connections for 20 s; a worker process restarted meanwhile',
+    name: 'pool-exhaustion',
+    store: 'postgres',
+    title: 'idle connections hold all but 2 of max_connections for 20 s; a worker process restarted meanwhile',
     async fault(ctx) {
       const hold = await holdConnections(2);
       ctx.note(`${hold.held} connections held`);
@@ -98,7 +115,9 @@ export const SCENARIOS: Scenario[] = [
   workerKills('postgres'),
   serverKill('postgres'),
   {
-    name: 'idle-in-transaction', store: 'postgres', title: 'a transaction left idle for 2 minutes (vacuum held back)',
+    name: 'idle-in-transaction',
+    store: 'postgres',
+    title: 'a transaction left idle for 2 minutes (vacuum held back)',
     async fault(ctx) {
       const tx = await idleInTransaction();
       await sleep(ctx.short ? 10_000 : 120_000);
@@ -110,7 +129,10 @@ export const SCENARIOS: Scenario[] = [
   workerKill('sqlite'),
   serverKill('sqlite'),
   {
-    name: 'disk-full', store: 'sqlite', diskMb: 64, title: 'the SQLite store\'s filesystem filled up for 8 s, then space freed',
+    name: 'disk-full',
+    store: 'sqlite',
+    diskMb: 64,
+    title: "the SQLite store's filesystem filled up for 8 s, then space freed",
     async fault(ctx) {
       ctx.disk!.fill(256);
       await sleep(ctx.short ? 4000 : 8000);

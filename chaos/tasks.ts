@@ -13,13 +13,17 @@ export const CHAOS_TASK = 'chaos.work';
 const runsDir = process.env.OFFLOAD_CHAOS_RUNS;
 const runsFile = runsDir ? join(runsDir, `runs-${process.env.OFFLOAD_CHAOS_KIND ?? 'node'}-${process.pid}.log`) : undefined;
 
-export const work = defineTask(CHAOS_TASK, async (input: { seq: number; ms?: number }, ctx) => {
-  if (runsFile) appendFileSync(runsFile, `${ctx.job.id} ${ctx.job.attempt}\n`);
-  if (input.ms) await new Promise((resolve) => setTimeout(resolve, input.ms));
-  return { seq: input.seq };
-}, {
-  // Repeated kills cost attempts (each lost lease is a failed attempt): enough of them that no job
-  // fails for that alone, retried at once.
-  maxAttempts: 20,
-  backoff: { type: 'fixed', delayMs: 100 },
-});
+export const work = defineTask(
+  CHAOS_TASK,
+  async (input: { seq: number; ms?: number }, ctx) => {
+    if (runsFile) appendFileSync(runsFile, `${ctx.job.id} ${ctx.job.attempt}\n`);
+    if (input.ms) await new Promise((resolve) => setTimeout(resolve, input.ms));
+    return { seq: input.seq };
+  },
+  {
+    // Repeated kills cost attempts (each lost lease is a failed attempt): enough of them that no job
+    // fails for that alone, retried at once.
+    maxAttempts: 20,
+    backoff: { type: 'fixed', delayMs: 100 },
+  },
+);

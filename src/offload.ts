@@ -1,18 +1,18 @@
+import { BatchHandle, type HandleHost, JobHandle, resultOf } from './client/handles.js';
+import { DEFAULT_IDEMPOTENCY_WINDOW_MS, replayedIds, type SubmitOptions, submitKeyOf } from './client/idempotency.js';
+import { checkId, decodeCursor, encodeCursor } from './client/ids.js';
+import type { ClaimOptions, FailOptions } from './client/leases.js';
+import * as leases from './client/leases.js';
+import { buildNewJob, buildNewJobs, DEFAULT_MAX_INPUT_BYTES, type EnqueueOptions } from './client/submission.js';
+import { Waiters, type WaitOptions } from './client/waiters.js';
 import { type Batch, type BatchOutcome, batchOutcome, toBatch } from './core/batch.js';
 import { type Clock, systemClock } from './core/clock.js';
 import { BatchNotFoundError, ClosedError, InvalidOptionError, JobNotFoundError } from './core/errors.js';
 import { EventBus, type EventName, type Listener } from './core/events.js';
-import { isJobState, type Job, type JobProgress, type JobState, JOB_STATES, toJob } from './core/job.js';
+import { isJobState, JOB_STATES, type Job, type JobProgress, type JobState, toJob } from './core/job.js';
 import { defaultLogger, type Logger } from './core/logger.js';
 import { TaskRegistry } from './core/registry.js';
 import { defineTask, type Handler, type TaskDefinition, type TaskSettings } from './core/task.js';
-import { BatchHandle, type HandleHost, JobHandle, resultOf } from './client/handles.js';
-import { checkId, decodeCursor, encodeCursor } from './client/ids.js';
-import * as leases from './client/leases.js';
-import type { ClaimOptions, FailOptions } from './client/leases.js';
-import { DEFAULT_IDEMPOTENCY_WINDOW_MS, replayedIds, type SubmitOptions, submitKeyOf } from './client/idempotency.js';
-import { buildNewJob, buildNewJobs, DEFAULT_MAX_INPUT_BYTES, type EnqueueOptions } from './client/submission.js';
-import { type WaitOptions, Waiters } from './client/waiters.js';
 import { Pruner } from './maintenance/pruner.js';
 import { Rescuer } from './maintenance/rescuer.js';
 import { instrumentStore } from './store/instrumented.js';
@@ -104,16 +104,22 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   private maintenance: { rescuer: Rescuer; pruner: Pruner } | undefined;
   private closing: Promise<void> | undefined;
 
-  private constructor(store: Store, private readonly ownsStore: boolean, opts: OffloadOptions) {
+  private constructor(
+    store: Store,
+    private readonly ownsStore: boolean,
+    opts: OffloadOptions,
+  ) {
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? defaultLogger();
     this.store = instrumentStore(store, this.bus);
     this.registry = new TaskRegistry(this.store, this.clock);
     this.waiters = new Waiters(this.store, this.bus, this.clock);
     this.limits = { maxInputBytes: opts.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES };
-    if (!Number.isSafeInteger(this.limits.maxInputBytes) || this.limits.maxInputBytes < 1) throw new InvalidOptionError('maxInputBytes', 'must be a positive integer');
+    if (!Number.isSafeInteger(this.limits.maxInputBytes) || this.limits.maxInputBytes < 1)
+      throw new InvalidOptionError('maxInputBytes', 'must be a positive integer');
     this.idempotencyWindowMs = opts.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
-    if (!Number.isSafeInteger(this.idempotencyWindowMs) || this.idempotencyWindowMs < 1000) throw new InvalidOptionError('idempotencyWindowMs', 'must be an integer ≥ 1000 (milliseconds)');
+    if (!Number.isSafeInteger(this.idempotencyWindowMs) || this.idempotencyWindowMs < 1000)
+      throw new InvalidOptionError('idempotencyWindowMs', 'must be an integer ≥ 1000 (milliseconds)');
     for (const def of opts.tasks ?? []) this.registry.define(def);
   }
 
@@ -143,7 +149,11 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   // ---- submitting ------------------------------------------------------------------------------
 
   /** Submits one job; resolves once it is stored. With `idempotencyKey`, a repeat returns the first submission's job. */
-  async enqueue<T extends TaskRef>(task: T, input: InputFor<M, T>, options?: EnqueueOptions & SubmitOptions): Promise<JobHandle<InputFor<M, T>, OutputFor<M, T>>> {
+  async enqueue<T extends TaskRef>(
+    task: T,
+    input: InputFor<M, T>,
+    options?: EnqueueOptions & SubmitOptions,
+  ): Promise<JobHandle<InputFor<M, T>, OutputFor<M, T>>> {
     this.checkOpen();
     const { idempotencyKey, ...enqueueOptions } = options ?? {};
     const now = this.clock.now();
@@ -159,9 +169,20 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     this.checkOpen();
     if (!Array.isArray(items)) throw new InvalidOptionError('items', 'must be an array of { task, input, options? }');
     const now = this.clock.now();
-    const jobs = await buildNewJobs(this.registry, this.limits, now, items.map((it) => ({ ...it, task: nameOf(it?.task) })));
+    const jobs = await buildNewJobs(
+      this.registry,
+      this.limits,
+      now,
+      items.map((it) => ({ ...it, task: nameOf(it?.task) })),
+    );
     if (jobs.length === 0) return [];
-    const submitKey = submitKeyOf(options.idempotencyKey, jobs[0].origin, ['jobs', jobs.map((j, i) => [j.task, j.input, items[i].options ?? {}])], now, this.idempotencyWindowMs);
+    const submitKey = submitKeyOf(
+      options.idempotencyKey,
+      jobs[0].origin,
+      ['jobs', jobs.map((j, i) => [j.task, j.input, items[i].options ?? {}])],
+      now,
+      this.idempotencyWindowMs,
+    );
     const r = await this.store.insertJobs({ jobs, now, submitKey });
     return this.handlesOf(r, options.idempotencyKey, submitKey);
   }
@@ -178,15 +199,26 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     this.checkOpen();
     const now = this.clock.now();
     if (!Array.isArray(items)) throw new InvalidOptionError('items', 'must be an array of { task, input, options? }');
-    const jobs = await buildNewJobs(this.registry, this.limits, now, items.map((it) => ({ ...it, task: nameOf(it?.task) })));
+    const jobs = await buildNewJobs(
+      this.registry,
+      this.limits,
+      now,
+      items.map((it) => ({ ...it, task: nameOf(it?.task) })),
+    );
     const onFinish = options.onFinish
       ? await buildNewJob(this.registry, this.limits, now, nameOf(options.onFinish.task), options.onFinish.input ?? null, options.onFinish.options)
       : null;
     if (onFinish && typeof onFinish.input !== 'string') throw new InvalidOptionError('onFinish.input', 'must be a JSON value');
     const title = options.title ?? null;
-    if (title !== null && (typeof title !== 'string' || title.length > 500)) throw new InvalidOptionError('title', 'must be a string of at most 500 characters');
-    const submitKey = submitKeyOf(options.idempotencyKey, jobs[0]?.origin ?? onFinish?.origin ?? null,
-      ['batch', jobs.map((j, i) => [j.task, j.input, items[i].options ?? {}]), title, options.onFinish ?? null], now, this.idempotencyWindowMs);
+    if (title !== null && (typeof title !== 'string' || title.length > 500))
+      throw new InvalidOptionError('title', 'must be a string of at most 500 characters');
+    const submitKey = submitKeyOf(
+      options.idempotencyKey,
+      jobs[0]?.origin ?? onFinish?.origin ?? null,
+      ['batch', jobs.map((j, i) => [j.task, j.input, items[i].options ?? {}]), title, options.onFinish ?? null],
+      now,
+      this.idempotencyWindowMs,
+    );
     const r = await this.store.insertJobs({ jobs, batch: { title, onFinish }, now, submitKey });
     return new BatchHandle(this, r.batchId!, await this.handlesOf(r, options.idempotencyKey, submitKey), r.replayed !== undefined);
   }

@@ -26,7 +26,12 @@ describe('docs', () => {
   it('docs/reference/errors.md has a section for every error code, and no other', () => {
     const doc = readFileSync(join(ROOT, 'docs/reference/errors.md'), 'utf8');
     const documented = [...doc.matchAll(/^### ([A-Z_]+)$/gm)].map((m) => m[1]).sort();
-    assert.deepEqual(documented, errorCodes().map((c) => c.code).sort());
+    assert.deepEqual(
+      documented,
+      errorCodes()
+        .map((c) => c.code)
+        .sort(),
+    );
   });
 
   it('every embedded example is identical to the file a test runs', () => {

@@ -2,7 +2,7 @@
  * graphile-worker as a BenchQueue, with its defaults (LISTEN/NOTIFY wake-ups, one job per fetch,
  * completions not batched), in a schema of its own on the same server.
  */
-import { Logger, makeWorkerUtils, run, type Runner, type WorkerUtils } from 'graphile-worker';
+import { Logger, makeWorkerUtils, type Runner, run, type WorkerUtils } from 'graphile-worker';
 import pg from 'pg';
 import type { BenchInput, BenchQueue } from '../workloads.js';
 import { dropSchema, pollUntil } from './postgres.js';
@@ -15,12 +15,24 @@ export async function graphileQueue(serverUrl: string, label: string): Promise<B
   let runner: Runner | undefined;
   const count = new pg.Pool({ connectionString: serverUrl, max: 1 });
   return {
-    enqueue: async (input) => { await utils.addJob('noop', input); },
-    enqueueMany: async (inputs) => { await utils.addJobs(inputs.map((payload) => ({ identifier: 'noop', payload }))); },
+    enqueue: async (input) => {
+      await utils.addJob('noop', input);
+    },
+    enqueueMany: async (inputs) => {
+      await utils.addJobs(inputs.map((payload) => ({ identifier: 'noop', payload })));
+    },
     async work(concurrency, handler) {
       runner = await run({
-        connectionString: serverUrl, schema, logger, concurrency, noHandleSignals: true,
-        taskList: { noop: async (payload) => { handler(payload as BenchInput); } },
+        connectionString: serverUrl,
+        schema,
+        logger,
+        concurrency,
+        noHandleSignals: true,
+        taskList: {
+          noop: async (payload) => {
+            handler(payload as BenchInput);
+          },
+        },
       });
     },
     // Done jobs are deleted; their completion may trail the handler, so wait for the table to empty.

@@ -1,3 +1,3 @@
-export { createToken, revokeToken, authenticate, type NewToken } from './tokens.js';
-export { allowsAction, allowsTask, anonymousLocal, isTaskRestricted, patternMatches, TOKEN_SCOPES, type Action, type Principal } from './permissions.js';
+export { type Action, allowsAction, allowsTask, anonymousLocal, isTaskRestricted, type Principal, patternMatches, TOKEN_SCOPES } from './permissions.js';
 export { generateSecret, hashSecret } from './secrets.js';
+export { authenticate, createToken, type NewToken, revokeToken } from './tokens.js';

@@ -60,7 +60,10 @@ const compiled = new Map<string, RegExp>();
 function compile(pattern: string): RegExp {
   let re = compiled.get(pattern);
   if (!re) {
-    const body = pattern.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('.*');
+    const body = pattern
+      .split('*')
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))
+      .join('.*');
     re = new RegExp(`^${body}$`);
     if (compiled.size > 1000) compiled.clear();
     compiled.set(pattern, re);

@@ -20,12 +20,21 @@ export async function loadTasks(modulePath: string): Promise<TaskDefinition<any,
   const found = new Map<string, TaskDefinition<any, any>>();
   const collect = (value: unknown) => {
     if (isTaskDefinition(value)) found.set(value.name, value);
-    else if (Array.isArray(value)) value.forEach((v) => { if (isTaskDefinition(v)) found.set(v.name, v); });
-    else if (value && typeof value === 'object') Object.values(value).forEach((v) => { if (isTaskDefinition(v)) found.set(v.name, v); });
+    else if (Array.isArray(value))
+      value.forEach((v) => {
+        if (isTaskDefinition(v)) found.set(v.name, v);
+      });
+    else if (value && typeof value === 'object')
+      Object.values(value).forEach((v) => {
+        if (isTaskDefinition(v)) found.set(v.name, v);
+      });
   };
   for (const value of Object.values(mod)) collect(value);
   if (found.size === 0) {
-    throw new ModuleLoadError(modulePath, 'it exports no task definitions; export the results of defineTask() (named exports, or a default array or object of them)');
+    throw new ModuleLoadError(
+      modulePath,
+      'it exports no task definitions; export the results of defineTask() (named exports, or a default array or object of them)',
+    );
   }
   return [...found.values()];
 }

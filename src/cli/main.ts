@@ -1,23 +1,23 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 /** The `offload` command: thin over the public API. Human output by default, --json for scripts. */
 import { Command, CommanderError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
+import { TOKEN_SCOPES } from '../auth/permissions.js';
+import { createToken, revokeToken } from '../auth/tokens.js';
+import { systemClock } from '../core/clock.js';
 import { InvalidInputError, InvalidOptionError } from '../core/errors.js';
 import { isJobState, JOB_STATES, type JobState } from '../core/job.js';
 import { defaultLogger } from '../core/logger.js';
-import { Offload } from '../offload.js';
-import { createToken, revokeToken } from '../auth/tokens.js';
-import { TOKEN_SCOPES } from '../auth/permissions.js';
-import { systemClock } from '../core/clock.js';
+import type { TaskDefinition } from '../core/task.js';
 import { gearmanFrontDoor } from '../gearman/server.js';
 import { httpFrontDoor } from '../http/front-door.js';
 import { HTTP_DEFAULTS } from '../http/options.js';
+import { Offload } from '../offload.js';
+import { remoteWorker } from '../remote/remote-worker.js';
 import { type FrontDoorFactory, startServer } from '../server/server.js';
 import { exitOnSignals } from '../server/signals.js';
 import { DEFAULT_STORE_URL, redact } from '../store/open.js';
 import { parseListenAddress } from './listen-address.js';
-import { remoteWorker } from '../remote/remote-worker.js';
-import type { TaskDefinition } from '../core/task.js';
 import { loadAll } from './load-tasks.js';
 import { type Output, printCounts, printError, printJob, printJobs, printTokens, processOutput } from './output.js';
 
@@ -66,7 +66,13 @@ interface StartOptions {
 }
 
 function list(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== ''),
+  ];
 }
 
 function state(value: string, previous: JobState[] = []): JobState[] {
@@ -84,23 +90,42 @@ async function withOffload<T>(fn: (offload: Offload) => Promise<T>): Promise<T> 
   }
 }
 
-program.command('start')
+program
+  .command('start')
   .description('run the server: the HTTP API, the Gearman port, a worker for the given tasks and maintenance')
   .option('--tasks <module...>', 'modules exporting task definitions', [])
   .option('--concurrency <n>', 'jobs run at once by the built-in worker', int('concurrency', 0), 10)
-  .option('--lease <ms>', 'the built-in worker\'s lease length; a silent worker\'s jobs come back after this long', int('lease', 1000), 30_000)
+  .option('--lease <ms>', "the built-in worker's lease length; a silent worker's jobs come back after this long", int('lease', 1000), 30_000)
   .option('--shutdown-timeout <ms>', 'on SIGTERM, how long running jobs may take before they are released', int('shutdown-timeout', 0), 10_000)
-  .addOption(new Option('--http <host:port|off>', 'where the HTTP API listens; off for none').env('OFFLOAD_HTTP').default(`${HTTP_DEFAULTS.host}:${HTTP_DEFAULTS.port}`))
+  .addOption(
+    new Option('--http <host:port|off>', 'where the HTTP API listens; off for none').env('OFFLOAD_HTTP').default(`${HTTP_DEFAULTS.host}:${HTTP_DEFAULTS.port}`),
+  )
   .option('--allow <cidrs>', 'comma-separated client addresses or CIDRs allowed to connect to the HTTP API (default: any)', list)
   .option('--require-token', 'require a token on every request, even on 127.0.0.1', false)
   .option('--max-body <bytes>', 'largest HTTP request body', int('max-body', 1024), HTTP_DEFAULTS.maxBodyBytes)
   .option('--max-input <bytes>', 'largest job input, as JSON', int('max-input', 1), 1024 * 1024)
-  .addOption(new Option('--gearman <host:port|off>', 'where the Gearman port listens (port 0: any free port), or off').env('OFFLOAD_GEARMAN').default('127.0.0.1:4730'))
+  .addOption(
+    new Option('--gearman <host:port|off>', 'where the Gearman port listens (port 0: any free port), or off').env('OFFLOAD_GEARMAN').default('127.0.0.1:4730'),
+  )
   .option('--gearman-allow <networks>', 'networks (CIDR, comma-separated) that may connect to a Gearman port on a non-loopback address', list)
   .option('--gearman-max-attempts <n>', 'attempts of jobs of functions first seen on the Gearman port (default: 3)', int('gearman-max-attempts', 1))
-  .option('--gearman-cancel-on-disconnect', 'cancel a foreground Gearman job no worker has started when its last client disconnects, as gearmand drops it', false)
-  .option('--gearman-keepalive <ms>', 'probe a silent Gearman peer after this long and drop it when it does not answer, so a dead worker machine\'s jobs come back (0: off)', int('gearman-keepalive', 0), 30_000)
-  .option('--gearman-grab-linger <ms>', 'how long a Gearman GRAB that finds nothing waits for a new job before NO_JOB (0: at once, as gearmand)', int('gearman-grab-linger', 0), 2)
+  .option(
+    '--gearman-cancel-on-disconnect',
+    'cancel a foreground Gearman job no worker has started when its last client disconnects, as gearmand drops it',
+    false,
+  )
+  .option(
+    '--gearman-keepalive <ms>',
+    "probe a silent Gearman peer after this long and drop it when it does not answer, so a dead worker machine's jobs come back (0: off)",
+    int('gearman-keepalive', 0),
+    30_000,
+  )
+  .option(
+    '--gearman-grab-linger <ms>',
+    'how long a Gearman GRAB that finds nothing waits for a new job before NO_JOB (0: at once, as gearmand)',
+    int('gearman-grab-linger', 0),
+    2,
+  )
   .option('--rescue-interval <ms>', 'how often jobs whose lease expired are put back in the queue', int('rescue-interval', 10), 5000)
   .action(async (opts: StartOptions) => {
     const o = output();
@@ -111,57 +136,97 @@ program.command('start')
     if (http) frontDoors.push(httpFrontDoor({ ...http, allow: opts.allow, requireToken: opts.requireToken, maxBodyBytes: opts.maxBody }));
     const gearman = parseListenAddress('gearman', opts.gearman);
     if (gearman) {
-      frontDoors.push(gearmanFrontDoor({
-        ...gearman, allow: opts.gearmanAllow, cancelOnDisconnect: opts.gearmanCancelOnDisconnect, grabLingerMs: opts.gearmanGrabLinger, keepAliveMs: opts.gearmanKeepalive,
-        functionDefaults: opts.gearmanMaxAttempts === undefined ? {} : { maxAttempts: opts.gearmanMaxAttempts },
-      }));
+      frontDoors.push(
+        gearmanFrontDoor({
+          ...gearman,
+          allow: opts.gearmanAllow,
+          cancelOnDisconnect: opts.gearmanCancelOnDisconnect,
+          grabLingerMs: opts.gearmanGrabLinger,
+          keepAliveMs: opts.gearmanKeepalive,
+          functionDefaults: opts.gearmanMaxAttempts === undefined ? {} : { maxAttempts: opts.gearmanMaxAttempts },
+        }),
+      );
     }
     const server = await startServer({
-      store: globals().store, tasks, concurrency: opts.concurrency, leaseMs: opts.lease, shutdownTimeoutMs: opts.shutdownTimeout, logger, frontDoors, maxInputBytes: opts.maxInput,
+      store: globals().store,
+      tasks,
+      concurrency: opts.concurrency,
+      leaseMs: opts.lease,
+      shutdownTimeoutMs: opts.shutdownTimeout,
+      logger,
+      frontDoors,
+      maxInputBytes: opts.maxInput,
       rescueIntervalMs: opts.rescueInterval,
     });
-    exitOnSignals(() => server.close(), (text) => o.err(text));
+    exitOnSignals(
+      () => server.close(),
+      (text) => o.err(text),
+    );
     const names = tasks.map((t) => t.name);
     o.out(`Offload is running on ${redact(server.offload.store.description)}`);
     for (const door of server.frontDoors) o.out(door.description);
-    o.out(names.length ? `Worker: ${names.length} task(s), concurrency ${opts.concurrency}: ${names.join(', ')}` : 'No tasks loaded (pass --tasks MODULE to run some here).');
+    o.out(
+      names.length
+        ? `Worker: ${names.length} task(s), concurrency ${opts.concurrency}: ${names.join(', ')}`
+        : 'No tasks loaded (pass --tasks MODULE to run some here).',
+    );
     const example = names.find((n) => n === 'example.greet') ?? names[0];
-    if (example) o.out(`Submit a job from another terminal:\n  npx offload submit ${example} '${example === 'example.greet' ? '{"name":"Ada"}' : 'null'}' --wait`);
+    if (example)
+      o.out(`Submit a job from another terminal:\n  npx offload submit ${example} '${example === 'example.greet' ? '{"name":"Ada"}' : 'null'}' --wait`);
     o.out('Stop with Ctrl-C (running jobs finish or are released).');
   });
 
-program.command('worker')
+program
+  .command('worker')
   .description('run a worker process for the tasks exported by MODULE(s)')
   .argument('<module...>', 'modules exporting task definitions')
   .option('--concurrency <n>', 'jobs run at once', int('concurrency', 1), 10)
-  .option('--lease <ms>', 'lease length; a silent worker\'s jobs come back after this long', int('lease', 1000), 30_000)
+  .option('--lease <ms>', "lease length; a silent worker's jobs come back after this long", int('lease', 1000), 30_000)
   .option('--shutdown-timeout <ms>', 'on SIGTERM, how long running jobs may take before they are released', int('shutdown-timeout', 0), 10_000)
   .option('--connect <url>', 'work for the Offload server at this URL, over its HTTP API, instead of opening the store')
-  .addOption(new Option('--token <secret>', 'with --connect: an API token of scope work (better in $OFFLOAD_TOKEN, out of the process list)').env('OFFLOAD_TOKEN'))
+  .addOption(
+    new Option('--token <secret>', 'with --connect: an API token of scope work (better in $OFFLOAD_TOKEN, out of the process list)').env('OFFLOAD_TOKEN'),
+  )
   .action(async (modules: string[], opts: { concurrency: number; lease: number; shutdownTimeout: number; connect?: string; token?: string }) => {
     const o = output();
     const tasks = await loadAll(modules);
     if (opts.connect !== undefined) return workRemotely(o, tasks, { ...opts, url: opts.connect });
     const offload = await Offload.open({ store: globals().store, tasks, logger: defaultLogger(process.env.OFFLOAD_LOG_LEVEL ?? 'info') });
-    exitOnSignals(() => offload.close(), (text) => o.err(text));
+    exitOnSignals(
+      () => offload.close(),
+      (text) => o.err(text),
+    );
     const worker = await offload.work({ concurrency: opts.concurrency, leaseMs: opts.lease, shutdownTimeoutMs: opts.shutdownTimeout });
     if (o.json) o.out(JSON.stringify({ worker: worker.id, tasks: worker.tasks, concurrency: worker.concurrency }));
     else o.out(`worker ${worker.id} running ${worker.tasks.join(', ')} (concurrency ${worker.concurrency}) on ${redact(offload.store.description)}`);
   });
 
 /** `offload worker --connect`: the same worker, over HTTP; it waits for a server that is not up yet. */
-async function workRemotely(o: Output, tasks: TaskDefinition<any, any>[], opts: { url: string; token?: string; concurrency: number; lease: number; shutdownTimeout: number }): Promise<void> {
+async function workRemotely(
+  o: Output,
+  tasks: TaskDefinition<any, any>[],
+  opts: { url: string; token?: string; concurrency: number; lease: number; shutdownTimeout: number },
+): Promise<void> {
   const worker = remoteWorker({
-    url: opts.url, token: opts.token, tasks, concurrency: opts.concurrency, leaseMs: opts.lease, shutdownTimeoutMs: opts.shutdownTimeout,
+    url: opts.url,
+    token: opts.token,
+    tasks,
+    concurrency: opts.concurrency,
+    leaseMs: opts.lease,
+    shutdownTimeoutMs: opts.shutdownTimeout,
     logger: defaultLogger(process.env.OFFLOAD_LOG_LEVEL ?? 'info'),
   });
-  exitOnSignals(() => worker.stop(), (text) => o.err(text));
+  exitOnSignals(
+    () => worker.stop(),
+    (text) => o.err(text),
+  );
   await worker.start();
   if (o.json) o.out(JSON.stringify({ worker: worker.id, tasks: worker.tasks, concurrency: worker.concurrency, server: opts.url }));
   else o.out(`worker ${worker.id} running ${worker.tasks.join(', ')} (concurrency ${worker.concurrency}) on ${opts.url}`);
 }
 
-program.command('submit')
+program
+  .command('submit')
   .description('submit a job; INPUT is JSON ("-" reads it from stdin)')
   .argument('<task>', 'task name')
   .argument('[input]', 'job input as JSON', 'null')
@@ -172,106 +237,144 @@ program.command('submit')
   .option('--unique <key>', 'return the queued or running job with this key instead of adding one')
   .option('--concurrency-key <key>', 'limit how many jobs with this key run at once')
   .option('--max-attempts <n>', 'attempts before the job fails', int('max-attempts', 1))
-  .action(async (task: string, inputText: string, opts: { wait: boolean; waitTimeout?: number; priority?: number; delay?: number; unique?: string; concurrencyKey?: string; maxAttempts?: number }) => {
-    const o = output();
-    const input = parseInput(task, inputText === '-' ? readFileSync(0, 'utf8') : inputText);
-    await withOffload(async (offload) => {
-      const handle = await offload.enqueue(task, input, {
-        priority: opts.priority, delayMs: opts.delay, uniqueKey: opts.unique, concurrencyKey: opts.concurrencyKey, maxAttempts: opts.maxAttempts, origin: 'cli',
+  .action(
+    async (
+      task: string,
+      inputText: string,
+      opts: { wait: boolean; waitTimeout?: number; priority?: number; delay?: number; unique?: string; concurrencyKey?: string; maxAttempts?: number },
+    ) => {
+      const o = output();
+      const input = parseInput(task, inputText === '-' ? readFileSync(0, 'utf8') : inputText);
+      await withOffload(async (offload) => {
+        const handle = await offload.enqueue(task, input, {
+          priority: opts.priority,
+          delayMs: opts.delay,
+          uniqueKey: opts.unique,
+          concurrencyKey: opts.concurrencyKey,
+          maxAttempts: opts.maxAttempts,
+          origin: 'cli',
+        });
+        if (!opts.wait) {
+          if (!o.json && handle.deduplicated) o.err(`a job with unique key "${opts.unique}" already exists`);
+          return printJob(o, await handle.status());
+        }
+        const job = await handle.finished({ timeoutMs: opts.waitTimeout });
+        printJob(o, job);
+        if (job.state !== 'succeeded') process.exitCode = 1;
       });
-      if (!opts.wait) {
-        if (!o.json && handle.deduplicated) o.err(`a job with unique key "${opts.unique}" already exists`);
-        return printJob(o, await handle.status());
-      }
-      const job = await handle.finished({ timeoutMs: opts.waitTimeout });
-      printJob(o, job);
-      if (job.state !== 'succeeded') process.exitCode = 1;
-    });
-  });
+    },
+  );
 
-program.command('status')
+program
+  .command('status')
   .description('show one job')
   .argument('<id>', 'job id')
   .action(async (id: string) => withOffload(async (offload) => printJob(output(), await offload.getJob(id))));
 
-program.command('jobs')
+program
+  .command('jobs')
   .description('list jobs, newest first')
   .option('--task <task>', 'only this task')
   .addOption(new Option('--state <state>', 'only this state').choices([...JOB_STATES]))
   .option('--batch <id>', 'only this batch')
   .option('--limit <n>', 'at most this many (1–1000)', int('limit', 1), 50)
   .option('--cursor <cursor>', 'the next page, as printed by the previous one')
-  .action(async (opts: { task?: string; state?: JobState; batch?: string; limit: number; cursor?: string }) => withOffload(async (offload) => {
-    const page = await offload.listJobs({ task: opts.task, state: opts.state, batchId: opts.batch, limit: opts.limit, cursor: opts.cursor });
-    printJobs(output(), page.jobs, page.nextCursor);
-  }));
+  .action(async (opts: { task?: string; state?: JobState; batch?: string; limit: number; cursor?: string }) =>
+    withOffload(async (offload) => {
+      const page = await offload.listJobs({ task: opts.task, state: opts.state, batchId: opts.batch, limit: opts.limit, cursor: opts.cursor });
+      printJobs(output(), page.jobs, page.nextCursor);
+    }),
+  );
 
-program.command('counts')
+program
+  .command('counts')
   .description('jobs per task and state')
   .action(async () => withOffload(async (offload) => printCounts(output(), await offload.counts())));
 
-program.command('purge')
-  .description('delete a task\'s jobs in the given states (default: queued)')
+program
+  .command('purge')
+  .description("delete a task's jobs in the given states (default: queued)")
   .argument('<task>', 'task name')
   .option('--state <state>', 'state to purge (repeat for several): queued, succeeded, failed, cancelled', state)
-  .action(async (task: string, opts: { state?: JobState[] }) => withOffload(async (offload) => {
-    const deleted = await offload.purge(task, opts.state ?? ['queued']);
-    const o = output();
-    if (o.json) o.out(JSON.stringify({ task, deleted }));
-    else o.out(`purged ${deleted} job(s) of ${task}`);
-  }));
+  .action(async (task: string, opts: { state?: JobState[] }) =>
+    withOffload(async (offload) => {
+      const deleted = await offload.purge(task, opts.state ?? ['queued']);
+      const o = output();
+      if (o.json) o.out(JSON.stringify({ task, deleted }));
+      else o.out(`purged ${deleted} job(s) of ${task}`);
+    }),
+  );
 
-program.command('retry')
+program
+  .command('retry')
   .description('put a failed or cancelled job back in the queue')
   .argument('<id>', 'job id')
   .action(async (id: string) => withOffload(async (offload) => printJob(output(), await offload.retry(id))));
 
-program.command('cancel')
+program
+  .command('cancel')
   .description('cancel a queued or running job')
   .argument('<id>', 'job id')
   .action(async (id: string) => withOffload(async (offload) => printJob(output(), await offload.cancel(id))));
 
-const token = program.command('token')
-  .description('API tokens for the HTTP API: create (prints the secret once), list, revoke');
+const token = program.command('token').description('API tokens for the HTTP API: create (prints the secret once), list, revoke');
 
-token.command('create')
+token
+  .command('create')
   .description('create a token and print its secret (shown only this once)')
   .argument('<name>', 'a name for the token (who or what uses it)')
   .addOption(new Option('--scope <scope>', 'what it allows').choices([...TOKEN_SCOPES]).makeOptionMandatory())
   .option('--tasks <patterns>', 'comma-separated task patterns it is limited to (* is a wildcard); default: every task')
-  .action(async (name: string, opts: { scope: (typeof TOKEN_SCOPES)[number]; tasks?: string }) => withOffload(async (offload) => {
-    const tasks = opts.tasks?.split(',').map((t) => t.trim()).filter(Boolean) ?? [];
-    const { token: record, secret } = await createToken(offload.store, systemClock, { name, scope: opts.scope, tasks });
-    const o = output();
-    if (o.json) o.out(JSON.stringify({ name: record.name, scope: record.scope, tasks: record.tasks, secret }));
-    else {
-      o.out(secret);
-      o.err(`token "${record.name}" (scope ${record.scope}${record.tasks.length ? `, tasks ${record.tasks.join(',')}` : ''}) created; the secret above is shown only once. Send it as "Authorization: Bearer <secret>".`);
-    }
-  }));
+  .action(async (name: string, opts: { scope: (typeof TOKEN_SCOPES)[number]; tasks?: string }) =>
+    withOffload(async (offload) => {
+      const tasks =
+        opts.tasks
+          ?.split(',')
+          .map((t) => t.trim())
+          .filter(Boolean) ?? [];
+      const { token: record, secret } = await createToken(offload.store, systemClock, { name, scope: opts.scope, tasks });
+      const o = output();
+      if (o.json) o.out(JSON.stringify({ name: record.name, scope: record.scope, tasks: record.tasks, secret }));
+      else {
+        o.out(secret);
+        o.err(
+          `token "${record.name}" (scope ${record.scope}${record.tasks.length ? `, tasks ${record.tasks.join(',')}` : ''}) created; the secret above is shown only once. Send it as "Authorization: Bearer <secret>".`,
+        );
+      }
+    }),
+  );
 
-token.command('list')
+token
+  .command('list')
   .description('list tokens (never their secrets)')
   .option('--all', 'include revoked tokens', false)
-  .action(async (opts: { all: boolean }) => withOffload(async (offload) => printTokens(output(), await offload.store.listTokens({ includeRevoked: opts.all }))));
+  .action(async (opts: { all: boolean }) =>
+    withOffload(async (offload) => printTokens(output(), await offload.store.listTokens({ includeRevoked: opts.all }))),
+  );
 
-token.command('revoke')
+token
+  .command('revoke')
   .description('revoke a token: requests carrying it get 401 at once')
-  .argument('<name>', 'the token\'s name')
-  .action(async (name: string) => withOffload(async (offload) => {
-    await revokeToken(offload.store, systemClock, name);
-    const o = output();
-    if (o.json) o.out(JSON.stringify({ name, revoked: true }));
-    else o.out(`revoked token "${name}"`);
-  }));
+  .argument('<name>', "the token's name")
+  .action(async (name: string) =>
+    withOffload(async (offload) => {
+      await revokeToken(offload.store, systemClock, name);
+      const o = output();
+      if (o.json) o.out(JSON.stringify({ name, revoked: true }));
+      else o.out(`revoked token "${name}"`);
+    }),
+  );
 
-program.command('migrate')
-  .description('create or upgrade the store\'s schema (also done by every command that opens it)')
-  .action(async () => withOffload(async (offload) => {
-    const o = output();
-    if (o.json) o.out(JSON.stringify({ store: offload.store.description, migrated: true }));
-    else o.out(`schema up to date on ${redact(offload.store.description)}`);
-  }));
+program
+  .command('migrate')
+  .description("create or upgrade the store's schema (also done by every command that opens it)")
+  .action(async () =>
+    withOffload(async (offload) => {
+      const o = output();
+      if (o.json) o.out(JSON.stringify({ store: offload.store.description, migrated: true }));
+      else o.out(`schema up to date on ${redact(offload.store.description)}`);
+    }),
+  );
 
 function parseInput(task: string, text: string): unknown {
   try {

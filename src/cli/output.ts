@@ -1,6 +1,6 @@
-import type { TaskCounts } from '../offload.js';
-import { type Job, jobToJson, payloadToJson } from '../core/job.js';
 import { isOffloadError } from '../core/errors.js';
+import { type Job, jobToJson, payloadToJson } from '../core/job.js';
+import type { TaskCounts } from '../offload.js';
 import type { TokenRecord } from '../store/store.js';
 
 /** Where the CLI writes: human text by default, JSON with --json. */
@@ -38,7 +38,14 @@ export function printJob(o: Output, job: Job): void {
 export function printJobs(o: Output, jobs: Job[], nextCursor: string | null): void {
   if (o.json) return o.out(JSON.stringify({ jobs: jobs.map(jobToJson), nextCursor }));
   if (jobs.length === 0) return o.out('no jobs');
-  const rows = jobs.map((j) => [j.id, j.task, j.state, `${j.attempt}/${j.maxAttempts}`, j.createdAt, j.error ? j.error.message : short(payloadToJson(j.result), 40)]);
+  const rows = jobs.map((j) => [
+    j.id,
+    j.task,
+    j.state,
+    `${j.attempt}/${j.maxAttempts}`,
+    j.createdAt,
+    j.error ? j.error.message : short(payloadToJson(j.result), 40),
+  ]);
   o.out(table(['ID', 'TASK', 'STATE', 'ATTEMPT', 'CREATED', 'RESULT / ERROR'], rows));
   if (nextCursor) o.out(`more: --cursor ${nextCursor}`);
 }
@@ -46,15 +53,30 @@ export function printJobs(o: Output, jobs: Job[], nextCursor: string | null): vo
 export function printCounts(o: Output, counts: TaskCounts[]): void {
   if (o.json) return o.out(JSON.stringify({ tasks: counts }));
   if (counts.length === 0) return o.out('no tasks yet');
-  o.out(table(['TASK', 'QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'],
-    counts.map((c) => [c.task, c.queued, c.running, c.succeeded, c.failed, c.cancelled].map(String))));
+  o.out(
+    table(
+      ['TASK', 'QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'],
+      counts.map((c) => [c.task, c.queued, c.running, c.succeeded, c.failed, c.cancelled].map(String)),
+    ),
+  );
 }
 
 export function printTokens(o: Output, tokens: TokenRecord[]): void {
-  const json = tokens.map((t) => ({ name: t.name, scope: t.scope, tasks: t.tasks, createdAt: iso(t.createdAt), revokedAt: t.revokedAt === null ? null : iso(t.revokedAt) }));
+  const json = tokens.map((t) => ({
+    name: t.name,
+    scope: t.scope,
+    tasks: t.tasks,
+    createdAt: iso(t.createdAt),
+    revokedAt: t.revokedAt === null ? null : iso(t.revokedAt),
+  }));
   if (o.json) return o.out(JSON.stringify({ tokens: json }));
   if (tokens.length === 0) return o.out('no tokens (create one with `offload token create NAME --scope SCOPE`)');
-  o.out(table(['NAME', 'SCOPE', 'TASKS', 'CREATED', 'REVOKED'], json.map((t) => [t.name, t.scope, t.tasks.length ? t.tasks.join(',') : '*', t.createdAt, t.revokedAt ?? ''])));
+  o.out(
+    table(
+      ['NAME', 'SCOPE', 'TASKS', 'CREATED', 'REVOKED'],
+      json.map((t) => [t.name, t.scope, t.tasks.length ? t.tasks.join(',') : '*', t.createdAt, t.revokedAt ?? '']),
+    ),
+  );
 }
 
 function iso(ms: number): string {
@@ -74,7 +96,11 @@ export function printError(o: Output, err: unknown): void {
 
 function table(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [line(head), ...rows.map(line)].join('\n');
 }
 

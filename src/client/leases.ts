@@ -7,8 +7,8 @@ import type { Clock } from '../core/clock.js';
 import { InvalidOptionError, JobNotFoundError, LeaseLostError } from '../core/errors.js';
 import type { JobProgress, Payload } from '../core/job.js';
 import type { TaskRegistry } from '../core/registry.js';
-import type { ClaimedJob, Store, Transition } from '../store/store.js';
 import { alreadyRecorded, encodeResult, failFor } from '../core/transitions.js';
+import type { ClaimedJob, Store, Transition } from '../store/store.js';
 
 export interface ClaimOptions {
   tasks: string[];
@@ -43,13 +43,19 @@ export async function claim(deps: LeaseDeps, opts: ClaimOptions): Promise<Claime
     throw new InvalidOptionError('tasks', 'give at least one task name');
   }
   if (!Number.isSafeInteger(max) || max < 1 || max > 100) throw new InvalidOptionError('max', 'must be an integer from 1 to 100');
-  if (!Number.isSafeInteger(leaseMs) || leaseMs < 1000 || leaseMs > MAX_LEASE_MS) throw new InvalidOptionError('leaseMs', `must be an integer from 1000 to ${MAX_LEASE_MS}`);
+  if (!Number.isSafeInteger(leaseMs) || leaseMs < 1000 || leaseMs > MAX_LEASE_MS)
+    throw new InvalidOptionError('leaseMs', `must be an integer from 1000 to ${MAX_LEASE_MS}`);
   return deps.store.claimJobs({ workerId: opts.workerId ?? 'agent', tasks: opts.tasks, max, leaseMs, now: deps.clock.now() });
 }
 
-export async function heartbeat(deps: LeaseDeps, id: string, opts: { leaseToken: string; progress?: JobProgress; leaseMs?: number; task?: string }): Promise<{ leaseExpiresAt: number }> {
+export async function heartbeat(
+  deps: LeaseDeps,
+  id: string,
+  opts: { leaseToken: string; progress?: JobProgress; leaseMs?: number; task?: string },
+): Promise<{ leaseExpiresAt: number }> {
   const leaseMs = opts.leaseMs ?? 30_000;
-  if (!Number.isSafeInteger(leaseMs) || leaseMs < 1000 || leaseMs > MAX_LEASE_MS) throw new InvalidOptionError('leaseMs', `must be an integer from 1000 to ${MAX_LEASE_MS}`);
+  if (!Number.isSafeInteger(leaseMs) || leaseMs < 1000 || leaseMs > MAX_LEASE_MS)
+    throw new InvalidOptionError('leaseMs', `must be an integer from 1000 to ${MAX_LEASE_MS}`);
   const now = deps.clock.now();
   // The task, when the caller knows it, only labels the job:progress event.
   const touch = { id, token: opts.leaseToken, progress: opts.progress, task: opts.task };
@@ -73,7 +79,8 @@ export async function fail(deps: LeaseDeps, id: string, opts: FailOptions): Prom
     if (alreadyRecorded({ to: 'failed', id, token: opts.leaseToken, error: '' }, row)) return { state: 'failed', runAt: null };
     throw new LeaseLostError(id, row.state);
   }
-  if (opts.retryInMs !== undefined && (!Number.isFinite(opts.retryInMs) || opts.retryInMs < 0)) throw new InvalidOptionError('retryInMs', 'must be a non-negative number');
+  if (opts.retryInMs !== undefined && (!Number.isFinite(opts.retryInMs) || opts.retryInMs < 0))
+    throw new InvalidOptionError('retryInMs', 'must be a non-negative number');
   const settings = await deps.registry.settingsFor(row.task);
   const err = agentError(opts.error);
   const now = deps.clock.now();

@@ -32,13 +32,25 @@ const MAX_KEY_LENGTH = 255;
  * Turns (task, input, options) into a row to insert, or throws a named error before anything is
  * written: unknown task, input that is not JSON or fails the task's schema, input too large, bad option.
  */
-export async function buildNewJob(registry: TaskRegistry, limits: SubmissionLimits, now: number, task: string, input: unknown, opts: EnqueueOptions = {}): Promise<NewJob> {
+export async function buildNewJob(
+  registry: TaskRegistry,
+  limits: SubmissionLimits,
+  now: number,
+  task: string,
+  input: unknown,
+  opts: EnqueueOptions = {},
+): Promise<NewJob> {
   if (typeof task !== 'string' || task === '') throw new InvalidOptionError('task', 'a task name (string) is required');
   return newJobWith(registry, await registry.settingsFor(task), limits, now, task, input, opts);
 }
 
 /** Builds many rows, looking each task's settings up once. */
-export async function buildNewJobs(registry: TaskRegistry, limits: SubmissionLimits, now: number, items: { task: string; input: unknown; options?: EnqueueOptions }[]): Promise<NewJob[]> {
+export async function buildNewJobs(
+  registry: TaskRegistry,
+  limits: SubmissionLimits,
+  now: number,
+  items: { task: string; input: unknown; options?: EnqueueOptions }[],
+): Promise<NewJob[]> {
   const settings = new Map<string, ResolvedTaskSettings>();
   for (const it of items) {
     if (typeof it?.task !== 'string' || it.task === '') throw new InvalidOptionError('task', 'a task name (string) is required');
@@ -48,7 +60,15 @@ export async function buildNewJobs(registry: TaskRegistry, limits: SubmissionLim
 }
 
 /** `buildNewJob` with the task's settings already at hand. */
-export function newJobWith(registry: TaskRegistry, settings: ResolvedTaskSettings, limits: SubmissionLimits, now: number, task: string, input: unknown, opts: EnqueueOptions = {}): NewJob {
+export function newJobWith(
+  registry: TaskRegistry,
+  settings: ResolvedTaskSettings,
+  limits: SubmissionLimits,
+  now: number,
+  task: string,
+  input: unknown,
+  opts: EnqueueOptions = {},
+): NewJob {
   checkOptions(opts);
   const payload = encodeInput(task, input);
   if (typeof payload === 'string') registry.validate(task, settings, input);
@@ -87,16 +107,21 @@ function byteLength(text: string, limit: number): number {
 }
 
 function checkOptions(o: EnqueueOptions): void {
-  const bad = (option: string, problem: string): never => { throw new InvalidOptionError(option, problem); };
+  const bad = (option: string, problem: string): never => {
+    throw new InvalidOptionError(option, problem);
+  };
   if (typeof o !== 'object' || o === null) bad('options', 'must be an object');
-  if (o.priority !== undefined && (!Number.isSafeInteger(o.priority) || Math.abs(o.priority) > 2 ** 31)) bad('priority', 'must be an integer between -2^31 and 2^31');
-  if (o.delayMs !== undefined && (typeof o.delayMs !== 'number' || !Number.isFinite(o.delayMs) || o.delayMs < 0)) bad('delayMs', `must be a non-negative number of milliseconds, got ${String(o.delayMs)}`);
+  if (o.priority !== undefined && (!Number.isSafeInteger(o.priority) || Math.abs(o.priority) > 2 ** 31))
+    bad('priority', 'must be an integer between -2^31 and 2^31');
+  if (o.delayMs !== undefined && (typeof o.delayMs !== 'number' || !Number.isFinite(o.delayMs) || o.delayMs < 0))
+    bad('delayMs', `must be a non-negative number of milliseconds, got ${String(o.delayMs)}`);
   if (o.delayMs !== undefined && o.runAt !== undefined) bad('runAt', 'give runAt or delayMs, not both');
   if (o.maxAttempts !== undefined && (!Number.isSafeInteger(o.maxAttempts) || o.maxAttempts < 1)) bad('maxAttempts', 'must be an integer ≥ 1');
   if (o.timeoutMs !== undefined && (!Number.isSafeInteger(o.timeoutMs) || o.timeoutMs < 1)) bad('timeoutMs', 'must be an integer ≥ 1');
   for (const key of ['uniqueKey', 'concurrencyKey', 'origin'] as const) {
     const v = o[key];
-    if (v !== undefined && (typeof v !== 'string' || v.length === 0 || v.length > MAX_KEY_LENGTH)) bad(key, `must be a string of 1–${MAX_KEY_LENGTH} characters`);
+    if (v !== undefined && (typeof v !== 'string' || v.length === 0 || v.length > MAX_KEY_LENGTH))
+      bad(key, `must be a string of 1–${MAX_KEY_LENGTH} characters`);
   }
 }
 
@@ -104,6 +129,7 @@ function runAtOf(o: EnqueueOptions, now: number): number {
   if (o.delayMs !== undefined) return now + Math.round(o.delayMs);
   if (o.runAt === undefined) return now;
   const ms = o.runAt instanceof Date ? o.runAt.getTime() : typeof o.runAt === 'number' ? o.runAt : Date.parse(o.runAt);
-  if (!Number.isFinite(ms) || ms < 0) throw new InvalidOptionError('runAt', `must be a valid date, epoch milliseconds or ISO 8601 string, got ${JSON.stringify(o.runAt)}`);
+  if (!Number.isFinite(ms) || ms < 0)
+    throw new InvalidOptionError('runAt', `must be a valid date, epoch milliseconds or ISO 8601 string, got ${JSON.stringify(o.runAt)}`);
   return Math.round(ms);
 }

@@ -30,12 +30,20 @@ export class Waiters {
   private jobsToCheck: Set<string> | 'all' | undefined;
   private batchesToCheck: Set<string> | 'all' | undefined;
 
-  constructor(private readonly store: Store, bus: EventBus, private readonly clock: Clock) {
-    const onJobDone = (e: { id: string }) => { if (this.jobs.has(e.id)) void this.checkJobs([e.id]); };
+  constructor(
+    private readonly store: Store,
+    bus: EventBus,
+    private readonly clock: Clock,
+  ) {
+    const onJobDone = (e: { id: string }) => {
+      if (this.jobs.has(e.id)) void this.checkJobs([e.id]);
+    };
     bus.on('job:succeeded', onJobDone);
     bus.on('job:failed', onJobDone);
     bus.on('job:cancelled', onJobDone);
-    bus.on('batch:finished', (e) => { if (this.batches.has(e.id)) void this.checkBatches([e.id]); });
+    bus.on('batch:finished', (e) => {
+      if (this.batches.has(e.id)) void this.checkBatches([e.id]);
+    });
   }
 
   waitForJob(id: string, opts: WaitOptions = {}): Promise<JobRow> {
@@ -74,11 +82,18 @@ export class Waiters {
         this.updateWatch();
       };
       const entry: Pending<T> = {
-        resolve: (v) => { cleanup(); resolve(v); },
-        reject: (e) => { cleanup(); reject(e); },
+        resolve: (v) => {
+          cleanup();
+          resolve(v);
+        },
+        reject: (e) => {
+          cleanup();
+          reject(e);
+        },
       };
       const onAbort = () => entry.reject(opts.signal!.reason);
-      const timer = opts.timeoutMs === undefined ? undefined : this.clock.setTimer(() => entry.reject(new WaitTimeoutError(id, opts.timeoutMs!)), opts.timeoutMs);
+      const timer =
+        opts.timeoutMs === undefined ? undefined : this.clock.setTimer(() => entry.reject(new WaitTimeoutError(id, opts.timeoutMs!)), opts.timeoutMs);
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       set.add(entry);
       this.updateWatch();
@@ -131,7 +146,10 @@ export class Waiters {
     this.jobsToCheck = this.batchesToCheck = undefined;
     if (jobs.length === 0 && batches.length === 0) return;
     this.checking = Promise.all([this.checkJobs(jobs), this.checkBatches(batches)])
-      .then(() => undefined, (err: unknown) => process.emitWarning(`Offload could not check awaited jobs: ${String(err)}`))
+      .then(
+        () => undefined,
+        (err: unknown) => process.emitWarning(`Offload could not check awaited jobs: ${String(err)}`),
+      )
       .finally(() => {
         this.checking = undefined;
         if (this.jobsToCheck !== undefined || this.batchesToCheck !== undefined) this.runChecks();

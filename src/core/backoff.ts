@@ -1,8 +1,6 @@
 /** How long a failed attempt waits before the next one. */
 
-export type Backoff =
-  | { type: 'exponential'; baseMs?: number; maxMs?: number; jitter?: boolean }
-  | { type: 'fixed'; delayMs: number; jitter?: boolean };
+export type Backoff = { type: 'exponential'; baseMs?: number; maxMs?: number; jitter?: boolean } | { type: 'fixed'; delayMs: number; jitter?: boolean };
 
 export const DEFAULT_BACKOFF: Backoff = { type: 'exponential', baseMs: 1000, maxMs: 3_600_000, jitter: true };
 

@@ -51,11 +51,15 @@ const UNKNOWN_TASK = register('UNKNOWN_TASK', 404, 'The task is not defined by t
 export class UnknownTaskError extends OffloadError {
   static readonly code = UNKNOWN_TASK;
   constructor(task: string) {
-    super(UNKNOWN_TASK, `Unknown task "${task}": no process has defined it. Define it with defineTask()/offload.task() in the worker or server that runs it (a worker registers its tasks in the store when it starts), or check the spelling.`, { task });
+    super(
+      UNKNOWN_TASK,
+      `Unknown task "${task}": no process has defined it. Define it with defineTask()/offload.task() in the worker or server that runs it (a worker registers its tasks in the store when it starts), or check the spelling.`,
+      { task },
+    );
   }
 }
 
-const INVALID_INPUT = register('INVALID_INPUT', 400, 'A job input is not JSON-serialisable or does not match the task\'s input schema.');
+const INVALID_INPUT = register('INVALID_INPUT', 400, "A job input is not JSON-serialisable or does not match the task's input schema.");
 export class InvalidInputError extends OffloadError {
   static readonly code = INVALID_INPUT;
   constructor(task: string, problem: string) {
@@ -67,7 +71,11 @@ const INPUT_TOO_LARGE = register('INPUT_TOO_LARGE', 413, 'A job input is larger 
 export class InputTooLargeError extends OffloadError {
   static readonly code = INPUT_TOO_LARGE;
   constructor(task: string, bytes: number, limit: number) {
-    super(INPUT_TOO_LARGE, `Input for task "${task}" is ${bytes} bytes, over the limit of ${limit} bytes. Store large data elsewhere and pass a reference, or raise maxInputBytes.`, { task, bytes, limit });
+    super(
+      INPUT_TOO_LARGE,
+      `Input for task "${task}" is ${bytes} bytes, over the limit of ${limit} bytes. Store large data elsewhere and pass a reference, or raise maxInputBytes.`,
+      { task, bytes, limit },
+    );
   }
 }
 
@@ -79,12 +87,20 @@ export class InvalidOptionError extends OffloadError {
   }
 }
 
-const IDEMPOTENCY_KEY_REUSED = register('IDEMPOTENCY_KEY_REUSED', 422, 'A submission reused an idempotency key, within its window, with other content than the submission that first used it.');
+const IDEMPOTENCY_KEY_REUSED = register(
+  'IDEMPOTENCY_KEY_REUSED',
+  422,
+  'A submission reused an idempotency key, within its window, with other content than the submission that first used it.',
+);
 export class IdempotencyKeyReusedError extends OffloadError {
   static readonly code = IDEMPOTENCY_KEY_REUSED;
   constructor(key: string, jobIds: string[]) {
-    super(IDEMPOTENCY_KEY_REUSED, `Idempotency key "${key}" was already used for another submission (other tasks, inputs or options), which stored job(s) ${jobIds.join(', ') || '(none)'}. `
-      + 'Send exactly that submission again to get its jobs back, or use a new key for new work.', { key, jobIds });
+    super(
+      IDEMPOTENCY_KEY_REUSED,
+      `Idempotency key "${key}" was already used for another submission (other tasks, inputs or options), which stored job(s) ${jobIds.join(', ') || '(none)'}. ` +
+        'Send exactly that submission again to get its jobs back, or use a new key for new work.',
+      { key, jobIds },
+    );
   }
 }
 
@@ -136,7 +152,10 @@ export class LeaseLostError extends OffloadError {
   /** The job's state now, when known: `cancelled` tells a cancellation from a takeover. */
   readonly state: string | undefined;
   constructor(id: string, state?: string) {
-    const why = state === 'cancelled' ? 'the job was cancelled' : 'the lease token is stale (the lease expired and the job was handed to another worker, or it was cancelled)';
+    const why =
+      state === 'cancelled'
+        ? 'the job was cancelled'
+        : 'the lease token is stale (the lease expired and the job was handed to another worker, or it was cancelled)';
     super(LEASE_LOST, `Lease lost for job ${id}: ${why}. Stop working on it; its result will not be recorded.`, state === undefined ? { id } : { id, state });
     this.state = state;
   }
@@ -160,7 +179,7 @@ export class InvalidTaskError extends OffloadError {
 
 // ---- awaiting results -------------------------------------------------------------------------
 
-const JOB_FAILED = register('JOB_FAILED', 500, 'The awaited job failed; `details.error` holds the job\'s own error.');
+const JOB_FAILED = register('JOB_FAILED', 500, "The awaited job failed; `details.error` holds the job's own error.");
 export class JobFailedError extends OffloadError {
   static readonly code = JOB_FAILED;
   readonly jobError: { message: string; code?: string };
@@ -178,7 +197,7 @@ export class JobCancelledError extends OffloadError {
   }
 }
 
-const WAIT_TIMEOUT = register('WAIT_TIMEOUT', 504, 'Waiting for a job\'s result took longer than the caller allowed; the job goes on.');
+const WAIT_TIMEOUT = register('WAIT_TIMEOUT', 504, "Waiting for a job's result took longer than the caller allowed; the job goes on.");
 export class WaitTimeoutError extends OffloadError {
   static readonly code = WAIT_TIMEOUT;
   constructor(id: string, ms: number) {
@@ -188,7 +207,7 @@ export class WaitTimeoutError extends OffloadError {
 
 // ---- errors recorded on jobs by the runtime ----------------------------------------------------
 
-const JOB_TIMEOUT = register('JOB_TIMEOUT', 500, 'Recorded on a job whose handler ran past the task\'s timeoutMs.');
+const JOB_TIMEOUT = register('JOB_TIMEOUT', 500, "Recorded on a job whose handler ran past the task's timeoutMs.");
 export class JobTimeoutError extends OffloadError {
   static readonly code = JOB_TIMEOUT;
   constructor(id: string, ms: number) {
@@ -202,7 +221,11 @@ export const LEASE_EXPIRED_CODE = LEASE_EXPIRED;
 const HANDLER_ERROR = register('HANDLER_ERROR', 500, 'Recorded on a job whose handler threw an error without a code of its own.');
 export const HANDLER_ERROR_CODE = HANDLER_ERROR;
 
-const INVALID_RESULT = register('INVALID_RESULT', 500, 'Recorded on a job whose handler returned a result that cannot be stored as JSON; the job fails at once.');
+const INVALID_RESULT = register(
+  'INVALID_RESULT',
+  500,
+  'Recorded on a job whose handler returned a result that cannot be stored as JSON; the job fails at once.',
+);
 export const INVALID_RESULT_CODE = INVALID_RESULT;
 
 const NO_HANDLER = register('NO_HANDLER', 500, 'Recorded on a job claimed by a worker that has no handler for its task.');
@@ -225,7 +248,10 @@ const INVALID_STORE_URL = register('INVALID_STORE_URL', 400, 'The store URL is n
 export class InvalidStoreUrlError extends OffloadError {
   static readonly code = INVALID_STORE_URL;
   constructor(url: string, problem: string) {
-    super(INVALID_STORE_URL, `Invalid store URL "${url}": ${problem}. Use sqlite:./offload.db, sqlite::memory: or postgres://user@host:5432/db.`, { url, problem });
+    super(INVALID_STORE_URL, `Invalid store URL "${url}": ${problem}. Use sqlite:./offload.db, sqlite::memory: or postgres://user@host:5432/db.`, {
+      url,
+      problem,
+    });
   }
 }
 
@@ -233,7 +259,10 @@ const STORE_VERSION = register('STORE_VERSION', 500, 'The database was migrated 
 export class StoreVersionError extends OffloadError {
   static readonly code = STORE_VERSION;
   constructor(found: number, known: number) {
-    super(STORE_VERSION, `The database schema is at version ${found}, but this Offload knows versions up to ${known}. Upgrade Offload on this machine.`, { found, known });
+    super(STORE_VERSION, `The database schema is at version ${found}, but this Offload knows versions up to ${known}. Upgrade Offload on this machine.`, {
+      found,
+      known,
+    });
   }
 }
 
@@ -245,12 +274,17 @@ export class StoreUnavailableError extends OffloadError {
   }
 }
 
-const STORE_FULL = register('STORE_FULL', 507, 'The store\'s disk is full: nothing more can be written until space is freed.');
+const STORE_FULL = register('STORE_FULL', 507, "The store's disk is full: nothing more can be written until space is freed.");
 export class StoreFullError extends OffloadError {
   static readonly code = STORE_FULL;
   constructor(where: string, cause?: unknown) {
-    super(STORE_FULL, `The store cannot write: the disk holding ${where} is full. Nothing was stored or changed by this call, and nothing stored before is lost; `
-      + 'free space on that filesystem (or move the store) and writes go on by themselves.', { where }, cause === undefined ? undefined : { cause });
+    super(
+      STORE_FULL,
+      `The store cannot write: the disk holding ${where} is full. Nothing was stored or changed by this call, and nothing stored before is lost; ` +
+        'free space on that filesystem (or move the store) and writes go on by themselves.',
+      { where },
+      cause === undefined ? undefined : { cause },
+    );
   }
 }
 
@@ -264,7 +298,11 @@ export class ModuleLoadError extends OffloadError {
 
 // ---- front doors (HTTP API) and API tokens -------------------------------------------------------
 
-const INVALID_REQUEST = register('INVALID_REQUEST', 400, 'An HTTP request\'s body, query or path does not match the API\'s schema (wrong type, missing or unknown field).');
+const INVALID_REQUEST = register(
+  'INVALID_REQUEST',
+  400,
+  "An HTTP request's body, query or path does not match the API's schema (wrong type, missing or unknown field).",
+);
 export class InvalidRequestError extends OffloadError {
   static readonly code = INVALID_REQUEST;
   constructor(field: string, problem: string) {
@@ -284,7 +322,11 @@ const PAYLOAD_TOO_LARGE = register('PAYLOAD_TOO_LARGE', 413, 'An HTTP request bo
 export class PayloadTooLargeError extends OffloadError {
   static readonly code = PAYLOAD_TOO_LARGE;
   constructor(limit: number) {
-    super(PAYLOAD_TOO_LARGE, `The request body is larger than ${limit} bytes. Send fewer jobs per request, or store large data elsewhere and pass a reference.`, { limit });
+    super(
+      PAYLOAD_TOO_LARGE,
+      `The request body is larger than ${limit} bytes. Send fewer jobs per request, or store large data elsewhere and pass a reference.`,
+      { limit },
+    );
   }
 }
 
@@ -292,7 +334,9 @@ const UNSUPPORTED_MEDIA_TYPE = register('UNSUPPORTED_MEDIA_TYPE', 415, 'An HTTP 
 export class UnsupportedMediaTypeError extends OffloadError {
   static readonly code = UNSUPPORTED_MEDIA_TYPE;
   constructor(contentType: string) {
-    super(UNSUPPORTED_MEDIA_TYPE, `Content-Type ${JSON.stringify(contentType)} is not accepted: send JSON with Content-Type: application/json.`, { contentType });
+    super(UNSUPPORTED_MEDIA_TYPE, `Content-Type ${JSON.stringify(contentType)} is not accepted: send JSON with Content-Type: application/json.`, {
+      contentType,
+    });
   }
 }
 
@@ -312,7 +356,11 @@ export class UnauthorizedError extends OffloadError {
   }
 }
 
-const FORBIDDEN = register('FORBIDDEN', 403, 'The API token\'s scope or task patterns do not allow this request, or the client address is not on the allow-list.');
+const FORBIDDEN = register(
+  'FORBIDDEN',
+  403,
+  "The API token's scope or task patterns do not allow this request, or the client address is not on the allow-list.",
+);
 export class ForbiddenError extends OffloadError {
   static readonly code = FORBIDDEN;
   constructor(problem: string, details?: Record<string, unknown>) {
@@ -320,7 +368,11 @@ export class ForbiddenError extends OffloadError {
   }
 }
 
-const RATE_LIMITED = register('RATE_LIMITED', 429, 'Too many failed authentications from one address, or too many open long-polls for one token; retry after the Retry-After header\'s seconds.');
+const RATE_LIMITED = register(
+  'RATE_LIMITED',
+  429,
+  "Too many failed authentications from one address, or too many open long-polls for one token; retry after the Retry-After header's seconds.",
+);
 export class RateLimitedError extends OffloadError {
   static readonly code = RATE_LIMITED;
   readonly retryAfterSeconds: number;
@@ -342,15 +394,28 @@ const TOKENS_REQUIRED = register('TOKENS_REQUIRED', 400, 'The server was asked t
 export class TokensRequiredError extends OffloadError {
   static readonly code = TOKENS_REQUIRED;
   constructor(address: string) {
-    super(TOKENS_REQUIRED, `Refusing to listen on ${address}: it is reachable from other machines and no API token exists. Create one first (\`offload token create NAME --scope admin\`), or listen on 127.0.0.1.`, { address });
+    super(
+      TOKENS_REQUIRED,
+      `Refusing to listen on ${address}: it is reachable from other machines and no API token exists. Create one first (\`offload token create NAME --scope admin\`), or listen on 127.0.0.1.`,
+      { address },
+    );
   }
 }
 
-const SERVER_UNREACHABLE = register('SERVER_UNREACHABLE', 503, 'A remote worker or client could not reach the Offload server over HTTP (refused or reset connection, timeout, or a 5xx answer); workers retry with backoff.');
+const SERVER_UNREACHABLE = register(
+  'SERVER_UNREACHABLE',
+  503,
+  'A remote worker or client could not reach the Offload server over HTTP (refused or reset connection, timeout, or a 5xx answer); workers retry with backoff.',
+);
 export class ServerUnreachableError extends OffloadError {
   static readonly code = SERVER_UNREACHABLE;
   constructor(url: string, problem: string, cause?: unknown) {
-    super(SERVER_UNREACHABLE, `The Offload server at ${url} could not be reached: ${problem}. Check that \`offload start\` runs there and that this machine may connect to it.`, { url, problem }, cause === undefined ? undefined : { cause });
+    super(
+      SERVER_UNREACHABLE,
+      `The Offload server at ${url} could not be reached: ${problem}. Check that \`offload start\` runs there and that this machine may connect to it.`,
+      { url, problem },
+      cause === undefined ? undefined : { cause },
+    );
   }
 }
 
@@ -395,7 +460,12 @@ const ARGUMENT_TOO_LARGE = register('ARGUMENT_TOO_LARGE', 413, 'A Gearman packet
 export class GearmanArgumentTooLargeError extends OffloadError {
   static readonly code = ARGUMENT_TOO_LARGE;
   constructor(what: 'unique' | 'packet' | 'line', bytes: number, limit: number) {
-    const text = what === 'unique' ? 'Unique value too large' : what === 'packet' ? `Packet of ${bytes} bytes is over the limit of ${limit}` : `Text line over ${limit} bytes`;
+    const text =
+      what === 'unique'
+        ? 'Unique value too large'
+        : what === 'packet'
+          ? `Packet of ${bytes} bytes is over the limit of ${limit}`
+          : `Text line over ${limit} bytes`;
     super(ARGUMENT_TOO_LARGE, text, { what, bytes, limit });
   }
 }
@@ -424,7 +494,11 @@ export class GearmanWorkFailError extends OffloadError {
   }
 }
 
-const GEARMAN_WORK_EXCEPTION = register('GEARMAN_WORK_EXCEPTION', 500, 'Recorded on a job whose Gearman worker sent WORK_EXCEPTION; the message is the exception data.');
+const GEARMAN_WORK_EXCEPTION = register(
+  'GEARMAN_WORK_EXCEPTION',
+  500,
+  'Recorded on a job whose Gearman worker sent WORK_EXCEPTION; the message is the exception data.',
+);
 export class GearmanWorkExceptionError extends OffloadError {
   static readonly code = GEARMAN_WORK_EXCEPTION;
   /** The message is the worker's exception data, unchanged, so clients get it back as sent. */
@@ -433,10 +507,18 @@ export class GearmanWorkExceptionError extends OffloadError {
   }
 }
 
-const WORKER_DISCONNECTED = register('WORKER_DISCONNECTED', 500, 'Recorded on a job whose Gearman worker connection closed before it sent a result; the job is retried.');
+const WORKER_DISCONNECTED = register(
+  'WORKER_DISCONNECTED',
+  500,
+  'Recorded on a job whose Gearman worker connection closed before it sent a result; the job is retried.',
+);
 export class WorkerDisconnectedError extends OffloadError {
   static readonly code = WORKER_DISCONNECTED;
   constructor(id: string, worker: string) {
-    super(WORKER_DISCONNECTED, `The Gearman worker ${worker} disconnected while it held job ${id}; the attempt counts as failed and the job goes back to the queue.`, { id, worker });
+    super(
+      WORKER_DISCONNECTED,
+      `The Gearman worker ${worker} disconnected while it held job ${id}; the attempt counts as failed and the job goes back to the queue.`,
+      { id, worker },
+    );
   }
 }

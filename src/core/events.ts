@@ -65,9 +65,13 @@ export class EventBus {
  */
 export function onJobRunnable(bus: EventBus, fn: (event: { task: string; runAt: number }) => void): () => void {
   const offs = [
-    bus.on('job:enqueued', (e) => { if (e.leasedTo === undefined) fn(e); }),
+    bus.on('job:enqueued', (e) => {
+      if (e.leasedTo === undefined) fn(e);
+    }),
     bus.on('job:retrying', fn),
     bus.on('job:released', fn),
   ];
-  return () => { for (const off of offs) off(); };
+  return () => {
+    for (const off of offs) off();
+  };
 }

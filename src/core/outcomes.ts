@@ -14,7 +14,10 @@ export abstract class Outcome extends Error {
 
 export class RetryLater extends Outcome {
   readonly kind = 'retry-later';
-  constructor(readonly delayMs: number, reason?: string) {
+  constructor(
+    readonly delayMs: number,
+    reason?: string,
+  ) {
     super(reason ?? `retry in ${delayMs} ms`);
     this.name = 'RetryLater';
   }
@@ -30,7 +33,10 @@ export class Permanent extends Outcome {
 
 export class SuspendTask extends Outcome {
   readonly kind = 'suspend-task';
-  constructor(readonly delayMs: number, reason?: string) {
+  constructor(
+    readonly delayMs: number,
+    reason?: string,
+  ) {
     super(reason ?? `task suspended for ${delayMs} ms`);
     this.name = 'SuspendTask';
   }

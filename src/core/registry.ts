@@ -21,7 +21,11 @@ export class TaskRegistry {
   private readonly remote = new Map<string, { settings: ResolvedTaskSettings; fetchedAt: number }>();
   private readonly validators = new Map<string, Validator>();
 
-  constructor(private readonly store: Store, private readonly clock: Clock, private readonly remoteTtlMs = 5000) {}
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly remoteTtlMs = 5000,
+  ) {}
 
   define(def: TaskDefinition<any, any>): void {
     const existing = this.local.get(def.name);
@@ -97,7 +101,12 @@ export class TaskRegistry {
       check: (value) => compiled.Check(value),
       errors: (value) => {
         const [, errors] = compiled.Errors(value);
-        return errors.slice(0, 5).map((e) => `${e.instancePath || '(root)'} ${e.message}`).join('; ') || 'does not match the input schema';
+        return (
+          errors
+            .slice(0, 5)
+            .map((e) => `${e.instancePath || '(root)'} ${e.message}`)
+            .join('; ') || 'does not match the input schema'
+        );
       },
     };
     this.validators.set(task, v);

@@ -87,7 +87,11 @@ const TASK_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:\-/]{0,199}$/;
  *   return { sent: true };
  * }, { maxAttempts: 5 });
  */
-export function defineTask<N extends string, S extends TSchema, O>(name: N, settings: TaskSettings & { input: S }, handler: Handler<Static<S>, O>): TaskDefinition<Static<S>, Awaited<O>, N>;
+export function defineTask<N extends string, S extends TSchema, O>(
+  name: N,
+  settings: TaskSettings & { input: S },
+  handler: Handler<Static<S>, O>,
+): TaskDefinition<Static<S>, Awaited<O>, N>;
 export function defineTask<N extends string, I, O>(name: N, handler: Handler<I, O>, settings?: TaskSettings): TaskDefinition<I, Awaited<O>, N>;
 export function defineTask(name: string, a: Handler<unknown, unknown> | TaskSettings, b?: Handler<unknown, unknown> | TaskSettings): TaskDefinition {
   const handler = (typeof a === 'function' ? a : b) as Handler<unknown, unknown> | undefined;
@@ -104,12 +108,19 @@ export function checkTaskName(name: unknown): string {
 }
 
 export function isTaskDefinition(value: unknown): value is TaskDefinition {
-  return typeof value === 'object' && value !== null && typeof (value as TaskDefinition).name === 'string'
-    && typeof (value as TaskDefinition).handler === 'function' && typeof (value as TaskDefinition).settings === 'object';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as TaskDefinition).name === 'string' &&
+    typeof (value as TaskDefinition).handler === 'function' &&
+    typeof (value as TaskDefinition).settings === 'object'
+  );
 }
 
 export function resolveTaskSettings(name: string, s: TaskSettings): ResolvedTaskSettings {
-  const fail = (problem: string): never => { throw new InvalidTaskError(name, problem); };
+  const fail = (problem: string): never => {
+    throw new InvalidTaskError(name, problem);
+  };
   const positiveInt = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 1;
   if (s.maxAttempts !== undefined && !positiveInt(s.maxAttempts)) fail('maxAttempts must be an integer ≥ 1');
   if (s.timeoutMs != null && !positiveInt(s.timeoutMs)) fail('timeoutMs must be an integer ≥ 1 (or null for none)');

@@ -1,9 +1,9 @@
+import type { Transition } from '../store/store.js';
 import { backoffDelay } from './backoff.js';
 import { HANDLER_ERROR_CODE, INVALID_RESULT_CODE } from './errors.js';
-import { jobErrorOf, type JobRow, type Payload } from './job.js';
+import { type JobRow, jobErrorOf, type Payload } from './job.js';
 import { type AnyOutcome, isOutcome } from './outcomes.js';
 import type { ResolvedTaskSettings } from './task.js';
-import type { Transition } from '../store/store.js';
 
 export interface AttemptInfo {
   id: string;

@@ -5,11 +5,21 @@
 import { isOffloadError } from '../core/errors.js';
 import type { JobRow } from '../core/job.js';
 import type { TaskRecord } from '../core/task.js';
-import type { WorkerRecord } from '../store/store.js';
 import type { Offload } from '../offload.js';
+import type { WorkerRecord } from '../store/store.js';
 import {
-  err, incompleteArguments, jobLines, list, OK, okValue, parseAdminLine, parseMaxQueue, priorityStatusLines, statusLines,
-  unknownCommand, workerLines,
+  err,
+  incompleteArguments,
+  jobLines,
+  list,
+  OK,
+  okValue,
+  parseAdminLine,
+  parseMaxQueue,
+  priorityStatusLines,
+  statusLines,
+  unknownCommand,
+  workerLines,
 } from './admin-protocol.js';
 import type { GearmanConnection } from './connection.js';
 import type { GearmanFunctions } from './functions.js';
@@ -40,31 +50,49 @@ export class Admin {
     if (!cmd) return unknownCommand('');
     const { name, args } = cmd;
     switch (name) {
-      case 'status': return this.status();
-      case 'prioritystatus': return this.priorityStatus();
-      case 'workers': return this.workers();
-      case 'version': return okValue(this.deps.version);
-      case 'getpid': return okValue(process.pid);
-      case 'verbose': return okValue(this.deps.verbosity);
-      case 'maxqueue': return this.maxQueue(args);
-      case 'show': return this.show(args);
-      case 'cancel': return args[0]?.toLowerCase() === 'job' && args[1] !== undefined ? this.cancel(args[1]) : unknownCommand(cmd.raw);
-      case 'create': return args[0]?.toLowerCase() === 'function' && args[1] !== undefined ? this.create(args[1]) : unknownCommand(cmd.raw);
-      case 'drop': return args[0]?.toLowerCase() === 'function' && args[1] !== undefined ? this.drop(args[1]) : unknownCommand(cmd.raw);
+      case 'status':
+        return this.status();
+      case 'prioritystatus':
+        return this.priorityStatus();
+      case 'workers':
+        return this.workers();
+      case 'version':
+        return okValue(this.deps.version);
+      case 'getpid':
+        return okValue(process.pid);
+      case 'verbose':
+        return okValue(this.deps.verbosity);
+      case 'maxqueue':
+        return this.maxQueue(args);
+      case 'show':
+        return this.show(args);
+      case 'cancel':
+        return args[0]?.toLowerCase() === 'job' && args[1] !== undefined ? this.cancel(args[1]) : unknownCommand(cmd.raw);
+      case 'create':
+        return args[0]?.toLowerCase() === 'function' && args[1] !== undefined ? this.create(args[1]) : unknownCommand(cmd.raw);
+      case 'drop':
+        return args[0]?.toLowerCase() === 'function' && args[1] !== undefined ? this.drop(args[1]) : unknownCommand(cmd.raw);
       // `shutdown` was removed in gearmand 1.1.15; like 1.1.20, it is an unknown command.
-      default: return unknownCommand(cmd.raw);
+      default:
+        return unknownCommand(cmd.raw);
     }
   }
 
   private async status(): Promise<string> {
     const { store } = this.deps.offload;
-    return statusLines(await this.functionRows(store.countJobs({ states: ['queued', 'running'] }), (fn) => ({ fn, total: 0, running: 0, workers: 0 }), (counts, row) => {
-      for (const c of counts) {
-        if (c.state !== 'queued' && c.state !== 'running') continue;
-        row(c.task).total += c.count;
-        if (c.state === 'running') row(c.task).running += c.count;
-      }
-    }));
+    return statusLines(
+      await this.functionRows(
+        store.countJobs({ states: ['queued', 'running'] }),
+        (fn) => ({ fn, total: 0, running: 0, workers: 0 }),
+        (counts, row) => {
+          for (const c of counts) {
+            if (c.state !== 'queued' && c.state !== 'running') continue;
+            row(c.task).total += c.count;
+            if (c.state === 'running') row(c.task).running += c.count;
+          }
+        },
+      ),
+    );
   }
 
   /**
@@ -73,16 +101,22 @@ export class Admin {
    */
   private async priorityStatus(): Promise<string> {
     const { store } = this.deps.offload;
-    return priorityStatusLines(await this.functionRows(store.countQueuedByPriority(), (fn) => ({ fn, high: 0, normal: 0, low: 0, workers: 0 }), (counts, row, tasks) => {
-      const base = new Map(tasks.map((t) => [t.name, t.settings.priority]));
-      for (const c of counts) {
-        const own = base.get(c.task) ?? 0;
-        const r = row(c.task);
-        if (c.priority > own) r.high += c.count;
-        else if (c.priority < own) r.low += c.count;
-        else r.normal += c.count;
-      }
-    }));
+    return priorityStatusLines(
+      await this.functionRows(
+        store.countQueuedByPriority(),
+        (fn) => ({ fn, high: 0, normal: 0, low: 0, workers: 0 }),
+        (counts, row, tasks) => {
+          const base = new Map(tasks.map((t) => [t.name, t.settings.priority]));
+          for (const c of counts) {
+            const own = base.get(c.task) ?? 0;
+            const r = row(c.task);
+            if (c.priority > own) r.high += c.count;
+            else if (c.priority < own) r.low += c.count;
+            else r.normal += c.count;
+          }
+        },
+      ),
+    );
   }
 
   /**
@@ -90,7 +124,9 @@ export class Admin {
    * function counted, with `fill` adding the counts and the workers that can do it added here.
    */
   private async functionRows<C, R extends { fn: string; workers: number }>(
-    counting: Promise<C>, blank: (fn: string) => R, fill: (counts: C, row: (fn: string) => R, tasks: TaskRecord[]) => void,
+    counting: Promise<C>,
+    blank: (fn: string) => R,
+    fill: (counts: C, row: (fn: string) => R, tasks: TaskRecord[]) => void,
   ): Promise<R[]> {
     const { store, clock } = this.deps.offload;
     const [tasks, counts, workers] = await Promise.all([store.getTasks({}), counting, store.listWorkers({ seenSince: clock.now() - WORKER_FRESH_MS })]);
@@ -129,14 +165,16 @@ export class Admin {
     if (what !== 'jobs' && what !== 'unique jobs') return err('UNKNOWN_SHOW_ARGUMENTS');
     const jobs = await this.activeJobs();
     if (what === 'unique jobs') return list(jobs.map((j) => j.uniqueKey ?? ''));
-    return jobLines(jobs.map((j) => ({
-      handle: handleOf(this.deps.handlePrefix, j.id),
-      // gearmand counts the times a job went back to the queue; here, the attempts before this one.
-      retries: j.state === 'running' ? j.attempt - 1 : j.attempt,
-      ignored: false,
-      // Every Offload job is held in the persistent store.
-      queued: true,
-    })));
+    return jobLines(
+      jobs.map((j) => ({
+        handle: handleOf(this.deps.handlePrefix, j.id),
+        // gearmand counts the times a job went back to the queue; here, the attempts before this one.
+        retries: j.state === 'running' ? j.attempt - 1 : j.attempt,
+        ignored: false,
+        // Every Offload job is held in the persistent store.
+        queued: true,
+      })),
+    );
   }
 
   private async activeJobs(): Promise<JobRow[]> {

@@ -11,13 +11,18 @@
  */
 import type { Timer } from '../core/clock.js';
 import {
-  GearmanWorkExceptionError, GearmanWorkFailError, JobNotFoundError, JobTimeoutError, type OffloadError, WorkerDisconnectedError,
+  GearmanWorkExceptionError,
+  GearmanWorkFailError,
+  JobNotFoundError,
+  JobTimeoutError,
+  type OffloadError,
+  WorkerDisconnectedError,
 } from '../core/errors.js';
 import type { JobProgress, Payload } from '../core/job.js';
 import type { Logger } from '../core/logger.js';
+import { failFor } from '../core/transitions.js';
 import type { Offload } from '../offload.js';
 import type { ClaimedJob, Transition } from '../store/store.js';
-import { failFor } from '../core/transitions.js';
 import { type GearmanConnection, type Reply, response } from './connection.js';
 import { handleOf } from './handles.js';
 import type { Listeners } from './listeners.js';
@@ -184,10 +189,14 @@ export class Assignments {
    */
   private linger(conn: GearmanConnection, kind: GrabKind): Promise<Reply> {
     return new Promise<Reply>((resolve) => {
-      const timer = this.deps.offload.clock.setTimer(() => this.endLinger(conn, () => {
-        this.deps.wakeups.idle(conn);
-        return NO_JOB;
-      }), this.deps.grabLingerMs);
+      const timer = this.deps.offload.clock.setTimer(
+        () =>
+          this.endLinger(conn, () => {
+            this.deps.wakeups.idle(conn);
+            return NO_JOB;
+          }),
+        this.deps.grabLingerMs,
+      );
       conn.lingering = { kind, answer: resolve, timer };
       this.deps.wakeups.linger(conn);
     });
@@ -238,8 +247,16 @@ export class Assignments {
 
   private heldJob(conn: GearmanConnection, c: ClaimedJob): HeldJob {
     return {
-      id: c.id, handle: handleOf(this.deps.handlePrefix, c.id), task: c.task, token: c.leaseToken, attempt: c.attempt, maxAttempts: c.maxAttempts,
-      holder: conn, timeout: undefined, progress: undefined, progressDirty: false,
+      id: c.id,
+      handle: handleOf(this.deps.handlePrefix, c.id),
+      task: c.task,
+      token: c.leaseToken,
+      attempt: c.attempt,
+      maxAttempts: c.maxAttempts,
+      holder: conn,
+      timeout: undefined,
+      progress: undefined,
+      progressDirty: false,
     };
   }
 
@@ -287,7 +304,8 @@ export class Assignments {
     const worker = this.deps.workers.idOf(conn);
     if (!job) return notFound(exception === undefined ? 'Job given in work result not found' : 'An exception was received for a job that does not exist');
     this.drop(job);
-    const error = exception === undefined ? new GearmanWorkFailError(job.id, worker) : new GearmanWorkExceptionError(job.id, worker, exception.toString('utf8'));
+    const error =
+      exception === undefined ? new GearmanWorkFailError(job.id, worker) : new GearmanWorkExceptionError(job.id, worker, exception.toString('utf8'));
     const ok = await this.deps.batcher.finish(await this.failure(job, error, false));
     return ok ? null : notFound('Job given in work result not found');
   }
@@ -346,9 +364,12 @@ export class Assignments {
 
   private armHeartbeat(): void {
     if (this.stopped) return;
-    this.heartbeatTimer = this.deps.offload.clock.setTimer(() => {
-      void this.heartbeat().finally(() => this.armHeartbeat());
-    }, Math.floor(this.deps.leaseMs / 3));
+    this.heartbeatTimer = this.deps.offload.clock.setTimer(
+      () => {
+        void this.heartbeat().finally(() => this.armHeartbeat());
+      },
+      Math.floor(this.deps.leaseMs / 3),
+    );
   }
 
   /** Renews every held job's lease in one write; jobs whose lease was lost are dropped. */
@@ -375,7 +396,10 @@ export class Assignments {
     for (const job of this.byId.values()) {
       const r = job.holder.reserved;
       if (r?.job !== job || r.at > before) continue;
-      this.deps.logger.warn({ peer: job.holder.peer, conn: job.holder.id, job: job.id }, 'gearman worker was woken for a job and did not come for it; the job goes back to the queue');
+      this.deps.logger.warn(
+        { peer: job.holder.peer, conn: job.holder.id, job: job.id },
+        'gearman worker was woken for a job and did not come for it; the job goes back to the queue',
+      );
       this.putBack(job);
     }
   }
@@ -416,7 +440,6 @@ function takeProgress(job: HeldJob): JobProgress | undefined {
 export function payloadBytes(payload: Payload): Buffer {
   return typeof payload === 'string' ? Buffer.from(payload) : payload;
 }
-
 
 /** gearmand's JOB_NOT_FOUND texts differ by packet; the code is Offload's own JOB_NOT_FOUND. */
 function notFound(text: string): Buffer {

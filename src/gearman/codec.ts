@@ -5,7 +5,11 @@
  * before its bytes have arrived.
  */
 import {
-  GearmanArgumentTooLargeError, GearmanInvalidCommandError, GearmanInvalidMagicError, GearmanInvalidPacketError, type OffloadError,
+  GearmanArgumentTooLargeError,
+  GearmanInvalidCommandError,
+  GearmanInvalidMagicError,
+  GearmanInvalidPacketError,
+  type OffloadError,
 } from '../core/errors.js';
 import { HEADER_BYTES, type PacketSpec, packetSpec, partCount, REQUEST_MAGIC, RESPONSE_MAGIC } from './protocol.js';
 
@@ -76,7 +80,10 @@ export class PacketReader {
   private buffered = 0;
   private failed = false;
 
-  constructor(private readonly expect: 'req' | 'res', private readonly limits: ReaderLimits) {}
+  constructor(
+    private readonly expect: 'req' | 'res',
+    private readonly limits: ReaderLimits,
+  ) {}
 
   /** Bytes received but not yet part of a whole packet or line. */
   get pendingBytes(): number {
@@ -142,7 +149,8 @@ export class PacketReader {
   private nextLine(): ReadItem | undefined {
     const end = this.indexOfNewline(this.limits.maxLineBytes + 1);
     if (end < 0) {
-      if (this.buffered > this.limits.maxLineBytes) return { kind: 'error', error: new GearmanArgumentTooLargeError('line', this.buffered, this.limits.maxLineBytes) };
+      if (this.buffered > this.limits.maxLineBytes)
+        return { kind: 'error', error: new GearmanArgumentTooLargeError('line', this.buffered, this.limits.maxLineBytes) };
       return undefined;
     }
     let line = this.take(end + 1).subarray(0, end);

@@ -8,10 +8,10 @@ import type { Socket } from 'node:net';
 import type { Clock, Timer } from '../core/clock.js';
 import { isOffloadError, type OffloadError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { type Arg, encodePacket, type Packet, PacketReader } from './codec.js';
-import { PacketType } from './protocol.js';
 import { unmapped } from './allow-list.js';
 import type { HeldJob, Lingering, Reservation } from './assignments.js';
+import { type Arg, encodePacket, type Packet, PacketReader } from './codec.js';
+import { PacketType } from './protocol.js';
 
 /** What a request answers: packets or text, nothing, or an error to send as an ERROR packet. */
 export type Reply = Buffer | Buffer[] | null;
@@ -96,7 +96,11 @@ export class GearmanConnection {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.updateFlow());
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ETIMEDOUT') this.logger.warn({ peer: this.peer, conn: id, jobs: this.held.size }, 'gearman peer stopped answering (no reply to keepalive probes); closing the connection, its jobs go back to the queue');
+      if (err.code === 'ETIMEDOUT')
+        this.logger.warn(
+          { peer: this.peer, conn: id, jobs: this.held.size },
+          'gearman peer stopped answering (no reply to keepalive probes); closing the connection, its jobs go back to the queue',
+        );
       else this.logger.debug({ err, peer: this.peer, conn: id }, 'gearman connection error');
     });
     socket.on('close', () => this.onClosed());
@@ -136,7 +140,10 @@ export class GearmanConnection {
       this.partialTimer = undefined;
     } else if (!this.partialTimer) {
       this.partialTimer = this.clock.setTimer(() => {
-        this.logger.warn({ peer: this.peer, conn: this.id, pendingBytes: this.reader.pendingBytes }, `gearman peer sent an incomplete packet and nothing more for ${this.limits.packetTimeoutMs} ms; closing the connection`);
+        this.logger.warn(
+          { peer: this.peer, conn: this.id, pendingBytes: this.reader.pendingBytes },
+          `gearman peer sent an incomplete packet and nothing more for ${this.limits.packetTimeoutMs} ms; closing the connection`,
+        );
         this.destroy();
       }, this.limits.packetTimeoutMs);
     }
@@ -154,7 +161,16 @@ export class GearmanConnection {
     }
     const slot: Slot = { value: undefined };
     this.slots.push(slot);
-    value.then((v) => { slot.value = v; }, (err: unknown) => { slot.value = errorPacket(err); this.logUnexpected(err); })
+    value
+      .then(
+        (v) => {
+          slot.value = v;
+        },
+        (err: unknown) => {
+          slot.value = errorPacket(err);
+          this.logUnexpected(err);
+        },
+      )
       .finally(() => this.flushSlots());
     this.updateFlow();
   }
@@ -202,7 +218,10 @@ export class GearmanConnection {
     this.outgoing = [];
     this.socket.write(out.length === 1 ? out[0] : Buffer.concat(out));
     if (this.socket.writableLength > this.limits.writeLimitBytes) {
-      this.logger.warn({ peer: this.peer, conn: this.id, unsentBytes: this.socket.writableLength }, 'gearman peer does not read what it is sent; closing the connection');
+      this.logger.warn(
+        { peer: this.peer, conn: this.id, unsentBytes: this.socket.writableLength },
+        'gearman peer does not read what it is sent; closing the connection',
+      );
       this.destroy();
       return;
     }

@@ -21,7 +21,10 @@ export class GearmanFunctions {
   private readonly limits = new Map<string, QueueLimits>();
   private readonly admitting = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly offload: Offload, private readonly defaults: TaskSettings) {}
+  constructor(
+    private readonly offload: Offload,
+    private readonly defaults: TaskSettings,
+  ) {}
 
   /** A function name as a task name; InvalidTaskError when it cannot be one. */
   nameOf(bytes: Buffer | string): string {
@@ -29,14 +32,21 @@ export class GearmanFunctions {
     try {
       return checkTaskName(name);
     } catch {
-      throw new InvalidTaskError(name, 'Gearman function names used with Offload are 1–200 characters of letters, digits and _ . : - /, not starting with a punctuation mark');
+      throw new InvalidTaskError(
+        name,
+        'Gearman function names used with Offload are 1–200 characters of letters, digits and _ . : - /, not starting with a punctuation mark',
+      );
     }
   }
 
   /** Registers the function as a task once (per server), keeping an existing task's settings. */
   async ensure(name: string): Promise<void> {
     if (this.registered.has(name)) return;
-    await this.offload.store.registerTasks({ tasks: [{ name, settings: resolveTaskSettings(name, this.defaults) }], now: this.offload.clock.now(), onlyIfMissing: true });
+    await this.offload.store.registerTasks({
+      tasks: [{ name, settings: resolveTaskSettings(name, this.defaults) }],
+      now: this.offload.clock.now(),
+      onlyIfMissing: true,
+    });
     this.registered.add(name);
   }
 
@@ -59,13 +69,17 @@ export class GearmanFunctions {
   admit<T>(name: string, priority: GearmanPriority, insert: () => Promise<T>): Promise<T> {
     if (!this.limits.has(name)) return insert();
     const previous = this.admitting.get(name) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(async () => {
-      await this.checkQueue(name, priority);
-      return insert();
-    });
+    const next = previous
+      .catch(() => undefined)
+      .then(async () => {
+        await this.checkQueue(name, priority);
+        return insert();
+      });
     const tail = next.catch(() => undefined);
     this.admitting.set(name, tail);
-    void tail.then(() => { if (this.admitting.get(name) === tail) this.admitting.delete(name); });
+    void tail.then(() => {
+      if (this.admitting.get(name) === tail) this.admitting.delete(name);
+    });
     return next;
   }
 

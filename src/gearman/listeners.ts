@@ -13,10 +13,7 @@ import { type GearmanConnection, response } from './connection.js';
 import { PacketType } from './protocol.js';
 
 /** How a job ended, as far as its clients are concerned. */
-export type Outcome =
-  | { state: 'succeeded'; result: Payload | null }
-  | { state: 'failed'; error: JobError | null }
-  | { state: 'cancelled' };
+export type Outcome = { state: 'succeeded'; result: Payload | null } | { state: 'failed'; error: JobError | null } | { state: 'cancelled' };
 
 interface Waited {
   handle: string;
@@ -35,7 +32,11 @@ export class Listeners {
   /** Whether a job stored running is only reserved for a woken worker, nobody working on it yet (set by Assignments). */
   reservedOnly: (jobId: string) => boolean = () => false;
 
-  constructor(private readonly offload: Offload, private readonly logger: Logger, private readonly cancelOnDisconnect: boolean) {}
+  constructor(
+    private readonly offload: Offload,
+    private readonly logger: Logger,
+    private readonly cancelOnDisconnect: boolean,
+  ) {}
 
   start(): void {
     this.started = true;
@@ -133,7 +134,7 @@ export class Listeners {
       if (waited.length) {
         for (const row of await this.offload.store.getJobs({ ids: waited })) {
           if (row.state === 'succeeded') this.finished(row.id, { state: 'succeeded', result: row.result });
-          else if (row.state === 'failed') this.finished(row.id, { state: 'failed', error: row.error === null ? null : JSON.parse(row.error) as JobError });
+          else if (row.state === 'failed') this.finished(row.id, { state: 'failed', error: row.error === null ? null : (JSON.parse(row.error) as JobError) });
           else if (row.state === 'cancelled') this.finished(row.id, { state: 'cancelled' });
         }
       }

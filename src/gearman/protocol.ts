@@ -108,7 +108,9 @@ const TABLE: [PacketTypeName, number, boolean, Direction][] = [
   ['STATUS_RES_UNIQUE', 6, false, 'res'],
 ];
 
-const SPECS = new Map<number, PacketSpec>(TABLE.map(([name, argc, data, direction]) => [PacketType[name], { type: PacketType[name], name, argc, data, direction }]));
+const SPECS = new Map<number, PacketSpec>(
+  TABLE.map(([name, argc, data, direction]) => [PacketType[name], { type: PacketType[name], name, argc, data, direction }]),
+);
 
 /** The spec of a packet type, or undefined for numbers Gearman does not define (0, 5, ≥ 43). */
 export function packetSpec(type: number): PacketSpec | undefined {

@@ -29,7 +29,10 @@ export class QueueKnowledge {
   /** Bumped at each suspension, so a read that raced with one does not undo it. */
   private suspensions = 0;
 
-  constructor(private readonly store: Store, private readonly now: () => number) {}
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number,
+  ) {}
 
   /** Taken before a claim; pass it to `learn` with the claim's empty result. */
   get since(): number {
@@ -91,9 +94,11 @@ export class QueueKnowledge {
   private read(tasks: string[]): Promise<string[]> {
     const reading = this.readTraits(tasks);
     for (const t of tasks) this.reading.set(t, reading);
-    void reading.catch(() => undefined).finally(() => {
-      for (const t of tasks) if (this.reading.get(t) === reading) this.reading.delete(t);
-    });
+    void reading
+      .catch(() => undefined)
+      .finally(() => {
+        for (const t of tasks) if (this.reading.get(t) === reading) this.reading.delete(t);
+      });
     return reading;
   }
 

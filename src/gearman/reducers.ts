@@ -10,9 +10,13 @@ export class Reducers {
 
   /** Forgets a job's reducer when the job finishes, whoever finishes it. Returns the unsubscribe function. */
   follow(bus: EventBus): () => void {
-    const forget = (e: { id: string }) => { if (this.byJob.size) this.byJob.delete(e.id); };
+    const forget = (e: { id: string }) => {
+      if (this.byJob.size) this.byJob.delete(e.id);
+    };
     const offs = [bus.on('job:succeeded', forget), bus.on('job:failed', forget), bus.on('job:cancelled', forget)];
-    return () => { for (const off of offs) off(); };
+    return () => {
+      for (const off of offs) off();
+    };
   }
 
   set(jobId: string, reducer: string): void {

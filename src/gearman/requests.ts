@@ -16,7 +16,7 @@ import type { GearmanFunctions, GearmanPriority } from './functions.js';
 import { jobIdOfHandle } from './handles.js';
 import type { Listeners } from './listeners.js';
 import { atoi, PacketType as T } from './protocol.js';
-import type { SubmitRequest, Submissions } from './submissions.js';
+import type { Submissions, SubmitRequest } from './submissions.js';
 import type { Wakeups } from './wakeups.js';
 import type { WorkerRecords } from './worker-records.js';
 
@@ -46,10 +46,15 @@ export class Requests {
 
   /** An admin command; a failure is answered in the text protocol (`ERR CODE message`), as its client expects. */
   onText(conn: GearmanConnection, line: string): void {
-    conn.reply(this.deps.admin.run(line).then((text) => Buffer.from(text), (e: unknown) => {
-      if (!isOffloadError(e)) this.deps.logger.error({ err: e }, 'gearman: admin command failed');
-      return Buffer.from(err(isOffloadError(e) ? e.code : 'STORE_UNAVAILABLE', e instanceof Error ? e.message : String(e)));
-    }));
+    conn.reply(
+      this.deps.admin.run(line).then(
+        (text) => Buffer.from(text),
+        (e: unknown) => {
+          if (!isOffloadError(e)) this.deps.logger.error({ err: e }, 'gearman: admin command failed');
+          return Buffer.from(err(isOffloadError(e) ? e.code : 'STORE_UNAVAILABLE', e instanceof Error ? e.message : String(e)));
+        },
+      ),
+    );
   }
 
   onPacket(conn: GearmanConnection, { spec, args }: Packet): void {
@@ -62,28 +67,54 @@ export class Requests {
       case T.SUBMIT_REDUCE_JOB:
       case T.SUBMIT_REDUCE_JOB_BACKGROUND:
         // function, unique, reducer, aggregator (libgearman always sends it empty), workload.
-        return this.submit(conn, { fn: args[0], unique: args[1], workload: args[4], priority: 'normal', background: spec.type === T.SUBMIT_REDUCE_JOB_BACKGROUND, reducer: args[2] });
-      case T.GET_STATUS: return conn.reply(this.status(args[0]));
-      case T.GET_STATUS_UNIQUE: return conn.reply(this.statusByUnique(args[0]));
-      case T.ECHO_REQ: return conn.reply(response(T.ECHO_RES, [args[0]]));
-      case T.OPTION_REQ: return conn.reply(this.option(conn, args[0]));
-      case T.SET_CLIENT_ID: return this.setClientId(conn, args[0]);
-      case T.CAN_DO: return this.canDo(conn, args[0], 0);
-      case T.CAN_DO_TIMEOUT: return this.canDo(conn, args[0], atoi(args[1]));
-      case T.CANT_DO: return this.cantDo(conn, [args[0].toString('utf8')]);
-      case T.RESET_ABILITIES: return this.cantDo(conn, [...conn.abilities.keys()]);
-      case T.PRE_SLEEP: return wakeups.preSleep(conn);
-      case T.GRAB_JOB: return conn.reply(assignments.grab(conn, 'job'));
-      case T.GRAB_JOB_UNIQ: return conn.reply(assignments.grab(conn, 'uniq'));
-      case T.GRAB_JOB_ALL: return conn.reply(assignments.grab(conn, 'all'));
-      case T.WORK_STATUS: return conn.reply(assignments.status(conn, args));
+        return this.submit(conn, {
+          fn: args[0],
+          unique: args[1],
+          workload: args[4],
+          priority: 'normal',
+          background: spec.type === T.SUBMIT_REDUCE_JOB_BACKGROUND,
+          reducer: args[2],
+        });
+      case T.GET_STATUS:
+        return conn.reply(this.status(args[0]));
+      case T.GET_STATUS_UNIQUE:
+        return conn.reply(this.statusByUnique(args[0]));
+      case T.ECHO_REQ:
+        return conn.reply(response(T.ECHO_RES, [args[0]]));
+      case T.OPTION_REQ:
+        return conn.reply(this.option(conn, args[0]));
+      case T.SET_CLIENT_ID:
+        return this.setClientId(conn, args[0]);
+      case T.CAN_DO:
+        return this.canDo(conn, args[0], 0);
+      case T.CAN_DO_TIMEOUT:
+        return this.canDo(conn, args[0], atoi(args[1]));
+      case T.CANT_DO:
+        return this.cantDo(conn, [args[0].toString('utf8')]);
+      case T.RESET_ABILITIES:
+        return this.cantDo(conn, [...conn.abilities.keys()]);
+      case T.PRE_SLEEP:
+        return wakeups.preSleep(conn);
+      case T.GRAB_JOB:
+        return conn.reply(assignments.grab(conn, 'job'));
+      case T.GRAB_JOB_UNIQ:
+        return conn.reply(assignments.grab(conn, 'uniq'));
+      case T.GRAB_JOB_ALL:
+        return conn.reply(assignments.grab(conn, 'all'));
+      case T.WORK_STATUS:
+        return conn.reply(assignments.status(conn, args));
       case T.WORK_DATA:
-      case T.WORK_WARNING: return conn.reply(assignments.data(conn, spec.type, args));
-      case T.WORK_COMPLETE: return conn.reply(assignments.complete(conn, args));
-      case T.WORK_FAIL: return conn.reply(assignments.fail(conn, [args[0]]));
-      case T.WORK_EXCEPTION: return conn.reply(assignments.fail(conn, args));
+      case T.WORK_WARNING:
+        return conn.reply(assignments.data(conn, spec.type, args));
+      case T.WORK_COMPLETE:
+        return conn.reply(assignments.complete(conn, args));
+      case T.WORK_FAIL:
+        return conn.reply(assignments.fail(conn, [args[0]]));
+      case T.WORK_EXCEPTION:
+        return conn.reply(assignments.fail(conn, args));
       // SUBMIT_JOB_SCHED and ALL_YOURS (gearmand implements neither) and packets only a server sends.
-      default: return conn.reply(errorPacket(new GearmanInvalidCommandError(spec.type, true)));
+      default:
+        return conn.reply(errorPacket(new GearmanInvalidCommandError(spec.type, true)));
     }
   }
 

@@ -84,18 +84,26 @@ export class GearmanServer implements FrontDoor {
   private nextConnectionId = 1;
   private bound: { host: string; port: number } | undefined;
 
-  constructor(private readonly offload: Offload, private readonly logger: Logger, options: GearmanServerOptions = {}) {
+  constructor(
+    private readonly offload: Offload,
+    private readonly logger: Logger,
+    options: GearmanServerOptions = {},
+  ) {
     this.host = options.host ?? '127.0.0.1';
     this.port = options.port ?? DEFAULT_PORT;
     if (!Number.isInteger(this.port) || this.port < 0 || this.port > 65535) throw new InvalidOptionError('gearman', `port must be 0–65535, got ${this.port}`);
     this.allowList = options.allow?.length ? new AllowList(options.allow) : undefined;
     if (!isLoopbackHost(this.host) && !this.allowList) {
-      throw new InvalidOptionError('gearman-allow', `the Gearman port on ${this.host} would take jobs from anyone who can reach it: Gearman has no authentication (a token cannot travel in the protocol). List the networks that may connect, e.g. --gearman-allow 10.0.0.0/8, or listen on 127.0.0.1`);
+      throw new InvalidOptionError(
+        'gearman-allow',
+        `the Gearman port on ${this.host} would take jobs from anyone who can reach it: Gearman has no authentication (a token cannot travel in the protocol). List the networks that may connect, e.g. --gearman-allow 10.0.0.0/8, or listen on 127.0.0.1`,
+      );
     }
     const leaseMs = options.leaseMs ?? 30_000;
     if (!Number.isSafeInteger(leaseMs) || leaseMs < 1000) throw new InvalidOptionError('leaseMs', 'must be an integer ≥ 1000');
     const grabLingerMs = options.grabLingerMs ?? 2;
-    if (!Number.isSafeInteger(grabLingerMs) || grabLingerMs < 0 || grabLingerMs > 1000) throw new InvalidOptionError('grabLingerMs', `must be a whole number of milliseconds from 0 to 1000 (0: answer NO_JOB at once), got ${grabLingerMs}`);
+    if (!Number.isSafeInteger(grabLingerMs) || grabLingerMs < 0 || grabLingerMs > 1000)
+      throw new InvalidOptionError('grabLingerMs', `must be a whole number of milliseconds from 0 to 1000 (0: answer NO_JOB at once), got ${grabLingerMs}`);
     const keepAliveMs = options.keepAliveMs ?? 30_000;
     if (!Number.isSafeInteger(keepAliveMs) || (keepAliveMs !== 0 && (keepAliveMs < 1000 || keepAliveMs > 2 ** 31 - 1))) {
       throw new InvalidOptionError('keepAliveMs', `must be 0 (no keepalive probes) or a whole number of milliseconds from 1000 up, got ${keepAliveMs}`);
@@ -120,17 +128,50 @@ export class GearmanServer implements FrontDoor {
     this.wakeups = new Wakeups(offload, logger, options.pollMs ?? 1000);
     this.listeners = new Listeners(offload, logger, options.cancelOnDisconnect ?? false);
     this.assignments = new Assignments({
-      offload, batcher: this.batcher, wakeups: this.wakeups, listeners: this.listeners, reducers, workers: this.workers, logger, handlePrefix: prefix, leaseMs, grabLingerMs,
+      offload,
+      batcher: this.batcher,
+      wakeups: this.wakeups,
+      listeners: this.listeners,
+      reducers,
+      workers: this.workers,
+      logger,
+      handlePrefix: prefix,
+      leaseMs,
+      grabLingerMs,
     });
     this.listeners.reservedOnly = (id) => this.assignments.reservedOnly(id);
     const submissions = new Submissions({
-      offload, functions, batcher: this.batcher, listeners: this.listeners, reducers, wakeups: this.wakeups, assignments: this.assignments,
-      claimer: { workerId: this.workers.portId, leaseMs }, handlePrefix: prefix,
+      offload,
+      functions,
+      batcher: this.batcher,
+      listeners: this.listeners,
+      reducers,
+      wakeups: this.wakeups,
+      assignments: this.assignments,
+      claimer: { workerId: this.workers.portId, leaseMs },
+      handlePrefix: prefix,
     });
     const admin = new Admin({
-      offload, functions, workers: this.workers, connections, handlePrefix: prefix, version: `offload-${VERSION}`, verbosity: verbosityOf(logger), maxListedJobs: 10_000,
+      offload,
+      functions,
+      workers: this.workers,
+      connections,
+      handlePrefix: prefix,
+      version: `offload-${VERSION}`,
+      verbosity: verbosityOf(logger),
+      maxListedJobs: 10_000,
     });
-    this.requests = new Requests({ offload, submissions, assignments: this.assignments, listeners: this.listeners, wakeups: this.wakeups, functions, workers: this.workers, admin, logger });
+    this.requests = new Requests({
+      offload,
+      submissions,
+      assignments: this.assignments,
+      listeners: this.listeners,
+      wakeups: this.wakeups,
+      functions,
+      workers: this.workers,
+      admin,
+      logger,
+    });
     this.net = createServer((socket) => this.accept(socket));
     this.net.maxConnections = options.maxConnections ?? 10_000;
   }
@@ -166,9 +207,16 @@ export class GearmanServer implements FrontDoor {
 
   async start(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
-      this.net.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' || err.code === 'EACCES'
-        ? new InvalidOptionError('gearman', `cannot listen on ${this.host}:${this.port} (${err.code}${err.code === 'EADDRINUSE' ? ': is gearmand running there?' : ''}); choose another address with --gearman HOST:PORT, or --gearman off`)
-        : err));
+      this.net.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          err.code === 'EADDRINUSE' || err.code === 'EACCES'
+            ? new InvalidOptionError(
+                'gearman',
+                `cannot listen on ${this.host}:${this.port} (${err.code}${err.code === 'EADDRINUSE' ? ': is gearmand running there?' : ''}); choose another address with --gearman HOST:PORT, or --gearman off`,
+              )
+            : err,
+        ),
+      );
       this.net.listen(this.port, this.host, () => {
         this.net.removeAllListeners('error');
         resolve();
@@ -192,7 +240,9 @@ export class GearmanServer implements FrontDoor {
     await this.assignments.stop();
     await this.batcher.drain();
     await this.workers.removeAll();
-    const connectionsClosed = new Promise<void>((resolve) => { this.allClosed = resolve; });
+    const connectionsClosed = new Promise<void>((resolve) => {
+      this.allClosed = resolve;
+    });
     for (const conn of this.connections) conn.destroy();
     if (this.connections.size === 0) this.allClosed?.();
     await Promise.all([connectionsClosed, listenerClosed]);
@@ -204,11 +254,18 @@ export class GearmanServer implements FrontDoor {
       socket.destroy();
       return;
     }
-    const conn = new GearmanConnection(this.nextConnectionId++, socket, this.limits, {
-      onPacket: (c, packet) => this.requests.onPacket(c, packet),
-      onText: (c, line) => this.requests.onText(c, line),
-      onClose: (c) => this.onClose(c),
-    }, this.offload.clock, this.logger);
+    const conn = new GearmanConnection(
+      this.nextConnectionId++,
+      socket,
+      this.limits,
+      {
+        onPacket: (c, packet) => this.requests.onPacket(c, packet),
+        onText: (c, line) => this.requests.onText(c, line),
+        onClose: (c) => this.onClose(c),
+      },
+      this.offload.clock,
+      this.logger,
+    );
     this.connections.add(conn);
   }
 
@@ -231,5 +288,5 @@ export function gearmanFrontDoor(options: GearmanServerOptions): FrontDoorFactor
 function verbosityOf(logger: Logger): string {
   const level = (logger as { level?: unknown }).level;
   const names: Record<string, string> = { fatal: 'FATAL', error: 'ERROR', warn: 'WARNING', info: 'INFO', debug: 'DEBUG', trace: 'DEBUG', silent: 'FATAL' };
-  return typeof level === 'string' ? names[level] ?? 'INFO' : 'INFO';
+  return typeof level === 'string' ? (names[level] ?? 'INFO') : 'INFO';
 }

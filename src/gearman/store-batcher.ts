@@ -33,7 +33,12 @@ export class StoreBatcher {
   private scheduled = false;
   private flushing: Promise<void> | undefined;
 
-  constructor(private readonly store: Store, private readonly clock: Clock, private readonly logger: Logger, private readonly claimer: Claimer) {}
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly claimer: Claimer,
+  ) {}
 
   insert(job: NewJob): Promise<InsertedJob> {
     return new Promise((resolve, reject) => {
@@ -76,7 +81,9 @@ export class StoreBatcher {
   private flush(): Promise<void> {
     if (this.flushing) return this.flushing.then(() => this.flush());
     if (!this.inserts.length && !this.finishes.length && !this.claims.length) return Promise.resolve();
-    this.flushing = this.writeGroup().finally(() => { this.flushing = undefined; });
+    this.flushing = this.writeGroup().finally(() => {
+      this.flushing = undefined;
+    });
     return this.flushing;
   }
 

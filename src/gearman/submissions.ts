@@ -9,8 +9,8 @@
  * second write. Nothing else changes for the job (see Assignments and Wakeups.takeWaitingWorker).
  */
 import { createHash } from 'node:crypto';
-import { GearmanArgumentTooLargeError } from '../core/errors.js';
 import { newJobWith } from '../client/submission.js';
+import { GearmanArgumentTooLargeError } from '../core/errors.js';
 import type { Offload } from '../offload.js';
 import type { ClaimedJob, InsertedJob, NewJob } from '../store/store.js';
 import type { Assignments } from './assignments.js';
@@ -90,7 +90,9 @@ export class Submissions {
     const leased = { ...job, lease: { workerId: claimer.workerId, leaseExpiresAt: now + claimer.leaseMs } };
     // Woken now, the worker's GRAB is on its way while the job is stored; the GRAB waits for it.
     let storedOrNot!: () => void;
-    taker.handOff = new Promise((resolve) => { storedOrNot = resolve; });
+    taker.handOff = new Promise((resolve) => {
+      storedOrNot = resolve;
+    });
     wakeups.handOver(taker);
     let inserted: InsertedJob | undefined;
     try {
@@ -108,8 +110,18 @@ export class Submissions {
 /** What a claim would have returned for a job inserted leased. */
 function claimedJob(job: NewJob & Required<Pick<NewJob, 'lease'>>, inserted: InsertedJob, now: number): ClaimedJob {
   return {
-    id: inserted.id, task: job.task, input: job.input, attempt: 1, maxAttempts: job.maxAttempts, priority: job.priority, timeoutMs: job.timeoutMs,
-    batchId: null, createdAt: now, leaseToken: inserted.leaseToken!, leaseExpiresAt: job.lease.leaseExpiresAt, uniqueKey: job.uniqueKey,
+    id: inserted.id,
+    task: job.task,
+    input: job.input,
+    attempt: 1,
+    maxAttempts: job.maxAttempts,
+    priority: job.priority,
+    timeoutMs: job.timeoutMs,
+    batchId: null,
+    createdAt: now,
+    leaseToken: inserted.leaseToken!,
+    leaseExpiresAt: job.lease.leaseExpiresAt,
+    uniqueKey: job.uniqueKey,
   };
 }
 

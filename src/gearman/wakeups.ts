@@ -16,8 +16,8 @@ import type { Logger } from '../core/logger.js';
 import type { Offload } from '../offload.js';
 import { type GearmanConnection, response } from './connection.js';
 import { ConnectionsByFunction } from './connections-by-function.js';
-import { QueueKnowledge } from './queue-knowledge.js';
 import { PacketType } from './protocol.js';
+import { QueueKnowledge } from './queue-knowledge.js';
 
 const NOOP = response(PacketType.NOOP);
 /** A worker answered NO_JOB this long ago and not heard from since is no longer counted on to PRE_SLEEP. */
@@ -42,7 +42,11 @@ export class Wakeups {
   private checking = false;
   private stopped = false;
 
-  constructor(private readonly offload: Offload, private readonly logger: Logger, private readonly pollMs: number) {
+  constructor(
+    private readonly offload: Offload,
+    private readonly logger: Logger,
+    private readonly pollMs: number,
+  ) {
     this.queues = new QueueKnowledge(offload.store, () => offload.clock.now());
   }
 
@@ -51,7 +55,9 @@ export class Wakeups {
     const runnable = (e: { task: string; runAt: number }) => this.onRunnable(e.task, e.runAt);
     const slotFreed = (e: { task: string }) => this.slotFreed(e.task);
     // A job retried or released for now takes its own slot back (onJobRunnable wakes a worker for it).
-    const slotFreedFor = (e: { task: string; runAt: number }) => { if (e.runAt > this.offload.clock.now()) this.slotFreed(e.task); };
+    const slotFreedFor = (e: { task: string; runAt: number }) => {
+      if (e.runAt > this.offload.clock.now()) this.slotFreed(e.task);
+    };
     this.unsubscribe.push(
       onJobRunnable(bus, runnable),
       bus.on('job:succeeded', slotFreed),
@@ -110,11 +116,14 @@ export class Wakeups {
     // Its last GRAB found nothing and nothing happened since, or there is nothing to find: checking
     // again would only make a storm.
     if (conn.emptyGrabSeq === this.seq || conn.abilities.size === 0 || this.queues.allEmpty(conn.abilities.keys())) return;
-    void this.offload.store.nextRunAt({ tasks: [...conn.abilities.keys()] }).then((next) => {
-      if (next === null || !conn.sleeping || conn.noopSent) return;
-      if (next <= this.offload.clock.now()) this.noop(conn);
-      else this.wakeAt(next);
-    }, (err: unknown) => this.logger.warn({ err }, 'gearman: could not look for runnable jobs; the worker sleeps until the next wake-up'));
+    void this.offload.store.nextRunAt({ tasks: [...conn.abilities.keys()] }).then(
+      (next) => {
+        if (next === null || !conn.sleeping || conn.noopSent) return;
+        if (next <= this.offload.clock.now()) this.noop(conn);
+        else this.wakeAt(next);
+      },
+      (err: unknown) => this.logger.warn({ err }, 'gearman: could not look for runnable jobs; the worker sleeps until the next wake-up'),
+    );
   }
 
   /** Any GRAB: the worker is awake. */

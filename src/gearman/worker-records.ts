@@ -19,7 +19,11 @@ export class WorkerRecords {
   private readonly dirty = new Set<GearmanConnection>();
   private scheduled = false;
 
-  constructor(private readonly store: Store, private readonly clock: Clock, private readonly logger: Logger) {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {
     this.startedAt = clock.now();
   }
 
@@ -62,7 +66,10 @@ export class WorkerRecords {
   async removeAll(): Promise<void> {
     const conns = [...this.since.keys()];
     this.since.clear();
-    await Promise.all([...conns.map((c) => this.write(() => this.store.removeWorker({ id: this.idOf(c) }))), this.write(() => this.store.removeWorker({ id: this.portId }))]);
+    await Promise.all([
+      ...conns.map((c) => this.write(() => this.store.removeWorker({ id: this.idOf(c) }))),
+      this.write(() => this.store.removeWorker({ id: this.portId })),
+    ]);
   }
 
   private async save(conn: GearmanConnection): Promise<void> {
@@ -71,8 +78,14 @@ export class WorkerRecords {
     const now = this.clock.now();
     if (!this.since.has(conn)) this.since.set(conn, now);
     await this.upsert({
-      id: this.idOf(conn), kind: 'gearman', host: conn.clientId === '-' ? conn.peer : `${conn.peer} (${conn.clientId})`, pid: null,
-      tasks: [...conn.abilities.keys()], concurrency: 1, startedAt: this.since.get(conn)!, lastSeenAt: now,
+      id: this.idOf(conn),
+      kind: 'gearman',
+      host: conn.clientId === '-' ? conn.peer : `${conn.peer} (${conn.clientId})`,
+      pid: null,
+      tasks: [...conn.abilities.keys()],
+      concurrency: 1,
+      startedAt: this.since.get(conn)!,
+      lastSeenAt: now,
     });
   }
 
@@ -81,7 +94,16 @@ export class WorkerRecords {
     const conns = [...this.since.keys()];
     if (conns.length === 0) return this.write(() => this.store.removeWorker({ id: this.portId }));
     const tasks = [...new Set(conns.flatMap((c) => [...c.abilities.keys()]))].sort();
-    await this.upsert({ id: this.portId, kind: 'gearman', host: hostname(), pid: process.pid, tasks, concurrency: conns.length, startedAt: this.startedAt, lastSeenAt: this.clock.now() });
+    await this.upsert({
+      id: this.portId,
+      kind: 'gearman',
+      host: hostname(),
+      pid: process.pid,
+      tasks,
+      concurrency: conns.length,
+      startedAt: this.startedAt,
+      lastSeenAt: this.clock.now(),
+    });
   }
 
   private upsert(worker: WorkerRecord): Promise<void> {

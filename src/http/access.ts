@@ -37,7 +37,10 @@ export function installAccessControl(app: FastifyInstance, o: AccessOptions): vo
     request.principal = await identify(request, address, o);
     const action = request.routeOptions.config?.access;
     if (action && !allowsAction(request.principal, action)) {
-      throw new ForbiddenError(`token "${request.principal.name}" has scope ${request.principal.scope}, which does not allow ${action} requests`, { scope: request.principal.scope, action });
+      throw new ForbiddenError(`token "${request.principal.name}" has scope ${request.principal.scope}, which does not allow ${action} requests`, {
+        scope: request.principal.scope,
+        action,
+      });
     }
   });
 }

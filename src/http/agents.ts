@@ -10,7 +10,10 @@ export class AgentRegistry {
   private readonly lastWrite = new Map<string, { at: number; tasks: string }>();
   private readonly registered = new Set<string>();
 
-  constructor(private readonly offload: Offload, private readonly refreshMs = 10_000) {}
+  constructor(
+    private readonly offload: Offload,
+    private readonly refreshMs = 10_000,
+  ) {}
 
   async seen(a: { workerId: string; host: string; tasks: string[]; concurrency: number }): Promise<void> {
     const now = this.offload.clock.now();
@@ -33,7 +36,11 @@ export class AgentRegistry {
   async ensureTasks(tasks: string[]): Promise<void> {
     const missing = tasks.filter((t) => !this.registered.has(t));
     if (missing.length === 0) return;
-    await this.offload.store.registerTasks({ tasks: missing.map((name) => ({ name, settings: resolveTaskSettings(name, {}) })), now: this.offload.clock.now(), onlyIfMissing: true });
+    await this.offload.store.registerTasks({
+      tasks: missing.map((name) => ({ name, settings: resolveTaskSettings(name, {}) })),
+      now: this.offload.clock.now(),
+      onlyIfMissing: true,
+    });
     for (const t of missing) this.registered.add(t);
   }
 }

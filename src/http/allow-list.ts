@@ -15,7 +15,14 @@ export function parseAllowList(entries: string[]): AllowList {
     const family = isIP(address ?? '');
     const max = family === 4 ? 32 : 128;
     const prefix = prefixText === undefined ? max : Number(prefixText);
-    if (family === 0 || extra !== undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > max || (prefixText !== undefined && !/^\d+$/.test(prefixText))) {
+    if (
+      family === 0 ||
+      extra !== undefined ||
+      !Number.isInteger(prefix) ||
+      prefix < 0 ||
+      prefix > max ||
+      (prefixText !== undefined && !/^\d+$/.test(prefixText))
+    ) {
       throw new InvalidOptionError('allow', `${JSON.stringify(entry)} is not an address or CIDR (e.g. 10.0.0.0/8, 192.168.1.5, fd00::/8)`);
     }
     list.addSubnet(address!, prefix, family === 4 ? 'ipv4' : 'ipv6');

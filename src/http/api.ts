@@ -3,11 +3,12 @@
  * Order matters: security headers, then access control (before any body is read), then the
  * schema-validated routes; every error leaves through one handler.
  */
+
+import { readFileSync } from 'node:fs';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { readFileSync } from 'node:fs';
-import { Compile } from 'typebox/compile';
 import type { TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
 import { MalformedJsonError, RouteNotFoundError } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import type { Offload } from '../offload.js';
@@ -18,7 +19,7 @@ import { AuthThrottle } from './auth-throttle.js';
 import type { Api, ApiContext } from './context.js';
 import { errorHandler, sendError } from './errors.js';
 import { LongRequests } from './long-requests.js';
-import { buildOpenApi, collectRoute, type CollectedRoute } from './openapi.js';
+import { buildOpenApi, type CollectedRoute, collectRoute } from './openapi.js';
 import { type HttpApiOptions, resolveHttpOptions } from './options.js';
 import { agentRoutes } from './routes/agents.js';
 import { batchRoutes } from './routes/batches.js';
@@ -61,7 +62,9 @@ export async function buildApi(offload: Offload, opts: HttpApiOptions & { logger
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(options.checkResponses ? checkingSerializer : () => (data) => JSON.stringify(data));
   installJsonParser(app);
-  app.addHook('onRequest', async (_request, reply) => { void reply.headers(SECURITY_HEADERS); });
+  app.addHook('onRequest', async (_request, reply) => {
+    void reply.headers(SECURITY_HEADERS);
+  });
   installAccessControl(app, {
     store: offload.store,
     requireToken: options.requireToken,
@@ -107,15 +110,16 @@ function trackInFlight(app: Api): { drained(timeoutMs: number): Promise<void> } 
     });
   });
   return {
-    drained: (timeoutMs) => new Promise<void>((resolve) => {
-      if (count === 0) return resolve();
-      const timer = setTimeout(resolve, timeoutMs);
-      timer.unref();
-      onDrained = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    }),
+    drained: (timeoutMs) =>
+      new Promise<void>((resolve) => {
+        if (count === 0) return resolve();
+        const timer = setTimeout(resolve, timeoutMs);
+        timer.unref();
+        onDrained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      }),
   };
 }
 

@@ -8,7 +8,12 @@ import type { Clock } from '../core/clock.js';
 export class AuthThrottle {
   private readonly failures = new Map<string, number[]>();
 
-  constructor(private readonly clock: Clock, private readonly limit: number, private readonly windowMs: number, private readonly maxAddresses = 10_000) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly limit: number,
+    private readonly windowMs: number,
+    private readonly maxAddresses = 10_000,
+  ) {}
 
   /** Seconds the address must wait, or 0 when it may try. */
   retryAfterSeconds(address: string): number {

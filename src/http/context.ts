@@ -1,7 +1,6 @@
-import type { FastifyInstance, FastifyBaseLogger, RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { Static } from 'typebox';
-import type { JobSchema } from './schemas.js';
 import type { Principal } from '../auth/permissions.js';
 import { JobNotFoundError } from '../core/errors.js';
 import { type Job, jobToJson, toJob } from '../core/job.js';
@@ -9,6 +8,7 @@ import type { Offload } from '../offload.js';
 import type { AgentRegistry } from './agents.js';
 import type { LongRequests } from './long-requests.js';
 import type { ResolvedHttpApiOptions } from './options.js';
+import type { JobSchema } from './schemas.js';
 
 /** What every route module gets: the Offload it fronts, the settings and the shared state. */
 export interface ApiContext {
@@ -50,7 +50,11 @@ export function iso(ms: number): string {
  * An AbortSignal that fires when the client goes away or the server stops, for requests that
  * wait. The returned `done` releases the caller's long-request slot and the listeners.
  */
-export function holdLongRequest(ctx: ApiContext, request: { principal: Principal; raw: NodeJS.EventEmitter }, reply: { raw: NodeJS.EventEmitter }): { signal: AbortSignal; done: () => void } {
+export function holdLongRequest(
+  ctx: ApiContext,
+  request: { principal: Principal; raw: NodeJS.EventEmitter },
+  reply: { raw: NodeJS.EventEmitter },
+): { signal: AbortSignal; done: () => void } {
   const release = ctx.longRequests.acquire(request.principal.key);
   const controller = new AbortController();
   const abort = () => controller.abort(new Error('the client went away or the server is stopping'));

@@ -5,8 +5,14 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import {
-  InternalError, isOffloadError, MalformedJsonError, type OffloadError, PayloadTooLargeError, RateLimitedError, UnsupportedMediaTypeError,
+  InternalError,
   InvalidRequestError,
+  isOffloadError,
+  MalformedJsonError,
+  type OffloadError,
+  PayloadTooLargeError,
+  RateLimitedError,
+  UnsupportedMediaTypeError,
 } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 
@@ -19,7 +25,7 @@ export function toOffloadError(err: unknown, bodyLimit: number, contentType: str
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new UnsupportedMediaTypeError(contentType ?? '');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new InvalidRequestError('Content-Length', 'does not match the body\'s length');
+      return new InvalidRequestError('Content-Length', "does not match the body's length");
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new MalformedJsonError('syntax error');
     case 'FST_ERR_BAD_URL':

@@ -6,8 +6,8 @@
 import type { AddressInfo } from 'node:net';
 import { TokensRequiredError } from '../core/errors.js';
 import type { FrontDoor, FrontDoorFactory } from '../server/server.js';
-import { buildApi, type HttpApi } from './api.js';
 import { isLoopbackHost } from './allow-list.js';
+import { buildApi, type HttpApi } from './api.js';
 import { HTTP_DEFAULTS, type HttpApiOptions } from './options.js';
 
 export interface HttpFrontDoorOptions extends HttpApiOptions {

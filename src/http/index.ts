@@ -1,3 +1,3 @@
 export { buildApi, type HttpApi } from './api.js';
-export { httpFrontDoor, type HttpFrontDoorOptions } from './front-door.js';
+export { type HttpFrontDoorOptions, httpFrontDoor } from './front-door.js';
 export { HTTP_DEFAULTS, type HttpApiOptions } from './options.js';

@@ -13,7 +13,8 @@ export class LongRequests {
   /** Takes a slot for `key`; the returned function gives it back (calling it twice is safe). */
   acquire(key: string): () => void {
     const n = this.open.get(key) ?? 0;
-    if (n >= this.limitPerCaller) throw new RateLimitedError(`${n} long requests (waiting claims, waiting submits, event streams) are already open for this caller, the most allowed`, 1);
+    if (n >= this.limitPerCaller)
+      throw new RateLimitedError(`${n} long requests (waiting claims, waiting submits, event streams) are already open for this caller, the most allowed`, 1);
     this.open.set(key, n + 1);
     let released = false;
     return () => {

@@ -26,8 +26,18 @@ export interface CollectedRoute {
 }
 
 const STATUS_TEXT: Record<string, string> = {
-  200: 'OK', 201: 'Created', 202: 'Accepted (the wait ended first)', 400: 'Invalid request', 401: 'No valid token', 403: 'Not allowed for this token or address',
-  404: 'Not found', 409: 'Conflict (LEASE_LOST, INVALID_STATE)', 413: 'Too large', 415: 'Not JSON', 422: 'Idempotency key reused for another submission', 429: 'Too many requests',
+  200: 'OK',
+  201: 'Created',
+  202: 'Accepted (the wait ended first)',
+  400: 'Invalid request',
+  401: 'No valid token',
+  403: 'Not allowed for this token or address',
+  404: 'Not found',
+  409: 'Conflict (LEASE_LOST, INVALID_STATE)',
+  413: 'Too large',
+  415: 'Not JSON',
+  422: 'Idempotency key reused for another submission',
+  429: 'Too many requests',
   503: 'Unavailable',
 };
 
@@ -48,11 +58,7 @@ export function buildOpenApi(routes: CollectedRoute[], info: { version: string }
     if (r.schema.hide && r.url !== '/openapi.json') continue;
     const path = r.url.replace(/:(\w+)/g, '{$1}');
     const s = r.schema;
-    const parameters = [
-      ...paramsOf(s.params, 'path'),
-      ...paramsOf(s.querystring, 'query'),
-      ...paramsOf(s.headers, 'header'),
-    ];
+    const parameters = [...paramsOf(s.params, 'path'), ...paramsOf(s.querystring, 'query'), ...paramsOf(s.headers, 'header')];
     const responses: Record<string, unknown> = {};
     for (const [status, schema] of Object.entries(s.response ?? { 200: {} })) {
       const desc = (schema as { description?: string }).description;
@@ -78,7 +84,8 @@ export function buildOpenApi(routes: CollectedRoute[], info: { version: string }
     info: {
       title: 'Offload HTTP API',
       version: info.version,
-      description: 'Submit, read and work on jobs. Errors are `{"error":{"code","message","details?"}}` with a 4xx/5xx status; codes are listed in docs/reference/errors.md.',
+      description:
+        'Submit, read and work on jobs. Errors are `{"error":{"code","message","details?"}}` with a 4xx/5xx status; codes are listed in docs/reference/errors.md.',
     },
     servers: [{ url: 'http://127.0.0.1:7070' }],
     security: [{ bearer: [] }],
@@ -90,7 +97,10 @@ export function buildOpenApi(routes: CollectedRoute[], info: { version: string }
   };
 }
 
-function paramsOf(schema: TSchema | undefined, where: 'path' | 'query' | 'header'): { name: string; in: string; required: boolean; schema: unknown; description?: string }[] {
+function paramsOf(
+  schema: TSchema | undefined,
+  where: 'path' | 'query' | 'header',
+): { name: string; in: string; required: boolean; schema: unknown; description?: string }[] {
   const s = schema as { properties?: Record<string, { description?: string }>; required?: string[] } | undefined;
   if (!s?.properties) return [];
   return Object.entries(s.properties).map(([name, prop]) => ({

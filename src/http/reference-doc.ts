@@ -42,11 +42,24 @@ For agents in other languages, see the [agents guide](../guides/agents.md).
 `;
 
 const SCOPE_OF: Record<string, string> = {
-  'POST /v1/jobs': 'submit', 'GET /v1/jobs': 'read (submit: its tasks)', 'GET /v1/jobs/{id}': 'read (submit: its tasks)',
-  'POST /v1/jobs/{id}/cancel': 'admin', 'POST /v1/jobs/{id}/retry': 'admin', 'POST /v1/claim': 'work',
-  'POST /v1/jobs/{id}/heartbeat': 'work', 'POST /v1/jobs/{id}/complete': 'work', 'POST /v1/jobs/{id}/fail': 'work', 'POST /v1/jobs/{id}/release': 'work',
-  'POST /v1/batches': 'submit', 'GET /v1/batches/{id}': 'read (submit too)', 'GET /v1/tasks': 'read (submit too)', 'DELETE /v1/tasks/{task}/jobs': 'admin',
-  'GET /v1/workers': 'read (submit too)', 'GET /v1/events': 'read (submit too)', 'GET /v1/health': 'any', 'GET /openapi.json': 'any',
+  'POST /v1/jobs': 'submit',
+  'GET /v1/jobs': 'read (submit: its tasks)',
+  'GET /v1/jobs/{id}': 'read (submit: its tasks)',
+  'POST /v1/jobs/{id}/cancel': 'admin',
+  'POST /v1/jobs/{id}/retry': 'admin',
+  'POST /v1/claim': 'work',
+  'POST /v1/jobs/{id}/heartbeat': 'work',
+  'POST /v1/jobs/{id}/complete': 'work',
+  'POST /v1/jobs/{id}/fail': 'work',
+  'POST /v1/jobs/{id}/release': 'work',
+  'POST /v1/batches': 'submit',
+  'GET /v1/batches/{id}': 'read (submit too)',
+  'GET /v1/tasks': 'read (submit too)',
+  'DELETE /v1/tasks/{task}/jobs': 'admin',
+  'GET /v1/workers': 'read (submit too)',
+  'GET /v1/events': 'read (submit too)',
+  'GET /v1/health': 'any',
+  'GET /openapi.json': 'any',
 };
 
 const ORDER = ['jobs', 'agents', 'batches', 'tasks', 'workers', 'events', 'meta'];
@@ -66,7 +79,10 @@ export function renderHttpReference(doc: Schema): string {
     if (schema.description) out.push(`${schema.description}\n`);
     out.push(fieldTable(schema));
   }
-  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  return `${out
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }
 
 function renderOperation(method: string, path: string, op: Schema): string {
@@ -76,7 +92,8 @@ function renderOperation(method: string, path: string, op: Schema): string {
   const params = (op.parameters ?? []) as Schema[];
   if (params.length) {
     lines.push('| parameter | in | type | description |', '|---|---|---|---|');
-    for (const p of params) lines.push(`| \`${p.name}\`${p.required ? '' : '?'} | ${p.in} | ${typeOf(p.schema)} | ${cell(p.description ?? p.schema.description ?? '')} |`);
+    for (const p of params)
+      lines.push(`| \`${p.name}\`${p.required ? '' : '?'} | ${p.in} | ${typeOf(p.schema)} | ${cell(p.description ?? p.schema.description ?? '')} |`);
     lines.push('');
   }
   const body = op.requestBody?.content?.['application/json']?.schema as Schema | undefined;

@@ -8,26 +8,43 @@ import { JOB_STATES } from '../core/job.js';
 // ---- building blocks ----------------------------------------------------------------------------
 
 export const JobId = Type.String({ pattern: '^[1-9][0-9]{0,18}$', maxLength: 19, description: 'A job id: a positive integer, as a string.', examples: ['42'] });
-export const BatchId = Type.String({ pattern: '^[1-9][0-9]{0,18}$', maxLength: 19, description: 'A batch id: a positive integer, as a string.', examples: ['7'] });
-export const TaskName = Type.String({
-  pattern: '^[A-Za-z0-9_][A-Za-z0-9_.:\\-/]{0,199}$', maxLength: 200,
-  description: 'A task name: 1–200 letters, digits and _ . : - /, not starting with punctuation.', examples: ['report.render'],
+export const BatchId = Type.String({
+  pattern: '^[1-9][0-9]{0,18}$',
+  maxLength: 19,
+  description: 'A batch id: a positive integer, as a string.',
+  examples: ['7'],
 });
-export const JobStateSchema = Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('cancelled')], { description: 'queued, running, succeeded, failed or cancelled.' });
+export const TaskName = Type.String({
+  pattern: '^[A-Za-z0-9_][A-Za-z0-9_.:\\-/]{0,199}$',
+  maxLength: 200,
+  description: 'A task name: 1–200 letters, digits and _ . : - /, not starting with punctuation.',
+  examples: ['report.render'],
+});
+export const JobStateSchema = Type.Union(
+  [Type.Literal('queued'), Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('cancelled')],
+  { description: 'queued, running, succeeded, failed or cancelled.' },
+);
 export const Key = Type.String({ minLength: 1, maxLength: 255 });
-export const LeaseToken = Type.String({ pattern: '^[A-Za-z0-9_-]{1,100}$', maxLength: 100, description: 'The fencing token the claim returned; a stale one gets 409 LEASE_LOST.' });
+export const LeaseToken = Type.String({
+  pattern: '^[A-Za-z0-9_-]{1,100}$',
+  maxLength: 100,
+  description: 'The fencing token the claim returned; a stale one gets 409 LEASE_LOST.',
+});
 export const WorkerId = Type.String({ pattern: '^[A-Za-z0-9_.:@/-]{1,200}$', maxLength: 200, description: 'Who works: shown on jobs and in GET /v1/workers.' });
 const Iso = Type.String({ format: 'date-time', description: 'ISO 8601, UTC.' });
 const NullableIso = Type.Union([Iso, Type.Null()]);
 const Any = Type.Unknown({ description: 'Any JSON value.' });
 
-export const ErrorSchema = Type.Object({
-  error: Type.Object({
-    code: Type.String({ description: 'A stable code, listed in docs/reference/errors.md.', examples: ['LEASE_LOST'] }),
-    message: Type.String({ description: 'What was wrong and what to do, for people.' }),
-    details: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'The facts: the field, the job id…' })),
-  }),
-}, { description: 'Every error: a 4xx or 5xx status with this body.' });
+export const ErrorSchema = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({ description: 'A stable code, listed in docs/reference/errors.md.', examples: ['LEASE_LOST'] }),
+      message: Type.String({ description: 'What was wrong and what to do, for people.' }),
+      details: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'The facts: the field, the job id…' })),
+    }),
+  },
+  { description: 'Every error: a 4xx or 5xx status with this body.' },
+);
 
 /** The error answers a group of routes documents, e.g. `errorResponses(400, 401, 404)`. */
 export function errorResponses<const S extends number>(...statuses: S[]): Record<`${S}`, typeof ErrorSchema> {
@@ -43,36 +60,42 @@ const JobErrorSchema = Type.Object({
   at: Iso,
 });
 
-const Progress = Type.Object({
-  done: Type.Number({ minimum: 0 }),
-  total: Type.Number({ minimum: 0 }),
-  message: Type.Optional(Type.String({ maxLength: 1000 })),
-}, { additionalProperties: false });
+const Progress = Type.Object(
+  {
+    done: Type.Number({ minimum: 0 }),
+    total: Type.Number({ minimum: 0 }),
+    message: Type.Optional(Type.String({ maxLength: 1000 })),
+  },
+  { additionalProperties: false },
+);
 
-export const JobSchema = Type.Object({
-  id: JobId,
-  task: Type.String(),
-  state: JobStateSchema,
-  input: Any,
-  result: Any,
-  error: Type.Union([JobErrorSchema, Type.Null()]),
-  attempt: Type.Integer(),
-  maxAttempts: Type.Integer(),
-  priority: Type.Integer(),
-  progress: Type.Union([Progress, Type.Null()]),
-  createdAt: Iso,
-  startedAt: NullableIso,
-  finishedAt: NullableIso,
-  runAt: Iso,
-  uniqueKey: Type.Union([Type.String(), Type.Null()]),
-  concurrencyKey: Type.Union([Type.String(), Type.Null()]),
-  batchId: Type.Union([BatchId, Type.Null()]),
-  origin: Type.Union([Type.String(), Type.Null()]),
-  timeoutMs: Type.Union([Type.Integer(), Type.Null()]),
-  workerId: Type.Union([Type.String(), Type.Null()]),
-  leaseExpiresAt: NullableIso,
-  errors: Type.Array(JobErrorSchema, { description: 'Errors of earlier attempts, oldest first.' }),
-}, { description: 'A job, the same shape as the CLI\'s --json.' });
+export const JobSchema = Type.Object(
+  {
+    id: JobId,
+    task: Type.String(),
+    state: JobStateSchema,
+    input: Any,
+    result: Any,
+    error: Type.Union([JobErrorSchema, Type.Null()]),
+    attempt: Type.Integer(),
+    maxAttempts: Type.Integer(),
+    priority: Type.Integer(),
+    progress: Type.Union([Progress, Type.Null()]),
+    createdAt: Iso,
+    startedAt: NullableIso,
+    finishedAt: NullableIso,
+    runAt: Iso,
+    uniqueKey: Type.Union([Type.String(), Type.Null()]),
+    concurrencyKey: Type.Union([Type.String(), Type.Null()]),
+    batchId: Type.Union([BatchId, Type.Null()]),
+    origin: Type.Union([Type.String(), Type.Null()]),
+    timeoutMs: Type.Union([Type.Integer(), Type.Null()]),
+    workerId: Type.Union([Type.String(), Type.Null()]),
+    leaseExpiresAt: NullableIso,
+    errors: Type.Array(JobErrorSchema, { description: 'Errors of earlier attempts, oldest first.' }),
+  },
+  { description: "A job, the same shape as the CLI's --json." },
+);
 
 export const BatchSchema = Type.Object({
   id: BatchId,
@@ -93,12 +116,26 @@ export const BatchSchema = Type.Object({
 
 const submitFields = {
   task: TaskName,
-  input: Type.Unknown({ description: 'The job\'s input: any JSON value (null when there is none); at most maxInputBytes (default 1 MiB) as JSON.' }),
-  priority: Type.Optional(Type.Integer({ minimum: -(2 ** 31), maximum: 2 ** 31, description: 'Higher runs first (default: the task\'s).' })),
-  runAt: Type.Optional(Type.Union([Type.String({ format: 'date-time', maxLength: 40 }), Type.Integer({ minimum: 0 })], { description: 'When the job may start: ISO 8601 or epoch milliseconds.' })),
-  delayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 * 365 * 86_400_000, description: 'Start no sooner than this many ms from now (not with runAt).' })),
-  uniqueKey: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'While a queued or running job of the task has this key, the submission returns it (status 200).' })),
-  concurrencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'Jobs sharing a key run at most the task\'s concurrencyPerKey at a time.' })),
+  input: Type.Unknown({ description: "The job's input: any JSON value (null when there is none); at most maxInputBytes (default 1 MiB) as JSON." }),
+  priority: Type.Optional(Type.Integer({ minimum: -(2 ** 31), maximum: 2 ** 31, description: "Higher runs first (default: the task's)." })),
+  runAt: Type.Optional(
+    Type.Union([Type.String({ format: 'date-time', maxLength: 40 }), Type.Integer({ minimum: 0 })], {
+      description: 'When the job may start: ISO 8601 or epoch milliseconds.',
+    }),
+  ),
+  delayMs: Type.Optional(
+    Type.Integer({ minimum: 0, maximum: 10 * 365 * 86_400_000, description: 'Start no sooner than this many ms from now (not with runAt).' }),
+  ),
+  uniqueKey: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 255,
+      description: 'While a queued or running job of the task has this key, the submission returns it (status 200).',
+    }),
+  ),
+  concurrencyKey: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 255, description: "Jobs sharing a key run at most the task's concurrencyPerKey at a time." }),
+  ),
   maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 2 ** 31 })),
 };
@@ -106,20 +143,37 @@ const submitFields = {
 export const SubmitJobBody = Type.Object(submitFields, { additionalProperties: false, description: 'One job to submit.' });
 export type SubmitJobBody = Static<typeof SubmitJobBody>;
 
-export const SubmitBody = Type.Union([SubmitJobBody, Type.Array(SubmitJobBody, { minItems: 1, description: 'Many jobs, stored in one transaction: all or none.' })]);
+export const SubmitBody = Type.Union([
+  SubmitJobBody,
+  Type.Array(SubmitJobBody, { minItems: 1, description: 'Many jobs, stored in one transaction: all or none.' }),
+]);
 export type SubmitBody = Static<typeof SubmitBody>;
 
 export const SubmitHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({
-    minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$',
-    description: 'Store this submission once: sent again with the same key within 24 hours (its first answer was lost), it answers 200 with the jobs '
-      + 'the first one stored and the header Idempotent-Replayed: true. The same key with another body: 422 IDEMPOTENCY_KEY_REUSED. Keys belong to the token.',
-  })),
+  'idempotency-key': Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 255,
+      pattern: '^[\\x21-\\x7E]+$',
+      description:
+        'Store this submission once: sent again with the same key within 24 hours (its first answer was lost), it answers 200 with the jobs ' +
+        'the first one stored and the header Idempotent-Replayed: true. The same key with another body: 422 IDEMPOTENCY_KEY_REUSED. Keys belong to the token.',
+    }),
+  ),
 });
 
-export const WaitQuery = Type.Object({
-  wait: Type.Optional(Type.Number({ minimum: 0, maximum: 3600, description: 'Hold the request until the job finishes (200) or this many seconds pass (202), capped by the server\'s long-poll limit.' })),
-}, { additionalProperties: false });
+export const WaitQuery = Type.Object(
+  {
+    wait: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 3600,
+        description: "Hold the request until the job finishes (200) or this many seconds pass (202), capped by the server's long-poll limit.",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 export const SubmitOneResponse = Type.Object({ job: JobSchema });
 export const SubmitManyResponse = Type.Object({
@@ -134,13 +188,16 @@ export const JobParams = Type.Object({ id: JobId }, { additionalProperties: fals
 export const BatchParams = Type.Object({ id: BatchId }, { additionalProperties: false });
 export const TaskParams = Type.Object({ task: TaskName }, { additionalProperties: false });
 
-export const ListJobsQuery = Type.Object({
-  task: Type.Optional(TaskName),
-  state: Type.Optional(JobStateSchema),
-  batch: Type.Optional(BatchId),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Default 50.' })),
-  cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'nextCursor of the previous page.' })),
-}, { additionalProperties: false });
+export const ListJobsQuery = Type.Object(
+  {
+    task: Type.Optional(TaskName),
+    state: Type.Optional(JobStateSchema),
+    batch: Type.Optional(BatchId),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Default 50.' })),
+    cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'nextCursor of the previous page.' })),
+  },
+  { additionalProperties: false },
+);
 
 export const JobListResponse = Type.Object({
   jobs: Type.Array(JobSchema, { description: 'Newest first.' }),
@@ -151,13 +208,25 @@ export const JobResponse = Type.Object({ job: JobSchema });
 
 // ---- agents -------------------------------------------------------------------------------------
 
-export const ClaimBody = Type.Object({
-  tasks: Type.Array(TaskName, { minItems: 1, maxItems: 100, description: 'Tasks this agent runs (registered with default settings if no process has).' }),
-  workerId: Type.Optional(WorkerId),
-  max: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Most jobs to claim (default 1).' })),
-  waitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000, description: 'Long-poll: when nothing is runnable, hold the request until a job is or this long passes (default 0, capped by the server\'s limit, 60 s by default).' })),
-  leaseMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 3_600_000, description: 'How long the agent holds each job without a heartbeat (default 30 000).' })),
-}, { additionalProperties: false });
+export const ClaimBody = Type.Object(
+  {
+    tasks: Type.Array(TaskName, { minItems: 1, maxItems: 100, description: 'Tasks this agent runs (registered with default settings if no process has).' }),
+    workerId: Type.Optional(WorkerId),
+    max: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Most jobs to claim (default 1).' })),
+    waitMs: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 3_600_000,
+        description:
+          "Long-poll: when nothing is runnable, hold the request until a job is or this long passes (default 0, capped by the server's limit, 60 s by default).",
+      }),
+    ),
+    leaseMs: Type.Optional(
+      Type.Integer({ minimum: 1000, maximum: 3_600_000, description: 'How long the agent holds each job without a heartbeat (default 30 000).' }),
+    ),
+  },
+  { additionalProperties: false },
+);
 export type ClaimBody = Static<typeof ClaimBody>;
 
 export const ClaimedJobSchema = Type.Object({
@@ -177,40 +246,60 @@ export const ClaimedJobSchema = Type.Object({
 
 export const ClaimResponse = Type.Object({ jobs: Type.Array(ClaimedJobSchema, { description: 'Empty when nothing became runnable within waitMs.' }) });
 
-export const HeartbeatBody = Type.Object({
-  leaseToken: LeaseToken,
-  progress: Type.Optional(Progress),
-  leaseMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 3_600_000, description: 'The new lease, from now (default 30 000).' })),
-}, { additionalProperties: false });
+export const HeartbeatBody = Type.Object(
+  {
+    leaseToken: LeaseToken,
+    progress: Type.Optional(Progress),
+    leaseMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 3_600_000, description: 'The new lease, from now (default 30 000).' })),
+  },
+  { additionalProperties: false },
+);
 export type HeartbeatBody = Static<typeof HeartbeatBody>;
 
 export const HeartbeatResponse = Type.Object({ id: JobId, leaseExpiresAt: Iso });
 
-export const CompleteBody = Type.Object({
-  leaseToken: LeaseToken,
-  result: Type.Optional(Type.Unknown({ description: 'The job\'s result: any JSON value (default null).' })),
-}, { additionalProperties: false });
+export const CompleteBody = Type.Object(
+  {
+    leaseToken: LeaseToken,
+    result: Type.Optional(Type.Unknown({ description: "The job's result: any JSON value (default null)." })),
+  },
+  { additionalProperties: false },
+);
 export type CompleteBody = Static<typeof CompleteBody>;
 
-export const FailBody = Type.Object({
-  leaseToken: LeaseToken,
-  error: Type.Union([
-    Type.String({ minLength: 1, maxLength: 10_000 }),
-    Type.Object({
-      message: Type.String({ minLength: 1, maxLength: 10_000 }),
-      code: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,100}$' })),
-      stack: Type.Optional(Type.String({ maxLength: 10_000 })),
-    }, { additionalProperties: false }),
-  ], { description: 'What went wrong: a message, or { message, code?, stack? }.' }),
-  retryable: Type.Optional(Type.Boolean({ description: 'false: fail now, whatever attempts remain (default true).' })),
-  retryInMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 * 365 * 86_400_000, description: 'Run the next attempt after this long instead of the task\'s backoff.' })),
-}, { additionalProperties: false });
+export const FailBody = Type.Object(
+  {
+    leaseToken: LeaseToken,
+    error: Type.Union(
+      [
+        Type.String({ minLength: 1, maxLength: 10_000 }),
+        Type.Object(
+          {
+            message: Type.String({ minLength: 1, maxLength: 10_000 }),
+            code: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,100}$' })),
+            stack: Type.Optional(Type.String({ maxLength: 10_000 })),
+          },
+          { additionalProperties: false },
+        ),
+      ],
+      { description: 'What went wrong: a message, or { message, code?, stack? }.' },
+    ),
+    retryable: Type.Optional(Type.Boolean({ description: 'false: fail now, whatever attempts remain (default true).' })),
+    retryInMs: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 10 * 365 * 86_400_000, description: "Run the next attempt after this long instead of the task's backoff." }),
+    ),
+  },
+  { additionalProperties: false },
+);
 export type FailBody = Static<typeof FailBody>;
 
-export const ReleaseBody = Type.Object({
-  leaseToken: LeaseToken,
-  delayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 * 365 * 86_400_000, description: 'Run again no sooner than this (default 0).' })),
-}, { additionalProperties: false });
+export const ReleaseBody = Type.Object(
+  {
+    leaseToken: LeaseToken,
+    delayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 * 365 * 86_400_000, description: 'Run again no sooner than this (default 0).' })),
+  },
+  { additionalProperties: false },
+);
 export type ReleaseBody = Static<typeof ReleaseBody>;
 
 export const OutcomeResponse = Type.Object({
@@ -221,14 +310,22 @@ export const OutcomeResponse = Type.Object({
 
 // ---- batches, tasks, workers --------------------------------------------------------------------
 
-export const BatchBody = Type.Object({
-  title: Type.Optional(Type.String({ maxLength: 500 })),
-  jobs: Type.Array(SubmitJobBody, { description: 'The batch\'s jobs (may be empty: the batch finishes at once).' }),
-  onFinish: Type.Optional(Type.Object({ ...submitFields, input: Type.Optional(submitFields.input) }, {
-    additionalProperties: false,
-    description: 'A job enqueued once, when every job of the batch has finished; its input becomes { batch, input }.',
-  })),
-}, { additionalProperties: false });
+export const BatchBody = Type.Object(
+  {
+    title: Type.Optional(Type.String({ maxLength: 500 })),
+    jobs: Type.Array(SubmitJobBody, { description: "The batch's jobs (may be empty: the batch finishes at once)." }),
+    onFinish: Type.Optional(
+      Type.Object(
+        { ...submitFields, input: Type.Optional(submitFields.input) },
+        {
+          additionalProperties: false,
+          description: 'A job enqueued once, when every job of the batch has finished; its input becomes { batch, input }.',
+        },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
 export type BatchBody = Static<typeof BatchBody>;
 
 export const BatchCreatedResponse = Type.Object({ batch: BatchSchema, jobs: Type.Array(JobSchema) });
@@ -245,65 +342,105 @@ export const TaskCountsSchema = Type.Object({
 export const TasksResponse = Type.Object({ tasks: Type.Array(TaskCountsSchema) });
 
 const Ms = (description: string) => Type.Number({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description });
-const BackoffSchema = Type.Union([
-  Type.Object({
-    type: Type.Literal('exponential'),
-    baseMs: Type.Optional(Ms('First delay (default 1000).')),
-    maxMs: Type.Optional(Ms('Longest delay (default 3 600 000).')),
-    jitter: Type.Optional(Type.Boolean({ description: 'Pick each delay in [d/2, d] (default true).' })),
-  }, { additionalProperties: false }),
-  Type.Object({
-    type: Type.Literal('fixed'),
-    delayMs: Ms('The delay between attempts.'),
-    jitter: Type.Optional(Type.Boolean()),
-  }, { additionalProperties: false }),
-], { description: 'Delay between attempts: exponential (doubling from baseMs up to maxMs) or fixed.' });
+const BackoffSchema = Type.Union(
+  [
+    Type.Object(
+      {
+        type: Type.Literal('exponential'),
+        baseMs: Type.Optional(Ms('First delay (default 1000).')),
+        maxMs: Type.Optional(Ms('Longest delay (default 3 600 000).')),
+        jitter: Type.Optional(Type.Boolean({ description: 'Pick each delay in [d/2, d] (default true).' })),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        type: Type.Literal('fixed'),
+        delayMs: Ms('The delay between attempts.'),
+        jitter: Type.Optional(Type.Boolean()),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+  { description: 'Delay between attempts: exponential (doubling from baseMs up to maxMs) or fixed.' },
+);
 const RetentionSchema = Type.Object({ succeeded: Ms('ms'), failed: Ms('ms'), cancelled: Ms('ms') });
 
-export const TaskSettingsBody = Type.Object({
-  maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Attempts before a job fails (default 3).' })),
-  backoff: Type.Optional(BackoffSchema),
-  timeoutMs: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 2 ** 31 }), Type.Null()], { description: 'Abort and fail an attempt after this long (default none).' })),
-  priority: Type.Optional(Type.Integer({ minimum: -(2 ** 31), maximum: 2 ** 31, description: 'Default priority of the task\'s jobs (default 0).' })),
-  concurrency: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()], { description: 'Most jobs of the task running at once, across every worker (default no limit).' })),
-  concurrencyPerKey: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Most jobs running at once per concurrencyKey (default 1).' })),
-  retention: Type.Optional(Type.Union([
-    Ms('One retention for every final state.'),
-    Type.Object({ succeeded: Type.Optional(Ms('ms')), failed: Type.Optional(Ms('ms')), cancelled: Type.Optional(Ms('ms')) }, { additionalProperties: false }),
-  ], { description: 'How long finished jobs are kept, in ms (default succeeded 7 d, failed 30 d, cancelled 7 d).' })),
-  input: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'A JSON Schema every input of the task must match.' })),
-  description: Type.Optional(Type.String({ maxLength: 500 })),
-}, { additionalProperties: false, description: 'A task\'s settings, as `defineTask` takes them; absent fields take their defaults.' });
+export const TaskSettingsBody = Type.Object(
+  {
+    maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Attempts before a job fails (default 3).' })),
+    backoff: Type.Optional(BackoffSchema),
+    timeoutMs: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 1, maximum: 2 ** 31 }), Type.Null()], { description: 'Abort and fail an attempt after this long (default none).' }),
+    ),
+    priority: Type.Optional(Type.Integer({ minimum: -(2 ** 31), maximum: 2 ** 31, description: "Default priority of the task's jobs (default 0)." })),
+    concurrency: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()], {
+        description: 'Most jobs of the task running at once, across every worker (default no limit).',
+      }),
+    ),
+    concurrencyPerKey: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Most jobs running at once per concurrencyKey (default 1).' }),
+    ),
+    retention: Type.Optional(
+      Type.Union(
+        [
+          Ms('One retention for every final state.'),
+          Type.Object(
+            { succeeded: Type.Optional(Ms('ms')), failed: Type.Optional(Ms('ms')), cancelled: Type.Optional(Ms('ms')) },
+            { additionalProperties: false },
+          ),
+        ],
+        { description: 'How long finished jobs are kept, in ms (default succeeded 7 d, failed 30 d, cancelled 7 d).' },
+      ),
+    ),
+    input: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'A JSON Schema every input of the task must match.' })),
+    description: Type.Optional(Type.String({ maxLength: 500 })),
+  },
+  { additionalProperties: false, description: "A task's settings, as `defineTask` takes them; absent fields take their defaults." },
+);
 export type TaskSettingsBody = Static<typeof TaskSettingsBody>;
 
 export const TaskSettingsResponse = Type.Object({
   task: Type.String(),
-  settings: Type.Object({
-    maxAttempts: Type.Integer(),
-    backoff: Type.Record(Type.String(), Type.Unknown()),
-    timeoutMs: Type.Union([Type.Integer(), Type.Null()]),
-    priority: Type.Integer(),
-    concurrency: Type.Union([Type.Integer(), Type.Null()]),
-    concurrencyPerKey: Type.Integer(),
-    retention: RetentionSchema,
-    inputSchema: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
-    description: Type.Union([Type.String(), Type.Null()]),
-  }, { description: 'The settings as stored, with defaults filled in.' }),
+  settings: Type.Object(
+    {
+      maxAttempts: Type.Integer(),
+      backoff: Type.Record(Type.String(), Type.Unknown()),
+      timeoutMs: Type.Union([Type.Integer(), Type.Null()]),
+      priority: Type.Integer(),
+      concurrency: Type.Union([Type.Integer(), Type.Null()]),
+      concurrencyPerKey: Type.Integer(),
+      retention: RetentionSchema,
+      inputSchema: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+      description: Type.Union([Type.String(), Type.Null()]),
+    },
+    { description: 'The settings as stored, with defaults filled in.' },
+  ),
 });
 
-export const SuspendBody = Type.Object({
-  delayMs: Type.Integer({ minimum: 1, maximum: 10 * 365 * 86_400_000, description: 'Claim none of the task\'s jobs for this long.' }),
-}, { additionalProperties: false });
+export const SuspendBody = Type.Object(
+  {
+    delayMs: Type.Integer({ minimum: 1, maximum: 10 * 365 * 86_400_000, description: "Claim none of the task's jobs for this long." }),
+  },
+  { additionalProperties: false },
+);
 export type SuspendBody = Static<typeof SuspendBody>;
 
 export const SuspendResponse = Type.Object({ task: Type.String(), suspendedUntil: Iso });
 
-export const PurgeQuery = Type.Object({
-  state: Type.Optional(Type.String({
-    pattern: `^(${JOB_STATES.join('|')})(,(${JOB_STATES.join('|')})){0,4}$`, maxLength: 60,
-    description: 'Comma-separated states to delete (default queued; not running).',
-  })),
-}, { additionalProperties: false });
+export const PurgeQuery = Type.Object(
+  {
+    state: Type.Optional(
+      Type.String({
+        pattern: `^(${JOB_STATES.join('|')})(,(${JOB_STATES.join('|')})){0,4}$`,
+        maxLength: 60,
+        description: 'Comma-separated states to delete (default queued; not running).',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 export const PurgeResponse = Type.Object({ task: Type.String(), deleted: Type.Integer() });
 
 export const WorkerSchema = Type.Object({
@@ -318,12 +455,18 @@ export const WorkerSchema = Type.Object({
 });
 export const WorkersResponse = Type.Object({ workers: Type.Array(WorkerSchema) });
 
-export const EventsQuery = Type.Object({
-  task: Type.Optional(Type.String({
-    pattern: '^[A-Za-z0-9_.:\\-/*]{1,200}(,[A-Za-z0-9_.:\\-/*]{1,200}){0,49}$', maxLength: 2000,
-    description: 'Comma-separated task names or patterns (* is a wildcard); absent: every task the token may read.',
-  })),
-}, { additionalProperties: false });
+export const EventsQuery = Type.Object(
+  {
+    task: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9_.:\\-/*]{1,200}(,[A-Za-z0-9_.:\\-/*]{1,200}){0,49}$',
+        maxLength: 2000,
+        description: 'Comma-separated task names or patterns (* is a wildcard); absent: every task the token may read.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 export const HealthResponse = Type.Object({
   ok: Type.Boolean(),
@@ -335,6 +478,11 @@ export const EmptyQuery = Type.Object({}, { additionalProperties: false });
 
 /** Schemas that the OpenAPI document names under components.schemas (and $refs elsewhere). */
 export const NAMED_SCHEMAS: Record<string, TSchema> = {
-  Job: JobSchema, Batch: BatchSchema, ClaimedJob: ClaimedJobSchema, Error: ErrorSchema, SubmitJob: SubmitJobBody,
-  TaskCounts: TaskCountsSchema, Worker: WorkerSchema,
+  Job: JobSchema,
+  Batch: BatchSchema,
+  ClaimedJob: ClaimedJobSchema,
+  Error: ErrorSchema,
+  SubmitJob: SubmitJobBody,
+  TaskCounts: TaskCountsSchema,
+  Worker: WorkerSchema,
 };

@@ -47,16 +47,28 @@ export function explain(schema: TSchema, value: unknown, part: Part): Error {
 
 function pick(errors: SchemaError[]): SchemaError | undefined {
   // Unknown and missing fields say the most; then the deepest error (the leaf that is wrong).
-  return errors.find((e) => e.keyword === 'additionalProperties')
-    ?? errors.find((e) => e.keyword === 'required')
-    ?? [...errors].sort((a, b) => b.instancePath.length - a.instancePath.length)[0];
+  return (
+    errors.find((e) => e.keyword === 'additionalProperties') ??
+    errors.find((e) => e.keyword === 'required') ??
+    [...errors].sort((a, b) => b.instancePath.length - a.instancePath.length)[0]
+  );
 }
 
 function toRequestError(e: SchemaError, part: Part, schema: TSchema, value: unknown): Error {
   const where = fieldName(part, e.instancePath);
   if (e.keyword === 'additionalProperties') {
     const names = e.params.additionalProperties as string[];
-    return new InvalidRequestError(`${where}.${names[0]}`, `is not a known field${names.length > 1 ? ` (nor are ${names.slice(1).map((n) => `"${n}"`).join(', ')})` : ''}`);
+    return new InvalidRequestError(
+      `${where}.${names[0]}`,
+      `is not a known field${
+        names.length > 1
+          ? ` (nor are ${names
+              .slice(1)
+              .map((n) => `"${n}"`)
+              .join(', ')})`
+          : ''
+      }`,
+    );
   }
   if (e.keyword === 'required') {
     const names = e.params.requiredProperties as string[];

@@ -17,20 +17,36 @@ export class WorkSignal {
   private dueTimer: { at: number; timer: Timer } | undefined;
   private readonly unsubscribe: (() => void)[];
 
-  constructor(private readonly offload: Offload, tasks: string[]) {
+  constructor(
+    private readonly offload: Offload,
+    tasks: string[],
+  ) {
     const mine = new Set(tasks);
-    const onRunnable = (e: { task: string; runAt: number }) => { if (mine.has(e.task)) this.dueAt(e.runAt); };
-    const onFinished = (e: { task: string }) => { if (mine.has(e.task)) this.fire(); };
+    const onRunnable = (e: { task: string; runAt: number }) => {
+      if (mine.has(e.task)) this.dueAt(e.runAt);
+    };
+    const onFinished = (e: { task: string }) => {
+      if (mine.has(e.task)) this.fire();
+    };
     const { bus, store } = offload;
     this.unsubscribe = [
       onJobRunnable(bus, onRunnable),
       bus.on('job:succeeded', onFinished),
       bus.on('job:failed', onFinished),
       bus.on('job:cancelled', onFinished),
-      bus.on('task:suspended', (e) => { if (mine.has(e.task)) this.dueAt(e.until); }),
-      store.watch((change) => { if (change.tasks === null || change.tasks.some((t) => mine.has(t))) this.fire(); }),
+      bus.on('task:suspended', (e) => {
+        if (mine.has(e.task)) this.dueAt(e.until);
+      }),
+      store.watch((change) => {
+        if (change.tasks === null || change.tasks.some((t) => mine.has(t))) this.fire();
+      }),
     ];
-    void offload.store.nextRunAt({ tasks }).then((at) => { if (at !== null && at > offload.clock.now()) this.dueAt(at); }, () => {});
+    void offload.store.nextRunAt({ tasks }).then(
+      (at) => {
+        if (at !== null && at > offload.clock.now()) this.dueAt(at);
+      },
+      () => {},
+    );
   }
 
   /** Resolves at the next wake-up (at once if one came since the last wait), or after `ms`. */
@@ -69,6 +85,12 @@ export class WorkSignal {
     if (runAt <= now) return this.fire();
     if (this.dueTimer && this.dueTimer.at <= runAt) return;
     this.dueTimer?.timer.cancel();
-    this.dueTimer = { at: runAt, timer: this.offload.clock.setTimer(() => { this.dueTimer = undefined; this.fire(); }, runAt - now) };
+    this.dueTimer = {
+      at: runAt,
+      timer: this.offload.clock.setTimer(() => {
+        this.dueTimer = undefined;
+        this.fire();
+      }, runAt - now),
+    };
   }
 }

@@ -20,7 +20,12 @@ export abstract class PeriodicService extends Service {
   private current: Promise<void> | undefined;
   private halted = false;
 
-  constructor(protected readonly clock: Clock, protected readonly logger: Logger, private readonly intervalMs: number, private readonly duty?: ClusterDuty) {
+  constructor(
+    protected readonly clock: Clock,
+    protected readonly logger: Logger,
+    private readonly intervalMs: number,
+    private readonly duty?: ClusterDuty,
+  ) {
     super();
   }
 
@@ -30,7 +35,9 @@ export abstract class PeriodicService extends Service {
   /** Runs the duty now, here, whoever holds it (tests, `offload` commands); waits for a run already in progress. */
   async runNow(): Promise<void> {
     if (this.current) await this.current;
-    this.current = this.runOnce().finally(() => { this.current = undefined; });
+    this.current = this.runOnce().finally(() => {
+      this.current = undefined;
+    });
     await this.current;
   }
 

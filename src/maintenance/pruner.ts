@@ -5,7 +5,12 @@ import { PeriodicService } from './periodic.js';
 
 /** Deletes finished jobs older than their task's retention, in small chunks. */
 export class Pruner extends PeriodicService {
-  constructor(private readonly store: Store, clock: Clock, logger: Logger, intervalMs = 60_000) {
+  constructor(
+    private readonly store: Store,
+    clock: Clock,
+    logger: Logger,
+    intervalMs = 60_000,
+  ) {
     super(clock, logger, intervalMs, { store, name: 'pruner' });
   }
 

@@ -10,7 +10,12 @@ import { PeriodicService } from './periodic.js';
  * each job by its lease token, so a job is reaped once.
  */
 export class Rescuer extends PeriodicService {
-  constructor(private readonly store: Store, clock: Clock, logger: Logger, intervalMs = 5000) {
+  constructor(
+    private readonly store: Store,
+    clock: Clock,
+    logger: Logger,
+    intervalMs = 5000,
+  ) {
     super(clock, logger, intervalMs, { store, name: 'rescuer' });
   }
 
@@ -18,7 +23,8 @@ export class Rescuer extends PeriodicService {
     for (;;) {
       const r = await this.store.reapExpiredLeases({ now: this.clock.now(), limit: 500 });
       const n = r.requeued.length + r.failed.length;
-      if (n > 0) this.logger.warn({ requeued: r.requeued.map((j) => j.id), failed: r.failed.map((j) => j.id) }, 'reaped jobs whose worker stopped heartbeating');
+      if (n > 0)
+        this.logger.warn({ requeued: r.requeued.map((j) => j.id), failed: r.failed.map((j) => j.id) }, 'reaped jobs whose worker stopped heartbeating');
       if (n < 500) return;
     }
   }

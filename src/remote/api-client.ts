@@ -64,7 +64,8 @@ function baseUrl(url: string): string {
   } catch {
     throw new InvalidOptionError('url', `${JSON.stringify(url)} is not a URL; give the server's address, e.g. http://127.0.0.1:7070`);
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new InvalidOptionError('url', `must be an http:// or https:// URL, got ${JSON.stringify(url)}`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new InvalidOptionError('url', `must be an http:// or https:// URL, got ${JSON.stringify(url)}`);
   return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
 }
 
@@ -78,10 +79,13 @@ function errorOf(url: string, status: number, text: string): OffloadError {
   }
   const e = body?.error;
   if (e && typeof e.code === 'string' && typeof e.message === 'string') {
-    return new OffloadError(e.code, e.message, typeof e.details === 'object' && e.details !== null ? e.details as Record<string, unknown> : undefined);
+    return new OffloadError(e.code, e.message, typeof e.details === 'object' && e.details !== null ? (e.details as Record<string, unknown>) : undefined);
   }
   // A proxy's or a stopping server's own page: not an answer from the API.
-  return new ServerUnreachableError(url, status >= 500 ? `it answered HTTP ${status}` : `it answered HTTP ${status} without an Offload error (is this the server's address?)`);
+  return new ServerUnreachableError(
+    url,
+    status >= 500 ? `it answered HTTP ${status}` : `it answered HTTP ${status} without an Offload error (is this the server's address?)`,
+  );
 }
 
 function describeNetworkError(err: unknown): string {

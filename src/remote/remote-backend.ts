@@ -44,7 +44,12 @@ export class RemoteBackend implements WorkerBackend {
   /** The lease the jobs were claimed with: the server extends it on every heartbeat, progress too. */
   private leaseMs = 30_000;
 
-  constructor(private readonly api: ApiClient, private readonly clock: Clock, private readonly logger: Logger, opts: RemoteBackendOptions = {}) {
+  constructor(
+    private readonly api: ApiClient,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    opts: RemoteBackendOptions = {},
+  ) {
     this.longPollMs = opts.longPollMs ?? 20_000;
   }
 
@@ -67,10 +72,14 @@ export class RemoteBackend implements WorkerBackend {
   /** One call per transition, all at once; the server cannot claim in the same round trip, so `claim` is left to the worker. */
   async finish({ transitions, now }: { transitions: Transition[]; now: number }): Promise<FinishOutcome> {
     let error: unknown;
-    const statuses = await Promise.all(transitions.map((t) => this.deliver(t, now).catch((err: unknown): FinishStatus => {
-      error ??= err;
-      return 'unsent';
-    })));
+    const statuses = await Promise.all(
+      transitions.map((t) =>
+        this.deliver(t, now).catch((err: unknown): FinishStatus => {
+          error ??= err;
+          return 'unsent';
+        }),
+      ),
+    );
     return { statuses, claimed: [], error };
   }
 
@@ -78,15 +87,17 @@ export class RemoteBackend implements WorkerBackend {
   async touch({ touches, leaseMs }: { touches: Touch[]; leaseMs: number | null }): Promise<{ lost: LostLease[] }> {
     const lost: LostLease[] = [];
     let error: unknown;
-    await Promise.all(touches.map(async (t) => {
-      const progress = t.progress && { ...t.progress, done: Math.max(0, t.progress.done), total: Math.max(0, t.progress.total) };
-      try {
-        await this.api.request('POST', `/v1/jobs/${t.id}/heartbeat`, { leaseToken: t.token, progress, leaseMs: leaseMs ?? this.leaseMs });
-      } catch (err) {
-        if (isLeaseGone(err)) lost.push({ id: t.id, cancelled: (err as { details?: { state?: string } }).details?.state === 'cancelled' });
-        else error ??= err;
-      }
-    }));
+    await Promise.all(
+      touches.map(async (t) => {
+        const progress = t.progress && { ...t.progress, done: Math.max(0, t.progress.done), total: Math.max(0, t.progress.total) };
+        try {
+          await this.api.request('POST', `/v1/jobs/${t.id}/heartbeat`, { leaseToken: t.token, progress, leaseMs: leaseMs ?? this.leaseMs });
+        } catch (err) {
+          if (isLeaseGone(err)) lost.push({ id: t.id, cancelled: (err as { details?: { state?: string } }).details?.state === 'cancelled' });
+          else error ??= err;
+        }
+      }),
+    );
     if (error !== undefined) throw error;
     return { lost };
   }
@@ -118,7 +129,11 @@ export class RemoteBackend implements WorkerBackend {
     } catch (err) {
       if (isTransient(err)) throw err;
       if (t.to === 'succeeded' && isOffloadError(err) && err.code === 'PAYLOAD_TOO_LARGE') return this.deliver(resultTooLarge(t), now);
-      if (!isLeaseGone(err)) this.logger.error({ err, job: t.id, server: this.api.url }, 'the server refused the outcome of a job; its lease will expire and the job will run again');
+      if (!isLeaseGone(err))
+        this.logger.error(
+          { err, job: t.id, server: this.api.url },
+          'the server refused the outcome of a job; its lease will expire and the job will run again',
+        );
       return 'lost';
     }
   }
@@ -159,7 +174,10 @@ function errorBody(recorded: string): { message: string; code?: string; stack?: 
 
 /** A result the server cannot take is a failure of the job, not of the worker. */
 function resultTooLarge(t: Transition & { to: 'succeeded' }): Transition {
-  const error = JSON.stringify({ message: 'the handler\'s result is larger than the server accepts (HTTP 413); store it elsewhere and return a reference', code: 'PAYLOAD_TOO_LARGE' });
+  const error = JSON.stringify({
+    message: "the handler's result is larger than the server accepts (HTTP 413); store it elsewhere and return a reference",
+    code: 'PAYLOAD_TOO_LARGE',
+  });
   return { to: 'failed', id: t.id, token: t.token, error };
 }
 

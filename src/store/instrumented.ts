@@ -3,8 +3,18 @@ import { batchOutcome } from '../core/batch.js';
 import type { EventBus } from '../core/events.js';
 import type { JobError } from '../core/job.js';
 import type {
-  CancelResult, ClaimedJob, ClaimParams, FinishResult, InsertedJob, InsertJobsParams, InsertJobsResult, PurgeResult, ReapResult, Store,
-  Touch, Transition,
+  CancelResult,
+  ClaimedJob,
+  ClaimParams,
+  FinishResult,
+  InsertedJob,
+  InsertJobsParams,
+  InsertJobsResult,
+  PurgeResult,
+  ReapResult,
+  Store,
+  Touch,
+  Transition,
 } from './store.js';
 
 export interface CallStats {
@@ -65,7 +75,8 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
 
     async finishJobs(p: { transitions: Transition[]; now: number; claim?: ClaimParams }): Promise<FinishResult> {
       const r = await timed('finishJobs', () => store.finishJobs(p));
-      if (p.claim && bus.has('job:started')) for (const j of r.claimed) bus.emit('job:started', { id: j.id, task: j.task, attempt: j.attempt, workerId: p.claim.workerId });
+      if (p.claim && bus.has('job:started'))
+        for (const j of r.claimed) bus.emit('job:started', { id: j.id, task: j.task, attempt: j.attempt, workerId: p.claim.workerId });
       p.transitions.forEach((t, i) => {
         const { ok, task } = r.results[i];
         if (!ok || task === null) return;

@@ -7,7 +7,9 @@ import { readdirSync, readFileSync } from 'node:fs';
  */
 export function loadSqlFiles(dir: URL, fragments: Record<string, string> = {}): Map<string, string> {
   const out = new Map<string, string>();
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()) {
     let text = readFileSync(new URL(file, dir), 'utf8');
     text = text.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
       const fragment = fragments[name];

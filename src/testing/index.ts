@@ -1,4 +1,4 @@
 /** Helpers for testing code that uses Offload: `import { ManualClock, runTask } from 'offload/testing'`. */
 export { ManualClock } from './manual-clock.js';
-export { runTask } from './run-task.js';
 export type { InlineRun } from './run-task.js';
+export { runTask } from './run-task.js';

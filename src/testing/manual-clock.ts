@@ -27,7 +27,11 @@ export class ManualClock implements Clock {
   setTimer(fn: () => void, ms: number): Timer {
     const timer: PendingTimer = { at: this.current + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
     this.timers.push(timer);
-    return { cancel: () => { timer.cancelled = true; } };
+    return {
+      cancel: () => {
+        timer.cancelled = true;
+      },
+    };
   }
 
   /** Moves time forward by `ms`, firing due timers (and timers they set that also fall due). */

@@ -24,10 +24,20 @@ export async function runTask<I, O>(def: TaskDefinition<I, O>, input: I, opts: {
   const controller = new AbortController();
   const progress: JobProgress[] = [];
   const ctx: JobContext = {
-    job: { id: '1', task: def.name, attempt: opts.attempt ?? 1, maxAttempts: def.settings.maxAttempts, priority: def.settings.priority, batchId: null, createdAt: new Date().toISOString() },
+    job: {
+      id: '1',
+      task: def.name,
+      attempt: opts.attempt ?? 1,
+      maxAttempts: def.settings.maxAttempts,
+      priority: def.settings.priority,
+      batchId: null,
+      createdAt: new Date().toISOString(),
+    },
     workerId: 'inline',
     signal: controller.signal,
-    progress: (done, total, message) => { progress.push(message === undefined ? { done, total } : { done, total, message }); },
+    progress: (done, total, message) => {
+      progress.push(message === undefined ? { done, total } : { done, total, message });
+    },
   };
   const running = Promise.resolve().then(() => def.handler(JSON.parse(JSON.stringify(input ?? null)) as I, ctx));
   if (opts.abort !== undefined) queueMicrotask(() => controller.abort(opts.abort));

@@ -1,7 +1,7 @@
+import type { Timer } from '../core/clock.js';
 import type { JobContext } from '../core/context.js';
 import type { JobProgress } from '../core/job.js';
 import type { TaskDefinition } from '../core/task.js';
-import type { Timer } from '../core/clock.js';
 import type { ClaimedJob } from '../store/store.js';
 
 /**
@@ -24,7 +24,9 @@ export class ActiveJob implements JobContext {
   private abortReason: unknown;
   private resolveDone!: () => void;
   /** Resolves when the worker lets go of the job (its slot is free again). */
-  readonly done = new Promise<void>((resolve) => { this.resolveDone = resolve; });
+  readonly done = new Promise<void>((resolve) => {
+    this.resolveDone = resolve;
+  });
 
   constructor(
     readonly row: ClaimedJob,

@@ -36,16 +36,22 @@ export function storeBackend(store: Store, bus: EventBus, registry: TaskRegistry
 
     subscribe(tasks, on) {
       const mine = new Set(tasks);
-      const runnable = (e: { task: string; runAt: number }) => { if (mine.has(e.task)) on.runnableAt(e.runAt); };
+      const runnable = (e: { task: string; runAt: number }) => {
+        if (mine.has(e.task)) on.runnableAt(e.runAt);
+      };
       const offs = [
         onJobRunnable(bus, runnable),
-        bus.on('task:suspended', (e) => { if (mine.has(e.task)) on.runnableAt(e.until); }),
+        bus.on('task:suspended', (e) => {
+          if (mine.has(e.task)) on.runnableAt(e.until);
+        }),
         bus.on('job:cancelled', (e) => on.cancelled(e.id)),
         store.watch((change) => {
           if (change.tasks === null || change.tasks.some((t) => mine.has(t))) on.outsideChange();
         }),
       ];
-      return () => { for (const off of offs) off(); };
+      return () => {
+        for (const off of offs) off();
+      };
     },
 
     nextRunAt: (p) => store.nextRunAt(p),

@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type Clock, sleep, type Timer } from '../core/clock.js';
-import { InvalidOptionError, JobCancelledError, JobTimeoutError, LeaseLostError, NO_HANDLER_CODE, SHUTDOWN_CODE, OffloadError } from '../core/errors.js';
+import { InvalidOptionError, JobCancelledError, JobTimeoutError, LeaseLostError, NO_HANDLER_CODE, OffloadError, SHUTDOWN_CODE } from '../core/errors.js';
 import { decodePayload } from '../core/job.js';
 import type { Logger } from '../core/logger.js';
 import type { TaskRegistry } from '../core/registry.js';
 import { Service } from '../core/service.js';
 import { isTaskDefinition, type TaskDefinition } from '../core/task.js';
+import { decide, failFor, type HandlerResult } from '../core/transitions.js';
 import type { ClaimedJob, ClaimParams, Transition } from '../store/store.js';
 import { ActiveJob } from './active-job.js';
 import type { LostLease, WorkerBackend } from './backend.js';
-import { decide, failFor, type HandlerResult } from '../core/transitions.js';
 
 export interface WorkerOptions {
   /** Jobs run at once by this worker (default 10). */
@@ -91,7 +91,10 @@ export class Worker extends Service {
   private readonly unsubscribe: (() => void)[] = [];
   private readonly startedAt: number;
 
-  constructor(private readonly deps: WorkerDeps, opts: WorkerOptions = {}) {
+  constructor(
+    private readonly deps: WorkerDeps,
+    opts: WorkerOptions = {},
+  ) {
     super();
     this.concurrency = positiveInt('concurrency', opts.concurrency ?? 10);
     this.leaseMs = positiveInt('leaseMs', opts.leaseMs ?? 30_000);
@@ -135,11 +138,13 @@ export class Worker extends Service {
     await this.registerFirst();
     await this.saveWorkerRecord();
     if (!this.longPoll) {
-      this.unsubscribe.push(backend.subscribe([...this.tasks], {
-        runnableAt: (at) => this.wakeAt(at),
-        cancelled: (id) => this.onCancelled(id),
-        outsideChange: () => this.onOutsideChange(),
-      }));
+      this.unsubscribe.push(
+        backend.subscribe([...this.tasks], {
+          runnableAt: (at) => this.wakeAt(at),
+          cancelled: (id) => this.onCancelled(id),
+          outsideChange: () => this.onOutsideChange(),
+        }),
+      );
       this.armPoll();
       await this.refreshNextRunAt();
     }
@@ -157,7 +162,10 @@ export class Worker extends Service {
       await this.registerTasks();
     } catch (err) {
       if (!this.deps.backend.isTransient(err)) throw err;
-      this.deps.logger.error({ err, worker: this.id, backend: this.deps.backend.description }, 'cannot reach the backend to register the tasks; retrying before the first claim');
+      this.deps.logger.error(
+        { err, worker: this.id, backend: this.deps.backend.description },
+        'cannot reach the backend to register the tasks; retrying before the first claim',
+      );
     }
   }
 
@@ -220,7 +228,10 @@ export class Worker extends Service {
     }
     // The server answered at once with nothing (it is stopping, or holds no claims): do not spin.
     this.retryTimers.get('claim')?.cancel();
-    this.retryTimers.set('claim', this.deps.clock.setTimer(() => this.scheduleClaim(), Math.min(this.pollMs, 1000)));
+    this.retryTimers.set(
+      'claim',
+      this.deps.clock.setTimer(() => this.scheduleClaim(), Math.min(this.pollMs, 1000)),
+    );
     return undefined;
   }
 
@@ -249,9 +260,12 @@ export class Worker extends Service {
     if (jobs.length === 0) return;
     const now = this.deps.clock.now();
     const transitions: Transition[] = jobs.map((j) => ({ to: 'queued', id: j.id, token: j.leaseToken, runAt: now, error: null, countAttempt: false }));
-    void this.deps.backend.finish({ transitions, now }).then(
-      (r) => { if (r.error) throw r.error; },
-    ).catch((err) => this.deps.logger.warn({ err }, 'could not release jobs claimed during shutdown; their leases will expire'));
+    void this.deps.backend
+      .finish({ transitions, now })
+      .then((r) => {
+        if (r.error) throw r.error;
+      })
+      .catch((err) => this.deps.logger.warn({ err }, 'could not release jobs claimed during shutdown; their leases will expire'));
   }
 
   private wakeAt(runAt: number): void {
@@ -300,7 +314,11 @@ export class Worker extends Service {
     } catch (error) {
       return this.settle(job, { error });
     }
-    if (result instanceof Promise) result.then((value) => this.settle(job, { value }), (error) => this.settle(job, { error }));
+    if (result instanceof Promise)
+      result.then(
+        (value) => this.settle(job, { value }),
+        (error) => this.settle(job, { error }),
+      );
     else this.settle(job, { value: result });
   }
 
@@ -310,7 +328,7 @@ export class Worker extends Service {
     job.timeoutTimer?.cancel();
     if (job.detached) return;
     const attempt = { id: job.row.id, token: job.row.leaseToken, attempt: job.row.attempt, maxAttempts: job.row.maxAttempts };
-    const settings = job.definition?.settings ?? { maxAttempts: job.row.maxAttempts, backoff: { type: 'fixed', delayMs: 0 } } as never;
+    const settings = job.definition?.settings ?? ({ maxAttempts: job.row.maxAttempts, backoff: { type: 'fixed', delayMs: 0 } } as never);
     const decision = decide(attempt, settings, outcome, this.deps.clock.now());
     if (decision.suspendUntil === undefined) return this.enqueueFinish(job, decision.transition);
     // Suspend first, then release: released first, the job could be claimed again at once.
@@ -371,7 +389,9 @@ export class Worker extends Service {
   private flush(): Promise<void> {
     if (this.flushing) return this.flushing.then(() => (this.pending.length ? this.flush() : undefined));
     if (this.pending.length === 0) return Promise.resolve();
-    this.flushing = this.writePending().finally(() => { this.flushing = undefined; });
+    this.flushing = this.writePending().finally(() => {
+      this.flushing = undefined;
+    });
     return this.flushing;
   }
 
@@ -390,7 +410,9 @@ export class Worker extends Service {
     try {
       await this.touching;
       const now = clock.now();
-      const touches = batch.filter((p) => p.job.pendingProgress).map((p) => ({ id: p.job.row.id, token: p.job.row.leaseToken, task: p.job.row.task, progress: p.job.takeProgress()! }));
+      const touches = batch
+        .filter((p) => p.job.pendingProgress)
+        .map((p) => ({ id: p.job.row.id, token: p.job.row.leaseToken, task: p.job.row.task, progress: p.job.takeProgress()! }));
       if (touches.length) await backend.touch({ touches, leaseMs: null, now });
       const { statuses, claimed, error } = await backend.finish({ transitions: batch.map((p) => p.transition), now, claim });
       const unsent = batch.filter((p, i) => {
@@ -413,8 +435,10 @@ export class Worker extends Service {
   /** The backend recorded (or refused) a result: the slot is free. */
   private letGo({ job, tries }: PendingFinish, lost: boolean): void {
     const where = { job: job.row.id, task: job.row.task, worker: this.id };
-    if (lost && tries > 0) this.deps.logger.info(where, 'result refused after an earlier delivery failed: that delivery may have recorded it, or the lease was lost meanwhile');
-    else if (lost) this.deps.logger.warn(where, 'lease lost before the result was recorded: the job was cancelled or handed to another worker; this result is discarded');
+    if (lost && tries > 0)
+      this.deps.logger.info(where, 'result refused after an earlier delivery failed: that delivery may have recorded it, or the lease was lost meanwhile');
+    else if (lost)
+      this.deps.logger.warn(where, 'lease lost before the result was recorded: the job was cancelled or handed to another worker; this result is discarded');
     if (this.active.get(job.row.id) === job) this.active.delete(job.row.id);
     job.release();
   }
@@ -432,10 +456,13 @@ export class Worker extends Service {
     this.deps.logger.error({ err, worker: this.id, backend: this.deps.backend.description, retryInMs: delay }, `worker could not ${what}; retrying`);
     if (this.stopping && what === 'claim') return;
     this.retryTimers.get(what)?.cancel();
-    this.retryTimers.set(what, this.deps.clock.setTimer(() => {
-      this.retryTimers.delete(what);
-      again();
-    }, delay));
+    this.retryTimers.set(
+      what,
+      this.deps.clock.setTimer(() => {
+        this.retryTimers.delete(what);
+        again();
+      }, delay),
+    );
   }
 
   // ---- progress and heartbeats -----------------------------------------------------------------
@@ -457,7 +484,8 @@ export class Worker extends Service {
   private async writeProgress(): Promise<void> {
     const { backend, clock, logger } = this.deps;
     this.lastProgressWrite = clock.now();
-    const touches = [...this.active.values()].filter((j) => j.pendingProgress && !j.detached)
+    const touches = [...this.active.values()]
+      .filter((j) => j.pendingProgress && !j.detached)
       .map((j) => ({ id: j.row.id, token: j.row.leaseToken, task: j.row.task, progress: j.takeProgress()! }));
     if (touches.length === 0) return;
     try {
@@ -471,7 +499,9 @@ export class Worker extends Service {
   private armHeartbeat(): void {
     if (this.stopped) return;
     this.heartbeatTimer = this.deps.clock.setTimer(() => {
-      void this.heartbeat().finally(() => { if (this.running || this.active.size) this.armHeartbeat(); });
+      void this.heartbeat().finally(() => {
+        if (this.running || this.active.size) this.armHeartbeat();
+      });
     }, this.heartbeatMs);
   }
 
@@ -500,7 +530,10 @@ export class Worker extends Service {
     for (const { id, cancelled } of lost) {
       const job = this.active.get(id);
       if (!job || job.detached) continue;
-      this.deps.logger.warn({ job: id, task: job.row.task, worker: this.id }, cancelled ? 'job was cancelled; aborting its handler' : 'lease lost; aborting the handler');
+      this.deps.logger.warn(
+        { job: id, task: job.row.task, worker: this.id },
+        cancelled ? 'job was cancelled; aborting its handler' : 'lease lost; aborting the handler',
+      );
       this.detach(job, cancelled ? new JobCancelledError(id, job.row.task) : new LeaseLostError(id));
     }
   }
@@ -516,7 +549,16 @@ export class Worker extends Service {
 
   private saveWorkerRecord(): Promise<void> {
     return this.deps.backend.saveWorker({
-      worker: { id: this.id, kind: 'node', host: hostname(), pid: process.pid, tasks: [...this.tasks], concurrency: this.concurrency, startedAt: this.startedAt, lastSeenAt: this.deps.clock.now() },
+      worker: {
+        id: this.id,
+        kind: 'node',
+        host: hostname(),
+        pid: process.pid,
+        tasks: [...this.tasks],
+        concurrency: this.concurrency,
+        startedAt: this.startedAt,
+        lastSeenAt: this.deps.clock.now(),
+      },
     });
   }
 

@@ -21,7 +21,9 @@ function assertNothingLost(r: ScenarioResult): void {
 const pg = await postgresReady('chaos, short, on PostgreSQL');
 
 describe('chaos, short', () => {
-  it('a worker process SIGKILLed mid-job on PostgreSQL: nothing lost, its jobs run again after their lease, nothing else twice', { skip: !pg && 'PostgreSQL is not reachable' }, async () => {
+  it('a worker process SIGKILLed mid-job on PostgreSQL: nothing lost, its jobs run again after their lease, nothing else twice', {
+    skip: !pg && 'PostgreSQL is not reachable',
+  }, async () => {
     const r = await runScenario(scenario('worker-kill', 'postgres'), { short: true });
     assertNothingLost(r);
     assert.ok(!r.notes.some((n) => n.includes('ran nothing')), 'the worker was killed while it ran a job');

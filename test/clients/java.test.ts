@@ -15,7 +15,9 @@ const javac = programAvailable('javac', ['-version']);
 const CLIENT = join(ROOT, 'clients/java');
 
 function sources(dir: string): string[] {
-  return readdirSync(join(CLIENT, dir)).filter((f) => f.endsWith('.java')).map((f) => join(CLIENT, dir, f));
+  return readdirSync(join(CLIENT, dir))
+    .filter((f) => f.endsWith('.java'))
+    .map((f) => join(CLIENT, dir, f));
 }
 
 describe('Java agent client', { skip: javac.skip }, () => {
@@ -27,7 +29,15 @@ describe('Java agent client', { skip: javac.skip }, () => {
     assert.ok(javac.ok, 'a JDK (javac) must be installed to test the Java client');
     const [compiled, started] = await Promise.all([
       (async () => {
-        const c = startProcess('javac', ['-Xlint:all,-try', '-Werror', '-d', classes.path, ...sources('src/offload'), ...sources('test/offload'), ...sources('examples')]);
+        const c = startProcess('javac', [
+          '-Xlint:all,-try',
+          '-Werror',
+          '-d',
+          classes.path,
+          ...sources('src/offload'),
+          ...sources('test/offload'),
+          ...sources('examples'),
+        ]);
         return { ...(await c.exited), out: c.stderr() };
       })(),
       startAgentServer('java.*,images.*'),
@@ -43,7 +53,10 @@ describe('Java agent client', { skip: javac.skip }, () => {
 
   it('passes its tests (JSON codec, client, agent) against the server', async () => {
     const run = java(['offload.TestRunner', 'offload.JsonTest', 'offload.ClientTest', 'offload.AgentTest'], {
-      OFFLOAD_URL: server.url, OFFLOAD_WORK_TOKEN: server.tokens.work, OFFLOAD_SUBMIT_TOKEN: server.tokens.submit, OFFLOAD_ADMIN_TOKEN: server.tokens.admin,
+      OFFLOAD_URL: server.url,
+      OFFLOAD_WORK_TOKEN: server.tokens.work,
+      OFFLOAD_SUBMIT_TOKEN: server.tokens.submit,
+      OFFLOAD_ADMIN_TOKEN: server.tokens.admin,
     });
     const { code } = await run.exited;
     const report = run.lines.join('\n');
@@ -51,7 +64,7 @@ describe('Java agent client', { skip: javac.skip }, () => {
     assert.match(report, /^[1-9]\d* passed, 0 failed$/m);
   });
 
-  it('runs the README\'s example agent (clients/java/examples/ThumbnailAgent.java), which stops on SIGTERM', async () => {
+  it("runs the README's example agent (clients/java/examples/ThumbnailAgent.java), which stops on SIGTERM", async () => {
     const agent = java(['ThumbnailAgent'], { OFFLOAD_URL: server.url, OFFLOAD_TOKEN: server.tokens.work });
     await checkThumbnailAgent(server);
     agent.process.kill('SIGTERM');

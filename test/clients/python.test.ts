@@ -41,16 +41,17 @@ describe('Python agent client', { skip: python.skip }, () => {
     assert.doesNotMatch(report, /skipped/, 'no test was skipped');
   });
 
-  it('runs the README\'s example agent (clients/python/examples/agent.py), which stops on SIGTERM', async () => {
+  it("runs the README's example agent (clients/python/examples/agent.py), which stops on SIGTERM", async () => {
     const agent = startProcess('python3', [join(CLIENT, 'examples/agent.py')], { ...pythonEnv(), OFFLOAD_URL: server.url, OFFLOAD_TOKEN: server.tokens.work });
     await checkThumbnailAgent(server);
     agent.process.kill('SIGTERM');
     assert.deepEqual(await agent.exited, { code: 0, signal: null }, agent.stderr());
   });
 
-  it('an agent killed with SIGKILL mid-job: the job is claimed again after its lease, completes once, and the dead agent\'s complete is refused', async () => {
+  it("an agent killed with SIGKILL mid-job: the job is claimed again after its lease, completes once, and the dead agent's complete is refused", async () => {
     const log = join(server.dir, 'handler.log');
-    const crashAgent = (mode: string) => startProcess('python3', [join(CLIENT, 'tests/crash_agent.py'), server.url, server.tokens.work, 'py.crash', mode], { ...pythonEnv(), HANDLER_LOG: log });
+    const crashAgent = (mode: string) =>
+      startProcess('python3', [join(CLIENT, 'tests/crash_agent.py'), server.url, server.tokens.work, 'py.crash', mode], { ...pythonEnv(), HANDLER_LOG: log });
     const doomed = crashAgent('hang');
     await taskRegistered(server, 'py.crash');
     const { json } = await api(server.url, server.tokens.submit, 'POST', '/v1/jobs', { task: 'py.crash', input: { n: 1 } });

@@ -135,7 +135,7 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.equal(r.jobs[1].id, r.jobs[0].id);
     });
 
-    it('stores a keyed submission once: the same key within its window returns the first submission\'s jobs', async () => {
+    it("stores a keyed submission once: the same key within its window returns the first submission's jobs", async () => {
       const submitKey = { key: 'app:order-1', fingerprint: 'f1', expiresAt: T0 + 60_000 };
       const first = await store.insertJobs({ jobs: [newJob(), newJob({ task: 'report' })], now: T0, submitKey });
       assert.equal(first.replayed, undefined);
@@ -143,8 +143,18 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.deepEqual(again.replayed, { fingerprint: 'f1', jobIds: first.jobs.map((j) => j.id), batchId: null });
       assert.deepEqual(again.jobs, []);
       assert.equal((await store.listJobs({ limit: 10 })).length, 2, 'nothing new was stored');
-      const batch = await store.insertJobs({ jobs: [newJob()], batch: { title: 'b', onFinish: null }, now: T0, submitKey: { ...submitKey, key: 'app:batch-1' } });
-      const batchAgain = await store.insertJobs({ jobs: [newJob()], batch: { title: 'b', onFinish: null }, now: T0, submitKey: { ...submitKey, key: 'app:batch-1' } });
+      const batch = await store.insertJobs({
+        jobs: [newJob()],
+        batch: { title: 'b', onFinish: null },
+        now: T0,
+        submitKey: { ...submitKey, key: 'app:batch-1' },
+      });
+      const batchAgain = await store.insertJobs({
+        jobs: [newJob()],
+        batch: { title: 'b', onFinish: null },
+        now: T0,
+        submitKey: { ...submitKey, key: 'app:batch-1' },
+      });
       assert.deepEqual(batchAgain.replayed, { fingerprint: 'f1', jobIds: [batch.jobs[0].id], batchId: batch.batchId });
       // Once the window has ended the key is free again, and the pruner forgets it.
       const later = await store.insertJobs({ jobs: [newJob()], now: T0 + 60_000, submitKey: { ...submitKey, expiresAt: T0 + 120_000 } });
@@ -162,7 +172,11 @@ export function storeConformance(name: string, factory: StoreFactory): void {
         const results = await Promise.all([store, other, store, other].map((s) => s.insertJobs({ jobs: [newJob(), newJob()], now: T0, submitKey })));
         const stored = results.filter((r) => r.replayed === undefined);
         assert.equal(stored.length, 1);
-        for (const r of results.filter((x) => x.replayed)) assert.deepEqual(r.replayed!.jobIds, stored[0].jobs.map((j) => j.id));
+        for (const r of results.filter((x) => x.replayed))
+          assert.deepEqual(
+            r.replayed!.jobIds,
+            stored[0].jobs.map((j) => j.id),
+          );
         assert.equal((await store.listJobs({ limit: 10 })).length, 2);
       } finally {
         await other.close();
@@ -177,7 +191,10 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.deepEqual([queued.state, queued.leaseToken], ['queued', undefined]);
       const row = await store.getJob({ id: leased.id });
       assert.deepEqual([row!.state, row!.attempt, row!.workerId, row!.startedAt, row!.leaseExpiresAt], ['running', 1, 'gearman:w', T0, T0 + LEASE]);
-      assert.deepEqual((await claim(10, ['email'])).map((j) => j.id), [queued.id]);
+      assert.deepEqual(
+        (await claim(10, ['email'])).map((j) => j.id),
+        [queued.id],
+      );
       // It holds its unique key; a second leased insert of that key is deduplicated and gets no lease.
       const again = await store.insertJobs({ jobs: [newJob({ lease, uniqueKey: 'held' })], now: T0 });
       assert.deepEqual([again.jobs[0].id, again.jobs[0].deduplicated, again.jobs[0].leaseToken], [leased.id, true, undefined]);
@@ -203,7 +220,10 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       const high = await insert({ priority: 10 });
       const earlier = await insert({ runAt: T0 - 1000 });
       const jobs = await claim(10, ['email']);
-      assert.deepEqual(jobs.map((j) => j.id), [high, earlier, a, b, low]);
+      assert.deepEqual(
+        jobs.map((j) => j.id),
+        [high, earlier, a, b, low],
+      );
       for (const j of jobs) {
         assert.equal(j.attempt, 1);
         assert.equal(j.leaseExpiresAt, T0 + LEASE);
@@ -219,23 +239,38 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       const e = await insert({ task: 'email', priority: 1 });
       const r = await insert({ task: 'report', priority: 2 });
       const jobs = await claim(1);
-      assert.deepEqual(jobs.map((j) => j.id), [r]);
-      assert.deepEqual((await claim(1)).map((j) => j.id), [e]);
+      assert.deepEqual(
+        jobs.map((j) => j.id),
+        [r],
+      );
+      assert.deepEqual(
+        (await claim(1)).map((j) => j.id),
+        [e],
+      );
     });
 
     it('does not claim a delayed job before its run_at', async () => {
       const id = await insert({ runAt: T0 + 60_000 });
       assert.equal((await claim(10, ['email'], T0)).length, 0);
       assert.equal(await store.nextRunAt({ tasks: ['email'] }), T0 + 60_000);
-      assert.deepEqual((await claim(10, ['email'], T0 + 60_000)).map((j) => j.id), [id]);
+      assert.deepEqual(
+        (await claim(10, ['email'], T0 + 60_000)).map((j) => j.id),
+        [id],
+      );
       assert.equal(await store.nextRunAt({ tasks: ['email'] }), null);
     });
 
-    it('tells the claimer each job\'s unique key (Gearman hands it to workers)', async () => {
+    it("tells the claimer each job's unique key (Gearman hands it to workers)", async () => {
       const keyed = await insert({ uniqueKey: 'u-42' });
       const plain = await insert();
       const jobs = await claim(10, ['email']);
-      assert.deepEqual(jobs.map((j) => [j.id, j.uniqueKey]), [[keyed, 'u-42'], [plain, null]]);
+      assert.deepEqual(
+        jobs.map((j) => [j.id, j.uniqueKey]),
+        [
+          [keyed, 'u-42'],
+          [plain, null],
+        ],
+      );
     });
 
     it('claims only the tasks asked for, and no more than max', async () => {
@@ -304,8 +339,14 @@ export function storeConformance(name: string, factory: StoreFactory): void {
         ],
         now: T0 + 10,
       });
-      assert.deepEqual(r.results.map((x) => x.ok), [true, true, true]);
-      assert.deepEqual(r.results.map((x) => x.task), ['email', 'email', 'email']);
+      assert.deepEqual(
+        r.results.map((x) => x.ok),
+        [true, true, true],
+      );
+      assert.deepEqual(
+        r.results.map((x) => x.task),
+        ['email', 'email', 'email'],
+      );
       const [s, f, q] = await Promise.all([ok, bad, again].map((id) => store.getJob({ id })));
       assert.equal(s!.state, 'succeeded');
       assert.equal(s!.result, '{"sent":true}');
@@ -319,17 +360,24 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.equal(JSON.parse(q!.error!).message, 'boom');
       // The same tokens again: all refused, nothing changes.
       const stale = await store.finishJobs({ transitions: [{ to: 'succeeded', id: j3.id, token: j3.leaseToken, result: '"late"' }], now: T0 + 20 });
-      assert.deepEqual(stale.results.map((x) => x.ok), [false]);
+      assert.deepEqual(
+        stale.results.map((x) => x.ok),
+        [false],
+      );
       assert.equal((await store.getJob({ id: again }))!.state, 'queued');
       // A finished job keeps the token of the attempt that finished it (a repeated delivery is
       // recognised by it); a requeued one has none.
       assert.deepEqual([s!.leaseToken, f!.leaseToken, q!.leaseToken], [j1.leaseToken, j2.leaseToken, null]);
       const repeat = await store.finishJobs({ transitions: [{ to: 'succeeded', id: j1.id, token: j1.leaseToken, result: '{"sent":true}' }], now: T0 + 30 });
-      assert.deepEqual(repeat.results.map((x) => x.ok), [false], 'the fence itself refuses it: the rule lives above the store');
+      assert.deepEqual(
+        repeat.results.map((x) => x.ok),
+        [false],
+        'the fence itself refuses it: the rule lives above the store',
+      );
       assert.equal((await store.getJob({ id: ok }))!.finishedAt, T0 + 10);
     });
 
-    it('tells each transition that took effect its job\'s concurrency key', async () => {
+    it("tells each transition that took effect its job's concurrency key", async () => {
       await insert({ concurrencyKey: 'acct-1' });
       await insert();
       const [a, b] = await claim(2, ['email']);
@@ -382,7 +430,11 @@ export function storeConformance(name: string, factory: StoreFactory): void {
     it('extends leases, records progress, and reports lost leases', async () => {
       await insert();
       const [j] = await claim(1, ['email']);
-      const r = await store.touchJobs({ touches: [{ id: j.id, token: j.leaseToken, progress: { done: 3, total: 10, message: 'page 3' } }], leaseExpiresAt: T0 + 99_000, now: T0 });
+      const r = await store.touchJobs({
+        touches: [{ id: j.id, token: j.leaseToken, progress: { done: 3, total: 10, message: 'page 3' } }],
+        leaseExpiresAt: T0 + 99_000,
+        now: T0,
+      });
       assert.deepEqual(r.lost, []);
       const row = await store.getJob({ id: j.id });
       assert.equal(row!.leaseExpiresAt, T0 + 99_000);
@@ -400,15 +452,27 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       const jobs = await claim(2, ['email']);
       assert.equal((await store.reapExpiredLeases({ now: T0 + LEASE - 1, limit: 100 })).requeued.length, 0);
       const r = await store.reapExpiredLeases({ now: T0 + LEASE + 1, limit: 100 });
-      assert.deepEqual(r.requeued.map((j) => j.id), [retry]);
-      assert.deepEqual(r.failed.map((j) => j.id), [last]);
+      assert.deepEqual(
+        r.requeued.map((j) => j.id),
+        [retry],
+      );
+      assert.deepEqual(
+        r.failed.map((j) => j.id),
+        [last],
+      );
       const requeued = await store.getJob({ id: retry });
       assert.equal(requeued!.state, 'queued');
       assert.equal(JSON.parse(requeued!.error!).code, 'LEASE_EXPIRED');
       assert.equal((await store.getJob({ id: last }))!.state, 'failed');
       // The presumed-dead worker's late completion is refused.
-      const late = await store.finishJobs({ transitions: jobs.map((j) => ({ to: 'succeeded' as const, id: j.id, token: j.leaseToken, result: null })), now: T0 + LEASE + 2 });
-      assert.deepEqual(late.results.map((x) => x.ok), [false, false]);
+      const late = await store.finishJobs({
+        transitions: jobs.map((j) => ({ to: 'succeeded' as const, id: j.id, token: j.leaseToken, result: null })),
+        now: T0 + LEASE + 2,
+      });
+      assert.deepEqual(
+        late.results.map((x) => x.ok),
+        [false, false],
+      );
       // The retry gets a new token.
       const [again] = await claim(1, ['email'], T0 + LEASE + 3);
       assert.equal(again.id, retry);
@@ -503,7 +567,10 @@ export function storeConformance(name: string, factory: StoreFactory): void {
     it('retries failed and cancelled jobs as new, and refuses the rest', async () => {
       const id = await insert({ maxAttempts: 1 });
       const [j] = await claim(1, ['email']);
-      await store.finishJobs({ transitions: [{ to: 'failed', id, token: j.leaseToken, error: '{"message":"x","attempt":1,"at":"2026-01-01T00:00:00.000Z"}' }], now: T0 });
+      await store.finishJobs({
+        transitions: [{ to: 'failed', id, token: j.leaseToken, error: '{"message":"x","attempt":1,"at":"2026-01-01T00:00:00.000Z"}' }],
+        now: T0,
+      });
       const row = await store.retryJob({ id, now: T0 + 100 });
       assert.deepEqual([row.state, row.attempt, row.runAt, row.finishedAt], ['queued', 0, T0 + 100, null]);
       assert.equal(JSON.parse((await store.getJob({ id }))!.errors!).length, 1, 'the history of errors is kept');
@@ -534,14 +601,23 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       for (let i = 0; i < 5; i++) ids.push(await insert());
       const rep = await insert({ task: 'report' });
       const all = await store.listJobs({ limit: 100 });
-      assert.deepEqual(all.map((j) => j.id), [rep, ...ids.reverse()]);
+      assert.deepEqual(
+        all.map((j) => j.id),
+        [rep, ...ids.reverse()],
+      );
       const page1 = await store.listJobs({ task: 'email', limit: 2 });
       const page2 = await store.listJobs({ task: 'email', limit: 2, beforeId: page1[1].id });
-      assert.deepEqual([...page1, ...page2].map((j) => j.id), ids.slice(0, 4));
+      assert.deepEqual(
+        [...page1, ...page2].map((j) => j.id),
+        ids.slice(0, 4),
+      );
       await claim(1, ['email']);
       assert.equal((await store.listJobs({ state: 'running', limit: 10 })).length, 1);
       const b = await store.insertJobs({ jobs: [newJob()], batch: { title: null, onFinish: null }, now: T0 });
-      assert.deepEqual((await store.listJobs({ batchId: b.batchId!, limit: 10 })).map((j) => j.id), [b.jobs[0].id]);
+      assert.deepEqual(
+        (await store.listJobs({ batchId: b.batchId!, limit: 10 })).map((j) => j.id),
+        [b.jobs[0].id],
+      );
     });
 
     it('pages through more than a thousand jobs newest first, each exactly once', async () => {
@@ -560,7 +636,10 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       };
       const newestFirst = [...inserted].reverse();
       assert.deepEqual(await walk(), newestFirst);
-      assert.deepEqual(await walk('report'), newestFirst.filter((_, i) => (1199 - i) % 3 === 0));
+      assert.deepEqual(
+        await walk('report'),
+        newestFirst.filter((_, i) => (1199 - i) % 3 === 0),
+      );
     });
 
     it('counts jobs per task and state', async () => {
@@ -573,7 +652,10 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.deepEqual(counts, ['email:queued:1', 'email:succeeded:1', 'report:queued:1']);
       const active = (await store.countJobs({ states: ['queued', 'running'] })).map((c) => `${c.task}:${c.state}:${c.count}`).sort();
       assert.deepEqual(active, ['email:queued:1', 'report:queued:1'], 'only the states asked for');
-      assert.deepEqual((await store.countJobs({ states: ['succeeded'] })).map((c) => `${c.task}:${c.state}:${c.count}`), ['email:succeeded:1']);
+      assert.deepEqual(
+        (await store.countJobs({ states: ['succeeded'] })).map((c) => `${c.task}:${c.state}:${c.count}`),
+        ['email:succeeded:1'],
+      );
     });
 
     it('counts queued jobs per task and priority, running ones left out', async () => {
@@ -594,7 +676,10 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       const [t] = await store.getTasks({ names: ['email'] });
       assert.equal(t.settings.maxAttempts, 7);
       assert.equal(t.settings.concurrency, 3);
-      assert.deepEqual((await store.getTasks({})).map((x) => x.name), ['email', 'report']);
+      assert.deepEqual(
+        (await store.getTasks({})).map((x) => x.name),
+        ['email', 'report'],
+      );
     });
 
     it('records, lists and removes workers', async () => {
@@ -641,16 +726,25 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await store.purgeJobs({ task: 'gearman.fn', states: ['queued'], now: T0 });
       assert.equal(await store.removeTask({ name: 'gearman.fn' }), true);
       assert.equal(await store.removeTask({ name: 'gearman.fn' }), false);
-      assert.deepEqual((await store.getTasks({})).map((t) => t.name), ['email', 'report']);
+      assert.deepEqual(
+        (await store.getTasks({})).map((t) => t.name),
+        ['email', 'report'],
+      );
     });
 
     it('finds queued and running jobs by unique key across tasks', async () => {
       const a = await insert({ uniqueKey: 'shared' });
       const b = await insert({ task: 'report', uniqueKey: 'shared' });
       await insert({ uniqueKey: 'other' });
-      assert.deepEqual((await store.findJobsByUniqueKey({ uniqueKey: 'shared' })).map((j) => j.id), [a, b]);
+      assert.deepEqual(
+        (await store.findJobsByUniqueKey({ uniqueKey: 'shared' })).map((j) => j.id),
+        [a, b],
+      );
       await store.cancelJob({ id: a, now: T0 });
-      assert.deepEqual((await store.findJobsByUniqueKey({ uniqueKey: 'shared' })).map((j) => j.id), [b]);
+      assert.deepEqual(
+        (await store.findJobsByUniqueKey({ uniqueKey: 'shared' })).map((j) => j.id),
+        [b],
+      );
       assert.deepEqual(await store.findJobsByUniqueKey({ uniqueKey: 'none' }), []);
     });
 
@@ -660,7 +754,10 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await store.insertJobs({ jobs: [newJob(), newJob()], now: T0 });
       const above = await insert({ task: 'report', uniqueKey: 'straddle' });
       assert.ok(below.length === 3 && above.length === 4, `ids ${below} and ${above} straddle 1000`);
-      assert.deepEqual((await store.findJobsByUniqueKey({ uniqueKey: 'straddle' })).map((j) => j.id), [below, above]);
+      assert.deepEqual(
+        (await store.findJobsByUniqueKey({ uniqueKey: 'straddle' })).map((j) => j.id),
+        [below, above],
+      );
     });
 
     it('stores tokens by hash, lists, finds and revokes them', async () => {
@@ -670,11 +767,17 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await store.createToken({ name: 'admin', scope: 'admin', tasks: [], hash: 'h3', now: T0 });
       assert.equal((await store.findToken({ hash: 'h1' }))!.name, 'agent-1');
       assert.equal(await store.findToken({ hash: 'nope' }), null);
-      assert.deepEqual((await store.listTokens({})).map((x) => x.name), ['admin', 'agent-1']);
+      assert.deepEqual(
+        (await store.listTokens({})).map((x) => x.name),
+        ['admin', 'agent-1'],
+      );
       assert.equal(await store.revokeToken({ name: 'agent-1', now: T0 + 1 }), true);
       assert.equal(await store.revokeToken({ name: 'agent-1', now: T0 + 2 }), false);
       assert.equal(await store.findToken({ hash: 'h1' }), null, 'a revoked token no longer authenticates');
-      assert.deepEqual((await store.listTokens({})).map((x) => x.name), ['admin']);
+      assert.deepEqual(
+        (await store.listTokens({})).map((x) => x.name),
+        ['admin'],
+      );
       const all = await store.listTokens({ includeRevoked: true });
       assert.equal(all.find((x) => x.name === 'agent-1')!.revokedAt, T0 + 1);
     });

@@ -13,7 +13,9 @@ describe('batches', () => {
       return n * n;
     });
     const finishes: unknown[] = [];
-    const done = defineTask('batch.done', async (input: unknown) => { finishes.push(input); });
+    const done = defineTask('batch.done', async (input: unknown) => {
+      finishes.push(input);
+    });
     t = await openTestOffload({ tasks: [square, done] });
     const batch = await t.offload.batch(
       [1, 2, 3, -1].map((n) => ({ task: square, input: n })),
@@ -40,7 +42,10 @@ describe('batches', () => {
     const noop = defineTask('noop', async () => 'x');
     t = await openTestOffload({ tasks: [noop] });
     const workerSide = await t.another({ tasks: [noop] });
-    const batch = await t.offload.batch([{ task: noop, input: 1 }, { task: noop, input: 2 }]);
+    const batch = await t.offload.batch([
+      { task: noop, input: 1 },
+      { task: noop, input: 2 },
+    ]);
     await workerSide.work();
     const outcome = await batch.wait();
     assert.equal(outcome.ok, true);

@@ -11,8 +11,12 @@ function gauge() {
   let startedCount = 0;
   const waiters: { n: number; resolve: () => void }[] = [];
   return {
-    get peak() { return peak; },
-    get running() { return running; },
+    get peak() {
+      return peak;
+    },
+    get running() {
+      return running;
+    },
     async run(): Promise<void> {
       running++;
       peak = Math.max(peak, running);
@@ -75,20 +79,28 @@ describe('concurrency', () => {
     const gates: (() => void)[] = [];
     const started = deferred();
     let total = 0;
-    const task = defineTask('per-tenant', async (input: { tenant: string }) => {
-      const n = (running.get(input.tenant) ?? 0) + 1;
-      running.set(input.tenant, n);
-      peakPerKey = Math.max(peakPerKey, n);
-      if (++total === 3) started.resolve();
-      await new Promise<void>((r) => gates.push(r));
-      running.set(input.tenant, running.get(input.tenant)! - 1);
-    }, { concurrencyPerKey: 1 });
+    const task = defineTask(
+      'per-tenant',
+      async (input: { tenant: string }) => {
+        const n = (running.get(input.tenant) ?? 0) + 1;
+        running.set(input.tenant, n);
+        peakPerKey = Math.max(peakPerKey, n);
+        if (++total === 3) started.resolve();
+        await new Promise<void>((r) => gates.push(r));
+        running.set(input.tenant, running.get(input.tenant)! - 1);
+      },
+      { concurrencyPerKey: 1 },
+    );
     t = await openTestOffload({ tasks: [task] });
     const items = ['a', 'a', 'a', 'b', 'b', 'c'].map((tenant) => ({ task, input: { tenant }, options: { concurrencyKey: tenant } }));
     const handles = await t.offload.enqueueMany(items);
     await t.offload.work({ concurrency: 10 });
     await started.promise;
-    assert.deepEqual([...running.entries()].sort(), [['a', 1], ['b', 1], ['c', 1]]);
+    assert.deepEqual([...running.entries()].sort(), [
+      ['a', 1],
+      ['b', 1],
+      ['c', 1],
+    ]);
     while (handles.length && gates.length) {
       for (const g of gates.splice(0)) g();
       await t.clock.advance(0);

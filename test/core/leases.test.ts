@@ -29,7 +29,7 @@ describe('leases, heartbeats, timeouts and cancellation', () => {
     assert.equal(await handle.result(), 'finished');
   });
 
-  it('puts a silent worker\'s job back within one lease and refuses its late result', async () => {
+  it("puts a silent worker's job back within one lease and refuses its late result", async () => {
     const task = defineTask('work', async () => 'done by the live worker');
     t = await openTestOffload({ tasks: [task] });
     // A worker claims the job and then dies: it never heartbeats again.
@@ -67,17 +67,23 @@ describe('leases, heartbeats, timeouts and cancellation', () => {
     assert.equal((await b.status()).error?.message, 'broken');
   });
 
-  it('aborts the handler\'s signal when the job times out, and retries it', async () => {
+  it("aborts the handler's signal when the job times out, and retries it", async () => {
     let attempts = 0;
     const reasons: unknown[] = [];
-    const hang = defineTask('hang', async (_input: null, ctx) => {
-      attempts++;
-      if (attempts === 2) return 'second time lucky';
-      await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => {
-        reasons.push(ctx.signal.reason);
-        reject(ctx.signal.reason);
-      }));
-    }, { timeoutMs: 5000, maxAttempts: 2, backoff: { type: 'fixed', delayMs: 0 } });
+    const hang = defineTask(
+      'hang',
+      async (_input: null, ctx) => {
+        attempts++;
+        if (attempts === 2) return 'second time lucky';
+        await new Promise((_, reject) =>
+          ctx.signal.addEventListener('abort', () => {
+            reasons.push(ctx.signal.reason);
+            reject(ctx.signal.reason);
+          }),
+        );
+      },
+      { timeoutMs: 5000, maxAttempts: 2, backoff: { type: 'fixed', delayMs: 0 } },
+    );
     t = await openTestOffload({ tasks: [hang] });
     await t.offload.work();
     const started = nextEvent(t.offload, 'job:started');
@@ -134,7 +140,9 @@ describe('leases, heartbeats, timeouts and cancellation', () => {
 
   it('cancels a queued job before it runs', async () => {
     let ran = false;
-    const task = defineTask('never', async () => { ran = true; });
+    const task = defineTask('never', async () => {
+      ran = true;
+    });
     t = await openTestOffload({ tasks: [task] });
     const handle = await t.offload.enqueue(task, null, { delayMs: 1000 });
     await handle.cancel();

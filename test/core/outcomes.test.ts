@@ -22,10 +22,14 @@ describe('handler outcomes', () => {
 
   it('retries a thrown error after the backoff, then fails after maxAttempts', async () => {
     let calls = 0;
-    const flaky = defineTask('flaky', async () => {
-      calls++;
-      throw new Error(`failure ${calls}`);
-    }, { maxAttempts: 3, backoff: { type: 'fixed', delayMs: 1000, jitter: false } });
+    const flaky = defineTask(
+      'flaky',
+      async () => {
+        calls++;
+        throw new Error(`failure ${calls}`);
+      },
+      { maxAttempts: 3, backoff: { type: 'fixed', delayMs: 1000, jitter: false } },
+    );
     t = await openTestOffload({ tasks: [flaky] });
     await t.offload.work();
     const retrying = nextEvent(t.offload, 'job:retrying');
@@ -47,13 +51,22 @@ describe('handler outcomes', () => {
     await failed;
     job = await handle.status();
     assert.deepEqual([job.state, job.attempt, calls], ['failed', 3, 3]);
-    assert.deepEqual(job.errors.map((e) => e.message), ['failure 1', 'failure 2', 'failure 3']);
+    assert.deepEqual(
+      job.errors.map((e) => e.message),
+      ['failure 1', 'failure 2', 'failure 3'],
+    );
     assert.equal(job.error?.code, 'HANDLER_ERROR');
     await assert.rejects(handle.result(), (err: unknown) => err instanceof JobFailedError && err.jobError.message === 'failure 3');
   });
 
   it('uses exponential backoff with jitter by default', async () => {
-    const boom = defineTask('boom', async () => { throw new Error('x'); }, { maxAttempts: 5 });
+    const boom = defineTask(
+      'boom',
+      async () => {
+        throw new Error('x');
+      },
+      { maxAttempts: 5 },
+    );
     t = await openTestOffload({ tasks: [boom] });
     await t.offload.work();
     const delays: number[] = [];
@@ -71,10 +84,14 @@ describe('handler outcomes', () => {
 
   it('retryLater requeues without counting the attempt', async () => {
     let calls = 0;
-    const later = defineTask('later', async () => {
-      if (++calls === 1) throw retryLater(5000, 'not yet');
-      return 'done';
-    }, { maxAttempts: 1 });
+    const later = defineTask(
+      'later',
+      async () => {
+        if (++calls === 1) throw retryLater(5000, 'not yet');
+        return 'done';
+      },
+      { maxAttempts: 1 },
+    );
     t = await openTestOffload({ tasks: [later] });
     await t.offload.work();
     const released = nextEvent(t.offload, 'job:released');
@@ -88,7 +105,13 @@ describe('handler outcomes', () => {
   });
 
   it('permanent fails at once, whatever attempts remain', async () => {
-    const invalid = defineTask('invalid', async () => { throw permanent(new Error('bad address')); }, { maxAttempts: 10 });
+    const invalid = defineTask(
+      'invalid',
+      async () => {
+        throw permanent(new Error('bad address'));
+      },
+      { maxAttempts: 10 },
+    );
     t = await openTestOffload({ tasks: [invalid] });
     await t.offload.work();
     const handle = await t.offload.enqueue(invalid, null);
@@ -133,7 +156,13 @@ describe('handler outcomes', () => {
   });
 
   it('fails a handler that throws synchronously like one that rejects', async () => {
-    const sync = defineTask('sync', (() => { throw new TypeError('sync boom'); }) as () => never, { maxAttempts: 1 });
+    const sync = defineTask(
+      'sync',
+      (() => {
+        throw new TypeError('sync boom');
+      }) as () => never,
+      { maxAttempts: 1 },
+    );
     t = await openTestOffload({ tasks: [sync] });
     await t.offload.work();
     const handle = await t.offload.enqueue(sync, null);

@@ -1,8 +1,18 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import {
-  defineTask, InputTooLargeError, InvalidCursorError, InvalidIdError, InvalidInputError, InvalidOptionError, InvalidStateError,
-  JobFailedError, JobNotFoundError, type Offload, Type, UnknownTaskError,
+  defineTask,
+  InputTooLargeError,
+  InvalidCursorError,
+  InvalidIdError,
+  InvalidInputError,
+  InvalidOptionError,
+  InvalidStateError,
+  JobFailedError,
+  JobNotFoundError,
+  type Offload,
+  Type,
+  UnknownTaskError,
 } from '../../src/index.js';
 import { openTestOffload, type TestOffload } from '../helpers/offload.js';
 
@@ -23,7 +33,21 @@ describe('producer API', () => {
     assert.match(handle.id, /^\d+$/);
     assert.equal(handle.deduplicated, false);
     const job = await t.offload.getJob(handle.id);
-    for (const key of ['id', 'task', 'state', 'input', 'result', 'error', 'attempt', 'maxAttempts', 'priority', 'progress', 'createdAt', 'startedAt', 'finishedAt']) {
+    for (const key of [
+      'id',
+      'task',
+      'state',
+      'input',
+      'result',
+      'error',
+      'attempt',
+      'maxAttempts',
+      'priority',
+      'progress',
+      'createdAt',
+      'startedAt',
+      'finishedAt',
+    ]) {
       assert.ok(key in job, `job has ${key}`);
     }
     assert.deepEqual([job.task, job.state, job.priority, job.attempt, job.maxAttempts, job.origin], ['email.send', 'queued', 3, 0, 3, 'test']);
@@ -36,11 +60,20 @@ describe('producer API', () => {
     const first = await t.offload.enqueue(email, { to: 'a' }, { idempotencyKey: 'welcome-42' });
     const again = await t.offload.enqueue(email, { to: 'a' }, { idempotencyKey: 'welcome-42' });
     assert.deepEqual([again.id, again.replayed, first.replayed], [first.id, true, false]);
-    await assert.rejects(t.offload.enqueue(email, { to: 'b' }, { idempotencyKey: 'welcome-42' }), (err: Error & { code?: string }) => err.code === 'IDEMPOTENCY_KEY_REUSED');
-    const many = [{ task: email, input: { to: 'c' } }, { task: email, input: { to: 'd' } }];
+    await assert.rejects(
+      t.offload.enqueue(email, { to: 'b' }, { idempotencyKey: 'welcome-42' }),
+      (err: Error & { code?: string }) => err.code === 'IDEMPOTENCY_KEY_REUSED',
+    );
+    const many = [
+      { task: email, input: { to: 'c' } },
+      { task: email, input: { to: 'd' } },
+    ];
     const m1 = await t.offload.enqueueMany(many, { idempotencyKey: 'import-1' });
     const m2 = await t.offload.enqueueMany(many, { idempotencyKey: 'import-1' });
-    assert.deepEqual(m2.map((h) => h.id), m1.map((h) => h.id));
+    assert.deepEqual(
+      m2.map((h) => h.id),
+      m1.map((h) => h.id),
+    );
     const b1 = await t.offload.batch(many, { idempotencyKey: 'batch-1', title: 'b' });
     const b2 = await t.offload.batch(many, { idempotencyKey: 'batch-1', title: 'b' });
     assert.deepEqual([b2.id, b2.replayed], [b1.id, true]);
@@ -75,8 +108,14 @@ describe('producer API', () => {
     assert.equal(await jobCount(t.offload), 1);
   });
 
-  it('runs a job in the foreground and rejects with the job\'s error', async () => {
-    const boom = defineTask('boom', async () => { throw new Error('kaput'); }, { maxAttempts: 1 });
+  it("runs a job in the foreground and rejects with the job's error", async () => {
+    const boom = defineTask(
+      'boom',
+      async () => {
+        throw new Error('kaput');
+      },
+      { maxAttempts: 1 },
+    );
     t = await openTestOffload({ tasks: [email, boom] });
     await t.offload.work();
     assert.deepEqual(await t.offload.run(email, { to: 'b' }), { sent: 'b' });
@@ -90,12 +129,18 @@ describe('producer API', () => {
 
   it('submits many jobs in one transaction: one bad item, none written', async () => {
     t = await openTestOffload({ tasks: [email] });
-    await assert.rejects(t.offload.enqueueMany([
-      { task: email, input: { to: 'ok' } },
-      { task: email, input: { to: 'also ok' }, options: { delayMs: -5 } },
-    ]), InvalidOptionError);
+    await assert.rejects(
+      t.offload.enqueueMany([
+        { task: email, input: { to: 'ok' } },
+        { task: email, input: { to: 'also ok' }, options: { delayMs: -5 } },
+      ]),
+      InvalidOptionError,
+    );
     assert.equal(await jobCount(t.offload), 0);
-    const handles = await t.offload.enqueueMany([{ task: email, input: { to: '1' } }, { task: 'email.send', input: { to: '2' } }]);
+    const handles = await t.offload.enqueueMany([
+      { task: email, input: { to: '1' } },
+      { task: 'email.send', input: { to: '2' } },
+    ]);
     assert.equal(handles.length, 2);
     assert.equal(await jobCount(t.offload), 2);
   });
@@ -104,7 +149,16 @@ describe('producer API', () => {
     const cases: [string, (o: Offload) => Promise<unknown>, new (...a: never[]) => Error, string][] = [
       ['unknown task', (o) => o.enqueue('no.such.task', {}), UnknownTaskError, 'UNKNOWN_TASK'],
       ['input that is not JSON (BigInt)', (o) => o.enqueue(email, { to: 1n } as never), InvalidInputError, 'INVALID_INPUT'],
-      ['input that is not JSON (cycle)', (o) => { const c: Record<string, unknown> = {}; c.self = c; return o.enqueue(email, c as never); }, InvalidInputError, 'INVALID_INPUT'],
+      [
+        'input that is not JSON (cycle)',
+        (o) => {
+          const c: Record<string, unknown> = {};
+          c.self = c;
+          return o.enqueue(email, c as never);
+        },
+        InvalidInputError,
+        'INVALID_INPUT',
+      ],
       ['input that is not JSON (function)', (o) => o.enqueue(email, (() => 1) as never), InvalidInputError, 'INVALID_INPUT'],
       ['input over the size limit', (o) => o.enqueue(email, { to: 'x'.repeat(2000) }), InputTooLargeError, 'INPUT_TOO_LARGE'],
       ['input failing the task schema', (o) => o.enqueue(typed, { n: -1 }), InvalidInputError, 'INVALID_INPUT'],
@@ -135,7 +189,7 @@ describe('producer API', () => {
       await assert.rejects(t.offload.getJob('424242'), JobNotFoundError);
       await assert.rejects(t.offload.cancel('424242'), JobNotFoundError);
       await assert.rejects(t.offload.retry('424242'), JobNotFoundError);
-      for (const bad of ['abc', '0', '-1', '1.5', '', '99999999999999999999', "1; DROP TABLE jobs"]) {
+      for (const bad of ['abc', '0', '-1', '1.5', '', '99999999999999999999', '1; DROP TABLE jobs']) {
         await assert.rejects(t.offload.getJob(bad), InvalidIdError, bad);
       }
       await assert.rejects(t.offload.listJobs({ cursor: 'garbage' }), InvalidCursorError);
@@ -154,7 +208,11 @@ describe('producer API', () => {
     assert.equal(page3.jobs.length, 1);
     assert.equal(page3.nextCursor, null);
     const ids = [...page1.jobs, ...page2.jobs, ...page3.jobs].map((j) => Number(j.id));
-    assert.deepEqual(ids, [...ids].sort((a, b) => b - a), 'newest first');
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => b - a),
+      'newest first',
+    );
     assert.deepEqual(await t.offload.counts(), [
       { task: 'email.send', queued: 7, running: 0, succeeded: 0, failed: 0, cancelled: 0 },
       { task: 'typed', queued: 1, running: 0, succeeded: 0, failed: 0, cancelled: 0 },
@@ -163,7 +221,13 @@ describe('producer API', () => {
   });
 
   it('purges, retries and cancels', async () => {
-    const boom = defineTask('boom', async () => { throw new Error('x'); }, { maxAttempts: 1 });
+    const boom = defineTask(
+      'boom',
+      async () => {
+        throw new Error('x');
+      },
+      { maxAttempts: 1 },
+    );
     t = await openTestOffload({ tasks: [email, boom] });
     await t.offload.enqueue(email, { to: '1' });
     await t.offload.enqueue(email, { to: '2' });

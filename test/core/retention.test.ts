@@ -7,7 +7,7 @@ describe('retention', () => {
   let t: TestOffload;
   afterEach(() => t.dispose());
 
-  it('keeps finished jobs readable, then prunes them after the task\'s retention', async () => {
+  it("keeps finished jobs readable, then prunes them after the task's retention", async () => {
     const HOUR = 3_600_000;
     const quick = defineTask('quick', async () => 'kept for an hour', { retention: { succeeded: HOUR } });
     const forever = defineTask('archive', async () => 'kept a week', {});

@@ -31,7 +31,9 @@ describe('graceful shutdown', () => {
     const started = deferred();
     let aborted: unknown;
     const task = defineTask('stuck', async (_input: null, ctx) => {
-      ctx.signal.addEventListener('abort', () => { aborted = ctx.signal.reason; });
+      ctx.signal.addEventListener('abort', () => {
+        aborted = ctx.signal.reason;
+      });
       started.resolve();
       await new Promise(() => undefined); // never finishes, ignores the signal
     });
@@ -49,14 +51,22 @@ describe('graceful shutdown', () => {
     assert.equal((aborted as { code?: string }).code, 'SHUTDOWN');
     // Another worker takes it straight away.
     const again = deferred();
-    const other = await t.another({ tasks: [defineTask('stuck', async () => { again.resolve(); })] });
+    const other = await t.another({
+      tasks: [
+        defineTask('stuck', async () => {
+          again.resolve();
+        }),
+      ],
+    });
     await other.work();
     await again.promise;
   });
 
   it('stops claiming as soon as it is asked to stop', async () => {
     let runs = 0;
-    const task = defineTask('count', async () => { runs++; });
+    const task = defineTask('count', async () => {
+      runs++;
+    });
     t = await openTestOffload({ tasks: [task] });
     const worker = await t.offload.work();
     await worker.stop();

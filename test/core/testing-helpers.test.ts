@@ -13,7 +13,10 @@ describe('offload/testing', () => {
     const run = await runTask(task, [1, 2, 3]);
     assert.equal(run.result, 6);
     assert.equal(run.thrown, undefined);
-    assert.deepEqual(run.progress, [{ done: 1, total: 2, message: 'half' }, { done: 2, total: 2 }]);
+    assert.deepEqual(run.progress, [
+      { done: 1, total: 2, message: 'half' },
+      { done: 2, total: 2 },
+    ]);
   });
 
   it('runTask reports what the handler threw, outcomes included, and can abort its signal', async () => {
@@ -23,7 +26,10 @@ describe('offload/testing', () => {
     });
     assert.ok((await runTask(later, null)).thrown instanceof RetryLater);
     assert.equal((await runTask(later, null, { attempt: 3 })).result, 'third time');
-    const careful = defineTask('t.careful', async (_: null, ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))));
+    const careful = defineTask(
+      't.careful',
+      async (_: null, ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
+    );
     assert.equal((await runTask(careful, null, { abort: new Error('stop') })).thrown instanceof Error, true);
   });
 });

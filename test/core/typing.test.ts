@@ -28,7 +28,9 @@ export async function compileOnly(offload: Offload<Tasks>): Promise<void> {
   const n: number = await offload.run('parsed', { n: 1 });
   // @ts-expect-error the result of resize is not a string
   const s: string = await offload.run(resize, { url: 'x', width: 1 });
-  void r; void n; void s;
+  void r;
+  void n;
+  void s;
 }
 
 describe('typed task registry', () => {

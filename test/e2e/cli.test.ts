@@ -12,12 +12,15 @@ describe('offload CLI', () => {
   const tasks = join(dir.path, 'tasks.mjs');
 
   before(async () => {
-    writeFileSync(tasks, `
+    writeFileSync(
+      tasks,
+      `
 import { defineTask } from ${JSON.stringify(INDEX)};
 export const add = defineTask('cli.add', async ({ a, b }) => a + b);
 export const boom = defineTask('cli.boom', async () => { throw new Error('exploded'); }, { maxAttempts: 1 });
 export const hold = defineTask('cli.hold', async () => 'held');
-`);
+`,
+    );
     // Register the tasks in the store, as a worker or server does when it starts.
     const w = startNode([CLI, 'worker', tasks, '--concurrency', '4'], env);
     await w.waitForLine(/^worker /);
@@ -32,7 +35,21 @@ export const hold = defineTask('cli.hold', async () => 'held');
     const submitted = await runCli(['--json', 'submit', 'cli.add', '{"a":2,"b":3}', '--priority', '5'], { env });
     assert.equal(submitted.code, 0, submitted.stderr);
     const job = JSON.parse(submitted.stdout);
-    assert.deepEqual(Object.keys(job).slice(0, 13), ['id', 'task', 'state', 'input', 'result', 'error', 'attempt', 'maxAttempts', 'priority', 'progress', 'createdAt', 'startedAt', 'finishedAt']);
+    assert.deepEqual(Object.keys(job).slice(0, 13), [
+      'id',
+      'task',
+      'state',
+      'input',
+      'result',
+      'error',
+      'attempt',
+      'maxAttempts',
+      'priority',
+      'progress',
+      'createdAt',
+      'startedAt',
+      'finishedAt',
+    ]);
     assert.equal(typeof job.id, 'string');
     assert.deepEqual([job.task, job.state, job.priority, job.attempt, job.maxAttempts], ['cli.add', 'queued', 5, 0, 3]);
     assert.deepEqual(job.input, { a: 2, b: 3 });
@@ -41,11 +58,17 @@ export const hold = defineTask('cli.hold', async () => 'held');
     assert.match(status.stdout, new RegExp(`^job ${job.id}  cli.add  queued`));
 
     const list = await runCli(['--json', 'jobs', '--task', 'cli.add', '--state', 'queued'], { env });
-    assert.deepEqual(JSON.parse(list.stdout).jobs.map((j: { id: string }) => j.id), [job.id]);
+    assert.deepEqual(
+      JSON.parse(list.stdout).jobs.map((j: { id: string }) => j.id),
+      [job.id],
+    );
     assert.match((await runCli(['jobs'], { env })).stdout, /^ID\s+TASK\s+STATE/);
 
     const counts = JSON.parse((await runCli(['--json', 'counts'], { env })).stdout);
-    assert.deepEqual(counts.tasks.find((c: { task: string }) => c.task === 'cli.add'), { task: 'cli.add', queued: 1, running: 0, succeeded: 0, failed: 0, cancelled: 0 });
+    assert.deepEqual(
+      counts.tasks.find((c: { task: string }) => c.task === 'cli.add'),
+      { task: 'cli.add', queued: 1, running: 0, succeeded: 0, failed: 0, cancelled: 0 },
+    );
 
     const cancelled = JSON.parse((await runCli(['--json', 'cancel', job.id], { env })).stdout);
     assert.equal(cancelled.state, 'cancelled');
@@ -92,6 +115,9 @@ export const hold = defineTask('cli.hold', async () => 'held');
     const json = await runCli(['--json', 'status', '999999'], { env });
     assert.equal(JSON.parse(json.stderr).error.code, 'JOB_NOT_FOUND');
     const counts = JSON.parse((await runCli(['--json', 'counts'], { env })).stdout);
-    assert.ok(counts.tasks.every((c: { task: string }) => c.task.startsWith('cli.')), 'nothing was written by the failures');
+    assert.ok(
+      counts.tasks.every((c: { task: string }) => c.task.startsWith('cli.')),
+      'nothing was written by the failures',
+    );
   });
 });

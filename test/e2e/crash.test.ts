@@ -2,22 +2,25 @@
  * Crashes with real processes and real SQLite files: a worker killed with SIGKILL mid-job, a
  * producer and a server killed during a burst of enqueues, a worker stopped with SIGTERM.
  */
-import Database from 'better-sqlite3';
+
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { LeaseLostError, Offload } from '../../src/index.js';
-import { silentLogger } from '../../src/core/logger.js';
-import { ManualClock } from '../../src/testing/manual-clock.js';
+import Database from 'better-sqlite3';
 import { loadTasks } from '../../src/cli/load-tasks.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { LeaseLostError, Offload } from '../../src/index.js';
+import { ManualClock } from '../../src/testing/manual-clock.js';
 import { CLI, INDEX, killAll, startNode } from '../helpers/processes.js';
 import { tempDir } from '../helpers/stores.js';
 
 /** A tasks module whose first attempt announces itself and hangs; later attempts succeed. */
 function writeCrashTasks(dir: string): string {
   const path = join(dir, 'crash-tasks.mjs');
-  writeFileSync(path, `
+  writeFileSync(
+    path,
+    `
 import { appendFileSync } from 'node:fs';
 import { defineTask } from ${JSON.stringify(INDEX)};
 const log = ${JSON.stringify(join(dir, 'handler.log'))};
@@ -34,7 +37,8 @@ export const stuck = defineTask('crash.stuck', async () => {
   process.stdout.write('STUCK\\n');
   await new Promise(() => {}); // ignores its abort signal on purpose
 });
-`);
+`,
+  );
   return path;
 }
 
@@ -54,7 +58,7 @@ describe('crashes', () => {
     for (const d of dirs.splice(0)) d.dispose();
   });
 
-  it('a worker process killed with SIGKILL mid-job: the job runs again, succeeds once, the dead worker\'s result is refused', async () => {
+  it("a worker process killed with SIGKILL mid-job: the job runs again, succeeds once, the dead worker's result is refused", async () => {
     const dir = tempDir();
     dirs.push(dir);
     const dbPath = join(dir.path, 'offload.db');
@@ -98,7 +102,9 @@ describe('crashes', () => {
     dirs.push(dir);
     const dbPath = join(dir.path, 'offload.db');
     const script = join(dir.path, 'burst.mjs');
-    writeFileSync(script, `
+    writeFileSync(
+      script,
+      `
 import { Offload, defineTask } from ${JSON.stringify(INDEX)};
 const task = defineTask('burst.item', async () => null);
 const offload = await Offload.open({ store: ${JSON.stringify(`sqlite:${dbPath}`)}, tasks: [task] });
@@ -120,7 +126,8 @@ for (let burst = 0; burst < 10; burst++) {
 }
 process.stdout.write('DONE\\n');
 setInterval(() => {}, 1 << 30); // idle until killed
-`);
+`,
+    );
     const producer = startNode([script]);
     await producer.waitForLine(/^READY$/);
     // Kill it in the middle of the burst.
@@ -132,7 +139,7 @@ setInterval(() => {}, 1 << 30); // idle until killed
 
     const db = new Database(dbPath);
     try {
-      assert.equal((db.pragma('integrity_check', { simple: true })), 'ok');
+      assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
       const stored = new Map((db.prepare('SELECT id, input FROM jobs').all() as { id: number; input: string }[]).map((r) => [String(r.id), r.input]));
       const missing = acked.filter(([, id, i]) => stored.get(id) !== JSON.stringify({ i: Number(i) }));
       assert.deepEqual(missing, [], 'every acknowledged enqueue is in the database with its input');
@@ -156,21 +163,29 @@ setInterval(() => {}, 1 << 30); // idle until killed
     const acked: { id: string; i: number }[] = [];
     let next = 0;
     let enough!: () => void;
-    const killAt = new Promise<void>((resolve) => { enough = resolve; });
-    const clients = Promise.all(Array.from({ length: 16 }, async () => {
-      while (next < 5000) {
-        const i = next++;
-        try {
-          const res = await fetch(`${url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ task: 'burst.item', input: { i } }) });
-          if (res.status !== 201) throw new Error(`submit answered ${res.status}: ${await res.text()}`);
-          acked.push({ id: ((await res.json()) as { job: { id: string } }).job.id, i });
-          if (acked.length === 1500) enough();
-        } catch (err) {
-          if (acked.length < 1500) throw err;
-          return; // the server is gone: this submit was never acknowledged
+    const killAt = new Promise<void>((resolve) => {
+      enough = resolve;
+    });
+    const clients = Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < 5000) {
+          const i = next++;
+          try {
+            const res = await fetch(`${url}/v1/jobs`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ task: 'burst.item', input: { i } }),
+            });
+            if (res.status !== 201) throw new Error(`submit answered ${res.status}: ${await res.text()}`);
+            acked.push({ id: ((await res.json()) as { job: { id: string } }).job.id, i });
+            if (acked.length === 1500) enough();
+          } catch (err) {
+            if (acked.length < 1500) throw err;
+            return; // the server is gone: this submit was never acknowledged
+          }
         }
-      }
-    }));
+      }),
+    );
     await Promise.race([killAt, clients]);
     await server.kill('SIGKILL');
     await clients;
@@ -179,8 +194,11 @@ setInterval(() => {}, 1 << 30); // idle until killed
     const restarted = startNode([CLI, ...start], env);
     const again = (await restarted.waitForLine(/^HTTP API on /)).split(' ')[3]!;
     const stored = new Map<string, unknown>();
-    for (let cursor: string | null = ''; cursor !== null;) {
-      const page = (await (await fetch(`${again}/v1/jobs?task=burst.item&limit=1000${cursor ? `&cursor=${cursor}` : ''}`)).json()) as { jobs: { id: string; input: unknown }[]; nextCursor: string | null };
+    for (let cursor: string | null = ''; cursor !== null; ) {
+      const page = (await (await fetch(`${again}/v1/jobs?task=burst.item&limit=1000${cursor ? `&cursor=${cursor}` : ''}`)).json()) as {
+        jobs: { id: string; input: unknown }[];
+        nextCursor: string | null;
+      };
       for (const j of page.jobs) stored.set(j.id, j.input);
       cursor = page.nextCursor;
     }

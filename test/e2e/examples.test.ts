@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { Offload } from '../../src/index.js';
 import { silentLogger } from '../../src/core/logger.js';
+import { Offload } from '../../src/index.js';
 import { CLI, killAll, ROOT, runCli, startNode } from '../helpers/processes.js';
 import { tempDir } from '../helpers/stores.js';
 
@@ -32,7 +32,11 @@ describe('examples', () => {
       await reader.close();
     }
     const got = await fetch(`${base}/reports/${id}`);
-    assert.deepEqual(await got.json(), { state: 'succeeded', progress: { done: 0, total: 1, message: 'rendering' }, result: { url: '/files/report-2026-10.pdf' } });
+    assert.deepEqual(await got.json(), {
+      state: 'succeeded',
+      progress: { done: 0, total: 1, message: 'rendering' },
+      result: { url: '/files/report-2026-10.pdf' },
+    });
     const missing = await fetch(`${base}/reports/999999`);
     assert.equal(missing.status, 404);
     assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'JOB_NOT_FOUND');
@@ -61,7 +65,11 @@ describe('examples', () => {
     const api = (await server.waitForLine(/^HTTP API on /)).split(' ')[3]!;
     await server.waitForLine(/^Stop with Ctrl-C/);
     // The README's first five minutes: the API answers on loopback without a token.
-    const posted = await fetch(`${api}/v1/jobs?wait=30`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"task":"example.greet","input":{"name":"Ada"}}' });
+    const posted = await fetch(`${api}/v1/jobs?wait=30`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"task":"example.greet","input":{"name":"Ada"}}',
+    });
     assert.equal(posted.status, 200);
     assert.equal(((await posted.json()) as { job: { result: string } }).job.result, 'Hello, Ada!');
     const greet = await runCli(['--json', 'submit', 'example.greet', '{"name":"Ada"}', '--wait'], { env });
@@ -77,7 +85,13 @@ describe('examples', () => {
 
     const app = await Offload.open({ store: url, logger: silentLogger });
     try {
-      const batch = await app.batch([{ task: 'example.greet', input: { name: 'a' } }, { task: 'example.greet', input: { name: 'b' } }], { onFinish: { task: 'example.batch-done' } });
+      const batch = await app.batch(
+        [
+          { task: 'example.greet', input: { name: 'a' } },
+          { task: 'example.greet', input: { name: 'b' } },
+        ],
+        { onFinish: { task: 'example.batch-done' } },
+      );
       assert.equal((await batch.wait()).ok, true);
       const done = await app.handle((await batch.status()).onFinishJobId!);
       assert.equal(await done.result(), `batch ${batch.id} finished: 2 succeeded, 0 failed`);

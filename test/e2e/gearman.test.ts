@@ -8,9 +8,9 @@ import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { Offload } from '../../src/index.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { CLI, type Child, killAll, runCli, startNode, startProcess } from '../helpers/processes.js';
+import { Offload } from '../../src/index.js';
+import { type Child, CLI, killAll, runCli, startNode, startProcess } from '../helpers/processes.js';
 import { tempDir } from '../helpers/stores.js';
 import { skipUnless } from '../helpers/tools.js';
 
@@ -23,7 +23,9 @@ async function startServer(url: string, ...args: string[]): Promise<{ child: Chi
 
 /** The first address of this machine that is not loopback, if it has one. */
 function externalIPv4(): string | undefined {
-  return Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+  return Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
 }
 
 describe('offload start: the Gearman port', { skip: skipUnless('gearman') }, () => {
@@ -66,14 +68,21 @@ describe('offload start: the Gearman port', { skip: skipUnless('gearman') }, () 
     assert.match(refused.stderr, /INVALID_OPTION.*Gearman has no authentication.*--gearman-allow/s);
 
     const open = await startServer(url, '--gearman', '0.0.0.0:0', '--gearman-allow', '203.0.113.0/24');
-    assert.match(open.banner, /^Gearman on 0\.0\.0\.0:\d+ \(connections from 203\.0\.113\.0\/24 and this machine only: Gearman has no authentication, peers are admitted by address\)$/);
-    const echo = (host: string) => new Promise<string>((resolve) => {
-      const s = connect(open.port, host, () => s.write('version\n'));
-      let got = '';
-      s.setEncoding('utf8').on('data', (d) => { got += d; s.end(); });
-      s.on('close', () => resolve(got));
-      s.on('error', () => resolve(got));
-    });
+    assert.match(
+      open.banner,
+      /^Gearman on 0\.0\.0\.0:\d+ \(connections from 203\.0\.113\.0\/24 and this machine only: Gearman has no authentication, peers are admitted by address\)$/,
+    );
+    const echo = (host: string) =>
+      new Promise<string>((resolve) => {
+        const s = connect(open.port, host, () => s.write('version\n'));
+        let got = '';
+        s.setEncoding('utf8').on('data', (d) => {
+          got += d;
+          s.end();
+        });
+        s.on('close', () => resolve(got));
+        s.on('error', () => resolve(got));
+      });
     assert.match(await echo('127.0.0.1'), /^OK offload-/, 'this machine is always admitted');
     const external = externalIPv4();
     if (external && !external.startsWith('203.0.113.')) assert.equal(await echo(external), '', `a peer at ${external}, outside 203.0.113.0/24, is cut off`);

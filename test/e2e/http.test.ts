@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI, killAll, ROOT, runCli, startNode, type Child } from '../helpers/processes.js';
+import { type Child, CLI, killAll, ROOT, runCli, startNode } from '../helpers/processes.js';
 import { tempDir } from '../helpers/stores.js';
 
 function run(command: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -11,8 +11,12 @@ function run(command: string, args: string[], env: Record<string, string>): Prom
     const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => { stdout += c; });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += c; });
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      stdout += c;
+    });
+    child.stderr.setEncoding('utf8').on('data', (c: string) => {
+      stderr += c;
+    });
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
@@ -25,7 +29,10 @@ describe('offload start: the HTTP API', () => {
   let url = '';
 
   before(async () => {
-    for (const [name, scope] of [['web-app', 'submit'], ['shell-agent', 'work']]) {
+    for (const [name, scope] of [
+      ['web-app', 'submit'],
+      ['shell-agent', 'work'],
+    ]) {
       const made = await runCli(['--json', 'token', 'create', name, '--scope', scope!, '--tasks', 'shell.*'], { env });
       assert.equal(made.code, 0, made.stderr);
       secrets[name!] = (JSON.parse(made.stdout) as { secret: string }).secret;
@@ -58,7 +65,10 @@ describe('offload start: the HTTP API', () => {
     assert.deepEqual(JSON.parse(completed!), { id, state: 'succeeded', runAt: null });
     const job = await fetch(`${url}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${secrets['web-app']}` } });
     const body = (await job.json()) as { job: { state: string; result: unknown; progress: unknown; workerId: string; origin: string } };
-    assert.deepEqual([body.job.state, body.job.result, body.job.workerId, body.job.origin], ['succeeded', { thumbnail: 'cat-64.png' }, 'shell-1', 'http:web-app']);
+    assert.deepEqual(
+      [body.job.state, body.job.result, body.job.workerId, body.job.origin],
+      ['succeeded', { thumbnail: 'cat-64.png' }, 'shell-1', 'http:web-app'],
+    );
     assert.deepEqual(body.job.progress, { done: 1, total: 2, message: 'resizing' });
   });
 

@@ -18,7 +18,9 @@ const RUNS_PER_PRODUCER = 100;
 /** The task every process defines: records each handler run in a file of its own process, then does a little work. */
 function writeTasks(dir: string): string {
   const path = join(dir, 'cluster-tasks.mjs');
-  writeFileSync(path, `
+  writeFileSync(
+    path,
+    `
 import { appendFileSync } from 'node:fs';
 import { defineTask } from ${JSON.stringify(INDEX)};
 const runs = ${JSON.stringify(dir)} + '/runs-' + process.pid + '.log';
@@ -29,13 +31,16 @@ export const work = defineTask('cluster.work', async (input, ctx) => {
   if (input.i % 10 === 0) await new Promise((resolve) => setTimeout(resolve, 2)); // a little work now and then
   return { i: input.i };
 }, { maxAttempts: 5 });
-`);
+`,
+  );
   return path;
 }
 
 function writeWorker(dir: string, tasks: string): string {
   const path = join(dir, 'worker.mjs');
-  writeFileSync(path, `
+  writeFileSync(
+    path,
+    `
 import { Offload } from ${JSON.stringify(INDEX)};
 import { work } from ${JSON.stringify(tasks)};
 const offload = await Offload.open({ store: process.env.STORE, tasks: [work] });
@@ -46,7 +51,8 @@ await offload.work({ concurrency: 20, leaseMs: 2000, heartbeatMs: 500 });
 if (process.env.TAKE_DUTY) await offload.store.holdDuty({ duty: 'rescuer' });
 process.stdout.write('READY\\n');
 process.on('SIGTERM', () => offload.close().then(() => process.exit(0)));
-`);
+`,
+  );
   return path;
 }
 
@@ -56,7 +62,9 @@ process.on('SIGTERM', () => offload.close().then(() => process.exit(0)));
  */
 function writeProducer(dir: string, tasks: string): string {
   const path = join(dir, 'producer.mjs');
-  writeFileSync(path, `
+  writeFileSync(
+    path,
+    `
 import { Offload } from ${JSON.stringify(INDEX)};
 import { work } from ${JSON.stringify(tasks)};
 const offload = await Offload.open({ store: process.env.STORE, tasks: [work] });
@@ -91,7 +99,8 @@ process.stdout.write('RUNS ' + runsOk + '\\n');
 const counted = (await Promise.all(waits)).reduce((a, b) => a + b, 0);
 process.stdout.write('ALL DONE ' + counted + '\\n');
 await offload.close();
-`);
+`,
+  );
   return path;
 }
 
@@ -115,9 +124,16 @@ if (await postgresReady('PostgreSQL cluster of processes')) {
       await victim.waitForLine(/^READY$/);
       const workers = [victim, ...[1, 2, 3].map(() => startNode([workerScript], { STORE: store }))];
       await Promise.all(workers.map((w) => w.waitForLine(/^READY$/)));
-      const heldByVictim = await withAdmin(async (c) => (await c.query(
-        `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-         WHERE l.locktype = 'advisory' AND a.application_name = $1`, [`${schema}_victim`])).rows[0].n as number);
+      const heldByVictim = await withAdmin(
+        async (c) =>
+          (
+            await c.query(
+              `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+         WHERE l.locktype = 'advisory' AND a.application_name = $1`,
+              [`${schema}_victim`],
+            )
+          ).rows[0].n as number,
+      );
 
       const producers = [
         startNode([producerScript], { STORE: store, MODE: 'handles', BASE: '0' }),
@@ -132,19 +148,33 @@ if (await postgresReady('PostgreSQL cluster of processes')) {
       assert.deepEqual(done, [`ALL DONE ${JOBS_PER_PRODUCER - RUNS_PER_PRODUCER}`, `ALL DONE ${JOBS_PER_PRODUCER - RUNS_PER_PRODUCER}`]);
       for (const p of producers) assert.ok(p.lines.includes(`RUNS ${RUNS_PER_PRODUCER}`), 'every foreground run() got its result');
 
-      const rows = await withAdmin(async (c) => (await c.query(
-        `SELECT id::text AS id, state, attempt, (input::jsonb ->> 'i')::int AS i, (result::jsonb ->> 'i')::int AS r, error
-         FROM ${schema}.jobs`)).rows as { id: string; state: string; attempt: number; i: number; r: number; error: string | null }[]);
+      const rows = await withAdmin(
+        async (c) =>
+          (
+            await c.query(
+              `SELECT id::text AS id, state, attempt, (input::jsonb ->> 'i')::int AS i, (result::jsonb ->> 'i')::int AS r, error
+         FROM ${schema}.jobs`,
+            )
+          ).rows as { id: string; state: string; attempt: number; i: number; r: number; error: string | null }[],
+      );
       assert.equal(rows.length, 2 * JOBS_PER_PRODUCER);
-      assert.deepEqual(rows.filter((r) => r.state !== 'succeeded' || r.r !== r.i), [], 'every job succeeded with its own result');
+      assert.deepEqual(
+        rows.filter((r) => r.state !== 'succeeded' || r.r !== r.i),
+        [],
+        'every job succeeded with its own result',
+      );
       assert.equal(new Set(rows.map((r) => r.i)).size, 2 * JOBS_PER_PRODUCER, 'each input recorded exactly once');
 
       const runs = new Map<string, number>();
       for (const f of readdirSync(dir.path).filter((n) => n.startsWith('runs-'))) {
         for (const id of readFileSync(join(dir.path, f), 'utf8').split('\n').filter(Boolean)) runs.set(id, (runs.get(id) ?? 0) + 1);
       }
-      assert.equal(runs.size, 2 * JOBS_PER_PRODUCER, 'every job\'s handler ran');
-      assert.deepEqual([...runs].filter(([, n]) => n > 2), [], 'no handler ran more than twice');
+      assert.equal(runs.size, 2 * JOBS_PER_PRODUCER, "every job's handler ran");
+      assert.deepEqual(
+        [...runs].filter(([, n]) => n > 2),
+        [],
+        'no handler ran more than twice',
+      );
       const reaped = rows.filter((r) => r.attempt > 1);
       assert.ok(reaped.length > 0, 'the victim had jobs in flight, and they were run again');
       assert.equal(heldByVictim, 1, 'the victim held the rescuer duty: the reaping above was done by the process that took it over');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI, INDEX, killAll, runCli, startNode, type Child } from '../helpers/processes.js';
+import { type Child, CLI, INDEX, killAll, runCli, startNode } from '../helpers/processes.js';
 import { tempDir } from '../helpers/stores.js';
 
 describe('offload worker --connect', () => {
@@ -14,14 +14,20 @@ describe('offload worker --connect', () => {
   let url = '';
 
   before(async () => {
-    writeFileSync(tasksPath, `
+    writeFileSync(
+      tasksPath,
+      `
 import { defineTask } from ${JSON.stringify(INDEX)};
 export const greet = defineTask('remote.greet', async (input, ctx) => {
   ctx.progress(1, 1, 'greeting');
   return { greeting: 'hello ' + input.name, pid: process.pid };
 }, { maxAttempts: 2 });
-`);
-    for (const [name, scope] of [['worker', 'work'], ['app', 'submit']] as const) {
+`,
+    );
+    for (const [name, scope] of [
+      ['worker', 'work'],
+      ['app', 'submit'],
+    ] as const) {
       const made = await runCli(['--json', 'token', 'create', name, '--scope', scope, '--tasks', 'remote.*'], { env });
       assert.equal(made.code, 0, made.stderr);
       secrets[name] = (JSON.parse(made.stdout) as { secret: string }).secret;
@@ -34,10 +40,13 @@ export const greet = defineTask('remote.greet', async (input, ctx) => {
     dir.dispose();
   });
 
-  it('runs the module\'s handlers on the server\'s jobs, with the token from $OFFLOAD_TOKEN, and stops on SIGTERM', async () => {
+  it("runs the module's handlers on the server's jobs, with the token from $OFFLOAD_TOKEN, and stops on SIGTERM", async () => {
     // No store: the worker gets a store URL that would fail if it were opened.
     const worker = startNode([CLI, '--store', 'sqlite:/nonexistent/dir/x.db', 'worker', tasksPath, '--connect', url], { OFFLOAD_TOKEN: secrets.worker! });
-    assert.match(await worker.waitForLine(/^worker /), new RegExp(`^worker \\S+ running remote\\.greet \\(concurrency 10\\) on ${url.replace(/[.]/g, '\\.')}$`));
+    assert.match(
+      await worker.waitForLine(/^worker /),
+      new RegExp(`^worker \\S+ running remote\\.greet \\(concurrency 10\\) on ${url.replace(/[.]/g, '\\.')}$`),
+    );
     const r = await fetch(`${url}/v1/jobs?wait=20`, {
       method: 'POST',
       headers: { authorization: `Bearer ${secrets.app}`, 'content-type': 'application/json' },
@@ -51,7 +60,7 @@ export const greet = defineTask('remote.greet', async (input, ctx) => {
     assert.deepEqual(await worker.exited, { code: 0, signal: null });
   });
 
-  it('a token the server refuses stops the worker at start with the server\'s error code', async () => {
+  it("a token the server refuses stops the worker at start with the server's error code", async () => {
     const r = await runCli(['worker', tasksPath, '--connect', url, '--token', 'ofl_wrong'], {});
     assert.equal(r.code, 1);
     assert.match(r.stderr, /UNAUTHORIZED/);

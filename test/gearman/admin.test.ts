@@ -24,8 +24,14 @@ describe('gearman admin protocol', () => {
     assert.deepEqual(parseAdminLine('cancel   job H:x:1'), { name: 'cancel', args: ['job', 'H:x:1'], raw: 'cancel' });
     assert.equal(parseAdminLine(''), null);
     assert.equal(statusLines([{ fn: 'reverse', total: 0, running: 0, workers: 1 }]), 'reverse\t0\t0\t1\n.\n');
-    assert.equal(priorityStatusLines([{ fn: 'nobody', high: 1, normal: 1, low: 1, workers: 0 }]), 'nobody\t1\t1\t1\t0\n.\n', 'the reference\'s example');
-    assert.equal(workerLines([{ fd: 38, ip: '127.0.0.1', clientId: '-', functions: ['reverse'] }, { fd: 40, ip: '127.0.0.1', clientId: '-', functions: [] }]), '38 127.0.0.1 - : reverse\n40 127.0.0.1 - :\n.\n');
+    assert.equal(priorityStatusLines([{ fn: 'nobody', high: 1, normal: 1, low: 1, workers: 0 }]), 'nobody\t1\t1\t1\t0\n.\n', "the reference's example");
+    assert.equal(
+      workerLines([
+        { fd: 38, ip: '127.0.0.1', clientId: '-', functions: ['reverse'] },
+        { fd: 40, ip: '127.0.0.1', clientId: '-', functions: [] },
+      ]),
+      '38 127.0.0.1 - : reverse\n40 127.0.0.1 - :\n.\n',
+    );
     assert.equal(unknownCommand('shutdown'), 'ERR UNKNOWN_COMMAND Unknown+server+commandshutdown\r\n');
     assert.equal(err('UNKNOWN_SHOW_ARGUMENTS'), 'ERR UNKNOWN_SHOW_ARGUMENTS\r\n');
     assert.deepEqual(parseMaxQueue(['f', '5']), { fn: 'f', limits: { high: 5, normal: 5, low: 5 } });
@@ -45,11 +51,23 @@ describe('gearman admin protocol', () => {
     await c.expect('JOB_CREATED');
     w1.send('GRAB_JOB_ALL');
     await w1.expect('JOB_ASSIGN_UNIQ');
-    const [status, statusUpper, workers, version, pid, verbose, unknown, shutdown] = await adminExchange(t.port, ['status', 'STATUS', 'workers', 'version', 'getpid', 'verbose', 'frobnicate', 'shutdown graceful']);
+    const [status, statusUpper, workers, version, pid, verbose, unknown, shutdown] = await adminExchange(t.port, [
+      'status',
+      'STATUS',
+      'workers',
+      'version',
+      'getpid',
+      'verbose',
+      'frobnicate',
+      'shutdown graceful',
+    ]);
     assert.equal(status, 'reverse\t2\t1\t1\nreverse_php\t0\t0\t1\nslow_php\t0\t0\t1\n.\n');
     assert.equal(statusUpper, status);
     const ids = [...workers.matchAll(/^(\d+) /gm)].map((m) => m[1]);
-    assert.equal(workers, `${ids[0]} 127.0.0.1 - : reverse\n${ids[1]} 127.0.0.1 php-worker-1 : reverse_php slow_php\n${ids[2]} 127.0.0.1 - :\n${ids[3]} 127.0.0.1 - :\n.\n`);
+    assert.equal(
+      workers,
+      `${ids[0]} 127.0.0.1 - : reverse\n${ids[1]} 127.0.0.1 php-worker-1 : reverse_php slow_php\n${ids[2]} 127.0.0.1 - :\n${ids[3]} 127.0.0.1 - :\n.\n`,
+    );
     assert.match(version, /^OK offload-\d+\.\d+\.\d+\n$/);
     assert.equal(pid, `OK ${process.pid}\n`);
     assert.equal(verbose, 'OK INFO\n');
@@ -74,7 +92,7 @@ describe('gearman admin protocol', () => {
     assert.equal(upper, answer);
   });
 
-  it('counts Offload\'s own workers in status next to Gearman\'s', async () => {
+  it("counts Offload's own workers in status next to Gearman's", async () => {
     t = await startTestGearman();
     const { defineTask } = await import('../../src/index.js');
     t.offload.register(defineTask('native', async () => null));
@@ -84,7 +102,7 @@ describe('gearman admin protocol', () => {
     assert.equal(status, 'native\t0\t0\t2\n.\n');
   });
 
-  it('limits a function\'s queue with maxqueue, refusing submits with QUEUE_ERROR', async () => {
+  it("limits a function's queue with maxqueue, refusing submits with QUEUE_ERROR", async () => {
     t = await startTestGearman();
     const [missing, set] = await adminExchange(t.port, ['maxqueue', 'maxqueue limited 2']);
     assert.equal(missing, 'ERR INVALID_ARGUMENTS An+incomplete+set+of+arguments+was+sent+to+this+command+maxqueue\r\n');
@@ -111,7 +129,14 @@ describe('gearman admin protocol', () => {
     c.send('SUBMIT_JOB', 'shown', '', 'b');
     const [h1] = await c.expect('JOB_CREATED');
     const [h2] = await c.expect('JOB_CREATED');
-    const [jobs, uniques, bad, cancel, again, unknown] = await adminExchange(t.port, ['show jobs', 'show unique jobs', 'show nothing', `cancel job ${h2}`, `cancel job ${h2}`, 'cancel job H:test:999999']);
+    const [jobs, uniques, bad, cancel, again, unknown] = await adminExchange(t.port, [
+      'show jobs',
+      'show unique jobs',
+      'show nothing',
+      `cancel job ${h2}`,
+      `cancel job ${h2}`,
+      'cancel job H:test:999999',
+    ]);
     assert.equal(jobs, `${h1}\t0\t0\t1\n${h2}\t0\t0\t1\n.\n`);
     assert.equal(uniques, 'u-a\n\n.\n');
     assert.equal(bad, 'ERR UNKNOWN_SHOW_ARGUMENTS\r\n');
@@ -123,7 +148,13 @@ describe('gearman admin protocol', () => {
 
     await worker(t, null, 'busy');
     const [created, listed, notFound, withWorker, withJobs, dropped, gone] = await adminExchange(t.port, [
-      'create function fresh', 'status', 'drop function nosuch', 'drop function busy', 'drop function shown', 'drop function fresh', 'status',
+      'create function fresh',
+      'status',
+      'drop function nosuch',
+      'drop function busy',
+      'drop function shown',
+      'drop function fresh',
+      'status',
     ]);
     assert.equal(created, 'OK\r\n');
     assert.equal(listed, 'busy\t0\t0\t1\nfresh\t0\t0\t0\nshown\t1\t0\t0\n.\n');

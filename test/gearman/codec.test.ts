@@ -17,14 +17,24 @@ const CAPTURES: ['req' | 'res', PacketTypeName, string[], string][] = [
   ['req', 'GRAB_JOB_ALL', [], '00 52 45 51 00 00 00 27 00 00 00 00'],
   ['res', 'NO_JOB', [], '00 52 45 53 00 00 00 0a 00 00 00 00'],
   ['req', 'PRE_SLEEP', [], '00 52 45 51 00 00 00 04 00 00 00 00'],
-  ['req', 'SUBMIT_JOB', ['reverse2', UUID, 'test'], `00 52 45 51 00 00 00 07 00 00 00 32 72 65 76 65
+  [
+    'req',
+    'SUBMIT_JOB',
+    ['reverse2', UUID, 'test'],
+    `00 52 45 51 00 00 00 07 00 00 00 32 72 65 76 65
     72 73 65 32 00 34 64 66 64 65 65 64 30 2d 65 37 37 34 2d 31 31 66 31 2d 38 36 39 33 2d 30 32 66
-    63 30 30 30 30 30 30 30 31 00 74 65 73 74`],
+    63 30 30 30 30 30 30 30 31 00 74 65 73 74`,
+  ],
   ['res', 'JOB_CREATED', ['H:testhost:7'], '00 52 45 53 00 00 00 08 00 00 00 0c 48 3a 74 65 73 74 68 6f 73 74 3a 37'],
   ['res', 'NOOP', [], '00 52 45 53 00 00 00 06 00 00 00 00'],
-  ['res', 'JOB_ASSIGN_UNIQ', ['H:testhost:7', 'reverse2', UUID, 'test'], `00 52 45 53 00 00 00 1f 00 00 00 3f 48 3a 74 65
+  [
+    'res',
+    'JOB_ASSIGN_UNIQ',
+    ['H:testhost:7', 'reverse2', UUID, 'test'],
+    `00 52 45 53 00 00 00 1f 00 00 00 3f 48 3a 74 65
     73 74 68 6f 73 74 3a 37 00 72 65 76 65 72 73 65 32 00 34 64 66 64 65 65 64 30 2d 65 37 37 34 2d
-    31 31 66 31 2d 38 36 39 33 2d 30 32 66 63 30 30 30 30 30 30 30 31 00 74 65 73 74`],
+    31 31 66 31 2d 38 36 39 33 2d 30 32 66 63 30 30 30 30 30 30 30 31 00 74 65 73 74`,
+  ],
   ['req', 'WORK_COMPLETE', ['H:testhost:7', 'tset'], '00 52 45 51 00 00 00 0d 00 00 00 11 48 3a 74 65 73 74 68 6f 73 74 3a 37 00 74 73 65 74'],
   ['res', 'WORK_COMPLETE', ['H:testhost:7', 'tset'], '00 52 45 53 00 00 00 0d 00 00 00 11 48 3a 74 65 73 74 68 6f 73 74 3a 37 00 74 73 65 74'],
   ['req', 'SET_CLIENT_ID', ['php-worker-1'], '00 52 45 51 00 00 00 16 00 00 00 0c 70 68 70 2d 77 6f 72 6b 65 72 2d 31'],
@@ -33,10 +43,20 @@ const CAPTURES: ['req' | 'res', PacketTypeName, string[], string][] = [
   ['req', 'ECHO_REQ', ['hi'], '00 52 45 51 00 00 00 10 00 00 00 02 68 69'],
   ['res', 'ECHO_RES', ['hi'], '00 52 45 53 00 00 00 11 00 00 00 02 68 69'],
   ['req', 'GET_STATUS', ['H:testhost:11'], '00 52 45 51 00 00 00 0f 00 00 00 0d 48 3a 74 65 73 74 68 6f 73 74 3a 31 31'],
-  ['res', 'STATUS_RES', ['H:testhost:11', '1', '1', '1', '4'], '00 52 45 53 00 00 00 14 00 00 00 15 48 3a 74 65 73 74 68 6f 73 74 3a 31 31 00 31 00 31 00 31 00 34'],
+  [
+    'res',
+    'STATUS_RES',
+    ['H:testhost:11', '1', '1', '1', '4'],
+    '00 52 45 53 00 00 00 14 00 00 00 15 48 3a 74 65 73 74 68 6f 73 74 3a 31 31 00 31 00 31 00 31 00 34',
+  ],
   ['res', 'STATUS_RES', ['H:testhost:11', '1', '1', '0', '0'], '00524553 00000014 00000015 483a74657374686f73743a3131 00 31 00 31 00 30 00 30'],
   ['req', 'GET_STATUS_UNIQUE', ['bg-unique-1'], '00 52 45 51 00 00 00 29 00 00 00 0b 62 67 2d 75 6e 69 71 75 65 2d 31'],
-  ['res', 'STATUS_RES_UNIQUE', ['bg-unique-1', '1', '1', '1', '4', '0'], '00 52 45 53 00 00 00 2a 00 00 00 15 62 67 2d 75 6e 69 71 75 65 2d 31 00 31 00 31 00 31 00 34 00 30'],
+  [
+    'res',
+    'STATUS_RES_UNIQUE',
+    ['bg-unique-1', '1', '1', '1', '4', '0'],
+    '00 52 45 53 00 00 00 2a 00 00 00 15 62 67 2d 75 6e 69 71 75 65 2d 31 00 31 00 31 00 31 00 34 00 30',
+  ],
   ['res', 'ERROR', ['QUEUE_ERROR', 'Job queue is full'], '00524553 00000013 0000001d 51554555455f4552524f52 00 4a6f622071756575652069732066756c6c'],
 ];
 
@@ -69,21 +89,28 @@ describe('gearman codec', () => {
     const reader = new PacketReader('req', LIMITS);
     const items: ReadItem[] = [];
     for (const byte of stream) items.push(...reader.push(Buffer.from([byte])));
-    assert.deepEqual(packets(items).map((p) => p.name), CAPTURES.filter(([m]) => m === 'req').map(([, n]) => n));
+    assert.deepEqual(
+      packets(items).map((p) => p.name),
+      CAPTURES.filter(([m]) => m === 'req').map(([, n]) => n),
+    );
   });
 
   it('reads many packets merged in one read, and admin text lines between them', () => {
     const submit = hex(CAPTURES[4][3]);
     const stream = Buffer.concat([submit, Buffer.from('status\r\nversion\n'), submit, Buffer.from('workers\n')]);
     const items = new PacketReader('req', LIMITS).push(stream);
-    assert.deepEqual(items.map((i) => (i.kind === 'packet' ? i.packet.spec.name : i.kind === 'text' ? `text:${i.line}` : 'error')),
-      ['SUBMIT_JOB', 'text:status', 'text:version', 'SUBMIT_JOB', 'text:workers']);
+    assert.deepEqual(
+      items.map((i) => (i.kind === 'packet' ? i.packet.spec.name : i.kind === 'text' ? `text:${i.line}` : 'error')),
+      ['SUBMIT_JOB', 'text:status', 'text:version', 'SUBMIT_JOB', 'text:workers'],
+    );
   });
 
   it('keeps NULs inside the data blob (ECHO, WORK_COMPLETE), which runs to the end of the body', () => {
     const data = Buffer.from([0, 1, 0, 0, 255, 0]);
     const reader = new PacketReader('req', LIMITS);
-    const [echo, complete] = reader.push(Buffer.concat([encodePacket('req', PacketType.ECHO_REQ, [data]), encodePacket('req', PacketType.WORK_COMPLETE, ['H:x:1', data])]));
+    const [echo, complete] = reader.push(
+      Buffer.concat([encodePacket('req', PacketType.ECHO_REQ, [data]), encodePacket('req', PacketType.WORK_COMPLETE, ['H:x:1', data])]),
+    );
     assert.ok(echo.kind === 'packet' && complete.kind === 'packet');
     assert.deepEqual(echo.packet.args, [data]);
     assert.deepEqual(complete.packet.args, [Buffer.from('H:x:1'), data]);

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { InvalidOptionError } from '../../src/core/errors.js';
 import { type Logger, silentLogger } from '../../src/core/logger.js';
 import { GearmanServer } from '../../src/gearman/server.js';
-import { type RawPeer, RawPeer as Peer } from '../helpers/gearman.js';
+import { RawPeer as Peer, type RawPeer } from '../helpers/gearman.js';
 import { openTestOffload, type TestOffload } from '../helpers/offload.js';
 import { skipUnless } from '../helpers/tools.js';
 
@@ -66,7 +66,9 @@ function createNamespace(): Namespace {
     throw err;
   }
   return {
-    name, hostIp, subnet,
+    name,
+    hostIp,
+    subnet,
     cut: () => ip('link', 'set', hostIf, 'down'),
     remove: () => {
       spawnSync('ip', ['netns', 'del', name]);
@@ -91,12 +93,19 @@ function recordingLogger(): Logger & { warned(re: RegExp): Promise<void> } {
   const warnings: string[] = [];
   const waiting: { re: RegExp; resolve(): void }[] = [];
   return {
-    debug() {}, info() {}, error() {},
+    debug() {},
+    info() {},
+    error() {},
     warn(_obj: object, msg?: string) {
       warnings.push(msg ?? '');
       for (const w of waiting.filter((w) => w.re.test(msg ?? ''))) w.resolve();
     },
-    warned: (re) => warnings.some((w) => re.test(w)) ? Promise.resolve() : new Promise((resolve) => { waiting.push({ re, resolve }); }),
+    warned: (re) =>
+      warnings.some((w) => re.test(w))
+        ? Promise.resolve()
+        : new Promise((resolve) => {
+            waiting.push({ re, resolve });
+          }),
   };
 }
 
@@ -172,7 +181,10 @@ describe('gearman keepalive option', () => {
     const t = await openTestOffload();
     try {
       for (const keepAliveMs of [-1, 1, 999, 1500.5]) {
-        assert.throws(() => new GearmanServer(t.offload, silentLogger, { port: 0, keepAliveMs }), (e: unknown) => e instanceof InvalidOptionError && /0 \(no keepalive probes\) or a whole number of milliseconds from 1000 up/.test(e.message));
+        assert.throws(
+          () => new GearmanServer(t.offload, silentLogger, { port: 0, keepAliveMs }),
+          (e: unknown) => e instanceof InvalidOptionError && /0 \(no keepalive probes\) or a whole number of milliseconds from 1000 up/.test(e.message),
+        );
       }
       for (const keepAliveMs of [0, 1000, 30_000]) new GearmanServer(t.offload, silentLogger, { port: 0, keepAliveMs });
     } finally {

@@ -15,7 +15,6 @@ import { gearmanWorker, grabJob, idOf, type RawPeer, startTestGearman, type Test
 import { nextEvent } from '../helpers/offload.js';
 import { postgresFactory, postgresReady } from '../helpers/postgres.js';
 
-
 const worker = gearmanWorker;
 
 /** GRAB answered NO_JOB: the worker is idle. */
@@ -140,7 +139,10 @@ describe('gearman hand-off to waiting workers', () => {
   it('refuses a linger that is not 0–1000 ms, saying what it takes', async () => {
     t = await startTestGearman();
     for (const grabLingerMs of [-1, 1001, 2.5]) {
-      assert.throws(() => new GearmanServer(t.offload, silentLogger, { port: 0, grabLingerMs }), (e: unknown) => e instanceof InvalidOptionError && /from 0 to 1000/.test(e.message));
+      assert.throws(
+        () => new GearmanServer(t.offload, silentLogger, { port: 0, grabLingerMs }),
+        (e: unknown) => e instanceof InvalidOptionError && /from 0 to 1000/.test(e.message),
+      );
     }
   });
 

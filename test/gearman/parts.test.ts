@@ -29,8 +29,11 @@ describe('gearman parts', () => {
     assert.throws(() => uniqueKeyOf(Buffer.from('u'.repeat(65)), data), { code: 'ARGUMENT_TOO_LARGE', message: 'Unique value too large' });
   });
 
-  it('parses numbers as gearmand\'s atoi does', () => {
-    assert.deepEqual(['4', ' 12abc', 'x', '', '-3', '99999999999'].map((s) => atoi(Buffer.from(s))), [4, 12, 0, 0, 0, 0xffffffff]);
+  it("parses numbers as gearmand's atoi does", () => {
+    assert.deepEqual(
+      ['4', ' 12abc', 'x', '', '-3', '99999999999'].map((s) => atoi(Buffer.from(s))),
+      [4, 12, 0, 0, 0, 0xffffffff],
+    );
   });
 
   it('allows listed networks and loopback, nothing else', () => {

@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { killAll, ROOT, startProcess } from '../helpers/processes.js';
 import { startTestGearman, type TestGearman } from '../helpers/gearman.js';
+import { killAll, ROOT, startProcess } from '../helpers/processes.js';
 import { skipUnless } from '../helpers/tools.js';
 
 const PERL = join(ROOT, 'test/gearman/perl');
@@ -36,7 +36,10 @@ describe('Perl Gearman::Client and Gearman::Worker', { skip: skipUnless('perl-ge
 
     const jobs = (await t.offload.listJobs({ task: 'perl.reverse' })).jobs;
     assert.deepEqual(jobs.map((j) => [j.state, String(j.result)]).sort(), [
-      ['succeeded', '1-ksat'], ['succeeded', '2-ksat'], ['succeeded', '3-ksat'], ['succeeded', 'lreP ,olleH'],
+      ['succeeded', '1-ksat'],
+      ['succeeded', '2-ksat'],
+      ['succeeded', '3-ksat'],
+      ['succeeded', 'lreP ,olleH'],
     ]);
     const [failed] = (await t.offload.listJobs({ task: 'perl.fail' })).jobs;
     assert.equal(failed.state, 'failed');

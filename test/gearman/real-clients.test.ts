@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { type Child, killAll, ROOT, startProcess } from '../helpers/processes.js';
 import { startTestGearman, type TestGearman } from '../helpers/gearman.js';
 import { nextEvent } from '../helpers/offload.js';
+import { type Child, killAll, ROOT, startProcess } from '../helpers/processes.js';
 import { tempDir } from '../helpers/stores.js';
 import { skipUnless } from '../helpers/tools.js';
 
@@ -55,7 +55,15 @@ describe('real Gearman clients and workers', { skip: skipUnless('gearman', 'gear
     const job = await t.offload.handle(handle.split(':').pop()!);
     assert.deepEqual((await job.finished()).result, Buffer.from('dnuorgkcab eht ni'));
     const jobs = (await t.offload.listJobs({ task: 'reverse' })).jobs;
-    assert.deepEqual(jobs.map((j) => [j.state, j.priority]), [['succeeded', 0], ['succeeded', -1], ['succeeded', 1], ['succeeded', 0]]);
+    assert.deepEqual(
+      jobs.map((j) => [j.state, j.priority]),
+      [
+        ['succeeded', 0],
+        ['succeeded', -1],
+        ['succeeded', 1],
+        ['succeeded', 0],
+      ],
+    );
   });
 
   it('gearadmin: status, priority status, workers, version, pid, jobs, cancel, create and drop function', async () => {
@@ -113,17 +121,31 @@ describe('real Gearman clients and workers', { skip: skipUnless('gearman', 'gear
     const out = await run(startProcess('php', [join(PHP, 'client.php'), String(t.port), 'tasks', 'reverse:abc', 'steps:def', 'fail:x', 'exc:y']));
     const events = out.split('\n').map((l) => JSON.parse(l) as unknown[]);
     const of = (task: string) => events.filter((e) => e[1] === task);
-    assert.deepEqual(events.filter((e) => e[0] === 'created').map((e) => e[1]).sort(), ['task-0', 'task-1', 'task-2', 'task-3']);
+    assert.deepEqual(
+      events
+        .filter((e) => e[0] === 'created')
+        .map((e) => e[1])
+        .sort(),
+      ['task-0', 'task-1', 'task-2', 'task-3'],
+    );
     assert.deepEqual(of('task-0').slice(1), [['complete', 'task-0', 'cba', 'ctx0']]);
-    assert.deepEqual(of('task-1').slice(1), [['status', 'task-1', 1, 2], ['data', 'task-1', 'partial-'], ['status', 'task-1', 2, 2], ['complete', 'task-1', 'done:def', 'ctx1']]);
+    assert.deepEqual(of('task-1').slice(1), [
+      ['status', 'task-1', 1, 2],
+      ['data', 'task-1', 'partial-'],
+      ['status', 'task-1', 2, 2],
+      ['complete', 'task-1', 'done:def', 'ctx1'],
+    ]);
     assert.deepEqual(of('task-2').slice(1), [['fail', 'task-2']]);
     assert.deepEqual(of('task-3').slice(1), [['exception', 'task-3', 'boom: y']]);
     assert.deepEqual(events.at(-1), ['ran', true, 0]);
     const failed = (await t.offload.listJobs({ state: 'failed' })).jobs.map((j) => [j.task, j.error?.code, j.error?.message]).sort();
-    assert.deepEqual(failed, [['exc', 'GEARMAN_WORK_EXCEPTION', 'boom: y'], ['fail', 'GEARMAN_WORK_FAIL', failed[1][2]]]);
+    assert.deepEqual(failed, [
+      ['exc', 'GEARMAN_WORK_EXCEPTION', 'boom: y'],
+      ['fail', 'GEARMAN_WORK_FAIL', failed[1][2]],
+    ]);
   });
 
-  it('retries a job a PHP worker failed, per the task\'s policy, and the waiting client gets the retry\'s result', async () => {
+  it("retries a job a PHP worker failed, per the task's policy, and the waiting client gets the retry's result", async () => {
     t = await startTestGearman({ server: { functionDefaults: { maxAttempts: 3, backoff: { type: 'fixed', delayMs: 1000 } } } });
     await phpWorker('php-worker-1', markers());
     let event: Promise<unknown> = nextEvent(t.offload, 'job:retrying');

@@ -110,10 +110,12 @@ describe('gearman robustness', () => {
     const sockets: Socket[] = [];
     try {
       for (let i = 0; i < 1000; i++) {
-        sockets.push(await new Promise<Socket>((resolve, reject) => {
-          const s = connect(t.port, '127.0.0.1', () => resolve(s));
-          s.once('error', reject);
-        }));
+        sockets.push(
+          await new Promise<Socket>((resolve, reject) => {
+            const s = connect(t.port, '127.0.0.1', () => resolve(s));
+            s.once('error', reject);
+          }),
+        );
       }
       await until(() => t.server.stats().connections >= 1000, 'the server holds 1,000 connections');
       const w = await t.peer();
@@ -152,7 +154,7 @@ describe('gearman robustness', () => {
       await flood.expect('JOB_CREATED');
       created++;
     }
-    for (let i = 0; i < 64; i++) assert.deepEqual((await flood.next() as { args: Buffer[] }).args[0], Buffer.alloc(256 * 1024, i));
+    for (let i = 0; i < 64; i++) assert.deepEqual(((await flood.next()) as { args: Buffer[] }).args[0], Buffer.alloc(256 * 1024, i));
     assert.equal(created, n);
     const counts = await t.offload.counts();
     assert.equal(counts.find((c) => c.task === 'flood')?.queued, n);

@@ -4,16 +4,21 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { defineTask } from '../../src/index.js';
 import { jobToJson } from '../../src/core/job.js';
+import { defineTask } from '../../src/index.js';
 import { gearmanWorker, grabJob, idOf, type RawPeer, startTestGearman, type TestGearman } from '../helpers/gearman.js';
-
 
 const worker = gearmanWorker;
 
 const grab = grabJob;
 
-async function submit(c: RawPeer, type: 'SUBMIT_JOB' | 'SUBMIT_JOB_BG' | 'SUBMIT_JOB_HIGH_BG' | 'SUBMIT_JOB_LOW_BG' | 'SUBMIT_JOB_HIGH' | 'SUBMIT_JOB_LOW', fn: string, unique: string, data: string | Buffer): Promise<string> {
+async function submit(
+  c: RawPeer,
+  type: 'SUBMIT_JOB' | 'SUBMIT_JOB_BG' | 'SUBMIT_JOB_HIGH_BG' | 'SUBMIT_JOB_LOW_BG' | 'SUBMIT_JOB_HIGH' | 'SUBMIT_JOB_LOW',
+  fn: string,
+  unique: string,
+  data: string | Buffer,
+): Promise<string> {
   c.send(type, fn, unique, data);
   return (await c.expect('JOB_CREATED'))[0];
 }
@@ -90,7 +95,10 @@ describe('gearman server', () => {
     assert.match(job.origin!, /^gearman:127\.0\.0\.1$/);
     assert.deepEqual(jobToJson(job).input, { $base64: bytes.toString('base64') });
     const counts = await t.offload.counts();
-    assert.deepEqual(counts.find((c) => c.task === 'images.resize'), { task: 'images.resize', queued: 1, running: 0, succeeded: 0, failed: 0, cancelled: 0 });
+    assert.deepEqual(
+      counts.find((c) => c.task === 'images.resize'),
+      { task: 'images.resize', queued: 1, running: 0, succeeded: 0, failed: 0, cancelled: 0 },
+    );
   });
 
   it('coalesces on (function, unique) while queued or running: "-" on the workload, never on an empty unique', async () => {
@@ -123,7 +131,14 @@ describe('gearman server', () => {
   it('hands out high before normal before low, first in first out within each', async () => {
     t = await startTestGearman();
     const c = await t.peer();
-    const order = [['SUBMIT_JOB_LOW_BG', 'low1'], ['SUBMIT_JOB_BG', 'normal1'], ['SUBMIT_JOB_HIGH_BG', 'high1'], ['SUBMIT_JOB_LOW_BG', 'low2'], ['SUBMIT_JOB_HIGH_BG', 'high2'], ['SUBMIT_JOB_BG', 'normal2']] as const;
+    const order = [
+      ['SUBMIT_JOB_LOW_BG', 'low1'],
+      ['SUBMIT_JOB_BG', 'normal1'],
+      ['SUBMIT_JOB_HIGH_BG', 'high1'],
+      ['SUBMIT_JOB_LOW_BG', 'low2'],
+      ['SUBMIT_JOB_HIGH_BG', 'high2'],
+      ['SUBMIT_JOB_BG', 'normal2'],
+    ] as const;
     for (const [type, data] of order) await submit(c, type, 'prio', '', data);
     const w = await worker(t, 'prio');
     const got: string[] = [];
@@ -181,7 +196,7 @@ describe('gearman server', () => {
     assert.deepEqual(await c.expect('WORK_COMPLETE'), [h4, 'reduced']);
   });
 
-  it('refuses WORK_* for a job the connection does not hold, with gearmand\'s texts', async () => {
+  it("refuses WORK_* for a job the connection does not hold, with gearmand's texts", async () => {
     t = await startTestGearman();
     const c = await t.peer();
     const holder = await worker(t, 'f');
@@ -230,7 +245,7 @@ describe('gearman server', () => {
     assert.equal((await t.offload.getJob(idOf(failed))).error?.code, 'GEARMAN_WORK_FAIL');
   });
 
-  it('retries a WORK_FAIL per the task\'s policy under the same handle; the client gets the final result', async () => {
+  it("retries a WORK_FAIL per the task's policy under the same handle; the client gets the final result", async () => {
     t = await startTestGearman({ server: { functionDefaults: { maxAttempts: 2, backoff: { type: 'fixed', delayMs: 5000 } } } });
     const c = await t.peer();
     const w = await worker(t, 'flaky');
@@ -293,7 +308,7 @@ describe('gearman server', () => {
     assert.deepEqual(await c.expect('WORK_COMPLETE'), [handle, 'second-try']);
   });
 
-  it('applies the task\'s own timeout to jobs held by Gearman workers too', async () => {
+  it("applies the task's own timeout to jobs held by Gearman workers too", async () => {
     t = await startTestGearman({ server: { functionDefaults: { timeoutMs: 3000 } } });
     const c = await t.peer();
     const w = await worker(t, 'bounded');
@@ -362,7 +377,7 @@ describe('gearman server', () => {
     assert.equal(jobToJson(await text.finished()).result, 'plain text');
   });
 
-  it('lets Offload workers do Gearman jobs: raw bytes in, the result\'s JSON text out', async () => {
+  it("lets Offload workers do Gearman jobs: raw bytes in, the result's JSON text out", async () => {
     const echo = defineTask('gm.echo', async (input: Buffer) => ({ got: input.toString() }));
     t = await startTestGearman({ offload: { tasks: [echo] } });
     await t.offload.work({ concurrency: 2 });

@@ -24,7 +24,11 @@ export async function startAgentServer(patterns: string): Promise<AgentServer> {
   const dir = tempDir('offload-agents-');
   const env = { OFFLOAD_STORE: `sqlite:${join(dir.path, 'server.db')}` };
   const tokens: Record<string, string> = {};
-  for (const [name, scope] of [['work', 'work'], ['submit', 'submit'], ['admin', 'admin']]) {
+  for (const [name, scope] of [
+    ['work', 'work'],
+    ['submit', 'submit'],
+    ['admin', 'admin'],
+  ]) {
     const args = ['--json', 'token', 'create', name!, '--scope', scope!, ...(scope === 'admin' ? [] : ['--tasks', patterns])];
     const made = await runCli(args, { env });
     assert.equal(made.code, 0, made.stderr);
@@ -58,7 +62,11 @@ export async function api(url: string, token: string, method: string, path: stri
 
 /** Waits until an agent has registered `task` (its first claim does), so producers can submit to it. */
 export async function taskRegistered(server: AgentServer, task: string): Promise<void> {
-  await eventually(async () => (await api(server.url, server.tokens.submit, 'GET', '/v1/tasks')).json.tasks.some((t: { task: string }) => t.task === task), 'the agent registered its task', 20_000);
+  await eventually(
+    async () => (await api(server.url, server.tokens.submit, 'GET', '/v1/tasks')).json.tasks.some((t: { task: string }) => t.task === task),
+    'the agent registered its task',
+    20_000,
+  );
 }
 
 /**
@@ -68,7 +76,10 @@ export async function taskRegistered(server: AgentServer, task: string): Promise
 export async function checkThumbnailAgent(server: AgentServer): Promise<void> {
   await taskRegistered(server, 'images.thumbnail');
   const ok = await api(server.url, server.tokens.submit, 'POST', '/v1/jobs?wait=20', { task: 'images.thumbnail', input: { image: 'cat.png', width: 64 } });
-  assert.deepEqual([ok.status, ok.json.job.state, ok.json.job.result, ok.json.job.progress], [200, 'succeeded', { thumbnail: 'cat-64.png' }, { done: 1, total: 2, message: 'resizing' }]);
+  assert.deepEqual(
+    [ok.status, ok.json.job.state, ok.json.job.result, ok.json.job.progress],
+    [200, 'succeeded', { thumbnail: 'cat-64.png' }, { done: 1, total: 2, message: 'resizing' }],
+  );
   const bad = await api(server.url, server.tokens.submit, 'POST', '/v1/jobs?wait=20', { task: 'images.thumbnail', input: { image: 'cat.png', width: 0 } });
   assert.deepEqual([bad.json.job.state, bad.json.job.attempt, bad.json.job.error.message], ['failed', 1, 'width must be a positive number']);
 }

@@ -1,9 +1,9 @@
 /** A raw Gearman peer over a real socket, and an in-process Gearman server on a fresh store. */
 import { connect, type Socket } from 'node:net';
-import { type Arg, encodePacket, type Packet, PacketReader } from '../../src/gearman/codec.js';
-import { type GearmanServerOptions, GearmanServer } from '../../src/gearman/server.js';
-import { type PacketTypeName, PacketType } from '../../src/gearman/protocol.js';
 import { silentLogger } from '../../src/core/logger.js';
+import { type Arg, encodePacket, type Packet, PacketReader } from '../../src/gearman/codec.js';
+import { PacketType, type PacketTypeName } from '../../src/gearman/protocol.js';
+import { GearmanServer, type GearmanServerOptions } from '../../src/gearman/server.js';
 import type { OffloadOptions } from '../../src/index.js';
 import { openTestOffload, type TestOffload } from './offload.js';
 import type { StoreFactory } from './stores.js';
@@ -21,7 +21,10 @@ export class RawPeer {
     socket.on('data', (chunk: Buffer) => {
       for (const item of this.reader.push(chunk)) {
         if (item.kind === 'error') throw item.error;
-        const r: Received = item.kind === 'text' ? item : { kind: 'packet', name: item.packet.spec.name, args: item.packet.args, text: item.packet.args.map((a) => a.toString('latin1')) };
+        const r: Received =
+          item.kind === 'text'
+            ? item
+            : { kind: 'packet', name: item.packet.spec.name, args: item.packet.args, text: item.packet.args.map((a) => a.toString('latin1')) };
         const w = this.waiting.shift();
         if (w) w(r);
         else this.queue.push(r);
@@ -59,7 +62,8 @@ export class RawPeer {
   /** The next packet, which must be of this type; its arguments as latin1 text. */
   async expect(name: PacketTypeName): Promise<string[]> {
     const r = await this.next();
-    if (r.kind !== 'packet' || r.name !== name) throw new Error(`expected ${name}, got ${JSON.stringify(r.kind === 'packet' ? { name: r.name, args: r.text } : r)}`);
+    if (r.kind !== 'packet' || r.name !== name)
+      throw new Error(`expected ${name}, got ${JSON.stringify(r.kind === 'packet' ? { name: r.name, args: r.text } : r)}`);
     return r.text;
   }
 
@@ -103,7 +107,9 @@ export interface TestGearman extends TestOffload {
 }
 
 /** An Offload on a fresh SQLite file with a manual clock, and its Gearman port on a free port. */
-export async function startTestGearman(opts: { server?: GearmanServerOptions; offload?: OffloadOptions & { factory?: StoreFactory } } = {}): Promise<TestGearman> {
+export async function startTestGearman(
+  opts: { server?: GearmanServerOptions; offload?: OffloadOptions & { factory?: StoreFactory } } = {},
+): Promise<TestGearman> {
   const t = await openTestOffload(opts.offload ?? {});
   // GRABs are answered at once unless a test asks for lingering (it would wait on the manual clock).
   const server = new GearmanServer(t.offload, silentLogger, { port: 0, handlePrefix: 'H:test', grabLingerMs: 0, ...opts.server });
@@ -143,8 +149,11 @@ export async function adminExchange(port: number, commands: string[]): Promise<s
     for (const command of commands) {
       socket.write(`${command}\r\n`);
       // An answer is a list ending in ".\n", or a single line.
-      const complete = () => /(^|\n)\.\n$/.test(buffered) || (/^(OK|ERR)[^\n]*\n$/.test(buffered));
-      while (!complete()) await new Promise<void>((resolve) => { wake = resolve; });
+      const complete = () => /(^|\n)\.\n$/.test(buffered) || /^(OK|ERR)[^\n]*\n$/.test(buffered);
+      while (!complete())
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
       answers.push(buffered);
       buffered = '';
     }

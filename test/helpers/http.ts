@@ -1,5 +1,5 @@
-import { Type } from 'typebox';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { Type } from 'typebox';
 import { createToken } from '../../src/auth/tokens.js';
 import { defineTask } from '../../src/core/task.js';
 import { buildApi, type HttpApi } from '../../src/http/api.js';
@@ -10,7 +10,11 @@ import { openTestOffload, type TestOffload } from './offload.js';
 export interface TestApi extends TestOffload {
   api: HttpApi;
   /** `inject()` with JSON in and out; `token` sets the Authorization header. */
-  call(method: InjectOptions['method'], url: string, opts?: { body?: unknown; token?: string; headers?: Record<string, string>; payload?: string }): Promise<Reply>;
+  call(
+    method: InjectOptions['method'],
+    url: string,
+    opts?: { body?: unknown; token?: string; headers?: Record<string, string>; payload?: string },
+  ): Promise<Reply>;
   /** A new token's secret. */
   token(scope: TokenScope, tasks?: string[], name?: string): Promise<string>;
   /** Resolves once `n` long requests are open (a claim is waiting, a stream is connected). */

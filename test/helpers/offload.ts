@@ -1,8 +1,8 @@
-import { Offload, type OffloadOptions } from '../../src/index.js';
-import { silentLogger } from '../../src/core/logger.js';
 import type { EventName, OffloadEvents } from '../../src/core/events.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { Offload, type OffloadOptions } from '../../src/index.js';
 import { ManualClock } from '../../src/testing/manual-clock.js';
-import { sqliteFactory, type StoreFactory, type StoreFixture } from './stores.js';
+import { type StoreFactory, type StoreFixture, sqliteFactory } from './stores.js';
 
 export interface TestOffload {
   offload: Offload;
@@ -55,6 +55,9 @@ export interface Deferred<T = void> {
 export function deferred<T = void>(): Deferred<T> {
   let resolve!: (v: T) => void;
   let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((a, b) => { resolve = a; reject = b; });
+  const promise = new Promise<T>((a, b) => {
+    resolve = a;
+    reject = b;
+  });
   return { promise, resolve, reject };
 }

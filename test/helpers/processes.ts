@@ -71,8 +71,12 @@ export function startProcess(command: string, args: string[], env: Record<string
     for (const line of parts) addLine(line);
   });
   // Output without a final newline (`gearman` prints a result as it came) is a line too.
-  proc.stdout!.on('end', () => { if (partial !== '') addLine(partial); });
-  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => { err += chunk; });
+  proc.stdout!.on('end', () => {
+    if (partial !== '') addLine(partial);
+  });
+  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    err += chunk;
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     proc.on('exit', (code, signal) => {
       running.delete(proc);
@@ -118,7 +122,10 @@ export function startProcess(command: string, args: string[], env: Record<string
 }
 
 /** Runs the offload CLI to completion. */
-export async function runCli(args: string[], opts: { env?: Record<string, string>; input?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runCli(
+  args: string[],
+  opts: { env?: Record<string, string>; input?: string } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = startNode([CLI, ...args], opts.env);
   if (opts.input !== undefined) child.process.stdin!.end(opts.input);
   else child.process.stdin!.end();
@@ -127,9 +134,14 @@ export async function runCli(args: string[], opts: { env?: Record<string, string
 }
 
 export async function killAll(): Promise<void> {
-  await Promise.all([...running].map((p) => new Promise<void>((resolve) => {
-    if (p.exitCode !== null || p.signalCode !== null) return resolve();
-    p.once('exit', () => resolve());
-    p.kill('SIGKILL');
-  })));
+  await Promise.all(
+    [...running].map(
+      (p) =>
+        new Promise<void>((resolve) => {
+          if (p.exitCode !== null || p.signalCode !== null) return resolve();
+          p.once('exit', () => resolve());
+          p.kill('SIGKILL');
+        }),
+    ),
+  );
 }

@@ -1,14 +1,16 @@
 /** Tokens and what they allow: scopes, task patterns, revocation, required tokens, allow-lists, throttling. */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { createToken, revokeToken } from '../../src/auth/tokens.js';
-import { hashSecret } from '../../src/auth/secrets.js';
 import { patternMatches } from '../../src/auth/permissions.js';
+import { hashSecret } from '../../src/auth/secrets.js';
+import { createToken, revokeToken } from '../../src/auth/tokens.js';
 import { openTestApi, type TestApi } from '../helpers/http.js';
 
 describe('HTTP API access', () => {
   let t: TestApi;
-  afterEach(async () => { await t.dispose(); });
+  afterEach(async () => {
+    await t.dispose();
+  });
 
   it('stores only the SHA-256 of a secret shaped ofl_<43 base64url chars>', async () => {
     t = await openTestApi();
@@ -45,7 +47,12 @@ describe('HTTP API access', () => {
 
   it('with tokens required, a request without one is 401 and nothing is written', async () => {
     t = await openTestApi({ requireToken: true });
-    for (const [method, url, body] of [['GET', '/v1/health'], ['GET', '/openapi.json'], ['POST', '/v1/jobs', { task: 't.echo', input: 1 }], ['POST', '/v1/claim', { tasks: ['t.echo'] }]] as const) {
+    for (const [method, url, body] of [
+      ['GET', '/v1/health'],
+      ['GET', '/openapi.json'],
+      ['POST', '/v1/jobs', { task: 't.echo', input: 1 }],
+      ['POST', '/v1/claim', { tasks: ['t.echo'] }],
+    ] as const) {
       const r = await t.call(method, url, { body });
       assert.deepEqual([r.status, r.json.error.code], [401, 'UNAUTHORIZED'], `${method} ${url}`);
     }
@@ -92,15 +99,27 @@ describe('HTTP API access', () => {
     const other = (await t.call('POST', '/v1/jobs', { token: admin, body: { task: 't.other', input: 1 } })).json.job.id;
     const echo = (await t.call('POST', '/v1/jobs', { token: submit, body: { task: 't.echo', input: 1 } })).json.job.id;
 
-    const denied = await t.call('POST', '/v1/jobs', { token: submit, body: [{ task: 't.echo', input: 2 }, { task: 't.other', input: 3 }] });
+    const denied = await t.call('POST', '/v1/jobs', {
+      token: submit,
+      body: [
+        { task: 't.echo', input: 2 },
+        { task: 't.other', input: 3 },
+      ],
+    });
     assert.deepEqual([denied.status, denied.json.error.code, denied.json.error.details.task], [403, 'FORBIDDEN', 't.other']);
-    assert.equal((await t.call('POST', '/v1/batches', { token: submit, body: { jobs: [{ task: 't.echo', input: 1 }], onFinish: { task: 't.other' } } })).status, 403);
+    assert.equal(
+      (await t.call('POST', '/v1/batches', { token: submit, body: { jobs: [{ task: 't.echo', input: 1 }], onFinish: { task: 't.other' } } })).status,
+      403,
+    );
     assert.equal((await t.call('GET', `/v1/jobs/${other}`, { token: submit })).status, 403);
     assert.equal((await t.call('GET', `/v1/jobs/${echo}`, { token: submit })).status, 200);
     assert.equal((await t.call('GET', '/v1/jobs', { token: read })).status, 403, 'a restricted token must name a task');
     assert.equal((await t.call('GET', '/v1/jobs?task=t.other', { token: read })).json.jobs.length, 1);
     assert.equal((await t.call('GET', '/v1/jobs?task=t.echo', { token: read })).status, 403);
-    assert.deepEqual((await t.call('GET', '/v1/tasks', { token: read })).json.tasks.map((c: { task: string }) => c.task), ['t.other']);
+    assert.deepEqual(
+      (await t.call('GET', '/v1/tasks', { token: read })).json.tasks.map((c: { task: string }) => c.task),
+      ['t.other'],
+    );
 
     assert.equal((await t.call('POST', '/v1/claim', { token: work, body: { tasks: ['t.echo', 't.other'] } })).status, 403);
     // A work token cannot finish another task's job, even holding its lease token.
@@ -108,7 +127,11 @@ describe('HTTP API access', () => {
     const stolen = await t.call('POST', `/v1/jobs/${otherJob!.id}/complete`, { token: work, body: { leaseToken: otherJob!.leaseToken, result: 'mine' } });
     assert.deepEqual([stolen.status, stolen.json.error.code], [403, 'FORBIDDEN']);
     assert.equal((await t.offload.getJob(otherJob!.id)).state, 'running');
-    assert.equal((await t.offload.counts()).reduce((n, c) => n + c.queued + c.running, 0), 2, 'nothing else was written');
+    assert.equal(
+      (await t.offload.counts()).reduce((n, c) => n + c.queued + c.running, 0),
+      2,
+      'nothing else was written',
+    );
   });
 
   it('a revoked token is refused at once', async () => {

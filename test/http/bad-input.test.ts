@@ -37,14 +37,28 @@ const CASES: Case[] = [
   { name: 'JSON null body', url: '/v1/jobs', payload: 'null', status: 400, code: 'INVALID_REQUEST', field: 'body' },
   { name: 'a string body', url: '/v1/jobs', payload: '"t.echo"', status: 400, code: 'INVALID_REQUEST', field: 'body' },
   { name: 'text/plain', url: '/v1/jobs', payload: 'task=t.echo', headers: { 'content-type': 'text/plain' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
-  { name: 'form encoding', url: '/v1/jobs', payload: 'task=t.echo', headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  {
+    name: 'form encoding',
+    url: '/v1/jobs',
+    payload: 'task=t.echo',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+  },
   { name: 'empty array', url: '/v1/jobs', body: [], status: 400, code: 'INVALID_REQUEST', field: 'body' },
 
   // missing, unknown and wrongly typed fields
   { name: 'missing task', url: '/v1/jobs', body: { input: 1 }, status: 400, code: 'INVALID_REQUEST', field: 'body.task' },
   { name: 'missing input', url: '/v1/jobs', body: { task: 't.echo' }, status: 400, code: 'INVALID_REQUEST', field: 'body.input' },
   { name: 'unknown field', url: '/v1/jobs', body: job({ priorty: 1 }), status: 400, code: 'INVALID_REQUEST', field: 'body.priorty' },
-  { name: 'unknown field in the 2nd job of an array', url: '/v1/jobs', body: [job(), job({ queue: 'x' })], status: 400, code: 'INVALID_REQUEST', field: 'body[1].queue' },
+  {
+    name: 'unknown field in the 2nd job of an array',
+    url: '/v1/jobs',
+    body: [job(), job({ queue: 'x' })],
+    status: 400,
+    code: 'INVALID_REQUEST',
+    field: 'body[1].queue',
+  },
   { name: 'task is a number', url: '/v1/jobs', body: { task: 1, input: 1 }, status: 400, code: 'INVALID_REQUEST', field: 'body.task' },
   { name: 'priority is a string', url: '/v1/jobs', body: job({ priority: 'high' }), status: 400, code: 'INVALID_REQUEST', field: 'body.priority' },
   { name: 'priority is fractional', url: '/v1/jobs', body: job({ priority: 1.5 }), status: 400, code: 'INVALID_REQUEST', field: 'body.priority' },
@@ -61,23 +75,88 @@ const CASES: Case[] = [
   { name: 'unknown query parameter', method: 'GET', url: '/v1/jobs?queue=x', status: 400, code: 'INVALID_REQUEST', field: 'query.queue' },
   { name: 'a repeated query parameter', method: 'GET', url: '/v1/jobs?limit=1&limit=2', status: 400, code: 'INVALID_REQUEST', field: 'query.limit' },
   { name: 'input fails the task schema', url: '/v1/jobs', body: { task: 't.schema', input: { n: 'one' } }, status: 400, code: 'INVALID_INPUT' },
-  { name: 'input nested 100 000 deep', url: '/v1/jobs', payload: `{"task":"t.echo","input":${'['.repeat(100_000)}${']'.repeat(100_000)}}`, status: 400, code: 'INVALID_INPUT' },
+  {
+    name: 'input nested 100 000 deep',
+    url: '/v1/jobs',
+    payload: `{"task":"t.echo","input":${'['.repeat(100_000)}${']'.repeat(100_000)}}`,
+    status: 400,
+    code: 'INVALID_INPUT',
+  },
   { name: 'claim with no tasks', url: '/v1/claim', body: { tasks: [] }, status: 400, code: 'INVALID_REQUEST', field: 'body.tasks' },
   { name: 'claim with tasks as a string', url: '/v1/claim', body: { tasks: 't.echo' }, status: 400, code: 'INVALID_REQUEST', field: 'body.tasks' },
   { name: 'claim max 0', url: '/v1/claim', body: { tasks: ['t.echo'], max: 0 }, status: 400, code: 'INVALID_REQUEST', field: 'body.max' },
   { name: 'claim lease too short', url: '/v1/claim', body: { tasks: ['t.echo'], leaseMs: 10 }, status: 400, code: 'INVALID_REQUEST', field: 'body.leaseMs' },
   { name: 'heartbeat without a lease token', url: '/v1/jobs/1/heartbeat', body: {}, status: 400, code: 'INVALID_REQUEST', field: 'body.leaseToken' },
-  { name: 'heartbeat with unknown progress field', url: '/v1/jobs/1/heartbeat', body: { leaseToken: '1', progress: { done: 1, total: 2, eta: 3 } }, status: 400, code: 'INVALID_REQUEST', field: 'body.progress.eta' },
+  {
+    name: 'heartbeat with unknown progress field',
+    url: '/v1/jobs/1/heartbeat',
+    body: { leaseToken: '1', progress: { done: 1, total: 2, eta: 3 } },
+    status: 400,
+    code: 'INVALID_REQUEST',
+    field: 'body.progress.eta',
+  },
   { name: 'fail without an error', url: '/v1/jobs/1/fail', body: { leaseToken: '1' }, status: 400, code: 'INVALID_REQUEST', field: 'body.error' },
-  { name: 'fail with an unknown error field', url: '/v1/jobs/1/fail', body: { leaseToken: '1', error: { message: 'x', severity: 1 } }, status: 400, code: 'INVALID_REQUEST', field: 'body.error.severity' },
-  { name: 'release with a negative delay', url: '/v1/jobs/1/release', body: { leaseToken: '1', delayMs: -5 }, status: 400, code: 'INVALID_REQUEST', field: 'body.delayMs' },
+  {
+    name: 'fail with an unknown error field',
+    url: '/v1/jobs/1/fail',
+    body: { leaseToken: '1', error: { message: 'x', severity: 1 } },
+    status: 400,
+    code: 'INVALID_REQUEST',
+    field: 'body.error.severity',
+  },
+  {
+    name: 'release with a negative delay',
+    url: '/v1/jobs/1/release',
+    body: { leaseToken: '1', delayMs: -5 },
+    status: 400,
+    code: 'INVALID_REQUEST',
+    field: 'body.delayMs',
+  },
   { name: 'batch without jobs', url: '/v1/batches', body: { title: 'x' }, status: 400, code: 'INVALID_REQUEST', field: 'body.jobs' },
   { name: 'purge an invalid state', method: 'DELETE', url: '/v1/tasks/t.echo/jobs?state=done', status: 400, code: 'INVALID_REQUEST', field: 'query.state' },
-  { name: 'task settings with an unknown field', method: 'PUT', url: '/v1/tasks/t.echo', body: { retries: 3 }, status: 400, code: 'INVALID_REQUEST', field: 'body.retries' },
-  { name: 'task settings with maxAttempts 0', method: 'PUT', url: '/v1/tasks/t.echo', body: { maxAttempts: 0 }, status: 400, code: 'INVALID_REQUEST', field: 'body.maxAttempts' },
-  { name: 'task settings with an unknown backoff type', method: 'PUT', url: '/v1/tasks/t.echo', body: { backoff: { type: 'linear' } }, status: 400, code: 'INVALID_REQUEST' },
-  { name: 'task settings with an input schema that is a string', method: 'PUT', url: '/v1/tasks/t.echo', body: { input: 'object' }, status: 400, code: 'INVALID_REQUEST', field: 'body.input' },
-  { name: 'task settings with an input schema that does not compile', method: 'PUT', url: '/v1/tasks/t.echo', body: { input: { type: 'string', pattern: '(' } }, status: 400, code: 'INVALID_TASK' },
+  {
+    name: 'task settings with an unknown field',
+    method: 'PUT',
+    url: '/v1/tasks/t.echo',
+    body: { retries: 3 },
+    status: 400,
+    code: 'INVALID_REQUEST',
+    field: 'body.retries',
+  },
+  {
+    name: 'task settings with maxAttempts 0',
+    method: 'PUT',
+    url: '/v1/tasks/t.echo',
+    body: { maxAttempts: 0 },
+    status: 400,
+    code: 'INVALID_REQUEST',
+    field: 'body.maxAttempts',
+  },
+  {
+    name: 'task settings with an unknown backoff type',
+    method: 'PUT',
+    url: '/v1/tasks/t.echo',
+    body: { backoff: { type: 'linear' } },
+    status: 400,
+    code: 'INVALID_REQUEST',
+  },
+  {
+    name: 'task settings with an input schema that is a string',
+    method: 'PUT',
+    url: '/v1/tasks/t.echo',
+    body: { input: 'object' },
+    status: 400,
+    code: 'INVALID_REQUEST',
+    field: 'body.input',
+  },
+  {
+    name: 'task settings with an input schema that does not compile',
+    method: 'PUT',
+    url: '/v1/tasks/t.echo',
+    body: { input: { type: 'string', pattern: '(' } },
+    status: 400,
+    code: 'INVALID_TASK',
+  },
   { name: 'suspend without delayMs', url: '/v1/tasks/t.echo/suspend', body: {}, status: 400, code: 'INVALID_REQUEST', field: 'body.delayMs' },
   { name: 'suspend for 0 ms', url: '/v1/tasks/t.echo/suspend', body: { delayMs: 0 }, status: 400, code: 'INVALID_REQUEST', field: 'body.delayMs' },
   { name: 'suspend an unknown task', url: '/v1/tasks/no.such.task/suspend', body: { delayMs: 1000 }, status: 404, code: 'UNKNOWN_TASK' },
@@ -89,8 +168,9 @@ const CASES: Case[] = [
   // unknown task, ids that are not numbers
   { name: 'unknown task', url: '/v1/jobs', body: { task: 'no.such.task', input: 1 }, status: 404, code: 'UNKNOWN_TASK' },
   { name: 'unknown task in a batch', url: '/v1/batches', body: { jobs: [job(), { task: 'no.such.task', input: 1 }] }, status: 404, code: 'UNKNOWN_TASK' },
-  ...['abc', '-1', '0', '1.5', '0x10', '1e3', '99999999999999999999', '9223372036854775808', `1${encodeURIComponent(SQL)}`].map((id): Case => (
-    { name: `job id ${id}`, method: 'GET', url: `/v1/jobs/${id}`, status: 400, code: 'INVALID_ID' })),
+  ...['abc', '-1', '0', '1.5', '0x10', '1e3', '99999999999999999999', '9223372036854775808', `1${encodeURIComponent(SQL)}`].map(
+    (id): Case => ({ name: `job id ${id}`, method: 'GET', url: `/v1/jobs/${id}`, status: 400, code: 'INVALID_ID' }),
+  ),
   { name: 'job id on complete', url: '/v1/jobs/x/complete', body: { leaseToken: '1' }, status: 400, code: 'INVALID_ID' },
   { name: 'batch id', method: 'GET', url: '/v1/batches/seven', status: 400, code: 'INVALID_ID' },
   { name: 'batch filter', method: 'GET', url: '/v1/jobs?batch=x', status: 400, code: 'INVALID_REQUEST', field: 'query.batch' },
@@ -101,14 +181,57 @@ const CASES: Case[] = [
     { name: `claim task ${evil}`, url: '/v1/claim', body: { tasks: [evil] }, status: 400, code: 'INVALID_REQUEST', field: 'body.tasks[0]' },
     { name: `workerId ${evil}`, url: '/v1/claim', body: { tasks: ['t.echo'], workerId: evil }, status: 400, code: 'INVALID_REQUEST', field: 'body.workerId' },
     { name: `leaseToken ${evil}`, url: '/v1/jobs/1/complete', body: { leaseToken: evil }, status: 400, code: 'INVALID_REQUEST', field: 'body.leaseToken' },
-    { name: `error code ${evil}`, url: '/v1/jobs/1/fail', body: { leaseToken: '1', error: { message: 'm', code: evil } }, status: 400, code: 'INVALID_REQUEST', field: 'body.error.code' },
+    {
+      name: `error code ${evil}`,
+      url: '/v1/jobs/1/fail',
+      body: { leaseToken: '1', error: { message: 'm', code: evil } },
+      status: 400,
+      code: 'INVALID_REQUEST',
+      field: 'body.error.code',
+    },
     { name: `list task ${evil}`, method: 'GET', url: `/v1/jobs?task=${encodeURIComponent(evil)}`, status: 400, code: 'INVALID_REQUEST', field: 'query.task' },
     { name: `cursor ${evil}`, method: 'GET', url: `/v1/jobs?cursor=${encodeURIComponent(evil)}`, status: 400, code: 'INVALID_REQUEST', field: 'query.cursor' },
-    { name: `purge task ${evil}`, method: 'DELETE', url: `/v1/tasks/${encodeURIComponent(evil)}/jobs`, status: 400, code: 'INVALID_REQUEST', field: 'params.task' },
-    { name: `task settings of ${evil}`, method: 'PUT', url: `/v1/tasks/${encodeURIComponent(evil)}`, body: {}, status: 400, code: 'INVALID_REQUEST', field: 'params.task' },
-    { name: `suspend ${evil}`, url: `/v1/tasks/${encodeURIComponent(evil)}/suspend`, body: { delayMs: 1000 }, status: 400, code: 'INVALID_REQUEST', field: 'params.task' },
-    { name: `events filter ${evil}`, method: 'GET', url: `/v1/events?task=${encodeURIComponent(evil)}`, status: 400, code: 'INVALID_REQUEST', field: 'query.task' },
-    { name: `bearer ${evil}`, method: 'GET', url: '/v1/tasks', headers: { authorization: `Bearer ${evil.replace(/\s/g, '')}` }, status: 401, code: 'UNAUTHORIZED' },
+    {
+      name: `purge task ${evil}`,
+      method: 'DELETE',
+      url: `/v1/tasks/${encodeURIComponent(evil)}/jobs`,
+      status: 400,
+      code: 'INVALID_REQUEST',
+      field: 'params.task',
+    },
+    {
+      name: `task settings of ${evil}`,
+      method: 'PUT',
+      url: `/v1/tasks/${encodeURIComponent(evil)}`,
+      body: {},
+      status: 400,
+      code: 'INVALID_REQUEST',
+      field: 'params.task',
+    },
+    {
+      name: `suspend ${evil}`,
+      url: `/v1/tasks/${encodeURIComponent(evil)}/suspend`,
+      body: { delayMs: 1000 },
+      status: 400,
+      code: 'INVALID_REQUEST',
+      field: 'params.task',
+    },
+    {
+      name: `events filter ${evil}`,
+      method: 'GET',
+      url: `/v1/events?task=${encodeURIComponent(evil)}`,
+      status: 400,
+      code: 'INVALID_REQUEST',
+      field: 'query.task',
+    },
+    {
+      name: `bearer ${evil}`,
+      method: 'GET',
+      url: '/v1/tasks',
+      headers: { authorization: `Bearer ${evil.replace(/\s/g, '')}` },
+      status: 401,
+      code: 'UNAUTHORIZED',
+    },
   ]),
 
   // tokens
@@ -118,8 +241,23 @@ const CASES: Case[] = [
   { name: 'a token outside its task pattern', url: '/v1/jobs', body: job(), token: 'patterned', status: 403, code: 'FORBIDDEN' },
   { name: 'a submit token declaring task settings', method: 'PUT', url: '/v1/tasks/t.echo', body: {}, token: 'submit', status: 403, code: 'FORBIDDEN' },
   { name: 'a read token suspending a task', url: '/v1/tasks/t.echo/suspend', body: { delayMs: 1000 }, token: 'read', status: 403, code: 'FORBIDDEN' },
-  { name: 'a work token declaring settings outside its pattern', method: 'PUT', url: '/v1/tasks/t.echo', body: { maxAttempts: 1 }, token: 'workPatterned', status: 403, code: 'FORBIDDEN' },
-  { name: 'a work token suspending outside its pattern', url: '/v1/tasks/t.echo/suspend', body: { delayMs: 1000 }, token: 'workPatterned', status: 403, code: 'FORBIDDEN' },
+  {
+    name: 'a work token declaring settings outside its pattern',
+    method: 'PUT',
+    url: '/v1/tasks/t.echo',
+    body: { maxAttempts: 1 },
+    token: 'workPatterned',
+    status: 403,
+    code: 'FORBIDDEN',
+  },
+  {
+    name: 'a work token suspending outside its pattern',
+    url: '/v1/tasks/t.echo/suspend',
+    body: { delayMs: 1000 },
+    token: 'workPatterned',
+    status: 403,
+    code: 'FORBIDDEN',
+  },
   { name: 'a revoked token', url: '/v1/jobs', body: job(), token: 'revoked', status: 401, code: 'UNAUTHORIZED' },
   { name: 'no token where one is required', url: '/v1/jobs', body: job(), token: 'none', status: 401, code: 'UNAUTHORIZED' },
 ];
@@ -152,7 +290,12 @@ describe('bad input', () => {
       const target = c.token === 'none' ? strict : t;
       const headers: Record<string, string> = { ...c.headers };
       if (c.payload !== undefined) headers['content-type'] ??= 'application/json';
-      const r = await target.call(c.method ?? 'POST', c.url, { body: c.body, payload: c.payload, headers, token: c.token && c.token !== 'none' ? tokens[c.token] : undefined });
+      const r = await target.call(c.method ?? 'POST', c.url, {
+        body: c.body,
+        payload: c.payload,
+        headers,
+        token: c.token && c.token !== 'none' ? tokens[c.token] : undefined,
+      });
       assert.equal(r.status, c.status, JSON.stringify(r.json));
       assert.equal(r.json?.error?.code, c.code, JSON.stringify(r.json));
       assert.equal(typeof r.json.error.message, 'string');
@@ -173,7 +316,9 @@ describe('bad input', () => {
       assert.equal(batch.json.batch.title, evil);
       const [claimed] = await t.offload.claim({ tasks: ['t.echo'], max: 100 });
       if (claimed) {
-        const failed = await t.call('POST', `/v1/jobs/${claimed.id}/fail`, { body: { leaseToken: claimed.leaseToken, error: { message: evil, stack: evil }, retryable: false } });
+        const failed = await t.call('POST', `/v1/jobs/${claimed.id}/fail`, {
+          body: { leaseToken: claimed.leaseToken, error: { message: evil, stack: evil }, retryable: false },
+        });
         assert.equal(failed.status, 200);
         assert.equal((await t.offload.getJob(claimed.id)).error?.message, evil);
       }

@@ -5,17 +5,35 @@ import { openTestApi, type TestApi } from '../helpers/http.js';
 
 describe('HTTP API routes', () => {
   let t: TestApi;
-  beforeEach(async () => { t = await openTestApi(); });
-  afterEach(async () => { await t.dispose(); });
+  beforeEach(async () => {
+    t = await openTestApi();
+  });
+  afterEach(async () => {
+    await t.dispose();
+  });
 
   const submit = async (body: unknown, query = '') => t.call('POST', `/v1/jobs${query}`, { body });
   const claim = async (body: Record<string, unknown>) => t.call('POST', '/v1/claim', { body });
 
   describe('POST /v1/jobs', () => {
-    it('answers 201 with the job, in the CLI\'s --json shape', async () => {
+    it("answers 201 with the job, in the CLI's --json shape", async () => {
       const r = await submit({ task: 't.echo', input: { a: 1 }, priority: 5, maxAttempts: 2 });
       assert.equal(r.status, 201);
-      assert.deepEqual(Object.keys(r.json.job).slice(0, 13), ['id', 'task', 'state', 'input', 'result', 'error', 'attempt', 'maxAttempts', 'priority', 'progress', 'createdAt', 'startedAt', 'finishedAt']);
+      assert.deepEqual(Object.keys(r.json.job).slice(0, 13), [
+        'id',
+        'task',
+        'state',
+        'input',
+        'result',
+        'error',
+        'attempt',
+        'maxAttempts',
+        'priority',
+        'progress',
+        'createdAt',
+        'startedAt',
+        'finishedAt',
+      ]);
       assert.equal(typeof r.json.job.id, 'string');
       assert.deepEqual([r.json.job.task, r.json.job.state, r.json.job.priority, r.json.job.maxAttempts, r.json.job.origin], ['t.echo', 'queued', 5, 2, 'http']);
       assert.deepEqual(r.json.job.input, { a: 1 });
@@ -36,10 +54,19 @@ describe('HTTP API routes', () => {
       assert.equal(again.json.job.id, first.json.job.id);
       const reused = await t.call('POST', '/v1/jobs', { body: { task: 't.echo', input: { n: 2 } }, headers: key });
       assert.deepEqual([reused.status, reused.json.error.code, reused.json.error.details.jobIds], [422, 'IDEMPOTENCY_KEY_REUSED', [first.json.job.id]]);
-      const many = { body: [{ task: 't.echo', input: 1 }, { task: 't.other', input: 2 }], headers: { 'idempotency-key': 'import-7' } };
+      const many = {
+        body: [
+          { task: 't.echo', input: 1 },
+          { task: 't.other', input: 2 },
+        ],
+        headers: { 'idempotency-key': 'import-7' },
+      };
       const [m1, m2] = [await t.call('POST', '/v1/jobs', many), await t.call('POST', '/v1/jobs', many)];
       assert.deepEqual([m1.status, m2.status], [201, 200]);
-      assert.deepEqual(m2.json.jobs.map((j: { id: string }) => j.id), m1.json.jobs.map((j: { id: string }) => j.id));
+      assert.deepEqual(
+        m2.json.jobs.map((j: { id: string }) => j.id),
+        m1.json.jobs.map((j: { id: string }) => j.id),
+      );
       const batch = { body: { title: 'nightly', jobs: [{ task: 't.echo', input: 1 }] }, headers: { 'idempotency-key': 'nightly-2026-12-02' } };
       const [b1, b2] = [await t.call('POST', '/v1/batches', batch), await t.call('POST', '/v1/batches', batch)];
       assert.deepEqual([b1.status, b2.status, b2.headers['idempotent-replayed']], [201, 200, 'true']);
@@ -47,9 +74,10 @@ describe('HTTP API routes', () => {
       assert.equal((await t.offload.listJobs({ limit: 100 })).jobs.length, 4, 'one job, two jobs, one batch member');
     });
 
-    it('keeps each token\'s idempotency keys apart, and refuses a key that is not 1–255 visible characters', async () => {
+    it("keeps each token's idempotency keys apart, and refuses a key that is not 1–255 visible characters", async () => {
       const [a, b] = [await t.token('submit'), await t.token('submit')];
-      const send = (token: string, key: string) => t.call('POST', '/v1/jobs', { body: { task: 't.echo', input: 1 }, token, headers: { 'idempotency-key': key } });
+      const send = (token: string, key: string) =>
+        t.call('POST', '/v1/jobs', { body: { task: 't.echo', input: 1 }, token, headers: { 'idempotency-key': key } });
       const [ra, rb] = [await send(a, 'k'), await send(b, 'k')];
       assert.deepEqual([ra.status, rb.status], [201, 201]);
       assert.notEqual(ra.json.job.id, rb.json.job.id);
@@ -72,13 +100,22 @@ describe('HTTP API routes', () => {
     });
 
     it('submits an array in one transaction: all or none', async () => {
-      const r = await submit([{ task: 't.echo', input: 1 }, { task: 't.other', input: 2, uniqueKey: 'u' }]);
+      const r = await submit([
+        { task: 't.echo', input: 1 },
+        { task: 't.other', input: 2, uniqueKey: 'u' },
+      ]);
       assert.equal(r.status, 201);
-      assert.deepEqual(r.json.jobs.map((j: { task: string }) => j.task), ['t.echo', 't.other']);
+      assert.deepEqual(
+        r.json.jobs.map((j: { task: string }) => j.task),
+        ['t.echo', 't.other'],
+      );
       assert.deepEqual(r.json.deduplicated, [false, false]);
       const dup = await submit([{ task: 't.other', input: 3, uniqueKey: 'u' }]);
       assert.deepEqual([dup.status, dup.json.deduplicated], [200, [true]]);
-      const bad = await submit([{ task: 't.echo', input: 1 }, { task: 't.schema', input: { n: 'x' } }]);
+      const bad = await submit([
+        { task: 't.echo', input: 1 },
+        { task: 't.schema', input: { n: 'x' } },
+      ]);
       assert.equal(bad.status, 400);
       assert.equal(bad.json.error.code, 'INVALID_INPUT');
       const counts = await t.offload.counts();
@@ -98,7 +135,13 @@ describe('HTTP API routes', () => {
       const r = await submit({ task: 't.echo', input: { hello: 'world' } }, '?wait=30');
       assert.equal(r.status, 200);
       assert.deepEqual([r.json.job.state, r.json.job.result], ['succeeded', { hello: 'world' }]);
-      const many = await submit([{ task: 't.echo', input: 1 }, { task: 't.echo', input: 2 }], '?wait=30');
+      const many = await submit(
+        [
+          { task: 't.echo', input: 1 },
+          { task: 't.echo', input: 2 },
+        ],
+        '?wait=30',
+      );
       assert.deepEqual([many.status, many.json.jobs.map((j: { result: number }) => j.result)], [200, [1, 2]]);
     });
 
@@ -135,7 +178,10 @@ describe('HTTP API routes', () => {
       for (let i = 0; i < 3; i++) await submit({ task: 't.echo', input: i });
       await submit({ task: 't.other', input: null });
       const page1 = await t.call('GET', '/v1/jobs?task=t.echo&state=queued&limit=2');
-      assert.deepEqual(page1.json.jobs.map((j: { input: number }) => j.input), [2, 1]);
+      assert.deepEqual(
+        page1.json.jobs.map((j: { input: number }) => j.input),
+        [2, 1],
+      );
       assert.equal(typeof page1.json.nextCursor, 'string');
       const page2 = await t.call('GET', `/v1/jobs?task=t.echo&limit=2&cursor=${page1.json.nextCursor}`);
       assert.deepEqual([page2.json.jobs.map((j: { input: number }) => j.input), page2.json.nextCursor], [[0], null]);
@@ -168,7 +214,9 @@ describe('HTTP API routes', () => {
       const [job] = c.json.jobs;
       assert.deepEqual([job.id, job.task, job.input, job.attempt], [json.job.id, 't.echo', { n: 1 }, 1]);
       assert.equal(Date.parse(job.leaseExpiresAt), t.clock.now() + 10_000);
-      const hb = await t.call('POST', `/v1/jobs/${job.id}/heartbeat`, { body: { leaseToken: job.leaseToken, progress: { done: 1, total: 2, message: 'half' } } });
+      const hb = await t.call('POST', `/v1/jobs/${job.id}/heartbeat`, {
+        body: { leaseToken: job.leaseToken, progress: { done: 1, total: 2, message: 'half' } },
+      });
       assert.deepEqual([hb.status, Date.parse(hb.json.leaseExpiresAt)], [200, t.clock.now() + 30_000]);
       assert.deepEqual((await t.offload.getJob(job.id)).progress, { done: 1, total: 2, message: 'half' });
       const done = await t.call('POST', `/v1/jobs/${job.id}/complete`, { body: { leaseToken: job.leaseToken, result: { ok: true } } });
@@ -212,7 +260,9 @@ describe('HTTP API routes', () => {
     it('fail retries with backoff, or fails at once with retryable: false', async () => {
       await submit({ task: 't.echo', input: 1, maxAttempts: 3 });
       const [a] = (await claim({ tasks: ['t.echo'] })).json.jobs;
-      const retry = await t.call('POST', `/v1/jobs/${a.id}/fail`, { body: { leaseToken: a.leaseToken, error: { message: 'boom', code: 'E_PY' }, retryInMs: 5000 } });
+      const retry = await t.call('POST', `/v1/jobs/${a.id}/fail`, {
+        body: { leaseToken: a.leaseToken, error: { message: 'boom', code: 'E_PY' }, retryInMs: 5000 },
+      });
       assert.deepEqual([retry.json.state, Date.parse(retry.json.runAt)], ['queued', t.clock.now() + 5000]);
       await t.clock.advance(5000);
       const [b] = (await claim({ tasks: ['t.echo'] })).json.jobs;
@@ -253,7 +303,10 @@ describe('HTTP API routes', () => {
       await t.waitForLongRequests(1);
       const { json } = await submit({ task: 't.echo', input: 'wake' });
       const r = await pending;
-      assert.deepEqual(r.json.jobs.map((j: { id: string }) => j.id), [json.job.id]);
+      assert.deepEqual(
+        r.json.jobs.map((j: { id: string }) => j.id),
+        [json.job.id],
+      );
     });
 
     it('a long-polled claim wakes when a delayed job falls due, and ends empty at waitMs', async () => {
@@ -283,7 +336,16 @@ describe('HTTP API routes', () => {
 
   describe('batches, tasks, workers, health, OpenAPI', () => {
     it('POST /v1/batches and GET /v1/batches/:id', async () => {
-      const r = await t.call('POST', '/v1/batches', { body: { title: 'two', jobs: [{ task: 't.echo', input: 1 }, { task: 't.echo', input: 2 }], onFinish: { task: 't.other' } } });
+      const r = await t.call('POST', '/v1/batches', {
+        body: {
+          title: 'two',
+          jobs: [
+            { task: 't.echo', input: 1 },
+            { task: 't.echo', input: 2 },
+          ],
+          onFinish: { task: 't.other' },
+        },
+      });
       assert.equal(r.status, 201);
       assert.deepEqual([r.json.batch.title, r.json.batch.total, r.json.batch.state, r.json.jobs.length], ['two', 2, 'running', 2]);
       assert.equal(r.json.jobs[0].batchId, r.json.batch.id);
@@ -301,9 +363,15 @@ describe('HTTP API routes', () => {
     });
 
     it('GET /v1/tasks counts per task and state; DELETE /v1/tasks/:task/jobs purges', async () => {
-      await submit([{ task: 't.echo', input: 1 }, { task: 't.echo', input: 2 }]);
+      await submit([
+        { task: 't.echo', input: 1 },
+        { task: 't.echo', input: 2 },
+      ]);
       const counts = (await t.call('GET', '/v1/tasks')).json.tasks;
-      assert.deepEqual(counts.find((c: { task: string }) => c.task === 't.echo'), { task: 't.echo', queued: 2, running: 0, succeeded: 0, failed: 0, cancelled: 0 });
+      assert.deepEqual(
+        counts.find((c: { task: string }) => c.task === 't.echo'),
+        { task: 't.echo', queued: 2, running: 0, succeeded: 0, failed: 0, cancelled: 0 },
+      );
       const purged = await t.call('DELETE', '/v1/tasks/t.echo/jobs?state=queued,failed');
       assert.deepEqual(purged.json, { task: 't.echo', deleted: 2 });
       const unknown = await t.call('DELETE', '/v1/tasks/nope/jobs');
@@ -317,12 +385,34 @@ describe('HTTP API routes', () => {
       assert.deepEqual([h.status, h.json.ok, typeof h.json.version], [200, true, 'string']);
       const doc = (await t.call('GET', '/openapi.json')).json;
       assert.equal(doc.openapi, '3.1.0');
-      const routes = Object.entries(doc.paths as Record<string, object>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)).sort();
-      assert.deepEqual(routes, [
-        'DELETE /v1/tasks/{task}/jobs', 'GET /openapi.json', 'GET /v1/batches/{id}', 'GET /v1/events', 'GET /v1/health', 'GET /v1/jobs', 'GET /v1/jobs/{id}', 'GET /v1/tasks', 'GET /v1/workers',
-        'POST /v1/batches', 'POST /v1/claim', 'POST /v1/jobs', 'POST /v1/jobs/{id}/cancel', 'POST /v1/jobs/{id}/complete', 'POST /v1/jobs/{id}/fail',
-        'POST /v1/jobs/{id}/heartbeat', 'POST /v1/jobs/{id}/release', 'POST /v1/jobs/{id}/retry', 'POST /v1/tasks/{task}/suspend', 'PUT /v1/tasks/{task}',
-      ].sort());
+      const routes = Object.entries(doc.paths as Record<string, object>)
+        .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`))
+        .sort();
+      assert.deepEqual(
+        routes,
+        [
+          'DELETE /v1/tasks/{task}/jobs',
+          'GET /openapi.json',
+          'GET /v1/batches/{id}',
+          'GET /v1/events',
+          'GET /v1/health',
+          'GET /v1/jobs',
+          'GET /v1/jobs/{id}',
+          'GET /v1/tasks',
+          'GET /v1/workers',
+          'POST /v1/batches',
+          'POST /v1/claim',
+          'POST /v1/jobs',
+          'POST /v1/jobs/{id}/cancel',
+          'POST /v1/jobs/{id}/complete',
+          'POST /v1/jobs/{id}/fail',
+          'POST /v1/jobs/{id}/heartbeat',
+          'POST /v1/jobs/{id}/release',
+          'POST /v1/jobs/{id}/retry',
+          'POST /v1/tasks/{task}/suspend',
+          'PUT /v1/tasks/{task}',
+        ].sort(),
+      );
       assert.deepEqual(doc.paths['/v1/jobs/{id}'].get.responses['200'].content['application/json'].schema.properties.job, { $ref: '#/components/schemas/Job' });
       assert.equal(doc.paths['/v1/claim'].post.requestBody.content['application/json'].schema.additionalProperties, false);
     });

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { createToken } from '../../src/auth/tokens.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { httpFrontDoor, type HttpFrontDoor } from '../../src/http/front-door.js';
 import type { HttpFrontDoorOptions } from '../../src/http/front-door.js';
+import { type HttpFrontDoor, httpFrontDoor } from '../../src/http/front-door.js';
 import { apiTasks } from '../helpers/http.js';
 import { openTestOffload, type TestOffload } from '../helpers/offload.js';
 
@@ -22,7 +22,13 @@ async function serve(opts: HttpFrontDoorOptions = {}, beforeStart?: (t: TestOffl
   return {
     ...t,
     door,
-    post: (path, body, init = {}) => fetch(`${door.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...init.headers }, body: JSON.stringify(body), signal: init.signal }),
+    post: (path, body, init = {}) =>
+      fetch(`${door.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...init.headers },
+        body: JSON.stringify(body),
+        signal: init.signal,
+      }),
     async untilLongRequests(n) {
       while (door.api.openLongRequests() !== n) await new Promise((resolve) => setImmediate(resolve));
     },
@@ -61,7 +67,9 @@ function sseReader(res: Response) {
 
 describe('HTTP API over a socket', () => {
   let s: Served;
-  afterEach(async () => { await s?.dispose(); });
+  afterEach(async () => {
+    await s?.dispose();
+  });
 
   it('a long-polled claim is woken by a job another process submits', async () => {
     s = await serve();
@@ -72,7 +80,10 @@ describe('HTTP API over a socket', () => {
     const res = await pending;
     assert.equal(res.status, 200);
     const body = (await res.json()) as { jobs: { id: string; input: unknown }[] };
-    assert.deepEqual(body.jobs.map((j) => [j.id, j.input]), [[job.id, { from: 'elsewhere' }]]);
+    assert.deepEqual(
+      body.jobs.map((j) => [j.id, j.input]),
+      [[job.id, { from: 'elsewhere' }]],
+    );
     assert.equal(s.door.api.openLongRequests(), 0);
   });
 
@@ -122,7 +133,7 @@ describe('HTTP API over a socket', () => {
     const enqueued = await next();
     assert.deepEqual([enqueued.event, enqueued.data.id, enqueued.data.task, typeof enqueued.data.runAt], ['job:enqueued', job.id, 't.echo', 'string']);
 
-    const [claimed] = (await (await s.post('/v1/claim', { tasks: ['t.echo'] })).json() as { jobs: { id: string; leaseToken: string }[] }).jobs;
+    const [claimed] = ((await (await s.post('/v1/claim', { tasks: ['t.echo'] })).json()) as { jobs: { id: string; leaseToken: string }[] }).jobs;
     assert.equal((await next()).event, 'job:started');
     await s.post(`/v1/jobs/${claimed!.id}/heartbeat`, { leaseToken: claimed!.leaseToken, progress: { done: 1, total: 2 } });
     assert.deepEqual(await next(), { event: 'job:progress', data: { id: job.id, task: 't.echo', progress: { done: 1, total: 2 } } });
@@ -158,7 +169,9 @@ describe('HTTP API over a socket', () => {
       await bare.dispose();
     }
     let secret = '';
-    s = await serve({ host: '0.0.0.0' }, async (t) => { secret = (await createToken(t.offload.store, t.clock, { name: 'ops', scope: 'admin' })).secret; });
+    s = await serve({ host: '0.0.0.0' }, async (t) => {
+      secret = (await createToken(t.offload.store, t.clock, { name: 'ops', scope: 'admin' })).secret;
+    });
     assert.match(s.door.description, /every request needs a token/);
     const url = s.door.url.replace('0.0.0.0', '127.0.0.1');
     const anonymous = await fetch(`${url}/v1/health`);

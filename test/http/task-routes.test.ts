@@ -5,8 +5,12 @@ import { openTestApi, type TestApi } from '../helpers/http.js';
 
 describe('HTTP API: task settings and suspension', () => {
   let t: TestApi;
-  beforeEach(async () => { t = await openTestApi(); });
-  afterEach(async () => { await t.dispose(); });
+  beforeEach(async () => {
+    t = await openTestApi();
+  });
+  afterEach(async () => {
+    await t.dispose();
+  });
 
   describe('PUT /v1/tasks/:task', () => {
     it('stores the settings with defaults filled in; later submissions use them', async () => {
@@ -17,8 +21,15 @@ describe('HTTP API: task settings and suspension', () => {
       assert.deepEqual(r.json, {
         task: 'remote.resize',
         settings: {
-          maxAttempts: 5, backoff: { type: 'fixed', delayMs: 250 }, timeoutMs: 2000, priority: 3, concurrency: null, concurrencyPerKey: 1,
-          retention: { succeeded: 60_000, failed: 60_000, cancelled: 60_000 }, inputSchema: null, description: 'thumbnails',
+          maxAttempts: 5,
+          backoff: { type: 'fixed', delayMs: 250 },
+          timeoutMs: 2000,
+          priority: 3,
+          concurrency: null,
+          concurrencyPerKey: 1,
+          retention: { succeeded: 60_000, failed: 60_000, cancelled: 60_000 },
+          inputSchema: null,
+          description: 'thumbnails',
         },
       });
       const job = (await t.call('POST', '/v1/jobs', { body: { task: 'remote.resize', input: 1 } })).json.job;

@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { defineTask, StoreVersionError } from '../../src/index.js';
 import { resolveTaskSettings } from '../../src/core/task.js';
+import { defineTask, StoreVersionError } from '../../src/index.js';
 import { openStore } from '../../src/store/open.js';
 import { SCHEMA_VERSION } from '../../src/store/postgres/connection.js';
 import type { Store, StoreChange } from '../../src/store/store.js';
@@ -30,8 +30,14 @@ function nextChange(store: Store, match: (c: StoreChange) => boolean = () => tru
 
 /** Terminates the backends of one application_name (a store's connections, when the URL names them). */
 function terminate(applicationName: string): Promise<number> {
-  return withAdmin(async (c) => (await c.query(
-    'SELECT count(*)::int AS n FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1) t', [applicationName])).rows[0].n as number);
+  return withAdmin(
+    async (c) =>
+      (
+        await c.query('SELECT count(*)::int AS n FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1) t', [
+          applicationName,
+        ])
+      ).rows[0].n as number,
+  );
 }
 
 if (await postgresReady('PostgreSQL across processes')) {
@@ -51,15 +57,22 @@ if (await postgresReady('PostgreSQL across processes')) {
 
     it('migrates a fresh schema once when several processes open it at the same moment', async () => {
       const { schema } = await schemaWithStores(5);
-      const versions = await withAdmin(async (c) => (await c.query(`SELECT version FROM ${schema}.migrations ORDER BY version`)).rows.map((r) => r.version as number));
-      assert.deepEqual(versions, Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
+      const versions = await withAdmin(async (c) =>
+        (await c.query(`SELECT version FROM ${schema}.migrations ORDER BY version`)).rows.map((r) => r.version as number),
+      );
+      assert.deepEqual(
+        versions,
+        Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1),
+      );
       await withAdmin((c) => c.query(`INSERT INTO ${schema}.migrations (version) VALUES (999)`));
       await assert.rejects(openStore(urlForSchema(schema)), StoreVersionError);
     });
 
     it('holds each cluster duty in one process at a time, and hands it over when that process is gone', async () => {
       const names = [uniqueSchema('a'), uniqueSchema('b')];
-      const { stores: [a, b] } = await schemaWithStores(2, names);
+      const {
+        stores: [a, b],
+      } = await schemaWithStores(2, names);
       assert.equal(a.capabilities.clusterDuties, 'lock');
       assert.equal(await a.holdDuty({ duty: 'rescuer' }), true);
       assert.equal(await b.holdDuty({ duty: 'rescuer' }), false);
@@ -67,13 +80,15 @@ if (await postgresReady('PostgreSQL across processes')) {
       assert.equal(await b.holdDuty({ duty: 'pruner' }), true, 'duties are independent');
       assert.equal(await a.holdDuty({ duty: 'pruner' }), false);
       // A's connections die (a crashed or cut-off node): PostgreSQL drops its locks with them.
-      assert.ok(await terminate(names[0]) >= 1);
+      assert.ok((await terminate(names[0])) >= 1);
       assert.equal(await b.holdDuty({ duty: 'rescuer' }), true, 'another process takes the duty over');
       assert.equal(await a.holdDuty({ duty: 'rescuer' }), false, 'the old holder knows it lost it');
     });
 
     it('tells other processes about new jobs by task and finished jobs and batches by id, not about their own', async () => {
-      const { stores: [a, b] } = await schemaWithStores(2);
+      const {
+        stores: [a, b],
+      } = await schemaWithStores(2);
       await a.registerTasks({ tasks: ['email', 'report'].map((name) => ({ name, settings: resolveTaskSettings(name, {}) })), now: T0 });
       // Watching starts with a LISTEN, then a "look again" ({ tasks: null }) for anything missed before it.
       await Promise.all([a, b].map((s) => nextChange(s, (c) => c.tasks === null)));
@@ -90,16 +105,18 @@ if (await postgresReady('PostgreSQL across processes')) {
       // A hears B's change, and never heard its own two before it.
       await b.insertJobs({ jobs: [newJob({ task: 'report' })], now: T0 });
       const first = await aSees;
-      assert.deepEqual(first.tasks, ['report'], 'A\'s first change came from B');
+      assert.deepEqual(first.tasks, ['report'], "A's first change came from B");
     });
 
     it('listens again by itself after its connection is killed, and says "look again" for what it missed', async () => {
       const names = [uniqueSchema('a'), uniqueSchema('b')];
-      const { stores: [a, b] } = await schemaWithStores(2, names);
+      const {
+        stores: [a, b],
+      } = await schemaWithStores(2, names);
       const listening = nextChange(b, (c) => c.tasks === null);
       await listening; // the first LISTEN is followed by a "look again"
       const relistened = nextChange(b, (c) => c.tasks === null);
-      assert.ok(await terminate(names[1]) >= 1);
+      assert.ok((await terminate(names[1])) >= 1);
       await relistened;
       const heard = nextChange(b, (c) => c.tasks?.includes('email') === true);
       await a.insertJobs({ jobs: [newJob()], now: T0 });
@@ -146,7 +163,9 @@ if (await postgresReady('PostgreSQL across processes')) {
         assert.equal(peak, 2, 'never more than 2 running across the 3 workers');
 
         running = peak = 0;
-        const keyedHandles = await t.offload.enqueueMany(Array.from({ length: 30 }, (_, i) => ({ task: keyed, input: { key: `k${i % 3}` }, options: { concurrencyKey: `k${i % 3}` } })));
+        const keyedHandles = await t.offload.enqueueMany(
+          Array.from({ length: 30 }, (_, i) => ({ task: keyed, input: { key: `k${i % 3}` }, options: { concurrencyKey: `k${i % 3}` } })),
+        );
         for (const o of others) await o.work({ concurrency: 5, maintenance: false, tasks: [keyed] });
         await Promise.all(keyedHandles.map((h) => h.result()));
         assert.equal(keyPeak, 1, 'never two jobs of one key at once');

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
-import { defineTask, Offload, StoreUnavailableError } from '../../src/index.js';
 import type { Logger } from '../../src/core/logger.js';
+import { defineTask, Offload, StoreUnavailableError } from '../../src/index.js';
 import { createPool, Db } from '../../src/store/postgres/connection.js';
 import { ManualClock } from '../../src/testing/manual-clock.js';
 import { deferred } from '../helpers/offload.js';
@@ -19,12 +19,17 @@ function recordingLogger(): Logger & { errors: Record<string, unknown>[]; nextEr
   const waiting: ((e: Record<string, unknown>) => void)[] = [];
   return {
     errors,
-    debug() {}, info() {}, warn() {},
+    debug() {},
+    info() {},
+    warn() {},
     error(obj: object) {
       errors.push(obj as Record<string, unknown>);
       for (const w of waiting.splice(0)) w(obj as Record<string, unknown>);
     },
-    nextError: () => new Promise((resolve) => { waiting.push(resolve); }),
+    nextError: () =>
+      new Promise((resolve) => {
+        waiting.push(resolve);
+      }),
   };
 }
 
@@ -36,21 +41,29 @@ if (await postgresReady('PostgreSQL outage')) {
     it('opening a store that cannot be reached fails with STORE_UNAVAILABLE', async () => {
       const url = new URL(urlForSchema(schema));
       url.port = '1';
-      await assert.rejects(Offload.open({ store: url.toString() }), (err: Error) => err instanceof StoreUnavailableError && /retries by itself/.test(err.message));
+      await assert.rejects(
+        Offload.open({ store: url.toString() }),
+        (err: Error) => err instanceof StoreUnavailableError && /retries by itself/.test(err.message),
+      );
     });
 
     it('a connection killed in the middle of a transaction fails that transaction with STORE_UNAVAILABLE, and nothing else', async () => {
       const db = new Db(createPool({ connectionString: TEST_PG_URL, schema }, 2));
       try {
-        await assert.rejects(db.transaction(async (tx) => {
-          const [{ pid }] = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-          await withAdmin(async (c) => {
-            await c.query('SELECT pg_terminate_backend($1)', [pid]);
-            // Until the backend is gone: by then its goodbye reached this process, between two statements.
-            while ((await c.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rowCount) { /* look again */ }
-          });
-          await tx.query('SELECT 1');
-        }), StoreUnavailableError);
+        await assert.rejects(
+          db.transaction(async (tx) => {
+            const [{ pid }] = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+            await withAdmin(async (c) => {
+              await c.query('SELECT pg_terminate_backend($1)', [pid]);
+              // Until the backend is gone: by then its goodbye reached this process, between two statements.
+              while ((await c.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rowCount) {
+                /* look again */
+              }
+            });
+            await tx.query('SELECT 1');
+          }),
+          StoreUnavailableError,
+        );
         assert.deepEqual(await db.query('SELECT 1 AS one'), [{ one: 1 }], 'the pool goes on with a new connection');
       } finally {
         await db.pool.end();
@@ -67,10 +80,15 @@ if (await postgresReady('PostgreSQL outage')) {
         await locker.query('BEGIN');
         await locker.query("SELECT pg_advisory_xact_lock(hashtext('offload-migrate'), hashtext($1))", [stuck]);
         let opened = false;
-        const opening = Offload.open({ store: url, tasks: [defineTask('stuck.task', async () => null)] }).then((o) => { opened = true; return o; });
+        const opening = Offload.open({ store: url, tasks: [defineTask('stuck.task', async () => null)] }).then((o) => {
+          opened = true;
+          return o;
+        });
         await withAdmin(async (c) => {
           const waiting = "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%offload-migrate%' AND pid <> $1";
-          while (!(await c.query(waiting, [(locker as unknown as { processID: number }).processID])).rowCount) { /* look again */ }
+          while (!(await c.query(waiting, [(locker as unknown as { processID: number }).processID])).rowCount) {
+            /* look again */
+          }
           await c.query('SELECT pg_sleep(0.6)'); // twice the timeout, which would have cancelled the wait
         });
         assert.equal(opened, false, 'still waiting for the other migration');
@@ -126,8 +144,13 @@ if (await postgresReady('PostgreSQL outage')) {
         // The worker retries on its own clock (backoff from 100 ms); move it past the retries.
         await clock.advance(10_000);
         const results = await Promise.all(handles.map((h) => h.result()));
-        assert.deepEqual(results, Array.from({ length: 10 }, (_, i) => ({ i })));
-        const attempts = await withAdmin(async (c) => (await c.query(`SELECT max(attempt)::int AS a, count(*)::int AS n FROM ${schema}.jobs WHERE state = 'succeeded'`)).rows[0]);
+        assert.deepEqual(
+          results,
+          Array.from({ length: 10 }, (_, i) => ({ i })),
+        );
+        const attempts = await withAdmin(
+          async (c) => (await c.query(`SELECT max(attempt)::int AS a, count(*)::int AS n FROM ${schema}.jobs WHERE state = 'succeeded'`)).rows[0],
+        );
         assert.deepEqual(attempts, { a: 1, n: 10 }, 'each job ran once: the results were kept, not lost and rerun');
       } finally {
         await offload.close();

@@ -9,12 +9,22 @@ import { afterEach, describe, it } from 'node:test';
 import { createToken } from '../../src/auth/tokens.js';
 import type { Logger } from '../../src/core/logger.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { httpFrontDoor, type HttpFrontDoor } from '../../src/http/front-door.js';
-import { defineTask, JobCancelledError, JobTimeoutError, LeaseLostError, permanent, retryLater, suspendTask, type TaskDefinition, type Worker } from '../../src/index.js';
-import { startRemoteWorker, type RemoteWorkerOptions } from '../../src/remote/remote-worker.js';
+import { type HttpFrontDoor, httpFrontDoor } from '../../src/http/front-door.js';
+import {
+  defineTask,
+  JobCancelledError,
+  JobTimeoutError,
+  LeaseLostError,
+  permanent,
+  retryLater,
+  suspendTask,
+  type TaskDefinition,
+  type Worker,
+} from '../../src/index.js';
+import { type RemoteWorkerOptions, startRemoteWorker } from '../../src/remote/remote-worker.js';
 import { eventually } from '../helpers/eventually.js';
-import { deferred, type Deferred, nextEvent, openTestOffload, type TestOffload } from '../helpers/offload.js';
-import { cuttableProxy, type CuttableProxy } from '../helpers/proxy.js';
+import { type Deferred, deferred, nextEvent, openTestOffload, type TestOffload } from '../helpers/offload.js';
+import { type CuttableProxy, cuttableProxy } from '../helpers/proxy.js';
 
 interface Server {
   t: TestOffload;
@@ -37,10 +47,18 @@ function recordingLogger(): Logger & { lines: string[]; next(re: RegExp): Promis
     const err = (obj as { err?: { code?: string } }).err;
     const line = `${level} ${msg ?? ''}${err?.code ? ` (${err.code})` : ''}`;
     lines.push(line);
-    for (const w of [...waiters]) if (w.re.test(line)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(line); }
+    for (const w of [...waiters])
+      if (w.re.test(line)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
   };
   return {
-    lines, debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'),
+    lines,
+    debug: log('debug'),
+    info: log('info'),
+    warn: log('warn'),
+    error: log('error'),
     next: (re) => {
       const seen = lines.find((l) => re.test(l));
       return seen ? Promise.resolve(seen) : new Promise((resolve) => waiters.push({ re, resolve }));
@@ -70,19 +88,24 @@ describe('remote worker (offload worker --connect)', () => {
    * After a network cut: a retry timer is armed only once its failed request has failed, which
    * real I/O decides, so move the clock on a second at a time until the outcome shows.
    */
-  const advanceUntil = (check: () => boolean | Promise<boolean>, what: string) => eventually(async () => {
-    await server.t.clock.advance(1000);
-    return check();
-  }, what);
+  const advanceUntil = (check: () => boolean | Promise<boolean>, what: string) =>
+    eventually(async () => {
+      await server.t.clock.advance(1000);
+      return check();
+    }, what);
 
   it('declares its tasks, runs their jobs in its free slots, and is woken by the server when work arrives', async () => {
     server = await openServer();
     const gates = new Map<number, Deferred>();
     const gate = (n: number) => gates.get(n) ?? gates.set(n, deferred()).get(n)!;
-    const task = defineTask('r.gate', async (n: number) => {
-      await gate(n).promise;
-      return n * 10;
-    }, { maxAttempts: 4, timeoutMs: 60_000, priority: 2 });
+    const task = defineTask(
+      'r.gate',
+      async (n: number) => {
+        await gate(n).promise;
+        return n * 10;
+      },
+      { maxAttempts: 4, timeoutMs: 60_000, priority: 2 },
+    );
     await start([task], { concurrency: 2 });
     const [record] = await server.t.offload.store.getTasks({ names: ['r.gate'] });
     assert.deepEqual([record!.settings.maxAttempts, record!.settings.timeoutMs, record!.settings.priority], [4, 60_000, 2]);
@@ -91,7 +114,12 @@ describe('remote worker (offload worker --connect)', () => {
     await claimWaiting();
     const startedTwo = new Promise<void>((resolve) => {
       let n = 0;
-      const off = server.t.offload.on('job:started', () => { if (++n === 2) { off(); resolve(); } });
+      const off = server.t.offload.on('job:started', () => {
+        if (++n === 2) {
+          off();
+          resolve();
+        }
+      });
     });
     const handles = await Promise.all([1, 2, 3].map((n) => server.t.offload.enqueue('r.gate', n)));
     await startedTwo;
@@ -108,18 +136,22 @@ describe('remote worker (offload worker --connect)', () => {
     assert.deepEqual([job.attempt, job.maxAttempts, job.workerId], [1, 4, worker!.id]);
   });
 
-  it('maps each outcome onto the API: retry with the task\'s backoff, permanent, retryLater, final failure', async () => {
+  it("maps each outcome onto the API: retry with the task's backoff, permanent, retryLater, final failure", async () => {
     server = await openServer();
     const runs = new Map<string, number>();
-    const task = defineTask('r.outcomes', async (kind: string) => {
-      const run = (runs.get(kind) ?? 0) + 1;
-      runs.set(kind, run);
-      if (kind === 'throw' && run === 1) throw Object.assign(new Error('boom'), { code: 'E_BOOM' });
-      if (kind === 'permanent') throw permanent(new Error('bad input'));
-      if (kind === 'later' && run === 1) throw retryLater(5000, 'not yet');
-      if (kind === 'last') throw new Error('always');
-      return `${kind} ran ${run}`;
-    }, { maxAttempts: 3, backoff: { type: 'fixed', delayMs: 1000, jitter: false } });
+    const task = defineTask(
+      'r.outcomes',
+      async (kind: string) => {
+        const run = (runs.get(kind) ?? 0) + 1;
+        runs.set(kind, run);
+        if (kind === 'throw' && run === 1) throw Object.assign(new Error('boom'), { code: 'E_BOOM' });
+        if (kind === 'permanent') throw permanent(new Error('bad input'));
+        if (kind === 'later' && run === 1) throw retryLater(5000, 'not yet');
+        if (kind === 'last') throw new Error('always');
+        return `${kind} ran ${run}`;
+      },
+      { maxAttempts: 3, backoff: { type: 'fixed', delayMs: 1000, jitter: false } },
+    );
     await start([task]);
     const { offload, clock } = server.t;
 
@@ -197,10 +229,14 @@ describe('remote worker (offload worker --connect)', () => {
   it('a handler past its timeout sees its signal abort, and the attempt fails with JOB_TIMEOUT', async () => {
     server = await openServer();
     const reason = deferred<unknown>();
-    const task = defineTask('r.slow', async (_: null, ctx) => {
-      ctx.signal.addEventListener('abort', () => reason.resolve(ctx.signal.reason));
-      await new Promise(() => undefined);
-    }, { timeoutMs: 1000, maxAttempts: 1 });
+    const task = defineTask(
+      'r.slow',
+      async (_: null, ctx) => {
+        ctx.signal.addEventListener('abort', () => reason.resolve(ctx.signal.reason));
+        await new Promise(() => undefined);
+      },
+      { timeoutMs: 1000, maxAttempts: 1 },
+    );
     await start([task]);
     const { offload, clock } = server.t;
     const handle = await offload.enqueue('r.slow', null);
@@ -251,7 +287,7 @@ describe('remote worker (offload worker --connect)', () => {
     await eventually(() => server.door.api.openLongRequests() === 0, 'the waiting claim is gone');
     await clock.advance(2000);
     await stopping;
-    assert.equal((await reason.promise as { code?: string }).code, 'SHUTDOWN');
+    assert.equal(((await reason.promise) as { code?: string }).code, 'SHUTDOWN');
     assert.equal((await released).id, handle.id);
     const job = await handle.status();
     assert.deepEqual([job.state, job.attempt, job.runAt], ['queued', 0, new Date(clock.now()).toISOString()]);
@@ -314,7 +350,9 @@ describe('remote worker (offload worker --connect)', () => {
     proxy.restore();
     // Heartbeats that failed over the cut re-arm once their requests fail: move time on until one gets through.
     let told: unknown;
-    void reason.promise.then((r) => { told = r; });
+    void reason.promise.then((r) => {
+      told = r;
+    });
     await advanceUntil(() => told !== undefined, 'a heartbeat told the worker that it lost the job');
     assert.ok(told instanceof LeaseLostError);
     const job = await handle.status();

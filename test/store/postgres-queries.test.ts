@@ -16,7 +16,13 @@ function castAliases(sql: string): Set<string> {
 /** The bare names ORDER BY clauses sort by. */
 function sortedNames(sql: string): string[] {
   const clauses = [...sql.matchAll(/\bORDER\s+BY\s+([^;]*?)(?=\bLIMIT\b|\bFOR\b|\bOFFSET\b|\)|$)/gis)].map((m) => m[1]);
-  return clauses.flatMap((c) => c.split(',').map((term) => term.trim().split(/\s+/)[0]).filter((name) => /^"?\w+"?$/.test(name)).map((n) => n.replace(/"/g, '')));
+  return clauses.flatMap((c) =>
+    c
+      .split(',')
+      .map((term) => term.trim().split(/\s+/)[0])
+      .filter((name) => /^"?\w+"?$/.test(name))
+      .map((n) => n.replace(/"/g, '')),
+  );
 }
 
 describe('PostgreSQL statements', () => {
@@ -24,14 +30,21 @@ describe('PostgreSQL statements', () => {
     assert.ok(POSTGRES_QUERIES.size > 20);
     for (const [name, sql] of POSTGRES_QUERIES) {
       const aliases = castAliases(sql);
-      for (const term of sortedNames(sql)) assert.ok(!aliases.has(term), `${name}.sql sorts by "${term}", which its select list casts; write the table's column (e.g. jobs.${term})`);
+      for (const term of sortedNames(sql))
+        assert.ok(!aliases.has(term), `${name}.sql sorts by "${term}", which its select list casts; write the table's column (e.g. jobs.${term})`);
     }
   });
 
   it('catches the pattern it looks for', () => {
     const bad = 'SELECT id::text AS id FROM jobs ORDER BY id DESC LIMIT 5';
-    assert.deepEqual(sortedNames(bad).filter((t) => castAliases(bad).has(t)), ['id']);
+    assert.deepEqual(
+      sortedNames(bad).filter((t) => castAliases(bad).has(t)),
+      ['id'],
+    );
     const good = 'SELECT id::text AS id FROM jobs ORDER BY jobs.id DESC LIMIT 5';
-    assert.deepEqual(sortedNames(good).filter((t) => castAliases(good).has(t)), []);
+    assert.deepEqual(
+      sortedNames(good).filter((t) => castAliases(good).has(t)),
+      [],
+    );
   });
 });

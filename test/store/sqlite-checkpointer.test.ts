@@ -8,10 +8,10 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import type Database from 'better-sqlite3';
-import { newJob } from '../conformance/store-suite.js';
 import type { Checkpointer } from '../../src/store/sqlite/checkpointer.js';
 import { AUTOCHECKPOINT_PAGES } from '../../src/store/sqlite/connection.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { newJob } from '../conformance/store-suite.js';
 import { tempDir } from '../helpers/stores.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -44,7 +44,7 @@ describe('SQLite background checkpoints', () => {
     const sizeBefore = statSync(path).size;
     await writeJobs(store, 1);
     assert.equal(checkpointer.running, true);
-    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 50_000, 'SQLite\'s own checkpoints only as a backstop');
+    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 50_000, "SQLite's own checkpoints only as a backstop");
     const checkpointed = checkpointer.nextCheckpoint();
     await writeJobs(store, 10);
     await checkpointed;
@@ -52,7 +52,7 @@ describe('SQLite background checkpoints', () => {
     assert.equal((await store.listJobs({ limit: 100 })).length, 15);
   });
 
-  it('falls back to SQLite\'s own checkpoints when the thread dies, and stops the thread on close', async () => {
+  it("falls back to SQLite's own checkpoints when the thread dies, and stops the thread on close", async () => {
     dir = tempDir();
     const path = join(dir.path, 'offload.db');
     store = new SqliteStore(path, { checkpoints: { afterWrites: 2 } });

@@ -8,7 +8,16 @@ import { requireTask } from '../access.js';
 import { unmapped } from '../allow-list.js';
 import { type Api, type ApiContext, holdLongRequest, iso } from '../context.js';
 import {
-  ClaimBody, ClaimResponse, CompleteBody, errorResponses, FailBody, HeartbeatBody, HeartbeatResponse, JobParams, OutcomeResponse, ReleaseBody,
+  ClaimBody,
+  ClaimResponse,
+  CompleteBody,
+  errorResponses,
+  FailBody,
+  HeartbeatBody,
+  HeartbeatResponse,
+  JobParams,
+  OutcomeResponse,
+  ReleaseBody,
 } from '../schemas.js';
 import { WorkSignal } from '../work-signal.js';
 
@@ -17,121 +26,147 @@ const errors = errorResponses(400, 401, 403, 404, 409, 413, 415, 429);
 export function agentRoutes(app: Api, ctx: ApiContext): void {
   const { offload, options } = ctx;
 
-  app.post('/v1/claim', {
-    config: { access: 'work' },
-    schema: {
-      summary: 'Claim runnable jobs of the given tasks, each with a lease token',
-      description: 'When none is runnable and `waitMs` > 0, holds the request until one is (woken by submissions, not by polling) or `waitMs` '
-        + '(capped by the server, 60 s by default) passes; then `jobs` may be empty. Heartbeat each job before `leaseExpiresAt`, then complete, fail or release it.',
-      tags: ['agents'],
-      body: ClaimBody,
-      response: { 200: ClaimResponse, ...errors },
+  app.post(
+    '/v1/claim',
+    {
+      config: { access: 'work' },
+      schema: {
+        summary: 'Claim runnable jobs of the given tasks, each with a lease token',
+        description:
+          'When none is runnable and `waitMs` > 0, holds the request until one is (woken by submissions, not by polling) or `waitMs` ' +
+          '(capped by the server, 60 s by default) passes; then `jobs` may be empty. Heartbeat each job before `leaseExpiresAt`, then complete, fail or release it.',
+        tags: ['agents'],
+        body: ClaimBody,
+        response: { 200: ClaimResponse, ...errors },
+      },
     },
-  }, async (request, reply) => {
-    const body = request.body;
-    const tasks = [...new Set(body.tasks)];
-    for (const t of tasks) requireTask(request, t);
-    const workerId = body.workerId ?? defaultWorkerId(request);
-    const claimOptions = { tasks, workerId, max: body.max ?? 1, leaseMs: body.leaseMs };
-    await ctx.agents.ensureTasks(tasks);
-    await ctx.agents.seen({ workerId, host: unmapped(request.ip), tasks, concurrency: claimOptions.max });
-    const waitMs = Math.min(body.waitMs ?? 0, options.maxLongPollMs);
-    if (waitMs === 0) return { jobs: (await offload.claim(claimOptions)).map(claimedJson) };
+    async (request, reply) => {
+      const body = request.body;
+      const tasks = [...new Set(body.tasks)];
+      for (const t of tasks) requireTask(request, t);
+      const workerId = body.workerId ?? defaultWorkerId(request);
+      const claimOptions = { tasks, workerId, max: body.max ?? 1, leaseMs: body.leaseMs };
+      await ctx.agents.ensureTasks(tasks);
+      await ctx.agents.seen({ workerId, host: unmapped(request.ip), tasks, concurrency: claimOptions.max });
+      const waitMs = Math.min(body.waitMs ?? 0, options.maxLongPollMs);
+      if (waitMs === 0) return { jobs: (await offload.claim(claimOptions)).map(claimedJson) };
 
-    const held = holdLongRequest(ctx, request, reply);
-    const signal = new WorkSignal(offload, tasks);
-    try {
-      const deadline = offload.clock.now() + waitMs;
-      for (;;) {
-        const jobs = await offload.claim(claimOptions);
-        if (held.signal.aborted && jobs.length > 0) {
-          // Nobody will receive them: give them straight back rather than let the lease run out.
-          await Promise.all(jobs.map((j) => offload.release(j.id, { leaseToken: j.leaseToken }).catch(() => {})));
-          return { jobs: [] };
+      const held = holdLongRequest(ctx, request, reply);
+      const signal = new WorkSignal(offload, tasks);
+      try {
+        const deadline = offload.clock.now() + waitMs;
+        for (;;) {
+          const jobs = await offload.claim(claimOptions);
+          if (held.signal.aborted && jobs.length > 0) {
+            // Nobody will receive them: give them straight back rather than let the lease run out.
+            await Promise.all(jobs.map((j) => offload.release(j.id, { leaseToken: j.leaseToken }).catch(() => {})));
+            return { jobs: [] };
+          }
+          const left = deadline - offload.clock.now();
+          if (jobs.length > 0 || left <= 0 || held.signal.aborted) return { jobs: jobs.map(claimedJson) };
+          await signal.wait(left, held.signal);
         }
-        const left = deadline - offload.clock.now();
-        if (jobs.length > 0 || left <= 0 || held.signal.aborted) return { jobs: jobs.map(claimedJson) };
-        await signal.wait(left, held.signal);
+      } finally {
+        signal.close();
+        held.done();
       }
-    } finally {
-      signal.close();
-      held.done();
-    }
-  });
-
-  app.post('/v1/jobs/:id/heartbeat', {
-    config: { access: 'work' },
-    schema: {
-      summary: 'Extend a claimed job\'s lease and report progress',
-      description: '409 LEASE_LOST when the lease token is stale (the lease expired and the job went to another worker, or it was cancelled): stop working on the job.',
-      tags: ['agents'],
-      params: JobParams,
-      body: HeartbeatBody,
-      response: { 200: HeartbeatResponse, ...errors },
     },
-  }, async (request) => {
-    const { id } = request.params;
-    // The task labels progress events (SSE filters by it) and is checked against the token's patterns.
-    const task = request.body.progress || isTaskRestricted(request.principal) ? await taskOf(request, id) : undefined;
-    const r = await fenced(id, () => offload.heartbeat(id, { leaseToken: request.body.leaseToken, progress: request.body.progress, leaseMs: request.body.leaseMs, task }));
-    return { id, leaseExpiresAt: iso(r.leaseExpiresAt) };
-  });
+  );
 
-  app.post('/v1/jobs/:id/complete', {
-    config: { access: 'work' },
-    schema: {
-      summary: 'Record a claimed job\'s result',
-      description: '409 LEASE_LOST when the lease token is stale: the result is not recorded. Safe to repeat: a complete sent again with the same '
-        + 'lease token and the same result (its first answer was lost) answers 200 again; with another result it gets 409 LEASE_LOST (`details.state: succeeded`).',
-      tags: ['agents'],
-      params: JobParams,
-      body: CompleteBody,
-      response: { 200: OutcomeResponse, ...errors },
+  app.post(
+    '/v1/jobs/:id/heartbeat',
+    {
+      config: { access: 'work' },
+      schema: {
+        summary: "Extend a claimed job's lease and report progress",
+        description:
+          '409 LEASE_LOST when the lease token is stale (the lease expired and the job went to another worker, or it was cancelled): stop working on the job.',
+        tags: ['agents'],
+        params: JobParams,
+        body: HeartbeatBody,
+        response: { 200: HeartbeatResponse, ...errors },
+      },
     },
-  }, async (request) => {
-    const { id } = request.params;
-    if (isTaskRestricted(request.principal)) await taskOf(request, id);
-    await fenced(id, () => offload.complete(id, { leaseToken: request.body.leaseToken, result: request.body.result ?? null }));
-    return { id, state: 'succeeded' as const, runAt: null };
-  });
+    async (request) => {
+      const { id } = request.params;
+      // The task labels progress events (SSE filters by it) and is checked against the token's patterns.
+      const task = request.body.progress || isTaskRestricted(request.principal) ? await taskOf(request, id) : undefined;
+      const r = await fenced(id, () =>
+        offload.heartbeat(id, { leaseToken: request.body.leaseToken, progress: request.body.progress, leaseMs: request.body.leaseMs, task }),
+      );
+      return { id, leaseExpiresAt: iso(r.leaseExpiresAt) };
+    },
+  );
 
-  app.post('/v1/jobs/:id/fail', {
-    config: { access: 'work' },
-    schema: {
-      summary: 'Record a failed attempt',
-      description: 'The job is retried per its task\'s backoff while attempts remain (state queued, with runAt), else it fails. '
-        + '`retryable: false` fails it at once. 409 LEASE_LOST when the lease token is stale. A fail that ended the job, sent again with the same '
-        + 'lease token, answers 200 again; one that queued a retry cannot be told from a stale one once the job runs again, and gets 409.',
-      tags: ['agents'],
-      params: JobParams,
-      body: FailBody,
-      response: { 200: OutcomeResponse, ...errors },
+  app.post(
+    '/v1/jobs/:id/complete',
+    {
+      config: { access: 'work' },
+      schema: {
+        summary: "Record a claimed job's result",
+        description:
+          '409 LEASE_LOST when the lease token is stale: the result is not recorded. Safe to repeat: a complete sent again with the same ' +
+          'lease token and the same result (its first answer was lost) answers 200 again; with another result it gets 409 LEASE_LOST (`details.state: succeeded`).',
+        tags: ['agents'],
+        params: JobParams,
+        body: CompleteBody,
+        response: { 200: OutcomeResponse, ...errors },
+      },
     },
-  }, async (request) => {
-    const { id } = request.params;
-    if (isTaskRestricted(request.principal)) await taskOf(request, id);
-    const b = request.body;
-    const r = await fenced(id, () => offload.fail(id, { leaseToken: b.leaseToken, error: b.error, retryable: b.retryable, retryInMs: b.retryInMs }));
-    return { id, state: r.state, runAt: r.runAt === null ? null : iso(r.runAt) };
-  });
+    async (request) => {
+      const { id } = request.params;
+      if (isTaskRestricted(request.principal)) await taskOf(request, id);
+      await fenced(id, () => offload.complete(id, { leaseToken: request.body.leaseToken, result: request.body.result ?? null }));
+      return { id, state: 'succeeded' as const, runAt: null };
+    },
+  );
 
-  app.post('/v1/jobs/:id/release', {
-    config: { access: 'work' },
-    schema: {
-      summary: 'Give a claimed job back without counting the attempt',
-      description: 'It runs again after `delayMs` (default at once), on any worker. 409 LEASE_LOST when the lease token is stale.',
-      tags: ['agents'],
-      params: JobParams,
-      body: ReleaseBody,
-      response: { 200: OutcomeResponse, ...errors },
+  app.post(
+    '/v1/jobs/:id/fail',
+    {
+      config: { access: 'work' },
+      schema: {
+        summary: 'Record a failed attempt',
+        description:
+          "The job is retried per its task's backoff while attempts remain (state queued, with runAt), else it fails. " +
+          '`retryable: false` fails it at once. 409 LEASE_LOST when the lease token is stale. A fail that ended the job, sent again with the same ' +
+          'lease token, answers 200 again; one that queued a retry cannot be told from a stale one once the job runs again, and gets 409.',
+        tags: ['agents'],
+        params: JobParams,
+        body: FailBody,
+        response: { 200: OutcomeResponse, ...errors },
+      },
     },
-  }, async (request) => {
-    const { id } = request.params;
-    if (isTaskRestricted(request.principal)) await taskOf(request, id);
-    const runAt = offload.clock.now() + (request.body.delayMs ?? 0);
-    await fenced(id, () => offload.release(id, { leaseToken: request.body.leaseToken, delayMs: request.body.delayMs }));
-    return { id, state: 'queued' as const, runAt: iso(runAt) };
-  });
+    async (request) => {
+      const { id } = request.params;
+      if (isTaskRestricted(request.principal)) await taskOf(request, id);
+      const b = request.body;
+      const r = await fenced(id, () => offload.fail(id, { leaseToken: b.leaseToken, error: b.error, retryable: b.retryable, retryInMs: b.retryInMs }));
+      return { id, state: r.state, runAt: r.runAt === null ? null : iso(r.runAt) };
+    },
+  );
+
+  app.post(
+    '/v1/jobs/:id/release',
+    {
+      config: { access: 'work' },
+      schema: {
+        summary: 'Give a claimed job back without counting the attempt',
+        description: 'It runs again after `delayMs` (default at once), on any worker. 409 LEASE_LOST when the lease token is stale.',
+        tags: ['agents'],
+        params: JobParams,
+        body: ReleaseBody,
+        response: { 200: OutcomeResponse, ...errors },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      if (isTaskRestricted(request.principal)) await taskOf(request, id);
+      const runAt = offload.clock.now() + (request.body.delayMs ?? 0);
+      await fenced(id, () => offload.release(id, { leaseToken: request.body.leaseToken, delayMs: request.body.delayMs }));
+      return { id, state: 'queued' as const, runAt: iso(runAt) };
+    },
+  );
 
   /** LEASE_LOST carries the job's state, so an agent can tell a cancellation from a takeover. */
   async function fenced<T>(id: string, call: () => Promise<T>): Promise<T> {

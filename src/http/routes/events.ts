@@ -20,59 +20,82 @@ const STORE_CHANGED_MIN_INTERVAL_MS = 1000;
 export function eventRoutes(app: Api, ctx: ApiContext): void {
   const { offload, options } = ctx;
 
-  app.get('/v1/events', {
-    config: { access: 'read' },
-    schema: {
-      summary: 'Server-sent events of job and batch changes',
-      description: 'A `text/event-stream`. Events: ' + [...JOB_EVENTS, 'batch:finished', 'store:changed'].map((e) => `\`${e}\``).join(', ')
-        + '; each `data:` is JSON with at least `id` and `task` for jobs (times ISO 8601). `store:changed` says another process changed jobs '
-        + 'of `tasks` (null: any); read them back to see what. A `: ping` comment line comes every 15 s on an idle stream. Filter with `?task=a,b*`.',
-      tags: ['events'],
-      querystring: EventsQuery,
-      response: { 200: { description: 'An event stream (text/event-stream).', type: 'string' }, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 429: ErrorSchema },
+  app.get(
+    '/v1/events',
+    {
+      config: { access: 'read' },
+      schema: {
+        summary: 'Server-sent events of job and batch changes',
+        description:
+          'A `text/event-stream`. Events: ' +
+          [...JOB_EVENTS, 'batch:finished', 'store:changed'].map((e) => `\`${e}\``).join(', ') +
+          '; each `data:` is JSON with at least `id` and `task` for jobs (times ISO 8601). `store:changed` says another process changed jobs ' +
+          'of `tasks` (null: any); read them back to see what. A `: ping` comment line comes every 15 s on an idle stream. Filter with `?task=a,b*`.',
+        tags: ['events'],
+        querystring: EventsQuery,
+        response: {
+          200: { description: 'An event stream (text/event-stream).', type: 'string' },
+          400: ErrorSchema,
+          401: ErrorSchema,
+          403: ErrorSchema,
+          429: ErrorSchema,
+        },
+      },
     },
-  }, (request, reply) => {
-    const principal = request.principal;
-    const patterns = request.query.task?.split(',') ?? [];
-    const wanted = (task: string) => allowsTask(principal, task) && (patterns.length === 0 || patterns.some((p) => patternMatches(p, task)));
-    const held = holdLongRequest(ctx, request, reply);
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', 'x-accel-buffering': 'no', connection: 'keep-alive' });
-    res.write('retry: 2000\n: connected\n\n');
+    (request, reply) => {
+      const principal = request.principal;
+      const patterns = request.query.task?.split(',') ?? [];
+      const wanted = (task: string) => allowsTask(principal, task) && (patterns.length === 0 || patterns.some((p) => patternMatches(p, task)));
+      const held = holdLongRequest(ctx, request, reply);
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', 'x-accel-buffering': 'no', connection: 'keep-alive' });
+      res.write('retry: 2000\n: connected\n\n');
 
-    let seq = 0;
-    const cleanups: (() => void)[] = [];
-    const close = () => {
-      for (const fn of cleanups.splice(0)) fn();
-      held.done();
-      if (!res.writableEnded) res.end();
-    };
-    const write = (text: string) => {
-      if (res.writableEnded) return;
-      if (res.writableLength > MAX_BUFFERED_BYTES) return close();
-      res.write(text);
-    };
-    const send = (name: string, data: unknown) => write(`id: ${++seq}\nevent: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+      let seq = 0;
+      const cleanups: (() => void)[] = [];
+      const close = () => {
+        for (const fn of cleanups.splice(0)) fn();
+        held.done();
+        if (!res.writableEnded) res.end();
+      };
+      const write = (text: string) => {
+        if (res.writableEnded) return;
+        if (res.writableLength > MAX_BUFFERED_BYTES) return close();
+        res.write(text);
+      };
+      const send = (name: string, data: unknown) => write(`id: ${++seq}\nevent: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
 
-    for (const name of JOB_EVENTS) {
-      cleanups.push(offload.on(name, (e: OffloadEvents[typeof name]) => { if (wanted(e.task)) send(name, eventJson(name, e)); }));
-    }
-    cleanups.push(offload.on('batch:finished', (e) => send('batch:finished', e)));
-    let lastStoreChange = -Infinity;
-    cleanups.push(offload.store.watch((change) => {
-      const tasks = change.tasks === null ? null : change.tasks.filter(wanted);
-      const now = offload.clock.now();
-      if ((tasks !== null && tasks.length === 0) || now - lastStoreChange < STORE_CHANGED_MIN_INTERVAL_MS) return;
-      lastStoreChange = now;
-      send('store:changed', { tasks });
-    }));
-    let ping: Timer;
-    const armPing = () => { ping = offload.clock.setTimer(() => { write(': ping\n\n'); armPing(); }, options.sseHeartbeatMs); };
-    armPing();
-    cleanups.push(() => ping.cancel());
-    held.signal.addEventListener('abort', close, { once: true });
-  });
+      for (const name of JOB_EVENTS) {
+        cleanups.push(
+          offload.on(name, (e: OffloadEvents[typeof name]) => {
+            if (wanted(e.task)) send(name, eventJson(name, e));
+          }),
+        );
+      }
+      cleanups.push(offload.on('batch:finished', (e) => send('batch:finished', e)));
+      let lastStoreChange = -Infinity;
+      cleanups.push(
+        offload.store.watch((change) => {
+          const tasks = change.tasks === null ? null : change.tasks.filter(wanted);
+          const now = offload.clock.now();
+          if ((tasks !== null && tasks.length === 0) || now - lastStoreChange < STORE_CHANGED_MIN_INTERVAL_MS) return;
+          lastStoreChange = now;
+          send('store:changed', { tasks });
+        }),
+      );
+      let ping: Timer;
+      const armPing = () => {
+        ping = offload.clock.setTimer(() => {
+          write(': ping\n\n');
+          armPing();
+        }, options.sseHeartbeatMs);
+      };
+      armPing();
+      cleanups.push(() => ping.cancel());
+      held.signal.addEventListener('abort', close, { once: true });
+    },
+  );
 }
 
 /**

@@ -1,13 +1,22 @@
 /** Submitting, reading and acting on jobs: POST/GET /v1/jobs, GET /v1/jobs/:id, cancel, retry. */
 import { isTaskRestricted } from '../../auth/permissions.js';
+import type { EnqueueOptions } from '../../client/submission.js';
 import { ForbiddenError, InvalidRequestError, WaitTimeoutError } from '../../core/errors.js';
 import { isFinished } from '../../core/job.js';
-import type { EnqueueOptions } from '../../client/submission.js';
 import type { Offload } from '../../offload.js';
 import { requireTask } from '../access.js';
-import { type Api, type ApiContext, holdLongRequest, jobJson, type JobJson, originOf, readJobs } from '../context.js';
+import { type Api, type ApiContext, holdLongRequest, type JobJson, jobJson, originOf, readJobs } from '../context.js';
 import {
-  errorResponses, JobListResponse, JobParams, JobResponse, ListJobsQuery, SubmitBody, SubmitHeaders, type SubmitJobBody, SubmitResponse, WaitQuery,
+  errorResponses,
+  JobListResponse,
+  JobParams,
+  JobResponse,
+  ListJobsQuery,
+  SubmitBody,
+  SubmitHeaders,
+  type SubmitJobBody,
+  SubmitResponse,
+  WaitQuery,
 } from '../schemas.js';
 
 const errors = errorResponses(400, 401, 403, 404, 409, 413, 415, 429);
@@ -16,114 +25,144 @@ const submitErrors = errorResponses(400, 401, 403, 404, 409, 413, 415, 422, 429)
 export function jobRoutes(app: Api, ctx: ApiContext): void {
   const { offload, options } = ctx;
 
-  app.post('/v1/jobs', {
-    config: { access: 'submit' },
-    schema: {
-      summary: 'Submit a job, or an array of jobs in one transaction',
-      description: '201 with the new job; 200 with the existing job when its unique key matched one that is queued or running, '
-        + 'or with the jobs an earlier submission with the same Idempotency-Key stored. '
-        + 'With `?wait=SECONDS`: 200 with the finished job(s), or 202 with them as they stand when the wait ends. '
-        + 'An array body answers `{jobs, deduplicated}`: all are stored, or none.',
-      tags: ['jobs'],
-      headers: SubmitHeaders,
-      querystring: WaitQuery,
-      body: SubmitBody,
-      response: { 200: SubmitResponse, 201: SubmitResponse, 202: SubmitResponse, ...submitErrors },
+  app.post(
+    '/v1/jobs',
+    {
+      config: { access: 'submit' },
+      schema: {
+        summary: 'Submit a job, or an array of jobs in one transaction',
+        description:
+          '201 with the new job; 200 with the existing job when its unique key matched one that is queued or running, ' +
+          'or with the jobs an earlier submission with the same Idempotency-Key stored. ' +
+          'With `?wait=SECONDS`: 200 with the finished job(s), or 202 with them as they stand when the wait ends. ' +
+          'An array body answers `{jobs, deduplicated}`: all are stored, or none.',
+        tags: ['jobs'],
+        headers: SubmitHeaders,
+        querystring: WaitQuery,
+        body: SubmitBody,
+        response: { 200: SubmitResponse, 201: SubmitResponse, 202: SubmitResponse, ...submitErrors },
+      },
     },
-  }, async (request, reply) => {
-    const many = Array.isArray(request.body);
-    const items = (many ? request.body : [request.body]) as SubmitJobBody[];
-    if (items.length > options.maxJobsPerRequest) throw new InvalidRequestError('body', `has ${items.length} jobs; at most ${options.maxJobsPerRequest} are accepted per request`);
-    for (const it of items) requireTask(request, it.task);
-    const origin = originOf(request.principal);
-    const idempotencyKey = request.headers['idempotency-key'];
-    const handles = many
-      ? await offload.enqueueMany(items.map((it) => ({ task: it.task, input: it.input, options: enqueueOptions(it, origin) })), { idempotencyKey })
-      : [await offload.enqueue(items[0]!.task, items[0]!.input, { ...enqueueOptions(items[0]!, origin), idempotencyKey })];
-    const ids = handles.map((h) => h.id);
-    const replayed = handles.some((h) => h.replayed);
-    if (replayed) void reply.header('idempotent-replayed', 'true');
-    let status = !replayed && handles.some((h) => !h.deduplicated) ? 201 : 200;
-    let jobs: JobJson[];
-    if (request.query.wait !== undefined) {
+    async (request, reply) => {
+      const many = Array.isArray(request.body);
+      const items = (many ? request.body : [request.body]) as SubmitJobBody[];
+      if (items.length > options.maxJobsPerRequest)
+        throw new InvalidRequestError('body', `has ${items.length} jobs; at most ${options.maxJobsPerRequest} are accepted per request`);
+      for (const it of items) requireTask(request, it.task);
+      const origin = originOf(request.principal);
+      const idempotencyKey = request.headers['idempotency-key'];
+      const handles = many
+        ? await offload.enqueueMany(
+            items.map((it) => ({ task: it.task, input: it.input, options: enqueueOptions(it, origin) })),
+            { idempotencyKey },
+          )
+        : [await offload.enqueue(items[0]!.task, items[0]!.input, { ...enqueueOptions(items[0]!, origin), idempotencyKey })];
+      const ids = handles.map((h) => h.id);
+      const replayed = handles.some((h) => h.replayed);
+      if (replayed) void reply.header('idempotent-replayed', 'true');
+      let status = !replayed && handles.some((h) => !h.deduplicated) ? 201 : 200;
+      let jobs: JobJson[];
+      if (request.query.wait !== undefined) {
+        const held = holdLongRequest(ctx, request, reply);
+        try {
+          const finished = await waitForAll(offload, ids, Math.min(request.query.wait * 1000, options.maxLongPollMs), held.signal);
+          jobs = await readJobs(offload, ids);
+          status = finished && jobs.every((j) => isFinished(j.state as never)) ? 200 : 202;
+        } finally {
+          held.done();
+        }
+      } else {
+        jobs = await readJobs(offload, ids);
+      }
+      void reply.code(status);
+      return many ? { jobs, deduplicated: handles.map((h) => h.deduplicated) } : { job: jobs[0]! };
+    },
+  );
+
+  app.get(
+    '/v1/jobs',
+    {
+      config: { access: 'read' },
+      schema: {
+        summary: 'List jobs, newest first, filtered by task, state and batch',
+        description: 'A token restricted to some tasks must name one of them in `task`.',
+        tags: ['jobs'],
+        querystring: ListJobsQuery,
+        response: { 200: JobListResponse, ...errors },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      if (q.task !== undefined) requireTask(request, q.task);
+      else if (isTaskRestricted(request.principal)) {
+        throw new ForbiddenError(`token "${request.principal.name}" may read only some tasks' jobs; name one in ?task=`, { patterns: request.principal.tasks });
+      }
+      const page = await offload.listJobs({ task: q.task, state: q.state, batchId: q.batch, limit: q.limit, cursor: q.cursor });
+      return { jobs: page.jobs.map(jobJson), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get(
+    '/v1/jobs/:id',
+    {
+      config: { access: 'read' },
+      schema: {
+        summary: 'Read one job',
+        description: 'With `?wait=SECONDS`, holds the request until the job finishes or the wait ends, then answers 200 with the job as it stands.',
+        tags: ['jobs'],
+        params: JobParams,
+        querystring: WaitQuery,
+        response: { 200: JobResponse, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const job = await offload.getJob(request.params.id);
+      requireTask(request, job.task);
+      if (request.query.wait === undefined || isFinished(job.state)) return { job: jobJson(job) };
       const held = holdLongRequest(ctx, request, reply);
       try {
-        const finished = await waitForAll(offload, ids, Math.min(request.query.wait * 1000, options.maxLongPollMs), held.signal);
-        jobs = await readJobs(offload, ids);
-        status = finished && jobs.every((j) => isFinished(j.state as never)) ? 200 : 202;
+        await waitForAll(offload, [job.id], Math.min(request.query.wait * 1000, options.maxLongPollMs), held.signal);
       } finally {
         held.done();
       }
-    } else {
-      jobs = await readJobs(offload, ids);
-    }
-    void reply.code(status);
-    return many ? { jobs, deduplicated: handles.map((h) => h.deduplicated) } : { job: jobs[0]! };
-  });
-
-  app.get('/v1/jobs', {
-    config: { access: 'read' },
-    schema: {
-      summary: 'List jobs, newest first, filtered by task, state and batch',
-      description: 'A token restricted to some tasks must name one of them in `task`.',
-      tags: ['jobs'],
-      querystring: ListJobsQuery,
-      response: { 200: JobListResponse, ...errors },
+      return { job: jobJson(await offload.getJob(job.id)) };
     },
-  }, async (request) => {
-    const q = request.query;
-    if (q.task !== undefined) requireTask(request, q.task);
-    else if (isTaskRestricted(request.principal)) {
-      throw new ForbiddenError(`token "${request.principal.name}" may read only some tasks' jobs; name one in ?task=`, { patterns: request.principal.tasks });
-    }
-    const page = await offload.listJobs({ task: q.task, state: q.state, batchId: q.batch, limit: q.limit, cursor: q.cursor });
-    return { jobs: page.jobs.map(jobJson), nextCursor: page.nextCursor };
-  });
-
-  app.get('/v1/jobs/:id', {
-    config: { access: 'read' },
-    schema: {
-      summary: 'Read one job',
-      description: 'With `?wait=SECONDS`, holds the request until the job finishes or the wait ends, then answers 200 with the job as it stands.',
-      tags: ['jobs'],
-      params: JobParams,
-      querystring: WaitQuery,
-      response: { 200: JobResponse, ...errors },
-    },
-  }, async (request, reply) => {
-    const job = await offload.getJob(request.params.id);
-    requireTask(request, job.task);
-    if (request.query.wait === undefined || isFinished(job.state)) return { job: jobJson(job) };
-    const held = holdLongRequest(ctx, request, reply);
-    try {
-      await waitForAll(offload, [job.id], Math.min(request.query.wait * 1000, options.maxLongPollMs), held.signal);
-    } finally {
-      held.done();
-    }
-    return { job: jobJson(await offload.getJob(job.id)) };
-  });
+  );
 
   for (const action of ['cancel', 'retry'] as const) {
-    app.post(`/v1/jobs/:id/${action}`, {
-      config: { access: 'admin' },
-      schema: {
-        summary: action === 'cancel' ? 'Cancel a queued or running job' : 'Put a failed or cancelled job back in the queue, its attempts reset',
-        description: action === 'cancel' ? 'A running job\'s worker sees its signal abort; an agent\'s next heartbeat gets 409 LEASE_LOST.' : '409 INVALID_STATE unless the job failed or was cancelled.',
-        tags: ['jobs'],
-        params: JobParams,
-        response: { 200: JobResponse, ...errors },
+    app.post(
+      `/v1/jobs/:id/${action}`,
+      {
+        config: { access: 'admin' },
+        schema: {
+          summary: action === 'cancel' ? 'Cancel a queued or running job' : 'Put a failed or cancelled job back in the queue, its attempts reset',
+          description:
+            action === 'cancel'
+              ? "A running job's worker sees its signal abort; an agent's next heartbeat gets 409 LEASE_LOST."
+              : '409 INVALID_STATE unless the job failed or was cancelled.',
+          tags: ['jobs'],
+          params: JobParams,
+          response: { 200: JobResponse, ...errors },
+        },
       },
-    }, async (request) => {
-      const job = action === 'cancel' ? await offload.cancel(request.params.id) : await offload.retry(request.params.id);
-      return { job: jobJson(job) };
-    });
+      async (request) => {
+        const job = action === 'cancel' ? await offload.cancel(request.params.id) : await offload.retry(request.params.id);
+        return { job: jobJson(job) };
+      },
+    );
   }
 }
 
 function enqueueOptions(it: SubmitJobBody, origin: string): EnqueueOptions {
   return {
-    priority: it.priority, runAt: it.runAt, delayMs: it.delayMs, uniqueKey: it.uniqueKey, concurrencyKey: it.concurrencyKey,
-    maxAttempts: it.maxAttempts, timeoutMs: it.timeoutMs, origin,
+    priority: it.priority,
+    runAt: it.runAt,
+    delayMs: it.delayMs,
+    uniqueKey: it.uniqueKey,
+    concurrencyKey: it.concurrencyKey,
+    maxAttempts: it.maxAttempts,
+    timeoutMs: it.timeoutMs,
+    origin,
   };
 }
 

@@ -7,21 +7,34 @@ import { EmptyQuery, ErrorSchema, HealthResponse } from '../schemas.js';
 const VERSION = (JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export function metaRoutes(app: Api, ctx: ApiContext, openapi: () => unknown): void {
-  app.get('/v1/health', {
-    schema: {
-      summary: 'Whether the server and its store answer',
-      description: 'Any valid token may call it (no token on a loopback listener).',
-      tags: ['meta'],
-      querystring: EmptyQuery,
-      response: { 200: HealthResponse, 401: ErrorSchema, 403: ErrorSchema, 429: ErrorSchema, 503: ErrorSchema },
+  app.get(
+    '/v1/health',
+    {
+      schema: {
+        summary: 'Whether the server and its store answer',
+        description: 'Any valid token may call it (no token on a loopback listener).',
+        tags: ['meta'],
+        querystring: EmptyQuery,
+        response: { 200: HealthResponse, 401: ErrorSchema, 403: ErrorSchema, 429: ErrorSchema, 503: ErrorSchema },
+      },
     },
-  }, async () => {
-    // One primary-key lookup proves the store answers (a failure leaves as a 5xx with its code).
-    await ctx.offload.store.getJob({ id: '1' });
-    return { ok: true, version: VERSION, store: redact(ctx.offload.store.description) };
-  });
+    async () => {
+      // One primary-key lookup proves the store answers (a failure leaves as a 5xx with its code).
+      await ctx.offload.store.getJob({ id: '1' });
+      return { ok: true, version: VERSION, store: redact(ctx.offload.store.description) };
+    },
+  );
 
-  app.get('/openapi.json', {
-    schema: { summary: 'This API\'s OpenAPI 3.1 document, generated from the schemas that validate requests', tags: ['meta'], querystring: EmptyQuery, hide: true },
-  }, async () => openapi());
+  app.get(
+    '/openapi.json',
+    {
+      schema: {
+        summary: "This API's OpenAPI 3.1 document, generated from the schemas that validate requests",
+        tags: ['meta'],
+        querystring: EmptyQuery,
+        hide: true,
+      },
+    },
+    async () => openapi(),
+  );
 }

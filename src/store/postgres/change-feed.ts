@@ -70,9 +70,18 @@ export class ChangeFeed {
   publish(note: ChangeNote): void {
     if (this.closed) return;
     let any = false;
-    for (const t of note.tasks ?? []) { this.outTasks.add(t); any = true; }
-    for (const id of note.finished ?? []) { this.outFinished.push(id); any = true; }
-    for (const id of note.finishedBatches ?? []) { this.outBatches.push(id); any = true; }
+    for (const t of note.tasks ?? []) {
+      this.outTasks.add(t);
+      any = true;
+    }
+    for (const id of note.finished ?? []) {
+      this.outFinished.push(id);
+      any = true;
+    }
+    for (const id of note.finishedBatches ?? []) {
+      this.outBatches.push(id);
+      any = true;
+    }
     if (any) this.scheduleSend();
   }
 
@@ -98,7 +107,11 @@ export class ChangeFeed {
     const payloads = this.takePayloads();
     try {
       // Notes are news, not data: their transaction need not wait for the WAL flush.
-      await this.db.query("SELECT pg_notify($1, p), set_config('synchronous_commit', 'off', true) FROM unnest($2::text[]) AS p", [this.channel, payloads], 'offload_notify');
+      await this.db.query(
+        "SELECT pg_notify($1, p), set_config('synchronous_commit', 'off', true) FROM unnest($2::text[]) AS p",
+        [this.channel, payloads],
+        'offload_notify',
+      );
     } catch {
       // Nothing to retry: the data is committed, and listeners' backstop will find it.
     }
@@ -108,7 +121,10 @@ export class ChangeFeed {
   private takePayloads(): string[] {
     const base: Payload = { s: this.sender };
     if (this.outTasks.size) base.t = [...this.outTasks];
-    const ids: ['f' | 'b', string][] = [...this.outFinished.map((id) => ['f', id] as ['f', string]), ...this.outBatches.map((id) => ['b', id] as ['b', string])];
+    const ids: ['f' | 'b', string][] = [
+      ...this.outFinished.map((id) => ['f', id] as ['f', string]),
+      ...this.outBatches.map((id) => ['b', id] as ['b', string]),
+    ];
     this.outTasks.clear();
     this.outFinished = [];
     this.outBatches = [];
@@ -169,7 +185,9 @@ export class ChangeFeed {
   private async listen(client: pg.Client): Promise<void> {
     if (this.listeningOn === client) return;
     this.listeningOn = client;
-    client.on('notification', (msg) => { if (msg.channel === this.channel) this.receive(msg.payload); });
+    client.on('notification', (msg) => {
+      if (msg.channel === this.channel) this.receive(msg.payload);
+    });
     await client.query(`LISTEN ${this.channel}`);
     // Changes made while nobody listened (before the first LISTEN, or during an outage) were not heard.
     this.dispatchSoon(null);

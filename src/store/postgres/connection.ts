@@ -92,7 +92,9 @@ export class Db implements Queryable {
     let broken: Error | undefined;
     // A checked-out connection that dies between two statements (pg_terminate_backend, a server
     // restart) reports it as an 'error' event; unheard, that event would crash the process.
-    const onError = (err: Error) => { broken = err; };
+    const onError = (err: Error) => {
+      broken = err;
+    };
     client.on('error', onError);
     const tx: Queryable = {
       async query<R>(sql: string, values: unknown[] = [], name?: string): Promise<R[]> {
@@ -107,7 +109,10 @@ export class Db implements Queryable {
       return out;
     } catch (err) {
       if (isConnectionError(err)) broken ??= err as Error;
-      else if (!broken) await client.query('ROLLBACK').catch((e: Error) => { broken = e; });
+      else if (!broken)
+        await client.query('ROLLBACK').catch((e: Error) => {
+          broken = e;
+        });
       throw toStoreError(err);
     } finally {
       client.removeListener('error', onError);

@@ -9,7 +9,10 @@ import type { PgSession } from './session.js';
 export class DutyLocks {
   private readonly held = new Set<string>();
 
-  constructor(private readonly session: PgSession, private readonly schema: string) {}
+  constructor(
+    private readonly session: PgSession,
+    private readonly schema: string,
+  ) {}
 
   /** Takes or keeps the lock of `duty`; true while this process holds it. */
   async hold(duty: string): Promise<boolean> {
@@ -18,8 +21,9 @@ export class DutyLocks {
       await this.session.use((c) => c.query('SELECT 1'));
       return this.held.has(duty);
     }
-    const { rows } = await this.session.use((c) => c.query<{ ok: boolean }>(
-      'SELECT pg_try_advisory_lock(hashtext($1), hashtext($2)) AS ok', [`offload-duty:${this.schema}`, duty]));
+    const { rows } = await this.session.use((c) =>
+      c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1), hashtext($2)) AS ok', [`offload-duty:${this.schema}`, duty]),
+    );
     if (rows[0].ok) this.held.add(duty);
     return rows[0].ok;
   }

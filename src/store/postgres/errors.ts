@@ -31,7 +31,10 @@ function isStatementTimeout(err: unknown): boolean {
 /** Connection trouble or a statement timeout becomes a StoreUnavailableError (callers retry); anything else passes through. */
 export function toStoreError(err: unknown): unknown {
   if (isStatementTimeout(err)) {
-    return new StoreUnavailableError('PostgreSQL did not finish a statement within statementTimeoutMs (a lock held by another session, or an overloaded server: see pg_stat_activity); Offload retries by itself', err);
+    return new StoreUnavailableError(
+      'PostgreSQL did not finish a statement within statementTimeoutMs (a lock held by another session, or an overloaded server: see pg_stat_activity); Offload retries by itself',
+      err,
+    );
   }
   if (err instanceof StoreUnavailableError || !isConnectionError(err)) return err;
   return new StoreUnavailableError(`PostgreSQL cannot be reached (${(err as Error).message}); Offload retries by itself once it is back`, err);

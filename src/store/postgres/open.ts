@@ -26,7 +26,8 @@ export function postgresUrlOptions(parsed: ParsedStoreUrl): PostgresUrlOptions {
   const shown = redact(parsed.location);
   const o = parsed.options;
   const schema = o.schema ?? 'offload';
-  if (!SCHEMA.test(schema)) throw new InvalidStoreUrlError(shown, 'schema must be 1–48 lowercase letters, digits or underscores, starting with a letter or underscore');
+  if (!SCHEMA.test(schema))
+    throw new InvalidStoreUrlError(shown, 'schema must be 1–48 lowercase letters, digits or underscores, starting with a letter or underscore');
   const int = (name: string, min: number): number | undefined => {
     if (o[name] === undefined) return undefined;
     const n = Number(o[name]);
@@ -37,7 +38,13 @@ export function postgresUrlOptions(parsed: ParsedStoreUrl): PostgresUrlOptions {
   if (synchronousCommit !== undefined && !SYNCHRONOUS_COMMIT.includes(synchronousCommit)) {
     throw new InvalidStoreUrlError(shown, `synchronousCommit must be one of ${SYNCHRONOUS_COMMIT.join(', ')}`);
   }
-  const options = { schema, poolSize: int('poolSize', 1), pollIntervalMs: int('pollIntervalMs', 10), synchronousCommit, statementTimeoutMs: int('statementTimeoutMs', 0) };
+  const options = {
+    schema,
+    poolSize: int('poolSize', 1),
+    pollIntervalMs: int('pollIntervalMs', 10),
+    synchronousCommit,
+    statementTimeoutMs: int('statementTimeoutMs', 0),
+  };
   for (const name of OWN_OPTIONS) url.searchParams.delete(name);
   return { ...options, connectionString: url.toString() };
 }

@@ -4,15 +4,32 @@ import type { JobRow, JobState } from '../../core/job.js';
 import { pruneCutoffs, type ResolvedTaskSettings, type TaskRecord } from '../../core/task.js';
 import { loadSqlFiles } from '../sql-files.js';
 import type {
-  CancelResult, ClaimedJob, ClaimParams, CountRow, PriorityCountRow, FinishResult, InsertedJob, InsertJobsParams, InsertJobsResult, ListJobsParams, NewJob,
-  PurgeResult, ReplayedSubmission, ReapResult, Store, StoreChange, TokenRecord, TokenScope, Touch, Transition, WorkerRecord,
+  CancelResult,
+  ClaimedJob,
+  ClaimParams,
+  CountRow,
+  FinishResult,
+  InsertedJob,
+  InsertJobsParams,
+  InsertJobsResult,
+  ListJobsParams,
+  NewJob,
+  PriorityCountRow,
+  PurgeResult,
+  ReapResult,
+  ReplayedSubmission,
+  Store,
+  StoreChange,
+  TokenRecord,
+  TokenScope,
+  Touch,
+  Transition,
+  WorkerRecord,
 } from '../store.js';
 import { ChangeFeed, type ChangeNote } from './change-feed.js';
 import { createPool, Db, migrate, type PgTarget, type Queryable } from './connection.js';
 import { DutyLocks } from './duty-locks.js';
-import {
-  BATCH_COLUMNS, claimedJob, finishedBatch, idParam, JOB_COLUMNS, jobRow, payloadColumns, TOKEN_COLUMNS, tokenParam, tokenRow,
-} from './rows.js';
+import { BATCH_COLUMNS, claimedJob, finishedBatch, idParam, JOB_COLUMNS, jobRow, payloadColumns, TOKEN_COLUMNS, tokenParam, tokenRow } from './rows.js';
 import { PgSession } from './session.js';
 
 /** Every statement of the PostgreSQL store, by file name. */
@@ -43,7 +60,12 @@ export class PostgresStore implements Store {
   private readonly duties: DutyLocks;
   private closed = false;
 
-  private constructor(private readonly db: Db, target: PgTarget, readonly description: string, options: PostgresStoreOptions) {
+  private constructor(
+    private readonly db: Db,
+    target: PgTarget,
+    readonly description: string,
+    options: PostgresStoreOptions,
+  ) {
     // The hooks run only once the session connects, after the constructor.
     this.session = new PgSession(target, {
       onConnect: (client) => this.feed.onConnect(client),
@@ -119,8 +141,22 @@ export class PostgresStore implements Store {
 
   private async insertOne(q: Queryable, job: NewJob, batchId: string | null, now: number): Promise<InsertedJob> {
     const [input, inputBytes] = payloadColumns(job.input);
-    const values = [job.task, input, inputBytes, job.priority, job.runAt, job.maxAttempts, job.timeoutMs, job.uniqueKey, job.concurrencyKey, batchId, job.origin, now,
-      job.lease?.workerId ?? null, job.lease?.leaseExpiresAt ?? null];
+    const values = [
+      job.task,
+      input,
+      inputBytes,
+      job.priority,
+      job.runAt,
+      job.maxAttempts,
+      job.timeoutMs,
+      job.uniqueKey,
+      job.concurrencyKey,
+      batchId,
+      job.origin,
+      now,
+      job.lease?.workerId ?? null,
+      job.lease?.leaseExpiresAt ?? null,
+    ];
     // A holder of the unique key may finish between the insert and the look-up: then insert again.
     for (let i = 0; i < 5; i++) {
       const [row] = await this.run<{ id: string; leaseToken: string | null }>(q, 'insert_job', values);
@@ -134,11 +170,22 @@ export class PostgresStore implements Store {
   private async insertMany(tx: Queryable, jobs: NewJob[], batchId: string | null, now: number): Promise<InsertedJob[]> {
     const payloads = jobs.map((j) => payloadColumns(j.input));
     const rows = await this.run<{ id: string; inserted: boolean; leaseToken: string | null }>(tx, 'insert_jobs', [
-      jobs.map((j) => j.task), payloads.map((p) => p[0]), payloads.map((p) => p[1]), jobs.map((j) => j.priority), jobs.map((j) => j.runAt),
-      jobs.map((j) => j.maxAttempts), jobs.map((j) => j.timeoutMs), jobs.map((j) => j.uniqueKey), jobs.map((j) => j.concurrencyKey),
-      jobs.map((j) => j.origin), batchId, now, jobs.map((j) => j.lease?.workerId ?? null), jobs.map((j) => j.lease?.leaseExpiresAt ?? null),
+      jobs.map((j) => j.task),
+      payloads.map((p) => p[0]),
+      payloads.map((p) => p[1]),
+      jobs.map((j) => j.priority),
+      jobs.map((j) => j.runAt),
+      jobs.map((j) => j.maxAttempts),
+      jobs.map((j) => j.timeoutMs),
+      jobs.map((j) => j.uniqueKey),
+      jobs.map((j) => j.concurrencyKey),
+      jobs.map((j) => j.origin),
+      batchId,
+      now,
+      jobs.map((j) => j.lease?.workerId ?? null),
+      jobs.map((j) => j.lease?.leaseExpiresAt ?? null),
     ]);
-    const out: (InsertedJob | undefined)[] = rows.map((r, i) => r.inserted ? insertedJob(jobs[i], r.id, r.leaseToken) : undefined);
+    const out: (InsertedJob | undefined)[] = rows.map((r, i) => (r.inserted ? insertedJob(jobs[i], r.id, r.leaseToken) : undefined));
     const missing = jobs.map((j, i) => ({ j, i })).filter(({ i }) => out[i] === undefined);
     if (missing.length) {
       const holders = await this.run<Holder>(tx, 'find_unique_jobs', [missing.map((m) => m.j.task), missing.map((m) => m.j.uniqueKey)]);
@@ -164,12 +211,20 @@ export class PostgresStore implements Store {
     const results = t.map((x) => (x.to === 'succeeded' ? payloadColumns(x.result) : [null, null]));
     const c = p.claim && p.claim.max > 0 && p.claim.tasks.length > 0 ? p.claim : undefined;
     const rows = await this.run<Raw & { kind: string; ord: number }>(this.db, 'finish_jobs', [
-      t.map((x) => idParam(x.id)), t.map((x) => tokenParam(x.token)), t.map((x) => x.to),
-      results.map((r) => r[0]), results.map((r) => r[1]),
+      t.map((x) => idParam(x.id)),
+      t.map((x) => tokenParam(x.token)),
+      t.map((x) => x.to),
+      results.map((r) => r[0]),
+      results.map((r) => r[1]),
       t.map((x) => (x.to === 'succeeded' ? null : x.error)),
       t.map((x) => (x.to === 'queued' ? x.runAt : null)),
       t.map((x) => (x.to === 'queued' && !x.countAttempt ? 1 : 0)),
-      p.now, c?.workerId ?? null, c?.tasks ?? null, c?.max ?? 0, c?.leaseMs ?? 0, c?.now ?? p.now,
+      p.now,
+      c?.workerId ?? null,
+      c?.tasks ?? null,
+      c?.max ?? 0,
+      c?.leaseMs ?? 0,
+      c?.now ?? p.now,
     ]);
     const out: FinishResult = { results: t.map(() => ({ ok: false, task: null, concurrencyKey: null })), finishedBatches: [], followUps: [], claimed: [] };
     for (const r of rows) {
@@ -197,9 +252,13 @@ export class PostgresStore implements Store {
     const touches = p.touches.filter((t) => p.leaseExpiresAt !== null || t.progress);
     if (touches.length === 0) return { lost: [] };
     const rows = await this.run<{ id: string }>(this.db, 'touch_jobs', [
-      touches.map((t) => idParam(t.id)), touches.map((t) => tokenParam(t.token)), p.leaseExpiresAt,
-      touches.map((t) => t.progress?.done ?? null), touches.map((t) => t.progress?.total ?? null),
-      touches.map((t) => t.progress?.message ?? null), touches.map((t) => t.progress !== undefined),
+      touches.map((t) => idParam(t.id)),
+      touches.map((t) => tokenParam(t.token)),
+      p.leaseExpiresAt,
+      touches.map((t) => t.progress?.done ?? null),
+      touches.map((t) => t.progress?.total ?? null),
+      touches.map((t) => t.progress?.message ?? null),
+      touches.map((t) => t.progress !== undefined),
     ]);
     const held = new Set(rows.map((r) => r.id));
     return { lost: touches.filter((t) => !held.has(t.id)).map((t) => t.id) };
@@ -287,7 +346,12 @@ export class PostgresStore implements Store {
       const before = await this.lockJob(tx, p.id);
       const state = before.state;
       if (state !== 'failed' && state !== 'cancelled') {
-        throw new InvalidStateError(p.id, state, 'retry', state === 'succeeded' ? 'It succeeded; submit a new job to run it again.' : 'It will run (again) by itself.');
+        throw new InvalidStateError(
+          p.id,
+          state,
+          'retry',
+          state === 'succeeded' ? 'It succeeded; submit a new job to run it again.' : 'It will run (again) by itself.',
+        );
       }
       let r: Raw;
       try {
@@ -339,14 +403,22 @@ export class PostgresStore implements Store {
   async registerTasks(p: { tasks: { name: string; settings: ResolvedTaskSettings }[]; now: number; onlyIfMissing?: boolean }): Promise<void> {
     if (p.tasks.length === 0) return;
     await this.run(this.db, p.onlyIfMissing ? 'insert_tasks_if_missing' : 'upsert_tasks', [
-      p.tasks.map((t) => t.name), p.tasks.map((t) => JSON.stringify(t.settings)),
-      p.tasks.map((t) => t.settings.concurrency), p.tasks.map((t) => t.settings.concurrencyPerKey), p.now,
+      p.tasks.map((t) => t.name),
+      p.tasks.map((t) => JSON.stringify(t.settings)),
+      p.tasks.map((t) => t.settings.concurrency),
+      p.tasks.map((t) => t.settings.concurrencyPerKey),
+      p.now,
     ]);
   }
 
   async getTasks(p: { names?: string[] }): Promise<TaskRecord[]> {
     const rows = await this.run<Raw>(this.db, 'get_tasks', [p.names ?? null]);
-    return rows.map((r) => ({ name: r.name as string, settings: JSON.parse(r.settings as string) as ResolvedTaskSettings, pausedUntil: r.pausedUntil as number | null, updatedAt: r.updatedAt as number }));
+    return rows.map((r) => ({
+      name: r.name as string,
+      settings: JSON.parse(r.settings as string) as ResolvedTaskSettings,
+      pausedUntil: r.pausedUntil as number | null,
+      updatedAt: r.updatedAt as number,
+    }));
   }
 
   async pauseTask(p: { task: string; until: number }): Promise<void> {
@@ -402,7 +474,11 @@ export class PostgresStore implements Store {
   async reapExpiredLeases(p: { now: number; limit: number }): Promise<ReapResult> {
     const out = await this.db.transaction(async (tx) => {
       const r: ReapResult = { requeued: [], failed: [], finishedBatches: [], followUps: [] };
-      const rows = await this.run<{ id: string; task: string; state: JobState; batchId: number | null }>(tx, 'reap_expired_leases', [p.now, p.limit, new Date(p.now).toISOString()]);
+      const rows = await this.run<{ id: string; task: string; state: JobState; batchId: number | null }>(tx, 'reap_expired_leases', [
+        p.now,
+        p.limit,
+        new Date(p.now).toISOString(),
+      ]);
       const failedPerBatch = new Map<number, number>();
       for (const row of rows) {
         const ref = { id: row.id, task: row.task };

@@ -26,7 +26,10 @@ export class PgSession {
   private wanted = false;
   private closed = false;
 
-  constructor(private readonly target: PgTarget, private readonly hooks: SessionHooks) {}
+  constructor(
+    private readonly target: PgTarget,
+    private readonly hooks: SessionHooks,
+  ) {}
 
   get connected(): boolean {
     return this.client !== undefined;
@@ -52,7 +55,9 @@ export class PgSession {
   private connect(): Promise<pg.Client> {
     if (this.closed) return Promise.reject(new StoreUnavailableError('the store is closed'));
     if (this.client) return Promise.resolve(this.client);
-    this.connecting ??= this.open().finally(() => { this.connecting = undefined; });
+    this.connecting ??= this.open().finally(() => {
+      this.connecting = undefined;
+    });
     return this.connecting;
   }
 

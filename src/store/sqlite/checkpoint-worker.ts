@@ -3,8 +3,9 @@
  * asked, without blocking the process's writers, so that the process's own thread never stalls
  * on it.
  */
-import Database from 'better-sqlite3';
+
 import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
 
 const { path, busyTimeoutMs } = workerData as { path: string; busyTimeoutMs: number };
 const db = new Database(path, { timeout: busyTimeoutMs });

@@ -11,8 +11,9 @@
  * the log, and writers appending to it meanwhile wait, so an idle-ish store should not be
  * checkpointed every few milliseconds.
  */
-import type Database from 'better-sqlite3';
+
 import { Worker } from 'node:worker_threads';
+import type Database from 'better-sqlite3';
 import { AUTOCHECKPOINT_PAGES } from './connection.js';
 
 export interface CheckpointerOptions {
@@ -34,7 +35,12 @@ export class Checkpointer {
   private readonly afterWrites: number;
   private readonly everyWrites: number;
 
-  constructor(private readonly db: Database.Database, private readonly path: string, private readonly busyTimeoutMs: number, private readonly options: CheckpointerOptions = {}) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly path: string,
+    private readonly busyTimeoutMs: number,
+    private readonly options: CheckpointerOptions = {},
+  ) {
     this.afterWrites = options.afterWrites ?? 500;
     this.everyWrites = options.everyWrites ?? 1000;
   }

@@ -5,8 +5,27 @@ import { FINISHED_STATES, type JobRow, type JobState } from '../../core/job.js';
 import { pruneCutoffs, type ResolvedTaskSettings, type TaskRecord } from '../../core/task.js';
 import { loadSqlFiles } from '../sql-files.js';
 import type {
-  CancelResult, ClaimedJob, ClaimParams, CountRow, PriorityCountRow, FinishResult, InsertedJob, InsertJobsParams, InsertJobsResult, JobRef, ListJobsParams,
-  NewJob, PurgeResult, ReapResult, Store, StoreChange, TokenRecord, TokenScope, Touch, Transition, WorkerRecord,
+  CancelResult,
+  ClaimedJob,
+  ClaimParams,
+  CountRow,
+  FinishResult,
+  InsertedJob,
+  InsertJobsParams,
+  InsertJobsResult,
+  JobRef,
+  ListJobsParams,
+  NewJob,
+  PriorityCountRow,
+  PurgeResult,
+  ReapResult,
+  Store,
+  StoreChange,
+  TokenRecord,
+  TokenScope,
+  Touch,
+  Transition,
+  WorkerRecord,
 } from '../store.js';
 import { Checkpointer, type CheckpointerOptions } from './checkpointer.js';
 import { openSqlite, type SqliteOptions } from './connection.js';
@@ -60,7 +79,10 @@ export class SqliteStore implements Store {
   /** One transaction wrapper for every write: making one per call costs more than a small write. */
   private readonly inImmediate: (fn: () => unknown) => unknown;
 
-  constructor(private readonly path: string, options: SqliteStoreOptions = {}) {
+  constructor(
+    private readonly path: string,
+    options: SqliteStoreOptions = {},
+  ) {
     this.db = openSqlite(path, options);
     this.description = `sqlite:${path}`;
     this.pollIntervalMs = options.pollIntervalMs ?? 20;
@@ -107,7 +129,7 @@ export class SqliteStore implements Store {
       return this.guard(() => ({ jobs: [this.insertOne(p.jobs[0], null, p.now)], batchId: null, finishedBatch: null, followUps: [] }));
     }
     return this.write(() => {
-      const held = p.submitKey && this.stmt('find_submit_key').get({ key: p.submitKey.key, now: p.now }) as RawRow | undefined;
+      const held = p.submitKey && (this.stmt('find_submit_key').get({ key: p.submitKey.key, now: p.now }) as RawRow | undefined);
       if (held) return replayOf(held);
       let batchId: string | null = null;
       if (p.batch) {
@@ -132,22 +154,49 @@ export class SqliteStore implements Store {
 
   private insertOne(job: NewJob, batchId: string | null, now: number): InsertedJob {
     if (job.lease) return this.insertLeased(job, job.lease, batchId, now);
-    const info = this.stmt('insert_job').run(job.task, job.input, job.priority, job.runAt, job.maxAttempts, job.timeoutMs,
-      job.uniqueKey, job.concurrencyKey, batchId, job.origin, now);
+    const info = this.stmt('insert_job').run(
+      job.task,
+      job.input,
+      job.priority,
+      job.runAt,
+      job.maxAttempts,
+      job.timeoutMs,
+      job.uniqueKey,
+      job.concurrencyKey,
+      batchId,
+      job.origin,
+      now,
+    );
     if (info.changes === 1) return { id: String(info.lastInsertRowid), task: job.task, deduplicated: false, state: 'queued', runAt: job.runAt };
     return this.holderOf(job);
   }
 
   private insertLeased(job: NewJob, lease: NonNullable<NewJob['lease']>, batchId: string | null, now: number): InsertedJob {
-    const row = this.stmt('insert_leased_job').get(job.task, job.input, job.priority, job.runAt, job.maxAttempts, job.timeoutMs,
-      job.uniqueKey, job.concurrencyKey, batchId, job.origin, now, now, lease.workerId, lease.leaseExpiresAt) as { id: number; leaseToken: number } | undefined;
+    const row = this.stmt('insert_leased_job').get(
+      job.task,
+      job.input,
+      job.priority,
+      job.runAt,
+      job.maxAttempts,
+      job.timeoutMs,
+      job.uniqueKey,
+      job.concurrencyKey,
+      batchId,
+      job.origin,
+      now,
+      now,
+      lease.workerId,
+      lease.leaseExpiresAt,
+    ) as { id: number; leaseToken: number } | undefined;
     if (!row) return this.holderOf(job);
     return { id: String(row.id), task: job.task, deduplicated: false, state: 'running', runAt: job.runAt, leaseToken: String(row.leaseToken) };
   }
 
   /** The queued or running job that holds `job`'s unique key (its insert changed nothing). */
   private holderOf(job: NewJob): InsertedJob {
-    const existing = this.stmt('find_unique_job').get({ task: job.task, uniqueKey: job.uniqueKey }) as { id: number; state: JobState; runAt: number } | undefined;
+    const existing = this.stmt('find_unique_job').get({ task: job.task, uniqueKey: job.uniqueKey }) as
+      | { id: number; state: JobState; runAt: number }
+      | undefined;
     if (!existing) throw new Error(`insert of a ${job.task} job changed nothing and no job holds its unique key`);
     return { id: String(existing.id), task: job.task, deduplicated: true, state: existing.state, runAt: existing.runAt };
   }
@@ -193,8 +242,11 @@ export class SqliteStore implements Store {
       const candidates: Candidate[] = [];
       for (const [task, room] of allowance) {
         const keys = blocked.get(task);
-        const rows = (keys ? this.stmt('claim_candidates').all({ task, now, blockedKeys: JSON.stringify(keys), limit: room })
-          : this.stmt('claim_candidates_unblocked').all({ task, now, limit: room })) as Candidate[];
+        const rows = (
+          keys
+            ? this.stmt('claim_candidates').all({ task, now, blockedKeys: JSON.stringify(keys), limit: room })
+            : this.stmt('claim_candidates_unblocked').all({ task, now, limit: room })
+        ) as Candidate[];
         for (const r of rows) candidates.push({ ...r, task });
       }
       if (candidates.length === 0) break;
@@ -263,7 +315,7 @@ export class SqliteStore implements Store {
    */
   private countBatchFinished(batchId: string, s: number, f: number, c: number, now: number, followUps: InsertedJob[]): BatchRow | null {
     const r = this.stmt('batch_add_finished').get({ id: batchId, s, f, c, now }) as RawRow | undefined;
-    if (!r || r.succeeded as number + (r.failed as number) + (r.cancelled as number) !== r.total) return null;
+    if (!r || (r.succeeded as number) + (r.failed as number) + (r.cancelled as number) !== r.total) return null;
     if ((s + f + c > 0 || r.total === 0) && r.onFinish !== null && r.onFinishJobId === null) {
       const template = JSON.parse(r.onFinish as string) as NewJob;
       const job = this.insertOne({ ...template, input: onFinishInputText(batchRow(r), template.input as string), runAt: now }, null, now);
@@ -283,7 +335,13 @@ export class SqliteStore implements Store {
         let changes = 1;
         if (p.leaseExpiresAt !== null) changes = this.stmt('extend_lease').run({ id: Number(t.id), token, leaseExpiresAt: p.leaseExpiresAt }).changes;
         if (changes && t.progress) {
-          changes = this.stmt('set_progress').run({ id: Number(t.id), token, done: t.progress.done, total: t.progress.total, message: t.progress.message ?? null }).changes;
+          changes = this.stmt('set_progress').run({
+            id: Number(t.id),
+            token,
+            done: t.progress.done,
+            total: t.progress.total,
+            message: t.progress.message ?? null,
+          }).changes;
         }
         if (!changes) lost.push(t.id);
       }
@@ -313,10 +371,22 @@ export class SqliteStore implements Store {
     // statement, so the statement is built from the filters present (and cached per shape).
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: p.limit };
-    if (p.task !== undefined) { where.push('task = :task'); params.task = p.task; }
-    if (p.state !== undefined) { where.push('state = :state'); params.state = p.state; }
-    if (p.batchId !== undefined) { where.push('batch_id = :batchId'); params.batchId = Number(p.batchId); }
-    if (p.beforeId !== undefined) { where.push('id < :beforeId'); params.beforeId = Number(p.beforeId); }
+    if (p.task !== undefined) {
+      where.push('task = :task');
+      params.task = p.task;
+    }
+    if (p.state !== undefined) {
+      where.push('state = :state');
+      params.state = p.state;
+    }
+    if (p.batchId !== undefined) {
+      where.push('batch_id = :batchId');
+      params.batchId = Number(p.batchId);
+    }
+    if (p.beforeId !== undefined) {
+      where.push('id < :beforeId');
+      params.beforeId = Number(p.beforeId);
+    }
     const sql = `SELECT ${JOB_COLUMNS} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT :limit`;
     return (this.adhoc(sql).all(params) as RawRow[]).map(jobRow);
   }
@@ -328,9 +398,9 @@ export class SqliteStore implements Store {
   async countJobs(p: { task?: string; states?: JobState[] }): Promise<CountRow[]> {
     const wanted = (s: JobState) => p.states === undefined || p.states.includes(s);
     let rows = [
-      ...(wanted('queued') ? this.stmt('count_queued').all() as CountRow[] : []),
-      ...(wanted('running') ? this.stmt('count_running').all() as CountRow[] : []),
-      ...(FINISHED_STATES.some(wanted) ? this.stmt('count_finished').all() as CountRow[] : []),
+      ...(wanted('queued') ? (this.stmt('count_queued').all() as CountRow[]) : []),
+      ...(wanted('running') ? (this.stmt('count_running').all() as CountRow[]) : []),
+      ...(FINISHED_STATES.some(wanted) ? (this.stmt('count_finished').all() as CountRow[]) : []),
     ];
     if (p.states !== undefined) rows = rows.filter((r) => wanted(r.state));
     return p.task === undefined ? rows : rows.filter((r) => r.task === p.task);
@@ -365,7 +435,12 @@ export class SqliteStore implements Store {
       if (!before) throw new JobNotFoundError(p.id);
       const state = before.state as JobState;
       if (state !== 'failed' && state !== 'cancelled') {
-        throw new InvalidStateError(p.id, state, 'retry', state === 'succeeded' ? 'It succeeded; submit a new job to run it again.' : 'It will run (again) by itself.');
+        throw new InvalidStateError(
+          p.id,
+          state,
+          'retry',
+          state === 'succeeded' ? 'It succeeded; submit a new job to run it again.' : 'It will run (again) by itself.',
+        );
       }
       let r: RawRow;
       try {
@@ -413,14 +488,25 @@ export class SqliteStore implements Store {
     const statement = p.onlyIfMissing ? 'insert_task_if_missing' : 'upsert_task';
     this.write(() => {
       for (const t of p.tasks) {
-        this.stmt(statement).run({ name: t.name, settings: JSON.stringify(t.settings), concurrency: t.settings.concurrency, concurrencyPerKey: t.settings.concurrencyPerKey, now: p.now });
+        this.stmt(statement).run({
+          name: t.name,
+          settings: JSON.stringify(t.settings),
+          concurrency: t.settings.concurrency,
+          concurrencyPerKey: t.settings.concurrencyPerKey,
+          now: p.now,
+        });
       }
     });
   }
 
   async getTasks(p: { names?: string[] }): Promise<TaskRecord[]> {
     const rows = this.stmt('get_tasks').all({ names: p.names ? JSON.stringify(p.names) : null }) as RawRow[];
-    return rows.map((r) => ({ name: r.name as string, settings: JSON.parse(r.settings as string) as ResolvedTaskSettings, pausedUntil: r.pausedUntil as number | null, updatedAt: r.updatedAt as number }));
+    return rows.map((r) => ({
+      name: r.name as string,
+      settings: JSON.parse(r.settings as string) as ResolvedTaskSettings,
+      pausedUntil: r.pausedUntil as number | null,
+      updatedAt: r.updatedAt as number,
+    }));
   }
 
   async pauseTask(p: { task: string; until: number }): Promise<void> {
@@ -435,9 +521,12 @@ export class SqliteStore implements Store {
 
   async createToken(p: { name: string; scope: TokenScope; tasks: string[]; hash: string; now: number }): Promise<TokenRecord> {
     try {
-      return tokenRow(this.guard(() => this.stmt('insert_token').get({ name: p.name, scope: p.scope, tasks: JSON.stringify(p.tasks), hash: p.hash, now: p.now })) as RawRow);
+      return tokenRow(
+        this.guard(() => this.stmt('insert_token').get({ name: p.name, scope: p.scope, tasks: JSON.stringify(p.tasks), hash: p.hash, now: p.now })) as RawRow,
+      );
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new InvalidOptionError('name', `a token named "${p.name}" already exists; choose another name`);
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+        throw new InvalidOptionError('name', `a token named "${p.name}" already exists; choose another name`);
       throw err;
     }
   }
@@ -459,7 +548,18 @@ export class SqliteStore implements Store {
 
   async upsertWorker(p: { worker: WorkerRecord }): Promise<void> {
     const w = p.worker;
-    this.guard(() => this.stmt('upsert_worker').run({ id: w.id, kind: w.kind, host: w.host, pid: w.pid, tasks: JSON.stringify(w.tasks), concurrency: w.concurrency, startedAt: w.startedAt, lastSeenAt: w.lastSeenAt }));
+    this.guard(() =>
+      this.stmt('upsert_worker').run({
+        id: w.id,
+        kind: w.kind,
+        host: w.host,
+        pid: w.pid,
+        tasks: JSON.stringify(w.tasks),
+        concurrency: w.concurrency,
+        startedAt: w.startedAt,
+        lastSeenAt: w.lastSeenAt,
+      }),
+    );
   }
 
   async removeWorker(p: { id: string }): Promise<void> {
@@ -479,7 +579,12 @@ export class SqliteStore implements Store {
       const expired = this.stmt('expired_leases').all({ now: p.now, limit: p.limit }) as Expired[];
       for (const e of expired) {
         const ref: JobRef = { id: String(e.id), task: e.task };
-        const error = JSON.stringify({ message: `The worker running attempt ${e.attempt} stopped heartbeating (crashed, hung or cut off); its lease expired.`, code: LEASE_EXPIRED_CODE, attempt: e.attempt, at: new Date(p.now).toISOString() });
+        const error = JSON.stringify({
+          message: `The worker running attempt ${e.attempt} stopped heartbeating (crashed, hung or cut off); its lease expired.`,
+          code: LEASE_EXPIRED_CODE,
+          attempt: e.attempt,
+          at: new Date(p.now).toISOString(),
+        });
         if (e.attempt >= e.maxAttempts) {
           this.stmt('fail_job').get({ id: e.id, token: e.leaseToken, error, now: p.now });
           out.failed.push(ref);
@@ -555,10 +660,32 @@ export class SqliteStore implements Store {
 }
 
 /** What a transition that took effect tells about its job. */
-interface Applied { task: string; batchId?: number | null; concurrencyKey: string | null }
-interface TaskLimits { name: string; concurrency: number | null; concurrencyPerKey: number; pausedUntil: number | null }
-interface Candidate { id: number; task: string; priority: number; runAt: number; concurrencyKey: string | null }
-interface Expired { id: number; task: string; attempt: number; maxAttempts: number; batchId: number | null; leaseToken: number }
+interface Applied {
+  task: string;
+  batchId?: number | null;
+  concurrencyKey: string | null;
+}
+interface TaskLimits {
+  name: string;
+  concurrency: number | null;
+  concurrencyPerKey: number;
+  pausedUntil: number | null;
+}
+interface Candidate {
+  id: number;
+  task: string;
+  priority: number;
+  runAt: number;
+  concurrencyKey: string | null;
+}
+interface Expired {
+  id: number;
+  task: string;
+  attempt: number;
+  maxAttempts: number;
+  batchId: number | null;
+  leaseToken: number;
+}
 
 function claimOrder(a: Candidate, b: Candidate): number {
   return b.priority - a.priority || a.runAt - b.runAt || a.id - b.id;
