@@ -65,8 +65,10 @@ export function readRuns(dir: string): Runs {
 
 export interface Verdict {
   acked: number;
-  /** Acknowledged, and not in the store as succeeded once the drain was over. */
+  /** Acknowledged, and missing from the store or ended other than succeeded (must be 0). */
   lost: number;
+  /** Acknowledged and still queued or running when the drain gave up (made no progress for a while). */
+  unfinished: number;
   /** Inputs stored more than once (a retried submit that became a second job). */
   duplicateSubmits: number;
   /** Jobs whose handler started more than once. */
@@ -83,7 +85,12 @@ export interface Verdict {
 
 export function verdict(acked: Map<number, string>, seen: JobsSeen, runs: Runs, logs: string[]): Verdict {
   let lost = 0;
-  for (const id of acked.values()) if (seen.byId.get(id)?.state !== 'succeeded') lost++;
+  let unfinished = 0;
+  for (const id of acked.values()) {
+    const state = seen.byId.get(id)?.state;
+    if (state === 'queued' || state === 'running') unfinished++;
+    else if (state !== 'succeeded') lost++;
+  }
   let duplicateSubmits = 0;
   for (const ids of seen.bySeq.values()) if (ids.length > 1) duplicateSubmits += ids.length - 1;
   let ranAgain = 0;
@@ -103,6 +110,7 @@ export function verdict(acked: Map<number, string>, seen: JobsSeen, runs: Runs, 
   return {
     acked: acked.size,
     lost,
+    unfinished,
     duplicateSubmits,
     ranAgain,
     ranAgainUnexplained,

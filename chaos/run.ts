@@ -28,7 +28,7 @@ for (const s of chosen) {
 console.log(`\n${results.length} scenarios in ${Math.round((Date.now() - started) / 1000)} s`);
 printResults(results);
 const lost = results.reduce((n, r) => n + r.lost, 0);
-const broken = results.filter((r) => r.lost || r.duplicateSubmits || r.ranAgainUnexplained || r.attemptRunTwice);
+const broken = results.filter((r) => r.lost || r.unfinished || r.duplicateSubmits || r.ranAgainUnexplained || r.attemptRunTwice);
 if (!values.short && !only && !values.store) {
   const dir = new URL('../../bench/results/', import.meta.url);
   mkdirSync(dir, { recursive: true });

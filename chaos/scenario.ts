@@ -74,7 +74,8 @@ export interface RunOptions {
   log?: (text: string) => void;
 }
 
-const DRAIN_LIMIT_MS = 120_000;
+/** The drain gives up when the backlog has not shrunk for this long (what is left counts as unfinished). */
+const DRAIN_STALL_MS = 30_000;
 
 export async function runScenario(s: Scenario, opts: RunOptions): Promise<ScenarioResult> {
   const log = opts.log ?? (() => undefined);
@@ -113,7 +114,7 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Scenar
     const producerStop = Date.now() - t0;
     await producer.stop();
     const drainStart = Date.now();
-    await drain(storeUrl, producer.acked.size);
+    await drain(storeUrl);
     const drainSeconds = Math.round((Date.now() - drainStart) / 100) / 10;
     clearInterval(sampler);
     await cluster.stop();
@@ -160,14 +161,20 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Scenar
   }
 }
 
-/** Waits until no acknowledged job is left queued or running (or the limit passes: what is left counts as lost). */
-async function drain(storeUrl: string, acked: number): Promise<void> {
+/** Waits until no job is left queued or running, or the backlog stops shrinking for a while. */
+async function drain(storeUrl: string): Promise<void> {
   const store = await openStore(storeUrl);
   try {
-    const end = Date.now() + DRAIN_LIMIT_MS;
-    while (Date.now() < end) {
+    let least = Number.POSITIVE_INFINITY;
+    let shrankAt = Date.now();
+    while (Date.now() - shrankAt < DRAIN_STALL_MS) {
       const rows = await store.countJobs({ task: CHAOS_TASK, states: ['queued', 'running'] }).catch(() => null);
-      if (rows && rows.reduce((n, r) => n + r.count, 0) === 0 && acked >= 0) return;
+      const left = rows?.reduce((n, r) => n + r.count, 0);
+      if (left === 0) return;
+      if (left !== undefined && left < least) {
+        least = left;
+        shrankAt = Date.now();
+      }
       await sleep(250);
     }
   } finally {

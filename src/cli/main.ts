@@ -16,7 +16,7 @@ import { Offload } from '../offload.js';
 import { remoteWorker } from '../remote/remote-worker.js';
 import { type FrontDoorFactory, startServer } from '../server/server.js';
 import { exitOnSignals } from '../server/signals.js';
-import { DEFAULT_STORE_URL, redact } from '../store/open.js';
+import { DEFAULT_STORE_URL, redact } from '../store/url.js';
 import { parseListenAddress } from './listen-address.js';
 import { loadAll } from './load-tasks.js';
 import { type Output, printCounts, printError, printJob, printJobs, printTokens, processOutput } from './output.js';

@@ -7,15 +7,18 @@ export interface OffloadEvents {
   'job:enqueued': { id: string; task: string; runAt: number; leasedTo?: string };
   'job:started': { id: string; task: string; attempt: number; workerId: string };
   'job:progress': { id: string; task: string; progress: JobProgress };
-  /** `result` as stored: JSON text, raw bytes (Gearman), or null. */
-  'job:succeeded': { id: string; task: string; result: Payload | null };
+  /**
+   * `result` as stored: JSON text, raw bytes (Gearman), or null. The events of a job that stops
+   * running carry its concurrency key (when known): its slot is free for the next job of that key.
+   */
+  'job:succeeded': { id: string; task: string; result: Payload | null; concurrencyKey?: string | null };
   /** An attempt failed and the job will run again. */
-  'job:retrying': { id: string; task: string; error: JobError; runAt: number };
+  'job:retrying': { id: string; task: string; error: JobError; runAt: number; concurrencyKey?: string | null };
   /** The job failed for good. */
-  'job:failed': { id: string; task: string; error: JobError };
-  'job:cancelled': { id: string; task: string };
+  'job:failed': { id: string; task: string; error: JobError; concurrencyKey?: string | null };
+  'job:cancelled': { id: string; task: string; concurrencyKey?: string | null };
   /** Released without a counted attempt (retryLater, suspendTask, shutdown). */
-  'job:released': { id: string; task: string; runAt: number };
+  'job:released': { id: string; task: string; runAt: number; concurrencyKey?: string | null };
   'batch:finished': BatchOutcome;
   'task:suspended': { task: string; until: number };
   /** Something changed that this process did not do itself (another process, another node). */

@@ -1,8 +1,13 @@
 import Schema from 'typebox/schema';
-import type { Store } from '../store/store.js';
 import type { Clock } from './clock.js';
 import { InvalidInputError, InvalidTaskError, TaskAlreadyDefinedError, UnknownTaskError } from './errors.js';
-import type { ResolvedTaskSettings, TaskDefinition } from './task.js';
+import type { ResolvedTaskSettings, TaskDefinition, TaskRecord } from './task.js';
+
+/** Where task settings are kept for every process: the part of the Store the registry uses. */
+export interface TaskSettingsStore {
+  registerTasks(p: { tasks: { name: string; settings: ResolvedTaskSettings }[]; now: number; onlyIfMissing?: boolean }): Promise<void>;
+  getTasks(p: { names?: string[] }): Promise<TaskRecord[]>;
+}
 
 interface Validator {
   schemaText: string;
@@ -22,7 +27,7 @@ export class TaskRegistry {
   private readonly validators = new Map<string, Validator>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: TaskSettingsStore,
     private readonly clock: Clock,
     private readonly remoteTtlMs = 5000,
   ) {}
@@ -65,6 +70,11 @@ export class TaskRegistry {
     if (!record) throw new UnknownTaskError(name);
     this.remote.set(name, { settings: record.settings, fetchedAt: this.clock.now() });
     return record.settings;
+  }
+
+  /** The settings this process knows of a task without asking the store (defined here, or read lately); undefined otherwise. */
+  knownSettings(name: string): ResolvedTaskSettings | undefined {
+    return this.local.get(name)?.settings ?? this.remote.get(name)?.settings;
   }
 
   /** Drops what this process cached about a task registered elsewhere (its settings just changed). */

@@ -1,9 +1,15 @@
-import type { Transition } from '../store/store.js';
 import { backoffDelay } from './backoff.js';
 import { HANDLER_ERROR_CODE, INVALID_RESULT_CODE } from './errors.js';
 import { type JobRow, jobErrorOf, type Payload } from './job.js';
 import { type AnyOutcome, isOutcome } from './outcomes.js';
 import type { ResolvedTaskSettings } from './task.js';
+
+/** What a worker records of one attempt: the transition the job makes, fenced by its lease token. */
+export type Transition =
+  | { to: 'succeeded'; id: string; token: string; result: Payload | null }
+  | { to: 'failed'; id: string; token: string; error: string }
+  /** Back to the queue: a retry after a failed attempt (`error` set), or a release (no error). */
+  | { to: 'queued'; id: string; token: string; runAt: number; error: string | null; countAttempt: boolean };
 
 export interface AttemptInfo {
   id: string;

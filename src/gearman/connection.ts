@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import type { Clock, Timer } from '../core/clock.js';
 import { isOffloadError, type OffloadError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { unmapped } from './allow-list.js';
+import { unmapped } from '../auth/allow-list.js';
 import type { HeldJob, Lingering, Reservation } from './assignments.js';
 import { type Arg, encodePacket, type Packet, PacketReader } from './codec.js';
 import { PacketType } from './protocol.js';

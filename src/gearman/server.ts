@@ -12,7 +12,7 @@ import type { TaskSettings } from '../core/task.js';
 import type { Offload } from '../offload.js';
 import type { FrontDoor, FrontDoorFactory } from '../server/server.js';
 import { Admin } from './admin.js';
-import { AllowList, isLoopbackHost } from './allow-list.js';
+import { AllowList, isLoopbackHost } from '../auth/allow-list.js';
 import { Assignments } from './assignments.js';
 import { type ConnectionLimits, GearmanConnection } from './connection.js';
 import { GearmanFunctions } from './functions.js';
@@ -92,7 +92,7 @@ export class GearmanServer implements FrontDoor {
     this.host = options.host ?? '127.0.0.1';
     this.port = options.port ?? DEFAULT_PORT;
     if (!Number.isInteger(this.port) || this.port < 0 || this.port > 65535) throw new InvalidOptionError('gearman', `port must be 0–65535, got ${this.port}`);
-    this.allowList = options.allow?.length ? new AllowList(options.allow) : undefined;
+    this.allowList = options.allow?.length ? new AllowList(options.allow, 'gearman-allow') : undefined;
     if (!isLoopbackHost(this.host) && !this.allowList) {
       throw new InvalidOptionError(
         'gearman-allow',

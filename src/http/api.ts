@@ -14,7 +14,7 @@ import { type Logger, silentLogger } from '../core/logger.js';
 import type { Offload } from '../offload.js';
 import { installAccessControl } from './access.js';
 import { AgentRegistry } from './agents.js';
-import { parseAllowList } from './allow-list.js';
+import { AllowList } from '../auth/allow-list.js';
 import { AuthThrottle } from './auth-throttle.js';
 import type { Api, ApiContext } from './context.js';
 import { errorHandler, sendError } from './errors.js';
@@ -68,7 +68,7 @@ export async function buildApi(offload: Offload, opts: HttpApiOptions & { logger
   installAccessControl(app, {
     store: offload.store,
     requireToken: options.requireToken,
-    allowList: options.allow ? parseAllowList(options.allow) : null,
+    allowList: options.allow ? new AllowList(options.allow, 'allow') : null,
     throttle: new AuthThrottle(offload.clock, options.failedAuthLimit, options.failedAuthWindowMs),
   });
   app.setErrorHandler(errorHandler(logger, options.maxBodyBytes));

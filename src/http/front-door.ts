@@ -6,7 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import { TokensRequiredError } from '../core/errors.js';
 import type { FrontDoor, FrontDoorFactory } from '../server/server.js';
-import { isLoopbackHost } from './allow-list.js';
+import { isLoopbackHost } from '../auth/allow-list.js';
 import { buildApi, type HttpApi } from './api.js';
 import { HTTP_DEFAULTS, type HttpApiOptions } from './options.js';
 

@@ -2,6 +2,7 @@ import type { BatchRow } from '../core/batch.js';
 import { batchOutcome } from '../core/batch.js';
 import type { EventBus } from '../core/events.js';
 import type { JobError } from '../core/job.js';
+import { leaseExpiredError } from '../core/job-rules.js';
 import type {
   CancelResult,
   ClaimedJob,
@@ -78,12 +79,12 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
       if (p.claim && bus.has('job:started'))
         for (const j of r.claimed) bus.emit('job:started', { id: j.id, task: j.task, attempt: j.attempt, workerId: p.claim.workerId });
       p.transitions.forEach((t, i) => {
-        const { ok, task } = r.results[i];
+        const { ok, task, concurrencyKey } = r.results[i];
         if (!ok || task === null) return;
-        if (t.to === 'succeeded') bus.emit('job:succeeded', { id: t.id, task, result: t.result });
-        else if (t.to === 'failed') bus.emit('job:failed', { id: t.id, task, error: JSON.parse(t.error) as JobError });
-        else if (t.error !== null) bus.emit('job:retrying', { id: t.id, task, error: JSON.parse(t.error) as JobError, runAt: t.runAt });
-        else bus.emit('job:released', { id: t.id, task, runAt: t.runAt });
+        if (t.to === 'succeeded') bus.emit('job:succeeded', { id: t.id, task, result: t.result, concurrencyKey });
+        else if (t.to === 'failed') bus.emit('job:failed', { id: t.id, task, error: JSON.parse(t.error) as JobError, concurrencyKey });
+        else if (t.error !== null) bus.emit('job:retrying', { id: t.id, task, error: JSON.parse(t.error) as JobError, runAt: t.runAt, concurrencyKey });
+        else bus.emit('job:released', { id: t.id, task, runAt: t.runAt, concurrencyKey });
       });
       enqueued(r.followUps);
       batchesFinished(r.finishedBatches);
@@ -109,7 +110,7 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
 
     async cancelJob(p): Promise<CancelResult> {
       const r = await timed('cancelJob', () => store.cancelJob(p));
-      if (r.previous !== 'cancelled') bus.emit('job:cancelled', { id: r.row.id, task: r.row.task });
+      if (r.previous !== 'cancelled') bus.emit('job:cancelled', { id: r.row.id, task: r.row.task, concurrencyKey: r.row.concurrencyKey });
       enqueued(r.followUps);
       batchesFinished([r.finishedBatch]);
       return r;
@@ -148,9 +149,8 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
 
     async reapExpiredLeases(p): Promise<ReapResult> {
       const r = await timed('reapExpiredLeases', () => store.reapExpiredLeases(p));
-      const error = (attemptless: string): JobError => ({ message: attemptless, code: 'LEASE_EXPIRED', attempt: 0, at: new Date(p.now).toISOString() });
-      for (const j of r.requeued) bus.emit('job:retrying', { ...j, error: error('lease expired'), runAt: p.now });
-      for (const j of r.failed) bus.emit('job:failed', { ...j, error: error('lease expired on the last attempt') });
+      for (const { id, task, attempt, concurrencyKey } of r.requeued) bus.emit('job:retrying', { id, task, error: leaseExpiredError(attempt, p.now), runAt: p.now, concurrencyKey });
+      for (const { id, task, attempt, concurrencyKey } of r.failed) bus.emit('job:failed', { id, task, error: leaseExpiredError(attempt, p.now), concurrencyKey });
       enqueued(r.followUps);
       batchesFinished(r.finishedBatches);
       return r;

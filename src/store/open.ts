@@ -1,49 +1,8 @@
-import { resolve } from 'node:path';
-import { InvalidStoreUrlError } from '../core/errors.js';
+/** Opens the store a URL names: the one place that picks a backend (each loaded only when used). */
 import type { Store } from './store.js';
+import { parseStoreUrl } from './url.js';
 
-export const DEFAULT_STORE_URL = 'sqlite:./offload.db';
-
-export interface ParsedStoreUrl {
-  kind: 'sqlite' | 'postgres';
-  /** SQLite: the file path (absolute) or `:memory:`. PostgreSQL: the connection string. */
-  location: string;
-  options: Record<string, string>;
-}
-
-/**
- * `sqlite:./offload.db`, `sqlite:/abs/path.db?synchronous=full`, `sqlite::memory:`,
- * `postgres://user@host:5432/db?schema=offload` (also `postgresql://`).
- */
-export function parseStoreUrl(url: string): ParsedStoreUrl {
-  if (typeof url !== 'string' || url.trim() === '') throw new InvalidStoreUrlError(String(url), 'it is empty');
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw new InvalidStoreUrlError(redact(url), 'it is not a valid URL');
-    }
-    const options = Object.fromEntries(parsed.searchParams);
-    return { kind: 'postgres', location: url, options };
-  }
-  if (url.startsWith('sqlite:')) {
-    const rest = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-    const [path, query = ''] = splitOnce(rest, '?');
-    if (path === '') throw new InvalidStoreUrlError(url, 'the file path is missing');
-    const options = Object.fromEntries(new URLSearchParams(query));
-    for (const key of Object.keys(options)) {
-      if (!['synchronous', 'busyTimeoutMs', 'pollIntervalMs'].includes(key)) {
-        throw new InvalidStoreUrlError(url, `unknown option "${key}" (known: synchronous, busyTimeoutMs, pollIntervalMs)`);
-      }
-    }
-    if (options.synchronous !== undefined && !['normal', 'full'].includes(options.synchronous)) {
-      throw new InvalidStoreUrlError(url, 'synchronous must be "normal" or "full"');
-    }
-    return { kind: 'sqlite', location: path === ':memory:' ? path : resolve(path), options };
-  }
-  throw new InvalidStoreUrlError(redact(url), 'the scheme must be sqlite: or postgres://');
-}
+export { DEFAULT_STORE_URL, type ParsedStoreUrl, parseStoreUrl, redact } from './url.js';
 
 export async function openStore(url: string): Promise<Store> {
   const parsed = parseStoreUrl(url);
@@ -58,14 +17,4 @@ export async function openStore(url: string): Promise<Store> {
   }
   const { openPostgresStore } = await import('./postgres/open.js');
   return openPostgresStore(parsed);
-}
-
-function splitOnce(s: string, sep: string): [string, string | undefined] {
-  const i = s.indexOf(sep);
-  return i < 0 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)];
-}
-
-/** Hides a password in a connection string before it reaches an error message or a log. */
-export function redact(url: string): string {
-  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
 }

@@ -6,6 +6,7 @@
 import type { BatchRow } from '../core/batch.js';
 import type { JobProgress, JobRow, JobState, Payload } from '../core/job.js';
 import type { ResolvedTaskSettings, TaskRecord } from '../core/task.js';
+import type { Transition } from '../core/transitions.js';
 
 export interface StoreCapabilities {
   /**
@@ -117,11 +118,8 @@ export interface ClaimParams {
   now: number;
 }
 
-export type Transition =
-  | { to: 'succeeded'; id: string; token: string; result: Payload | null }
-  | { to: 'failed'; id: string; token: string; error: string }
-  /** Back to the queue: a retry after a failed attempt (`error` set), or a release (no error). */
-  | { to: 'queued'; id: string; token: string; runAt: number; error: string | null; countAttempt: boolean };
+/** What to record of an attempt: defined with the rules that make it, in core/transitions.ts. */
+export type { Transition } from '../core/transitions.js';
 
 export interface TransitionResult {
   ok: boolean;
@@ -198,9 +196,15 @@ export interface JobRef {
   task: string;
 }
 
+/** A job whose lease expired, and the attempt that ended so. */
+export interface ReapedJob extends JobRef {
+  attempt: number;
+  concurrencyKey: string | null;
+}
+
 export interface ReapResult {
-  requeued: JobRef[];
-  failed: JobRef[];
+  requeued: ReapedJob[];
+  failed: ReapedJob[];
   finishedBatches: BatchRow[];
   followUps: InsertedJob[];
 }

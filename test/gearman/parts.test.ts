@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseListenAddress } from '../../src/cli/listen-address.js';
-import { AllowList, isLoopbackHost } from '../../src/gearman/allow-list.js';
+import { AllowList, isLoopbackHost } from '../../src/auth/allow-list.js';
 import { handleOf, handlePrefix, jobIdOfHandle } from '../../src/gearman/handles.js';
 import { atoi } from '../../src/gearman/protocol.js';
 import { uniqueKeyOf } from '../../src/gearman/submissions.js';

@@ -13,7 +13,7 @@ export interface TestApi extends TestOffload {
   call(
     method: InjectOptions['method'],
     url: string,
-    opts?: { body?: unknown; token?: string; headers?: Record<string, string>; payload?: string },
+    opts?: { body?: unknown; token?: string; headers?: Record<string, string>; payload?: string; remoteAddress?: string },
   ): Promise<Reply>;
   /** A new token's secret. */
   token(scope: TokenScope, tasks?: string[], name?: string): Promise<string>;
@@ -51,7 +51,7 @@ export async function openTestApi(opts: HttpApiOptions & { maxInputBytes?: numbe
         payload = JSON.stringify(o.body);
         headers['content-type'] ??= 'application/json';
       }
-      const raw = await api.app.inject({ method, url, headers, payload });
+      const raw = await api.app.inject({ method, url, headers, payload, remoteAddress: o.remoteAddress });
       let json: unknown;
       try {
         json = raw.body === '' ? undefined : JSON.parse(raw.body);

@@ -153,13 +153,13 @@ describe('HTTP API access', () => {
     assert.equal((await t.call('GET', '/v1/tasks', { token: good })).status, 200);
   });
 
-  it('the allow-list refuses other addresses with 403', async () => {
+  it('the allow-list admits its networks and this machine, and refuses other addresses with 403', async () => {
     t = await openTestApi({ allow: ['10.0.0.0/8'] });
-    const r = await t.call('GET', '/v1/health');
-    assert.deepEqual([r.status, r.json.error.code], [403, 'FORBIDDEN']);
-    await t.dispose();
-    t = await openTestApi({ allow: ['10.0.0.0/8', '127.0.0.1'] });
-    assert.equal((await t.call('GET', '/v1/health')).status, 200);
+    const from = async (remoteAddress: string) => (await t.call('GET', '/v1/health', { remoteAddress })).status;
+    assert.deepEqual([await from('10.1.2.3'), await from('::ffff:10.9.9.9'), await from('127.0.0.1'), await from('::1')], [200, 200, 200, 200]);
+    const r = await t.call('GET', '/v1/health', { remoteAddress: '192.0.2.7' });
+    assert.deepEqual([r.status, r.json.error.code, r.json.error.details], [403, 'FORBIDDEN', { address: '192.0.2.7' }]);
+    assert.match(r.json.error.message, /--allow/);
     await assert.rejects(openTestApi({ allow: ['10.0.0.0/33'] }), { code: 'INVALID_OPTION' });
   });
 });

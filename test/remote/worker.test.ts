@@ -170,7 +170,7 @@ describe('remote worker (offload worker --connect)', () => {
 
     const releasing = nextEvent(offload, 'job:released');
     const later = await offload.enqueue('r.outcomes', 'later');
-    assert.deepEqual(await releasing, { id: later.id, task: 'r.outcomes', runAt: clock.now() + 5000 });
+    assert.deepEqual(await releasing, { id: later.id, task: 'r.outcomes', runAt: clock.now() + 5000, concurrencyKey: null });
     assert.equal((await later.status()).attempt, 0, 'retryLater does not count the attempt');
     await clock.advance(5000);
     assert.equal(await later.result(), 'later ran 2');

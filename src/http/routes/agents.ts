@@ -5,7 +5,7 @@ import { JobNotFoundError, LeaseLostError } from '../../core/errors.js';
 import { decodePayload, payloadToJson } from '../../core/job.js';
 import type { ClaimedJob } from '../../store/store.js';
 import { requireTask } from '../access.js';
-import { unmapped } from '../allow-list.js';
+import { unmapped } from '../../auth/allow-list.js';
 import { type Api, type ApiContext, holdLongRequest, iso } from '../context.js';
 import {
   ClaimBody,

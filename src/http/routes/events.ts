@@ -105,6 +105,8 @@ export function eventRoutes(app: Api, ctx: ApiContext): void {
 function eventJson(name: EventName, e: Record<string, unknown>): Record<string, unknown> {
   const { result: _result, ...out } = e;
   for (const key of ['runAt', 'until'] as const) if (typeof out[key] === 'number') out[key] = iso(out[key] as number);
+  // Shown only for jobs that have one.
+  if (out.concurrencyKey == null) delete out.concurrencyKey;
   void name;
   return out;
 }

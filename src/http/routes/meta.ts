@@ -1,6 +1,6 @@
 /** GET /v1/health and GET /openapi.json: open to any caller the access rules let in. */
 import { readFileSync } from 'node:fs';
-import { redact } from '../../store/open.js';
+import { redact } from '../../store/url.js';
 import type { Api, ApiContext } from '../context.js';
 import { EmptyQuery, ErrorSchema, HealthResponse } from '../schemas.js';
 

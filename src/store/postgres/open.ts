@@ -1,6 +1,6 @@
 import { InvalidStoreUrlError } from '../../core/errors.js';
-import { type ParsedStoreUrl, redact } from '../open.js';
 import type { Store } from '../store.js';
+import { type ParsedStoreUrl, redact } from '../url.js';
 import { PostgresStore } from './postgres-store.js';
 
 /** Offload's own options in a postgres:// URL; every other query parameter goes to the driver. */

@@ -1,6 +1,7 @@
 import type { BatchRow } from '../../core/batch.js';
-import { InvalidOptionError, InvalidStateError, JobNotFoundError } from '../../core/errors.js';
+import { InvalidOptionError, JobNotFoundError } from '../../core/errors.js';
 import type { JobRow, JobState } from '../../core/job.js';
+import { cancelRefusal, checkPurgeStates, leaseExpiredError, retryKeyTaken, retryRefusal } from '../../core/job-rules.js';
 import { pruneCutoffs, type ResolvedTaskSettings, type TaskRecord } from '../../core/task.js';
 import { loadSqlFiles } from '../sql-files.js';
 import type {
@@ -234,12 +235,16 @@ export class PostgresStore implements Store {
     }
     const done = t.filter((_x, i) => out.results[i].ok);
     if (done.length) {
-      // Tasks are named only for jobs that can run again (requeued) or are new (onFinish jobs):
+      // Tasks are named only for jobs that can run again (requeued), are new (onFinish jobs), or
+      // freed a concurrency key's slot (a job of that key may wait for it, in any process):
       // naming every finished job's task would send every other worker to claim after every
-      // turn of every worker. A slot freed under a concurrency limit is refilled by the finishing
+      // turn of every worker. A slot freed under a task-wide limit is refilled by the finishing
       // worker's own claim in this same call, or by the others' polling.
       this.publish({
-        tasks: [...t.flatMap((x, i) => (x.to === 'queued' && out.results[i].ok ? [out.results[i].task!] : [])), ...out.followUps.map((j) => j.task)],
+        tasks: [
+          ...t.flatMap((x, i) => (out.results[i].ok && (x.to === 'queued' || out.results[i].concurrencyKey !== null) ? [out.results[i].task!] : [])),
+          ...out.followUps.map((j) => j.task),
+        ],
         finished: done.filter((x) => x.to !== 'queued').map((x) => x.id),
         finishedBatches: out.finishedBatches.map((b) => b.id),
       });
@@ -311,9 +316,8 @@ export class PostgresStore implements Store {
       const before = await this.lockJob(tx, p.id);
       const previous = before.state;
       if (previous === 'cancelled') return { row: before, previous, finishedBatch: null, followUps: [] };
-      if (previous === 'succeeded' || previous === 'failed') {
-        throw new InvalidStateError(p.id, previous, 'cancel', 'Only queued or running jobs can be cancelled.');
-      }
+      const refusal = cancelRefusal(p.id, previous);
+      if (refusal) throw refusal;
       const [r] = await this.run(tx, 'cancel_job', [before.id, p.now]);
       const row = jobRow(r);
       const followUps: InsertedJob[] = [];
@@ -326,7 +330,8 @@ export class PostgresStore implements Store {
     });
     if (out.previous !== 'cancelled') {
       this.publish({
-        tasks: out.followUps.map((j) => j.task),
+        // A cancelled job with a concurrency key frees the key's slot for others' workers.
+        tasks: [...(out.row.concurrencyKey !== null && out.previous === 'running' ? [out.row.task] : []), ...out.followUps.map((j) => j.task)],
         finished: [out.row.id],
         finishedBatches: out.finishedBatch ? [out.finishedBatch.id] : [],
       });
@@ -345,20 +350,14 @@ export class PostgresStore implements Store {
     const row = await this.db.transaction(async (tx) => {
       const before = await this.lockJob(tx, p.id);
       const state = before.state;
-      if (state !== 'failed' && state !== 'cancelled') {
-        throw new InvalidStateError(
-          p.id,
-          state,
-          'retry',
-          state === 'succeeded' ? 'It succeeded; submit a new job to run it again.' : 'It will run (again) by itself.',
-        );
-      }
+      const refusal = retryRefusal(p.id, state);
+      if (refusal) throw refusal;
       let r: Raw;
       try {
         [r] = await this.run(tx, 'retry_job', [before.id, p.now]);
       } catch (err) {
         if ((err as { code?: string }).code === '23505') {
-          throw new InvalidStateError(p.id, state, 'retry', `Another queued or running job holds its unique key "${String(before.uniqueKey)}".`);
+          throw retryKeyTaken(p.id, state, before.uniqueKey as string | null);
         }
         throw err;
       }
@@ -372,7 +371,7 @@ export class PostgresStore implements Store {
   }
 
   async purgeJobs(p: { task: string; states: JobState[]; now: number }): Promise<PurgeResult> {
-    if (p.states.includes('running')) throw new InvalidOptionError('state', 'running jobs cannot be purged; cancel them instead');
+    checkPurgeStates(p.states);
     const out = await this.db.transaction(async (tx) => {
       // Asked for by an operator, and one statement however many jobs: no statement timeout.
       await tx.query('SET LOCAL statement_timeout = 0');
@@ -474,14 +473,17 @@ export class PostgresStore implements Store {
   async reapExpiredLeases(p: { now: number; limit: number }): Promise<ReapResult> {
     const out = await this.db.transaction(async (tx) => {
       const r: ReapResult = { requeued: [], failed: [], finishedBatches: [], followUps: [] };
-      const rows = await this.run<{ id: string; task: string; state: JobState; batchId: number | null }>(tx, 'reap_expired_leases', [
+      const expired = await this.run<{ id: string; attempt: number }>(tx, 'lock_expired_leases', [p.now, p.limit]);
+      if (expired.length === 0) return r;
+      const errors = expired.map((e) => JSON.stringify(leaseExpiredError(e.attempt, p.now)));
+      const rows = await this.run<{ id: string; task: string; state: JobState; batchId: number | null; attempt: number; concurrencyKey: string | null }>(tx, 'reap_expired_leases', [
         p.now,
-        p.limit,
-        new Date(p.now).toISOString(),
+        expired.map((e) => e.id),
+        errors,
       ]);
       const failedPerBatch = new Map<number, number>();
       for (const row of rows) {
-        const ref = { id: row.id, task: row.task };
+        const ref = { id: row.id, task: row.task, attempt: row.attempt, concurrencyKey: row.concurrencyKey };
         if (row.state === 'queued') r.requeued.push(ref);
         else {
           r.failed.push(ref);

@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
 import { type BatchRow, onFinishInputText } from '../../core/batch.js';
-import { InvalidOptionError, InvalidStateError, JobNotFoundError, LEASE_EXPIRED_CODE } from '../../core/errors.js';
+import { InvalidOptionError, JobNotFoundError } from '../../core/errors.js';
 import { FINISHED_STATES, type JobRow, type JobState } from '../../core/job.js';
+import { cancelRefusal, checkPurgeStates, leaseExpiredError, retryKeyTaken, retryRefusal } from '../../core/job-rules.js';
 import { pruneCutoffs, type ResolvedTaskSettings, type TaskRecord } from '../../core/task.js';
 import { loadSqlFiles } from '../sql-files.js';
 import type {
@@ -13,11 +14,11 @@ import type {
   InsertedJob,
   InsertJobsParams,
   InsertJobsResult,
-  JobRef,
   ListJobsParams,
   NewJob,
   PriorityCountRow,
   PurgeResult,
+  ReapedJob,
   ReapResult,
   Store,
   StoreChange,
@@ -419,9 +420,8 @@ export class SqliteStore implements Store {
       if (!before) throw new JobNotFoundError(p.id);
       const previous = before.state as JobState;
       if (previous === 'cancelled') return { row: jobRow(before), previous, finishedBatch: null, followUps: [] };
-      if (previous === 'succeeded' || previous === 'failed') {
-        throw new InvalidStateError(p.id, previous, 'cancel', 'Only queued or running jobs can be cancelled.');
-      }
+      const refusal = cancelRefusal(p.id, previous);
+      if (refusal) throw refusal;
       const row = jobRow(this.stmt('cancel_job').get({ id: Number(p.id), now: p.now }) as RawRow);
       const followUps: InsertedJob[] = [];
       const finishedBatch = row.batchId === null ? null : this.countBatchFinished(row.batchId, 0, 0, 1, p.now, followUps);
@@ -434,20 +434,14 @@ export class SqliteStore implements Store {
       const before = this.stmt('get_job').get({ id: Number(p.id) }) as RawRow | undefined;
       if (!before) throw new JobNotFoundError(p.id);
       const state = before.state as JobState;
-      if (state !== 'failed' && state !== 'cancelled') {
-        throw new InvalidStateError(
-          p.id,
-          state,
-          'retry',
-          state === 'succeeded' ? 'It succeeded; submit a new job to run it again.' : 'It will run (again) by itself.',
-        );
-      }
+      const refusal = retryRefusal(p.id, state);
+      if (refusal) throw refusal;
       let r: RawRow;
       try {
         r = this.stmt('retry_job').get({ id: Number(p.id), now: p.now }) as RawRow;
       } catch (err) {
         if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
-          throw new InvalidStateError(p.id, state, 'retry', `Another queued or running job holds its unique key "${String(before.uniqueKey)}".`);
+          throw retryKeyTaken(p.id, state, before.uniqueKey as string | null);
         }
         throw err;
       }
@@ -459,7 +453,7 @@ export class SqliteStore implements Store {
   }
 
   async purgeJobs(p: { task: string; states: JobState[]; now: number }): Promise<PurgeResult> {
-    if (p.states.includes('running')) throw new InvalidOptionError('state', 'running jobs cannot be purged; cancel them instead');
+    checkPurgeStates(p.states);
     return this.write(() => {
       const out: PurgeResult = { deleted: 0, finishedBatches: [], followUps: [] };
       for (const state of p.states) {
@@ -578,13 +572,8 @@ export class SqliteStore implements Store {
       const out: ReapResult = { requeued: [], failed: [], finishedBatches: [], followUps: [] };
       const expired = this.stmt('expired_leases').all({ now: p.now, limit: p.limit }) as Expired[];
       for (const e of expired) {
-        const ref: JobRef = { id: String(e.id), task: e.task };
-        const error = JSON.stringify({
-          message: `The worker running attempt ${e.attempt} stopped heartbeating (crashed, hung or cut off); its lease expired.`,
-          code: LEASE_EXPIRED_CODE,
-          attempt: e.attempt,
-          at: new Date(p.now).toISOString(),
-        });
+        const ref: ReapedJob = { id: String(e.id), task: e.task, attempt: e.attempt, concurrencyKey: e.concurrencyKey };
+        const error = JSON.stringify(leaseExpiredError(e.attempt, p.now));
         if (e.attempt >= e.maxAttempts) {
           this.stmt('fail_job').get({ id: e.id, token: e.leaseToken, error, now: p.now });
           out.failed.push(ref);
@@ -685,6 +674,7 @@ interface Expired {
   maxAttempts: number;
   batchId: number | null;
   leaseToken: number;
+  concurrencyKey: string | null;
 }
 
 function claimOrder(a: Candidate, b: Candidate): number {
