@@ -5,10 +5,10 @@
  * deadline for packets that start and never finish (slow loris).
  */
 import type { Socket } from 'node:net';
+import { unmapped } from '../auth/allow-list.js';
 import type { Clock, Timer } from '../core/clock.js';
 import { isOffloadError, type OffloadError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { unmapped } from '../auth/allow-list.js';
 import type { HeldJob, Lingering, Reservation } from './assignments.js';
 import { type Arg, encodePacket, type Packet, PacketReader } from './codec.js';
 import { PacketType } from './protocol.js';

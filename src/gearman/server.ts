@@ -6,13 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { hostname } from 'node:os';
+import { AllowList, isLoopbackHost } from '../auth/allow-list.js';
 import { InvalidOptionError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { TaskSettings } from '../core/task.js';
 import type { Offload } from '../offload.js';
 import type { FrontDoor, FrontDoorFactory } from '../server/server.js';
 import { Admin } from './admin.js';
-import { AllowList, isLoopbackHost } from '../auth/allow-list.js';
 import { Assignments } from './assignments.js';
 import { type ConnectionLimits, GearmanConnection } from './connection.js';
 import { GearmanFunctions } from './functions.js';

@@ -5,11 +5,11 @@
  * patterns are checked by the routes, which know the task (`requireTask`).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { type AllowList, unmapped } from '../auth/allow-list.js';
 import { type Action, allowsAction, allowsTask, anonymousLocal, type Principal } from '../auth/permissions.js';
 import { authenticate } from '../auth/tokens.js';
 import { ForbiddenError, RateLimitedError, UnauthorizedError } from '../core/errors.js';
 import type { Store } from '../store/store.js';
-import { type AllowList, unmapped } from '../auth/allow-list.js';
 import type { AuthThrottle } from './auth-throttle.js';
 
 declare module 'fastify' {
@@ -33,7 +33,8 @@ export function installAccessControl(app: FastifyInstance, o: AccessOptions): vo
   app.decorateRequest('principal', null as unknown as Principal);
   app.addHook('onRequest', async (request) => {
     const address = unmapped(request.ip);
-    if (o.allowList && !o.allowList.allows(address)) throw new ForbiddenError(`the address ${address} is not on the server's allow-list; add its network to --allow to let it in`, { address });
+    if (o.allowList && !o.allowList.allows(address))
+      throw new ForbiddenError(`the address ${address} is not on the server's allow-list; add its network to --allow to let it in`, { address });
     request.principal = await identify(request, address, o);
     const action = request.routeOptions.config?.access;
     if (action && !allowsAction(request.principal, action)) {

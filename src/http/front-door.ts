@@ -4,9 +4,9 @@
  * then every request needs one.
  */
 import type { AddressInfo } from 'node:net';
+import { isLoopbackHost } from '../auth/allow-list.js';
 import { TokensRequiredError } from '../core/errors.js';
 import type { FrontDoor, FrontDoorFactory } from '../server/server.js';
-import { isLoopbackHost } from '../auth/allow-list.js';
 import { buildApi, type HttpApi } from './api.js';
 import { HTTP_DEFAULTS, type HttpApiOptions } from './options.js';
 

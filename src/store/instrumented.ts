@@ -149,8 +149,10 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
 
     async reapExpiredLeases(p): Promise<ReapResult> {
       const r = await timed('reapExpiredLeases', () => store.reapExpiredLeases(p));
-      for (const { id, task, attempt, concurrencyKey } of r.requeued) bus.emit('job:retrying', { id, task, error: leaseExpiredError(attempt, p.now), runAt: p.now, concurrencyKey });
-      for (const { id, task, attempt, concurrencyKey } of r.failed) bus.emit('job:failed', { id, task, error: leaseExpiredError(attempt, p.now), concurrencyKey });
+      for (const { id, task, attempt, concurrencyKey } of r.requeued)
+        bus.emit('job:retrying', { id, task, error: leaseExpiredError(attempt, p.now), runAt: p.now, concurrencyKey });
+      for (const { id, task, attempt, concurrencyKey } of r.failed)
+        bus.emit('job:failed', { id, task, error: leaseExpiredError(attempt, p.now), concurrencyKey });
       enqueued(r.followUps);
       batchesFinished(r.finishedBatches);
       return r;

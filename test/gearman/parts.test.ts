@@ -1,8 +1,8 @@
 /** The small pure parts of the Gearman port: handles, unique keys, the allow-list, listen addresses. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseListenAddress } from '../../src/cli/listen-address.js';
 import { AllowList, isLoopbackHost } from '../../src/auth/allow-list.js';
+import { parseListenAddress } from '../../src/cli/listen-address.js';
 import { handleOf, handlePrefix, jobIdOfHandle } from '../../src/gearman/handles.js';
 import { atoi } from '../../src/gearman/protocol.js';
 import { uniqueKeyOf } from '../../src/gearman/submissions.js';

@@ -1,11 +1,11 @@
 /** The agent API: claim (long-poll), heartbeat, complete, fail, release, with lease tokens. */
 import type { FastifyRequest } from 'fastify';
+import { unmapped } from '../../auth/allow-list.js';
 import { isTaskRestricted } from '../../auth/permissions.js';
 import { JobNotFoundError, LeaseLostError } from '../../core/errors.js';
 import { decodePayload, payloadToJson } from '../../core/job.js';
 import type { ClaimedJob } from '../../store/store.js';
 import { requireTask } from '../access.js';
-import { unmapped } from '../../auth/allow-list.js';
 import { type Api, type ApiContext, holdLongRequest, iso } from '../context.js';
 import {
   ClaimBody,

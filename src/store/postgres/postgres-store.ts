@@ -476,11 +476,11 @@ export class PostgresStore implements Store {
       const expired = await this.run<{ id: string; attempt: number }>(tx, 'lock_expired_leases', [p.now, p.limit]);
       if (expired.length === 0) return r;
       const errors = expired.map((e) => JSON.stringify(leaseExpiredError(e.attempt, p.now)));
-      const rows = await this.run<{ id: string; task: string; state: JobState; batchId: number | null; attempt: number; concurrencyKey: string | null }>(tx, 'reap_expired_leases', [
-        p.now,
-        expired.map((e) => e.id),
-        errors,
-      ]);
+      const rows = await this.run<{ id: string; task: string; state: JobState; batchId: number | null; attempt: number; concurrencyKey: string | null }>(
+        tx,
+        'reap_expired_leases',
+        [p.now, expired.map((e) => e.id), errors],
+      );
       const failedPerBatch = new Map<number, number>();
       for (const row of rows) {
         const ref = { id: row.id, task: row.task, attempt: row.attempt, concurrencyKey: row.concurrencyKey };
