@@ -1,12 +1,12 @@
 import { BatchHandle, type HandleHost, JobHandle, resultOf } from './client/handles.js';
 import { DEFAULT_IDEMPOTENCY_WINDOW_MS, replayedIds, type SubmitOptions, submitKeyOf } from './client/idempotency.js';
 import { checkId, decodeCursor, encodeCursor } from './client/ids.js';
-import type { ClaimOptions, FailOptions } from './client/leases.js';
+import type { AgentOutcome, ClaimOptions, FailOptions, OutcomeResult } from './client/leases.js';
 import * as leases from './client/leases.js';
 import { buildNewJob, buildNewJobs, DEFAULT_MAX_INPUT_BYTES, type EnqueueOptions } from './client/submission.js';
 import { Waiters, type WaitOptions } from './client/waiters.js';
 import { type Batch, type BatchOutcome, batchOutcome, toBatch } from './core/batch.js';
-import { type Clock, systemClock } from './core/clock.js';
+import { type Clock, sleep, systemClock } from './core/clock.js';
 import { BatchNotFoundError, ClosedError, InvalidOptionError, JobNotFoundError } from './core/errors.js';
 import { EventBus, type EventName, type Listener } from './core/events.js';
 import { isJobState, JOB_STATES, type Job, type JobProgress, type JobState, toJob } from './core/job.js';
@@ -15,8 +15,10 @@ import { TaskRegistry } from './core/registry.js';
 import { defineTask, type Handler, type TaskDefinition, type TaskSettings } from './core/task.js';
 import { Pruner } from './maintenance/pruner.js';
 import { Rescuer } from './maintenance/rescuer.js';
+import { GroupCommit } from './store/group-commit.js';
 import { instrumentStore } from './store/instrumented.js';
 import { DEFAULT_STORE_URL, openStore } from './store/open.js';
+import { Runnability } from './store/runnability.js';
 import type { ClaimedJob, InsertedJob, InsertJobsResult, Store, SubmitKey } from './store/store.js';
 import { storeBackend } from './worker/store-backend.js';
 import { Worker, type WorkerOptions } from './worker/worker.js';
@@ -96,6 +98,10 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly registry: TaskRegistry;
+  /** The one "work may be runnable" signal of this process: workers, long-polled claims and the Gearman port wait on it. */
+  readonly runnability: Runnability;
+  /** The one group-commit writer of this process: outcomes and claims of every way in, one transaction per turn. */
+  readonly commits: GroupCommit;
   private readonly waiters: Waiters;
   /** Submission limits, also applied by front doors that build jobs themselves (the Gearman port). */
   readonly limits: { readonly maxInputBytes: number };
@@ -114,6 +120,13 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     this.store = instrumentStore(store, this.bus);
     this.registry = new TaskRegistry(this.store, this.clock);
     this.waiters = new Waiters(this.store, this.bus, this.clock);
+    this.runnability = new Runnability(
+      this.bus,
+      this.store,
+      (task) => this.registry.knownSettings(task)?.concurrency != null,
+      () => this.clock.now(),
+    );
+    this.commits = new GroupCommit(this.store, this.clock, this.logger);
     this.limits = { maxInputBytes: opts.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES };
     if (!Number.isSafeInteger(this.limits.maxInputBytes) || this.limits.maxInputBytes < 1)
       throw new InvalidOptionError('maxInputBytes', 'must be a positive integer');
@@ -348,6 +361,19 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     return leases.fail(this, checkId('job', id), opts);
   }
 
+  /**
+   * Records many outcomes of claimed jobs in one transaction, and with `next` claims the next jobs
+   * in the same one. Each outcome gets its own result (a stale token is that outcome's LeaseLostError).
+   */
+  finishMany(outcomes: AgentOutcome[], next?: ClaimOptions): Promise<{ results: OutcomeResult[]; claimed: ClaimedJob[] }> {
+    this.checkOpen();
+    return leases.finishAndClaim(
+      this,
+      outcomes.map((o) => ({ ...o, id: checkId('job', o.id) })),
+      next,
+    );
+  }
+
   /** Gives a claimed job back without counting the attempt. */
   release(id: string, opts: { leaseToken: string; delayMs?: number }): Promise<void> {
     return leases.release(this, checkId('job', id), opts);
@@ -362,7 +388,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   /** Starts a worker in this process (and, by default, the lease rescuer and pruner). */
   async work(opts: WorkOptions = {}): Promise<Worker> {
     this.checkOpen();
-    const backend = storeBackend(this.store, this.bus, this.registry);
+    const backend = storeBackend(this.store, this.bus, this.registry, this.runnability, this.commits);
     const worker = new Worker({ backend, clock: this.clock, registry: this.registry, logger: this.logger }, opts);
     this.workers.add(worker);
     if (opts.maintenance !== false) await this.startMaintenance();
@@ -389,11 +415,23 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.all([...this.workers].map((w) => w.stop()));
+      await this.drainCommits();
       if (this.maintenance) await Promise.all([this.maintenance.rescuer.stop(), this.maintenance.pruner.stop()]);
       this.waiters.rejectAll(new ClosedError('This Offload instance'));
       if (this.ownsStore) await this.store.close();
     })();
     return this.closing;
+  }
+
+  /** Writes what the group commit still holds; a store that stays down gets a moment, then those writes fail. */
+  private async drainCommits(): Promise<void> {
+    const timer = new AbortController();
+    const given = sleep(this.clock, 2000, timer.signal).then(
+      () => this.commits.abandon(new ClosedError('This Offload instance')),
+      () => undefined,
+    );
+    await Promise.race([this.commits.drain(), given]);
+    timer.abort();
   }
 
   private checkOpen(): void {

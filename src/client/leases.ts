@@ -4,11 +4,12 @@
  * expired and the job went to someone else, or it was cancelled) is a LeaseLostError.
  */
 import type { Clock } from '../core/clock.js';
-import { InvalidOptionError, JobNotFoundError, LeaseLostError } from '../core/errors.js';
-import type { JobProgress, Payload } from '../core/job.js';
+import { InvalidOptionError, isOffloadError, JobNotFoundError, LeaseLostError, type OffloadError } from '../core/errors.js';
+import type { JobProgress, JobRow, Payload } from '../core/job.js';
 import type { TaskRegistry } from '../core/registry.js';
-import { alreadyRecorded, encodeResult, failFor } from '../core/transitions.js';
-import type { ClaimedJob, Store, Transition } from '../store/store.js';
+import { encodeResult, failFor } from '../core/transitions.js';
+import type { GroupCommit } from '../store/group-commit.js';
+import type { ClaimedJob, ClaimParams, Store, Transition } from '../store/store.js';
 
 export interface ClaimOptions {
   tasks: string[];
@@ -32,11 +33,20 @@ export interface LeaseDeps {
   store: Store;
   clock: Clock;
   registry: TaskRegistry;
+  /** Outcomes are written with everyone else's, one transaction per turn. */
+  commits: GroupCommit;
 }
+
+/** A call by hand waits this long for a store that is briefly away before it fails (its caller may send it again). */
+const RETRY_FOR_MS = 2000;
 
 const MAX_LEASE_MS = 3_600_000;
 
 export async function claim(deps: LeaseDeps, opts: ClaimOptions): Promise<ClaimedJob[]> {
+  return deps.store.claimJobs({ ...claimParams(opts), now: deps.clock.now() });
+}
+
+function claimParams(opts: ClaimOptions): Omit<ClaimParams, 'now'> {
   const max = opts.max ?? 1;
   const leaseMs = opts.leaseMs ?? 30_000;
   if (!Array.isArray(opts.tasks) || opts.tasks.length === 0 || opts.tasks.some((t) => typeof t !== 'string')) {
@@ -45,7 +55,7 @@ export async function claim(deps: LeaseDeps, opts: ClaimOptions): Promise<Claime
   if (!Number.isSafeInteger(max) || max < 1 || max > 100) throw new InvalidOptionError('max', 'must be an integer from 1 to 100');
   if (!Number.isSafeInteger(leaseMs) || leaseMs < 1000 || leaseMs > MAX_LEASE_MS)
     throw new InvalidOptionError('leaseMs', `must be an integer from 1000 to ${MAX_LEASE_MS}`);
-  return deps.store.claimJobs({ workerId: opts.workerId ?? 'agent', tasks: opts.tasks, max, leaseMs, now: deps.clock.now() });
+  return { workerId: opts.workerId ?? 'agent', tasks: opts.tasks, max, leaseMs };
 }
 
 export async function heartbeat(
@@ -64,47 +74,103 @@ export async function heartbeat(
   return { leaseExpiresAt: now + leaseMs };
 }
 
+/** One outcome an agent reports for a job it holds. */
+export type AgentOutcome =
+  | { id: string; leaseToken: string; outcome: 'complete'; result?: unknown }
+  | ({ id: string; outcome: 'fail' } & FailOptions)
+  | { id: string; leaseToken: string; outcome: 'release'; delayMs?: number };
+
+/** What became of one outcome: the job's new state, or why it was not recorded. */
+export type OutcomeResult = { id: string; state: 'succeeded' | 'queued' | 'failed'; runAt: number | null } | { id: string; error: OffloadError };
+
 export async function complete(deps: LeaseDeps, id: string, opts: { leaseToken: string; result?: unknown }): Promise<void> {
-  const encoded = encodeResult(opts.result);
-  if (!encoded.ok) throw new InvalidOptionError('result', `cannot be stored as JSON (${encoded.problem})`);
-  await finish(deps, { to: 'succeeded', id, token: opts.leaseToken, result: encoded.payload as Payload | null });
+  unwrap(await finishMany(deps, [{ id, outcome: 'complete', ...opts }]));
 }
 
 /** Records a failed attempt: retried per the task's policy while attempts remain, else failed. */
 export async function fail(deps: LeaseDeps, id: string, opts: FailOptions): Promise<{ state: 'queued' | 'failed'; runAt: number | null }> {
-  const row = await deps.store.getJob({ id });
-  if (!row) throw new JobNotFoundError(id);
-  if (row.state !== 'running') {
-    // The answer to an earlier delivery of this failure was lost: it stands.
-    if (alreadyRecorded({ to: 'failed', id, token: opts.leaseToken, error: '' }, row)) return { state: 'failed', runAt: null };
-    throw new LeaseLostError(id, row.state);
-  }
-  if (opts.retryInMs !== undefined && (!Number.isFinite(opts.retryInMs) || opts.retryInMs < 0))
-    throw new InvalidOptionError('retryInMs', 'must be a non-negative number');
-  const settings = await deps.registry.settingsFor(row.task);
-  const err = agentError(opts.error);
-  const now = deps.clock.now();
-  const attempt = { id, token: opts.leaseToken, attempt: row.attempt, maxAttempts: row.maxAttempts };
-  const { transition } = failFor(attempt, settings, err, now, opts.retryable === false);
-  if (transition.to === 'queued' && opts.retryInMs !== undefined) transition.runAt = now + Math.round(opts.retryInMs);
-  await finish(deps, transition);
-  return transition.to === 'queued' ? { state: 'queued', runAt: transition.runAt } : { state: 'failed', runAt: null };
+  const r = unwrap(await finishMany(deps, [{ id, outcome: 'fail', ...opts }]));
+  return { state: r.state as 'queued' | 'failed', runAt: r.runAt };
 }
 
 /** Gives the job back without counting an attempt, to run again after `delayMs`. */
 export async function release(deps: LeaseDeps, id: string, opts: { leaseToken: string; delayMs?: number }): Promise<void> {
-  const delay = opts.delayMs ?? 0;
-  if (!Number.isFinite(delay) || delay < 0) throw new InvalidOptionError('delayMs', 'must be a non-negative number');
-  const now = deps.clock.now();
-  await finish(deps, { to: 'queued', id, token: opts.leaseToken, runAt: now + Math.round(delay), error: null, countAttempt: false });
+  unwrap(await finishMany(deps, [{ id, outcome: 'release', ...opts }]));
 }
 
-/** Records one transition; a repeat of one already recorded (its answer was lost) succeeds too. */
-async function finish(deps: LeaseDeps, transition: Transition): Promise<void> {
-  const r = await deps.store.finishJobs({ transitions: [transition], now: deps.clock.now() });
-  if (r.results[0].ok) return;
-  const row = await deps.store.getJob({ id: transition.id });
-  if (!alreadyRecorded(transition, row)) throw new LeaseLostError(transition.id, row?.state);
+/**
+ * Records many outcomes in one transaction (with everyone else's of this turn), each fenced by
+ * its lease token; one that cannot be recorded gets its own error and does not stop the others.
+ * A repeat of an outcome already recorded (its first answer lost) counts as recorded.
+ */
+export async function finishMany(deps: LeaseDeps, outcomes: AgentOutcome[]): Promise<OutcomeResult[]> {
+  return (await finishAndClaim(deps, outcomes)).results;
+}
+
+/** `finishMany`, and a claim of the next jobs in the same transaction. */
+export async function finishAndClaim(
+  deps: LeaseDeps,
+  outcomes: AgentOutcome[],
+  next?: ClaimOptions,
+): Promise<{ results: OutcomeResult[]; claimed: ClaimedJob[] }> {
+  const params = next && claimParams(next);
+  const now = deps.clock.now();
+  const failing = outcomes.filter((o) => o.outcome === 'fail').map((o) => o.id);
+  const rows = new Map(failing.length ? (await deps.store.getJobs({ ids: failing })).map((r) => [r.id, r]) : []);
+  const built = await Promise.all(outcomes.map((o) => transitionFor(deps, o, rows.get(o.id), now).catch((err: unknown) => err)));
+  // Handed to the group commit in one turn, the claim last: one transaction for all of them.
+  const writing = Promise.all(
+    built.map((t) => (t instanceof Error || isOffloadError(t) ? Promise.resolve(t) : deps.commits.finish(t as Transition, { retryForMs: RETRY_FOR_MS }))),
+  );
+  const claiming = params ? deps.commits.claim(params) : Promise.resolve([]);
+  const [written, claimed] = await Promise.all([writing, claiming]);
+  const lostIds = outcomes.filter((_, i) => written[i] === 'lost').map((o) => o.id);
+  const states = new Map(lostIds.length ? (await deps.store.getJobs({ ids: lostIds })).map((r) => [r.id, r.state]) : []);
+  const results = outcomes.map((o, i): OutcomeResult => {
+    const w = written[i];
+    if (w === 'lost') return { id: o.id, error: new LeaseLostError(o.id, states.get(o.id)) };
+    if (w !== 'recorded') {
+      if (isOffloadError(w)) return { id: o.id, error: w };
+      throw w;
+    }
+    const t = built[i] as Transition;
+    if (t.to === 'queued') return { id: o.id, state: 'queued', runAt: t.runAt };
+    return { id: o.id, state: t.to, runAt: null };
+  });
+  return { results, claimed };
+}
+
+/** The transition an agent's outcome asks for (a failure by the task's retry policy), or a named error. */
+async function transitionFor(deps: LeaseDeps, o: AgentOutcome, row: JobRow | undefined, now: number): Promise<Transition> {
+  switch (o.outcome) {
+    case 'complete': {
+      const encoded = encodeResult(o.result);
+      if (!encoded.ok) throw new InvalidOptionError('result', `cannot be stored as JSON (${encoded.problem})`);
+      return { to: 'succeeded', id: o.id, token: o.leaseToken, result: encoded.payload as Payload | null };
+    }
+    case 'release': {
+      const delay = o.delayMs ?? 0;
+      if (!Number.isFinite(delay) || delay < 0) throw new InvalidOptionError('delayMs', 'must be a non-negative number');
+      return { to: 'queued', id: o.id, token: o.leaseToken, runAt: now + Math.round(delay), error: null, countAttempt: false };
+    }
+    case 'fail': {
+      if (!row) throw new JobNotFoundError(o.id);
+      if (o.retryInMs !== undefined && (!Number.isFinite(o.retryInMs) || o.retryInMs < 0))
+        throw new InvalidOptionError('retryInMs', 'must be a non-negative number');
+      const settings = await deps.registry.settingsFor(row.task);
+      // A job no longer running: the fence decides (a repeat of a failure that ended it counts as recorded).
+      const attempt = { id: o.id, token: o.leaseToken, attempt: row.attempt, maxAttempts: row.maxAttempts };
+      const { transition } = failFor(attempt, settings, agentError(o.error), now, o.retryable === false || row.state !== 'running');
+      if (transition.to === 'queued' && o.retryInMs !== undefined) transition.runAt = now + Math.round(o.retryInMs);
+      return transition;
+    }
+  }
+}
+
+function unwrap(results: OutcomeResult[]): { state: string; runAt: number | null } {
+  const [r] = results;
+  if ('error' in r) throw r.error;
+  return r;
 }
 
 /** The error an agent reported, as an Error without a stack of ours (ours would say nothing). */

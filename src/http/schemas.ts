@@ -308,6 +308,46 @@ export const OutcomeResponse = Type.Object({
   runAt: Type.Union([Iso, Type.Null()], { description: 'When the job runs again (state queued), else null.' }),
 });
 
+const outcomeOf = <K extends string, P extends Record<string, TSchema>>(outcome: K, properties: P, description: string) =>
+  Type.Object({ id: JobId, outcome: Type.Literal(outcome), ...properties }, { additionalProperties: false, description });
+
+export const AgentOutcomeSchema = Type.Union(
+  [
+    outcomeOf('complete', CompleteBody.properties, 'As POST /v1/jobs/:id/complete.'),
+    outcomeOf('fail', FailBody.properties, 'As POST /v1/jobs/:id/fail.'),
+    outcomeOf('release', ReleaseBody.properties, 'As POST /v1/jobs/:id/release.'),
+  ],
+  { description: 'One outcome: `outcome` says which, the other fields are those of the single-job route.' },
+);
+
+export const FinishBody = Type.Object(
+  {
+    outcomes: Type.Array(AgentOutcomeSchema, { maxItems: 100, description: 'Up to 100 outcomes of jobs this agent holds, recorded in one transaction.' }),
+    claim: Type.Optional(
+      Type.Object(ClaimBody.properties, {
+        additionalProperties: false,
+        description:
+          'Claim the next jobs in the same request (and, with no outcome to record, the same transaction); `waitMs` holds it as POST /v1/claim does.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type FinishBody = Static<typeof FinishBody>;
+
+export const OutcomeResultSchema = Type.Union([
+  OutcomeResponse,
+  Type.Object(
+    { id: JobId, error: ErrorSchema.properties.error },
+    { description: 'This outcome was not recorded (LEASE_LOST, JOB_NOT_FOUND, FORBIDDEN…); the others were.' },
+  ),
+]);
+
+export const FinishResponse = Type.Object({
+  results: Type.Array(OutcomeResultSchema, { description: 'One per outcome, in order.' }),
+  jobs: Type.Array(ClaimedJobSchema, { description: 'Jobs claimed with `claim` (empty without it).' }),
+});
+
 // ---- batches, tasks, workers --------------------------------------------------------------------
 
 export const BatchBody = Type.Object(

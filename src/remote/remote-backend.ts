@@ -9,8 +9,10 @@ import { isOffloadError } from '../core/errors.js';
 import { decodePayload, type JobError, payloadToJson } from '../core/job.js';
 import type { Logger } from '../core/logger.js';
 import type { ResolvedTaskSettings } from '../core/task.js';
-import type { ClaimedJob, Touch, Transition } from '../store/store.js';
-import type { FinishOutcome, FinishStatus, LostLease, WorkerBackend } from '../worker/backend.js';
+import { type CommitTarget, GroupCommit } from '../store/group-commit.js';
+import type { ClaimedJob, ClaimParams, Touch, Transition, TransitionResult } from '../store/store.js';
+import type { WorkerBackend } from '../worker/backend.js';
+import type { LostLease } from '../worker/lease-keeper.js';
 import { type ApiClient, isTransient } from './api-client.js';
 
 export interface RemoteBackendOptions {
@@ -35,11 +37,13 @@ interface ClaimedJson {
 }
 
 const MAX_CLAIM = 100;
+const MAX_OUTCOMES = 100;
 const WORKER_ID = /[^A-Za-z0-9_.:@/-]/g;
 const ERROR_CODE = /^[A-Za-z0-9_.:-]{1,100}$/;
 
 export class RemoteBackend implements WorkerBackend {
   readonly wakeups = 'long-poll';
+  readonly commit: GroupCommit;
   private readonly longPollMs: number;
   /** The lease the jobs were claimed with: the server extends it on every heartbeat, progress too. */
   private leaseMs = 30_000;
@@ -51,6 +55,7 @@ export class RemoteBackend implements WorkerBackend {
     opts: RemoteBackendOptions = {},
   ) {
     this.longPollMs = opts.longPollMs ?? 20_000;
+    this.commit = new GroupCommit(this.target, clock, logger);
   }
 
   get description(): string {
@@ -64,23 +69,85 @@ export class RemoteBackend implements WorkerBackend {
   async claim(p: { workerId: string; tasks: string[]; max: number; leaseMs: number; wait?: boolean; signal?: AbortSignal }): Promise<ClaimedJob[]> {
     this.leaseMs = p.leaseMs;
     const waitMs = p.wait ? this.longPollMs : 0;
-    const body = { tasks: p.tasks, workerId: p.workerId.replace(WORKER_ID, '_').slice(0, 200), max: Math.min(p.max, MAX_CLAIM), leaseMs: p.leaseMs, waitMs };
+    const body = this.claimBody(p, waitMs);
     const r = await this.api.request<{ jobs: ClaimedJson[] }>('POST', '/v1/claim', body, { signal: p.signal, holdMs: waitMs });
     return r.jobs.map(claimedJob);
   }
 
-  /** One call per transition, all at once; the server cannot claim in the same round trip, so `claim` is left to the worker. */
-  async finish({ transitions, now }: { transitions: Transition[]; now: number }): Promise<FinishOutcome> {
-    let error: unknown;
-    const statuses = await Promise.all(
-      transitions.map((t) =>
-        this.deliver(t, now).catch((err: unknown): FinishStatus => {
-          error ??= err;
-          return 'unsent';
-        }),
-      ),
-    );
-    return { statuses, claimed: [], error };
+  /** Outcomes go to the server many a request, with the next claim in the same request. */
+  private get target(): CommitTarget {
+    return {
+      description: this.api.url,
+      finishJobs: (p) => this.finishJobs(p),
+      claimJobs: (p) => this.claim({ ...p, wait: false }),
+    };
+  }
+
+  /** POST /v1/jobs/finish, up to 100 outcomes a request; the claim rides with the first. An unreachable server throws (the group commit retries). */
+  private async finishJobs(p: {
+    transitions: Transition[];
+    now: number;
+    claim?: ClaimParams;
+  }): Promise<{ results: TransitionResult[]; claimed: ClaimedJob[] }> {
+    const results: TransitionResult[] = [];
+    let claimed: ClaimedJob[] = [];
+    for (let i = 0; i < p.transitions.length || (i === 0 && p.claim); i += MAX_OUTCOMES) {
+      const part = p.transitions.slice(i, i + MAX_OUTCOMES);
+      const r = await this.sendOutcomes(part, p.now, i === 0 ? p.claim : undefined);
+      results.push(...r.results);
+      if (i === 0) claimed = r.claimed;
+    }
+    return { results, claimed };
+  }
+
+  private async sendOutcomes(
+    transitions: Transition[],
+    now: number,
+    claim: ClaimParams | undefined,
+    split = true,
+  ): Promise<{ results: TransitionResult[]; claimed: ClaimedJob[] }> {
+    const body = { outcomes: transitions.map((t) => agentOutcome(t, now)), claim: claim && this.claimBody(claim, 0) };
+    let r: { results: ({ id: string } | { id: string; error: { code: string; message: string } })[]; jobs: ClaimedJson[] };
+    try {
+      r = await this.api.request('POST', '/v1/jobs/finish', body);
+    } catch (err) {
+      // One result too large for the server makes the whole request too large: send them one by one.
+      if (split && isOffloadError(err) && err.code === 'PAYLOAD_TOO_LARGE') return this.sendOneByOne(transitions, now, claim);
+      throw err;
+    }
+    const results = r.results.map((x, n): TransitionResult => {
+      if (!('error' in x)) return { ok: true, task: null, concurrencyKey: null };
+      if (x.error.code !== 'LEASE_LOST' && x.error.code !== 'JOB_NOT_FOUND') {
+        this.logger.error(
+          { error: x.error, job: transitions[n].id, server: this.api.url },
+          'the server refused the outcome of a job; its lease will expire and the job will run again',
+        );
+      }
+      return { ok: false, task: null, concurrencyKey: null };
+    });
+    return { results, claimed: r.jobs.map(claimedJob) };
+  }
+
+  private async sendOneByOne(
+    transitions: Transition[],
+    now: number,
+    claim: ClaimParams | undefined,
+  ): Promise<{ results: TransitionResult[]; claimed: ClaimedJob[] }> {
+    const results: TransitionResult[] = [];
+    for (const t of transitions) {
+      try {
+        results.push(...(await this.sendOutcomes([t], now, undefined, false)).results);
+      } catch (err) {
+        if (!(isOffloadError(err) && err.code === 'PAYLOAD_TOO_LARGE' && t.to === 'succeeded')) throw err;
+        results.push(...(await this.sendOutcomes([resultTooLarge(t)], now, undefined, false)).results);
+      }
+    }
+    const claimed = claim ? await this.claim({ ...claim, wait: false }) : [];
+    return { results, claimed };
+  }
+
+  private claimBody(p: { workerId: string; tasks: string[]; max: number; leaseMs: number }, waitMs: number) {
+    return { tasks: p.tasks, workerId: p.workerId.replace(WORKER_ID, '_').slice(0, 200), max: Math.min(p.max, MAX_CLAIM), leaseMs: p.leaseMs, waitMs };
   }
 
   /** Heartbeats, one per job, all at once. An unreachable server throws: a lost lease stays lost, so the next heartbeat sees it. */
@@ -120,23 +187,6 @@ export class RemoteBackend implements WorkerBackend {
   isTransient(err: unknown): boolean {
     return isTransient(err);
   }
-
-  /** Sends one transition: recorded, lost (stale lease), or throws when the server is unreachable. */
-  private async deliver(t: Transition, now: number): Promise<FinishStatus> {
-    try {
-      await this.api.request('POST', `/v1/jobs/${t.id}/${agentCall(t)}`, agentBody(t, now));
-      return 'recorded';
-    } catch (err) {
-      if (isTransient(err)) throw err;
-      if (t.to === 'succeeded' && isOffloadError(err) && err.code === 'PAYLOAD_TOO_LARGE') return this.deliver(resultTooLarge(t), now);
-      if (!isLeaseGone(err))
-        this.logger.error(
-          { err, job: t.id, server: this.api.url },
-          'the server refused the outcome of a job; its lease will expire and the job will run again',
-        );
-      return 'lost';
-    }
-  }
 }
 
 /** The stale-lease answers: the job went to someone else, was cancelled, or no longer exists. */
@@ -144,21 +194,18 @@ function isLeaseGone(err: unknown): boolean {
   return isOffloadError(err) && (err.code === 'LEASE_LOST' || err.code === 'JOB_NOT_FOUND');
 }
 
-function agentCall(t: Transition): 'complete' | 'fail' | 'release' {
-  if (t.to === 'succeeded') return 'complete';
-  if (t.to === 'failed' || t.error !== null) return 'fail';
-  return 'release';
-}
-
-function agentBody(t: Transition, now: number): Record<string, unknown> {
+/** A transition as the API's outcome: complete, fail (with retryInMs for a retry, retryable false for a final failure) or release. */
+function agentOutcome(t: Transition, now: number): Record<string, unknown> {
   switch (t.to) {
     case 'succeeded':
-      return { leaseToken: t.token, result: payloadToJson(decodePayload(t.result)) };
+      return { id: t.id, outcome: 'complete', leaseToken: t.token, result: payloadToJson(decodePayload(t.result)) };
     case 'failed':
-      return { leaseToken: t.token, error: errorBody(t.error), retryable: false };
+      return { id: t.id, outcome: 'fail', leaseToken: t.token, error: errorBody(t.error), retryable: false };
     case 'queued': {
       const delay = Math.max(0, Math.round(t.runAt - now));
-      return t.error === null ? { leaseToken: t.token, delayMs: delay } : { leaseToken: t.token, error: errorBody(t.error), retryInMs: delay };
+      return t.error === null
+        ? { id: t.id, outcome: 'release', leaseToken: t.token, delayMs: delay }
+        : { id: t.id, outcome: 'fail', leaseToken: t.token, error: errorBody(t.error), retryInMs: delay };
     }
   }
 }

@@ -19,20 +19,19 @@ export class ActiveJob implements JobContext {
    */
   detached = false;
   timeoutTimer: Timer | undefined;
-  pendingProgress: JobProgress | undefined;
   private controller: AbortController | undefined;
   private abortReason: unknown;
   private resolveDone!: () => void;
-  /** Resolves when the worker lets go of the job (its slot is free again). */
+  /** Resolves when the worker lets go of the job (its outcome written or given up). */
   readonly done = new Promise<void>((resolve) => {
     this.resolveDone = resolve;
   });
 
   constructor(
     readonly row: ClaimedJob,
-    readonly definition: TaskDefinition,
+    readonly definition: TaskDefinition | undefined,
     readonly workerId: string,
-    private readonly onProgress: (job: ActiveJob) => void,
+    private readonly onProgress: (job: ActiveJob, progress: JobProgress) => void,
   ) {
     this.job = {
       id: row.id,
@@ -66,17 +65,10 @@ export class ActiveJob implements JobContext {
   progress(done: number, total: number, message?: string): void {
     if (!Number.isFinite(done) || !Number.isFinite(total)) throw new RangeError('ctx.progress(done, total): both must be finite numbers');
     if (this.detached) return;
-    this.pendingProgress = message === undefined ? { done, total } : { done, total, message: String(message).slice(0, 1000) };
-    this.onProgress(this);
+    this.onProgress(this, message === undefined ? { done, total } : { done, total, message: String(message).slice(0, 1000) });
   }
 
-  takeProgress(): JobProgress | undefined {
-    const p = this.pendingProgress;
-    this.pendingProgress = undefined;
-    return p;
-  }
-
-  /** Marks the job let go of; the slot is free. */
+  /** Marks the job let go of. */
   release(): void {
     this.timeoutTimer?.cancel();
     this.resolveDone();

@@ -1,36 +1,14 @@
 /**
  * What a Worker needs from wherever its jobs live, and nothing more: claim jobs, record their
- * outcomes, keep their leases, suspend a task, keep the worker's record. Two implementations:
- * the store in this process (`store-backend.ts`) and an Offload server over HTTP (`src/remote/`).
- * The worker's semantics (slots, heartbeats, timeouts, outcomes, shutdown) live in the worker,
- * once, whichever backend it runs on.
+ * outcomes (through a commit target, group-committed), keep their leases, suspend a task, keep
+ * the worker's record. Two implementations: the store in this process (`store-backend.ts`) and
+ * an Offload server over HTTP (`src/remote/`). The worker's semantics (slots, heartbeats,
+ * timeouts, outcomes, shutdown) live in the worker, once, whichever backend it runs on.
  */
 import type { TaskDefinition } from '../core/task.js';
-import type { ClaimedJob, ClaimParams, Touch, Transition, WorkerRecord } from '../store/store.js';
-
-/** What the backend did with one transition. */
-export type FinishStatus =
-  /** Recorded. */
-  | 'recorded'
-  /** Refused: the lease token is stale (the job was cancelled or went to another worker). */
-  | 'lost'
-  /** Not delivered (the backend is unreachable for now): try again later. */
-  | 'unsent';
-
-export interface FinishOutcome {
-  /** One per transition, in order. */
-  statuses: FinishStatus[];
-  /** Jobs claimed with the finish, when a claim was asked for and the backend can do both at once. */
-  claimed: ClaimedJob[];
-  /** Why some transitions are `unsent`. */
-  error?: unknown;
-}
-
-export interface LostLease {
-  id: string;
-  /** Cancelled by someone, rather than taken over after the lease expired. */
-  cancelled: boolean;
-}
+import type { GroupCommit } from '../store/group-commit.js';
+import type { ClaimedJob, ClaimParams, WorkerRecord } from '../store/store.js';
+import type { TouchWriter } from './lease-keeper.js';
 
 /** Things that may make jobs of the worker's tasks runnable (for backends whose wake-ups are events). */
 export interface WakeUpHandlers {
@@ -52,15 +30,15 @@ export interface WorkerBackend {
    *   passes), so the worker keeps one claim outstanding whenever it has free slots.
    */
   readonly wakeups: 'events' | 'long-poll';
+  /** Writes outcomes, and the claims that ride with them, group-committed (shared by every way in on a local store). */
+  readonly commit: GroupCommit;
 
   /** Makes the tasks' settings known where jobs are submitted; called before the first claim. */
   registerTasks(p: { tasks: TaskDefinition<any, any>[] }): Promise<void>;
   /** Claims up to `max` jobs; with `wait` (long-poll backends) holds until one is runnable or `signal` aborts. */
   claim(p: ClaimParams & { wait?: boolean; signal?: AbortSignal }): Promise<ClaimedJob[]>;
-  /** Records outcomes; with `claim`, may also claim the next jobs in the same round trip. */
-  finish(p: { transitions: Transition[]; now: number; claim?: ClaimParams }): Promise<FinishOutcome>;
   /** Records progress and, when `leaseMs` is set, extends leases by that much; says which leases were lost. */
-  touch(p: { touches: Touch[]; leaseMs: number | null; now: number }): Promise<{ lost: LostLease[] }>;
+  touch: TouchWriter;
   /** No job of the task is claimed until `until`. */
   suspendTask(p: { task: string; until: number }): Promise<void>;
   saveWorker(p: { worker: WorkerRecord }): Promise<void>;

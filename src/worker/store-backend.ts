@@ -1,53 +1,44 @@
 /**
- * The worker's backend in a process that has the store: claims and results are store calls
- * (results and the next claim in one transaction), wake-ups are this process's events and the
- * store's change feed.
+ * The worker's backend in a process that has the store: claims and outcomes are store calls
+ * (outcomes and the next claim in one transaction, through the group commit), wake-ups come from
+ * the process's runnability signal.
  */
-import { type EventBus, onJobRunnable } from '../core/events.js';
+import type { EventBus } from '../core/events.js';
 import type { TaskRegistry } from '../core/registry.js';
+import type { GroupCommit } from '../store/group-commit.js';
+import type { Runnability } from '../store/runnability.js';
 import type { Store } from '../store/store.js';
-import type { FinishStatus, WorkerBackend } from './backend.js';
+import type { WorkerBackend } from './backend.js';
+import type { TouchWriter } from './lease-keeper.js';
 
-export function storeBackend(store: Store, bus: EventBus, registry: TaskRegistry): WorkerBackend {
+/** Touches through the store; a lost lease is looked up to tell a cancellation from a takeover. */
+export function storeTouch(store: Store): TouchWriter {
+  return async ({ touches, leaseMs, now }) => {
+    const { lost } = await store.touchJobs({ touches, leaseExpiresAt: leaseMs === null ? null : now + leaseMs, now });
+    if (lost.length === 0) return { lost: [] };
+    const rows = await store.getJobs({ ids: lost }).catch(() => []);
+    const cancelled = new Set(rows.filter((r) => r.state === 'cancelled').map((r) => r.id));
+    return { lost: lost.map((id) => ({ id, cancelled: cancelled.has(id) })) };
+  };
+}
+
+export function storeBackend(store: Store, bus: EventBus, registry: TaskRegistry, runnability: Runnability, commit: GroupCommit): WorkerBackend {
   return {
     description: store.description,
     wakeups: 'events',
+    commit,
 
     registerTasks: ({ tasks }) => registry.ensureRegistered(tasks.map((t) => t.name)),
-
     claim: ({ workerId, tasks, max, leaseMs, now }) => store.claimJobs({ workerId, tasks, max, leaseMs, now }),
-
-    async finish(p) {
-      const r = await store.finishJobs(p);
-      return { statuses: r.results.map((x): FinishStatus => (x.ok ? 'recorded' : 'lost')), claimed: r.claimed };
-    },
-
-    async touch({ touches, leaseMs, now }) {
-      const { lost } = await store.touchJobs({ touches, leaseExpiresAt: leaseMs === null ? null : now + leaseMs, now });
-      if (lost.length === 0) return { lost: [] };
-      const rows = await store.getJobs({ ids: lost }).catch(() => []);
-      const cancelled = new Set(rows.filter((r) => r.state === 'cancelled').map((r) => r.id));
-      return { lost: lost.map((id) => ({ id, cancelled: cancelled.has(id) })) };
-    },
-
+    touch: storeTouch(store),
     suspendTask: (p) => store.pauseTask(p),
     saveWorker: (p) => store.upsertWorker(p),
     removeWorker: (p) => store.removeWorker(p),
 
     subscribe(tasks, on) {
-      const mine = new Set(tasks);
-      const runnable = (e: { task: string; runAt: number }) => {
-        if (mine.has(e.task)) on.runnableAt(e.runAt);
-      };
       const offs = [
-        onJobRunnable(bus, runnable),
-        bus.on('task:suspended', (e) => {
-          if (mine.has(e.task)) on.runnableAt(e.until);
-        }),
+        runnability.subscribe(tasks, (s) => (s.why === 'elsewhere' ? on.outsideChange() : on.runnableAt(s.at))),
         bus.on('job:cancelled', (e) => on.cancelled(e.id)),
-        store.watch((change) => {
-          if (change.tasks === null || change.tasks.some((t) => mine.has(t))) on.outsideChange();
-        }),
       ];
       return () => {
         for (const off of offs) off();

@@ -318,6 +318,9 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await insert();
       await store.pauseTask({ task: 'email', until: T0 + 5000 });
       assert.equal((await claim(10, ['email'], T0 + 4999)).length, 0);
+      assert.equal(await store.nextRunAt({ tasks: ['email', 'report'] }), T0 + 5000, 'the next run time waits for the pause to end');
+      await insert({ task: 'report', runAt: T0 + 2000 });
+      assert.equal(await store.nextRunAt({ tasks: ['email', 'report'] }), T0 + 2000, 'the earliest of the tasks');
       assert.equal((await claim(10, ['email'], T0 + 5000)).length, 1);
       const [task] = await store.getTasks({ names: ['email'] });
       assert.equal(task.pausedUntil, T0 + 5000);

@@ -237,6 +237,74 @@ describe('HTTP API routes', () => {
       assert.deepEqual((await t.offload.getJob(job.id)).result, { pages: 2 });
     });
 
+    it('finishes many jobs in one request, each with its own result, and claims the next ones with them', async () => {
+      for (let n = 1; n <= 5; n++) await submit({ task: 't.echo', input: n, maxAttempts: 3 });
+      const held = (await claim({ tasks: ['t.echo'], max: 4, workerId: 'py-1' })).json.jobs;
+      const [a, b, c, d] = held;
+      const r = await t.call('POST', '/v1/jobs/finish', {
+        body: {
+          outcomes: [
+            { id: a.id, outcome: 'complete', leaseToken: a.leaseToken, result: { n: 1 } },
+            { id: b.id, outcome: 'fail', leaseToken: b.leaseToken, error: { message: 'flaky', code: 'E_NET' }, retryInMs: 1000 },
+            { id: c.id, outcome: 'release', leaseToken: c.leaseToken, delayMs: 500 },
+            { id: d.id, outcome: 'complete', leaseToken: '12345', result: null },
+          ],
+          claim: { tasks: ['t.echo'], max: 3, workerId: 'py-1' },
+        },
+      });
+      assert.equal(r.status, 200);
+      assert.deepEqual(r.json.results.slice(0, 3), [
+        { id: a.id, state: 'succeeded', runAt: null },
+        { id: b.id, state: 'queued', runAt: new Date(t.clock.now() + 1000).toISOString() },
+        { id: c.id, state: 'queued', runAt: new Date(t.clock.now() + 500).toISOString() },
+      ]);
+      assert.deepEqual([r.json.results[3].id, r.json.results[3].error.code, r.json.results[3].error.details.state], [d.id, 'LEASE_LOST', 'running']);
+      assert.deepEqual(
+        r.json.jobs.map((j: { input: number }) => j.input),
+        [5],
+        'the one runnable job, claimed in the same request',
+      );
+      assert.deepEqual((await t.offload.getJob(a.id)).result, { n: 1 });
+      assert.equal((await t.offload.getJob(b.id)).error?.code, 'E_NET');
+      // Sent again (its answer lost): the complete stands, the others are stale now.
+      const again = await t.call('POST', '/v1/jobs/finish', {
+        body: { outcomes: [{ id: a.id, outcome: 'complete', leaseToken: a.leaseToken, result: { n: 1 } }] },
+      });
+      assert.deepEqual(again.json, { results: [{ id: a.id, state: 'succeeded', runAt: null }], jobs: [] });
+    });
+
+    it('with claim.waitMs, holds the request after recording the outcomes until a job is runnable', async () => {
+      await submit({ task: 't.echo', input: 1 });
+      const [a] = (await claim({ tasks: ['t.echo'] })).json.jobs;
+      const pending = t.call('POST', '/v1/jobs/finish', {
+        body: { outcomes: [{ id: a.id, outcome: 'complete', leaseToken: a.leaseToken, result: 'one' }], claim: { tasks: ['t.echo'], waitMs: 30_000 } },
+      });
+      await t.waitForLongRequests(1);
+      assert.equal((await t.offload.getJob(a.id)).state, 'succeeded', 'recorded before the wait');
+      const next = await submit({ task: 't.echo', input: 2 });
+      const r = await pending;
+      assert.deepEqual([r.json.results[0].state, r.json.jobs.map((j: { id: string }) => j.id)], ['succeeded', [next.json.job.id]]);
+    });
+
+    it("refuses, one by one, outcomes of jobs outside a token's task patterns", async () => {
+      const token = await t.token('work', ['t.echo']);
+      await submit({ task: 't.echo', input: 1 });
+      await submit({ task: 't.other', input: 2 });
+      const [mine] = (await t.call('POST', '/v1/claim', { body: { tasks: ['t.echo'] }, token })).json.jobs;
+      const [theirs] = (await claim({ tasks: ['t.other'] })).json.jobs;
+      const r = await t.call('POST', '/v1/jobs/finish', {
+        token,
+        body: {
+          outcomes: [
+            { id: theirs.id, outcome: 'complete', leaseToken: theirs.leaseToken, result: 'stolen' },
+            { id: mine.id, outcome: 'complete', leaseToken: mine.leaseToken, result: 'mine' },
+          ],
+        },
+      });
+      assert.deepEqual([r.json.results[0].error.code, r.json.results[1].state], ['FORBIDDEN', 'succeeded']);
+      assert.equal((await t.offload.getJob(theirs.id)).state, 'running');
+    });
+
     it('a stale lease token gets 409 LEASE_LOST on heartbeat, complete, fail and release', async () => {
       await submit({ task: 't.echo', input: 1 });
       const [job] = (await claim({ tasks: ['t.echo'] })).json.jobs;
@@ -403,6 +471,7 @@ describe('HTTP API routes', () => {
           'POST /v1/batches',
           'POST /v1/claim',
           'POST /v1/jobs',
+          'POST /v1/jobs/finish',
           'POST /v1/jobs/{id}/cancel',
           'POST /v1/jobs/{id}/complete',
           'POST /v1/jobs/{id}/fail',

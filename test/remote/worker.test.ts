@@ -318,7 +318,7 @@ describe('remote worker (offload worker --connect)', () => {
     // The result is ready while the network is down: it is kept and sent once the server answers.
     proxy.cut();
     finish.resolve();
-    await logger.next(/^error worker could not write results; retrying/);
+    await logger.next(/^error could not record job outcomes; retrying/);
     assert.equal((await handle.status()).state, 'running');
     proxy.restore();
     await advanceUntil(async () => (await handle.status()).state === 'succeeded', 'the kept result was sent');

@@ -1,8 +1,9 @@
 /** The agent API: claim (long-poll), heartbeat, complete, fail, release, with lease tokens. */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { unmapped } from '../../auth/allow-list.js';
 import { isTaskRestricted } from '../../auth/permissions.js';
-import { JobNotFoundError, LeaseLostError } from '../../core/errors.js';
+import type { AgentOutcome, ClaimOptions } from '../../client/leases.js';
+import { isOffloadError, JobNotFoundError, LeaseLostError, type OffloadError } from '../../core/errors.js';
 import { decodePayload, payloadToJson } from '../../core/job.js';
 import type { ClaimedJob } from '../../store/store.js';
 import { requireTask } from '../access.js';
@@ -13,6 +14,8 @@ import {
   CompleteBody,
   errorResponses,
   FailBody,
+  FinishBody,
+  FinishResponse,
   HeartbeatBody,
   HeartbeatResponse,
   JobParams,
@@ -25,6 +28,51 @@ const errors = errorResponses(400, 401, 403, 404, 409, 413, 415, 429);
 
 export function agentRoutes(app: Api, ctx: ApiContext): void {
   const { offload, options } = ctx;
+
+  /** Who claims and what, after checking the token may work on those tasks; the agent's record refreshed. */
+  async function claimOptionsOf(request: FastifyRequest, body: ClaimBody): Promise<ClaimOptions & { tasks: string[] }> {
+    const tasks = [...new Set(body.tasks)];
+    for (const t of tasks) requireTask(request, t);
+    const workerId = body.workerId ?? defaultWorkerId(request);
+    const claimOptions = { tasks, workerId, max: body.max ?? 1, leaseMs: body.leaseMs };
+    await ctx.agents.ensureTasks(tasks);
+    await ctx.agents.seen({ workerId, host: unmapped(request.ip), tasks, concurrency: claimOptions.max });
+    return claimOptions;
+  }
+
+  /**
+   * Holds a claim until a job is runnable or `waitMs` passes, woken by the runnability signal.
+   * `first` is what a claim made just before found (the long poll starts after it).
+   */
+  async function claimHeld(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    claimOptions: ClaimOptions & { tasks: string[] },
+    waitMs: number,
+    first?: ClaimedJob[],
+  ) {
+    if (first && first.length > 0) return first;
+    const held = holdLongRequest(ctx, request, reply);
+    const signal = new WorkSignal(offload, claimOptions.tasks);
+    try {
+      const deadline = offload.clock.now() + waitMs;
+      if (first) await signal.wait(waitMs, held.signal);
+      for (;;) {
+        const jobs = await offload.claim(claimOptions);
+        if (held.signal.aborted && jobs.length > 0) {
+          // Nobody will receive them: give them straight back rather than let the lease run out.
+          await Promise.all(jobs.map((j) => offload.release(j.id, { leaseToken: j.leaseToken }).catch(() => {})));
+          return [];
+        }
+        const left = deadline - offload.clock.now();
+        if (jobs.length > 0 || left <= 0 || held.signal.aborted) return jobs;
+        await signal.wait(left, held.signal);
+      }
+    } finally {
+      signal.close();
+      held.done();
+    }
+  }
 
   app.post(
     '/v1/claim',
@@ -41,37 +89,69 @@ export function agentRoutes(app: Api, ctx: ApiContext): void {
       },
     },
     async (request, reply) => {
-      const body = request.body;
-      const tasks = [...new Set(body.tasks)];
-      for (const t of tasks) requireTask(request, t);
-      const workerId = body.workerId ?? defaultWorkerId(request);
-      const claimOptions = { tasks, workerId, max: body.max ?? 1, leaseMs: body.leaseMs };
-      await ctx.agents.ensureTasks(tasks);
-      await ctx.agents.seen({ workerId, host: unmapped(request.ip), tasks, concurrency: claimOptions.max });
-      const waitMs = Math.min(body.waitMs ?? 0, options.maxLongPollMs);
-      if (waitMs === 0) return { jobs: (await offload.claim(claimOptions)).map(claimedJson) };
-
-      const held = holdLongRequest(ctx, request, reply);
-      const signal = new WorkSignal(offload, tasks);
-      try {
-        const deadline = offload.clock.now() + waitMs;
-        for (;;) {
-          const jobs = await offload.claim(claimOptions);
-          if (held.signal.aborted && jobs.length > 0) {
-            // Nobody will receive them: give them straight back rather than let the lease run out.
-            await Promise.all(jobs.map((j) => offload.release(j.id, { leaseToken: j.leaseToken }).catch(() => {})));
-            return { jobs: [] };
-          }
-          const left = deadline - offload.clock.now();
-          if (jobs.length > 0 || left <= 0 || held.signal.aborted) return { jobs: jobs.map(claimedJson) };
-          await signal.wait(left, held.signal);
-        }
-      } finally {
-        signal.close();
-        held.done();
-      }
+      const claimOptions = await claimOptionsOf(request, request.body);
+      const waitMs = Math.min(request.body.waitMs ?? 0, options.maxLongPollMs);
+      const jobs = waitMs === 0 ? await offload.claim(claimOptions) : await claimHeld(request, reply, claimOptions, waitMs);
+      return { jobs: jobs.map(claimedJson) };
     },
   );
+
+  app.post(
+    '/v1/jobs/finish',
+    {
+      config: { access: 'work' },
+      schema: {
+        summary: 'Record the outcomes of many claimed jobs at once, and claim the next ones in the same request',
+        description:
+          'Up to 100 outcomes (`complete`, `fail`, `release`, each with the fields of its single-job route), recorded in one transaction; ' +
+          'each gets its own result, so one stale lease token (its `error` LEASE_LOST) does not stop the others. With `claim`, the next jobs are claimed ' +
+          'in the same transaction as the outcomes; with `claim.waitMs` and nothing runnable, the request is then held as POST /v1/claim is. ' +
+          'Outcomes sent again after a lost answer are answered as recorded (see the complete route).',
+        tags: ['agents'],
+        body: FinishBody,
+        response: { 200: FinishResponse, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { outcomes, claim } = request.body;
+      const claimOptions = claim && (await claimOptionsOf(request, claim));
+      const allowed = await allowedOutcomes(
+        request,
+        outcomes.map((o) => o.id),
+      );
+      const mine = outcomes.filter((o) => !allowed.has(o.id) || allowed.get(o.id) === null);
+      const r = await offload.finishMany(mine as AgentOutcome[], claimOptions);
+      const byId = new Map(r.results.map((x) => [x.id, x]));
+      const results = outcomes.map((o) => {
+        const refused = allowed.get(o.id);
+        const x = refused ? { id: o.id, error: refused } : byId.get(o.id)!;
+        if ('error' in x) return { id: o.id, error: x.error.toJSON() };
+        return { id: o.id, state: x.state, runAt: x.runAt === null ? null : iso(x.runAt) };
+      });
+      const waitMs = Math.min(claim?.waitMs ?? 0, options.maxLongPollMs);
+      const jobs = claimOptions && waitMs > 0 ? await claimHeld(request, reply, claimOptions, waitMs, r.claimed) : r.claimed;
+      return { results, jobs: jobs.map(claimedJson) };
+    },
+  );
+
+  /** For a token limited to some tasks: the outcomes of jobs it may not touch, each with its error (FORBIDDEN, JOB_NOT_FOUND). */
+  async function allowedOutcomes(request: FastifyRequest, ids: string[]): Promise<Map<string, OffloadError | null>> {
+    const out = new Map<string, OffloadError | null>();
+    if (!isTaskRestricted(request.principal)) return out;
+    const rows = new Map((await offload.store.getJobs({ ids })).map((row) => [row.id, row]));
+    for (const id of ids) {
+      const row = rows.get(id);
+      try {
+        if (!row) throw new JobNotFoundError(id);
+        requireTask(request, row.task);
+        out.set(id, null);
+      } catch (err) {
+        if (!isOffloadError(err)) throw err;
+        out.set(id, err);
+      }
+    }
+    return out;
+  }
 
   app.post(
     '/v1/jobs/:id/heartbeat',

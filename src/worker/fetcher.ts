@@ -1,0 +1,203 @@
+/**
+ * The fetch phase of a worker: decides when to claim and claims as many jobs as there are free
+ * slots. On the store in this process, claims go through the group commit, so a claim made as
+ * outcomes are handed in rides in their transaction; wake-ups come from the runnability signal,
+ * the next delayed job's run time and a slow backstop. On a server over HTTP (long-poll), one
+ * claim is kept waiting on the server while slots are free, and a claim made while outcomes are
+ * on their way travels with them in one request.
+ */
+import type { Clock, Timer } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { GroupCommit } from '../store/group-commit.js';
+import type { ClaimedJob, ClaimParams } from '../store/store.js';
+import type { WorkerBackend } from './backend.js';
+
+export interface FetcherDeps {
+  backend: WorkerBackend;
+  commit: GroupCommit;
+  clock: Clock;
+  logger: Logger;
+  workerId: string;
+  tasks: readonly string[];
+  leaseMs: number;
+  /** Backstop: look for work this often without a wake-up. */
+  pollMs: number;
+  /** Slots a claim may fill now. */
+  freeSlots(): number;
+  /** Before the first claim (registers the tasks); retried with the claim when it fails. */
+  beforeFirstClaim(): Promise<void>;
+  /** Jobs claimed: start them. */
+  onClaimed(jobs: ClaimedJob[]): void;
+  /** A job this worker may be running was cancelled. */
+  onCancelled(id: string): void;
+}
+
+const MAX_RETRY_DELAY_MS = 5000;
+/** A long-poll claim that answers empty sooner than this was not held: wait before asking again. */
+const HELD_CLAIM_MS = 100;
+
+export class Fetcher {
+  private claiming = false;
+  private again = false;
+  private scheduled = false;
+  private stopping = false;
+  private ready = false;
+  private failures = 0;
+  private retryTimer: Timer | undefined;
+  private pollTimer: Timer | undefined;
+  private wakeTimer: { at: number; timer: Timer } | undefined;
+  private lastNextRunAtCheck = 0;
+  /** Aborts the outstanding long-poll claim, at shutdown. */
+  private held: AbortController | undefined;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(private readonly deps: FetcherDeps) {}
+
+  private get longPoll(): boolean {
+    return this.deps.backend.wakeups === 'long-poll';
+  }
+
+  async start(): Promise<void> {
+    if (!this.longPoll) {
+      this.unsubscribe = this.deps.backend.subscribe([...this.deps.tasks], {
+        runnableAt: (at) => this.wakeAt(at),
+        cancelled: (id) => this.deps.onCancelled(id),
+        outsideChange: () => this.onOutsideChange(),
+      });
+      this.armPoll();
+      await this.refreshNextRunAt();
+    }
+    this.soon();
+  }
+
+  /** Stops claiming; a claim held by the server is cut short. */
+  stop(): void {
+    this.stopping = true;
+    this.unsubscribe?.();
+    this.pollTimer?.cancel();
+    this.wakeTimer?.timer.cancel();
+    this.retryTimer?.cancel();
+    this.held?.abort();
+  }
+
+  /** Claims at once, in this turn: a slot just freed, and the claim should join the outcome that freed it. */
+  now(): void {
+    if (this.claiming) this.again = true;
+    else void this.claim();
+  }
+
+  /** Claims in a moment (coalesced). */
+  soon(): void {
+    if (this.stopping) return;
+    if (this.claiming) {
+      this.again = true;
+      return;
+    }
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.claim();
+    });
+  }
+
+  private async claim(): Promise<void> {
+    const free = this.deps.freeSlots();
+    if (free <= 0 || this.stopping || this.claiming) return;
+    this.claiming = true;
+    try {
+      if (!this.ready) {
+        await this.deps.beforeFirstClaim();
+        this.ready = true;
+      }
+      const jobs = await this.fetch(free);
+      if (jobs === undefined) return;
+      this.failures = 0;
+      if (this.stopping) return this.deps.onClaimed(jobs);
+      this.deps.onClaimed(jobs);
+      // A full claim suggests more is waiting; on a long-poll backend a claim is kept outstanding while slots are free.
+      if (jobs.length === free || (this.longPoll && this.deps.freeSlots() > 0)) this.again = true;
+    } catch (err) {
+      // A claim aborted by the shutdown is no failure.
+      if (!this.stopping) this.retryLater(err);
+    } finally {
+      this.claiming = false;
+      if (this.again) {
+        this.again = false;
+        this.soon();
+      }
+    }
+  }
+
+  /** Undefined when a long-poll claim answered empty without being held (then it asks again later). */
+  private async fetch(free: number): Promise<ClaimedJob[] | undefined> {
+    const params = this.params(free);
+    // With outcomes on their way, the claim joins them (one transaction, one request); else on a
+    // long-poll backend it waits on the server for work.
+    if (!this.longPoll || this.deps.commit.pending > 0) return this.deps.commit.claim(params);
+    this.held = new AbortController();
+    const startedAt = performance.now();
+    try {
+      const jobs = await this.deps.backend.claim({ ...params, now: this.deps.clock.now(), wait: true, signal: this.held.signal });
+      if (jobs.length > 0 || performance.now() - startedAt >= HELD_CLAIM_MS || this.stopping) return jobs;
+    } finally {
+      this.held = undefined;
+    }
+    // The server answered at once with nothing (it is stopping, or holds no claims): do not spin.
+    this.retryTimer?.cancel();
+    this.retryTimer = this.deps.clock.setTimer(() => this.soon(), Math.min(this.deps.pollMs, 1000));
+    return undefined;
+  }
+
+  private params(max: number): Omit<ClaimParams, 'now'> {
+    return { workerId: this.deps.workerId, tasks: [...this.deps.tasks], max, leaseMs: this.deps.leaseMs };
+  }
+
+  /** Store trouble (a busy file, a lost connection, a server away): log, back off, try again; never stop silently. */
+  private retryLater(err: unknown): void {
+    this.failures++;
+    const delay = Math.min(MAX_RETRY_DELAY_MS, 50 * 2 ** Math.min(this.failures, 10));
+    this.deps.logger.error({ err, worker: this.deps.workerId, backend: this.deps.backend.description, retryInMs: delay }, 'worker could not claim; retrying');
+    this.retryTimer?.cancel();
+    this.retryTimer = this.deps.clock.setTimer(() => this.soon(), delay);
+  }
+
+  private wakeAt(runAt: number): void {
+    const now = this.deps.clock.now();
+    if (runAt <= now) return this.soon();
+    if (this.wakeTimer && this.wakeTimer.at <= runAt) return;
+    this.wakeTimer?.timer.cancel();
+    this.wakeTimer = {
+      at: runAt,
+      timer: this.deps.clock.setTimer(() => {
+        this.wakeTimer = undefined;
+        this.soon();
+      }, runAt - now),
+    };
+  }
+
+  /** Another process changed the store: maybe new work, maybe a delayed job we do not know of. */
+  private onOutsideChange(): void {
+    this.soon();
+    if (this.deps.clock.now() - this.lastNextRunAtCheck >= 1000) void this.refreshNextRunAt();
+  }
+
+  private async refreshNextRunAt(): Promise<void> {
+    this.lastNextRunAtCheck = this.deps.clock.now();
+    try {
+      const next = await this.deps.backend.nextRunAt({ tasks: [...this.deps.tasks] });
+      if (next !== null) this.wakeAt(next);
+    } catch (err) {
+      this.deps.logger.warn({ err, worker: this.deps.workerId }, 'could not read the next run time; relying on polling');
+    }
+  }
+
+  private armPoll(): void {
+    this.pollTimer = this.deps.clock.setTimer(() => {
+      if (this.stopping) return;
+      this.soon();
+      void this.refreshNextRunAt();
+      this.armPoll();
+    }, this.deps.pollMs);
+  }
+}
