@@ -1,12 +1,11 @@
 /**
- * Wakes a long-polled claim when jobs of its tasks may have become runnable: a job enqueued,
- * retried or released in this process (events), a change by another process (the store's
- * change feed), a delayed job falling due, or a running job finishing (a concurrency slot frees
- * up). Subscribed before the first claim, so a job enqueued between a claim and the wait is
- * never missed. No loop sleeps; a slow backstop covers paused tasks.
+ * Wakes a long-polled claim when jobs of its tasks may have become runnable: the process's
+ * runnability signal (a job queued, a concurrency slot freed, a suspension over, another process's
+ * change), and a delayed job or suspension falling due. Subscribed before the first claim, so a
+ * job enqueued between a claim and the wait is never missed. No loop sleeps; a slow backstop
+ * covers what no signal announces.
  */
 import type { Timer } from '../core/clock.js';
-import { onJobRunnable } from '../core/events.js';
 import type { Offload } from '../offload.js';
 
 const BACKSTOP_MS = 5000;
@@ -15,32 +14,13 @@ export class WorkSignal {
   private signalled = false;
   private wake: (() => void) | undefined;
   private dueTimer: { at: number; timer: Timer } | undefined;
-  private readonly unsubscribe: (() => void)[];
+  private readonly unsubscribe: () => void;
 
   constructor(
     private readonly offload: Offload,
     tasks: string[],
   ) {
-    const mine = new Set(tasks);
-    const onRunnable = (e: { task: string; runAt: number }) => {
-      if (mine.has(e.task)) this.dueAt(e.runAt);
-    };
-    const onFinished = (e: { task: string }) => {
-      if (mine.has(e.task)) this.fire();
-    };
-    const { bus, store } = offload;
-    this.unsubscribe = [
-      onJobRunnable(bus, onRunnable),
-      bus.on('job:succeeded', onFinished),
-      bus.on('job:failed', onFinished),
-      bus.on('job:cancelled', onFinished),
-      bus.on('task:suspended', (e) => {
-        if (mine.has(e.task)) this.dueAt(e.until);
-      }),
-      store.watch((change) => {
-        if (change.tasks === null || change.tasks.some((t) => mine.has(t))) this.fire();
-      }),
-    ];
+    this.unsubscribe = offload.runnability.subscribe(tasks, (s) => this.dueAt(s.at));
     void offload.store.nextRunAt({ tasks }).then(
       (at) => {
         if (at !== null && at > offload.clock.now()) this.dueAt(at);
@@ -68,7 +48,7 @@ export class WorkSignal {
   }
 
   close(): void {
-    for (const off of this.unsubscribe) off();
+    this.unsubscribe();
     this.dueTimer?.timer.cancel();
     this.wake = undefined;
   }
