@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../src/store/open.js';
+import type { Store } from '../src/store/store.js';
 import { type Child, CLI, ROOT, startNode, startProcess } from '../test/helpers/processes.js';
 import { CHAOS_TASK } from './tasks.js';
 
@@ -40,6 +41,8 @@ export class Cluster {
   readonly workers: (Child | undefined)[];
   agent: Child | undefined;
   private readonly started: Started[] = [];
+  /** The harness's own connection to the store, for looking at jobs while the cluster runs. */
+  private probe: Promise<Store> | undefined;
 
   private constructor(
     private readonly opts: ClusterOptions,
@@ -132,22 +135,22 @@ export class Cluster {
   /** Resolves once `offload worker` number `i` is running a job (its worker id carries its pid), or after `limitMs`. */
   async workerBusy(i: number, limitMs = 5000): Promise<boolean> {
     const pid = this.workers[i]?.process.pid;
-    const store = await openStore(this.opts.storeUrl);
-    try {
-      const end = Date.now() + limitMs;
-      while (Date.now() < end) {
-        const running = await store.listJobs({ task: CHAOS_TASK, state: 'running', limit: 1000 });
-        if (running.some((j) => j.workerId?.includes(`:${pid}:`))) return true;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      return false;
-    } finally {
-      await store.close();
+    // Kept open: the kill that follows must come right after the look, not after a close.
+    this.probe ??= openStore(this.opts.storeUrl);
+    const store = await this.probe;
+    const end = Date.now() + limitMs;
+    while (Date.now() < end) {
+      const running = await store.listJobs({ task: CHAOS_TASK, state: 'running', limit: 1000 });
+      if (running.some((j) => j.workerId?.includes(`:${pid}:`))) return true;
     }
+    return false;
   }
 
   /** Stops everything: SIGTERM first (graceful), SIGKILL for whatever is still up after a while. */
   async stop(): Promise<void> {
+    const probe = this.probe;
+    this.probe = undefined;
+    await (await probe)?.close();
     const children = [this.agent, ...this.workers, this.server].filter((c): c is Child => c !== undefined);
     await Promise.all(
       children.map(async (c) => {

@@ -144,12 +144,12 @@ export class Admin {
 
   /** Each function a worker can do: Gearman connections here, and Offload's other workers seen lately. */
   private countWorkers(records: WorkerRecord[], count: (fn: string) => void): void {
-    for (const conn of this.deps.connections()) for (const fn of conn.abilities.keys()) count(fn);
+    for (const conn of this.deps.connections()) for (const fn of conn.worker.abilities.keys()) count(fn);
     for (const w of records) if (!this.deps.workers.isOurs(w.id)) for (const fn of w.tasks) count(fn);
   }
 
   private workers(): string {
-    const rows = [...this.deps.connections()].map((c) => ({ fd: c.id, ip: c.peer, clientId: c.clientId, functions: [...c.abilities.keys()] }));
+    const rows = [...this.deps.connections()].map((c) => ({ fd: c.id, ip: c.peer, clientId: c.clientId, functions: [...c.worker.abilities.keys()] }));
     return workerLines(rows);
   }
 
@@ -212,7 +212,7 @@ export class Admin {
 
   private async drop(fn: string): Promise<string> {
     for (const conn of this.deps.connections()) {
-      if (conn.abilities.has(fn)) return 'ERR there are still connected workers or executing clients\r\n';
+      if (conn.worker.abilities.has(fn)) return 'ERR there are still connected workers or executing clients\r\n';
     }
     const { store } = this.deps.offload;
     const [task] = await store.getTasks({ names: [fn] });

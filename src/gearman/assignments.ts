@@ -1,15 +1,15 @@
 /**
- * The worker side: GRAB_* claims a job through the lease API, the connection holds it while its
- * lease is renewed (as long as the connection lives and its CAN_DO_TIMEOUT has not passed), and
- * WORK_* packets are accepted only from the connection that holds the job. A disconnect or a
- * timeout counts as a failed attempt and puts the job straight back in the queue.
+ * The worker side: GRAB_* claims a job (through the process's group commit, one claim for the
+ * grabs of a turn), the connection holds it while the lease keeper renews its lease (as long as
+ * the connection lives and its CAN_DO_TIMEOUT has not passed), and WORK_* packets are accepted
+ * only from the connection that holds the job. A disconnect or a timeout counts as a failed
+ * attempt and puts the job straight back in the queue.
  *
  * A new job may also be handed to a waiting worker as it is stored (see Submissions): it answers
  * that connection's lingering GRAB, or is reserved for the connection, which is woken and gets it
  * in its next GRAB without a claim. A reservation the worker does not come for goes back to the
  * queue, the attempt not counted.
  */
-import type { Timer } from '../core/clock.js';
 import {
   GearmanWorkExceptionError,
   GearmanWorkFailError,
@@ -20,49 +20,22 @@ import {
 } from '../core/errors.js';
 import type { JobProgress, Payload } from '../core/job.js';
 import type { Logger } from '../core/logger.js';
-import { failFor } from '../core/transitions.js';
+import { failFor, type Transition } from '../core/transitions.js';
 import type { Offload } from '../offload.js';
-import type { ClaimedJob, Transition } from '../store/store.js';
-import { type GearmanConnection, type Reply, response } from './connection.js';
+import type { ClaimedJob } from '../store/store.js';
+import { LeaseKeeper, type LostLease } from '../worker/lease-keeper.js';
+import { storeTouch } from '../worker/store-backend.js';
+import { type GearmanConnection, response } from './connection.js';
 import { handleOf } from './handles.js';
 import type { Listeners } from './listeners.js';
-import { atoi, PacketType } from './protocol.js';
+import { atoi, PacketType, type Reply } from './protocol.js';
 import type { Reducers } from './reducers.js';
-import type { StoreBatcher } from './store-batcher.js';
 import type { Wakeups } from './wakeups.js';
+import type { GrabKind, HeldJob } from './worker-peer.js';
 import type { WorkerRecords } from './worker-records.js';
-
-export interface HeldJob {
-  id: string;
-  handle: string;
-  task: string;
-  token: string;
-  attempt: number;
-  maxAttempts: number;
-  holder: GearmanConnection;
-  timeout: Timer | undefined;
-  /** The latest WORK_STATUS; `progressDirty` while it is not yet written to the store. */
-  progress: JobProgress | undefined;
-  progressDirty: boolean;
-}
-
-/** A GRAB that found nothing, not answered yet: `answer` ends it (with a job, or NO_JOB when `timer` fires). */
-export interface Lingering {
-  kind: GrabKind;
-  answer(reply: Reply | Promise<Reply>): void;
-  timer: Timer;
-}
-
-/** A job handed to a sleeping worker, waiting for its GRAB. */
-export interface Reservation {
-  job: HeldJob;
-  claimed: ClaimedJob;
-  at: number;
-}
 
 export interface AssignmentDeps {
   offload: Offload;
-  batcher: StoreBatcher;
   wakeups: Wakeups;
   listeners: Listeners;
   reducers: Reducers;
@@ -74,20 +47,28 @@ export interface AssignmentDeps {
   grabLingerMs: number;
 }
 
-export type GrabKind = 'job' | 'uniq' | 'all';
-
 const NO_JOB = response(PacketType.NO_JOB);
-/** WORK_STATUS writes to the store at most this often; clients get every one at once. */
-const PROGRESS_WRITE_MS = 100;
 
 export class Assignments {
   private readonly byId = new Map<string, HeldJob>();
   private readonly unsubscribe: (() => void)[] = [];
-  private heartbeatTimer: Timer | undefined;
-  private progressTimer: Timer | undefined;
+  private readonly leases: LeaseKeeper;
   private stopped = false;
 
-  constructor(private readonly deps: AssignmentDeps) {}
+  constructor(private readonly deps: AssignmentDeps) {
+    this.leases = new LeaseKeeper({
+      touch: storeTouch(deps.offload.store),
+      clock: deps.offload.clock,
+      logger: deps.logger,
+      leaseMs: deps.leaseMs,
+      who: deps.workers.portId,
+      onLost: (lost) => this.onLost(lost),
+      onBeat: async () => {
+        this.releaseUncollected();
+        await this.deps.workers.refresh();
+      },
+    });
+  }
 
   start(): void {
     const { bus } = this.deps.offload;
@@ -95,18 +76,22 @@ export class Assignments {
     this.deps.wakeups.onLingerWake = (conn) => this.endLinger(conn, (kind) => this.claim(conn, kind));
     // Cancelled elsewhere (admin, API, CLI): the holder's later WORK_* is answered JOB_NOT_FOUND.
     this.unsubscribe.push(bus.on('job:cancelled', (e) => this.drop(this.byId.get(e.id))));
-    this.armHeartbeat();
+    this.leases.start();
   }
 
   /** Gives every held job back to the queue without counting the attempt (the server is stopping). */
   async stop(): Promise<void> {
     this.stopped = true;
     for (const off of this.unsubscribe.splice(0)) off();
-    this.heartbeatTimer?.cancel();
-    this.progressTimer?.cancel();
+    await this.leases.stop();
     const held = [...this.byId.values()];
     for (const job of held) this.drop(job);
     await Promise.all(held.map((job) => this.release(job)));
+  }
+
+  /** Records an outcome with the group commit (retried while the store is away). */
+  private finish(transition: Transition): Promise<boolean> {
+    return this.deps.offload.commits.finish(transition).then((status) => status === 'recorded');
   }
 
   /** Stops holding a job nobody worked on and puts it back in the queue. */
@@ -118,7 +103,7 @@ export class Assignments {
   /** Puts a job back in the queue at once, the attempt not counted (nobody worked on it). */
   private async release(job: HeldJob): Promise<void> {
     try {
-      await this.deps.batcher.finish({ to: 'queued', id: job.id, token: job.token, runAt: this.deps.offload.clock.now(), error: null, countAttempt: false });
+      await this.finish({ to: 'queued', id: job.id, token: job.token, runAt: this.deps.offload.clock.now(), error: null, countAttempt: false });
     } catch (err) {
       this.deps.logger.warn({ err, job: job.id }, 'gearman: could not put a job back in the queue; its lease will expire');
     }
@@ -128,15 +113,16 @@ export class Assignments {
 
   /** A new job was stored leased to this port for `conn` (from Wakeups.takeWaitingWorker, which woke it): its next GRAB gets it. */
   reserve(conn: GearmanConnection, claimed: ClaimedJob): void {
+    const w = conn.worker;
     const job = this.heldJob(conn, claimed);
-    if (conn.closed || this.stopped || conn.reserved || !conn.abilities.has(claimed.task)) {
+    if (conn.closed || this.stopped || w.reserved || !w.abilities.has(claimed.task)) {
       void this.release(job);
       return;
     }
+    this.hold(job);
     // Its GRAB is still waiting: that is the answer.
-    if (conn.lingering) return this.endLinger(conn, (kind) => this.assign(conn, kind, job, claimed));
-    this.byId.set(job.id, job);
-    conn.reserved = { job, claimed, at: this.deps.offload.clock.now() };
+    if (w.lingering) return this.endLinger(conn, (kind) => this.assign(conn, kind, job, claimed));
+    w.reserve({ job, claimed, at: this.deps.offload.clock.now() });
   }
 
   /** Whether the job is reserved for a woken worker that has not come for it: stored running, but nobody works on it yet. */
@@ -147,17 +133,16 @@ export class Assignments {
 
   /** CANT_DO / RESET_ABILITIES: a job reserved for one of those functions goes back to the queue now. */
   abilitiesDropped(conn: GearmanConnection, tasks: string[]): void {
-    const r = conn.reserved;
+    const r = conn.worker.reserved;
     if (r && tasks.includes(r.job.task) && this.byId.get(r.job.id) === r.job) this.putBack(r.job);
   }
 
   /** The connection's reserved job, now held by it; released instead if it no longer does that function. */
-  private takeReservation(conn: GearmanConnection): Reservation | undefined {
-    const r = conn.reserved;
+  private takeReservation(conn: GearmanConnection) {
+    const r = conn.worker.takeReservation();
     if (!r) return undefined;
-    conn.reserved = undefined;
     if (this.byId.get(r.job.id) !== r.job) return undefined; // cancelled meanwhile
-    if (conn.abilities.has(r.job.task) && !this.stopped) return r;
+    if (conn.worker.abilities.has(r.job.task) && !this.stopped) return r;
     this.putBack(r.job);
     return undefined;
   }
@@ -165,17 +150,18 @@ export class Assignments {
   // ---- GRAB ------------------------------------------------------------------------------------
 
   grab(conn: GearmanConnection, kind: GrabKind): Reply | Promise<Reply> {
+    const w = conn.worker;
     // A job meant for it is being stored: answer once it is.
-    const handOff = conn.handOff;
+    const handOff = w.handOff;
     if (handOff) return handOff.then(() => this.grab(conn, kind));
     const { wakeups } = this.deps;
     wakeups.awake(conn);
     const reserved = this.takeReservation(conn);
     if (reserved) return this.assign(conn, kind, reserved.job, reserved.claimed);
-    if (conn.abilities.size === 0 || this.stopped) return NO_JOB;
+    if (!w.isWorker || this.stopped) return NO_JOB;
     // Nothing to find: answered without asking the store (after a moment, in case a job comes).
-    if (wakeups.queues.allEmpty(conn.abilities.keys())) {
-      conn.emptyGrabSeq = wakeups.seq;
+    if (wakeups.queues.allEmpty(w.abilities.keys())) {
+      w.foundNothing(wakeups.seq);
       if (this.deps.grabLingerMs > 0) return this.linger(conn, kind);
       wakeups.idle(conn);
       return NO_JOB;
@@ -197,29 +183,33 @@ export class Assignments {
           }),
         this.deps.grabLingerMs,
       );
-      conn.lingering = { kind, answer: resolve, timer };
+      conn.worker.linger({ kind, answer: resolve, timer });
       this.deps.wakeups.linger(conn);
     });
   }
 
   /** Answers a lingering GRAB. */
   private endLinger(conn: GearmanConnection, answer: (kind: GrabKind) => Reply | Promise<Reply>): void {
-    const l = conn.lingering;
+    const l = conn.worker.stopLingering();
     if (!l) return;
-    conn.lingering = undefined;
-    l.timer.cancel();
     this.deps.wakeups.stopLingering(conn);
     l.answer(answer(l.kind));
   }
 
+  /** Claims one job for the grab, with the other grabs and outcomes of this turn (one transaction); none if the store fails. */
   private async claim(conn: GearmanConnection, kind: GrabKind): Promise<Reply> {
-    const { wakeups } = this.deps;
+    const { wakeups, offload } = this.deps;
     const seq = wakeups.seq;
     const since = wakeups.queues.since;
-    const tasks = [...conn.abilities.keys()];
-    const claimed = await this.deps.batcher.claim({ tasks });
+    const tasks = [...conn.worker.abilities.keys()];
+    let claimed: ClaimedJob | undefined;
+    try {
+      [claimed] = await offload.commits.claim({ workerId: this.deps.workers.portId, tasks, max: 1, leaseMs: this.deps.leaseMs });
+    } catch (err) {
+      this.deps.logger.error({ err }, 'gearman: could not claim jobs; answering NO_JOB');
+    }
     if (!claimed) {
-      conn.emptyGrabSeq = seq;
+      conn.worker.foundNothing(seq);
       wakeups.idle(conn);
       void wakeups.queues.learn(tasks, since).catch((err: unknown) => this.deps.logger.debug({ err }, 'gearman: could not read task settings'));
       return NO_JOB;
@@ -228,21 +218,28 @@ export class Assignments {
       void this.release(this.heldJob(conn, claimed));
       return null;
     }
-    return this.assign(conn, kind, this.heldJob(conn, claimed), claimed);
+    const job = this.heldJob(conn, claimed);
+    this.hold(job);
+    return this.assign(conn, kind, job, claimed);
   }
 
   /** `conn` holds the job from now on: its timeout runs, its WORK_* packets are accepted. */
   private assign(conn: GearmanConnection, kind: GrabKind, job: HeldJob, c: ClaimedJob): Buffer {
     // The worker's CAN_DO_TIMEOUT or the job's own timeout (the task's timeoutMs), whichever is shorter.
-    const limits = [conn.abilities.get(c.task) ?? 0, c.timeoutMs ?? 0].filter((ms) => ms > 0);
+    const limits = [conn.worker.abilities.get(c.task) ?? 0, c.timeoutMs ?? 0].filter((ms) => ms > 0);
     if (limits.length) {
       const timeoutMs = Math.min(...limits);
       job.timeout = this.deps.offload.clock.setTimer(() => this.expire(job, timeoutMs), timeoutMs);
     }
-    conn.held.set(job.handle, job);
-    this.byId.set(job.id, job);
+    conn.worker.held.set(job.handle, job);
     this.deps.wakeups.assigned(c.task);
     return this.assignPacket(kind, job, c);
+  }
+
+  /** Its lease is kept (renewed, its progress written) from now on. */
+  private hold(job: HeldJob): void {
+    this.byId.set(job.id, job);
+    this.leases.keep({ id: job.id, token: job.token, task: job.task });
   }
 
   private heldJob(conn: GearmanConnection, c: ClaimedJob): HeldJob {
@@ -253,10 +250,8 @@ export class Assignments {
       token: c.leaseToken,
       attempt: c.attempt,
       maxAttempts: c.maxAttempts,
-      holder: conn,
+      holder: conn.worker,
       timeout: undefined,
-      progress: undefined,
-      progressDirty: false,
     };
   }
 
@@ -271,56 +266,58 @@ export class Assignments {
 
   // ---- WORK_* ----------------------------------------------------------------------------------
 
-  /** WORK_STATUS: recorded as the job's progress and forwarded to its clients. */
+  /** WORK_STATUS: recorded as the job's progress (by the lease keeper, at most every 100 ms) and forwarded to its clients at once. */
   status(conn: GearmanConnection, [handle, numerator, denominator]: Buffer[]): Reply {
-    const job = conn.held.get(handle.toString('latin1'));
+    const job = conn.worker.held.get(handle.toString('latin1'));
     if (!job) return notFound('Job given in work result not found');
-    job.progress = { done: atoi(numerator), total: atoi(denominator) };
-    job.progressDirty = true;
-    this.scheduleProgressWrite();
+    this.leases.progress(job.id, { done: atoi(numerator), total: atoi(denominator) });
     this.deps.listeners.forward(job.id, response(PacketType.WORK_STATUS, [handle, numerator, denominator]));
     return null;
   }
 
   /** WORK_DATA / WORK_WARNING: forwarded to the job's clients, not stored (as gearmand). */
   data(conn: GearmanConnection, type: number, [handle, data]: Buffer[]): Reply {
-    const job = conn.held.get(handle.toString('latin1'));
+    const job = conn.worker.held.get(handle.toString('latin1'));
     if (!job) return notFound('Job does not exist on server');
     this.deps.listeners.forward(job.id, response(type, [handle, data]));
     return null;
   }
 
   async complete(conn: GearmanConnection, [handle, result]: Buffer[]): Promise<Reply> {
-    const job = conn.held.get(handle.toString('latin1'));
+    const job = conn.worker.held.get(handle.toString('latin1'));
     if (!job) return notFound('Job given in work result not found');
-    this.drop(job);
-    const ok = await this.deps.batcher.finish({ to: 'succeeded', id: job.id, token: job.token, result });
+    await this.settle(job);
+    const ok = await this.finish({ to: 'succeeded', id: job.id, token: job.token, result });
     return ok ? null : notFound('Job given in work result not found');
   }
 
   /** WORK_FAIL, or WORK_EXCEPTION with its data: a failed attempt, retried per the task's policy. */
   async fail(conn: GearmanConnection, [handle, exception]: Buffer[]): Promise<Reply> {
-    const job = conn.held.get(handle.toString('latin1'));
+    const job = conn.worker.held.get(handle.toString('latin1'));
     const worker = this.deps.workers.idOf(conn);
     if (!job) return notFound(exception === undefined ? 'Job given in work result not found' : 'An exception was received for a job that does not exist');
-    this.drop(job);
+    await this.settle(job);
     const error =
       exception === undefined ? new GearmanWorkFailError(job.id, worker) : new GearmanWorkExceptionError(job.id, worker, exception.toString('utf8'));
-    const ok = await this.deps.batcher.finish(await this.failure(job, error, false));
+    const ok = await this.finish(await this.failure(job, error, false));
     return ok ? null : notFound('Job given in work result not found');
+  }
+
+  /** The job's last progress is written before its outcome, and it is no longer held. */
+  private async settle(job: HeldJob): Promise<void> {
+    if (this.leases.unsettled(job.id)) await this.leases.settle([job.id]);
+    this.drop(job);
   }
 
   // ---- losing jobs -----------------------------------------------------------------------------
 
   /** The connection closed: its jobs go back to the queue at once, the attempt counted (a reserved one's not). */
   disconnected(conn: GearmanConnection): void {
-    conn.lingering?.timer.cancel();
-    conn.lingering = undefined;
-    const reserved = conn.reserved;
-    conn.reserved = undefined;
+    conn.worker.stopLingering();
+    const reserved = conn.worker.takeReservation();
     if (reserved && this.byId.get(reserved.job.id) === reserved.job) this.putBack(reserved.job);
     const worker = this.deps.workers.idOf(conn);
-    for (const job of [...conn.held.values()]) {
+    for (const job of [...conn.worker.held.values()]) {
       this.drop(job);
       void this.requeue(job, new WorkerDisconnectedError(job.id, worker));
     }
@@ -335,7 +332,7 @@ export class Assignments {
 
   private async requeue(job: HeldJob, error: OffloadError): Promise<void> {
     try {
-      await this.deps.batcher.finish(await this.failure(job, error, true));
+      await this.finish(await this.failure(job, error, true));
     } catch (err) {
       this.deps.logger.warn({ err, job: job.id }, 'gearman: could not put a job back in the queue; its lease will expire');
     }
@@ -355,39 +352,15 @@ export class Assignments {
   private drop(job: HeldJob | undefined): void {
     if (!job || this.byId.get(job.id) !== job) return;
     this.byId.delete(job.id);
+    this.leases.release(job.id);
     job.holder.held.delete(job.handle);
-    if (job.holder.reserved?.job === job) job.holder.reserved = undefined;
+    job.holder.unreserve(job);
     job.timeout?.cancel();
   }
 
-  // ---- leases and progress ---------------------------------------------------------------------
-
-  private armHeartbeat(): void {
-    if (this.stopped) return;
-    this.heartbeatTimer = this.deps.offload.clock.setTimer(
-      () => {
-        void this.heartbeat().finally(() => this.armHeartbeat());
-      },
-      Math.floor(this.deps.leaseMs / 3),
-    );
-  }
-
-  /** Renews every held job's lease in one write; jobs whose lease was lost are dropped. */
-  private async heartbeat(): Promise<void> {
-    const { store, clock } = this.deps.offload;
-    this.releaseUncollected();
-    const held = [...this.byId.values()];
-    try {
-      if (held.length) {
-        const now = clock.now();
-        const touches = held.map((j) => ({ id: j.id, token: j.token, task: j.task, progress: takeProgress(j) }));
-        const { lost } = await store.touchJobs({ touches, leaseExpiresAt: now + this.deps.leaseMs, now });
-        for (const id of lost) this.drop(this.byId.get(id));
-      }
-      await this.deps.workers.refresh();
-    } catch (err) {
-      this.deps.logger.error({ err }, 'gearman: could not renew leases; they expire if the store stays unreachable');
-    }
+  /** Leases the keeper found lost (cancelled, or taken over): those jobs are no longer held here. */
+  private onLost(lost: LostLease[]): void {
+    for (const { id } of lost) this.drop(this.byId.get(id));
   }
 
   /** A worker woken for its reserved job answers with a GRAB at once; one that has not for a while may never. */
@@ -397,43 +370,17 @@ export class Assignments {
       const r = job.holder.reserved;
       if (r?.job !== job || r.at > before) continue;
       this.deps.logger.warn(
-        { peer: job.holder.peer, conn: job.holder.id, job: job.id },
+        { peer: job.holder.address, conn: job.holder.connId, job: job.id },
         'gearman worker was woken for a job and did not come for it; the job goes back to the queue',
       );
       this.putBack(job);
     }
   }
 
-  private scheduleProgressWrite(): void {
-    if (this.progressTimer || this.stopped) return;
-    this.progressTimer = this.deps.offload.clock.setTimer(() => {
-      this.progressTimer = undefined;
-      void this.writeProgress();
-    }, PROGRESS_WRITE_MS);
-  }
-
-  private async writeProgress(): Promise<void> {
-    const { store, clock } = this.deps.offload;
-    const touches = [...this.byId.values()].filter((j) => j.progressDirty).map((j) => ({ id: j.id, token: j.token, task: j.task, progress: takeProgress(j) }));
-    if (touches.length === 0) return;
-    try {
-      const { lost } = await store.touchJobs({ touches, leaseExpiresAt: null, now: clock.now() });
-      for (const id of lost) this.drop(this.byId.get(id));
-    } catch (err) {
-      this.deps.logger.warn({ err }, 'gearman: could not record job progress');
-    }
-  }
-
   /** What GET_STATUS reports for a job held here: the latest WORK_STATUS, even before it is written. */
   progressOf(jobId: string): JobProgress | undefined {
-    return this.byId.get(jobId)?.progress;
+    return this.leases.latestProgress(jobId);
   }
-}
-
-function takeProgress(job: HeldJob): JobProgress | undefined {
-  if (!job.progressDirty) return undefined;
-  job.progressDirty = false;
-  return job.progress;
 }
 
 /** Bytes as a Gearman worker gets them: raw input as is, a JSON input as its JSON text. */

@@ -9,12 +9,9 @@ import { unmapped } from '../auth/allow-list.js';
 import type { Clock, Timer } from '../core/clock.js';
 import { isOffloadError, type OffloadError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { HeldJob, Lingering, Reservation } from './assignments.js';
 import { type Arg, encodePacket, type Packet, PacketReader } from './codec.js';
-import { PacketType } from './protocol.js';
-
-/** What a request answers: packets or text, nothing, or an error to send as an ERROR packet. */
-export type Reply = Buffer | Buffer[] | null;
+import { PacketType, type Reply } from './protocol.js';
+import { WorkerPeer } from './worker-peer.js';
 
 export interface ConnectionLimits {
   maxBodyBytes: number;
@@ -48,24 +45,8 @@ export class GearmanConnection {
   /** OPTION_REQ "exceptions": WORK_EXCEPTION is forwarded as such rather than as WORK_FAIL. */
   exceptions = false;
 
-  // As a worker: abilities (function → CAN_DO_TIMEOUT in ms, 0 for none), the jobs it holds by
-  // handle, and where it stands in the PRE_SLEEP / NOOP cycle.
-  readonly abilities = new Map<string, number>();
-  readonly held = new Map<string, HeldJob>();
-  /** A new job handed to it while it slept, for its next GRAB (see Assignments.reserve). */
-  reserved: Reservation | undefined;
-  /** Set while a job meant for it is being stored; settles when it is (or is not, when coalesced). */
-  handOff: Promise<void> | undefined;
-  /** Its GRAB found nothing and waits a moment for a new job before NO_JOB (see Assignments). */
-  lingering: Lingering | undefined;
-  sleeping = false;
-  noopSent = false;
-  /** When its latest GRAB was answered NO_JOB, until its PRE_SLEEP or next GRAB; -1 otherwise (see Wakeups). */
-  idleAt = -1;
-  /** Work was meant for it while it was idle or asleep: a NOOP is due (at once, or at its PRE_SLEEP). */
-  wakeOwed = false;
-  /** The wake-up sequence number when its last GRAB found nothing (see Wakeups). */
-  emptyGrabSeq = -1;
+  /** Its state as a worker: abilities, held jobs, the sleep cycle (see WorkerPeer). */
+  readonly worker: WorkerPeer;
 
   /** As a client: the jobs it waits on (foreground submits). */
   readonly listening = new Set<string>();
@@ -88,6 +69,7 @@ export class GearmanConnection {
     private readonly logger: Logger,
   ) {
     this.peer = unmapped(socket.remoteAddress ?? 'unknown');
+    this.worker = new WorkerPeer(id, this.peer);
     this.reader = new PacketReader('req', { maxBodyBytes: limits.maxBodyBytes, maxLineBytes: limits.maxLineBytes });
     socket.setNoDelay(true);
     // A worker's host that dies or drops off the network sends nothing: without probes its
@@ -98,7 +80,7 @@ export class GearmanConnection {
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ETIMEDOUT')
         this.logger.warn(
-          { peer: this.peer, conn: id, jobs: this.held.size },
+          { peer: this.peer, conn: id, jobs: this.worker.held.size },
           'gearman peer stopped answering (no reply to keepalive probes); closing the connection, its jobs go back to the queue',
         );
       else this.logger.debug({ err, peer: this.peer, conn: id }, 'gearman connection error');

@@ -6,7 +6,7 @@ export class ConnectionsByFunction {
 
   /** Files `conn` under each function it can do now. */
   add(conn: GearmanConnection): void {
-    for (const task of conn.abilities.keys()) {
+    for (const task of conn.worker.abilities.keys()) {
       let set = this.byTask.get(task);
       if (!set) this.byTask.set(task, (set = new Set()));
       set.add(conn);
@@ -14,7 +14,7 @@ export class ConnectionsByFunction {
   }
 
   /** Takes `conn` out from under `tasks` (by default, every function it can do). */
-  delete(conn: GearmanConnection, tasks: Iterable<string> = conn.abilities.keys()): void {
+  delete(conn: GearmanConnection, tasks: Iterable<string> = conn.worker.abilities.keys()): void {
     for (const task of tasks) {
       const set = this.byTask.get(task);
       if (!set) continue;

@@ -4,6 +4,9 @@
  * ../shared/reference/gearman.md §1.2). Pure data, no I/O.
  */
 
+/** What a request answers: packets or text, nothing, or an error to send as an ERROR packet. */
+export type Reply = Buffer | Buffer[] | null;
+
 export const PacketType = {
   CAN_DO: 1,
   CANT_DO: 2,

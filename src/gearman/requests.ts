@@ -11,11 +11,11 @@ import type { Admin } from './admin.js';
 import { err } from './admin-protocol.js';
 import type { Assignments } from './assignments.js';
 import type { Packet } from './codec.js';
-import { errorPacket, type GearmanConnection, type Reply, response } from './connection.js';
+import { errorPacket, type GearmanConnection, response } from './connection.js';
 import type { GearmanFunctions, GearmanPriority } from './functions.js';
 import { jobIdOfHandle } from './handles.js';
 import type { Listeners } from './listeners.js';
-import { atoi, PacketType as T } from './protocol.js';
+import { atoi, type Reply, PacketType as T } from './protocol.js';
 import type { Submissions, SubmitRequest } from './submissions.js';
 import type { Wakeups } from './wakeups.js';
 import type { WorkerRecords } from './worker-records.js';
@@ -92,7 +92,7 @@ export class Requests {
       case T.CANT_DO:
         return this.cantDo(conn, [args[0].toString('utf8')]);
       case T.RESET_ABILITIES:
-        return this.cantDo(conn, [...conn.abilities.keys()]);
+        return this.cantDo(conn, [...conn.worker.abilities.keys()]);
       case T.PRE_SLEEP:
         return wakeups.preSleep(conn);
       case T.GRAB_JOB:
@@ -155,7 +155,7 @@ export class Requests {
 
   private setClientId(conn: GearmanConnection, id: Buffer): void {
     conn.clientId = id.length ? id.toString('utf8') : '-';
-    if (conn.abilities.size) this.deps.workers.changed(conn);
+    if (conn.worker.isWorker) this.deps.workers.changed(conn);
   }
 
   private canDo(conn: GearmanConnection, fn: Buffer, timeoutMs: number): void {
@@ -167,7 +167,7 @@ export class Requests {
       this.deps.logger.warn({ err, peer: conn.peer, function: fn.toString('utf8') }, 'gearman: ignoring CAN_DO for a function name Offload cannot use');
       return;
     }
-    conn.abilities.set(name, timeoutMs);
+    conn.worker.canDo(name, timeoutMs);
     this.deps.workers.changed(conn);
     this.deps.functions.ensure(name).catch((err) => this.deps.logger.warn({ err, function: name }, 'gearman: could not register the function'));
   }
@@ -175,7 +175,7 @@ export class Requests {
   private cantDo(conn: GearmanConnection, names: string[]): void {
     this.deps.wakeups.forget(conn, names);
     this.deps.assignments.abilitiesDropped(conn, names);
-    for (const n of names) conn.abilities.delete(n);
+    conn.worker.cantDo(names);
     this.deps.workers.changed(conn);
   }
 }

@@ -20,7 +20,6 @@ import { handlePrefix } from './handles.js';
 import { Listeners } from './listeners.js';
 import { Reducers } from './reducers.js';
 import { Requests } from './requests.js';
-import { StoreBatcher } from './store-batcher.js';
 import { Submissions } from './submissions.js';
 import { Wakeups } from './wakeups.js';
 import { WorkerRecords } from './worker-records.js';
@@ -71,7 +70,6 @@ export class GearmanServer implements FrontDoor {
   private readonly allowList: AllowList | undefined;
   private readonly limits: ConnectionLimits;
   private readonly connections = new Set<GearmanConnection>();
-  private readonly batcher: StoreBatcher;
   private readonly wakeups: Wakeups;
   private readonly listeners: Listeners;
   private readonly assignments: Assignments;
@@ -124,12 +122,10 @@ export class GearmanServer implements FrontDoor {
     this.reducers = new Reducers();
     const reducers = this.reducers;
     this.workers = new WorkerRecords(offload.store, offload.clock, logger);
-    this.batcher = new StoreBatcher(offload.store, offload.clock, logger, { workerId: this.workers.portId, leaseMs });
     this.wakeups = new Wakeups(offload, logger, options.pollMs ?? 1000);
     this.listeners = new Listeners(offload, logger, options.cancelOnDisconnect ?? false);
     this.assignments = new Assignments({
       offload,
-      batcher: this.batcher,
       wakeups: this.wakeups,
       listeners: this.listeners,
       reducers,
@@ -143,7 +139,6 @@ export class GearmanServer implements FrontDoor {
     const submissions = new Submissions({
       offload,
       functions,
-      batcher: this.batcher,
       listeners: this.listeners,
       reducers,
       wakeups: this.wakeups,
@@ -192,7 +187,7 @@ export class GearmanServer implements FrontDoor {
     for (const c of this.connections) {
       if (c.paused) paused++;
       if (c.incompleteBytes > 0) incomplete++;
-      if (c.lingering) lingering++;
+      if (c.worker.lingering) lingering++;
     }
     return { connections: this.connections.size, paused, incomplete, lingering };
   }
@@ -238,7 +233,6 @@ export class GearmanServer implements FrontDoor {
     this.wakeups.stop();
     this.listeners.stop();
     await this.assignments.stop();
-    await this.batcher.drain();
     await this.workers.removeAll();
     const connectionsClosed = new Promise<void>((resolve) => {
       this.allClosed = resolve;

@@ -20,7 +20,6 @@ import { handleOf } from './handles.js';
 import type { Listeners } from './listeners.js';
 import { MAX_UNIQUE_BYTES, PacketType } from './protocol.js';
 import type { Reducers } from './reducers.js';
-import type { Claimer, StoreBatcher } from './store-batcher.js';
 import type { Wakeups } from './wakeups.js';
 
 export interface SubmitRequest {
@@ -38,13 +37,12 @@ export interface SubmitRequest {
 export interface SubmissionDeps {
   offload: Offload;
   functions: GearmanFunctions;
-  batcher: StoreBatcher;
   listeners: Listeners;
   reducers: Reducers;
   wakeups: Wakeups;
   assignments: Assignments;
   /** Who holds the leases of jobs handed straight to a worker. */
-  claimer: Claimer;
+  claimer: { workerId: string; leaseMs: number };
   handlePrefix: string;
 }
 
@@ -80,28 +78,25 @@ export class Submissions {
    * job's reducer is known before any worker can be handed the job (GRAB_JOB_ALL carries it).
    */
   private async store(job: NewJob, now: number, reducer: Buffer | undefined): Promise<InsertedJob> {
-    const { wakeups, batcher, claimer } = this.deps;
+    const { wakeups, claimer } = this.deps;
+    const commits = this.deps.offload.commits;
     const remember = (inserted: InsertedJob) => {
       if (reducer && !inserted.deduplicated) this.deps.reducers.set(inserted.id, reducer.toString('utf8'));
       return inserted;
     };
     const taker = job.runAt <= now && job.concurrencyKey === null ? wakeups.takeWaitingWorker(job.task) : undefined;
-    if (!taker) return remember(await batcher.insert(job));
+    if (!taker) return remember(await commits.insert(job));
     const leased = { ...job, lease: { workerId: claimer.workerId, leaseExpiresAt: now + claimer.leaseMs } };
     // Woken now, the worker's GRAB is on its way while the job is stored; the GRAB waits for it.
-    let storedOrNot!: () => void;
-    taker.handOff = new Promise((resolve) => {
-      storedOrNot = resolve;
-    });
+    const storedOrNot = taker.worker.expectHandOff();
     wakeups.handOver(taker);
     let inserted: InsertedJob | undefined;
     try {
-      inserted = remember(await batcher.insert(leased));
+      inserted = remember(await commits.insert(leased));
       return inserted;
     } finally {
       if (inserted?.leaseToken === undefined) wakeups.giveBack(taker);
       else this.deps.assignments.reserve(taker, claimedJob(leased, inserted, now));
-      taker.handOff = undefined;
       storedOrNot();
     }
   }

@@ -11,7 +11,6 @@
  * query. Under load that is where most workers are when work arrives.
  */
 import type { Timer } from '../core/clock.js';
-import { onJobRunnable } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { Offload } from '../offload.js';
 import { type GearmanConnection, response } from './connection.js';
@@ -51,33 +50,37 @@ export class Wakeups {
   }
 
   start(): void {
-    const { bus, store } = this.offload;
-    const runnable = (e: { task: string; runAt: number }) => this.onRunnable(e.task, e.runAt);
-    const slotFreed = (e: { task: string }) => this.slotFreed(e.task);
-    // A job retried or released for now takes its own slot back (onJobRunnable wakes a worker for it).
-    const slotFreedFor = (e: { task: string; runAt: number }) => {
-      if (e.runAt > this.offload.clock.now()) this.slotFreed(e.task);
-    };
     this.unsubscribe.push(
-      onJobRunnable(bus, runnable),
-      bus.on('job:succeeded', slotFreed),
-      bus.on('job:failed', slotFreed),
-      bus.on('job:cancelled', slotFreed),
-      bus.on('job:retrying', slotFreedFor),
-      bus.on('job:released', slotFreedFor),
-      bus.on('task:suspended', (e) => {
-        this.queues.suspended(e.task);
-        this.suspendedUntil.set(e.task, Math.max(e.until, this.suspendedUntil.get(e.task) ?? 0));
-        this.wakeAt(e.until);
-      }),
-      // Another process changed the store (it cannot say which tasks, on SQLite): look.
-      store.watch(() => {
-        this.seq++;
-        this.queues.forgetAll();
-        this.checkSleepingTasks();
-      }),
+      this.offload.runnability.subscribeAll(
+        (signal) => {
+          if (signal.why === 'queued') this.onRunnable(signal.task, signal.at);
+          else if (signal.why === 'slot-freed') this.slotFreed(signal.task);
+          else if (signal.why === 'resumed') this.resumesAt(signal.task, signal.at);
+          else this.changedElsewhere(signal.task);
+        },
+        // Another process changed the store (it cannot say which tasks, on SQLite): look.
+        () => {
+          this.seq++;
+          this.queues.forgetAll();
+          this.checkSleepingTasks();
+        },
+      ),
     );
     this.armPoll();
+  }
+
+  /** A suspension of `task` ends at `until`: no job of it wakes anyone before then. */
+  private resumesAt(task: string, until: number): void {
+    this.queues.suspended(task);
+    this.suspendedUntil.set(task, Math.max(until, this.suspendedUntil.get(task) ?? 0));
+    this.wakeAt(until);
+  }
+
+  /** Another process changed jobs of `task`: maybe one is runnable now. */
+  private changedElsewhere(task: string): void {
+    this.seq++;
+    this.queues.forget(task);
+    this.check([task]);
   }
 
   stop(): void {
@@ -100,25 +103,25 @@ export class Wakeups {
 
   /** A GRAB was answered NO_JOB: the worker is idle until its PRE_SLEEP. */
   idle(conn: GearmanConnection): void {
-    if (conn.closed || conn.abilities.size === 0) return;
-    conn.idleAt = this.offload.clock.now();
+    if (conn.closed || !conn.worker.isWorker) return;
+    conn.worker.idle(this.offload.clock.now());
     this.idlers.add(conn);
   }
 
   /** PRE_SLEEP: NOOP at once if work may be waiting, else sleep until a wake-up. */
   preSleep(conn: GearmanConnection): void {
     this.leaveIdle(conn);
-    conn.sleeping = true;
-    conn.noopSent = false;
+    const w = conn.worker;
+    w.fallAsleep();
     // Work was meant for it while it was idle.
-    if (conn.wakeOwed || conn.reserved) return this.noop(conn);
+    if (w.wakeOwed || w.reserved) return this.noop(conn);
     this.sleepers.add(conn);
     // Its last GRAB found nothing and nothing happened since, or there is nothing to find: checking
     // again would only make a storm.
-    if (conn.emptyGrabSeq === this.seq || conn.abilities.size === 0 || this.queues.allEmpty(conn.abilities.keys())) return;
-    void this.offload.store.nextRunAt({ tasks: [...conn.abilities.keys()] }).then(
+    if (w.emptyGrabSeq === this.seq || !w.isWorker || this.queues.allEmpty(w.abilities.keys())) return;
+    void this.offload.store.nextRunAt({ tasks: [...w.abilities.keys()] }).then(
       (next) => {
-        if (next === null || !conn.sleeping || conn.noopSent) return;
+        if (next === null || !w.sleeping || w.noopSent) return;
         if (next <= this.offload.clock.now()) this.noop(conn);
         else this.wakeAt(next);
       },
@@ -128,16 +131,14 @@ export class Wakeups {
 
   /** Any GRAB: the worker is awake. */
   awake(conn: GearmanConnection): void {
-    if (conn.sleeping) this.sleepers.delete(conn);
+    if (conn.worker.sleeping) this.sleepers.delete(conn);
     this.leaveIdle(conn);
-    conn.sleeping = false;
-    conn.noopSent = false;
-    conn.wakeOwed = false;
+    conn.worker.awake();
   }
 
   /** The connection closed or dropped abilities: if it was woken and never came to take the job, wake another. */
-  forget(conn: GearmanConnection, tasks: Iterable<string> = conn.abilities.keys()): void {
-    const woken = conn.noopSent || conn.wakeOwed;
+  forget(conn: GearmanConnection, tasks: Iterable<string> = conn.worker.abilities.keys()): void {
+    const woken = conn.worker.noopSent || conn.worker.wakeOwed;
     const list = [...tasks];
     this.sleepers.delete(conn, list);
     this.leaveIdle(conn, list);
@@ -161,22 +162,20 @@ export class Wakeups {
     if (!this.lingerers.has(task) && !this.sleepers.has(task) && !this.idlers.has(task)) return undefined;
     if (!this.queues.unlimitedNow(task)) return undefined;
     const conn = this.waitingWorker(task);
-    if (conn) conn.wakeOwed = true;
+    conn?.worker.oweWake();
     return conn;
   }
 
   /** A job is meant for a worker from `takeWaitingWorker`: wake it if it sleeps (an idle one is told at its PRE_SLEEP, a lingering GRAB answered). */
   handOver(conn: GearmanConnection): void {
-    if (conn.sleeping && !conn.noopSent) this.noop(conn);
+    if (conn.worker.sleeping && !conn.worker.noopSent) this.noop(conn);
   }
 
   /** The job meant for a worker from `takeWaitingWorker` did not come (coalesced, or refused): it waits on. */
   giveBack(conn: GearmanConnection): void {
-    if (!conn.wakeOwed) return;
-    conn.wakeOwed = false;
-    if (conn.closed) return;
-    if (conn.lingering) this.linger(conn);
-    else if (conn.sleeping && !conn.noopSent) this.sleepers.add(conn);
+    if (!conn.worker.forgiveWake() || conn.closed) return;
+    if (conn.worker.lingering) this.linger(conn);
+    else if (conn.worker.sleeping && !conn.worker.noopSent) this.sleepers.add(conn);
   }
 
   // ---- waking ----------------------------------------------------------------------------------
@@ -196,39 +195,39 @@ export class Wakeups {
   }
 
   /**
-   * A job of `task` stopped running in this process. Under a concurrency limit that frees a slot
-   * a queued job may have waited for, so a sleeper looks (one query, only while some sleep on a
-   * limited function; unlimited functions, the hot path, are left alone).
+   * A job of `task` with a concurrency key, or of a function with a concurrency limit, stopped
+   * running: a queued job may have waited for that slot, so a sleeper looks (one query, only
+   * while some sleep on the function; unlimited functions, the hot path, never signal this).
    */
   private slotFreed(task: string): void {
     this.seq++;
-    if (this.sleepers.has(task) && !this.queues.unlimitedNow(task)) this.check([task]);
+    if (this.sleepers.has(task)) this.check([task]);
   }
 
   /** Answers a lingering GRAB of `task`, or wakes a sleeping worker, or tells an idle one to look at its PRE_SLEEP. */
   private wakeOne(task: string): void {
     const conn = this.waitingWorker(task);
     if (!conn) return;
-    if (conn.lingering) this.onLingerWake(conn);
-    else if (conn.sleeping) this.noop(conn);
-    else conn.wakeOwed = true;
+    if (conn.worker.lingering) this.onLingerWake(conn);
+    else if (conn.worker.sleeping) this.noop(conn);
+    else conn.worker.oweWake();
   }
 
   /** A lingering GRAB of `task`, else a sleeping worker not yet woken, else a recently idle one; taken off its list. */
   private waitingWorker(task: string): GearmanConnection | undefined {
     for (const conn of this.lingerers.of(task)) {
-      if (conn.closed || !conn.lingering || conn.wakeOwed) continue;
+      if (conn.closed || !conn.worker.lingering || conn.worker.wakeOwed) continue;
       this.lingerers.delete(conn);
       return conn;
     }
     for (const conn of this.sleepers.of(task)) {
-      if (conn.closed || conn.noopSent || conn.wakeOwed) continue;
+      if (conn.closed || conn.worker.noopSent || conn.worker.wakeOwed) continue;
       this.sleepers.delete(conn);
       return conn;
     }
     const freshSince = this.offload.clock.now() - IDLE_MS;
     for (const conn of this.idlers.of(task)) {
-      const fresh = !conn.closed && !conn.wakeOwed && conn.idleAt >= freshSince;
+      const fresh = !conn.closed && !conn.worker.wakeOwed && conn.worker.idleAt >= freshSince;
       this.leaveIdle(conn);
       if (fresh) return conn;
     }
@@ -236,8 +235,7 @@ export class Wakeups {
   }
 
   private noop(conn: GearmanConnection): void {
-    conn.noopSent = true;
-    conn.wakeOwed = false;
+    conn.worker.nooping();
     this.sleepers.delete(conn);
     conn.send(NOOP);
   }
@@ -257,7 +255,7 @@ export class Wakeups {
     };
   }
 
-  /** Backstop for what no event announces (a slot freed in another process, a concurrency key freed, a pause ending). */
+  /** Backstop for what no signal announces (a slot of a task-wide limit freed in another process, a pause set elsewhere ending). */
   private armPoll(): void {
     if (this.stopped) return;
     this.pollTimer = this.offload.clock.setTimer(() => {
@@ -302,8 +300,6 @@ export class Wakeups {
   }
 
   private leaveIdle(conn: GearmanConnection, tasks?: Iterable<string>): void {
-    if (conn.idleAt < 0) return;
-    conn.idleAt = -1;
-    this.idlers.delete(conn, tasks);
+    if (conn.worker.leaveIdle()) this.idlers.delete(conn, tasks);
   }
 }

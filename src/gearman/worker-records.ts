@@ -74,7 +74,7 @@ export class WorkerRecords {
 
   private async save(conn: GearmanConnection): Promise<void> {
     if (conn.closed) return;
-    if (conn.abilities.size === 0) return this.remove(conn);
+    if (conn.worker.abilities.size === 0) return this.remove(conn);
     const now = this.clock.now();
     if (!this.since.has(conn)) this.since.set(conn, now);
     await this.upsert({
@@ -82,7 +82,7 @@ export class WorkerRecords {
       kind: 'gearman',
       host: conn.clientId === '-' ? conn.peer : `${conn.peer} (${conn.clientId})`,
       pid: null,
-      tasks: [...conn.abilities.keys()],
+      tasks: [...conn.worker.abilities.keys()],
       concurrency: 1,
       startedAt: this.since.get(conn)!,
       lastSeenAt: now,
@@ -93,7 +93,7 @@ export class WorkerRecords {
   private async savePort(): Promise<void> {
     const conns = [...this.since.keys()];
     if (conns.length === 0) return this.write(() => this.store.removeWorker({ id: this.portId }));
-    const tasks = [...new Set(conns.flatMap((c) => [...c.abilities.keys()]))].sort();
+    const tasks = [...new Set(conns.flatMap((c) => [...c.worker.abilities.keys()]))].sort();
     await this.upsert({
       id: this.portId,
       kind: 'gearman',

@@ -21,7 +21,8 @@ export interface RunnableSignal {
   concurrencyKey?: string | null;
 }
 
-type Subscriber = { tasks: Set<string>; fn: (s: RunnableSignal) => void };
+/** `tasks` null: every task (and `anything` for a change by another process that names none). */
+type Subscriber = { tasks: Set<string> | null; fn: (s: RunnableSignal) => void; anything?: () => void };
 
 export class Runnability {
   private readonly subscribers = new Set<Subscriber>();
@@ -37,7 +38,18 @@ export class Runnability {
 
   /** Calls `fn` for each signal about one of `tasks`; returns the unsubscribe function. */
   subscribe(tasks: Iterable<string>, fn: (s: RunnableSignal) => void): () => void {
-    const sub: Subscriber = { tasks: new Set(tasks), fn };
+    return this.add({ tasks: new Set(tasks), fn });
+  }
+
+  /**
+   * Calls `fn` for each signal about any task, and `anything` when another process changed the
+   * store without saying which tasks (SQLite): for a front door whose tasks come and go (Gearman).
+   */
+  subscribeAll(fn: (s: RunnableSignal) => void, anything: () => void): () => void {
+    return this.add({ tasks: null, fn, anything });
+  }
+
+  private add(sub: Subscriber): () => void {
     this.subscribers.add(sub);
     if (this.subscribers.size === 1) this.listen();
     return () => {
@@ -68,7 +80,8 @@ export class Runnability {
       this.store.watch((change) => {
         const at = this.now();
         if (change.tasks === null) {
-          for (const task of this.allTasks()) this.signal({ task, at, why: 'elsewhere' });
+          for (const task of this.allTasks()) this.signal({ task, at, why: 'elsewhere' }, false);
+          for (const s of [...this.subscribers]) if (s.tasks === null) s.anything?.();
         } else {
           for (const task of new Set(change.tasks)) this.signal({ task, at, why: 'elsewhere' });
         }
@@ -82,13 +95,14 @@ export class Runnability {
 
   private allTasks(): Set<string> {
     const all = new Set<string>();
-    for (const s of this.subscribers) for (const t of s.tasks) all.add(t);
+    for (const s of this.subscribers) for (const t of s.tasks ?? []) all.add(t);
     return all;
   }
 
-  private signal(s: RunnableSignal): void {
+  /** `toAll`: also to the every-task subscribers (not for the expansion of an unnamed change, which they hear as `anything`). */
+  private signal(s: RunnableSignal, toAll = true): void {
     for (const sub of [...this.subscribers]) {
-      if (!sub.tasks.has(s.task)) continue;
+      if (sub.tasks === null ? !toAll : !sub.tasks.has(s.task)) continue;
       try {
         sub.fn(s);
       } catch (err) {

@@ -10,7 +10,7 @@ import type { ResolvedTaskSettings } from '../core/task.js';
 import { decide, failFor, type HandlerResult, type Transition } from '../core/transitions.js';
 import type { ClaimedJob } from '../store/store.js';
 import { ActiveJob } from './active-job.js';
-import type { TaskLookup } from './worker.js';
+import type { TaskLookup } from './task-catalog.js';
 
 export interface Outcome {
   transition: Transition;

@@ -1,6 +1,9 @@
 import { TaskAlreadyDefinedError } from '../core/errors.js';
+import type { TaskRegistry } from '../core/registry.js';
 import type { TaskDefinition } from '../core/task.js';
-import type { TaskLookup } from './worker.js';
+
+/** The task definitions a worker can run: the process's task registry, or a plain catalogue. */
+export type TaskLookup = Pick<TaskRegistry, 'get' | 'localNames' | 'define'>;
 
 /**
  * The handlers a worker can run, in a process without a store (a remote worker): the part of

@@ -4,7 +4,6 @@ import { type Clock, sleep } from '../core/clock.js';
 import { InvalidOptionError, JobCancelledError, LeaseLostError, OffloadError, SHUTDOWN_CODE } from '../core/errors.js';
 import type { JobProgress } from '../core/job.js';
 import type { Logger } from '../core/logger.js';
-import type { TaskRegistry } from '../core/registry.js';
 import { Service } from '../core/service.js';
 import { isTaskDefinition, type TaskDefinition } from '../core/task.js';
 import type { Transition } from '../core/transitions.js';
@@ -15,6 +14,9 @@ import type { WorkerBackend } from './backend.js';
 import { Executor, type Outcome } from './executor.js';
 import { Fetcher } from './fetcher.js';
 import { LeaseKeeper, type LostLease } from './lease-keeper.js';
+import type { TaskLookup } from './task-catalog.js';
+
+export type { TaskLookup } from './task-catalog.js';
 
 export interface WorkerOptions {
   /** Jobs run at once by this worker (default 10). */
@@ -32,9 +34,6 @@ export interface WorkerOptions {
   /** Stable id for this worker (default: a random one). */
   id?: string;
 }
-
-/** The task definitions a worker can run: the process's task registry, or a plain catalogue. */
-export type TaskLookup = Pick<TaskRegistry, 'get' | 'localNames' | 'define'>;
 
 export interface WorkerDeps {
   /** Where the jobs are: the store (`storeBackend`) or a server over HTTP (`src/remote`). */
