@@ -254,6 +254,22 @@ class Client(object):
             body['delayMs'] = int(delay_ms)
         return self.request('POST', '/v1/jobs/%s/release' % _job_id(job_id), body)
 
+    def finish(self, outcomes, claim=None):
+        """Records many outcomes at once (``POST /v1/jobs/finish``), in one transaction, and claims the next jobs with them.
+
+        ``outcomes``: up to 100 dicts ``{'id', 'outcome': 'complete'|'fail'|'release', 'leaseToken', ...}`` with the
+        fields of the single-job calls (``result``; ``error``, ``retryable``, ``retryInMs``; ``delayMs``). ``claim``:
+        ``{'tasks', 'workerId', 'max', 'leaseMs', 'waitMs'}`` or None. Returns ``{'results': [...], 'jobs': [...]}``:
+        one result per outcome, in order (``{'id', 'state', 'runAt'}``, or ``{'id', 'error': {'code', ...}}`` when
+        that one was not recorded), and the jobs claimed.
+        """
+        body = {'outcomes': list(outcomes)}
+        hold = 0
+        if claim is not None:
+            body['claim'] = dict(claim)
+            hold = body['claim'].get('waitMs', 0) / 1000.0
+        return self.request('POST', '/v1/jobs/finish', body, hold=hold)
+
     def suspend_task(self, task, delay_ms):
         return self.request('POST', '/v1/tasks/%s/suspend' % urllib.parse.quote(task, safe=''), {'delayMs': max(1, int(delay_ms))})
 
@@ -446,9 +462,13 @@ class Agent(object):
         self._client = Client(url, token, timeout)
         # The claimer's connection is its own, so that stop() can cut a waiting claim short.
         self._claim_client = Client(url, token, timeout)
-        # Guards _active; notified when a job ends or the agent stops.
+        # Guards _active, _outbox and _polling; notified when a job ends, an outcome is ready, or the agent stops.
         self._lock = threading.Condition()
         self._active = {}
+        # Outcomes waiting to go with the claimer's next request (ctx, call, body), and whether the
+        # claimer is in a long poll now (then a worker thread sends its outcome itself).
+        self._outbox = []
+        self._polling = False
         self._stopping = threading.Event()
         # Wakes the heartbeat thread: progress to send, or run() is over.
         self._beat = threading.Condition()
@@ -531,8 +551,23 @@ class Agent(object):
         deadline = time.monotonic() + self.shutdown_timeout
         with self._lock:
             while self._active and time.monotonic() < deadline:
+                # Outcomes the claimer did not take with it go one by one now.
+                pending, self._outbox = self._outbox, []
+                if pending:
+                    self._lock.release()
+                    try:
+                        for ctx, call, body in pending:
+                            self._send(ctx, call, body, tries=3)
+                            self._forget(ctx)
+                    finally:
+                        self._lock.acquire()
+                    continue
                 self._lock.wait(deadline - time.monotonic())
             left = [ctx for ctx in self._active.values() if ctx._detach('shutdown')]
+            pending, self._outbox = self._outbox, []
+        for ctx, call, body in pending:
+            self._send(ctx, call, body, tries=3)
+            self._forget(ctx)
         for ctx in left:
             self._send(ctx, 'release', {}, tries=3)
         if left:
@@ -541,19 +576,29 @@ class Agent(object):
     # -- claiming --
 
     def _claim_loop(self, jobs):
+        """Claims jobs for free slots. Outcomes ready meanwhile go with the claim, in one request and one
+        transaction (POST /v1/jobs/finish); with none to send, a claim waits on the server (long poll)."""
         failures = 0
         tasks = list(self._handlers)
         while not self._stopping.is_set():
             with self._lock:
-                while len(self._active) >= self._concurrency and not self._stopping.is_set():
+                while not self._outbox and self._running() >= self._concurrency and not self._stopping.is_set():
                     self._lock.wait()
-                free = self._concurrency - len(self._active)
-            if self._stopping.is_set():
-                break
+                if self._stopping.is_set():
+                    break
+                outcomes, self._outbox = self._outbox[:_MAX_CLAIM], self._outbox[_MAX_CLAIM:]
+                free = self._concurrency - self._running()
+                self._polling = not outcomes
             started = time.monotonic()
             try:
-                claimed = self._claim_client.claim(tasks, self.worker_id, max=min(free, _MAX_CLAIM), wait_ms=int(self.long_poll * 1000), lease_ms=int(self.lease * 1000))
+                if outcomes:
+                    claimed = self._deliver(outcomes, tasks, free)
+                else:
+                    claimed = self._claim_client.claim(tasks, self.worker_id, max=min(free, _MAX_CLAIM), wait_ms=int(self.long_poll * 1000), lease_ms=int(self.lease * 1000))
             except OffloadError as err:
+                with self._lock:
+                    self._polling = False
+                    self._outbox[:0] = outcomes
                 if self._stopping.is_set():
                     break
                 if not is_transient(err):
@@ -563,9 +608,11 @@ class Agent(object):
                     break
                 failures += 1
                 delay = min(_MAX_RETRY_DELAY, 0.05 * 2 ** min(failures, 10))
-                log.error('could not claim jobs (%s); retrying in %.2f s', err.message, delay)
+                log.error('could not %s (%s); retrying in %.2f s', 'record job outcomes' if outcomes else 'claim jobs', err.message, delay)
                 self._stopping.wait(delay)
                 continue
+            with self._lock:
+                self._polling = False
             failures = 0
             for job in claimed:
                 ctx = Context(job, self)
@@ -574,11 +621,48 @@ class Agent(object):
                 if self._stopping.is_set():
                     ctx._detach('shutdown')
                     self._send(ctx, 'release', {}, tries=3)
+                    self._forget(ctx)
                 else:
                     jobs.put(ctx)
             # A claim that answers empty at once was not held (the server is stopping): do not spin.
-            if not claimed and time.monotonic() - started < 0.1:
+            if not outcomes and not claimed and time.monotonic() - started < 0.1:
                 self._stopping.wait(1.0)
+
+    def _running(self):
+        """Jobs whose handler runs (under _lock): a job whose outcome waits to be sent no longer takes a slot."""
+        return sum(1 for c in self._active.values() if c._state == 'running')
+
+    def _deliver(self, outcomes, tasks, free):
+        """Sends outcomes with a claim for the free slots; the claimed jobs. Raises OffloadError when nothing was recorded."""
+        claim = None
+        if free > 0:
+            claim = {'tasks': tasks, 'workerId': self.worker_id, 'max': min(free, _MAX_CLAIM), 'leaseMs': int(self.lease * 1000)}
+        body = [dict(body, id=ctx.job['id'], outcome=call, leaseToken=ctx.job['leaseToken']) for ctx, call, body in outcomes]
+        try:
+            answer = self._client.finish(body, claim)
+        except OffloadError as err:
+            if is_transient(err):
+                raise
+            # Too large together (or refused as a whole): one by one, each with its own fallback.
+            for ctx, call, body in outcomes:
+                self._send(ctx, call, body)
+                self._forget(ctx)
+            return []
+        for (ctx, _call, _body), result in zip(outcomes, answer['results']):
+            error = result.get('error')
+            if error and error.get('code') in ('LEASE_LOST', 'JOB_NOT_FOUND'):
+                log.warning('job %s (%s): lease lost before its outcome was recorded (%s); it is dropped', ctx.job['id'], ctx.job['task'], (error.get('details') or {}).get('state', 'gone'))
+            elif error:
+                log.error('job %s (%s): the server refused its outcome: %s: %s', ctx.job['id'], ctx.job['task'], error.get('code'), error.get('message'))
+            self._forget(ctx)
+        return answer['jobs']
+
+    def _forget(self, ctx):
+        """The job is no longer ours: its outcome was recorded (or refused)."""
+        with self._lock:
+            if self._active.get(ctx.job['id']) is ctx:
+                del self._active[ctx.job['id']]
+            self._lock.notify_all()
 
     # -- running handlers --
 
@@ -587,18 +671,24 @@ class Agent(object):
             ctx = jobs.get()
             if ctx is None:
                 return
+            handed = False
             try:
                 call, body = self._outcome(ctx)
                 if ctx._claim_outcome():
                     self._flush_progress(ctx)
-                    self._send(ctx, call, body)
+                    with self._lock:
+                        # The claimer takes it with its next request, unless it is waiting on a long poll.
+                        handed = not self._polling and not self._stopping.is_set()
+                        if handed:
+                            self._outbox.append((ctx, call, body))
+                            self._lock.notify_all()
+                    if not handed:
+                        self._send(ctx, call, body)
                 elif call == 'complete':
                     log.warning('job %s (%s): %s; its result is dropped', ctx.job['id'], ctx.job['task'], _reason_text(ctx.reason))
             finally:
-                with self._lock:
-                    if self._active.get(ctx.job['id']) is ctx:
-                        del self._active[ctx.job['id']]
-                    self._lock.notify_all()
+                if not handed:
+                    self._forget(ctx)
 
     def _flush_progress(self, ctx):
         """Progress reported just before the handler returned is recorded before the outcome (after any heartbeat in flight)."""

@@ -48,6 +48,13 @@ class RunningJobsTest(unittest.TestCase):
         self.assertEqual(results, [0, 2, 4, 6, 8, 10])
         self.assertEqual(running['most'], 3)
 
+    def test_records_many_outcomes_with_the_next_claim(self):
+        task = new_task('batched')
+        ids = [submitter().submit(task, n)['id'] for n in range(60)]
+        with RunningAgent(agent(), {task: lambda input, ctx: input + 1}, concurrency=8):
+            results = [submitter().get(i, wait=WAIT)['result'] for i in ids]
+        self.assertEqual(results, [n + 1 for n in range(60)])
+
     def test_handlers_see_the_job_and_report_progress(self):
         task = new_task('progress')
         reported = threading.Event()

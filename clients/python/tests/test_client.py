@@ -3,7 +3,7 @@
 import unittest
 
 from offload_agent import Client, JobFailed, OffloadError, Permanent, ServerUnreachable
-from support import WAIT, RunningAgent, admin, agent, free_port, new_task, submitter, url
+from support import WAIT, RunningAgent, admin, agent, free_port, new_task, submitter, url, work_token
 
 
 class SubmitTest(unittest.TestCase):
@@ -53,6 +53,22 @@ class SubmitTest(unittest.TestCase):
             submitter().cancel(job['id'])
         self.assertEqual((refused.exception.code, refused.exception.status), ('FORBIDDEN', 403))
         self.assertEqual(admin().cancel(job['id'])['state'], 'cancelled')
+
+
+class FinishTest(unittest.TestCase):
+    def test_finish_records_several_outcomes_each_with_its_result_and_claims_with_them(self):
+        task = new_task('finish')
+        for n in range(3):
+            submitter().submit(task, n)
+        worker = Client(url(), work_token())
+        a, b = worker.claim([task], max=2)
+        answer = worker.finish([
+            {'id': a['id'], 'outcome': 'complete', 'leaseToken': a['leaseToken'], 'result': 'done'},
+            {'id': b['id'], 'outcome': 'complete', 'leaseToken': '12345', 'result': 'stale'},
+        ], claim={'tasks': [task], 'max': 5})
+        self.assertEqual(answer['results'][0]['state'], 'succeeded')
+        self.assertEqual(answer['results'][1]['error']['code'], 'LEASE_LOST')
+        self.assertEqual([j['input'] for j in answer['jobs']], [2])
 
 
 class ErrorTest(unittest.TestCase):
