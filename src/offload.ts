@@ -423,6 +423,11 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     return this.closing;
   }
 
+  /** Whether store calls of this process are under way, or outcomes wait for the group commit (for test clocks). */
+  get storeBusy(): boolean {
+    return (this.store as { inFlight?: number }).inFlight! > 0 || this.commits.pending > 0;
+  }
+
   /** Writes what the group commit still holds; a store that stays down gets a moment, then those writes fail. */
   private async drainCommits(): Promise<void> {
     const timer = new AbortController();

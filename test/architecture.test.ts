@@ -1,11 +1,40 @@
-/** Imports point one way: front doors → core → store interface ← backends. */
+/**
+ * The layer map of docs/architecture.md, checked on every import in src/ (static, `export … from`
+ * and dynamic): a layer imports only the layers its row lists, and no file imports itself back
+ * through any chain of imports.
+ */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { ROOT } from './helpers/processes.js';
 
 const SRC = join(ROOT, 'src');
+
+/**
+ * Which layer may import which. A layer is a folder of src/, but for three places the code treats
+ * as layers of their own: the two store backends, the one file that picks a backend
+ * (store/open.ts), and the root's files (offload.ts is the facade, index.ts the public surface).
+ */
+export const LAYERS: Record<string, string[]> = {
+  core: [],
+  store: ['core'],
+  'store/sqlite': ['core', 'store'],
+  'store/postgres': ['core', 'store'],
+  'store/open': ['store', 'store/sqlite', 'store/postgres'],
+  auth: ['core', 'store'],
+  client: ['core', 'store'],
+  worker: ['core', 'store'],
+  maintenance: ['core', 'store'],
+  testing: ['core'],
+  remote: ['core', 'store', 'worker'],
+  offload: ['core', 'store', 'store/open', 'client', 'worker', 'maintenance'],
+  server: ['core', 'offload', 'worker'],
+  http: ['core', 'store', 'auth', 'client', 'offload', 'server'],
+  gearman: ['core', 'store', 'auth', 'client', 'offload', 'server', 'worker'],
+  cli: ['core', 'store', 'auth', 'offload', 'server', 'http', 'gearman', 'remote'],
+  index: ['core', 'store', 'store/open', 'client', 'worker', 'remote', 'offload', 'gearman'],
+};
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -14,26 +43,86 @@ function sources(dir: string): string[] {
   });
 }
 
+/** The src/ files a file imports, resolved to their .ts paths. */
 function imports(file: string): string[] {
-  return [...readFileSync(file, 'utf8').matchAll(/^(?:import|export)[^'"]*from '([^']+)'/gm)].map((m) => m[1]);
+  const text = readFileSync(file, 'utf8');
+  const specs = [...text.matchAll(/^(?:import|export)[^'"]*?from '([^']+)'/gm), ...text.matchAll(/\bimport\('([^']+)'\)/g)].map((m) => m[1]);
+  return specs.filter((s) => s.startsWith('.')).map((s) => join(dirname(file), s).replace(/\.js$/, '.ts'));
+}
+
+function layerOf(file: string): string {
+  const rel = relative(SRC, file).replace(/\\/g, '/');
+  const parts = rel.split('/');
+  if (parts.length === 1) return rel.replace(/\.ts$/, '');
+  if (rel === 'store/open.ts') return 'store/open';
+  if (parts[0] === 'store' && parts.length > 2) return `store/${parts[1]}`;
+  return parts[0];
+}
+
+const FILES = sources(SRC);
+const GRAPH = new Map(FILES.map((f) => [f, imports(f)]));
+
+/** Every import cycle, each as the chain of files that closes it. */
+function cycles(): string[][] {
+  const found: string[][] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const stack: string[] = [];
+  const visit = (f: string) => {
+    state.set(f, 'open');
+    stack.push(f);
+    for (const g of GRAPH.get(f) ?? []) {
+      if (state.get(g) === 'open') found.push([...stack.slice(stack.indexOf(g)), g]);
+      else if (!state.has(g)) visit(g);
+    }
+    stack.pop();
+    state.set(f, 'done');
+  };
+  for (const f of FILES) if (!state.has(f)) visit(f);
+  return found;
 }
 
 describe('architecture', () => {
-  it('core imports no backend and no front door', () => {
-    const forbidden = /\/(store\/sqlite|store\/postgres|http|gearman|cli|dashboard|server|worker|client)\//;
-    for (const file of sources(join(SRC, 'core'))) {
-      for (const spec of imports(file)) {
-        const target = `${join(file, '..', spec).replace(/\\/g, '/')}/`;
-        assert.ok(!forbidden.test(`/${relative(SRC, target)}`), `${relative(ROOT, file)} imports ${spec}`);
+  it('every file of src/ belongs to a layer of the map', () => {
+    for (const f of FILES) assert.ok(layerOf(f) in LAYERS, `${relative(ROOT, f)} is in layer "${layerOf(f)}", which docs/architecture.md does not list`);
+  });
+
+  it('each layer imports only the layers its row of the map lists', () => {
+    const wrong: string[] = [];
+    for (const [file, targets] of GRAPH) {
+      const from = layerOf(file);
+      for (const t of targets) {
+        const to = layerOf(t);
+        if (to !== from && !LAYERS[from]?.includes(to)) wrong.push(`${relative(SRC, file)} (${from}) imports ${relative(SRC, t)} (${to})`);
       }
     }
+    assert.deepEqual(wrong, []);
+  });
+
+  it('has no import cycle in src/', () => {
+    assert.deepEqual(
+      cycles().map((c) => c.map((f) => relative(SRC, f)).join(' → ')),
+      [],
+    );
+  });
+
+  it('finds a cycle and a forbidden import when there is one (the check checks)', () => {
+    const a = join(SRC, 'core/a.ts');
+    const b = join(SRC, 'core/b.ts');
+    const saved = new Map(GRAPH);
+    GRAPH.set(a, [b]).set(b, [a]);
+    FILES.push(a, b);
+    try {
+      assert.equal(cycles().length, 1);
+    } finally {
+      FILES.splice(FILES.length - 2, 2);
+      GRAPH.clear();
+      for (const [k, v] of saved) GRAPH.set(k, v);
+    }
+    assert.ok(!LAYERS.core.includes('store') && !LAYERS.store.includes('store/sqlite'), 'core and the store interface know no backend');
   });
 
   it('only the store knows which backend is in use', () => {
-    for (const file of sources(SRC).filter((f) => !relative(SRC, f).startsWith('store/'))) {
-      for (const spec of imports(file)) {
-        assert.ok(!/store\/(sqlite|postgres)\//.test(spec), `${relative(ROOT, file)} imports a backend (${spec})`);
-      }
+    for (const file of FILES.filter((f) => !relative(SRC, f).startsWith('store/'))) {
       assert.ok(!/kind === ['"](sqlite|postgres)['"]/.test(readFileSync(file, 'utf8')), `${relative(ROOT, file)} branches on a backend name`);
     }
   });

@@ -28,14 +28,17 @@ export interface CallStats {
  * SSE and rules see every change this process makes) and counts calls and time per method.
  * The backends themselves stay free of events and logging.
  */
-export function instrumentStore(store: Store, bus: EventBus): Store & { readonly stats: Map<string, CallStats> } {
+export function instrumentStore(store: Store, bus: EventBus): Store & { readonly stats: Map<string, CallStats>; readonly inFlight: number } {
   const stats = new Map<string, CallStats>();
+  let inFlight = 0;
   // Takes a thunk: a synchronous backend (SQLite) does its work inside the call itself.
   const timed = async <T>(name: string, call: () => Promise<T>): Promise<T> => {
     const started = performance.now();
+    inFlight++;
     try {
       return await call();
     } finally {
+      inFlight--;
       let s = stats.get(name);
       if (!s) stats.set(name, (s = { calls: 0, totalMs: 0 }));
       s.calls++;
@@ -49,8 +52,12 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
     for (const b of batches) if (b) bus.emit('batch:finished', batchOutcome(b));
   };
 
-  const wrapped: Store & { stats: Map<string, CallStats> } = {
+  const wrapped: Store & { stats: Map<string, CallStats>; readonly inFlight: number } = {
     stats,
+    /** Store calls under way now. */
+    get inFlight() {
+      return inFlight;
+    },
     capabilities: store.capabilities,
     description: store.description,
 

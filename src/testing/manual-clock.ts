@@ -15,6 +15,7 @@ export class ManualClock implements Clock {
   private current: number;
   private seq = 0;
   private timers: PendingTimer[] = [];
+  private readonly busyChecks: (() => boolean)[] = [];
 
   constructor(start: number = Date.UTC(2026, 0, 1)) {
     this.current = start;
@@ -34,11 +35,20 @@ export class ManualClock implements Clock {
     };
   }
 
+  /**
+   * Before each timer fires, `advance` also waits while `check` says that work started earlier is
+   * still under way outside the process (a database round trip): what a timer starts on a store
+   * that answers over the network finishes before the clock moves on, as it does on SQLite.
+   */
+  waitWhileBusy(check: () => boolean): void {
+    this.busyChecks.push(check);
+  }
+
   /** Moves time forward by `ms`, firing due timers (and timers they set that also fall due). */
   async advance(ms: number): Promise<void> {
     const target = this.current + ms;
     for (;;) {
-      await settle();
+      await this.settle();
       const next = this.nextDue(target);
       if (!next) break;
       this.current = Math.max(this.current, next.at);
@@ -46,7 +56,15 @@ export class ManualClock implements Clock {
       next.fn();
     }
     this.current = target;
+    await this.settle();
+  }
+
+  private async settle(): Promise<void> {
     await settle();
+    while (this.busyChecks.some((busy) => busy())) {
+      await new Promise<void>((resolve) => setTimeout(resolve, 1));
+      await settle();
+    }
   }
 
   /** Number of timers waiting to fire. */

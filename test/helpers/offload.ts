@@ -2,6 +2,7 @@ import type { EventName, OffloadEvents } from '../../src/core/events.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { Offload, type OffloadOptions } from '../../src/index.js';
 import { ManualClock } from '../../src/testing/manual-clock.js';
+import { postgresFactory } from './postgres.js';
 import { type StoreFactory, type StoreFixture, sqliteFactory } from './stores.js';
 
 export interface TestOffload {
@@ -13,11 +14,22 @@ export interface TestOffload {
   dispose(): Promise<void>;
 }
 
-/** An Offload on a fresh database with a manual clock and no logging. */
+/**
+ * The store behaviour tests run on unless they name one: SQLite, or PostgreSQL when the file runs
+ * under test/on-postgres/ (which sets OFFLOAD_TEST_STORE before loading it).
+ */
+export function defaultFactory(): StoreFactory {
+  return process.env.OFFLOAD_TEST_STORE === 'postgres' ? postgresFactory : sqliteFactory;
+}
+
+/** An Offload on a fresh database (see defaultFactory) with a manual clock and no logging. */
 export async function openTestOffload(opts: OffloadOptions & { factory?: StoreFactory } = {}): Promise<TestOffload> {
-  const fixture = await (opts.factory ?? sqliteFactory)();
+  const fixture = await (opts.factory ?? defaultFactory())();
   const clock = opts.clock instanceof ManualClock ? opts.clock : new ManualClock();
   const offload = await Offload.open({ logger: silentLogger, ...opts, clock, store: fixture.url });
+  // Over the network, what a timer starts takes real time: the clock waits for it (see ManualClock).
+  const remote = fixture.url.startsWith('postgres');
+  if (remote) clock.waitWhileBusy(() => offload.storeBusy);
   const others: Offload[] = [];
   return {
     offload,
@@ -25,6 +37,7 @@ export async function openTestOffload(opts: OffloadOptions & { factory?: StoreFa
     fixture,
     async another(more = {}) {
       const o = await Offload.open({ logger: silentLogger, clock, ...more, store: fixture.url });
+      if (remote) clock.waitWhileBusy(() => o.storeBusy);
       others.push(o);
       return o;
     },

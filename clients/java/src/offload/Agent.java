@@ -27,14 +27,18 @@ import java.util.logging.Logger;
  * own (so a long computation never loses its lease), and records each outcome: a return value
  * completes the job, an exception fails the attempt (retried by the task's policy),
  * {@link Permanent} fails it for good, {@link RetryLater} gives it back, {@link SuspendTask} pauses
- * the task. On stop it claims no more, lets running jobs finish for the shutdown timeout and
- * releases the rest. When the server cannot be reached it logs and retries with backoff; it never
- * stops on its own. A handler whose job is cancelled, times out or is lost is told through
+ * the task. Outcomes ready together go to the server in one request ({@code POST /v1/jobs/finish},
+ * one transaction) that also claims the next jobs for the slots they free; only while the claimer
+ * waits on a long poll, or once stopping, does a worker thread send its outcome itself. On stop it
+ * claims no more, lets running jobs finish for the shutdown timeout and releases the rest. When
+ * the server cannot be reached it logs and retries with backoff; it never stops on its own. A
+ * handler whose job is cancelled, times out or is lost is told through
  * {@link JobContext#isCancelled()} and by an interrupt of its thread.
  */
 public final class Agent {
     private static final Logger LOG = Logger.getLogger("offload");
     private static final int MAX_CLAIM = 100;
+    private static final int MAX_OUTCOMES = 100;
     private static final long MAX_RETRY_DELAY_MS = 5000;
     private static final long TICK_MS = 100;
     private static final long PROGRESS_EVERY_MS = 200;
@@ -47,8 +51,14 @@ public final class Agent {
     private Duration shutdownTimeout = Duration.ofSeconds(10);
     private boolean shutdownHook = true;
 
+    /** Guards active, outbox and polling; notified when a job ends, an outcome is handed over, or the agent stops. */
     private final Object lock = new Object();
+    /** The jobs this agent holds: handler running, or its outcome not recorded yet. */
     private final Map<String, JobContext> active = new LinkedHashMap<>();
+    /** Outcomes handed to the claimer, to go with its next request, oldest first. */
+    private final List<Pending> outbox = new ArrayList<>();
+    /** The claimer is waiting on a long-poll claim (then a worker thread sends its outcome itself). */
+    private boolean polling;
     private volatile boolean stopping;
     private volatile CountDownLatch stopRequested = new CountDownLatch(1);
     private volatile CountDownLatch finished = new CountDownLatch(0);
@@ -152,10 +162,11 @@ public final class Agent {
     /** Asks run() to return: no more claims; running jobs get the shutdown timeout, the rest are released. */
     public void stop() {
         stopping = true;
-        Thread c = claimer;
-        // A claim waiting on the server would hold the claimer for up to the long-poll wait.
-        if (c != null) c.interrupt();
         synchronized (lock) {
+            // A claim waiting on the server would hold the claimer for up to the long-poll wait. A
+            // request recording outcomes is let be: it is short, and the jobs it claims are released.
+            Thread c = claimer;
+            if (polling && c != null) c.interrupt();
             lock.notifyAll();
         }
         stopRequested.countDown();
@@ -176,12 +187,25 @@ public final class Agent {
         if (c != null) c.join(35_000);
         long deadline = System.nanoTime() + shutdownTimeout.toNanos();
         List<JobContext> left = new ArrayList<>();
-        synchronized (lock) {
-            while (!active.isEmpty() && System.nanoTime() < deadline) {
-                long waitMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
-                lock.wait(waitMs);
+        for (;;) {
+            List<Pending> pending;
+            synchronized (lock) {
+                while (outbox.isEmpty() && !active.isEmpty() && System.nanoTime() < deadline) {
+                    long waitMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+                    lock.wait(waitMs);
+                }
+                pending = takeOutcomes(Integer.MAX_VALUE);
+                if (pending.isEmpty()) {
+                    // Outcomes handed over are not dropped: they were sent above, or the claimer has them.
+                    for (JobContext ctx : active.values()) if (!ctx.handedOver && detach(ctx, "shutdown")) left.add(ctx);
+                    break;
+                }
             }
-            for (JobContext ctx : active.values()) if (detach(ctx, "shutdown")) left.add(ctx);
+            // Outcomes the claimer did not take with it go one by one now (once stopping, workers send their own).
+            for (Pending p : pending) {
+                send(p.ctx, p.outcome, 3);
+                finish(p.ctx);
+            }
         }
         for (JobContext ctx : left) send(ctx, Outcome.release(0), 3);
         if (!left.isEmpty()) LOG.warning("shutdown timeout reached; released jobs " + ids(left) + " to the queue");
@@ -189,22 +213,50 @@ public final class Agent {
 
     // ---- claiming ---------------------------------------------------------------------------------
 
+    /**
+     * Claims jobs for free slots. Outcomes handed over meanwhile go with the claim, in one request
+     * and one transaction (POST /v1/jobs/finish); with none to send, a claim waits on the server
+     * (long poll).
+     */
     private void claimLoop(ExecutorService pool) {
         List<String> tasks = new ArrayList<>(handlers.keySet());
         int failures = 0;
         while (!stopping) {
+            List<Pending> batch;
             int free;
             synchronized (lock) {
-                while (active.size() >= concurrency && !stopping) {
+                while (outbox.isEmpty() && running() >= concurrency && !stopping) {
                     try {
                         lock.wait();
                     } catch (InterruptedException e) {
                         return;
                     }
                 }
-                free = concurrency - active.size();
+                if (stopping) return;
+                batch = takeOutcomes(MAX_OUTCOMES);
+                free = Math.max(0, concurrency - running());
+                polling = batch.isEmpty();
             }
-            if (stopping) return;
+            if (!batch.isEmpty()) {
+                List<Map<String, Object>> claimed;
+                try {
+                    claimed = deliver(batch, tasks, free);
+                } catch (OffloadException e) {
+                    // Transient, and nothing was recorded: the outcomes go again, first.
+                    synchronized (lock) {
+                        outbox.addAll(0, batch);
+                    }
+                    if (stopping) return;
+                    failures++;
+                    long delay = retryDelay(failures);
+                    LOG.severe("could not record job outcomes (" + e.getMessage() + "); retrying in " + delay + " ms");
+                    if (!pauseClaimer(delay, false)) return;
+                    continue;
+                }
+                failures = 0;
+                for (Map<String, Object> job : claimed) start(job, pool);
+                continue;
+            }
             long started = System.nanoTime();
             List<Map<String, Object>> claimed;
             try {
@@ -220,13 +272,101 @@ public final class Agent {
                 failures++;
                 long delay = retryDelay(failures);
                 LOG.severe("could not claim jobs (" + e.getMessage() + "); retrying in " + delay + " ms");
-                if (!pause(delay)) return;
+                if (!pauseClaimer(delay, false)) return;
                 continue;
+            } finally {
+                synchronized (lock) {
+                    polling = false;
+                }
+                // stop() interrupts only while polling: whatever it meant is over (stopping says the rest).
+                Thread.interrupted();
             }
             failures = 0;
             for (Map<String, Object> job : claimed) start(job, pool);
             // A claim answered empty at once was not held (the server is stopping): do not spin.
-            if (claimed.isEmpty() && System.nanoTime() - started < TimeUnit.MILLISECONDS.toNanos(100) && !pause(1000)) return;
+            if (claimed.isEmpty() && System.nanoTime() - started < TimeUnit.MILLISECONDS.toNanos(100) && !pauseClaimer(1000, true)) return;
+        }
+    }
+
+    /**
+     * Sends outcomes with a claim for the free slots; the claimed jobs. Throws a transient
+     * OffloadException when nothing was recorded; refused as a whole otherwise (too large
+     * together…), the outcomes go one by one, each with its own fallback.
+     */
+    private List<Map<String, Object>> deliver(List<Pending> batch, List<String> tasks, int free) {
+        List<Map<String, Object>> outcomes = new ArrayList<>(batch.size());
+        for (Pending p : batch) outcomes.add(p.outcome.body(p.ctx.id(), p.ctx.leaseToken()));
+        Map<String, Object> claim = null;
+        if (free > 0) {
+            claim = new LinkedHashMap<>();
+            claim.put("tasks", tasks);
+            claim.put("workerId", workerId);
+            claim.put("max", Math.min(free, MAX_CLAIM));
+            claim.put("waitMs", 0);
+            claim.put("leaseMs", lease.toMillis());
+        }
+        Map<String, Object> answer;
+        try {
+            answer = client.finish(outcomes, claim, null);
+        } catch (OffloadException e) {
+            if (e.isTransient()) throw e;
+            for (Pending p : batch) {
+                send(p.ctx, p.outcome, 0);
+                finish(p.ctx);
+            }
+            return List.of();
+        }
+        List<?> results = answer.get("results") instanceof List ? (List<?>) answer.get("results") : List.of();
+        for (int i = 0; i < batch.size(); i++) {
+            JobContext ctx = batch.get(i).ctx;
+            Object result = i < results.size() ? results.get(i) : null;
+            Object error = result instanceof Map ? ((Map<?, ?>) result).get("error") : null;
+            if (error instanceof Map) {
+                Map<?, ?> e = (Map<?, ?>) error;
+                Object code = e.get("code");
+                if ("LEASE_LOST".equals(code) || "JOB_NOT_FOUND".equals(code)) {
+                    Object details = e.get("details");
+                    Object state = details instanceof Map && ((Map<?, ?>) details).get("state") != null ? ((Map<?, ?>) details).get("state") : "gone";
+                    LOG.warning("job " + ctx.id() + " (" + ctx.task() + "): lease lost before its outcome was recorded (" + state + "); it is dropped");
+                } else {
+                    LOG.severe("job " + ctx.id() + " (" + ctx.task() + "): the server refused its outcome: " + code + ": " + e.get("message"));
+                }
+            }
+            finish(ctx);
+        }
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> jobs = answer.get("jobs") instanceof List ? (List<Map<String, Object>>) answer.get("jobs") : List.of();
+        return jobs;
+    }
+
+    /** Up to {@code max} outcomes from the front of the outbox (under lock). */
+    private List<Pending> takeOutcomes(int max) {
+        List<Pending> taken = new ArrayList<>(outbox.subList(0, Math.min(max, outbox.size())));
+        outbox.subList(0, taken.size()).clear();
+        return taken;
+    }
+
+    /** Jobs that take a worker thread (under lock): one whose outcome was handed to the claimer does not. */
+    private int running() {
+        int n = 0;
+        for (JobContext ctx : active.values()) if (!ctx.handedOver) n++;
+        return n;
+    }
+
+    /** The claimer's pause: false when the agent is stopping; with {@code forOutcomes}, cut short by an outcome handed over. */
+    private boolean pauseClaimer(long ms, boolean forOutcomes) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms);
+        synchronized (lock) {
+            while (!stopping && !(forOutcomes && !outbox.isEmpty())) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) return true;
+                try {
+                    lock.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                } catch (InterruptedException e) {
+                    return false;
+                }
+            }
+            return !stopping;
         }
     }
 
@@ -247,6 +387,7 @@ public final class Agent {
     // ---- running handlers -------------------------------------------------------------------------
 
     private void work(JobContext ctx) {
+        boolean handedOver = false;
         try {
             ctx.handlerThread(Thread.currentThread());
             Outcome outcome = outcomeOf(ctx);
@@ -256,13 +397,23 @@ public final class Agent {
                 synchronized (ctx.wire) {
                     flushProgress(ctx);
                 }
-                send(ctx, outcome, 0);
+                synchronized (lock) {
+                    // The claimer takes it with its next request, unless it is waiting on a long poll or the agent stops.
+                    handedOver = !polling && !stopping;
+                    if (handedOver) {
+                        ctx.handedOver = true;
+                        outbox.add(new Pending(ctx, outcome));
+                        lock.notifyAll();
+                    }
+                }
+                if (!handedOver) send(ctx, outcome, 0);
             } else if (outcome.call.equals("complete")) {
                 LOG.warning("job " + ctx.id() + " (" + ctx.task() + "): " + reasonText(ctx.reason()) + "; its result is dropped");
             }
         } finally {
             Thread.interrupted();
-            finish(ctx);
+            // A job handed over stays active (its lease kept) until the claimer has its outcome recorded.
+            if (!handedOver) finish(ctx);
         }
     }
 
@@ -509,12 +660,40 @@ public final class Agent {
             return new Outcome("release", null, null, null, delayMs);
         }
 
+        /** As one of the outcomes of POST /v1/jobs/finish. */
+        Map<String, Object> body(String id, String leaseToken) {
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("id", id);
+            body.put("outcome", call);
+            body.put("leaseToken", leaseToken);
+            switch (call) {
+                case "complete": body.put("result", result); break;
+                case "fail":
+                    body.put("error", error);
+                    if (retryable != null) body.put("retryable", retryable);
+                    break;
+                default: if (delayMs > 0) body.put("delayMs", delayMs);
+            }
+            return body;
+        }
+
         void sendWith(Client client, String id, String leaseToken) {
             switch (call) {
                 case "complete": client.complete(id, leaseToken, result); break;
                 case "fail": client.fail(id, leaseToken, error, retryable, null); break;
                 default: client.release(id, leaseToken, delayMs);
             }
+        }
+    }
+
+    /** An outcome handed to the claimer, and its job. */
+    private static final class Pending {
+        final JobContext ctx;
+        final Outcome outcome;
+
+        Pending(JobContext ctx, Outcome outcome) {
+            this.ctx = ctx;
+            this.outcome = outcome;
         }
     }
 }

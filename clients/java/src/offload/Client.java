@@ -17,7 +17,7 @@ import java.util.Map;
 
 /**
  * The HTTP API of an Offload server: submit jobs and read them back, and the agent calls (claim,
- * heartbeat, complete, fail, release). Thread-safe. Jobs are maps in the shape of the CLI's --json.
+ * heartbeat, complete, fail, release, and finish for many outcomes at once). Thread-safe. Jobs are maps in the shape of the CLI's --json.
  */
 public class Client {
     public static final String DEFAULT_URL = "http://127.0.0.1:7070";
@@ -172,6 +172,34 @@ public class Client {
         body.put("leaseToken", leaseToken);
         if (delayMs > 0) body.put("delayMs", delayMs);
         return request("POST", "/v1/jobs/" + jobId(id) + "/release", body, null);
+    }
+
+    /**
+     * Records many outcomes at once ({@code POST /v1/jobs/finish}), in one transaction, and claims the
+     * next jobs in the same request.
+     *
+     * <p>{@code outcomes}: up to 100 maps {@code {"id", "outcome": "complete"|"fail"|"release",
+     * "leaseToken", ...}} with the fields of the single-job calls ({@code result}; {@code error},
+     * {@code retryable}, {@code retryInMs}; {@code delayMs}). {@code claim}: null, or
+     * {@code {"tasks", "workerId"?, "max"?, "leaseMs"?, "waitMs"?}} as {@link #claim} sends them; with
+     * {@code waitMs} and nothing claimable, the server holds the request as it holds a claim.
+     * {@code hold} is how long the server may hold it, on top of the usual timeout (null: the
+     * claim's {@code waitMs}, if any).
+     *
+     * <p>Returns {@code {"results": [...], "jobs": [...]}}: one result per outcome, in order
+     * ({@code {"id", "state", "runAt"}} when it was recorded, {@code {"id", "error": {"code",
+     * "message", "details"?}}} when it was not, e.g. {@code LEASE_LOST}; the others were recorded all
+     * the same), and the claimed jobs, as {@link #claim} returns them. An OffloadException (413
+     * {@code PAYLOAD_TOO_LARGE}, an unreachable server…) means nothing was recorded.
+     */
+    public Map<String, Object> finish(List<Map<String, Object>> outcomes, Map<String, Object> claim, Duration hold) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("outcomes", outcomes);
+        if (claim != null) body.put("claim", claim);
+        if (hold == null && claim != null && claim.get("waitMs") instanceof Number && ((Number) claim.get("waitMs")).longValue() > 0) {
+            hold = Duration.ofMillis(((Number) claim.get("waitMs")).longValue());
+        }
+        return request("POST", "/v1/jobs/finish", body, hold);
     }
 
     public Map<String, Object> suspendTask(String task, long delayMs) {

@@ -22,6 +22,11 @@ public final class JobContext {
     private final Runnable onProgress;
     /** Held while a heartbeat of this job is on the wire, so the outcome never overtakes it. */
     final Object wire = new Object();
+    /**
+     * Its handler returned and its outcome was handed to the claimer, to go with its next request:
+     * the job no longer takes a worker thread. Guarded by the agent's lock.
+     */
+    boolean handedOver;
 
     JobContext(Map<String, Object> job, Runnable onProgress) {
         this.job = Collections.unmodifiableMap(job);

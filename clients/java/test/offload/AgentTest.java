@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Level;
 
-/** Agent: claiming, running, outcomes, progress, cancellation, timeouts, stopping, an unreachable server. */
+/** Agent: claiming, running, outcomes (and their batches), progress, cancellation, timeouts, stopping, an unreachable server. */
 public class AgentTest {
     private static final Duration WAIT = Duration.ofSeconds(10);
 
@@ -44,6 +44,125 @@ public class AgentTest {
             for (int n = 0; n < 6; n++) equal(finished(jobs.get(n)).get("result"), (long) n * 2);
         }
         equal(most.get(), 3);
+    }
+
+    @Test
+    public void outcomesGoInBatchesWithTheClaimForTheSlotsTheyFree() throws Exception {
+        String task = Server.newTask("batched");
+        AtomicInteger now = new AtomicInteger();
+        AtomicInteger most = new AtomicInteger();
+        Handler handler = (input, ctx) -> {
+            most.accumulateAndGet(now.incrementAndGet(), Math::max);
+            now.decrementAndGet();
+            return Map.of("tripled", ((Number) input).longValue() * 3);
+        };
+        List<Map<String, Object>> jobs = new java.util.ArrayList<>();
+        for (int n = 0; n < 40; n++) jobs.add(Server.submitter().submit(task, n));
+        // Each POST /v1/jobs/finish held 50 ms on its way: outcomes ready meanwhile go with the next one.
+        try (Server.Proxy proxy = new Server.Proxy(50);
+             Server.Running r = new Server.Running(Server.agent(proxy.url()), Map.of(task, handler), 8)) {
+            for (int n = 0; n < 40; n++) {
+                Map<String, Object> done = finished(jobs.get(n));
+                equal(List.of(done.get("state"), done.get("result")), List.of("succeeded", Map.of("tripled", (long) n * 3)), "job " + n);
+            }
+            // What reached the server: each outcome once, nearly all in batches, each with a claim for at least as many jobs.
+            java.util.Set<Object> batched = new java.util.HashSet<>();
+            int largest = 0;
+            for (Map<String, Object> finish : proxy.finishes) {
+                List<?> outcomes = (List<?>) finish.get("outcomes");
+                for (Object o : outcomes) {
+                    Map<?, ?> outcome = (Map<?, ?>) o;
+                    equal(outcome.get("outcome"), "complete");
+                    check(batched.add(outcome.get("id")), "job " + outcome.get("id") + " is sent once");
+                }
+                largest = Math.max(largest, outcomes.size());
+                Map<?, ?> claim = (Map<?, ?>) finish.get("claim");
+                check(claim != null, "a claim rides with the outcomes: " + finish);
+                long max = ((Number) claim.get("max")).longValue();
+                check(max >= outcomes.size() && max <= 8, "a job whose handler returned frees its slot: " + finish);
+                equal(claim.get("waitMs"), 0L);
+            }
+            long oneByOne = proxy.count("POST /v1/jobs/[0-9]+/complete");
+            equal(batched.size() + oneByOne, 40L, "every outcome sent once (" + batched.size() + " batched, " + oneByOne + " alone)");
+            // Alone only while the claimer waits on a long poll: when the queue has run dry, with a slot free.
+            check(oneByOne <= 7, oneByOne + " outcomes sent alone");
+            check(largest >= 2, "outcomes were batched: at most " + largest + " in one request");
+            check(proxy.finishes.size() < 40 - oneByOne, proxy.finishes.size() + " requests for " + batched.size() + " outcomes");
+        }
+        check(most.get() <= 8, "at most 8 handlers at once, not " + most.get());
+    }
+
+    @Test
+    public void aStaleOutcomeInABatchIsDroppedWithAWarningAndTheOthersAreRecorded() throws Exception {
+        String task = Server.newTask("stale");
+        CountDownLatch bothDone = new CountDownLatch(2);
+        Handler handler = (input, ctx) -> {
+            if ("cancel me".equals(input)) Server.admin().cancel(ctx.id()); // its lease token is stale now
+            bothDone.countDown();
+            bothDone.await(10, TimeUnit.SECONDS);
+            return "done " + input;
+        };
+        Map<String, Object> cancelled = Server.submitter().submit(task, "cancel me");
+        Map<String, Object> kept = Server.submitter().submit(task, "keep me");
+        // Both jobs are claimed at once and return together; no heartbeat (every 10 s) tells of the
+        // cancellation first, and a batch held 100 ms on its way leaves the claimer no time for a long poll.
+        try (Server.Logs logs = new Server.Logs();
+             Server.Proxy proxy = new Server.Proxy(100);
+             Server.Running r = new Server.Running(Server.agent(proxy.url()).lease(Duration.ofSeconds(30)), Map.of(task, handler), 2)) {
+            Map<String, Object> done = finished(kept);
+            equal(List.of(done.get("state"), done.get("result")), List.of("succeeded", "done keep me"));
+            eventually(() -> logs.count("job " + cancelled.get("id") + " (" + task + "): lease lost before its outcome was recorded (cancelled); it is dropped", Level.WARNING) == 1, "the agent warned");
+            equal(proxy.count("POST /v1/jobs/[0-9]+/(complete|fail|release)"), 0L, "both outcomes went by POST /v1/jobs/finish");
+        }
+        Map<String, Object> gone = Server.submitter().get((String) cancelled.get("id"));
+        equal(List.of(gone.get("state"), String.valueOf(gone.get("result"))), List.of("cancelled", "null"));
+    }
+
+    @Test
+    public void outcomesABatchCouldNotDeliverGoAgain() throws Exception {
+        String task = Server.newTask("redeliver");
+        List<Map<String, Object>> jobs = new java.util.ArrayList<>();
+        for (int n = 0; n < 6; n++) jobs.add(Server.submitter().submit(task, n));
+        try (Server.Logs logs = new Server.Logs(); Server.Proxy proxy = new Server.Proxy(0)) {
+            proxy.unavailableFinishes.set(2); // the first two batches find the server unavailable: nothing recorded
+            try (Server.Running r = new Server.Running(Server.agent(proxy.url()).lease(Duration.ofSeconds(30)), Map.of(task, (input, ctx) -> "ok " + input), 3)) {
+                for (int n = 0; n < 6; n++) equal(finished(jobs.get(n)).get("result"), "ok " + n, "job " + n);
+            }
+            equal(logs.count("could not record job outcomes", Level.SEVERE), 2L, "the agent said why it waited");
+        }
+    }
+
+    @Test
+    public void stopSendsTheOutcomesStillWaitingToGo() throws Exception {
+        String task = Server.newTask("outbox");
+        CountDownLatch go = new CountDownLatch(1);
+        CountDownLatch allRunning = new CountDownLatch(4);
+        Handler handler = (input, ctx) -> {
+            allRunning.countDown();
+            go.await(10, TimeUnit.SECONDS);
+            return "finished " + input;
+        };
+        List<Map<String, Object>> jobs = new java.util.ArrayList<>();
+        for (int n = 0; n < 4; n++) jobs.add(Server.submitter().submit(task, n));
+        // Each batch takes 300 ms on its way: outcomes ready meanwhile still wait in the agent when it is told to stop.
+        Server.Proxy proxy = new Server.Proxy(300);
+        Server.Running r = new Server.Running(Server.agent(proxy.url()).lease(Duration.ofSeconds(30)).shutdownTimeout(WAIT), Map.of(task, handler), 4);
+        try {
+            check(allRunning.await(10, TimeUnit.SECONDS), "four jobs run");
+            go.countDown();
+            eventually(() -> !proxy.finishes.isEmpty(), "a batch is on its way");
+            r.agent.stop();
+            check(r.join(15_000), "run() returned");
+            for (int n = 0; n < 4; n++) {
+                Map<String, Object> done = Server.submitter().get((String) jobs.get(n).get("id"));
+                equal(List.of(done.get("state"), done.get("result")), List.of("succeeded", "finished " + n), "job " + n);
+            }
+            long batched = proxy.finishes.stream().mapToLong(f -> ((List<?>) f.get("outcomes")).size()).sum();
+            equal(batched + proxy.count("POST /v1/jobs/[0-9]+/complete"), 4L, "each outcome sent once, in the batch or alone");
+        } finally {
+            r.close();
+            proxy.close();
+        }
     }
 
     @Test

@@ -55,6 +55,50 @@ public class ClientTest {
     }
 
     @Test
+    public void finishRecordsManyOutcomesEachWithItsOwnResultAndClaimsTheNextJobs() {
+        String task = Server.newTask("finish", Map.of("maxAttempts", 1));
+        List<String> ids = new java.util.ArrayList<>();
+        for (String input : List.of("a", "b", "c")) ids.add((String) Server.submitter().submit(task, input).get("id"));
+        Client worker = new Client(Server.url(), Server.env("OFFLOAD_WORK_TOKEN"));
+        List<Map<String, Object>> claimed = worker.claim(List.of(task), "java-finish", 2, 0, 30_000);
+        equal(claimed.size(), 2);
+        Map<String, Object> complete = new java.util.LinkedHashMap<>();
+        complete.put("id", claimed.get(0).get("id"));
+        complete.put("outcome", "complete");
+        complete.put("leaseToken", claimed.get(0).get("leaseToken"));
+        complete.put("result", Map.of("ok", true));
+        Map<String, Object> stale = Map.of("id", claimed.get(1).get("id"), "outcome", "complete", "leaseToken", "not-its-token", "result", "late");
+        Map<String, Object> answer = worker.finish(List.of(complete, stale), Map.of("tasks", List.of(task), "workerId", "java-finish", "max", 5, "leaseMs", 30_000), null);
+
+        List<?> results = (List<?>) answer.get("results");
+        Map<?, ?> first = (Map<?, ?>) results.get(0);
+        equal(List.of(first.get("id"), first.get("state")), List.of(claimed.get(0).get("id"), "succeeded"));
+        Map<?, ?> lost = (Map<?, ?>) ((Map<?, ?>) results.get(1)).get("error");
+        equal(List.of(((Map<?, ?>) results.get(1)).get("id"), lost.get("code"), ((Map<?, ?>) lost.get("details")).get("state")), List.of(claimed.get(1).get("id"), "LEASE_LOST", "running"));
+        // The claim rode with the outcomes: the one job left.
+        List<?> next = (List<?>) answer.get("jobs");
+        equal(next.size(), 1);
+        Map<?, ?> third = (Map<?, ?>) next.get(0);
+        equal(List.of(third.get("id"), third.get("input")), List.of(ids.get(2), "c"));
+
+        Map<String, Object> done = Server.submitter().get((String) claimed.get(0).get("id"));
+        equal(List.of(done.get("state"), done.get("result")), List.of("succeeded", Map.of("ok", true)));
+        equal(Server.submitter().get((String) claimed.get(1).get("id")).get("state"), "running", "a stale token changed nothing");
+
+        // Fail and release in one call, no claim.
+        Map<String, Object> fail = Map.of("id", third.get("id"), "outcome", "fail", "leaseToken", third.get("leaseToken"), "error", Map.of("message", "no good", "code", "BAD"), "retryable", false);
+        Map<String, Object> release = Map.of("id", claimed.get(1).get("id"), "outcome", "release", "leaseToken", claimed.get(1).get("leaseToken"));
+        Map<String, Object> again = worker.finish(List.of(fail, release), null, null);
+        equal(((List<?>) again.get("results")).stream().map(x -> ((Map<?, ?>) x).get("state")).collect(java.util.stream.Collectors.toList()), List.of("failed", "queued"));
+        equal(again.get("jobs"), List.of());
+        equal(((Map<?, ?>) Server.submitter().get((String) third.get("id")).get("error")).get("code"), "BAD");
+
+        // Too large as a whole: nothing recorded.
+        Map<String, Object> huge = Map.of("id", claimed.get(1).get("id"), "outcome", "complete", "leaseToken", "x", "result", "x".repeat(5 * 1024 * 1024));
+        equal(raises(OffloadException.class, () -> worker.finish(List.of(huge), null, null)).code(), "PAYLOAD_TOO_LARGE");
+    }
+
+    @Test
     public void serverErrorsCarryTheirCodeStatusAndDetails() {
         OffloadException unknown = raises(OffloadException.class, () -> Server.submitter().submit("java.no.such.task", null));
         equal(List.of(unknown.code(), unknown.status(), unknown.details().get("task")), List.of("UNKNOWN_TASK", 404, "java.no.such.task"));

@@ -1,9 +1,21 @@
 package offload;
 
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
@@ -88,6 +100,80 @@ final class Server {
             agent.stop();
             thread.join(20_000);
             if (thread.isAlive()) throw new AssertionError("the agent did not stop");
+        }
+    }
+
+    /**
+     * A pass-through proxy in front of the server, for an agent to talk to: it records what reaches
+     * the server (each request's method and path, and the body of each POST /v1/jobs/finish), and
+     * holds each POST /v1/jobs/finish for {@code finishDelayMs} before passing it on; the first
+     * {@link #unavailableFinishes} it answers 503 itself, as a server that is down.
+     */
+    static final class Proxy implements AutoCloseable {
+        final CopyOnWriteArrayList<String> requests = new CopyOnWriteArrayList<>();
+        final CopyOnWriteArrayList<Map<String, Object>> finishes = new CopyOnWriteArrayList<>();
+        final java.util.concurrent.atomic.AtomicInteger unavailableFinishes = new java.util.concurrent.atomic.AtomicInteger();
+        private final long finishDelayMs;
+        private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "test-proxy");
+            t.setDaemon(true);
+            return t;
+        });
+        private final HttpServer server;
+
+        Proxy(long finishDelayMs) throws IOException {
+            this.finishDelayMs = finishDelayMs;
+            server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+            server.setExecutor(threads);
+            server.createContext("/", this::forward);
+            server.start();
+        }
+
+        String url() {
+            return "http://127.0.0.1:" + server.getAddress().getPort();
+        }
+
+        /** Requests that reached the server whose "METHOD /path" matches {@code regex}. */
+        long count(String regex) {
+            return requests.stream().filter(r -> r.matches(regex)).count();
+        }
+
+        private void forward(HttpExchange exchange) throws IOException {
+            try {
+                byte[] body = exchange.getRequestBody().readAllBytes();
+                URI uri = exchange.getRequestURI();
+                String path = uri.getRawPath();
+                if ("/v1/jobs/finish".equals(path)) {
+                    if (unavailableFinishes.getAndDecrement() > 0) {
+                        exchange.sendResponseHeaders(503, -1);
+                        return;
+                    }
+                    finishes.add(Client.map(Json.parse(new String(body, StandardCharsets.UTF_8))));
+                    Thread.sleep(finishDelayMs);
+                }
+                HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(Server.url() + path + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery())))
+                    .method(exchange.getRequestMethod(), body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+                for (String h : List.of("Authorization", "Content-Type", "Accept", "User-Agent")) {
+                    String v = exchange.getRequestHeaders().getFirst(h);
+                    if (v != null) b.header(h, v);
+                }
+                HttpResponse<byte[]> r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+                requests.add(exchange.getRequestMethod() + " " + path);
+                r.headers().firstValue("Content-Type").ifPresent(v -> exchange.getResponseHeaders().set("Content-Type", v));
+                exchange.sendResponseHeaders(r.statusCode(), r.body().length == 0 ? -1 : r.body().length);
+                if (r.body().length > 0) exchange.getResponseBody().write(r.body());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                exchange.close();
+            }
+        }
+
+        @Override
+        public void close() {
+            server.stop(0);
+            threads.shutdownNow();
         }
     }
 

@@ -1,0 +1,5 @@
+// core/shutdown.test.ts, run again on PostgreSQL (a schema of its own per test).
+import { postgresReady } from '../helpers/postgres.js';
+
+process.env.OFFLOAD_TEST_STORE = 'postgres';
+if (await postgresReady('core/shutdown on PostgreSQL')) await import('../core/shutdown.test.js');
