@@ -127,22 +127,25 @@ export class Cluster {
     this.server = undefined;
   }
 
-  async killWorker(i: number): Promise<void> {
+  /** SIGKILLs `offload worker` number `i`; how many jobs it held as it died (running in the store under its id). */
+  async killWorker(i: number): Promise<number> {
+    const pid = this.workers[i]?.process.pid;
     await this.workers[i]?.kill('SIGKILL');
     this.workers[i] = undefined;
+    return (await this.runningOf(pid)).length;
+  }
+
+  private async runningOf(pid: number | undefined) {
+    this.probe ??= openStore(this.opts.storeUrl);
+    const running = await (await this.probe).listJobs({ task: CHAOS_TASK, state: 'running', limit: 1000 });
+    return running.filter((j) => j.workerId?.includes(`:${pid}:`));
   }
 
   /** Resolves once `offload worker` number `i` is running a job (its worker id carries its pid), or after `limitMs`. */
   async workerBusy(i: number, limitMs = 5000): Promise<boolean> {
     const pid = this.workers[i]?.process.pid;
-    // Kept open: the kill that follows must come right after the look, not after a close.
-    this.probe ??= openStore(this.opts.storeUrl);
-    const store = await this.probe;
     const end = Date.now() + limitMs;
-    while (Date.now() < end) {
-      const running = await store.listJobs({ task: CHAOS_TASK, state: 'running', limit: 1000 });
-      if (running.some((j) => j.workerId?.includes(`:${pid}:`))) return true;
-    }
+    while (Date.now() < end) if ((await this.runningOf(pid)).length > 0) return true;
     return false;
   }
 

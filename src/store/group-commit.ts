@@ -46,9 +46,13 @@ interface Waiting<I, O> {
 interface PendingFinish extends Waiting<Transition, FinishStatus> {
   tries: number;
   giveUpAt: number;
+  signal: AbortSignal | undefined;
 }
 
-type PendingClaim = Waiting<ClaimParams, ClaimedJob[]>;
+/** A claim; its `max` may be a function, read when the group is written (the slots free then). */
+export type ClaimRequest = Omit<ClaimParams, 'now' | 'max'> & { max: number | (() => number) };
+
+type PendingClaim = Waiting<ClaimRequest, ClaimedJob[]>;
 
 const MAX_RETRY_DELAY_MS = 5000;
 
@@ -62,6 +66,8 @@ export class GroupCommit {
   /** Resolves when the backoff after a failed group ends. */
   private backoff: Promise<void> | undefined;
   private failures = 0;
+  /** Signals listened to (see `watch`). */
+  private readonly watched = new Set<AbortSignal>();
 
   constructor(
     private readonly target: CommitTarget,
@@ -85,44 +91,45 @@ export class GroupCommit {
   /** Records an attempt's outcome with the group. */
   finish(transition: Transition, opts: FinishOptions = {}): Promise<FinishStatus> {
     return new Promise((resolve, reject) => {
-      const pending: PendingFinish = {
-        item: transition,
-        resolve,
-        reject,
-        tries: 0,
-        giveUpAt: this.clock.now() + (opts.retryForMs ?? Number.POSITIVE_INFINITY),
-      };
-      const { signal } = opts;
-      if (signal) {
-        if (signal.aborted) return reject(signal.reason);
-        const onAbort = () => this.withdraw(pending, signal.reason);
-        signal.addEventListener('abort', onAbort, { once: true });
-        pending.resolve = (status) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(status);
-        };
-        pending.reject = (err) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(err);
-        };
+      const giveUpAt = opts.retryForMs === undefined ? Number.POSITIVE_INFINITY : this.clock.now() + opts.retryForMs;
+      const pending: PendingFinish = { item: transition, resolve, reject, tries: 0, giveUpAt, signal: opts.signal };
+      if (opts.signal) {
+        if (opts.signal.aborted) return reject(opts.signal.reason);
+        this.watch(opts.signal);
       }
       this.finishes.push(pending);
       this.schedule();
     });
   }
 
-  /** An outcome given up on while it waits (not while it is being written: that write decides). */
-  private withdraw(pending: PendingFinish, reason: unknown): void {
-    const i = this.finishes.indexOf(pending);
-    if (i < 0) return;
-    this.finishes.splice(i, 1);
-    pending.reject(reason);
+  /**
+   * One listener per signal, however many outcomes it covers (a listener per outcome costs more
+   * than the outcome's share of a commit): when it aborts, its outcomes still waiting are withdrawn
+   * (not one being written: that write decides).
+   */
+  private watch(signal: AbortSignal): void {
+    if (this.watched.has(signal)) return;
+    this.watched.add(signal);
+    signal.addEventListener(
+      'abort',
+      () => {
+        this.watched.delete(signal);
+        const withdrawn = this.finishes.filter((f) => f.signal === signal);
+        this.finishes = this.finishes.filter((f) => f.signal !== signal);
+        for (const f of withdrawn) f.reject(signal.reason);
+      },
+      { once: true },
+    );
   }
 
-  /** Claims jobs with the group: in the same transaction as the outcomes written with it, when there are. */
-  claim(params: Omit<ClaimParams, 'now'>): Promise<ClaimedJob[]> {
+  /**
+   * Claims jobs with the group: in the same transaction as the outcomes written with it, when
+   * there are. A `max` given as a function is read as the group is written, so a worker asks for
+   * every slot its outcomes of this turn free, however many come after it asked.
+   */
+  claim(request: ClaimRequest): Promise<ClaimedJob[]> {
     return new Promise((resolve, reject) => {
-      this.claims.push({ item: { ...params, now: 0 }, resolve, reject });
+      this.claims.push({ item: request, resolve, reject });
       this.schedule();
     });
   }
@@ -165,8 +172,9 @@ export class GroupCommit {
     const claims = mergeClaims(this.claims.splice(0));
     if (inserts.length) await this.writeInserts(inserts);
     const withFinishes = finishes.length ? claims.shift() : undefined;
-    if (finishes.length) await this.writeFinishes(finishes, withFinishes);
-    for (const c of claims) await this.writeClaim(c);
+    if (finishes.length) await this.writeFinishes(finishes, withFinishes?.params.max ? withFinishes : undefined);
+    if (withFinishes && !withFinishes.params.max) withFinishes.handOut([]);
+    for (const c of claims) await (c.params.max ? this.writeClaim(c) : c.handOut([]));
   }
 
   private async writeInserts(inserts: Waiting<NewJob, InsertedJob>[]): Promise<void> {
@@ -260,17 +268,20 @@ function mergeClaims(claims: PendingClaim[]): MergedClaim[] {
     if (!g) groups.set(key, (g = []));
     g.push(c);
   }
-  return [...groups.values()].map((group) => ({
-    params: { workerId: group[0].item.workerId, tasks: group[0].item.tasks, leaseMs: group[0].item.leaseMs, max: group.reduce((n, c) => n + c.item.max, 0) },
-    handOut(jobs: ClaimedJob[]) {
-      let next = 0;
-      for (const c of group) {
-        c.resolve(jobs.slice(next, next + c.item.max));
-        next += c.item.max;
-      }
-    },
-    reject(err: unknown) {
-      for (const c of group) c.reject(err);
-    },
-  }));
+  return [...groups.values()].map((group) => {
+    const maxes = group.map((c) => Math.max(0, typeof c.item.max === 'function' ? c.item.max() : c.item.max));
+    return {
+      params: { workerId: group[0].item.workerId, tasks: group[0].item.tasks, leaseMs: group[0].item.leaseMs, max: maxes.reduce((n, m) => n + m, 0) },
+      handOut(jobs: ClaimedJob[]) {
+        let next = 0;
+        group.forEach((c, i) => {
+          c.resolve(jobs.slice(next, next + maxes[i]));
+          next += maxes[i];
+        });
+      },
+      reject(err: unknown) {
+        for (const c of group) c.reject(err);
+      },
+    };
+  });
 }

@@ -113,10 +113,10 @@ export class Fetcher {
       const jobs = await this.fetch(free);
       if (jobs === undefined) return;
       this.failures = 0;
-      if (this.stopping) return this.deps.onClaimed(jobs);
       this.deps.onClaimed(jobs);
-      // A full claim suggests more is waiting; on a long-poll backend a claim is kept outstanding while slots are free.
-      if (jobs.length === free || (this.longPoll && this.deps.freeSlots() > 0)) this.again = true;
+      // Slots still free after a claim that found jobs: more may be waiting. On a long-poll backend
+      // a claim is kept outstanding while slots are free.
+      if (this.deps.freeSlots() > 0 && (jobs.length > 0 || this.longPoll)) this.again = true;
     } catch (err) {
       // A claim aborted by the shutdown is no failure.
       if (!this.stopping) this.retryLater(err);
@@ -132,9 +132,9 @@ export class Fetcher {
   /** Undefined when a long-poll claim answered empty without being held (then it asks again later). */
   private async fetch(free: number): Promise<ClaimedJob[] | undefined> {
     const params = this.params(free);
-    // With outcomes on their way, the claim joins them (one transaction, one request); else on a
-    // long-poll backend it waits on the server for work.
-    if (!this.longPoll || this.deps.commit.pending > 0) return this.deps.commit.claim(params);
+    // With outcomes on their way, the claim joins them (one transaction, one request), for every
+    // slot free when they are written; else on a long-poll backend it waits on the server for work.
+    if (!this.longPoll || this.deps.commit.pending > 0) return this.deps.commit.claim({ ...params, max: () => (this.stopping ? 0 : this.deps.freeSlots()) });
     this.held = new AbortController();
     const startedAt = performance.now();
     try {

@@ -81,7 +81,7 @@ export class LeaseKeeper {
 
   /** Starts keeping a job's lease. */
   keep(job: { id: string; token: string; task: string }): void {
-    this.kept.set(job.id, { ...job, progress: undefined, dirty: false });
+    this.kept.set(job.id, { id: job.id, token: job.token, task: job.task, progress: undefined, dirty: false });
   }
 
   /** Stops keeping it (its outcome is being written, or it was let go). */
