@@ -207,12 +207,14 @@ export class Worker extends Service {
   /** Writes an outcome once the job's own progress is written (progress lands before the result). */
   private record(job: ActiveJob, transition: Transition): void {
     const write = () =>
-      this.commit.finish(transition, { signal: this.writes.signal }).then(
+      this.commit.finishThen(
+        transition,
+        { signal: this.writes.signal },
         (status) => this.letGo(job, status),
         (err: unknown) => this.giveUp(job, err),
       );
     if (this.leases.unsettled(job.row.id)) void this.leases.settle([job.row.id]).then(write);
-    else void write();
+    else write();
   }
 
   private async suspend(task: string, until: number): Promise<void> {
