@@ -145,7 +145,11 @@ export class Cluster {
   async workerBusy(i: number, limitMs = 5000): Promise<boolean> {
     const pid = this.workers[i]?.process.pid;
     const end = Date.now() + limitMs;
-    while (Date.now() < end) if ((await this.runningOf(pid)).length > 0) return true;
+    while (Date.now() < end) {
+      if ((await this.runningOf(pid)).length > 0) return true;
+      // Looks 100 times a second: often enough to catch a 50 ms job, not so often that the look is the load.
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     return false;
   }
 

@@ -38,3 +38,35 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/**
+ * Calls `fn` once at the earliest time asked for (`at(time)`), at once for a time already past:
+ * "wake me when the next delayed job falls due", however many times it is asked.
+ */
+export class Alarm {
+  private pending: { at: number; timer: Timer } | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly fn: () => void,
+  ) {}
+
+  at(time: number): void {
+    const now = this.clock.now();
+    if (time <= now) return this.fn();
+    if (this.pending && this.pending.at <= time) return;
+    this.pending?.timer.cancel();
+    this.pending = {
+      at: time,
+      timer: this.clock.setTimer(() => {
+        this.pending = undefined;
+        this.fn();
+      }, time - now),
+    };
+  }
+
+  cancel(): void {
+    this.pending?.timer.cancel();
+    this.pending = undefined;
+  }
+}

@@ -10,7 +10,7 @@
  * it counts as idle, and a wake-up or a new job meant for it is given at its PRE_SLEEP, with no
  * query. Under load that is where most workers are when work arrives.
  */
-import type { Timer } from '../core/clock.js';
+import { Alarm, type Timer } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { Offload } from '../offload.js';
 import { type GearmanConnection, response } from './connection.js';
@@ -35,7 +35,8 @@ export class Wakeups {
   /** Suspensions made in this process: a job of a suspended task wakes nobody before its end. */
   private readonly suspendedUntil = new Map<string, number>();
   private readonly unsubscribe: (() => void)[] = [];
-  private wakeTimer: { at: number; timer: Timer } | undefined;
+  /** A delayed job (epoch, retry backoff, paused task) becomes runnable: every sleeping function is looked at. */
+  private readonly wake: Alarm;
   private pollTimer: Timer | undefined;
   private readonly toCheck = new Set<string>();
   private checking = false;
@@ -47,6 +48,11 @@ export class Wakeups {
     private readonly pollMs: number,
   ) {
     this.queues = new QueueKnowledge(offload.store, () => offload.clock.now());
+    this.wake = new Alarm(offload.clock, () => {
+      this.seq++;
+      this.queues.forgetAll();
+      this.checkSleepingTasks();
+    });
   }
 
   start(): void {
@@ -87,7 +93,7 @@ export class Wakeups {
     this.stopped = true;
     for (const off of this.unsubscribe.splice(0)) off();
     this.pollTimer?.cancel();
-    this.wakeTimer?.timer.cancel();
+    this.wake.cancel();
   }
 
   // ---- a worker's cycle ------------------------------------------------------------------------
@@ -242,17 +248,7 @@ export class Wakeups {
 
   /** A delayed job (epoch, retry backoff, paused task) becomes runnable at `at`. */
   private wakeAt(at: number): void {
-    if (this.stopped || (this.wakeTimer && this.wakeTimer.at <= at)) return;
-    this.wakeTimer?.timer.cancel();
-    this.wakeTimer = {
-      at,
-      timer: this.offload.clock.setTimer(() => {
-        this.wakeTimer = undefined;
-        this.seq++;
-        this.queues.forgetAll();
-        this.checkSleepingTasks();
-      }, at - this.offload.clock.now()),
-    };
+    if (!this.stopped) this.wake.at(at);
   }
 
   /** Backstop for what no signal announces (a slot of a task-wide limit freed in another process, a pause set elsewhere ending). */

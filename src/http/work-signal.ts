@@ -5,7 +5,7 @@
  * job enqueued between a claim and the wait is never missed. No loop sleeps; a slow backstop
  * covers what no signal announces.
  */
-import type { Timer } from '../core/clock.js';
+import { Alarm } from '../core/clock.js';
 import type { Offload } from '../offload.js';
 
 const BACKSTOP_MS = 5000;
@@ -13,13 +13,14 @@ const BACKSTOP_MS = 5000;
 export class WorkSignal {
   private signalled = false;
   private wake: (() => void) | undefined;
-  private dueTimer: { at: number; timer: Timer } | undefined;
+  private readonly due: Alarm;
   private readonly unsubscribe: () => void;
 
   constructor(
     private readonly offload: Offload,
     tasks: string[],
   ) {
+    this.due = new Alarm(offload.clock, () => this.fire());
     this.unsubscribe = offload.runnability.subscribe(tasks, (s) => this.dueAt(s.at));
     void offload.store.nextRunAt({ tasks }).then(
       (at) => {
@@ -49,7 +50,7 @@ export class WorkSignal {
 
   close(): void {
     this.unsubscribe();
-    this.dueTimer?.timer.cancel();
+    this.due.cancel();
     this.wake = undefined;
   }
 
@@ -61,16 +62,6 @@ export class WorkSignal {
   }
 
   private dueAt(runAt: number): void {
-    const now = this.offload.clock.now();
-    if (runAt <= now) return this.fire();
-    if (this.dueTimer && this.dueTimer.at <= runAt) return;
-    this.dueTimer?.timer.cancel();
-    this.dueTimer = {
-      at: runAt,
-      timer: this.offload.clock.setTimer(() => {
-        this.dueTimer = undefined;
-        this.fire();
-      }, runAt - now),
-    };
+    this.due.at(runAt);
   }
 }

@@ -6,7 +6,7 @@
  * claim is kept waiting on the server while slots are free, and a claim made while outcomes are
  * on their way travels with them in one request.
  */
-import type { Clock, Timer } from '../core/clock.js';
+import { Alarm, type Clock, type Timer } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { GroupCommit } from '../store/group-commit.js';
 import type { ClaimedJob, ClaimParams } from '../store/store.js';
@@ -45,13 +45,15 @@ export class Fetcher {
   private failures = 0;
   private retryTimer: Timer | undefined;
   private pollTimer: Timer | undefined;
-  private wakeTimer: { at: number; timer: Timer } | undefined;
+  private readonly wake: Alarm;
   private lastNextRunAtCheck = 0;
   /** Aborts the outstanding long-poll claim, at shutdown. */
   private held: AbortController | undefined;
   private unsubscribe: (() => void) | undefined;
 
-  constructor(private readonly deps: FetcherDeps) {}
+  constructor(private readonly deps: FetcherDeps) {
+    this.wake = new Alarm(deps.clock, () => this.soon());
+  }
 
   private get longPoll(): boolean {
     return this.deps.backend.wakeups === 'long-poll';
@@ -75,7 +77,7 @@ export class Fetcher {
     this.stopping = true;
     this.unsubscribe?.();
     this.pollTimer?.cancel();
-    this.wakeTimer?.timer.cancel();
+    this.wake.cancel();
     this.retryTimer?.cancel();
     this.held?.abort();
   }
@@ -163,17 +165,7 @@ export class Fetcher {
   }
 
   private wakeAt(runAt: number): void {
-    const now = this.deps.clock.now();
-    if (runAt <= now) return this.soon();
-    if (this.wakeTimer && this.wakeTimer.at <= runAt) return;
-    this.wakeTimer?.timer.cancel();
-    this.wakeTimer = {
-      at: runAt,
-      timer: this.deps.clock.setTimer(() => {
-        this.wakeTimer = undefined;
-        this.soon();
-      }, runAt - now),
-    };
+    this.wake.at(runAt);
   }
 
   /** Another process changed the store: maybe new work, maybe a delayed job we do not know of. */

@@ -120,17 +120,7 @@ export class LeaseKeeper {
   /** Before these jobs' outcomes are written: their progress not written yet, and any touch in flight. */
   async settle(ids: string[]): Promise<void> {
     await this.touching;
-    const touches = ids.flatMap((id) => {
-      const t = this.takeTouch(this.kept.get(id));
-      return t ? [t] : [];
-    });
-    if (touches.length === 0) return;
-    try {
-      const { lost } = await this.write(touches, null);
-      if (lost.length) this.o.onLost(lost);
-    } catch (err) {
-      this.o.logger.warn({ err, worker: this.o.who }, 'could not record progress');
-    }
+    await this.writeProgressOf(ids.map((id) => this.kept.get(id)));
   }
 
   private takeTouch(k: Kept | undefined): Touch | undefined {
@@ -141,7 +131,12 @@ export class LeaseKeeper {
 
   private async writeProgress(): Promise<void> {
     this.lastProgressWrite = this.o.clock.now();
-    const touches = [...this.kept.values()].flatMap((k) => {
+    await this.writeProgressOf([...this.kept.values()]);
+  }
+
+  /** Writes the progress of these jobs that is not written yet (no lease extended). */
+  private async writeProgressOf(jobs: (Kept | undefined)[]): Promise<void> {
+    const touches = jobs.flatMap((k) => {
       const t = this.takeTouch(k);
       return t ? [t] : [];
     });
