@@ -119,6 +119,10 @@ _OPTION_NAMES = {
 }
 
 
+# While handlers run, a claim waits on the server at most this long (seconds): their outcomes,
+# handed over meanwhile, go with the next request.
+_BUSY_POLL = 0.2
+
 # A keyed submit is safe to send again: the pauses before each new try (None: no more tries).
 _SUBMIT_RETRY_DELAYS = (0.2, 0.5, 1.0, None)
 
@@ -577,7 +581,9 @@ class Agent(object):
 
     def _claim_loop(self, jobs):
         """Claims jobs for free slots. Outcomes ready meanwhile go with the claim, in one request and one
-        transaction (POST /v1/jobs/finish); with none to send, a claim waits on the server (long poll)."""
+        transaction (POST /v1/jobs/finish). With none to send, a claim waits on the server: a long
+        poll when no handler runs; a short one (_BUSY_POLL) while some do, so the outcomes they are
+        about to hand over wait for it at most that long."""
         failures = 0
         tasks = list(self._handlers)
         while not self._stopping.is_set():
@@ -587,14 +593,17 @@ class Agent(object):
                 if self._stopping.is_set():
                     break
                 outcomes, self._outbox = self._outbox[:_MAX_CLAIM], self._outbox[_MAX_CLAIM:]
-                free = self._concurrency - self._running()
-                self._polling = not outcomes
+                busy = self._running()
+                free = self._concurrency - busy
+                # Only a claim held for long makes a worker thread send its outcome itself.
+                self._polling = not outcomes and not busy
             started = time.monotonic()
             try:
                 if outcomes:
                     claimed = self._deliver(outcomes, tasks, free)
                 else:
-                    claimed = self._claim_client.claim(tasks, self.worker_id, max=min(free, _MAX_CLAIM), wait_ms=int(self.long_poll * 1000), lease_ms=int(self.lease * 1000))
+                    wait = min(self.long_poll, _BUSY_POLL) if busy else self.long_poll
+                    claimed = self._claim_client.claim(tasks, self.worker_id, max=min(free, _MAX_CLAIM), wait_ms=int(wait * 1000), lease_ms=int(self.lease * 1000))
             except OffloadError as err:
                 with self._lock:
                     self._polling = False
@@ -625,7 +634,7 @@ class Agent(object):
                 else:
                     jobs.put(ctx)
             # A claim that answers empty at once was not held (the server is stopping): do not spin.
-            if not outcomes and not claimed and time.monotonic() - started < 0.1:
+            if not outcomes and not claimed and time.monotonic() - started < min(0.1, _BUSY_POLL / 2):
                 self._stopping.wait(1.0)
 
     def _running(self):

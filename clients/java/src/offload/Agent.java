@@ -39,6 +39,8 @@ public final class Agent {
     private static final Logger LOG = Logger.getLogger("offload");
     private static final int MAX_CLAIM = 100;
     private static final int MAX_OUTCOMES = 100;
+    /** While handlers run, a claim waits on the server at most this long. */
+    private static final long BUSY_POLL_MS = 200;
     private static final long MAX_RETRY_DELAY_MS = 5000;
     private static final long TICK_MS = 100;
     private static final long PROGRESS_EVERY_MS = 200;
@@ -224,6 +226,7 @@ public final class Agent {
         while (!stopping) {
             List<Pending> batch;
             int free;
+            boolean busy;
             synchronized (lock) {
                 while (outbox.isEmpty() && running() >= concurrency && !stopping) {
                     try {
@@ -234,8 +237,10 @@ public final class Agent {
                 }
                 if (stopping) return;
                 batch = takeOutcomes(MAX_OUTCOMES);
+                busy = running() > 0;
                 free = Math.max(0, concurrency - running());
-                polling = batch.isEmpty();
+                // Only a claim held for long (no handler running) makes a worker thread send its outcome itself.
+                polling = batch.isEmpty() && !busy;
             }
             if (!batch.isEmpty()) {
                 List<Map<String, Object>> claimed;
@@ -260,7 +265,9 @@ public final class Agent {
             long started = System.nanoTime();
             List<Map<String, Object>> claimed;
             try {
-                claimed = client.claim(tasks, workerId, Math.min(free, MAX_CLAIM), longPoll.toMillis(), lease.toMillis());
+                // While handlers run, a short wait: the outcomes they hand over meanwhile go with the next request.
+                long waitMs = busy ? Math.min(longPoll.toMillis(), BUSY_POLL_MS) : longPoll.toMillis();
+                claimed = client.claim(tasks, workerId, Math.min(free, MAX_CLAIM), waitMs, lease.toMillis());
             } catch (OffloadException e) {
                 if (stopping) return;
                 if (!e.isTransient()) {
@@ -284,7 +291,7 @@ public final class Agent {
             failures = 0;
             for (Map<String, Object> job : claimed) start(job, pool);
             // A claim answered empty at once was not held (the server is stopping): do not spin.
-            if (claimed.isEmpty() && System.nanoTime() - started < TimeUnit.MILLISECONDS.toNanos(100) && !pauseClaimer(1000, true)) return;
+            if (claimed.isEmpty() && System.nanoTime() - started < TimeUnit.MILLISECONDS.toNanos(Math.min(100, BUSY_POLL_MS / 2)) && !pauseClaimer(1000, true)) return;
         }
     }
 
