@@ -1,11 +1,16 @@
 /**
  * The Gearman part of `npm run bench`: the same PHP clients and workers (bench/php/, the PHP
  * gearman extension) against gearmand (in memory, on a free port) and against Offload's Gearman
- * port (every job stored in SQLite), in one run; and Offload on an in-memory SQLite database, to
- * show what storing every job costs (what is left is the port's own work, on one thread).
+ * port with every job stored, on SQLite and on PostgreSQL, in one run; and Offload on an
+ * in-memory SQLite database, to show what storing every job costs (what is left is the port's own
+ * work, on one thread).
  *   G1 background submits/s: C clients, each doBackground in a loop, no workers.
  *   G2 foreground round trips/s: C clients, each doNormal in a loop, W worker processes.
- * Latencies are per call, as the client sees them.
+ *   G3 background submits/s from one client, doBackground in a loop.
+ *   G4 bulk background submits/s: one client, addTaskBackground × 1000 then runTasks, B jobs.
+ *   G5 drain/s of those B queued jobs by W worker processes started together.
+ *   G6 doNormal round-trip latency at 100 calls/s from one client to one worker.
+ * Latencies are per call as the client sees them (per runTasks of 1,000 in G4).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,6 +18,8 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { dropSchema } from './peers/postgres.js';
 import { type Percentiles, percentiles } from './workloads.js';
 
 const PHP_DIR = fileURLToPath(new URL('../../bench/php/', import.meta.url));
@@ -25,6 +32,14 @@ export interface GearmanBenchOptions {
   backgroundPerClient: number;
   /** Round trips per client in G2. */
   foregroundPerClient: number;
+  /** Jobs submitted in bulk (G4) and drained (G5). */
+  backlog: number;
+  /** Offload on PostgreSQL too, on this server (a schema of its own, dropped afterwards). */
+  postgresUrl?: string;
+  /** Offload servers write a CPU profile (node --cpu-prof) here. */
+  profileDir?: string;
+  /** Only these servers (all by default). */
+  servers?: ServerName[];
 }
 
 export interface GearmanResult {
@@ -38,7 +53,7 @@ export interface GearmanResult {
   serverCpuUsPerJob: number | null;
 }
 
-export type ServerName = 'gearmand' | 'offload' | 'offload-in-memory';
+export type ServerName = 'gearmand' | 'offload' | 'offload-in-memory' | 'offload-postgres';
 
 interface ServerUnderTest {
   name: ServerName;
@@ -55,19 +70,48 @@ export function gearmanBenchUnavailable(): string | null {
   return `needs ${[gearmand ? '' : 'gearmand', php ? '' : 'php with the gearman extension'].filter(Boolean).join(' and ')} (apt-get install gearman-job-server php-cli php-gearman)`;
 }
 
+/** Whether PostgreSQL answers at `url`. */
+export async function postgresReachable(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function gearmanBench(opts: GearmanBenchOptions, report: (r: GearmanResult) => void): Promise<GearmanResult[]> {
   const results: GearmanResult[] = [];
-  for (const start of [startGearmand, () => startOffload(false), () => startOffload(true)]) {
+  const starts: Record<ServerName, () => Promise<ServerUnderTest>> = {
+    gearmand: startGearmand,
+    offload: () => startOffload('sqlite', opts),
+    'offload-in-memory': () => startOffload('memory', opts),
+    'offload-postgres': () => startOffload('postgres', opts),
+  };
+  const names = (opts.servers ?? (Object.keys(starts) as ServerName[])).filter((n) => n !== 'offload-postgres' || opts.postgresUrl);
+  const servers = names.map((n) => starts[n]);
+  const record = (r: GearmanResult) => {
+    report(r);
+    results.push(r);
+  };
+  for (const start of servers) {
     const server = await start();
     try {
-      const g1 = await runClients(server, 'background', opts.clients, opts.backgroundPerClient);
-      report(g1);
-      results.push(g1);
-      const stopWorkers = await startWorkers(server.port, opts.workers);
+      record(await runClients(server, 'background', opts.clients, opts.backgroundPerClient));
+      record(await runClients(server, 'background', 1, opts.backgroundPerClient, 0, 'bench_bg1'));
+      let stopWorkers = await startWorkers(server.port, opts.workers);
       try {
-        const g2 = await runClients(server, 'foreground', opts.clients, opts.foregroundPerClient, opts.workers);
-        report(g2);
-        results.push(g2);
+        record(await runClients(server, 'foreground', opts.clients, opts.foregroundPerClient, opts.workers));
+      } finally {
+        await stopWorkers();
+      }
+      record(await runClients(server, 'bulk', 1, opts.backlog, 0, 'bench_drain'));
+      record(await drain(server, opts.workers, opts.backlog));
+      stopWorkers = await startWorkers(server.port, 1);
+      try {
+        record(await runClients(server, 'paced', 1, 500, 1));
       } finally {
         await stopWorkers();
       }
@@ -87,12 +131,24 @@ async function startGearmand(): Promise<ServerUnderTest> {
   return { name: 'gearmand', port, pid: proc.pid!, stop: () => stop(proc) };
 }
 
-async function startOffload(inMemory: boolean): Promise<ServerUnderTest> {
+async function startOffload(kind: 'sqlite' | 'memory' | 'postgres', { postgresUrl, profileDir }: GearmanBenchOptions): Promise<ServerUnderTest> {
   const dir = mkdtempSync(join(tmpdir(), 'offload-bench-gearman-'));
-  // Default SQLite settings (WAL, synchronous=NORMAL): every acknowledged job survives a crash of the
-  // server. In memory: nothing survives; the same statements run, without the file.
-  const store = inMemory ? 'sqlite::memory:' : `sqlite:${join(dir, 'bench.db')}`;
-  const proc = spawn(process.execPath, [CLI, '--store', store, 'start', '--gearman', '127.0.0.1:0', '--concurrency', '0'], {
+  // Default SQLite settings (WAL, synchronous=NORMAL) and PostgreSQL's (synchronous_commit on):
+  // every acknowledged job survives a crash of the server. In memory: nothing survives; the same
+  // statements run, without the file.
+  let store = `sqlite:${join(dir, 'bench.db')}`;
+  let dispose: () => Promise<void> = async () => undefined;
+  if (kind === 'memory') store = 'sqlite::memory:';
+  if (kind === 'postgres') {
+    const schema = `offload_bench_gearman_${process.pid}`;
+    const url = new URL(postgresUrl!);
+    url.searchParams.set('schema', schema);
+    store = url.toString();
+    await dropSchema(postgresUrl!, schema);
+    dispose = () => dropSchema(postgresUrl!, schema);
+  }
+  const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const proc = spawn(process.execPath, [...profile, CLI, '--store', store, 'start', '--gearman', '127.0.0.1:0', '--concurrency', '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, OFFLOAD_LOG_LEVEL: 'warn' },
   });
@@ -105,13 +161,15 @@ async function startOffload(inMemory: boolean): Promise<ServerUnderTest> {
   });
   const banner = await firstLine(proc, /^Gearman on /);
   const port = Number(/:(\d+) \(/.exec(banner)![1]);
+  const names = { sqlite: 'offload', memory: 'offload-in-memory', postgres: 'offload-postgres' } as const;
   return {
-    name: inMemory ? 'offload-in-memory' : 'offload',
+    name: names[kind],
     port,
     pid: proc.pid!,
     stop: async () => {
       await stop(proc, 'SIGTERM');
       rmSync(dir, { recursive: true, force: true });
+      await dispose();
     },
   };
 }
@@ -133,16 +191,29 @@ interface ClientReport {
   latencies: number[];
 }
 
-async function runClients(server: ServerUnderTest, mode: 'background' | 'foreground', clients: number, perClient: number, workers = 0): Promise<GearmanResult> {
+type ClientMode = 'background' | 'foreground' | 'bulk' | 'paced';
+
+function workloadName(mode: ClientMode, clients: number, workers: number, jobs: number): string {
+  switch (mode) {
+    case 'background':
+      return clients === 1 ? 'G3 background submits, one PHP client' : `G1 background submits, ${clients} PHP clients`;
+    case 'foreground':
+      return `G2 foreground round trips, ${clients} PHP clients, ${workers} PHP workers`;
+    case 'bulk':
+      return `G4 bulk background submits (addTaskBackground × 1000 + runTasks), ${jobs} jobs`;
+    case 'paced':
+      return 'G6 doNormal at 100/s, one PHP client, one PHP worker';
+  }
+}
+
+async function runClients(server: ServerUnderTest, mode: ClientMode, clients: number, perClient: number, workers = 0, fn?: string): Promise<GearmanResult> {
   const cpuBefore = cpuTicks(server.pid);
-  const reports = await Promise.all(Array.from({ length: clients }, () => runClient(server.port, mode, perClient)));
+  const reports = await Promise.all(Array.from({ length: clients }, () => runClient(server.port, mode, perClient, fn)));
   const cpuAfter = cpuTicks(server.pid);
   const jobs = reports.reduce((n, r) => n + r.n, 0);
   const seconds = Math.max(...reports.map((r) => r.end)) - Math.min(...reports.map((r) => r.start));
-  const name =
-    mode === 'background' ? `G1 background submits, ${clients} PHP clients` : `G2 foreground round trips, ${clients} PHP clients, ${workers} PHP workers`;
   return {
-    name,
+    name: workloadName(mode, clients, workers, jobs),
     server: server.name,
     jobs,
     seconds: Math.round(seconds * 1000) / 1000,
@@ -151,6 +222,52 @@ async function runClients(server: ServerUnderTest, mode: 'background' | 'foregro
     // Warm-up calls (20 per client) are in the CPU time too.
     serverCpuUsPerJob: cpuBefore === null || cpuAfter === null ? null : Math.round(((cpuAfter - cpuBefore) * 10_000) / (jobs + 20 * clients)),
   };
+}
+
+interface DrainReport {
+  n: number;
+  first: number | null;
+  last: number | null;
+}
+
+/** G5: `count` workers, started together, drain the `jobs` queued on `bench_drain`; from the first job's start to the last one's end. */
+async function drain(server: ServerUnderTest, count: number, jobs: number): Promise<GearmanResult> {
+  const procs = Array.from({ length: count }, () =>
+    spawn('php', [join(PHP_DIR, 'worker.php'), String(server.port), 'bench_drain', 'drain'], { stdio: ['pipe', 'pipe', 'inherit'] }),
+  );
+  await Promise.all(procs.map((p) => firstLine(p, /^READY$/)));
+  const reports = procs.map((p) => lastJsonLine<DrainReport>(p));
+  const cpuBefore = cpuTicks(server.pid);
+  for (const p of procs) p.stdin!.end('go\n');
+  const done = await Promise.all(reports);
+  const cpuAfter = cpuTicks(server.pid);
+  const drained = done.reduce((n, r) => n + r.n, 0);
+  if (drained !== jobs) throw new Error(`G5 on ${server.name}: ${drained} of ${jobs} queued jobs were run`);
+  const worked = done.filter((r) => r.n > 0);
+  const seconds = Math.max(...worked.map((r) => r.last!)) - Math.min(...worked.map((r) => r.first!));
+  return {
+    name: `G5 drain ${jobs} queued jobs, ${count} PHP workers`,
+    server: server.name,
+    jobs,
+    seconds: Math.round(seconds * 1000) / 1000,
+    jobsPerSecond: Math.round(jobs / seconds),
+    latencyMs: percentiles([seconds * 1000]),
+    serverCpuUsPerJob: cpuBefore === null || cpuAfter === null ? null : Math.round(((cpuAfter - cpuBefore) * 10_000) / jobs),
+  };
+}
+
+/** The JSON line a process prints last, once it has exited 0. */
+function lastJsonLine<T>(proc: ChildProcess): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (d: string) => {
+      out += d;
+    });
+    proc.once('close', (code) => {
+      if (code !== 0) return reject(new Error(`bench worker exited ${code}`));
+      resolve(JSON.parse(out.trim().split('\n').pop()!) as T);
+    });
+  });
 }
 
 /** utime + stime of a process in clock ticks (1/100 s), or null off Linux. */
@@ -165,9 +282,10 @@ function cpuTicks(pid: number): number | null {
   }
 }
 
-function runClient(port: number, mode: string, n: number): Promise<ClientReport> {
+function runClient(port: number, mode: ClientMode, n: number, fn?: string): Promise<ClientReport> {
   return new Promise((resolve, reject) => {
-    const proc = spawn('php', [join(PHP_DIR, 'client.php'), String(port), mode, String(n)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = [join(PHP_DIR, 'client.php'), String(port), mode, String(n), ...(fn ? [fn] : [])];
+    const proc = spawn('php', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     proc.stdout.setEncoding('utf8').on('data', (d: string) => {

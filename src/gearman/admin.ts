@@ -31,6 +31,8 @@ export interface AdminDeps {
   functions: GearmanFunctions;
   workers: WorkerRecords;
   connections: () => Iterable<GearmanConnection>;
+  /** Jobs of a function claimed ahead by this port, no worker's yet: reported as queued, not running. */
+  heldAhead: (task: string) => number;
   handlePrefix: string;
   version: string;
   verbosity: string;
@@ -88,7 +90,7 @@ export class Admin {
           for (const c of counts) {
             if (c.state !== 'queued' && c.state !== 'running') continue;
             row(c.task).total += c.count;
-            if (c.state === 'running') row(c.task).running += c.count;
+            if (c.state === 'running') row(c.task).running += Math.max(0, c.count - this.deps.heldAhead(c.task));
           }
         },
       ),

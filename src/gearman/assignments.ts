@@ -5,6 +5,9 @@
  * only from the connection that holds the job. A disconnect or a timeout counts as a failed
  * attempt and puts the job straight back in the queue.
  *
+ * While a function's workers drain a backlog, its jobs are claimed ahead in batches (ClaimAhead)
+ * and a GRAB is answered from those at once.
+ *
  * A new job may also be handed to a waiting worker as it is stored (see Submissions): it answers
  * that connection's lingering GRAB, or is reserved for the connection, which is woken and gets it
  * in its next GRAB without a claim. A reservation the worker does not come for goes back to the
@@ -25,7 +28,8 @@ import type { Offload } from '../offload.js';
 import type { ClaimedJob } from '../store/store.js';
 import { LeaseKeeper, type LostLease } from '../worker/lease-keeper.js';
 import { storeTouch } from '../worker/store-backend.js';
-import { type GearmanConnection, response } from './connection.js';
+import { ClaimAhead } from './claim-ahead.js';
+import { errorPacket, type GearmanConnection, response } from './connection.js';
 import { handleOf } from './handles.js';
 import type { Listeners } from './listeners.js';
 import { atoi, PacketType, type Reply } from './protocol.js';
@@ -53,6 +57,7 @@ export class Assignments {
   private readonly byId = new Map<string, HeldJob>();
   private readonly unsubscribe: (() => void)[] = [];
   private readonly leases: LeaseKeeper;
+  private readonly ahead: ClaimAhead;
   private stopped = false;
 
   constructor(private readonly deps: AssignmentDeps) {
@@ -68,14 +73,43 @@ export class Assignments {
         await this.deps.workers.refresh();
       },
     });
+    const { queues } = deps.wakeups;
+    this.ahead = new ClaimAhead({
+      commits: deps.offload.commits,
+      leases: this.leases,
+      clock: deps.offload.clock,
+      logger: deps.logger,
+      workerId: deps.workers.portId,
+      leaseMs: deps.leaseMs,
+      mayClaim: (task) => !queues.isEmpty(task) && queues.unlimitedNow(task),
+      since: () => queues.since,
+      foundNone: (task, since) => void queues.learn([task], since).catch(() => undefined),
+      arrived: (task, count) => deps.wakeups.wakeWaiting(task, count),
+      release: (job) => this.release({ id: job.id, token: job.leaseToken }),
+    });
+  }
+
+  /** Jobs claimed ahead, all functions. */
+  get claimedAhead(): number {
+    return this.ahead.size;
+  }
+
+  /** Jobs of `task` claimed ahead and not handed to a worker yet (admin `status` counts them as queued). */
+  heldAhead(task: string): number {
+    return this.ahead.heldFor(task);
   }
 
   start(): void {
     const { bus } = this.deps.offload;
     // A job became runnable in the queue: a lingering GRAB claims it.
-    this.deps.wakeups.onLingerWake = (conn) => this.endLinger(conn, (kind) => this.claim(conn, kind));
+    this.deps.wakeups.onLingerWake = (conn) => this.endLinger(conn, (kind) => this.takeAheadOrClaim(conn, kind));
     // Cancelled elsewhere (admin, API, CLI): the holder's later WORK_* is answered JOB_NOT_FOUND.
-    this.unsubscribe.push(bus.on('job:cancelled', (e) => this.drop(this.byId.get(e.id))));
+    this.unsubscribe.push(
+      bus.on('job:cancelled', (e) => {
+        this.ahead.drop(e.id);
+        this.drop(this.byId.get(e.id));
+      }),
+    );
     this.leases.start();
   }
 
@@ -83,10 +117,11 @@ export class Assignments {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const off of this.unsubscribe.splice(0)) off();
+    const ahead = this.ahead.stop();
     await this.leases.stop();
     const held = [...this.byId.values()];
     for (const job of held) this.drop(job);
-    await Promise.all(held.map((job) => this.release(job)));
+    await Promise.all([...held.map((job) => this.release(job)), ahead]);
   }
 
   /** Records an outcome with the group commit (retried while the store is away). */
@@ -101,7 +136,7 @@ export class Assignments {
   }
 
   /** Puts a job back in the queue at once, the attempt not counted (nobody worked on it). */
-  private async release(job: HeldJob): Promise<void> {
+  private async release(job: { id: string; token: string }): Promise<void> {
     try {
       await this.finish({ to: 'queued', id: job.id, token: job.token, runAt: this.deps.offload.clock.now(), error: null, countAttempt: false });
     } catch (err) {
@@ -127,12 +162,14 @@ export class Assignments {
 
   /** Whether the job is reserved for a woken worker that has not come for it: stored running, but nobody works on it yet. */
   reservedOnly(jobId: string): boolean {
+    if (this.ahead.holds(jobId)) return true;
     const job = this.byId.get(jobId);
     return job !== undefined && job.holder.reserved?.job === job;
   }
 
   /** CANT_DO / RESET_ABILITIES: a job reserved for one of those functions goes back to the queue now. */
   abilitiesDropped(conn: GearmanConnection, tasks: string[]): void {
+    this.ahead.forget(conn.worker, tasks);
     const r = conn.worker.reserved;
     if (r && tasks.includes(r.job.task) && this.byId.get(r.job.id) === r.job) this.putBack(r.job);
   }
@@ -159,6 +196,8 @@ export class Assignments {
     const reserved = this.takeReservation(conn);
     if (reserved) return this.assign(conn, kind, reserved.job, reserved.claimed);
     if (!w.isWorker || this.stopped) return NO_JOB;
+    const ahead = this.ahead.take(w, w.abilities.keys());
+    if (ahead) return this.assignAhead(conn, kind, ahead);
     // Nothing to find: answered without asking the store (after a moment, in case a job comes).
     if (wakeups.queues.allEmpty(w.abilities.keys())) {
       w.foundNothing(wakeups.seq);
@@ -194,6 +233,18 @@ export class Assignments {
     if (!l) return;
     this.deps.wakeups.stopLingering(conn);
     l.answer(answer(l.kind));
+  }
+
+  /** A job claimed ahead, else a claim of its own (a lingering GRAB woken). */
+  private takeAheadOrClaim(conn: GearmanConnection, kind: GrabKind): Reply | Promise<Reply> {
+    const ahead = this.ahead.take(conn.worker, conn.worker.abilities.keys());
+    return ahead ? this.assignAhead(conn, kind, ahead) : this.claim(conn, kind);
+  }
+
+  private assignAhead(conn: GearmanConnection, kind: GrabKind, claimed: ClaimedJob): Buffer {
+    const job = this.heldJob(conn, claimed);
+    this.hold(job);
+    return this.assign(conn, kind, job, claimed);
   }
 
   /** Claims one job for the grab, with the other grabs and outcomes of this turn (one transaction); none if the store fails. */
@@ -283,24 +334,46 @@ export class Assignments {
     return null;
   }
 
-  async complete(conn: GearmanConnection, [handle, result]: Buffer[]): Promise<Reply> {
+  /**
+   * WORK_COMPLETE. Nothing answers it unless the outcome is refused, so the worker's next GRAB is
+   * not held up behind its commit: the outcome is written with the group, and an ERROR follows if
+   * the job turns out to have been lost (its lease taken over, or cancelled). Nobody learns of the
+   * result before it is stored (the job's clients are told once it is).
+   */
+  complete(conn: GearmanConnection, [handle, result]: Buffer[]): Reply {
     const job = conn.worker.held.get(handle.toString('latin1'));
     if (!job) return notFound('Job given in work result not found');
-    await this.settle(job);
-    const ok = await this.finish({ to: 'succeeded', id: job.id, token: job.token, result });
-    return ok ? null : notFound('Job given in work result not found');
+    this.record(conn, job, 'Job given in work result not found', async () => ({ to: 'succeeded', id: job.id, token: job.token, result }));
+    return null;
   }
 
-  /** WORK_FAIL, or WORK_EXCEPTION with its data: a failed attempt, retried per the task's policy. */
-  async fail(conn: GearmanConnection, [handle, exception]: Buffer[]): Promise<Reply> {
+  /** WORK_FAIL, or WORK_EXCEPTION with its data: a failed attempt, retried per the task's policy (answered as WORK_COMPLETE). */
+  fail(conn: GearmanConnection, [handle, exception]: Buffer[]): Reply {
     const job = conn.worker.held.get(handle.toString('latin1'));
     const worker = this.deps.workers.idOf(conn);
-    if (!job) return notFound(exception === undefined ? 'Job given in work result not found' : 'An exception was received for a job that does not exist');
-    await this.settle(job);
+    const text = exception === undefined ? 'Job given in work result not found' : 'An exception was received for a job that does not exist';
+    if (!job) return notFound(text);
     const error =
       exception === undefined ? new GearmanWorkFailError(job.id, worker) : new GearmanWorkExceptionError(job.id, worker, exception.toString('utf8'));
-    const ok = await this.finish(await this.failure(job, error, false));
-    return ok ? null : notFound('Job given in work result not found');
+    this.record(conn, job, text, () => this.failure(job, error, false));
+    return null;
+  }
+
+  /** Writes a held job's outcome after its last progress; an ERROR goes to the worker if it is refused. */
+  private record(conn: GearmanConnection, job: HeldJob, refusedText: string, transition: () => Promise<Transition>): void {
+    const write = async () => {
+      await this.settle(job);
+      return this.finish(await transition());
+    };
+    write().then(
+      (ok) => {
+        if (!ok) conn.send(notFound(refusedText));
+      },
+      (err: unknown) => {
+        this.deps.logger.error({ err, job: job.id }, 'gearman: could not record an outcome; its lease will expire and the job run again');
+        conn.send(errorPacket(err));
+      },
+    );
   }
 
   /** The job's last progress is written before its outcome, and it is no longer held. */
@@ -313,6 +386,7 @@ export class Assignments {
 
   /** The connection closed: its jobs go back to the queue at once, the attempt counted (a reserved one's not). */
   disconnected(conn: GearmanConnection): void {
+    this.ahead.forget(conn.worker, conn.worker.abilities.keys());
     conn.worker.stopLingering();
     const reserved = conn.worker.takeReservation();
     if (reserved && this.byId.get(reserved.job.id) === reserved.job) this.putBack(reserved.job);
@@ -360,7 +434,10 @@ export class Assignments {
 
   /** Leases the keeper found lost (cancelled, or taken over): those jobs are no longer held here. */
   private onLost(lost: LostLease[]): void {
-    for (const { id } of lost) this.drop(this.byId.get(id));
+    for (const { id } of lost) {
+      this.ahead.drop(id);
+      this.drop(this.byId.get(id));
+    }
   }
 
   /** A worker woken for its reserved job answers with a GRAB at once; one that has not for a while may never. */

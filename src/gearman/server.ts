@@ -151,6 +151,7 @@ export class GearmanServer implements FrontDoor {
       functions,
       workers: this.workers,
       connections,
+      heldAhead: (task) => this.assignments.heldAhead(task),
       handlePrefix: prefix,
       version: `offload-${VERSION}`,
       verbosity: verbosityOf(logger),
@@ -178,9 +179,10 @@ export class GearmanServer implements FrontDoor {
 
   /**
    * Open connections; how many are not being read (their peer sends faster than it reads); how
-   * many are in the middle of a packet; how many have a GRAB waiting a moment for a job.
+   * many are in the middle of a packet; how many have a GRAB waiting a moment for a job; how many
+   * jobs are claimed ahead for GRABs to come.
    */
-  stats(): { connections: number; paused: number; incomplete: number; lingering: number } {
+  stats(): { connections: number; paused: number; incomplete: number; lingering: number; claimedAhead: number } {
     let paused = 0;
     let incomplete = 0;
     let lingering = 0;
@@ -189,7 +191,7 @@ export class GearmanServer implements FrontDoor {
       if (c.incompleteBytes > 0) incomplete++;
       if (c.worker.lingering) lingering++;
     }
-    return { connections: this.connections.size, paused, incomplete, lingering };
+    return { connections: this.connections.size, paused, incomplete, lingering, claimedAhead: this.assignments.claimedAhead };
   }
 
   get description(): string {

@@ -210,13 +210,19 @@ export class Wakeups {
     if (this.sleepers.has(task)) this.check([task]);
   }
 
+  /** Jobs of `task` were claimed ahead for this port: up to `count` workers waiting for it are woken to take them. */
+  wakeWaiting(task: string, count: number): void {
+    for (let i = 0; i < count; i++) if (!this.wakeOne(task)) return;
+  }
+
   /** Answers a lingering GRAB of `task`, or wakes a sleeping worker, or tells an idle one to look at its PRE_SLEEP. */
-  private wakeOne(task: string): void {
+  private wakeOne(task: string): boolean {
     const conn = this.waitingWorker(task);
-    if (!conn) return;
+    if (!conn) return false;
     if (conn.worker.lingering) this.onLingerWake(conn);
     else if (conn.worker.sleeping) this.noop(conn);
     else conn.worker.oweWake();
+    return true;
   }
 
   /** A lingering GRAB of `task`, else a sleeping worker not yet woken, else a recently idle one; taken off its list. */

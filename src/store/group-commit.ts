@@ -62,7 +62,6 @@ export class GroupCommit {
   private claims: PendingClaim[] = [];
   private scheduled = false;
   private flushing: Promise<void> | undefined;
-  private retryTimer: { cancel(): void } | undefined;
   /** Resolves when the backoff after a failed group ends. */
   private backoff: Promise<void> | undefined;
   private failures = 0;
@@ -151,7 +150,7 @@ export class GroupCommit {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.retryTimer) return;
+    if (this.scheduled || this.backoff) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -246,8 +245,7 @@ export class GroupCommit {
     this.logger.error({ err, target: this.target.description, jobs: again.length, retryInMs: delay }, 'could not record job outcomes; retrying');
     this.finishes = again.concat(this.finishes);
     this.backoff ??= new Promise((resolve) => {
-      this.retryTimer = this.clock.setTimer(() => {
-        this.retryTimer = undefined;
+      this.clock.setTimer(() => {
         this.backoff = undefined;
         resolve();
         this.schedule();

@@ -1,0 +1,5 @@
+// gearman/claim-ahead.test.ts, run again on PostgreSQL (a schema of its own per test).
+import { postgresReady } from '../helpers/postgres.js';
+
+process.env.OFFLOAD_TEST_STORE = 'postgres';
+if (await postgresReady('gearman/claim-ahead on PostgreSQL')) await import('../gearman/claim-ahead.test.js');
