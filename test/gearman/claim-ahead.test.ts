@@ -45,6 +45,7 @@ async function drain(t: TestGearman, w: RawPeer, n = 6): Promise<string[]> {
   await (t.server as unknown as { wakeups: Wakeups }).wakeups.queues.settled();
   done.push(await doOne(w));
   await until(() => t.server.stats().claimedAhead > 0, 'jobs are claimed ahead');
+  await w.sync(); // its last WORK_COMPLETE has reached the port
   return done;
 }
 

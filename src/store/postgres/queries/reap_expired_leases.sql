@@ -11,6 +11,6 @@ SET state = CASE WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'queued' EN
                   ELSE j.errors || jsonb_build_array(e.error::jsonb) END,
     lease_token = NULL, lease_expires_at = NULL
 FROM unnest($2::bigint[], $3::text[]) AS e(id, error)
--- Through the primary key: planned once for any array, a join could become a scan of the table.
-WHERE j.id = ANY ($2::bigint[]) AND j.id = e.id AND j.state = 'running'
+-- The expired ids drive the join, one primary-key look-up each (see finish_jobs in 006).
+WHERE j.id = e.id AND j.state IS NOT DISTINCT FROM 'running'
 RETURNING j.id::text AS id, j.task, j.state, j.batch_id AS "batchId", j.attempt, j.concurrency_key AS "concurrencyKey"

@@ -8,6 +8,6 @@ SET lease_expires_at = coalesce($3, j.lease_expires_at),
     progress_message = CASE WHEN t.has_progress THEN t.message ELSE j.progress_message END
 FROM unnest($1::bigint[], $2::bigint[], $4::float8[], $5::float8[], $6::text[], $7::boolean[])
   AS t(id, token, done, total, message, has_progress)
--- Through the primary key (see finish_jobs in 002_functions.sql).
-WHERE j.id = ANY ($1::bigint[]) AND j.id = t.id AND j.state IS NOT DISTINCT FROM 'running' AND j.lease_token = t.token
+-- The touches drive the join, one primary-key look-up each (see finish_jobs in 006).
+WHERE j.id = t.id AND j.state IS NOT DISTINCT FROM 'running' AND j.lease_token = t.token
 RETURNING j.id::text AS id
