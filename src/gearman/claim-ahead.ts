@@ -11,6 +11,7 @@
  * HOLD_MS, and at stop; a job cancelled meanwhile, or whose lease is lost, is dropped.
  */
 import { Alarm, type Clock } from '../core/clock.js';
+import { DemandWindow } from '../core/demand.js';
 import type { Logger } from '../core/logger.js';
 import type { GroupCommit } from '../store/group-commit.js';
 import type { ClaimedJob } from '../store/store.js';
@@ -53,10 +54,8 @@ interface FunctionAhead {
   next: number;
   /** Asked for and not yet arrived. */
   coming: number;
-  /** GRABs in the current window, and in the last full one. */
-  window: number;
-  windowCount: number;
-  lastCount: number;
+  /** GRABs, per window. */
+  demand: DemandWindow;
   /** The connections that grabbed for it. */
   consumers: Set<object>;
 }
@@ -98,9 +97,9 @@ export class ClaimAhead {
     for (const task of tasks) {
       const f = this.functionAhead(task);
       f.consumers.add(consumer);
-      this.count(f, now);
+      f.demand.tick(now);
       if (!found && f.next < f.held.length) found = this.handOut(f);
-      this.topUp(task, f);
+      this.topUp(task, f, now);
     }
     return found;
   }
@@ -137,20 +136,10 @@ export class ClaimAhead {
   private functionAhead(task: string): FunctionAhead {
     let f = this.byTask.get(task);
     if (!f) {
-      f = { held: [], next: 0, coming: 0, window: -1, windowCount: 0, lastCount: 0, consumers: new Set() };
+      f = { held: [], next: 0, coming: 0, demand: new DemandWindow(AHEAD_WINDOW_MS), consumers: new Set() };
       this.byTask.set(task, f);
     }
     return f;
-  }
-
-  private count(f: FunctionAhead, now: number): void {
-    const window = Math.floor(now / AHEAD_WINDOW_MS);
-    if (window !== f.window) {
-      f.lastCount = window === f.window + 1 ? f.windowCount : 0;
-      f.window = window;
-      f.windowCount = 0;
-    }
-    f.windowCount++;
   }
 
   private handOut(f: FunctionAhead): ClaimedJob {
@@ -167,8 +156,8 @@ export class ClaimAhead {
    * Claims more when what is held and coming covers less than half the expected demand. The claim
    * is made after the GRAB's own (a microtask later), so the GRAB gets the first job in the queue.
    */
-  private topUp(task: string, f: FunctionAhead): void {
-    const want = Math.min(MAX_AHEAD, f.lastCount);
+  private topUp(task: string, f: FunctionAhead, now: number): void {
+    const want = Math.min(MAX_AHEAD, f.demand.last(now));
     const have = f.held.length - f.next + f.coming;
     if (want === 0 || have * 2 > want || !this.deps.mayClaim(task)) return;
     const max = want - have;
@@ -228,7 +217,7 @@ export class ClaimAhead {
         const gone = f.held.splice(f.next, stale);
         for (const { job } of gone) void this.giveBack(job);
         // Demand was overestimated: start again from what the next windows show.
-        f.lastCount = 0;
+        f.demand.reset();
       }
       if (f.next < f.held.length) earliest = Math.min(earliest, f.held[f.next].at + HOLD_MS);
     }

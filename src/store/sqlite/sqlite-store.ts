@@ -284,8 +284,9 @@ export class SqliteStore implements Store {
   async finishJobs(p: { transitions: Transition[]; now: number; claim?: ClaimParams }): Promise<FinishResult> {
     return this.write(() => {
       const out: FinishResult = { results: [], finishedBatches: [], followUps: [], claimed: [] };
+      const succeeded = this.succeedMany(p.transitions, p.now);
       for (const t of p.transitions) {
-        const row = this.applyTransition(t, p.now);
+        const row = succeeded?.has(t) ? succeeded.get(t) : this.applyTransition(t, p.now);
         out.results.push({ ok: row !== undefined, task: row?.task ?? null, concurrencyKey: row?.concurrencyKey ?? null });
         if (row?.batchId != null && t.to !== 'queued') {
           const finished = this.countBatchFinished(String(row.batchId), t.to === 'succeeded' ? 1 : 0, t.to === 'failed' ? 1 : 0, 0, p.now, out.followUps);
@@ -295,6 +296,25 @@ export class SqliteStore implements Store {
       if (p.claim) out.claimed = this.claimInTransaction(p.claim);
       return out;
     });
+  }
+
+  /**
+   * The successes with text results, in one statement (most of a busy worker's turn): each one's
+   * row, or undefined where it was refused; null when there are too few to be worth it.
+   */
+  private succeedMany(transitions: Transition[], now: number): Map<Transition, Applied | undefined> | null {
+    const many = transitions.filter((t): t is Transition & { to: 'succeeded' } => t.to === 'succeeded' && (typeof t.result === 'string' || t.result === null));
+    if (many.length < 4) return null;
+    const rows = this.stmt('succeed_jobs').all({ items: JSON.stringify(many.map((t) => [Number(t.id), Number(t.token), t.result])), now }) as (Applied & {
+      id: number;
+    })[];
+    const byId = new Map(rows.map((r) => [String(r.id), r]));
+    const out = new Map<Transition, Applied | undefined>();
+    for (const t of many) {
+      out.set(t, byId.get(t.id));
+      byId.delete(t.id); // the same job twice in one turn: the second is refused, as one by one
+    }
+    return out;
   }
 
   private applyTransition(t: Transition, now: number): Applied | undefined {
