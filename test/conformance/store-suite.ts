@@ -211,6 +211,40 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.ok(reaped.requeued.some((j) => j.id === single.id));
     });
 
+    it('records a turn of many outcomes at once, each judged on its own: a stale token, the same job twice, bytes among text', async () => {
+      await store.insertJobs({ jobs: Array.from({ length: 8 }, (_, i) => newJob({ input: `{"i":${i}}` })), now: T0 });
+      const jobs = await claim(8, ['email']);
+      assert.equal(jobs.length, 8);
+      const ok = (j: (typeof jobs)[number], result: string | Buffer | null) => ({ to: 'succeeded' as const, id: j.id, token: j.leaseToken, result });
+      const transitions = [
+        ok(jobs[0], '"a"'),
+        ok(jobs[1], null),
+        { ...ok(jobs[2], '"stale"'), token: '12345' },
+        ok(jobs[3], Buffer.from([0, 1, 2])),
+        ok(jobs[4], '"first"'),
+        ok(jobs[4], '"second"'),
+        { to: 'failed' as const, id: jobs[5].id, token: jobs[5].leaseToken, error: '{"message":"no"}' },
+        ok(jobs[6], '"g"'),
+        ok(jobs[7], '{"h":1}'),
+      ];
+      const r = await store.finishJobs({ transitions, now: T0 + 5 });
+      assert.deepEqual(
+        r.results.map((x) => x.ok),
+        [true, true, false, true, true, false, true, true, true],
+      );
+      assert.ok(r.results.filter((x) => x.ok).every((x) => x.task === 'email'));
+      const rows = new Map((await store.getJobs({ ids: jobs.map((j) => j.id) })).map((j) => [j.id, j]));
+      const stateOf = (i: number) => [rows.get(jobs[i].id)!.state, rows.get(jobs[i].id)!.result];
+      assert.deepEqual(stateOf(0), ['succeeded', '"a"']);
+      assert.deepEqual(stateOf(1), ['succeeded', null]);
+      assert.deepEqual(stateOf(2), ['running', null]);
+      assert.deepEqual(stateOf(3), ['succeeded', Buffer.from([0, 1, 2])]);
+      assert.deepEqual(stateOf(4), ['succeeded', '"first"']);
+      assert.equal(rows.get(jobs[5].id)!.state, 'failed');
+      assert.deepEqual(stateOf(7), ['succeeded', '{"h":1}']);
+      assert.equal(rows.get(jobs[0].id)!.finishedAt, T0 + 5);
+    });
+
     // ---- claiming ------------------------------------------------------------------------------
 
     it('claims higher priority first, then earlier run_at, then FIFO', async () => {

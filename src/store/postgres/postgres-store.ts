@@ -208,6 +208,31 @@ export class PostgresStore implements Store {
   }
 
   async finishJobs(p: { transitions: Transition[]; now: number; claim?: ClaimParams }): Promise<FinishResult> {
+    // A job given twice in one call: its later outcomes are judged after the first is written (in
+    // one statement, PostgreSQL would apply either).
+    const seen = new Set<string>();
+    const repeats = p.transitions.map((x) => {
+      const again = seen.has(x.id);
+      seen.add(x.id);
+      return again;
+    });
+    if (repeats.some(Boolean)) return this.finishInTwo(p, repeats);
+    return this.finishOnce(p);
+  }
+
+  private async finishInTwo(p: { transitions: Transition[]; now: number; claim?: ClaimParams }, repeats: boolean[]): Promise<FinishResult> {
+    const first = await this.finishOnce({ ...p, transitions: p.transitions.filter((_, i) => !repeats[i]) });
+    const later = await this.finishJobs({ transitions: p.transitions.filter((_, i) => repeats[i]), now: p.now });
+    const [a, b] = [first.results[Symbol.iterator](), later.results[Symbol.iterator]()];
+    return {
+      results: repeats.map((r) => (r ? b : a).next().value!),
+      finishedBatches: [...first.finishedBatches, ...later.finishedBatches],
+      followUps: [...first.followUps, ...later.followUps],
+      claimed: first.claimed,
+    };
+  }
+
+  private async finishOnce(p: { transitions: Transition[]; now: number; claim?: ClaimParams }): Promise<FinishResult> {
     const t = p.transitions;
     const results = t.map((x) => (x.to === 'succeeded' ? payloadColumns(x.result) : [null, null]));
     const c = p.claim && p.claim.max > 0 && p.claim.tasks.length > 0 ? p.claim : undefined;

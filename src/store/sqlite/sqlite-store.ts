@@ -303,17 +303,20 @@ export class SqliteStore implements Store {
    * row, or undefined where it was refused; null when there are too few to be worth it.
    */
   private succeedMany(transitions: Transition[], now: number): Map<Transition, Applied | undefined> | null {
-    const many = transitions.filter((t): t is Transition & { to: 'succeeded' } => t.to === 'succeeded' && (typeof t.result === 'string' || t.result === null));
+    // A job given twice in one turn goes one by one after its first (an UPDATE … FROM would apply either).
+    const seen = new Set<string>();
+    const many = transitions.filter((t): t is Transition & { to: 'succeeded' } => {
+      const first = !seen.has(t.id);
+      seen.add(t.id);
+      return first && t.to === 'succeeded' && (typeof t.result === 'string' || t.result === null);
+    });
     if (many.length < 4) return null;
     const rows = this.stmt('succeed_jobs').all({ items: JSON.stringify(many.map((t) => [Number(t.id), Number(t.token), t.result])), now }) as (Applied & {
       id: number;
     })[];
     const byId = new Map(rows.map((r) => [String(r.id), r]));
     const out = new Map<Transition, Applied | undefined>();
-    for (const t of many) {
-      out.set(t, byId.get(t.id));
-      byId.delete(t.id); // the same job twice in one turn: the second is refused, as one by one
-    }
+    for (const t of many) out.set(t, byId.get(t.id));
     return out;
   }
 
