@@ -2,7 +2,8 @@
  * The four core workloads, written once against a small queue interface so that Offload and the
  * peers (bench/peers/) run exactly the same code, with no-op handlers and input {"i":n}:
  * W1 single awaited enqueues · W2 enqueues in chunks of 1,000 · W3 drain with one worker at
- * concurrency 10 · W4 steady 100 jobs/s to an idle worker, enqueue→handler-start latency.
+ * concurrency 10 · W4 steady 100 jobs/s to an idle worker, enqueue→handler-start latency · W5 the
+ * W3 drain from a 50,000-job backlog.
  */
 
 export interface WorkloadResult {
@@ -81,6 +82,8 @@ export const WORKLOADS = {
   W2: (open: QueueFactory, n?: number) => w2ChunkedEnqueues(open, n),
   W3: (open: QueueFactory, n?: number) => w3Drain(open, n),
   W4: (open: QueueFactory, n?: number) => w4Latency(open, n),
+  /** W3 from a backlog two and a half times as deep: the drain rate should not depend on it. */
+  W5: (open: QueueFactory, n?: number) => w3Drain(open, n ?? 50_000, 10, 'W5'),
 };
 
 export type WorkloadName = keyof typeof WORKLOADS;
@@ -107,8 +110,8 @@ export function w2ChunkedEnqueues(open: QueueFactory, n = 50_000, chunk = 1000):
   });
 }
 
-export function w3Drain(open: QueueFactory, n = 20_000, concurrency = 10): Promise<WorkloadResult> {
-  return withQueue(open, 'w3', async (q) => {
+export function w3Drain(open: QueueFactory, n = 20_000, concurrency = 10, label = 'W3'): Promise<WorkloadResult> {
+  return withQueue(open, label.toLowerCase(), async (q) => {
     await enqueueInChunks(q, n, 1000);
     let peakRss = process.memoryUsage().rss;
     const sampler = setInterval(() => {
@@ -120,7 +123,7 @@ export function w3Drain(open: QueueFactory, n = 20_000, concurrency = 10): Promi
     const ms = performance.now() - start;
     clearInterval(sampler);
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
-    return result(`W3 drain ${n} jobs, one worker, concurrency ${concurrency}`, n, ms, { peakRssMb: Math.round(peakRss / 1048576) });
+    return result(`${label} drain ${n} jobs, one worker, concurrency ${concurrency}`, n, ms, { peakRssMb: Math.round(peakRss / 1048576) });
   });
 }
 

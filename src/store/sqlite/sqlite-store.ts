@@ -299,8 +299,8 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * The successes with text results, in one statement (most of a busy worker's turn): each one's
-   * row, or undefined where it was refused; null when there are too few to be worth it.
+   * The successes in one statement (most of a busy worker's turn): each one's row, or undefined
+   * where it was refused; null when there are too few to be worth it.
    */
   private succeedMany(transitions: Transition[], now: number): Map<Transition, Applied | undefined> | null {
     // A job given twice in one turn goes one by one after its first (an UPDATE … FROM would apply either).
@@ -308,10 +308,13 @@ export class SqliteStore implements Store {
     const many = transitions.filter((t): t is Transition & { to: 'succeeded' } => {
       const first = !seen.has(t.id);
       seen.add(t.id);
-      return first && t.to === 'succeeded' && (typeof t.result === 'string' || t.result === null);
+      return first && t.to === 'succeeded';
     });
     if (many.length < 4) return null;
-    const rows = this.stmt('succeed_jobs').all({ items: JSON.stringify(many.map((t) => [Number(t.id), Number(t.token), t.result])), now }) as (Applied & {
+    const items = many.map((t) =>
+      Buffer.isBuffer(t.result) ? [Number(t.id), Number(t.token), null, t.result.toString('hex')] : [Number(t.id), Number(t.token), t.result],
+    );
+    const rows = this.stmt('succeed_jobs').all({ items: JSON.stringify(items), now }) as (Applied & {
       id: number;
     })[];
     const byId = new Map(rows.map((r) => [String(r.id), r]));
