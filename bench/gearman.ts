@@ -36,6 +36,8 @@ export interface GearmanBenchOptions {
   backlog: number;
   /** Offload on PostgreSQL too, on this server (a schema of its own, dropped afterwards). */
   postgresUrl?: string;
+  /** The `offload` CLI to start as the server under test (default: this build's); another build's, to compare. */
+  cli?: string;
   /** Offload servers write a CPU profile (node --cpu-prof) here. */
   profileDir?: string;
   /** Only these servers (all by default). */
@@ -131,7 +133,7 @@ async function startGearmand(): Promise<ServerUnderTest> {
   return { name: 'gearmand', port, pid: proc.pid!, stop: () => stop(proc) };
 }
 
-async function startOffload(kind: 'sqlite' | 'memory' | 'postgres', { postgresUrl, profileDir }: GearmanBenchOptions): Promise<ServerUnderTest> {
+async function startOffload(kind: 'sqlite' | 'memory' | 'postgres', { postgresUrl, profileDir, cli = CLI }: GearmanBenchOptions): Promise<ServerUnderTest> {
   const dir = mkdtempSync(join(tmpdir(), 'offload-bench-gearman-'));
   // Default SQLite settings (WAL, synchronous=NORMAL) and PostgreSQL's (synchronous_commit on):
   // every acknowledged job survives a crash of the server. In memory: nothing survives; the same
@@ -148,7 +150,7 @@ async function startOffload(kind: 'sqlite' | 'memory' | 'postgres', { postgresUr
     dispose = () => dropSchema(postgresUrl!, schema);
   }
   const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
-  const proc = spawn(process.execPath, [...profile, CLI, '--store', store, 'start', '--gearman', '127.0.0.1:0', '--concurrency', '0'], {
+  const proc = spawn(process.execPath, [...profile, cli, '--store', store, 'start', '--gearman', '127.0.0.1:0', '--concurrency', '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, OFFLOAD_LOG_LEVEL: 'warn' },
   });

@@ -11,11 +11,13 @@ export function printTable(systems: Record<string, WorkloadResult[]>): void {
   const names = Object.keys(systems);
   const ours = systems.offload;
   const header = ['workload', ...names.flatMap((n) => (n === 'offload' ? [n] : [n, 'offload ÷'])), ''];
-  const rows = ours.map((r, i) => {
+  const key = (r: WorkloadResult) => r.name.split(' ')[0];
+  const rows = ours.map((r) => {
     const mine = figure(r);
-    const cells = [r.name.split(' ')[0], mine.text];
+    const cells = [key(r), mine.text];
     for (const n of names.filter((x) => x !== 'offload')) {
-      const theirs = systems[n][i] ? figure(systems[n][i]) : undefined;
+      const peer = systems[n].find((p) => key(p) === key(r));
+      const theirs = peer ? figure(peer) : undefined;
       const ratio = theirs && theirs.value > 0 && mine.value > 0 ? (mine.higherIsBetter ? mine.value / theirs.value : theirs.value / mine.value) : NaN;
       cells.push(theirs?.text ?? 'n/a', Number.isFinite(ratio) ? `${ratio.toFixed(1)}×` : 'n/a');
     }

@@ -1,13 +1,15 @@
 /**
  * `npm run bench [-- --store URL] [--only W1,W3,H1,G] [--synchronous full|off] [--no-peers]`
  *
- * - W1–W4, the core workloads, on Offload; on PostgreSQL also on graphile-worker and pg-boss
+ * - W1–W5, the core workloads, on Offload; on PostgreSQL also on graphile-worker (defaults, and
+ *   batched: local queue, batched completions) and pg-boss
  *   (bench/peers/), on the same server in the same run, side by side with ratios, and the bare-pg
  *   ceiling measured first. Written to bench/results/<store>-latest.json.
  * - H1–H2, the HTTP API on loopback, and A1–A3, agents draining jobs over HTTP (a TS worker with
  *   --connect, the Python agent, the Java agent), on SQLite. Written with the core workloads.
  * - G, the Gearman part: the same PHP clients and workers against gearmand and against Offload
- *   (SQLite, in-memory SQLite, PostgreSQL at --gearman-postgres); --gearman-servers picks some.
+ *   (SQLite, in-memory SQLite, PostgreSQL at --gearman-postgres); --gearman-servers picks some;
+ *   --gearman-cli runs another build's `offload` as the server (to compare builds with one harness).
  *   Written to bench/results/gearman-latest.json.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,6 +40,7 @@ const { values } = parseArgs({
     'gearman-backlog': { type: 'string', default: '20000' },
     'gearman-servers': { type: 'string' },
     profile: { type: 'string' },
+    'gearman-cli': { type: 'string' },
     'gearman-postgres': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
   },
 });
@@ -130,6 +133,7 @@ async function main(): Promise<void> {
   }
   if (postgres && !values['no-peers']) {
     systems['graphile-worker'] = await runAll('graphile-worker', (l) => graphileQueue(values.store!, l), core);
+    systems['graphile-worker batched'] = await runAll('graphile batched', (l) => graphileQueue(values.store!, l, true), core);
     // pg-boss's workers poll (at most every 0.5 s, a batch of 10 each time): about 20 jobs/s, so
     // its drain is measured on 500 jobs rather than 20,000 (17 minutes).
     systems['pg-boss'] = await runAll(
@@ -176,6 +180,7 @@ async function gearman(): Promise<void> {
     backlog: Number(values['gearman-backlog']),
     postgresUrl: withPostgres ? postgresUrl : undefined,
     profileDir: values.profile,
+    cli: values['gearman-cli'],
     servers: values['gearman-servers']?.split(',') as ServerName[] | undefined,
   };
   console.log(
