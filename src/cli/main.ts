@@ -181,37 +181,46 @@ program
   .description('run a worker process for the tasks exported by MODULE(s)')
   .argument('<module...>', 'modules exporting task definitions')
   .option('--concurrency <n>', 'jobs run at once', int('concurrency', 1), 10)
+  .option('--claim-ahead <n>', 'while handlers finish fast, at most this many jobs claimed beyond the free slots (0: none)', int('claim-ahead', 0), 100)
   .option('--lease <ms>', "lease length; a silent worker's jobs come back after this long", int('lease', 1000), 30_000)
   .option('--shutdown-timeout <ms>', 'on SIGTERM, how long running jobs may take before they are released', int('shutdown-timeout', 0), 10_000)
   .option('--connect <url>', 'work for the Offload server at this URL, over its HTTP API, instead of opening the store')
   .addOption(
     new Option('--token <secret>', 'with --connect: an API token of scope work (better in $OFFLOAD_TOKEN, out of the process list)').env('OFFLOAD_TOKEN'),
   )
-  .action(async (modules: string[], opts: { concurrency: number; lease: number; shutdownTimeout: number; connect?: string; token?: string }) => {
-    const o = output();
-    const tasks = await loadAll(modules);
-    if (opts.connect !== undefined) return workRemotely(o, tasks, { ...opts, url: opts.connect });
-    const offload = await Offload.open({ store: globals().store, tasks, logger: defaultLogger(process.env.OFFLOAD_LOG_LEVEL ?? 'info') });
-    exitOnSignals(
-      () => offload.close(),
-      (text) => o.err(text),
-    );
-    const worker = await offload.work({ concurrency: opts.concurrency, leaseMs: opts.lease, shutdownTimeoutMs: opts.shutdownTimeout });
-    if (o.json) o.out(JSON.stringify({ worker: worker.id, tasks: worker.tasks, concurrency: worker.concurrency }));
-    else o.out(`worker ${worker.id} running ${worker.tasks.join(', ')} (concurrency ${worker.concurrency}) on ${redact(offload.store.description)}`);
-  });
+  .action(
+    async (modules: string[], opts: { concurrency: number; claimAhead: number; lease: number; shutdownTimeout: number; connect?: string; token?: string }) => {
+      const o = output();
+      const tasks = await loadAll(modules);
+      if (opts.connect !== undefined) return workRemotely(o, tasks, { ...opts, url: opts.connect });
+      const offload = await Offload.open({ store: globals().store, tasks, logger: defaultLogger(process.env.OFFLOAD_LOG_LEVEL ?? 'info') });
+      exitOnSignals(
+        () => offload.close(),
+        (text) => o.err(text),
+      );
+      const worker = await offload.work({
+        concurrency: opts.concurrency,
+        claimAhead: opts.claimAhead,
+        leaseMs: opts.lease,
+        shutdownTimeoutMs: opts.shutdownTimeout,
+      });
+      if (o.json) o.out(JSON.stringify({ worker: worker.id, tasks: worker.tasks, concurrency: worker.concurrency }));
+      else o.out(`worker ${worker.id} running ${worker.tasks.join(', ')} (concurrency ${worker.concurrency}) on ${redact(offload.store.description)}`);
+    },
+  );
 
 /** `offload worker --connect`: the same worker, over HTTP; it waits for a server that is not up yet. */
 async function workRemotely(
   o: Output,
   tasks: TaskDefinition<any, any>[],
-  opts: { url: string; token?: string; concurrency: number; lease: number; shutdownTimeout: number },
+  opts: { url: string; token?: string; concurrency: number; claimAhead: number; lease: number; shutdownTimeout: number },
 ): Promise<void> {
   const worker = remoteWorker({
     url: opts.url,
     token: opts.token,
     tasks,
     concurrency: opts.concurrency,
+    claimAhead: opts.claimAhead,
     leaseMs: opts.lease,
     shutdownTimeoutMs: opts.shutdownTimeout,
     logger: defaultLogger(process.env.OFFLOAD_LOG_LEVEL ?? 'info'),

@@ -105,6 +105,7 @@ export const hold = defineTask('cli.hold', async () => 'held');
       [['jobs', '--state', 'sleeping'], /invalid. Allowed choices are queued/, 2],
       [['--store', 'mysql://x', 'counts'], /^error INVALID_STORE_URL: /, 1],
       [['worker', join(dir.path, 'missing.mjs')], /^error MODULE_LOAD_FAILED: /, 1],
+      [['worker', join(dir.path, 'missing.mjs'), '--claim-ahead', '-1'], /^error INVALID_OPTION: .*claim-ahead.*≥ 0/, 1],
       [['frobnicate'], /unknown command/, 2],
     ];
     for (const [args, message, exit] of cases) {
