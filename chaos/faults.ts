@@ -7,21 +7,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { TEST_PG_URL } from '../test/helpers/postgres.js';
+import { TEST_PG_URL, withAdmin } from '../test/helpers/postgres.js';
 
 export function admin(): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: TEST_PG_URL, connectionTimeoutMillis: 5000 });
   client.on('error', () => undefined);
   return client.connect().then(() => client);
-}
-
-async function withAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = await admin();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end().catch(() => undefined);
-  }
 }
 
 /** `pg_ctlcluster … restart`: every connection is dropped, the server is down for a moment. */

@@ -94,6 +94,8 @@ type OutputFor<M extends TaskMap, T> = T extends TaskDefinition<any, infer O> ? 
  */
 export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   readonly store: Store;
+  /** Store calls of this process under way (the instrumented store counts them). */
+  private readonly storeCallsInFlight: () => number;
   readonly bus = new EventBus();
   readonly clock: Clock;
   readonly logger: Logger;
@@ -117,7 +119,9 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   ) {
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? defaultLogger();
-    this.store = instrumentStore(store, this.bus);
+    const instrumented = instrumentStore(store, this.bus);
+    this.store = instrumented;
+    this.storeCallsInFlight = () => instrumented.inFlight;
     this.registry = new TaskRegistry(this.store, this.clock);
     this.waiters = new Waiters(this.store, this.bus, this.clock);
     this.runnability = new Runnability(
@@ -425,7 +429,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
 
   /** Whether store calls of this process are under way, or outcomes wait for the group commit (for test clocks). */
   get storeBusy(): boolean {
-    return (this.store as { inFlight?: number }).inFlight! > 0 || this.commits.pending > 0;
+    return this.storeCallsInFlight() > 0 || this.commits.pending > 0;
   }
 
   /** Writes what the group commit still holds; a store that stays down gets a moment, then those writes fail. */

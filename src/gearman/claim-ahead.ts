@@ -2,27 +2,24 @@
  * Jobs claimed ahead for the functions whose workers drain a backlog. A GRAB that finds one here
  * is answered at once, with no claim of its own and no wait for a commit; the jobs come in
  * batches, claimed through the group commit (in the transaction of the turn's outcomes), and are
- * held under the port's leases until a GRAB takes them.
+ * held under the port's leases until a GRAB takes them, in a ClaimedAhead per function (the
+ * worker's own, worker/claimed-ahead.ts).
  *
  * How many are claimed ahead follows how fast a function's GRABs come: as many as arrived in the
- * last AHEAD_WINDOW_MS, at most MAX_AHEAD. A function grabbed now and then has none ahead (each
+ * last 10 ms, at most MAX_AHEAD. A function grabbed now and then has none ahead (each
  * GRAB claims for itself, as before). Held jobs go back to the queue, the attempt not counted,
  * when no connection that grabbed for the function is left, when nobody came for them within
  * HOLD_MS, and at stop; a job cancelled meanwhile, or whose lease is lost, is dropped.
  */
 import { Alarm, type Clock } from '../core/clock.js';
-import { DemandWindow } from '../core/demand.js';
 import type { Logger } from '../core/logger.js';
 import type { GroupCommit } from '../store/group-commit.js';
 import type { ClaimedJob } from '../store/store.js';
+import { ClaimedAhead, HOLD_MS } from '../worker/claimed-ahead.js';
 import type { LeaseKeeper } from '../worker/lease-keeper.js';
 
-/** Demand is counted over windows this long; the last full window's count is how many to hold. */
-const AHEAD_WINDOW_MS = 10;
 /** At most this many jobs of one function are held ahead. */
 const MAX_AHEAD = 200;
-/** A job held this long without a GRAB for it goes back to the queue. */
-export const HOLD_MS = 250;
 
 export interface ClaimAheadDeps {
   commits: GroupCommit;
@@ -43,19 +40,10 @@ export interface ClaimAheadDeps {
   release(job: ClaimedJob): Promise<void>;
 }
 
-interface Held {
-  job: ClaimedJob;
-  at: number;
-}
-
 interface FunctionAhead {
-  held: Held[];
-  /** Index of the next job to hand out (the array is compacted now and then). */
-  next: number;
+  held: ClaimedAhead;
   /** Asked for and not yet arrived. */
   coming: number;
-  /** GRABs, per window. */
-  demand: DemandWindow;
   /** The connections that grabbed for it. */
   consumers: Set<object>;
 }
@@ -77,8 +65,7 @@ export class ClaimAhead {
 
   /** Jobs of `task` held here. */
   heldFor(task: string): number {
-    const f = this.byTask.get(task);
-    return f ? f.held.length - f.next : 0;
+    return this.byTask.get(task)?.held.size ?? 0;
   }
 
   /** Whether `id` is held here (claimed, not handed to a worker yet). */
@@ -97,8 +84,8 @@ export class ClaimAhead {
     for (const task of tasks) {
       const f = this.functionAhead(task);
       f.consumers.add(consumer);
-      f.demand.tick(now);
-      if (!found && f.next < f.held.length) found = this.handOut(f);
+      f.held.started(now);
+      if (!found) found = this.handOut(f);
       this.topUp(task, f, now);
     }
     return found;
@@ -122,8 +109,7 @@ export class ClaimAhead {
     this.deps.leases.release(id);
     const f = this.byTask.get(task);
     if (!f) return;
-    const i = f.held.findIndex((h, k) => k >= f.next && h.job.id === id);
-    if (i >= 0) f.held.splice(i, 1);
+    f.held.drop(id);
   }
 
   /** Gives back everything held (resolves once it is back in the queue); claims arriving later are given back as they come. */
@@ -136,19 +122,15 @@ export class ClaimAhead {
   private functionAhead(task: string): FunctionAhead {
     let f = this.byTask.get(task);
     if (!f) {
-      f = { held: [], next: 0, coming: 0, demand: new DemandWindow(AHEAD_WINDOW_MS), consumers: new Set() };
+      f = { held: new ClaimedAhead(MAX_AHEAD), coming: 0, consumers: new Set() };
       this.byTask.set(task, f);
     }
     return f;
   }
 
-  private handOut(f: FunctionAhead): ClaimedJob {
-    const { job } = f.held[f.next++];
-    if (f.next > 64 && f.next * 2 > f.held.length) {
-      f.held = f.held.slice(f.next);
-      f.next = 0;
-    }
-    this.byId.delete(job.id);
+  private handOut(f: FunctionAhead): ClaimedJob | undefined {
+    const job = f.held.take();
+    if (job) this.byId.delete(job.id);
     return job;
   }
 
@@ -157,8 +139,8 @@ export class ClaimAhead {
    * is made after the GRAB's own (a microtask later), so the GRAB gets the first job in the queue.
    */
   private topUp(task: string, f: FunctionAhead, now: number): void {
-    const want = Math.min(MAX_AHEAD, f.demand.last(now));
-    const have = f.held.length - f.next + f.coming;
+    const want = f.held.expected(now);
+    const have = f.held.size + f.coming;
     if (want === 0 || have * 2 > want || !this.deps.mayClaim(task)) return;
     const max = want - have;
     const since = this.deps.since();
@@ -185,7 +167,7 @@ export class ClaimAhead {
     }
     const now = this.deps.clock.now();
     for (const job of jobs) {
-      f.held.push({ job, at: now });
+      f.held.hold(job, now);
       this.byId.set(job.id, task);
       this.deps.leases.keep({ id: job.id, token: job.leaseToken, task });
     }
@@ -194,10 +176,7 @@ export class ClaimAhead {
   }
 
   private releaseAll(f: FunctionAhead): Promise<void>[] {
-    const held = f.held.slice(f.next);
-    f.held = [];
-    f.next = 0;
-    return held.map(({ job }) => this.giveBack(job));
+    return f.held.takeAll().map((job) => this.giveBack(job));
   }
 
   private giveBack(job: ClaimedJob): Promise<void> {
@@ -211,15 +190,8 @@ export class ClaimAhead {
     const now = this.deps.clock.now();
     let earliest = Number.POSITIVE_INFINITY;
     for (const f of this.byTask.values()) {
-      let stale = 0;
-      while (f.next + stale < f.held.length && f.held[f.next + stale].at + HOLD_MS <= now) stale++;
-      if (stale > 0) {
-        const gone = f.held.splice(f.next, stale);
-        for (const { job } of gone) void this.giveBack(job);
-        // Demand was overestimated: start again from what the next windows show.
-        f.demand.reset();
-      }
-      if (f.next < f.held.length) earliest = Math.min(earliest, f.held[f.next].at + HOLD_MS);
+      for (const job of f.held.takeStale(now)) void this.giveBack(job);
+      earliest = Math.min(earliest, f.held.dueAt ?? Number.POSITIVE_INFINITY);
     }
     if (earliest !== Number.POSITIVE_INFINITY) this.expiry.at(earliest);
   }

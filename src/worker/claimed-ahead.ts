@@ -1,10 +1,11 @@
 /**
- * Jobs a worker claimed ahead of its free slots while its handlers finish fast: the next job
- * starts the moment a slot frees, with no claim in between, and claims come in fewer, larger
- * transactions. As many are held as the worker started in the last AHEAD_WINDOW_MS, at most
- * `max`; a worker whose handlers take longer than the window holds next to none. They are held
- * under the worker's leases and go back to the queue, the attempt not counted, when none started
- * within HOLD_MS (the worker got slower), and at stop.
+ * Jobs claimed ahead of demand, oldest first: a worker's beyond its free slots while its handlers
+ * finish fast, and the Gearman port's for a function whose workers grab fast (one per function).
+ * The next job is handed out the moment it is asked for, with no claim in between, and claims come
+ * in fewer, larger transactions. As many are wanted as were asked for in the last
+ * AHEAD_WINDOW_MS, at most `max`: a consumer slower than the window holds next to none. The holder
+ * keeps their leases and gives back, the attempt not counted, what waited HOLD_MS (`takeStale`)
+ * and everything at stop (`takeAll`).
  */
 import { DemandWindow } from '../core/demand.js';
 import type { ClaimedJob } from '../store/store.js';
@@ -34,12 +35,17 @@ export class ClaimedAhead {
     return this.size > 0 ? this.held[this.next].at + HOLD_MS : undefined;
   }
 
-  /** How many more to claim ahead now. */
-  wanted(now: number): number {
-    return Math.max(0, Math.min(this.max, this.demand.last(now)) - this.size);
+  /** How many to hold, going by the last window's demand. */
+  expected(now: number): number {
+    return Math.min(this.max, this.demand.last(now));
   }
 
-  /** A job started (from here or not): demand. */
+  /** How many more to claim ahead now. */
+  wanted(now: number): number {
+    return Math.max(0, this.expected(now) - this.size);
+  }
+
+  /** A job was asked for (started, or grabbed), whether it came from here or not: demand. */
   started(now: number): void {
     this.demand.tick(now);
   }

@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { HOLD_MS } from '../../src/gearman/claim-ahead.js';
 import type { Wakeups } from '../../src/gearman/wakeups.js';
 import type { CallStats } from '../../src/store/instrumented.js';
+import { HOLD_MS } from '../../src/worker/claimed-ahead.js';
 import { adminExchange, gearmanWorker, idOf, type RawPeer, startTestGearman, type TestGearman, until } from '../helpers/gearman.js';
 
 function claims(t: TestGearman): number {

@@ -22,14 +22,19 @@ export function urlForSchema(schema: string, options: Record<string, string> = {
   return url.toString();
 }
 
-/** Runs `fn` with a plain connection to the test server (outside any Offload store). */
+/**
+ * Runs `fn` with a plain connection to the test server (outside any Offload store). The server
+ * may go away meanwhile (the chaos harness restarts it): that shows in `fn`'s own queries, never
+ * as an unhandled error from the idle connection or its close.
+ */
 export async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: TEST_PG_URL, connectionTimeoutMillis: 3000 });
+  const client = new pg.Client({ connectionString: TEST_PG_URL, connectionTimeoutMillis: 5000 });
+  client.on('error', () => undefined);
   await client.connect();
   try {
     return await fn(client);
   } finally {
-    await client.end();
+    await client.end().catch(() => undefined);
   }
 }
 

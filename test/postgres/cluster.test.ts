@@ -28,12 +28,15 @@ function nextChange(store: Store, match: (c: StoreChange) => boolean = () => tru
   });
 }
 
-/** Terminates the backends of one application_name (a store's connections, when the URL names them). */
+/**
+ * Terminates the backends of one application_name (a store's connections, when the URL names
+ * them), and waits until they are gone (their locks released with them), up to 5 s each.
+ */
 function terminate(applicationName: string): Promise<number> {
   return withAdmin(
     async (c) =>
       (
-        await c.query('SELECT count(*)::int AS n FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1) t', [
+        await c.query('SELECT count(*)::int AS n FROM (SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE application_name = $1) t', [
           applicationName,
         ])
       ).rows[0].n as number,

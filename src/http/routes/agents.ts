@@ -115,16 +115,16 @@ export function agentRoutes(app: Api, ctx: ApiContext): void {
     async (request, reply) => {
       const { outcomes, claim } = request.body;
       const claimOptions = claim && (await claimOptionsOf(request, claim));
-      const allowed = await allowedOutcomes(
+      const refused = await refusedOutcomes(
         request,
         outcomes.map((o) => o.id),
       );
-      const mine = outcomes.filter((o) => !allowed.has(o.id) || allowed.get(o.id) === null);
+      const mine = outcomes.filter((o) => !refused.has(o.id));
       const r = await offload.finishMany(mine as AgentOutcome[], claimOptions);
       const byId = new Map(r.results.map((x) => [x.id, x]));
       const results = outcomes.map((o) => {
-        const refused = allowed.get(o.id);
-        const x = refused ? { id: o.id, error: refused } : byId.get(o.id)!;
+        const error = refused.get(o.id);
+        const x = error ? { id: o.id, error } : byId.get(o.id)!;
         if ('error' in x) return { id: o.id, error: x.error.toJSON() };
         return { id: o.id, state: x.state, runAt: x.runAt === null ? null : iso(x.runAt) };
       });
@@ -135,8 +135,8 @@ export function agentRoutes(app: Api, ctx: ApiContext): void {
   );
 
   /** For a token limited to some tasks: the outcomes of jobs it may not touch, each with its error (FORBIDDEN, JOB_NOT_FOUND). */
-  async function allowedOutcomes(request: FastifyRequest, ids: string[]): Promise<Map<string, OffloadError | null>> {
-    const out = new Map<string, OffloadError | null>();
+  async function refusedOutcomes(request: FastifyRequest, ids: string[]): Promise<Map<string, OffloadError>> {
+    const out = new Map<string, OffloadError>();
     if (!isTaskRestricted(request.principal)) return out;
     const rows = new Map((await offload.store.getJobs({ ids })).map((row) => [row.id, row]));
     for (const id of ids) {
@@ -144,7 +144,6 @@ export function agentRoutes(app: Api, ctx: ApiContext): void {
       try {
         if (!row) throw new JobNotFoundError(id);
         requireTask(request, row.task);
-        out.set(id, null);
       } catch (err) {
         if (!isOffloadError(err)) throw err;
         out.set(id, err);
