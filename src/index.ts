@@ -26,5 +26,5 @@ export type { RemoteWorkerOptions } from './remote/remote-worker.js';
 export { startRemoteWorker } from './remote/remote-worker.js';
 export { openStore, parseStoreUrl } from './store/open.js';
 export type { Store, StoreCapabilities } from './store/store.js';
-export type { WorkerOptions } from './worker/worker.js';
+export type { WorkerEnd, WorkerOptions } from './worker/worker.js';
 export { Worker } from './worker/worker.js';

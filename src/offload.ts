@@ -7,7 +7,7 @@ import { buildNewJob, buildNewJobs, DEFAULT_MAX_INPUT_BYTES, type EnqueueOptions
 import { Waiters, type WaitOptions } from './client/waiters.js';
 import { type Batch, type BatchOutcome, batchOutcome, toBatch } from './core/batch.js';
 import { type Clock, sleep, systemClock } from './core/clock.js';
-import { BatchNotFoundError, ClosedError, InvalidOptionError, JobNotFoundError } from './core/errors.js';
+import { BatchNotFoundError, ClosedError, InvalidOptionError, JobNotFoundError, UnknownTaskError } from './core/errors.js';
 import { EventBus, type EventName, type Listener } from './core/events.js';
 import { isJobState, JOB_STATES, type Job, type JobProgress, type JobState, toJob } from './core/job.js';
 import { defaultLogger, type Logger } from './core/logger.js';
@@ -72,6 +72,8 @@ export interface TaskCounts {
   succeeded: number;
   failed: number;
   cancelled: number;
+  /** While the task is suspended (none of its jobs is claimed): until when, in epoch ms; null otherwise. */
+  suspendedUntil: number | null;
 }
 
 export interface WorkOptions extends WorkerOptions {
@@ -293,10 +295,11 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     const byTask = new Map<string, TaskCounts>();
     const entry = (task: string) => {
       let c = byTask.get(task);
-      if (!c) byTask.set(task, (c = { task, queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 }));
+      if (!c) byTask.set(task, (c = { task, queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0, suspendedUntil: null }));
       return c;
     };
-    for (const t of tasks) entry(t.name);
+    const now = this.clock.now();
+    for (const t of tasks) entry(t.name).suspendedUntil = t.pausedUntil !== null && t.pausedUntil > now ? t.pausedUntil : null;
     for (const r of rows) entry(r.task)[r.state] += r.count;
     return [...byTask.values()].sort((a, b) => a.task.localeCompare(b.task));
   }
@@ -307,6 +310,25 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     await this.registry.settingsFor(task);
     const r = await this.store.purgeJobs({ task, states, now: this.clock.now() });
     return r.deleted;
+  }
+
+  /**
+   * Suspends a task on every worker of the store: none of its jobs is claimed for `ms` (jobs
+   * already running go on). A suspension only ever lengthens one in place. Returns its end.
+   */
+  async suspend(task: string, ms: number): Promise<number> {
+    if (!Number.isSafeInteger(ms) || ms < 1) throw new InvalidOptionError('ms', 'must be a whole number of milliseconds ≥ 1');
+    await this.registry.settingsFor(task);
+    const until = this.clock.now() + ms;
+    await this.store.pauseTask({ task, until });
+    const [record] = await this.store.getTasks({ names: [task] });
+    return Math.max(until, record?.pausedUntil ?? until);
+  }
+
+  /** Ends a task's suspension at once; its queued jobs are claimed again. */
+  async resume(task: string): Promise<void> {
+    await this.registry.settingsFor(task);
+    if (!(await this.store.resumeTask({ task }))) throw new UnknownTaskError(task);
   }
 
   /** Puts a failed or cancelled job back in the queue, with its attempts reset. */

@@ -21,6 +21,8 @@ export interface OffloadEvents {
   'job:released': { id: string; task: string; runAt: number; concurrencyKey?: string | null };
   'batch:finished': BatchOutcome;
   'task:suspended': { task: string; until: number };
+  /** A suspension was ended early (by an operator). */
+  'task:resumed': { task: string };
   /** Something changed that this process did not do itself (another process, another node). */
   'store:changed': { tasks: string[] | null };
 }

@@ -378,6 +378,7 @@ export const TaskCountsSchema = Type.Object({
   succeeded: Type.Integer(),
   failed: Type.Integer(),
   cancelled: Type.Integer(),
+  suspendedUntil: Type.Union([Iso, Type.Null()], { description: 'While the task is suspended (none of its jobs is claimed): until when.' }),
 });
 export const TasksResponse = Type.Object({ tasks: Type.Array(TaskCountsSchema) });
 

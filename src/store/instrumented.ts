@@ -150,6 +150,12 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
       bus.emit('task:suspended', { task: p.task, until: p.until });
     },
 
+    async resumeTask(p) {
+      const resumed = await timed('resumeTask', () => store.resumeTask(p));
+      if (resumed) bus.emit('task:resumed', { task: p.task });
+      return resumed;
+    },
+
     upsertWorker: (p) => timed('upsertWorker', () => store.upsertWorker(p)),
     removeWorker: (p) => timed('removeWorker', () => store.removeWorker(p)),
     listWorkers: (p) => timed('listWorkers', () => store.listWorkers(p)),

@@ -77,6 +77,7 @@ export class Runnability {
       bus.on('job:retrying', slotFreedFor),
       bus.on('job:released', slotFreedFor),
       bus.on('task:suspended', (e) => this.signal({ task: e.task, at: e.until, why: 'resumed' })),
+      bus.on('task:resumed', (e) => this.signal({ task: e.task, at: this.now(), why: 'resumed' })),
       this.store.watch((change) => {
         const at = this.now();
         if (change.tasks === null) {

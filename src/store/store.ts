@@ -273,6 +273,8 @@ export interface Store {
   registerTasks(p: { tasks: { name: string; settings: ResolvedTaskSettings }[]; now: number; onlyIfMissing?: boolean }): Promise<void>;
   getTasks(p: { names?: string[] }): Promise<TaskRecord[]>;
   pauseTask(p: { task: string; until: number }): Promise<void>;
+  /** Ends a task's suspension at once; false when the task does not exist. */
+  resumeTask(p: { task: string }): Promise<boolean>;
   /** Removes a task from the registry; false when it has queued or running jobs (or does not exist). */
   removeTask(p: { name: string }): Promise<boolean>;
 

@@ -24,6 +24,11 @@ export interface FetcherDeps {
   pollMs: number;
   /** Slots a claim may fill now. */
   freeSlots(): number;
+  /**
+   * On a long-poll backend, whether a claim waits on the server for work (false: it answers at
+   * once, and an empty answer is reported, for a run that ends when it finds nothing to do).
+   */
+  claimsWait: boolean;
   /** Before the first claim (registers the tasks); retried with the claim when it fails. */
   beforeFirstClaim(): Promise<void>;
   /** Jobs claimed: start them. */
@@ -57,6 +62,11 @@ export class Fetcher {
 
   private get longPoll(): boolean {
     return this.deps.backend.wakeups === 'long-poll';
+  }
+
+  /** Whether a claim is kept waiting on the server while slots are free. */
+  private get holdsClaims(): boolean {
+    return this.longPoll && this.deps.claimsWait;
   }
 
   async start(): Promise<void> {
@@ -118,7 +128,7 @@ export class Fetcher {
       this.deps.onClaimed(jobs);
       // Slots still free after a claim that found jobs: more may be waiting. On a long-poll backend
       // a claim is kept outstanding while slots are free.
-      if (this.deps.freeSlots() > 0 && (jobs.length > 0 || this.longPoll)) this.again = true;
+      if (this.deps.freeSlots() > 0 && (jobs.length > 0 || this.holdsClaims)) this.again = true;
     } catch (err) {
       // A claim aborted by the shutdown is no failure.
       if (!this.stopping) this.retryLater(err);
@@ -135,8 +145,9 @@ export class Fetcher {
   private async fetch(free: number): Promise<ClaimedJob[] | undefined> {
     const params = this.params(free);
     // With outcomes on their way, the claim joins them (one transaction, one request), for every
-    // slot free when they are written; else on a long-poll backend it waits on the server for work.
-    if (!this.longPoll || this.deps.commit.pending > 0) return this.deps.commit.claim({ ...params, max: () => (this.stopping ? 0 : this.deps.freeSlots()) });
+    // slot free when they are written; else on a long-poll backend it waits on the server for work
+    // (unless claimsWait is off: then it answers at once, and an empty answer reaches the worker).
+    if (!this.holdsClaims || this.deps.commit.pending > 0) return this.deps.commit.claim({ ...params, max: () => (this.stopping ? 0 : this.deps.freeSlots()) });
     this.held = new AbortController();
     const startedAt = performance.now();
     try {

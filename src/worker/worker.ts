@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Alarm, type Clock, sleep } from '../core/clock.js';
+import { Alarm, type Clock, sleep, type Timer } from '../core/clock.js';
 import { InvalidOptionError, JobCancelledError, LeaseLostError, OffloadError, SHUTDOWN_CODE } from '../core/errors.js';
 import type { JobProgress } from '../core/job.js';
 import type { Logger } from '../core/logger.js';
@@ -40,6 +40,35 @@ export interface WorkerOptions {
    * Jobs held ahead show as running; unstarted after 250 ms, they go back to the queue.
    */
   claimAhead?: number;
+  /**
+   * A time-budgeted run: this long after start, the worker stops as `stop()` does (it claims no
+   * more, running handlers get `shutdownTimeoutMs` to finish, jobs held ahead go back to the
+   * queue), and `finished` resolves. Default: no limit.
+   */
+  runForMs?: number;
+  /**
+   * A run of at most this many jobs: the worker never holds more than what is left of it (jobs
+   * claimed ahead count; one given back unstarted gives its place back), and once that many
+   * have started and their handlers have ended, it stops and `finished` resolves. Default: no limit.
+   */
+  maxJobs?: number;
+  /**
+   * Stop once the worker is idle: nothing of its own runs or is held, and a claim finds no job
+   * runnable now (jobs delayed, waiting to retry or of a suspended task wait for the next run).
+   * Default false.
+   */
+  untilIdle?: boolean;
+}
+
+/** How a worker's run ended, as `worker.finished` tells it. */
+export interface WorkerEnd {
+  /**
+   * `time`: runForMs was spent; `max-jobs`: maxJobs jobs ran; `idle`: untilIdle and nothing was
+   * left to run; `stopped`: stop() was called (SIGTERM, `offload.close()`).
+   */
+  reason: 'time' | 'max-jobs' | 'idle' | 'stopped';
+  /** Jobs whose handler this worker started. */
+  started: number;
 }
 
 export interface WorkerDeps {
@@ -81,6 +110,22 @@ export class Worker extends Service {
   /** Gives back jobs held ahead too long. */
   private readonly aheadExpiry: Alarm;
   private readonly startedAt: number;
+  private readonly runForMs: number | undefined;
+  private readonly maxJobs: number | undefined;
+  private readonly untilIdle: boolean;
+  /** Jobs whose handler this worker started (what maxJobs counts, with the jobs held ahead). */
+  private startedJobs = 0;
+  /** Why the run ended, when the worker ended it itself. */
+  private endReason: WorkerEnd['reason'] | undefined;
+  private runTimer: Timer | undefined;
+  private resolveFinished!: (end: WorkerEnd) => void;
+  /**
+   * Resolves once the worker has stopped, its jobs finished or released and its outcomes written:
+   * at the end of a budgeted run (runForMs, maxJobs, untilIdle), or after `stop()`.
+   */
+  readonly finished: Promise<WorkerEnd> = new Promise((resolve) => {
+    this.resolveFinished = resolve;
+  });
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -94,6 +139,10 @@ export class Worker extends Service {
     this.shutdownTimeoutMs = nonNegativeInt('shutdownTimeoutMs', opts.shutdownTimeoutMs ?? 10_000);
     this.ahead = new ClaimedAhead(nonNegativeInt('claimAhead', opts.claimAhead ?? 100));
     this.aheadExpiry = new Alarm(deps.clock, () => this.releaseStale());
+    this.runForMs = opts.runForMs === undefined ? undefined : positiveInt('runForMs', opts.runForMs);
+    this.maxJobs = opts.maxJobs === undefined ? undefined : positiveInt('maxJobs', opts.maxJobs);
+    if (opts.untilIdle !== undefined && typeof opts.untilIdle !== 'boolean') throw new InvalidOptionError('untilIdle', 'must be true or false');
+    this.untilIdle = opts.untilIdle ?? false;
     if (heartbeatMs >= this.leaseMs) throw new InvalidOptionError('heartbeatMs', 'must be shorter than leaseMs, or leases expire between heartbeats');
     this.id = opts.id ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.tasks = this.resolveTasks(opts.tasks);
@@ -126,7 +175,8 @@ export class Worker extends Service {
       tasks: this.tasks,
       leaseMs: this.leaseMs,
       pollMs,
-      freeSlots: () => (this.stopping ? 0 : this.concurrency - this.handlersRunning + this.ahead.wanted(clock.now())),
+      freeSlots: () => (this.stopping ? 0 : Math.min(this.concurrency - this.handlersRunning + this.ahead.wanted(clock.now()), this.budgetLeft())),
+      claimsWait: !this.untilIdle,
       beforeFirstClaim: () => this.registerTasks(),
       onClaimed: (jobs) => this.onClaimed(jobs),
       onCancelled: (id) => this.onCancelled(id),
@@ -156,6 +206,7 @@ export class Worker extends Service {
   }
 
   protected async onStart(): Promise<void> {
+    if (this.runForMs !== undefined) this.runTimer = this.deps.clock.setTimer(() => this.end('time'), this.runForMs);
     await this.registerFirst();
     await this.saveWorkerRecord();
     this.leases.start();
@@ -191,6 +242,13 @@ export class Worker extends Service {
 
   private onClaimed(jobs: ClaimedJob[]): void {
     if (this.stopping) return void this.releaseClaimed(jobs);
+    // Claims ask for no more than the budget leaves (freeSlots); should one bring more, they go straight back.
+    const left = this.budgetLeft();
+    if (jobs.length > left) {
+      void this.releaseClaimed(jobs.slice(left));
+      jobs = jobs.slice(0, left);
+    }
+    if (jobs.length === 0) return this.checkIdle();
     const now = this.deps.clock.now();
     for (const row of jobs) {
       this.leases.keep({ id: row.id, token: row.leaseToken, task: row.task });
@@ -203,6 +261,7 @@ export class Worker extends Service {
 
   private startJob(row: ClaimedJob, now: number): void {
     this.handlersRunning++;
+    this.startedJobs++;
     this.ahead.started(now);
     this.active.set(row.id, this.executor.run(row));
   }
@@ -223,6 +282,7 @@ export class Worker extends Service {
       this.record(job, outcome.transition);
     }
     this.startHeld();
+    this.checkSpent();
     this.fetcher.now();
   }
 
@@ -316,6 +376,7 @@ export class Worker extends Service {
     if (!job.settled) this.handlersRunning--;
     this.forget(job);
     this.startHeld();
+    this.checkSpent();
     this.fetcher.soon();
   }
 
@@ -346,6 +407,31 @@ export class Worker extends Service {
     });
   }
 
+  // ---- budgeted runs ---------------------------------------------------------------------------
+
+  /** Jobs the worker may still take on: what maxJobs leaves after the jobs started and those held ahead. */
+  private budgetLeft(): number {
+    return this.maxJobs === undefined ? Number.POSITIVE_INFINITY : this.maxJobs - this.startedJobs - this.ahead.size;
+  }
+
+  /** maxJobs jobs have started and none of them still runs: the run is over. */
+  private checkSpent(): void {
+    if (this.maxJobs !== undefined && this.startedJobs >= this.maxJobs && this.handlersRunning === 0) this.end('max-jobs');
+  }
+
+  /** A claim found nothing: with untilIdle and nothing running or held here, the run is over. */
+  private checkIdle(): void {
+    if (this.untilIdle && this.handlersRunning === 0 && this.ahead.size === 0) this.end('idle');
+  }
+
+  /** Ends a budgeted run: no claim from now on, then the stop path (handlers finish, held jobs go back, outcomes are written). */
+  private end(reason: WorkerEnd['reason']): void {
+    if (this.stopping) return;
+    this.endReason = reason;
+    this.stopping = true;
+    this.stop().catch((err: unknown) => this.deps.logger.error({ err, worker: this.id }, 'the worker could not stop cleanly'));
+  }
+
   // ---- shutdown --------------------------------------------------------------------------------
 
   /**
@@ -353,7 +439,16 @@ export class Worker extends Service {
    * and releases them to the queue at once (no attempt counted), so no job waits for its lease.
    */
   protected async onStop(): Promise<void> {
+    try {
+      await this.shutDown();
+    } finally {
+      this.resolveFinished({ reason: this.endReason ?? 'stopped', started: this.startedJobs });
+    }
+  }
+
+  private async shutDown(): Promise<void> {
     this.stopping = true;
+    this.runTimer?.cancel();
     this.fetcher.stop();
     this.aheadExpiry.cancel();
     const unstarted = this.ahead.takeAll();

@@ -67,7 +67,7 @@ export const hold = defineTask('cli.hold', async () => 'held');
     const counts = JSON.parse((await runCli(['--json', 'counts'], { env })).stdout);
     assert.deepEqual(
       counts.tasks.find((c: { task: string }) => c.task === 'cli.add'),
-      { task: 'cli.add', queued: 1, running: 0, succeeded: 0, failed: 0, cancelled: 0 },
+      { task: 'cli.add', queued: 1, running: 0, succeeded: 0, failed: 0, cancelled: 0, suspendedUntil: null },
     );
 
     const cancelled = JSON.parse((await runCli(['--json', 'cancel', job.id], { env })).stdout);

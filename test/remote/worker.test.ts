@@ -371,6 +371,28 @@ describe('remote worker (offload worker --connect)', () => {
     assert.equal(await server.t.offload.run('r.huge', 10), 'x'.repeat(10), 'the worker goes on');
   });
 
+  it('a budgeted run over HTTP: at most maxJobs claimed; with untilIdle it stops once the server has nothing runnable', async () => {
+    server = await openServer();
+    const { offload } = server.t;
+    let claims = 0;
+    offload.on('job:started', () => {
+      claims++;
+    });
+    const task = defineTask('r.budget', async (n: number) => n);
+    const first = await start([task], { concurrency: 4, maxJobs: 2 });
+    await claimWaiting();
+    await offload.enqueueMany([1, 2, 3, 4, 5].map((n) => ({ task: 'r.budget', input: n })));
+    assert.deepEqual(await first.finished, { reason: 'max-jobs', started: 2 });
+    assert.equal(claims, 2);
+    const idle = await start([task], { concurrency: 2, untilIdle: true });
+    assert.deepEqual(await idle.finished, { reason: 'idle', started: 3 });
+    const queued = await offload.listJobs({ task: 'r.budget', state: 'queued' });
+    assert.deepEqual(queued.jobs, []);
+    const empty = await start([task], { untilIdle: true });
+    assert.deepEqual(await empty.finished, { reason: 'idle', started: 0 });
+    assert.equal(server.door.api.openLongRequests(), 0, 'an untilIdle worker never waits on the server');
+  });
+
   it('a token outside its scope or task patterns fails the start; a work token for the task works', async () => {
     server = await openServer();
     const { store } = server.t.offload;

@@ -35,7 +35,11 @@ export function taskRoutes(app: Api, ctx: ApiContext): void {
         response: { 200: TasksResponse, ...errors },
       },
     },
-    async (request) => ({ tasks: (await offload.counts()).filter((c) => allowsTask(request.principal, c.task)) }),
+    async (request) => ({
+      tasks: (await offload.counts())
+        .filter((c) => allowsTask(request.principal, c.task))
+        .map((c) => ({ ...c, suspendedUntil: c.suspendedUntil === null ? null : iso(c.suspendedUntil) })),
+    }),
   );
 
   app.delete(
@@ -105,11 +109,7 @@ export function taskRoutes(app: Api, ctx: ApiContext): void {
     async (request) => {
       const { task } = request.params;
       requireTask(request, task);
-      await offload.registry.settingsFor(task);
-      const until = offload.clock.now() + request.body.delayMs;
-      await offload.store.pauseTask({ task, until });
-      const [record] = await offload.store.getTasks({ names: [task] });
-      return { task, suspendedUntil: iso(Math.max(until, record?.pausedUntil ?? until)) };
+      return { task, suspendedUntil: iso(await offload.suspend(task, request.body.delayMs)) };
     },
   );
 

@@ -449,6 +449,13 @@ export class PostgresStore implements Store {
     await this.run(this.db, 'pause_task', [p.task, p.until]);
   }
 
+  async resumeTask(p: { task: string }): Promise<boolean> {
+    const resumed = (await this.run(this.db, 'resume_task', [p.task])).length === 1;
+    // Workers of other processes wake for its jobs now, not at their next poll.
+    if (resumed) this.publish({ tasks: [p.task] });
+    return resumed;
+  }
+
   async removeTask(p: { name: string }): Promise<boolean> {
     return (await this.run(this.db, 'remove_task', [p.name])).length === 1;
   }

@@ -533,6 +533,10 @@ export class SqliteStore implements Store {
     this.guard(() => this.stmt('pause_task').run({ name: p.task, until: p.until }));
   }
 
+  async resumeTask(p: { task: string }): Promise<boolean> {
+    return this.guard(() => this.stmt('resume_task').run({ name: p.task }).changes === 1);
+  }
+
   async removeTask(p: { name: string }): Promise<boolean> {
     return this.guard(() => this.stmt('remove_task').run({ name: p.name }).changes === 1);
   }

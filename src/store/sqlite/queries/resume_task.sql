@@ -1,0 +1,2 @@
+-- params: :name
+UPDATE tasks SET paused_until = NULL WHERE name = :name
