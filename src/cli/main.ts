@@ -17,9 +17,12 @@ import { remoteWorker } from '../remote/remote-worker.js';
 import { type FrontDoorFactory, startServer } from '../server/server.js';
 import { exitOnSignals } from '../server/signals.js';
 import { DEFAULT_STORE_URL, redact } from '../store/url.js';
+import { MAX_RUN_FOR_MS, type Worker } from '../worker/worker.js';
+import { duration } from './duration.js';
 import { parseListenAddress } from './listen-address.js';
 import { loadAll } from './load-tasks.js';
 import { type Output, printCounts, printError, printJob, printJobs, printTokens, processOutput } from './output.js';
+import { addTaskCommands } from './task-commands.js';
 
 interface GlobalOptions {
   store: string;
@@ -176,6 +179,18 @@ program
     o.out('Stop with Ctrl-C (running jobs finish or are released).');
   });
 
+interface WorkerCommandOptions {
+  concurrency: number;
+  claimAhead: number;
+  lease: number;
+  shutdownTimeout: number;
+  for?: number;
+  maxJobs?: number;
+  untilIdle: boolean;
+  connect?: string;
+  token?: string;
+}
+
 program
   .command('worker')
   .description('run a worker process for the tasks exported by MODULE(s)')
@@ -184,54 +199,71 @@ program
   .option('--claim-ahead <n>', 'while handlers finish fast, at most this many jobs claimed beyond the free slots (0: none)', int('claim-ahead', 0), 100)
   .option('--lease <ms>', "lease length; a silent worker's jobs come back after this long", int('lease', 1000), 30_000)
   .option('--shutdown-timeout <ms>', 'on SIGTERM, how long running jobs may take before they are released', int('shutdown-timeout', 0), 10_000)
+  .option('--for <duration>', 'run this long (30s, 10m, 2h…), then stop as on SIGTERM and exit 0', duration('for', MAX_RUN_FOR_MS))
+  .option('--max-jobs <n>', 'run at most this many jobs, then exit 0 once they have finished', int('max-jobs', 1))
+  .option('--until-idle', 'exit 0 once nothing runs and no job of the tasks is runnable', false)
   .option('--connect <url>', 'work for the Offload server at this URL, over its HTTP API, instead of opening the store')
   .addOption(
     new Option('--token <secret>', 'with --connect: an API token of scope work (better in $OFFLOAD_TOKEN, out of the process list)').env('OFFLOAD_TOKEN'),
   )
-  .action(
-    async (modules: string[], opts: { concurrency: number; claimAhead: number; lease: number; shutdownTimeout: number; connect?: string; token?: string }) => {
-      const o = output();
-      const tasks = await loadAll(modules);
-      if (opts.connect !== undefined) return workRemotely(o, tasks, { ...opts, url: opts.connect });
-      const offload = await Offload.open({ store: globals().store, tasks, logger: defaultLogger(process.env.OFFLOAD_LOG_LEVEL ?? 'info') });
-      exitOnSignals(
-        () => offload.close(),
-        (text) => o.err(text),
-      );
-      const worker = await offload.work({
-        concurrency: opts.concurrency,
-        claimAhead: opts.claimAhead,
-        leaseMs: opts.lease,
-        shutdownTimeoutMs: opts.shutdownTimeout,
-      });
-      if (o.json) o.out(JSON.stringify({ worker: worker.id, tasks: worker.tasks, concurrency: worker.concurrency }));
-      else o.out(`worker ${worker.id} running ${worker.tasks.join(', ')} (concurrency ${worker.concurrency}) on ${redact(offload.store.description)}`);
-    },
-  );
+  .action(async (modules: string[], opts: WorkerCommandOptions) => {
+    const o = output();
+    const tasks = await loadAll(modules);
+    if (opts.connect !== undefined) return workRemotely(o, tasks, { ...opts, url: opts.connect });
+    const offload = await Offload.open({ store: globals().store, tasks, logger: defaultLogger(process.env.OFFLOAD_LOG_LEVEL ?? 'info') });
+    const stop = () => offload.close();
+    exitOnSignals(stop, (text) => o.err(text));
+    const worker = await offload.work(workerOptions(opts));
+    if (o.json) o.out(JSON.stringify({ worker: worker.id, tasks: worker.tasks, concurrency: worker.concurrency }));
+    else o.out(`worker ${worker.id} running ${worker.tasks.join(', ')} (concurrency ${worker.concurrency}) on ${redact(offload.store.description)}`);
+    exitWhenFinished(o, worker, opts, stop);
+  });
 
-/** `offload worker --connect`: the same worker, over HTTP; it waits for a server that is not up yet. */
-async function workRemotely(
-  o: Output,
-  tasks: TaskDefinition<any, any>[],
-  opts: { url: string; token?: string; concurrency: number; claimAhead: number; lease: number; shutdownTimeout: number },
-): Promise<void> {
-  const worker = remoteWorker({
-    url: opts.url,
-    token: opts.token,
-    tasks,
+function workerOptions(opts: WorkerCommandOptions) {
+  return {
     concurrency: opts.concurrency,
     claimAhead: opts.claimAhead,
     leaseMs: opts.lease,
     shutdownTimeoutMs: opts.shutdownTimeout,
+    runForMs: opts.for,
+    maxJobs: opts.maxJobs,
+    untilIdle: opts.untilIdle,
+  };
+}
+
+/** A budgeted run (--for, --max-jobs, --until-idle) exits 0 when it is over. */
+function exitWhenFinished(o: Output, worker: Worker, opts: WorkerCommandOptions, close: () => Promise<void>): void {
+  if (opts.for === undefined && opts.maxJobs === undefined && !opts.untilIdle) return;
+  void worker.finished.then(async (end) => {
+    await close();
+    if (o.json) o.out(JSON.stringify({ worker: worker.id, finished: end.reason, started: end.started }));
+    else o.out(`worker ${worker.id} finished (${FINISHED[end.reason]}): ${end.started} job(s) started`);
+    process.exit(0);
+  });
+}
+
+const FINISHED: Record<Awaited<Worker['finished']>['reason'], string> = {
+  time: 'its time was up',
+  'max-jobs': 'it ran --max-jobs jobs',
+  idle: 'nothing left to run',
+  stopped: 'stopped',
+};
+
+/** `offload worker --connect`: the same worker, over HTTP; it waits for a server that is not up yet. */
+async function workRemotely(o: Output, tasks: TaskDefinition<any, any>[], opts: WorkerCommandOptions & { url: string }): Promise<void> {
+  const worker = remoteWorker({
+    url: opts.url,
+    token: opts.token,
+    tasks,
+    ...workerOptions(opts),
     logger: defaultLogger(process.env.OFFLOAD_LOG_LEVEL ?? 'info'),
   });
-  exitOnSignals(
-    () => worker.stop(),
-    (text) => o.err(text),
-  );
+  const stop = () => worker.stop();
+  exitOnSignals(stop, (text) => o.err(text));
   await worker.start();
   if (o.json) o.out(JSON.stringify({ worker: worker.id, tasks: worker.tasks, concurrency: worker.concurrency, server: opts.url }));
   else o.out(`worker ${worker.id} running ${worker.tasks.join(', ')} (concurrency ${worker.concurrency}) on ${opts.url}`);
+  exitWhenFinished(o, worker, opts, stop);
 }
 
 program
@@ -325,6 +357,8 @@ program
   .description('cancel a queued or running job')
   .argument('<id>', 'job id')
   .action(async (id: string) => withOffload(async (offload) => printJob(output(), await offload.cancel(id))));
+
+addTaskCommands(program, { output, withOffload });
 
 const token = program.command('token').description('API tokens for the HTTP API: create (prints the secret once), list, revoke');
 

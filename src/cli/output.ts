@@ -50,15 +50,41 @@ export function printJobs(o: Output, jobs: Job[], nextCursor: string | null): vo
   if (nextCursor) o.out(`more: --cursor ${nextCursor}`);
 }
 
+/** Counts as JSON: times ISO 8601, as the HTTP API sends them. */
+function countsToJson(c: TaskCounts) {
+  return { ...c, suspendedUntil: c.suspendedUntil === null ? null : iso(c.suspendedUntil) };
+}
+
 export function printCounts(o: Output, counts: TaskCounts[]): void {
-  if (o.json) return o.out(JSON.stringify({ tasks: counts }));
+  if (o.json) return o.out(JSON.stringify({ tasks: counts.map(countsToJson) }));
   if (counts.length === 0) return o.out('no tasks yet');
   o.out(
     table(
-      ['TASK', 'QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'],
-      counts.map((c) => [c.task, c.queued, c.running, c.succeeded, c.failed, c.cancelled].map(String)),
+      ['TASK', 'QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'SUSPENDED UNTIL'],
+      counts.map((c) => [
+        ...[c.task, c.queued, c.running, c.succeeded, c.failed, c.cancelled].map(String),
+        c.suspendedUntil === null ? '' : iso(c.suspendedUntil),
+      ]),
     ),
   );
+}
+
+/** `offload task list`: each task, its jobs waiting and running, and its suspension. */
+export function printTasks(o: Output, counts: TaskCounts[]): void {
+  if (o.json) return o.out(JSON.stringify({ tasks: counts.map(countsToJson) }));
+  if (counts.length === 0) return o.out('no tasks yet (a worker registers its tasks when it starts)');
+  o.out(
+    table(
+      ['TASK', 'QUEUED', 'RUNNING', 'SUSPENDED UNTIL'],
+      counts.map((c) => [c.task, String(c.queued), String(c.running), c.suspendedUntil === null ? '' : iso(c.suspendedUntil)]),
+    ),
+  );
+}
+
+/** `offload task suspend` / `resume`: the task and the end of its suspension (null: not suspended). */
+export function printSuspension(o: Output, task: string, until: number | null): void {
+  if (o.json) return o.out(JSON.stringify({ task, suspendedUntil: until === null ? null : iso(until) }));
+  o.out(until === null ? `resumed ${task}: its queued jobs are claimed again` : `suspended ${task} until ${iso(until)}`);
 }
 
 export function printTokens(o: Output, tokens: TokenRecord[]): void {

@@ -216,7 +216,14 @@ describe('worker: budgeted runs', () => {
   it('refuses budgets that are not whole numbers ≥ 1', async () => {
     const g = gatedTask('budget.invalid');
     t = await openTestOffload({ tasks: [g.task] });
-    for (const opts of [{ maxJobs: 0 }, { maxJobs: 1.5 }, { runForMs: 0 }, { runForMs: -5 }, { untilIdle: 'yes' as unknown as boolean }]) {
+    for (const opts of [
+      { maxJobs: 0 },
+      { maxJobs: 1.5 },
+      { runForMs: 0 },
+      { runForMs: -5 },
+      { runForMs: 2 ** 31 },
+      { untilIdle: 'yes' as unknown as boolean },
+    ]) {
       await assert.rejects(t.offload.work(opts), (err: unknown) => err instanceof InvalidOptionError, JSON.stringify(opts));
     }
   });
