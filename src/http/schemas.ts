@@ -469,6 +469,7 @@ export const SuspendBody = Type.Object(
 export type SuspendBody = Static<typeof SuspendBody>;
 
 export const SuspendResponse = Type.Object({ task: Type.String(), suspendedUntil: Iso });
+export const ResumeResponse = Type.Object({ task: Type.String(), suspendedUntil: Type.Null({ description: 'The task is no longer suspended.' }) });
 
 export const PurgeQuery = Type.Object(
   {

@@ -160,6 +160,7 @@ const CASES: Case[] = [
   { name: 'suspend without delayMs', url: '/v1/tasks/t.echo/suspend', body: {}, status: 400, code: 'INVALID_REQUEST', field: 'body.delayMs' },
   { name: 'suspend for 0 ms', url: '/v1/tasks/t.echo/suspend', body: { delayMs: 0 }, status: 400, code: 'INVALID_REQUEST', field: 'body.delayMs' },
   { name: 'suspend an unknown task', url: '/v1/tasks/no.such.task/suspend', body: { delayMs: 1000 }, status: 404, code: 'UNKNOWN_TASK' },
+  { name: 'resume an unknown task', url: '/v1/tasks/no.such.task/resume', status: 404, code: 'UNKNOWN_TASK' },
 
   // oversized
   { name: 'input over maxInputBytes', url: '/v1/jobs', body: job({ input: 'x'.repeat(70_000) }), status: 413, code: 'INPUT_TOO_LARGE' },
@@ -217,6 +218,13 @@ const CASES: Case[] = [
       field: 'params.task',
     },
     {
+      name: `resume ${evil}`,
+      url: `/v1/tasks/${encodeURIComponent(evil)}/resume`,
+      status: 400,
+      code: 'INVALID_REQUEST',
+      field: 'params.task',
+    },
+    {
       name: `events filter ${evil}`,
       method: 'GET',
       url: `/v1/events?task=${encodeURIComponent(evil)}`,
@@ -241,6 +249,7 @@ const CASES: Case[] = [
   { name: 'a token outside its task pattern', url: '/v1/jobs', body: job(), token: 'patterned', status: 403, code: 'FORBIDDEN' },
   { name: 'a submit token declaring task settings', method: 'PUT', url: '/v1/tasks/t.echo', body: {}, token: 'submit', status: 403, code: 'FORBIDDEN' },
   { name: 'a read token suspending a task', url: '/v1/tasks/t.echo/suspend', body: { delayMs: 1000 }, token: 'read', status: 403, code: 'FORBIDDEN' },
+  { name: 'a work token resuming a task', url: '/v1/tasks/t.echo/resume', token: 'work', status: 403, code: 'FORBIDDEN' },
   {
     name: 'a work token declaring settings outside its pattern',
     method: 'PUT',

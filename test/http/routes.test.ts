@@ -478,6 +478,7 @@ describe('HTTP API routes', () => {
           'POST /v1/jobs/{id}/heartbeat',
           'POST /v1/jobs/{id}/release',
           'POST /v1/jobs/{id}/retry',
+          'POST /v1/tasks/{task}/resume',
           'POST /v1/tasks/{task}/suspend',
           'PUT /v1/tasks/{task}',
         ].sort(),

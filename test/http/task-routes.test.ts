@@ -1,4 +1,4 @@
-/** What a remote worker needs besides claiming: declaring its tasks' settings and suspending a task (in process, `inject()`). */
+/** What a remote worker needs besides claiming (declaring its tasks' settings, suspending a task) and an operator's resume (in process, `inject()`). */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { openTestApi, type TestApi } from '../helpers/http.js';
@@ -75,10 +75,50 @@ describe('HTTP API: task settings and suspension', () => {
       assert.equal(shorter.json.suspendedUntil, new Date(t.clock.now() + 60_000).toISOString());
     });
 
+    it('is allowed to admin tokens, and shows in GET /v1/tasks', async () => {
+      const admin = await t.token('admin');
+      const r = await t.call('POST', '/v1/tasks/t.echo/suspend', { body: { delayMs: 60_000 }, token: admin });
+      assert.equal(r.status, 200);
+      const tasks = (await t.call('GET', '/v1/tasks')).json.tasks as { task: string; suspendedUntil: string | null }[];
+      assert.equal(tasks.find((c) => c.task === 't.echo')?.suspendedUntil, r.json.suspendedUntil);
+      assert.equal(tasks.find((c) => c.task === 't.other')?.suspendedUntil, null);
+    });
+
     it('is allowed to work tokens within their task patterns', async () => {
       const work = await t.token('work', ['t.e*']);
       assert.equal((await t.call('POST', '/v1/tasks/t.echo/suspend', { body: { delayMs: 1000 }, token: work })).status, 200);
       assert.equal((await t.call('POST', '/v1/tasks/t.other/suspend', { body: { delayMs: 1000 }, token: work })).status, 403);
+    });
+  });
+
+  describe('POST /v1/tasks/:task/resume', () => {
+    it('ends the suspension at once: a waiting claim wakes without the clock moving', async () => {
+      await t.call('POST', '/v1/jobs', { body: { task: 't.echo', input: 1 } });
+      await t.call('POST', '/v1/tasks/t.echo/suspend', { body: { delayMs: 60_000 } });
+      const waiting = t.call('POST', '/v1/claim', { body: { tasks: ['t.echo'], waitMs: 60_000 } });
+      await t.waitForLongRequests(1);
+      const r = await t.call('POST', '/v1/tasks/t.echo/resume');
+      assert.deepEqual([r.status, r.json], [200, { task: 't.echo', suspendedUntil: null }]);
+      assert.equal((await waiting).json.jobs.length, 1);
+      const tasks = (await t.call('GET', '/v1/tasks')).json.tasks as { task: string; suspendedUntil: string | null }[];
+      assert.equal(tasks.find((c) => c.task === 't.echo')?.suspendedUntil, null);
+    });
+
+    it('changes nothing on a task that is not suspended; 404 UNKNOWN_TASK for an unknown one', async () => {
+      assert.deepEqual((await t.call('POST', '/v1/tasks/t.echo/resume')).json, { task: 't.echo', suspendedUntil: null });
+      const unknown = await t.call('POST', '/v1/tasks/no.such.task/resume');
+      assert.deepEqual([unknown.status, unknown.json.error.code], [404, 'UNKNOWN_TASK']);
+    });
+
+    it('is for admin tokens only, within their task patterns', async () => {
+      await t.call('POST', '/v1/tasks/t.echo/suspend', { body: { delayMs: 60_000 } });
+      for (const scope of ['work', 'read', 'submit'] as const) {
+        const r = await t.call('POST', '/v1/tasks/t.echo/resume', { token: await t.token(scope) });
+        assert.deepEqual([r.status, r.json.error.code], [403, 'FORBIDDEN'], scope);
+      }
+      const narrow = await t.token('admin', ['t.o*']);
+      assert.equal((await t.call('POST', '/v1/tasks/t.echo/resume', { token: narrow })).status, 403);
+      assert.equal((await t.call('POST', '/v1/tasks/t.echo/resume', { token: await t.token('admin', ['t.e*']) })).status, 200);
     });
   });
 });

@@ -1,4 +1,4 @@
-/** Tasks and workers: counts per task and state, purge, the workers the store knows. */
+/** Tasks and workers: counts per task and state, purge, suspend and resume, the workers the store knows. */
 import { allowsTask } from '../../auth/permissions.js';
 import type { JobState } from '../../core/job.js';
 import { resolveTaskSettings } from '../../core/task.js';
@@ -9,6 +9,7 @@ import {
   errorResponses,
   PurgeQuery,
   PurgeResponse,
+  ResumeResponse,
   SuspendBody,
   SuspendResponse,
   TaskParams,
@@ -98,8 +99,9 @@ export function taskRoutes(app: Api, ctx: ApiContext): void {
       schema: {
         summary: 'Suspend a task: none of its jobs is claimed for delayMs',
         description:
-          'What a handler\'s suspendTask(ms) does (an upstream said "slow down"). Jobs already running go on; ' +
-          'a suspension only ever lengthens one already in place. 404 UNKNOWN_TASK when no process has defined or claimed the task.',
+          'What a handler\'s suspendTask(ms) does (an upstream said "slow down"), and what an operator does with `offload task suspend`. ' +
+          'Jobs already running go on; a suspension only ever lengthens one already in place. Allowed to work tokens within their task ' +
+          'patterns (handlers call it) and to admin tokens. 404 UNKNOWN_TASK when no process has defined or claimed the task.',
         tags: ['tasks'],
         params: TaskParams,
         body: SuspendBody,
@@ -110,6 +112,29 @@ export function taskRoutes(app: Api, ctx: ApiContext): void {
       const { task } = request.params;
       requireTask(request, task);
       return { task, suspendedUntil: iso(await offload.suspend(task, request.body.delayMs)) };
+    },
+  );
+
+  // Ending a suspension early is an operator's decision, not a handler's: admin only.
+  app.post(
+    '/v1/tasks/:task/resume',
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Resume a task: end its suspension now, so its queued jobs are claimed again',
+        description:
+          "What `offload task resume` does. Workers waiting for the task's jobs wake at once, in this process and in others. " +
+          'Resuming a task that is not suspended changes nothing. 404 UNKNOWN_TASK when no process has defined or claimed the task.',
+        tags: ['tasks'],
+        params: TaskParams,
+        response: { 200: ResumeResponse, ...errors },
+      },
+    },
+    async (request) => {
+      const { task } = request.params;
+      requireTask(request, task);
+      await offload.resume(task);
+      return { task, suspendedUntil: null };
     },
   );
 
