@@ -360,6 +360,17 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.equal(task.pausedUntil, T0 + 5000);
     });
 
+    it('resumes a paused task at once; false for a task that does not exist', async () => {
+      await insert();
+      await store.pauseTask({ task: 'email', until: T0 + 60_000 });
+      assert.equal((await claim(10, ['email'])).length, 0);
+      assert.equal(await store.resumeTask({ task: 'email' }), true);
+      assert.equal((await store.getTasks({ names: ['email'] }))[0].pausedUntil, null);
+      assert.equal((await claim(10, ['email'])).length, 1);
+      assert.equal(await store.resumeTask({ task: 'email' }), true, 'a task not paused is resumed all the same');
+      assert.equal(await store.resumeTask({ task: 'no.such.task' }), false);
+    });
+
     // ---- finishing -----------------------------------------------------------------------------
 
     it('records success, failure and requeue, each fenced by the lease token', async () => {

@@ -10,6 +10,7 @@ describe('offload CLI', () => {
   const url = `sqlite:${join(dir.path, 'cli.db')}`;
   const env = { OFFLOAD_STORE: url };
   const tasks = join(dir.path, 'tasks.mjs');
+  const ticks = join(dir.path, 'ticks.mjs');
 
   before(async () => {
     writeFileSync(
@@ -21,6 +22,7 @@ export const boom = defineTask('cli.boom', async () => { throw new Error('explod
 export const hold = defineTask('cli.hold', async () => 'held');
 `,
     );
+    writeFileSync(ticks, `import { defineTask } from ${JSON.stringify(INDEX)};\nexport const tick = defineTask('cli.tick', async (n) => n);\n`);
     // Register the tasks in the store, as a worker or server does when it starts.
     const w = startNode([CLI, 'worker', tasks, '--concurrency', '4'], env);
     await w.waitForLine(/^worker /);
@@ -94,6 +96,59 @@ export const hold = defineTask('cli.hold', async () => 'held');
     await worker.kill('SIGTERM');
   });
 
+  it('a budgeted worker (--until-idle, --max-jobs, --for) exits 0 when its run is over; SIGTERM still stops one', async () => {
+    const tickCounts = async () => JSON.parse((await runCli(['--json', 'counts'], { env })).stdout).tasks.find((c: { task: string }) => c.task === 'cli.tick');
+    // On an empty queue, --until-idle ends at once (and has registered the task).
+    const idle = await runCli(['--json', 'worker', ticks, '--until-idle'], { env });
+    assert.equal(idle.code, 0, idle.stderr);
+    assert.deepEqual(JSON.parse(idle.stdout.split('\n').at(-1)!).finished, 'idle');
+    for (const n of [1, 2, 3, 4]) assert.equal((await runCli(['submit', 'cli.tick', String(n)], { env })).code, 0);
+
+    const two = await runCli(['--json', 'worker', ticks, '--max-jobs', '2'], { env });
+    assert.equal(two.code, 0, two.stderr);
+    const [started, finished] = two.stdout.split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(finished, { worker: started.worker, finished: 'max-jobs', started: 2 });
+    assert.deepEqual([(await tickCounts()).succeeded, (await tickCounts()).queued], [2, 2]);
+
+    const timed = await runCli(['worker', ticks, '--for', '300ms', '--concurrency', '1'], { env });
+    assert.equal(timed.code, 0, timed.stderr);
+    assert.match(timed.stdout, /^worker \S+ finished \(its time was up\): 2 job\(s\) started$/m);
+    assert.deepEqual([(await tickCounts()).succeeded, (await tickCounts()).queued], [4, 0]);
+
+    const long = startNode([CLI, 'worker', ticks, '--for', '1h', '--max-jobs', '100'], env);
+    await long.waitForLine(/^worker /);
+    assert.deepEqual(await long.kill('SIGTERM'), { code: 0, signal: null });
+  });
+
+  it('suspends, lists and resumes a task; counts show until when', async () => {
+    const before = Date.now();
+    const suspended = await runCli(['--json', 'task', 'suspend', 'cli.hold', '--for', '10m'], { env });
+    assert.equal(suspended.code, 0, suspended.stderr);
+    const { task, suspendedUntil } = JSON.parse(suspended.stdout);
+    assert.equal(task, 'cli.hold');
+    const until = Date.parse(suspendedUntil);
+    assert.ok(until >= before + 600_000 && until <= Date.now() + 600_000, suspendedUntil);
+
+    const listed = JSON.parse((await runCli(['--json', 'task', 'list'], { env })).stdout).tasks as { task: string; suspendedUntil: string | null }[];
+    assert.equal(listed.find((c) => c.task === 'cli.hold')?.suspendedUntil, suspendedUntil);
+    assert.equal(listed.find((c) => c.task === 'cli.add')?.suspendedUntil, null);
+    const counts = JSON.parse((await runCli(['--json', 'counts'], { env })).stdout).tasks as { task: string; suspendedUntil: string | null }[];
+    assert.equal(counts.find((c) => c.task === 'cli.hold')?.suspendedUntil, suspendedUntil);
+    const text = (await runCli(['counts'], { env })).stdout.split('\n');
+    assert.match(text[0]!, /^TASK\s+QUEUED\s+RUNNING\s+SUCCEEDED\s+FAILED\s+CANCELLED\s+SUSPENDED UNTIL$/);
+    assert.match(text.find((l) => l.startsWith('cli.hold'))!, new RegExp(`\\s${suspendedUntil.replace(/[.]/g, '\\.')}$`));
+    assert.match(text.find((l) => l.startsWith('cli.add'))!, /\d$/, 'empty when not suspended');
+    assert.match((await runCli(['task', 'list'], { env })).stdout, new RegExp(`^cli\\.hold\\s+\\d+\\s+\\d+\\s+${suspendedUntil.replace(/[.]/g, '\\.')}$`, 'm'));
+
+    const shorter = await runCli(['task', 'suspend', 'cli.hold', '--for', '1m'], { env });
+    assert.equal(shorter.stdout, `suspended cli.hold until ${suspendedUntil}`, 'a suspension only lengthens');
+    const resumed = await runCli(['task', 'resume', 'cli.hold'], { env });
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(resumed.stdout, 'resumed cli.hold: its queued jobs are claimed again');
+    const after = JSON.parse((await runCli(['--json', 'task', 'list'], { env })).stdout).tasks as { task: string; suspendedUntil: string | null }[];
+    assert.equal(after.find((c) => c.task === 'cli.hold')?.suspendedUntil, null);
+  });
+
   it('fails with a clear message and a non-zero exit on bad input', async () => {
     const cases: [string[], RegExp, number][] = [
       [['submit', 'no.such.task', '{}'], /^error UNKNOWN_TASK: Unknown task "no.such.task"/, 1],
@@ -106,6 +161,17 @@ export const hold = defineTask('cli.hold', async () => 'held');
       [['--store', 'mysql://x', 'counts'], /^error INVALID_STORE_URL: /, 1],
       [['worker', join(dir.path, 'missing.mjs')], /^error MODULE_LOAD_FAILED: /, 1],
       [['worker', join(dir.path, 'missing.mjs'), '--claim-ahead', '-1'], /^error INVALID_OPTION: .*claim-ahead.*≥ 0/, 1],
+      [
+        ['task', 'suspend', 'cli.hold', '--for', '10x'],
+        /^error INVALID_OPTION: Invalid option "for": must be a duration such as 500ms, 30s, 10m.*got "10x"/,
+        1,
+      ],
+      [['task', 'suspend', 'cli.hold', '--for', '0'], /^error INVALID_OPTION: Invalid option "for": must be at least 1 ms, got "0"/, 1],
+      [['task', 'suspend', 'cli.hold'], /required option '--for <duration>' not specified/, 2],
+      [['task', 'resume', 'no.such.task'], /^error UNKNOWN_TASK: Unknown task "no.such.task"/, 1],
+      [['worker', tasks, '--for', 'soon'], /^error INVALID_OPTION: Invalid option "for": .*got "soon"/, 1],
+      [['worker', tasks, '--for', '30d'], /^error INVALID_OPTION: Invalid option "for": must be at most/, 1],
+      [['worker', tasks, '--max-jobs', '0'], /^error INVALID_OPTION: .*max-jobs.*≥ 1/, 1],
       [['frobnicate'], /unknown command/, 2],
     ];
     for (const [args, message, exit] of cases) {

@@ -60,6 +60,24 @@ export const greet = defineTask('remote.greet', async (input, ctx) => {
     assert.deepEqual(await worker.exited, { code: 0, signal: null });
   });
 
+  it('--max-jobs and --until-idle end the run and exit 0 over HTTP too', async () => {
+    for (const name of ['a', 'b', 'c']) {
+      const r = await fetch(`${url}/v1/jobs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${secrets.app}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ task: 'remote.greet', input: { name } }),
+      });
+      assert.equal(r.status, 201);
+    }
+    const token = { OFFLOAD_TOKEN: secrets.worker! };
+    const one = await runCli(['--json', 'worker', tasksPath, '--connect', url, '--max-jobs', '1'], { env: token });
+    assert.equal(one.code, 0, one.stderr);
+    assert.deepEqual(JSON.parse(one.stdout.split('\n').at(-1)!), { worker: JSON.parse(one.stdout.split('\n')[0]!).worker, finished: 'max-jobs', started: 1 });
+    const rest = await runCli(['worker', tasksPath, '--connect', url, '--until-idle'], { env: token });
+    assert.equal(rest.code, 0, rest.stderr);
+    assert.match(rest.stdout, /^worker \S+ finished \(nothing left to run\): 2 job\(s\) started$/m);
+  });
+
   it("a token the server refuses stops the worker at start with the server's error code", async () => {
     const r = await runCli(['worker', tasksPath, '--connect', url, '--token', 'ofl_wrong'], {});
     assert.equal(r.code, 1);
