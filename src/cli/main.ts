@@ -213,6 +213,12 @@ program
     const offload = await Offload.open({ store: globals().store, tasks, logger: defaultLogger(process.env.OFFLOAD_LOG_LEVEL ?? 'info') });
     const stop = () => offload.close();
     exitOnSignals(stop, (text) => o.err(text));
+    if (budgeted(opts)) {
+      // A short run may end before maintenance's first turn: jobs whose worker died come back now (and run in this run), old ones are pruned.
+      const { rescuer, pruner } = await offload.startMaintenance();
+      await rescuer.runNow();
+      await pruner.runNow();
+    }
     const worker = await offload.work(workerOptions(opts));
     if (o.json) o.out(JSON.stringify({ worker: worker.id, tasks: worker.tasks, concurrency: worker.concurrency }));
     else o.out(`worker ${worker.id} running ${worker.tasks.join(', ')} (concurrency ${worker.concurrency}) on ${redact(offload.store.description)}`);
@@ -231,9 +237,14 @@ function workerOptions(opts: WorkerCommandOptions) {
   };
 }
 
-/** A budgeted run (--for, --max-jobs, --until-idle) exits 0 when it is over. */
+/** A run with an end: --for, --max-jobs, --until-idle. */
+function budgeted(opts: WorkerCommandOptions): boolean {
+  return opts.for !== undefined || opts.maxJobs !== undefined || opts.untilIdle;
+}
+
+/** A budgeted run exits 0 when it is over. */
 function exitWhenFinished(o: Output, worker: Worker, opts: WorkerCommandOptions, close: () => Promise<void>): void {
-  if (opts.for === undefined && opts.maxJobs === undefined && !opts.untilIdle) return;
+  if (!budgeted(opts)) return;
   void worker.finished.then(async (end) => {
     await close();
     if (o.json) o.out(JSON.stringify({ worker: worker.id, finished: end.reason, started: end.started }));

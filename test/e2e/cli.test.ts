@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { silentLogger } from '../../src/core/logger.js';
+import { Offload } from '../../src/index.js';
+import { ManualClock } from '../../src/testing/manual-clock.js';
 import { CLI, INDEX, killAll, runCli, startNode } from '../helpers/processes.js';
 import { tempDir } from '../helpers/stores.js';
 
@@ -114,6 +117,19 @@ export const hold = defineTask('cli.hold', async () => 'held');
     assert.equal(timed.code, 0, timed.stderr);
     assert.match(timed.stdout, /^worker \S+ finished \(its time was up\): 2 job\(s\) started$/m);
     assert.deepEqual([(await tickCounts()).succeeded, (await tickCounts()).queued], [4, 0]);
+
+    // A job whose worker died (its lease expired a minute ago) comes back in the next short run, and runs in it.
+    const dead = await Offload.open({ store: url, logger: silentLogger, clock: new ManualClock(Date.now() - 90_000) });
+    const orphan = await dead.enqueue('cli.tick', 5);
+    assert.equal((await dead.claim({ tasks: ['cli.tick'], leaseMs: 30_000 }))[0]?.id, orphan.id);
+    await dead.close();
+    const rescued = await runCli(['worker', ticks, '--until-idle'], { env });
+    assert.equal(rescued.code, 0, rescued.stderr);
+    assert.match(rescued.stdout, /: 1 job\(s\) started$/m);
+    const reader = await Offload.open({ store: url, logger: silentLogger });
+    const job = await reader.getJob(orphan.id);
+    await reader.close();
+    assert.deepEqual([job.state, job.attempt], ['succeeded', 2]);
 
     const long = startNode([CLI, 'worker', ticks, '--for', '1h', '--max-jobs', '100'], env);
     await long.waitForLine(/^worker /);
