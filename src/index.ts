@@ -16,6 +16,7 @@ export type { Job, JobError, JobProgress, JobState } from './core/job.js';
 export { JOB_STATES } from './core/job.js';
 export type { Logger } from './core/logger.js';
 export { Permanent, permanent, RetryLater, retryLater, SuspendTask, suspendTask } from './core/outcomes.js';
+export type { CatchUpPolicy, OverlapPolicy, Schedule, ScheduleSettings } from './core/schedule.js';
 export type { Handler, ResolvedTaskSettings, Retention, TaskDefinition, TaskSettings } from './core/task.js';
 export { defineTask } from './core/task.js';
 export type { GearmanServerOptions } from './gearman/server.js';

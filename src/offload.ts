@@ -7,14 +7,16 @@ import { buildNewJob, buildNewJobs, DEFAULT_MAX_INPUT_BYTES, type EnqueueOptions
 import { Waiters, type WaitOptions } from './client/waiters.js';
 import { type Batch, type BatchOutcome, batchOutcome, toBatch } from './core/batch.js';
 import { type Clock, sleep, systemClock } from './core/clock.js';
-import { BatchNotFoundError, ClosedError, InvalidOptionError, JobNotFoundError, UnknownTaskError } from './core/errors.js';
+import { BatchNotFoundError, ClosedError, InvalidOptionError, JobNotFoundError, ScheduleNotFoundError, UnknownTaskError } from './core/errors.js';
 import { EventBus, type EventName, type Listener } from './core/events.js';
 import { isJobState, JOB_STATES, type Job, type JobProgress, type JobState, toJob } from './core/job.js';
 import { defaultLogger, type Logger } from './core/logger.js';
 import { TaskRegistry } from './core/registry.js';
+import { checkScheduleName, resolveSchedule, type Schedule, type ScheduleSettings, tickAfter, toSchedule } from './core/schedule.js';
 import { defineTask, type Handler, type TaskDefinition, type TaskSettings } from './core/task.js';
 import { Pruner } from './maintenance/pruner.js';
 import { Rescuer } from './maintenance/rescuer.js';
+import { Scheduler } from './schedules/scheduler.js';
 import { GroupCommit } from './store/group-commit.js';
 import { instrumentStore } from './store/instrumented.js';
 import { DEFAULT_STORE_URL, openStore } from './store/open.js';
@@ -111,7 +113,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   readonly limits: { readonly maxInputBytes: number };
   private readonly idempotencyWindowMs: number;
   private readonly workers = new Set<Worker>();
-  private maintenance: { rescuer: Rescuer; pruner: Pruner } | undefined;
+  private maintenance: { rescuer: Rescuer; pruner: Pruner; scheduler: Scheduler } | undefined;
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -147,7 +149,16 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     const store = typeof given === 'string' ? await openStore(given) : given;
     const offload = new Offload<M>(store, typeof given === 'string', opts);
     await offload.registry.ensureRegistered();
+    await offload.saveDefinedSchedules();
     return offload;
+  }
+
+  /** Saves the schedules declared with tasks (`defineTask(…, { schedule })`): the code's definition wins; a pause stays. */
+  private async saveDefinedSchedules(defs = this.registry.localNames().map((n) => this.registry.get(n)!)): Promise<void> {
+    const now = this.clock.now();
+    for (const def of defs) {
+      if (def.schedule) await this.store.saveSchedule({ schedule: def.schedule, nextTickAt: tickAfter(def.schedule, now - 1), now });
+    }
   }
 
   // ---- tasks -----------------------------------------------------------------------------------
@@ -159,10 +170,77 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     return def;
   }
 
-  /** Makes existing definitions known to this process. */
+  /** Makes existing definitions known to this process (their schedules are saved when this process next works or opens). */
   register(...defs: TaskDefinition<any, any>[]): this {
     for (const def of defs) this.registry.define(def);
     return this;
+  }
+
+  // ---- schedules -------------------------------------------------------------------------------
+
+  /**
+   * Adds a schedule, or replaces the one of that name: a cron rule that enqueues `task` with
+   * `input`. Every process that works on the store fires its ticks, once per tick across all of
+   * them. Editing the rule or time zone starts it afresh from now; other edits keep its place.
+   *
+   * @example
+   * await offload.schedule('nightly-report', { task: 'report.build', cron: '0 3 * * *', timezone: 'Europe/Berlin', input: { kind: 'daily' } });
+   */
+  async schedule(name: string, settings: ScheduleSettings & { task: TaskRef }): Promise<Schedule> {
+    this.checkOpen();
+    const task = nameOf(settings?.task);
+    const def = resolveSchedule(checkScheduleName(name), task, settings);
+    const taskSettings = await this.registry.settingsFor(task);
+    this.registry.validate(task, taskSettings, JSON.parse(def.input));
+    const now = this.clock.now();
+    const record = await this.store.saveSchedule({ schedule: def, nextTickAt: tickAfter(def, now - 1), now });
+    this.maintenance?.scheduler.poke();
+    return toSchedule(record);
+  }
+
+  /** Every schedule on the store, by name, with its next and last tick and its last job's state. */
+  async schedules(): Promise<Schedule[]> {
+    return (await this.store.getSchedules({})).map(toSchedule);
+  }
+
+  async getSchedule(name: string): Promise<Schedule> {
+    const [record] = await this.store.getSchedules({ names: [checkScheduleName(name)] });
+    if (!record) throw new ScheduleNotFoundError(name);
+    return toSchedule(record);
+  }
+
+  /** Stops a schedule's ticks until it is resumed; ticks while paused are not caught up. */
+  async pauseSchedule(name: string): Promise<Schedule> {
+    return this.setPaused(name, true);
+  }
+
+  /** Resumes a paused schedule from its next tick after now. */
+  async resumeSchedule(name: string): Promise<Schedule> {
+    return this.setPaused(name, false);
+  }
+
+  private async setPaused(name: string, paused: boolean): Promise<Schedule> {
+    const current = await this.getSchedule(name);
+    const now = this.clock.now();
+    if (!(await this.store.setSchedulePaused({ name, paused, nextTickAt: tickAfter(current, now - 1), now }))) throw new ScheduleNotFoundError(name);
+    this.maintenance?.scheduler.poke();
+    return this.getSchedule(name);
+  }
+
+  /** Enqueues the schedule's job now, off its rule (its cursor stays; the job counts as its last). */
+  async runSchedule(name: string): Promise<JobHandle> {
+    this.checkOpen();
+    const s = await this.getSchedule(name);
+    const now = this.clock.now();
+    const job = await buildNewJob(this.registry, this.limits, now, s.task, s.input, { priority: s.priority ?? undefined, origin: `schedule:${name}` });
+    const r = await this.store.fireSchedule({ name, job, now });
+    if (!r.job) throw new ScheduleNotFoundError(name);
+    return this.handleOf(r.job);
+  }
+
+  /** Deletes a schedule (its jobs stay). A schedule declared in code comes back when a process defining it opens the store. */
+  async removeSchedule(name: string): Promise<void> {
+    if (!(await this.store.removeSchedule({ name: checkScheduleName(name) }))) throw new ScheduleNotFoundError(name);
   }
 
   // ---- submitting ------------------------------------------------------------------------------
@@ -422,14 +500,21 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     return worker;
   }
 
-  /** Runs the rescuer (expired leases) and the pruner (retention) in this process. */
-  async startMaintenance(opts: { rescueIntervalMs?: number; pruneIntervalMs?: number } = {}): Promise<{ rescuer: Rescuer; pruner: Pruner }> {
+  /** Runs the rescuer (expired leases), the pruner (retention) and the scheduler (cron ticks) in this process. */
+  async startMaintenance(
+    opts: { rescueIntervalMs?: number; pruneIntervalMs?: number; schedulePollMs?: number } = {},
+  ): Promise<{ rescuer: Rescuer; pruner: Pruner; scheduler: Scheduler }> {
     if (!this.maintenance) {
       this.maintenance = {
         rescuer: new Rescuer(this.store, this.clock, this.logger, opts.rescueIntervalMs),
         pruner: new Pruner(this.store, this.clock, this.logger, opts.pruneIntervalMs),
+        scheduler: new Scheduler(
+          { store: this.store, registry: this.registry, limits: this.limits, clock: this.clock, logger: this.logger },
+          opts.schedulePollMs,
+        ),
       };
-      await Promise.all([this.maintenance.rescuer.start(), this.maintenance.pruner.start()]);
+      await this.saveDefinedSchedules();
+      await Promise.all([this.maintenance.rescuer.start(), this.maintenance.pruner.start(), this.maintenance.scheduler.start()]);
     }
     return this.maintenance;
   }
@@ -442,7 +527,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     this.closing ??= (async () => {
       await Promise.all([...this.workers].map((w) => w.stop()));
       await this.drainCommits();
-      if (this.maintenance) await Promise.all([this.maintenance.rescuer.stop(), this.maintenance.pruner.stop()]);
+      if (this.maintenance) await Promise.all([this.maintenance.rescuer.stop(), this.maintenance.pruner.stop(), this.maintenance.scheduler.stop()]);
       this.waiters.rejectAll(new ClosedError('This Offload instance'));
       if (this.ownsStore) await this.store.close();
     })();

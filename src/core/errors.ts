@@ -177,6 +177,24 @@ export class InvalidTaskError extends OffloadError {
   }
 }
 
+// ---- schedules --------------------------------------------------------------------------------
+
+const INVALID_SCHEDULE = register('INVALID_SCHEDULE', 400, 'A schedule has a bad name, cron rule, time zone or option.');
+export class InvalidScheduleError extends OffloadError {
+  static readonly code = INVALID_SCHEDULE;
+  constructor(schedule: string, problem: string) {
+    super(INVALID_SCHEDULE, `Invalid schedule "${schedule}": ${problem}. Nothing was saved.`, { schedule, problem });
+  }
+}
+
+const SCHEDULE_NOT_FOUND = register('SCHEDULE_NOT_FOUND', 404, 'No schedule has this name.');
+export class ScheduleNotFoundError extends OffloadError {
+  static readonly code = SCHEDULE_NOT_FOUND;
+  constructor(name: string) {
+    super(SCHEDULE_NOT_FOUND, `Schedule "${name}" not found. List schedules with \`offload schedule list\`; add one with \`offload schedule add\`.`, { name });
+  }
+}
+
 // ---- awaiting results -------------------------------------------------------------------------
 
 const JOB_FAILED = register('JOB_FAILED', 500, "The awaited job failed; `details.error` holds the job's own error.");

@@ -2,6 +2,7 @@ import type { Static, TSchema } from 'typebox';
 import { type Backoff, DEFAULT_BACKOFF, validateBackoff } from './backoff.js';
 import type { JobContext } from './context.js';
 import { InvalidTaskError } from './errors.js';
+import { resolveSchedule, type ScheduleDefinition, type ScheduleSettings } from './schedule.js';
 
 /** How long finished jobs are kept, per final state, in milliseconds. */
 export interface Retention {
@@ -45,6 +46,12 @@ export interface TaskSettings {
   input?: TSchema | Record<string, unknown>;
   /** A line for listings and the dashboard. */
   description?: string;
+  /**
+   * Enqueue a job of this task on a cron rule: the rule alone (`'0 3 * * *'`), or the rule with an
+   * input, a time zone, an overlap and catch-up policy (see ScheduleSettings). The schedule is
+   * named after the task and saved in the store when the process opens it.
+   */
+  schedule?: string | ScheduleSettings;
 }
 
 /** Settings after defaults; what the store keeps in its task registry. */
@@ -66,6 +73,8 @@ export interface TaskDefinition<I = unknown, O = unknown, N extends string = str
   readonly name: N;
   readonly handler: Handler<I, O>;
   readonly settings: ResolvedTaskSettings;
+  /** The schedule declared with the task (`defineTask(…, { schedule })`), checked. */
+  readonly schedule?: ScheduleDefinition;
   /** Phantom field that carries the input type; never set. */
   readonly __input?: I;
   readonly __output?: O;
@@ -97,7 +106,10 @@ export function defineTask(name: string, a: Handler<unknown, unknown> | TaskSett
   const handler = (typeof a === 'function' ? a : b) as Handler<unknown, unknown> | undefined;
   const settings = (typeof a === 'function' ? b : a) as TaskSettings | undefined;
   if (typeof handler !== 'function') throw new InvalidTaskError(name, 'a handler function is required');
-  return { name: checkTaskName(name), handler, settings: resolveTaskSettings(name, settings ?? {}) };
+  const resolved = resolveTaskSettings(checkTaskName(name), settings ?? {});
+  const schedule = settings?.schedule;
+  if (schedule === undefined) return { name, handler, settings: resolved };
+  return { name, handler, settings: resolved, schedule: resolveSchedule(name, name, typeof schedule === 'string' ? { cron: schedule } : schedule) };
 }
 
 export function checkTaskName(name: unknown): string {

@@ -150,6 +150,18 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
       bus.emit('task:suspended', { task: p.task, until: p.until });
     },
 
+    saveSchedule: (p) => timed('saveSchedule', () => store.saveSchedule(p)),
+    getSchedules: (p) => timed('getSchedules', () => store.getSchedules(p)),
+    dueSchedules: (p) => timed('dueSchedules', () => store.dueSchedules(p)),
+    nextScheduleTick: () => timed('nextScheduleTick', () => store.nextScheduleTick()),
+    setSchedulePaused: (p) => timed('setSchedulePaused', () => store.setSchedulePaused(p)),
+    removeSchedule: (p) => timed('removeSchedule', () => store.removeSchedule(p)),
+    async fireSchedule(p) {
+      const r = await timed('fireSchedule', () => store.fireSchedule(p));
+      if (r.job) enqueued([r.job]);
+      return r;
+    },
+
     async resumeTask(p) {
       const resumed = await timed('resumeTask', () => store.resumeTask(p));
       if (resumed) bus.emit('task:resumed', { task: p.task });

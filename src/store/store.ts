@@ -5,6 +5,7 @@
  */
 import type { BatchRow } from '../core/batch.js';
 import type { JobProgress, JobRow, JobState, Payload } from '../core/job.js';
+import type { OverlapPolicy, ScheduleDefinition, ScheduleRecord } from '../core/schedule.js';
 import type { ResolvedTaskSettings, TaskRecord } from '../core/task.js';
 import type { Transition } from '../core/transitions.js';
 
@@ -232,6 +233,39 @@ export interface StoreChange {
   finishedBatches?: string[];
 }
 
+/** One tick of a schedule, as the scheduler planned it from the schedule's cursor. */
+export interface ScheduleTick {
+  /** The cursor the plan was made from: the tick is recorded only while the schedule's cursor is still this. */
+  cursor: number;
+  /** The tick's time. */
+  at: number;
+  /** The cursor after this tick. */
+  next: number | null;
+}
+
+export interface FireScheduleParams {
+  name: string;
+  /** The job to enqueue; null to move the cursor past a tick that does not fire (missed). */
+  job: NewJob | null;
+  /** A tick (fired once, by whoever records it first), or absent for a run asked for by hand. */
+  tick?: ScheduleTick;
+  /** Fire even while the last job is queued or running: a later tick made up in the same catch-up as a tick that just fired. */
+  ignoreOverlap?: boolean;
+  /** The tick's key (schedule and tick time): a key already held stores nothing. */
+  submitKey?: SubmitKey;
+  now: number;
+}
+
+export interface FireScheduleResult {
+  /**
+   * `fired`: the job was stored; `skipped`: the previous job is still queued or running (overlap
+   * skip), the cursor moved; `dropped`: the cursor moved past a missed tick; `stale`: another
+   * process handled this tick first, or the schedule changed or was paused; `gone`: no such schedule.
+   */
+  outcome: 'fired' | 'skipped' | 'dropped' | 'stale' | 'gone';
+  job: InsertedJob | null;
+}
+
 export interface Store {
   readonly capabilities: StoreCapabilities;
   /** A short description for logs, without secrets (e.g. `sqlite:/srv/offload.db`). */
@@ -277,6 +311,29 @@ export interface Store {
   resumeTask(p: { task: string }): Promise<boolean>;
   /** Removes a task from the registry; false when it has queued or running jobs (or does not exist). */
   removeTask(p: { name: string }): Promise<boolean>;
+
+  // schedules
+  /**
+   * Adds or replaces a schedule's definition, keeping its pause and its last tick and job; the
+   * cursor becomes `nextTickAt` when the rule or time zone changed (or the schedule is new), else
+   * stays. With `onlyIfMissing`, a schedule that exists is left untouched. Returns the record.
+   */
+  saveSchedule(p: { schedule: ScheduleDefinition; nextTickAt: number | null; now: number; onlyIfMissing?: boolean }): Promise<ScheduleRecord>;
+  /** Schedules by name (all without `names`), by name order, with their last job's state. */
+  getSchedules(p: { names?: string[] }): Promise<ScheduleRecord[]>;
+  /** Schedules not paused whose cursor is due at `now`, earliest first. */
+  dueSchedules(p: { now: number; limit: number }): Promise<ScheduleRecord[]>;
+  /** The earliest cursor of the schedules not paused: when the scheduler next has work. */
+  nextScheduleTick(): Promise<number | null>;
+  /** Pauses or resumes; on resume the cursor becomes `nextTickAt` (ticks while paused are not caught up). False when no such schedule. */
+  setSchedulePaused(p: { name: string; paused: boolean; nextTickAt: number | null; now: number }): Promise<boolean>;
+  removeSchedule(p: { name: string }): Promise<boolean>;
+  /**
+   * Records one tick of a schedule and enqueues its job, in one transaction, exactly once however
+   * many processes try: the tick is taken only while the schedule's cursor is `tick.cursor`, and
+   * the job carries the tick's key. Overlap `skip` is judged in the same transaction.
+   */
+  fireSchedule(p: FireScheduleParams): Promise<FireScheduleResult>;
 
   // API tokens
   /** Stores a token; INVALID_OPTION when the name is taken. */

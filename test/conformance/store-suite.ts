@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { InvalidOptionError, InvalidStateError, JobNotFoundError } from '../../src/core/errors.js';
+import { resolveSchedule, type ScheduleDefinition } from '../../src/core/schedule.js';
 import { resolveTaskSettings, type TaskSettings } from '../../src/core/task.js';
 import type { NewJob, Store } from '../../src/store/store.js';
 import type { StoreFactory, StoreFixture } from '../helpers/stores.js';
@@ -828,6 +829,137 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       );
       const all = await store.listTokens({ includeRevoked: true });
       assert.equal(all.find((x) => x.name === 'agent-1')!.revokedAt, T0 + 1);
+    });
+
+    // ---- schedules -----------------------------------------------------------------------------
+
+    const MINUTE = 60_000;
+    function scheduleDef(overrides: Partial<ScheduleDefinition> = {}): ScheduleDefinition {
+      return { ...resolveSchedule('every-minute', 'report', { cron: '* * * * *', input: { kind: 'minutely' } }), ...overrides };
+    }
+    const tickKey = (at: number) => ({ key: `tick-${at}`, fingerprint: 'f', expiresAt: T0 + 7 * 86_400_000 });
+
+    it('saves a schedule: a new one starts at the given cursor; an edit keeps it unless the rule or zone changed', async () => {
+      const saved = await store.saveSchedule({ schedule: scheduleDef(), nextTickAt: T0 + MINUTE, now: T0 });
+      assert.equal(saved.name, 'every-minute');
+      assert.equal(saved.cron, '* * * * *');
+      assert.equal(saved.input, '{"kind":"minutely"}');
+      assert.equal(saved.nextTickAt, T0 + MINUTE);
+      assert.equal(saved.paused, false);
+      assert.equal(saved.lastJobId, null);
+      const edited = await store.saveSchedule({ schedule: scheduleDef({ input: '"other"' }), nextTickAt: T0 + 5 * MINUTE, now: T0 + 1 });
+      assert.equal(edited.nextTickAt, T0 + MINUTE, 'same rule: the cursor stays');
+      assert.equal(edited.input, '"other"');
+      const rule = await store.saveSchedule({ schedule: scheduleDef({ cron: '*/5 * * * *' }), nextTickAt: T0 + 5 * MINUTE, now: T0 + 2 });
+      assert.equal(rule.nextTickAt, T0 + 5 * MINUTE, 'a new rule starts afresh');
+      const zone = await store.saveSchedule({
+        schedule: scheduleDef({ cron: '*/5 * * * *', timezone: 'Europe/Berlin' }),
+        nextTickAt: T0 + 10 * MINUTE,
+        now: T0 + 3,
+      });
+      assert.equal(zone.nextTickAt, T0 + 10 * MINUTE, 'a new time zone starts afresh');
+      const kept = await store.saveSchedule({ schedule: scheduleDef(), nextTickAt: 0, now: T0 + 4, onlyIfMissing: true });
+      assert.equal(kept.cron, '*/5 * * * *', 'onlyIfMissing leaves an existing schedule alone');
+      assert.deepEqual(
+        (await store.getSchedules({})).map((r) => r.name),
+        ['every-minute'],
+      );
+      assert.deepEqual(await store.getSchedules({ names: ['nope'] }), []);
+    });
+
+    it('fires a tick once: the job is stored, the cursor moves, and a second try of the same tick stores nothing', async () => {
+      await store.saveSchedule({ schedule: scheduleDef(), nextTickAt: T0 + MINUTE, now: T0 });
+      const now = T0 + MINUTE;
+      const tick = { cursor: T0 + MINUTE, at: T0 + MINUTE, next: T0 + 2 * MINUTE };
+      const job = newJob({ task: 'report', origin: 'schedule:every-minute', runAt: now });
+      const first = await store.fireSchedule({ name: 'every-minute', job, tick, submitKey: tickKey(tick.at), now });
+      assert.equal(first.outcome, 'fired');
+      const again = await store.fireSchedule({ name: 'every-minute', job, tick, submitKey: tickKey(tick.at), now });
+      assert.equal(again.outcome, 'stale');
+      assert.equal(again.job, null);
+      const [record] = await store.getSchedules({ names: ['every-minute'] });
+      assert.equal(record.nextTickAt, T0 + 2 * MINUTE);
+      assert.equal(record.lastTickAt, T0 + MINUTE);
+      assert.equal(record.lastJobId, first.job!.id);
+      assert.equal(record.lastJobState, 'queued');
+      assert.equal((await store.countJobs({ task: 'report' }))[0].count, 1);
+      assert.equal((await store.getJob({ id: first.job!.id }))!.origin, 'schedule:every-minute');
+    });
+
+    it('fires a tick tried by two connections at once exactly once', async () => {
+      const other = await fixture.open();
+      try {
+        await store.saveSchedule({ schedule: scheduleDef(), nextTickAt: T0 + MINUTE, now: T0 });
+        const now = T0 + MINUTE;
+        const tick = { cursor: T0 + MINUTE, at: T0 + MINUTE, next: T0 + 2 * MINUTE };
+        const job = newJob({ task: 'report', runAt: now });
+        const results = await Promise.all(
+          [store, other, store, other].map((s) => s.fireSchedule({ name: 'every-minute', job, tick, submitKey: tickKey(tick.at), now })),
+        );
+        assert.deepEqual(results.map((r) => r.outcome).sort(), ['fired', 'stale', 'stale', 'stale']);
+        assert.equal((await store.countJobs({ task: 'report' }))[0].count, 1);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('skips a tick while the last job is queued or running (overlap skip), and fires it with overlap allow', async () => {
+      await store.saveSchedule({ schedule: scheduleDef(), nextTickAt: T0 + MINUTE, now: T0 });
+      const job = newJob({ task: 'report' });
+      const at = (n: number) => ({ cursor: T0 + n * MINUTE, at: T0 + n * MINUTE, next: T0 + (n + 1) * MINUTE });
+      assert.equal((await store.fireSchedule({ name: 'every-minute', job, tick: at(1), now: T0 + MINUTE })).outcome, 'fired');
+      const skipped = await store.fireSchedule({ name: 'every-minute', job, tick: at(2), now: T0 + 2 * MINUTE });
+      assert.equal(skipped.outcome, 'skipped');
+      const [record] = await store.getSchedules({ names: ['every-minute'] });
+      assert.equal(record.nextTickAt, T0 + 3 * MINUTE, 'a skipped tick moves the cursor');
+      assert.equal(record.lastTickAt, T0 + 2 * MINUTE);
+      await store.saveSchedule({ schedule: scheduleDef({ overlap: 'allow' }), nextTickAt: 0, now: T0 });
+      assert.equal((await store.fireSchedule({ name: 'every-minute', job, tick: at(3), now: T0 + 3 * MINUTE })).outcome, 'fired');
+      assert.equal((await store.countJobs({ task: 'report' }))[0].count, 2);
+    });
+
+    it('passes over a missed tick, refuses ticks of a paused schedule, and resumes from the given cursor', async () => {
+      await store.saveSchedule({ schedule: scheduleDef(), nextTickAt: T0 + MINUTE, now: T0 });
+      const dropped = await store.fireSchedule({
+        name: 'every-minute',
+        job: null,
+        tick: { cursor: T0 + MINUTE, at: T0 + MINUTE, next: T0 + 9 * MINUTE },
+        now: T0,
+      });
+      assert.equal(dropped.outcome, 'dropped');
+      assert.deepEqual(
+        (await store.dueSchedules({ now: T0 + 9 * MINUTE, limit: 10 })).map((r) => r.nextTickAt),
+        [T0 + 9 * MINUTE],
+      );
+      assert.equal(await store.nextScheduleTick(), T0 + 9 * MINUTE);
+      assert.equal(await store.setSchedulePaused({ name: 'every-minute', paused: true, nextTickAt: null, now: T0 }), true);
+      assert.deepEqual(await store.dueSchedules({ now: T0 + 99 * MINUTE, limit: 10 }), [], 'a paused schedule is never due');
+      assert.equal(await store.nextScheduleTick(), null);
+      const refused = await store.fireSchedule({
+        name: 'every-minute',
+        job: newJob({ task: 'report' }),
+        tick: { cursor: T0 + 9 * MINUTE, at: T0 + 9 * MINUTE, next: null },
+        now: T0,
+      });
+      assert.equal(refused.outcome, 'stale');
+      assert.equal(await store.setSchedulePaused({ name: 'every-minute', paused: false, nextTickAt: T0 + 20 * MINUTE, now: T0 }), true);
+      const [record] = await store.getSchedules({ names: ['every-minute'] });
+      assert.equal(record.paused, false);
+      assert.equal(record.nextTickAt, T0 + 20 * MINUTE);
+      assert.equal(await store.setSchedulePaused({ name: 'nope', paused: true, nextTickAt: null, now: T0 }), false);
+    });
+
+    it('runs a schedule by hand without moving its cursor, and removes it', async () => {
+      await store.saveSchedule({ schedule: scheduleDef(), nextTickAt: T0 + MINUTE, now: T0 });
+      const run = await store.fireSchedule({ name: 'every-minute', job: newJob({ task: 'report' }), now: T0 });
+      assert.equal(run.outcome, 'fired');
+      const [record] = await store.getSchedules({ names: ['every-minute'] });
+      assert.equal(record.nextTickAt, T0 + MINUTE);
+      assert.equal(record.lastTickAt, null);
+      assert.equal(record.lastJobId, run.job!.id);
+      assert.equal(await store.removeSchedule({ name: 'every-minute' }), true);
+      assert.equal(await store.removeSchedule({ name: 'every-minute' }), false);
+      assert.equal((await store.fireSchedule({ name: 'every-minute', job: newJob({ task: 'report' }), now: T0 })).outcome, 'gone');
     });
 
     // ---- other processes -----------------------------------------------------------------------

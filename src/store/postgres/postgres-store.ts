@@ -2,6 +2,7 @@ import type { BatchRow } from '../../core/batch.js';
 import { InvalidOptionError, JobNotFoundError } from '../../core/errors.js';
 import type { JobRow, JobState } from '../../core/job.js';
 import { cancelRefusal, checkPurgeStates, leaseExpiredError, retryKeyTaken, retryRefusal } from '../../core/job-rules.js';
+import type { ScheduleDefinition, ScheduleRecord } from '../../core/schedule.js';
 import { pruneCutoffs, type ResolvedTaskSettings, type TaskRecord } from '../../core/task.js';
 import { loadSqlFiles } from '../sql-files.js';
 import type {
@@ -10,6 +11,8 @@ import type {
   ClaimParams,
   CountRow,
   FinishResult,
+  FireScheduleParams,
+  FireScheduleResult,
   InsertedJob,
   InsertJobsParams,
   InsertJobsResult,
@@ -30,11 +33,23 @@ import type {
 import { ChangeFeed, type ChangeNote } from './change-feed.js';
 import { createPool, Db, migrate, type PgTarget, type Queryable } from './connection.js';
 import { DutyLocks } from './duty-locks.js';
-import { BATCH_COLUMNS, claimedJob, finishedBatch, idParam, JOB_COLUMNS, jobRow, payloadColumns, TOKEN_COLUMNS, tokenParam, tokenRow } from './rows.js';
+import {
+  BATCH_COLUMNS,
+  claimedJob,
+  finishedBatch,
+  idParam,
+  JOB_COLUMNS,
+  jobRow,
+  payloadColumns,
+  SCHEDULE_COLUMNS,
+  TOKEN_COLUMNS,
+  tokenParam,
+  tokenRow,
+} from './rows.js';
 import { PgSession } from './session.js';
 
 /** Every statement of the PostgreSQL store, by file name. */
-export const POSTGRES_QUERIES = loadSqlFiles(new URL('./queries/', import.meta.url), { JOB_COLUMNS, BATCH_COLUMNS, TOKEN_COLUMNS });
+export const POSTGRES_QUERIES = loadSqlFiles(new URL('./queries/', import.meta.url), { JOB_COLUMNS, BATCH_COLUMNS, TOKEN_COLUMNS, SCHEDULE_COLUMNS });
 
 /** Statements whose filters fold away only when planned with their actual values: never prepared. */
 const UNPREPARED = new Set(['list_jobs', 'count_jobs', 'get_tasks']);
@@ -460,6 +475,79 @@ export class PostgresStore implements Store {
     return (await this.run(this.db, 'remove_task', [p.name])).length === 1;
   }
 
+  // ---- schedules -------------------------------------------------------------------------------
+
+  async saveSchedule(p: { schedule: ScheduleDefinition; nextTickAt: number | null; now: number; onlyIfMissing?: boolean }): Promise<ScheduleRecord> {
+    const d = p.schedule;
+    await this.run(this.db, p.onlyIfMissing ? 'insert_schedule_if_missing' : 'save_schedule', [
+      d.name,
+      d.task,
+      d.cron,
+      d.timezone,
+      d.input,
+      d.overlap,
+      d.catchUp,
+      d.catchUpLimit,
+      d.jitterMs,
+      d.priority,
+      d.description,
+      p.nextTickAt,
+      p.now,
+    ]);
+    return (await this.getSchedules({ names: [d.name] }))[0];
+  }
+
+  async getSchedules(p: { names?: string[] }): Promise<ScheduleRecord[]> {
+    return (await this.run<ScheduleRecord>(this.db, 'get_schedules', [p.names ?? null])).map(scheduleRow);
+  }
+
+  async dueSchedules(p: { now: number; limit: number }): Promise<ScheduleRecord[]> {
+    return (await this.run<ScheduleRecord>(this.db, 'due_schedules', [p.now, p.limit])).map(scheduleRow);
+  }
+
+  async nextScheduleTick(): Promise<number | null> {
+    const [r] = await this.run<{ at: number | null }>(this.db, 'next_schedule_tick', []);
+    return r?.at ?? null;
+  }
+
+  async setSchedulePaused(p: { name: string; paused: boolean; nextTickAt: number | null; now: number }): Promise<boolean> {
+    return (await this.run(this.db, 'set_schedule_paused', [p.name, p.paused, p.nextTickAt, p.now])).length === 1;
+  }
+
+  async removeSchedule(p: { name: string }): Promise<boolean> {
+    return (await this.run(this.db, 'remove_schedule', [p.name])).length === 1;
+  }
+
+  async fireSchedule(p: FireScheduleParams): Promise<FireScheduleResult> {
+    const out = await this.db.transaction(async (tx): Promise<FireScheduleResult> => {
+      const [row] = await this.run<{ nextTickAt: number | null; paused: boolean; overlap: string; lastJobLive: boolean | null }>(tx, 'lock_schedule', [p.name]);
+      if (!row) return { outcome: 'gone', job: null };
+      const { tick } = p;
+      if (tick && (row.paused || row.nextTickAt !== tick.cursor)) return { outcome: 'stale', job: null };
+      const move = (lastTickAt: number | null, lastJobId: string | null) =>
+        this.run(tx, 'record_schedule_tick', [p.name, tick?.next ?? null, tick !== undefined, lastTickAt, lastJobId]);
+      if (!p.job) {
+        await move(null, null);
+        return { outcome: 'dropped', job: null };
+      }
+      if (tick && !p.ignoreOverlap && row.lastJobLive === true && row.overlap === 'skip') {
+        await move(tick.at, null);
+        return { outcome: 'skipped', job: null };
+      }
+      const key = p.submitKey;
+      if (key && (await this.run(tx, 'take_submit_key', [key.key, key.fingerprint, p.now, key.expiresAt])).length === 0) {
+        await move(tick?.at ?? null, null);
+        return { outcome: 'stale', job: null };
+      }
+      const job = await this.insertOne(tx, p.job, null, p.now);
+      if (key) await this.run(tx, 'save_submit_key', [key.key, [job.id], null]);
+      await move(tick?.at ?? null, job.id);
+      return { outcome: 'fired', job };
+    });
+    if (out.job && runnable(out.job)) this.publish({ tasks: [out.job.task] });
+    return out;
+  }
+
   // ---- tokens ----------------------------------------------------------------------------------
 
   async createToken(p: { name: string; scope: TokenScope; tasks: string[]; hash: string; now: number }): Promise<TokenRecord> {
@@ -587,4 +675,8 @@ function insertedJob(job: NewJob, id: string, leaseToken: string | null): Insert
 /** Inserted queued: other processes' workers may claim it (a leased job already has its worker). */
 function runnable(job: InsertedJob): boolean {
   return !job.deduplicated && job.leaseToken === undefined;
+}
+
+function scheduleRow(r: ScheduleRecord): ScheduleRecord {
+  return { ...r, lastJobState: r.lastJobState ?? null };
 }

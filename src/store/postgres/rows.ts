@@ -15,6 +15,11 @@ export const BATCH_COLUMNS = `id::text AS id, title, total, succeeded, failed, c
 
 export const TOKEN_COLUMNS = 'id::text AS id, name, scope, tasks, hash, created_at AS "createdAt", revoked_at AS "revokedAt"';
 
+export const SCHEDULE_COLUMNS = `s.name, s.task, s.cron, s.timezone, s.input, s.overlap, s.catch_up AS "catchUp",
+  s.catch_up_limit AS "catchUpLimit", s.jitter_ms AS "jitterMs", s.priority, s.description, s.paused,
+  s.next_tick_at AS "nextTickAt", s.last_tick_at AS "lastTickAt", s.last_job_id::text AS "lastJobId", j.state AS "lastJobState",
+  s.created_at AS "createdAt", s.updated_at AS "updatedAt"`;
+
 type Raw = Record<string, unknown>;
 
 /** A payload is kept in one of two columns: JSON text, or raw bytes. */

@@ -3,6 +3,7 @@ import { type BatchRow, onFinishInputText } from '../../core/batch.js';
 import { InvalidOptionError, JobNotFoundError } from '../../core/errors.js';
 import { FINISHED_STATES, type JobRow, type JobState } from '../../core/job.js';
 import { cancelRefusal, checkPurgeStates, leaseExpiredError, retryKeyTaken, retryRefusal } from '../../core/job-rules.js';
+import type { OverlapPolicy, ScheduleDefinition, ScheduleRecord } from '../../core/schedule.js';
 import { pruneCutoffs, type ResolvedTaskSettings, type TaskRecord } from '../../core/task.js';
 import { loadSqlFiles } from '../sql-files.js';
 import type {
@@ -11,6 +12,8 @@ import type {
   ClaimParams,
   CountRow,
   FinishResult,
+  FireScheduleParams,
+  FireScheduleResult,
   InsertedJob,
   InsertJobsParams,
   InsertJobsResult,
@@ -48,8 +51,19 @@ const APPEND_ERROR = `CASE WHEN errors IS NULL THEN json_array(json(:error))
 
 const TOKEN_COLUMNS = 'id, name, scope, tasks, hash, created_at AS createdAt, revoked_at AS revokedAt';
 
+const SCHEDULE_COLUMNS = `s.name, s.task, s.cron, s.timezone, s.input, s.overlap, s.catch_up AS catchUp,
+  s.catch_up_limit AS catchUpLimit, s.jitter_ms AS jitterMs, s.priority, s.description, s.paused,
+  s.next_tick_at AS nextTickAt, s.last_tick_at AS lastTickAt, s.last_job_id AS lastJobId, j.state AS lastJobState,
+  s.created_at AS createdAt, s.updated_at AS updatedAt`;
+
 /** Every statement of the SQLite store, by file name (also read by the bench's bare-SQLite ceiling). */
-export const SQLITE_QUERIES = loadSqlFiles(new URL('./queries/', import.meta.url), { JOB_COLUMNS, BATCH_COLUMNS, APPEND_ERROR, TOKEN_COLUMNS });
+export const SQLITE_QUERIES = loadSqlFiles(new URL('./queries/', import.meta.url), {
+  JOB_COLUMNS,
+  BATCH_COLUMNS,
+  APPEND_ERROR,
+  TOKEN_COLUMNS,
+  SCHEDULE_COLUMNS,
+});
 
 export interface SqliteStoreOptions extends SqliteOptions {
   /** How often to look for changes made by other processes while someone watches (default 20 ms). */
@@ -541,6 +555,84 @@ export class SqliteStore implements Store {
     return this.guard(() => this.stmt('remove_task').run({ name: p.name }).changes === 1);
   }
 
+  // ---- schedules -------------------------------------------------------------------------------
+
+  async saveSchedule(p: { schedule: ScheduleDefinition; nextTickAt: number | null; now: number; onlyIfMissing?: boolean }): Promise<ScheduleRecord> {
+    const d = p.schedule;
+    this.guard(() =>
+      this.stmt(p.onlyIfMissing ? 'insert_schedule_if_missing' : 'save_schedule').run({
+        name: d.name,
+        task: d.task,
+        cron: d.cron,
+        timezone: d.timezone,
+        input: d.input,
+        overlap: d.overlap,
+        catchUp: d.catchUp,
+        catchUpLimit: d.catchUpLimit,
+        jitterMs: d.jitterMs,
+        priority: d.priority,
+        description: d.description,
+        nextTickAt: p.nextTickAt,
+        now: p.now,
+      }),
+    );
+    return (await this.getSchedules({ names: [d.name] }))[0];
+  }
+
+  async getSchedules(p: { names?: string[] }): Promise<ScheduleRecord[]> {
+    return (this.stmt('get_schedules').all({ names: p.names ? JSON.stringify(p.names) : null }) as RawRow[]).map(scheduleRow);
+  }
+
+  async dueSchedules(p: { now: number; limit: number }): Promise<ScheduleRecord[]> {
+    return (this.stmt('due_schedules').all({ now: p.now, limit: p.limit }) as RawRow[]).map(scheduleRow);
+  }
+
+  async nextScheduleTick(): Promise<number | null> {
+    return (this.stmt('next_schedule_tick').get() as { at: number | null }).at;
+  }
+
+  async setSchedulePaused(p: { name: string; paused: boolean; nextTickAt: number | null; now: number }): Promise<boolean> {
+    return this.guard(
+      () => this.stmt('set_schedule_paused').run({ name: p.name, paused: p.paused ? 1 : 0, nextTickAt: p.nextTickAt, now: p.now }).changes === 1,
+    );
+  }
+
+  async removeSchedule(p: { name: string }): Promise<boolean> {
+    return this.guard(() => this.stmt('remove_schedule').run({ name: p.name }).changes === 1);
+  }
+
+  async fireSchedule(p: FireScheduleParams): Promise<FireScheduleResult> {
+    return this.write((): FireScheduleResult => {
+      const row = this.stmt('schedule_cursor').get({ name: p.name }) as
+        | { nextTickAt: number | null; paused: number; overlap: OverlapPolicy; lastJobLive: number | null }
+        | undefined;
+      if (!row) return { outcome: 'gone', job: null };
+      const { tick } = p;
+      if (tick && (row.paused === 1 || row.nextTickAt !== tick.cursor)) return { outcome: 'stale', job: null };
+      const move = (lastTickAt: number | null, lastJobId: string | null) =>
+        this.stmt('record_schedule_tick').run({ name: p.name, nextTickAt: tick?.next ?? null, moveCursor: tick ? 1 : 0, lastTickAt, lastJobId, now: p.now });
+      if (!p.job) {
+        move(null, null);
+        return { outcome: 'dropped', job: null };
+      }
+      if (tick && !p.ignoreOverlap && row.lastJobLive === 1 && row.overlap === 'skip') {
+        move(tick.at, null);
+        return { outcome: 'skipped', job: null };
+      }
+      if (p.submitKey && this.stmt('find_submit_key').get({ key: p.submitKey.key, now: p.now })) {
+        move(tick?.at ?? null, null);
+        return { outcome: 'stale', job: null };
+      }
+      const job = this.insertOne(p.job, null, p.now);
+      if (p.submitKey) {
+        const { key, fingerprint, expiresAt } = p.submitKey;
+        this.stmt('save_submit_key').run({ key, fingerprint, jobIds: JSON.stringify([Number(job.id)]), batchId: null, now: p.now, expiresAt });
+      }
+      move(tick?.at ?? null, job.id);
+      return { outcome: 'fired', job };
+    });
+  }
+
   // ---- tokens ----------------------------------------------------------------------------------
 
   async createToken(p: { name: string; scope: TokenScope; tasks: string[]; hash: string; now: number }): Promise<TokenRecord> {
@@ -741,5 +833,14 @@ function batchRow(r: RawRow): BatchRow {
     onFinishJobId: r.onFinishJobId === null ? null : String(r.onFinishJobId),
     createdAt: r.createdAt as number,
     finishedAt: r.finishedAt as number | null,
+  };
+}
+
+function scheduleRow(r: RawRow): ScheduleRecord {
+  return {
+    ...(r as unknown as ScheduleRecord),
+    paused: r.paused === 1,
+    lastJobId: r.lastJobId === null ? null : String(r.lastJobId),
+    lastJobState: (r.lastJobState as string | null) ?? null,
   };
 }

@@ -1,0 +1,152 @@
+/**
+ * The scheduler: fires the due ticks of every schedule on the store. Every process that does
+ * maintenance runs one; where the store elects one process per duty (PostgreSQL), only the
+ * elected one does the work and another takes over when it dies. Correctness does not depend on
+ * that: each tick is recorded by the one transaction that moves the schedule's cursor past it
+ * (`Store.fireSchedule`), so two schedulers that try the same tick make one job.
+ */
+import { submitKeyOf } from '../client/idempotency.js';
+import { newJobWith, type SubmissionLimits } from '../client/submission.js';
+import type { Clock, Timer } from '../core/clock.js';
+import { isOffloadError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { TaskRegistry } from '../core/registry.js';
+import { planTicks, type ScheduleRecord } from '../core/schedule.js';
+import { Service } from '../core/service.js';
+import type { NewJob, ScheduleTick, Store } from '../store/store.js';
+
+export interface SchedulerDeps {
+  store: Store;
+  registry: TaskRegistry;
+  limits: SubmissionLimits;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** A tick's key lives this long; past it, the schedule's cursor alone keeps the tick from firing twice. */
+const TICK_KEY_MS = 7 * 86_400_000;
+/** Schedules handled per store read. */
+const BATCH = 100;
+
+export class Scheduler extends Service {
+  private timer: Timer | undefined;
+  private passing: Promise<void> | undefined;
+  private again = false;
+  private halted = false;
+
+  constructor(
+    private readonly deps: SchedulerDeps,
+    /** Look for schedules changed by other processes this often (default 1 000 ms). */
+    private readonly pollMs = 1000,
+  ) {
+    super();
+  }
+
+  protected async onStart(): Promise<void> {
+    this.poke();
+  }
+
+  protected async onStop(): Promise<void> {
+    this.halted = true;
+    this.timer?.cancel();
+    await this.passing;
+  }
+
+  /** Looks at the schedules now (one was added or changed in this process). */
+  poke(): void {
+    if (this.halted) return;
+    if (this.passing) {
+      this.again = true;
+      return;
+    }
+    this.timer?.cancel();
+    this.passing = this.pass()
+      .catch((err: unknown) => this.deps.logger.error({ err }, 'the scheduler could not read or fire schedules; trying again'))
+      .then((nextAt) => {
+        this.passing = undefined;
+        if (this.again) {
+          this.again = false;
+          return this.poke();
+        }
+        this.arm(nextAt ?? null);
+      });
+  }
+
+  /** Fires everything due here; waits for a pass already under way (tests, `offload` commands). */
+  async runNow(): Promise<void> {
+    while (this.passing) await this.passing;
+    await this.pass();
+  }
+
+  private arm(nextAt: number | null): void {
+    if (this.halted) return;
+    const now = this.deps.clock.now();
+    const wait = nextAt === null ? this.pollMs : Math.max(0, Math.min(nextAt - now, this.pollMs));
+    this.timer = this.deps.clock.setTimer(() => this.poke(), wait);
+  }
+
+  /** One pass: fires the due ticks (when this process holds the duty); returns when the next falls due. */
+  private async pass(): Promise<number | null> {
+    const { store, clock } = this.deps;
+    if (!(await store.holdDuty({ duty: 'scheduler' }))) return null;
+    for (;;) {
+      const now = clock.now();
+      const due = await store.dueSchedules({ now, limit: BATCH });
+      for (const schedule of due) await this.fireDue(schedule, now);
+      if (due.length < BATCH || this.halted) break;
+    }
+    return store.nextScheduleTick();
+  }
+
+  /** Fires (or passes over) the ticks of one schedule from its cursor up to now. */
+  private async fireDue(schedule: ScheduleRecord, now: number): Promise<void> {
+    const cursor = schedule.nextTickAt!;
+    const plan = planTicks(schedule, cursor, now);
+    if (plan.dropped > 0) {
+      this.deps.logger.warn(
+        { schedule: schedule.name, dropped: plan.dropped, catchUp: schedule.catchUp },
+        'ticks missed while no scheduler ran are passed over, as the catch-up policy says',
+      );
+    }
+    if (plan.fire.length === 0) {
+      await this.record(schedule, { cursor, at: cursor, next: plan.next }, null, now);
+      return;
+    }
+    // Overlap is judged once per catch-up: the missed ticks made up after one that fired all fire.
+    let fired = false;
+    for (let i = 0; i < plan.fire.length; i++) {
+      const at = plan.fire[i];
+      const tick = { cursor: i === 0 ? cursor : at, at, next: i < plan.fire.length - 1 ? plan.fire[i + 1] : plan.next };
+      const job = await this.jobFor(schedule, at, now);
+      const outcome = await this.record(schedule, tick, job, now, fired);
+      if (outcome === 'stale' || outcome === 'gone') return;
+      fired ||= outcome === 'fired';
+    }
+  }
+
+  private async record(schedule: ScheduleRecord, tick: ScheduleTick, job: NewJob | null, now: number, ignoreOverlap = false) {
+    const submitKey = job ? submitKeyOf(`tick:${tick.at}`, `schedule:${schedule.name}`, [schedule.name, tick.at], now, TICK_KEY_MS) : undefined;
+    const r = await this.deps.store.fireSchedule({ name: schedule.name, job, tick, submitKey, ignoreOverlap, now });
+    if (r.outcome === 'fired') this.deps.logger.debug({ schedule: schedule.name, tick: tick.at, job: r.job?.id }, 'schedule fired');
+    if (r.outcome === 'skipped') this.deps.logger.info({ schedule: schedule.name, tick: tick.at }, 'tick skipped: the previous job is still queued or running');
+    return r.outcome;
+  }
+
+  /** The tick's job, or null when it cannot be made (its task is gone, its input no longer fits the schema): the tick is passed over. */
+  private async jobFor(schedule: ScheduleRecord, at: number, now: number): Promise<NewJob | null> {
+    const { registry, limits, logger } = this.deps;
+    try {
+      const settings = await registry.settingsFor(schedule.task);
+      return newJobWith(registry, settings, limits, now, schedule.task, JSON.parse(schedule.input), {
+        priority: schedule.priority ?? undefined,
+        runAt: at + (schedule.jitterMs > 0 ? Math.floor(Math.random() * (schedule.jitterMs + 1)) : 0),
+        origin: `schedule:${schedule.name}`,
+      });
+    } catch (err) {
+      // The store being away is no reason to pass a tick over: the next pass tries again.
+      if (!isOffloadError(err) || err.httpStatus >= 500) throw err;
+      logger.error({ err, schedule: schedule.name, task: schedule.task, tick: at }, 'the schedule could not make its job; this tick is passed over');
+      return null;
+    }
+  }
+}

@@ -1,0 +1,2 @@
+-- The earliest cursor of the schedules not paused.
+SELECT min(next_tick_at) AS at FROM schedules WHERE NOT paused AND next_tick_at IS NOT NULL

@@ -1,0 +1,2 @@
+-- params: :name
+DELETE FROM schedules WHERE name = :name
