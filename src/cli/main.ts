@@ -22,6 +22,7 @@ import { duration } from './duration.js';
 import { parseListenAddress } from './listen-address.js';
 import { loadAll } from './load-tasks.js';
 import { type Output, printCounts, printError, printJob, printJobs, printTokens, processOutput } from './output.js';
+import { addScheduleCommands } from './schedule-commands.js';
 import { addTaskCommands } from './task-commands.js';
 
 interface GlobalOptions {
@@ -370,6 +371,7 @@ program
   .action(async (id: string) => withOffload(async (offload) => printJob(output(), await offload.cancel(id))));
 
 addTaskCommands(program, { output, withOffload });
+addScheduleCommands(program, { output, withOffload, parseInput, int });
 
 const token = program.command('token').description('API tokens for the HTTP API: create (prints the secret once), list, revoke');
 

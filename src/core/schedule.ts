@@ -197,3 +197,28 @@ export interface Schedule extends Omit<ScheduleRecord, 'input'> {
 export function toSchedule(r: ScheduleRecord): Schedule {
   return { ...r, input: JSON.parse(r.input) };
 }
+
+/** A schedule as JSON for the CLI and the HTTP API: times as ISO 8601 (UTC). */
+export function scheduleToJson(s: Schedule): Record<string, unknown> {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return {
+    name: s.name,
+    task: s.task,
+    cron: s.cron,
+    timezone: s.timezone,
+    input: s.input,
+    overlap: s.overlap,
+    catchUp: s.catchUp,
+    catchUpLimit: s.catchUpLimit,
+    jitterMs: s.jitterMs,
+    priority: s.priority,
+    description: s.description,
+    paused: s.paused,
+    nextTickAt: iso(s.nextTickAt),
+    lastTickAt: iso(s.lastTickAt),
+    lastJobId: s.lastJobId,
+    lastJobState: s.lastJobState,
+    createdAt: iso(s.createdAt),
+    updatedAt: iso(s.updatedAt),
+  };
+}
