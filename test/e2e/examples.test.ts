@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { silentLogger } from '../../src/core/logger.js';
 import { Offload } from '../../src/index.js';
-import { CLI, killAll, ROOT, runCli, startNode } from '../helpers/processes.js';
+import { CLI, killAll, ROOT, runCli, startNode, startProcess } from '../helpers/processes.js';
 import { tempDir } from '../helpers/stores.js';
 
 const EXAMPLES = join(ROOT, 'dist/examples');
@@ -53,6 +53,39 @@ describe('examples', () => {
     assert.match(out, /^result \{ path: 'dog-320.png' \}$/m);
     assert.match(out, /ok: false,\s+total: 3,\s+succeeded: 2,\s+failed: 1/);
     assert.match(out, /^job succeeded 1 failed$/m);
+  });
+
+  it('flow-control.ts: suspends and resumes a task; budgeted runs end when nothing is runnable', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const run = startNode([join(EXAMPLES, 'flow-control.js')], { OFFLOAD_STORE: `sqlite:${join(dir.path, 'flow.db')}` });
+    const { code } = await run.exited;
+    assert.equal(code, 0, run.stderr());
+    const out = run.lines.join('\n');
+    assert.match(out, /^queued 3 suspended until true$/m);
+    assert.match(out, /^first run \{ reason: 'idle', started: 0 \}$/m);
+    assert.match(out, /^second run \{ reason: 'idle', started: 3 \}$/m);
+  });
+
+  it('cron-worker.sh exits 0 once nothing is runnable; suspend-task.sh suspends, lists and resumes a task', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const env = { OFFLOAD_STORE: `sqlite:${join(dir.path, 'cron.db')}`, OFFLOAD: `${process.execPath} ${CLI}`, TASKS: join(EXAMPLES, 'tasks.js') };
+    const run = async (script: string, args: string[] = []) => {
+      const child = startProcess('sh', [join(ROOT, 'examples', script), ...args], env);
+      const { code } = await child.closed;
+      assert.equal(code, 0, `${script}: ${child.stderr()}`);
+      return child.lines.join('\n');
+    };
+    // The first run registers the tasks and finds nothing to do.
+    assert.match(await run('cron-worker.sh'), /^worker \S+ finished \(nothing left to run\): 0 job\(s\) started$/m);
+    for (const name of ['Ada', 'Alan']) assert.equal((await runCli(['submit', 'example.greet', JSON.stringify({ name })], { env })).code, 0);
+    const operator = await run('suspend-task.sh', ['example.greet']);
+    assert.match(operator, /^suspended example\.greet until \S+Z$/m);
+    assert.match(operator, /^TASK\s+QUEUED\s+RUNNING\s+SUSPENDED UNTIL$/m);
+    assert.match(operator, /^example\.greet\s+2\s+0\s+\S+Z$/m);
+    assert.match(operator, /^resumed example\.greet: its queued jobs are claimed again$/m);
+    assert.match(await run('cron-worker.sh'), /^worker \S+ finished \(nothing left to run\): 2 job\(s\) started$/m);
   });
 
   it('tasks.ts: what `npm start` runs answers the submissions the README shows', async () => {
