@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { TOKEN_SCOPES } from '../auth/permissions.js';
 import { createToken, revokeToken } from '../auth/tokens.js';
-import { systemClock } from '../core/clock.js';
+import { MAX_TIMER_MS, systemClock } from '../core/clock.js';
 import { InvalidInputError, InvalidOptionError } from '../core/errors.js';
 import { isJobState, JOB_STATES, type JobState } from '../core/job.js';
 import { defaultLogger } from '../core/logger.js';
@@ -17,7 +17,6 @@ import { remoteWorker } from '../remote/remote-worker.js';
 import { type FrontDoorFactory, startServer } from '../server/server.js';
 import { exitOnSignals } from '../server/signals.js';
 import { DEFAULT_STORE_URL, redact } from '../store/url.js';
-import { MAX_RUN_FOR_MS, type Worker } from '../worker/worker.js';
 import { duration } from './duration.js';
 import { parseListenAddress } from './listen-address.js';
 import { loadAll } from './load-tasks.js';
@@ -180,6 +179,9 @@ program
     o.out('Stop with Ctrl-C (running jobs finish or are released).');
   });
 
+/** A worker as `offload.work()` and `remoteWorker()` make it. */
+type Worker = Awaited<ReturnType<Offload['work']>>;
+
 interface WorkerCommandOptions {
   concurrency: number;
   claimAhead: number;
@@ -200,7 +202,7 @@ program
   .option('--claim-ahead <n>', 'while handlers finish fast, at most this many jobs claimed beyond the free slots (0: none)', int('claim-ahead', 0), 100)
   .option('--lease <ms>', "lease length; a silent worker's jobs come back after this long", int('lease', 1000), 30_000)
   .option('--shutdown-timeout <ms>', 'on SIGTERM, how long running jobs may take before they are released', int('shutdown-timeout', 0), 10_000)
-  .option('--for <duration>', 'run this long (30s, 10m, 2h…), then stop as on SIGTERM and exit 0', duration('for', MAX_RUN_FOR_MS))
+  .option('--for <duration>', 'run this long (30s, 10m, 2h…), then stop as on SIGTERM and exit 0', duration('for', MAX_TIMER_MS))
   .option('--max-jobs <n>', 'run at most this many jobs, then exit 0 once they have finished', int('max-jobs', 1))
   .option('--until-idle', 'exit 0 once nothing runs and no job of the tasks is runnable', false)
   .option('--connect <url>', 'work for the Offload server at this URL, over its HTTP API, instead of opening the store')

@@ -13,6 +13,9 @@ export interface Timer {
   cancel(): void;
 }
 
+/** The longest a timer can wait: past it, Node's setTimeout fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(fn, ms) {

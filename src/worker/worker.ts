@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Alarm, type Clock, sleep, type Timer } from '../core/clock.js';
+import { Alarm, type Clock, MAX_TIMER_MS, sleep, type Timer } from '../core/clock.js';
 import { InvalidOptionError, JobCancelledError, LeaseLostError, OffloadError, SHUTDOWN_CODE } from '../core/errors.js';
 import type { JobProgress } from '../core/job.js';
 import type { Logger } from '../core/logger.js';
@@ -79,9 +79,6 @@ export interface WorkerDeps {
   logger: Logger;
 }
 
-/** The longest runForMs: a longer timer would fire at once (Node's setTimeout). */
-export const MAX_RUN_FOR_MS = 2 ** 31 - 1;
-
 /** After the shutdown timeout, how long outcomes still unwritten are retried before their leases are left to expire. */
 const SHUTDOWN_WRITE_MS = 1500;
 
@@ -143,8 +140,7 @@ export class Worker extends Service {
     this.ahead = new ClaimedAhead(nonNegativeInt('claimAhead', opts.claimAhead ?? 100));
     this.aheadExpiry = new Alarm(deps.clock, () => this.releaseStale());
     this.runForMs = opts.runForMs === undefined ? undefined : positiveInt('runForMs', opts.runForMs);
-    if (this.runForMs !== undefined && this.runForMs > MAX_RUN_FOR_MS)
-      throw new InvalidOptionError('runForMs', `must be at most ${MAX_RUN_FOR_MS} ms (24.8 days)`);
+    if (this.runForMs !== undefined && this.runForMs > MAX_TIMER_MS) throw new InvalidOptionError('runForMs', `must be at most ${MAX_TIMER_MS} ms (24.8 days)`);
     this.maxJobs = opts.maxJobs === undefined ? undefined : positiveInt('maxJobs', opts.maxJobs);
     if (opts.untilIdle !== undefined && typeof opts.untilIdle !== 'boolean') throw new InvalidOptionError('untilIdle', 'must be true or false');
     this.untilIdle = opts.untilIdle ?? false;
