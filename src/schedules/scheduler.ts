@@ -28,6 +28,11 @@ const TICK_KEY_MS = 7 * 86_400_000;
 /** Schedules handled per store read. */
 const BATCH = 100;
 
+/** The unique key of a tick's job: the schedule and the tick's time, e.g. `nightly@2026-03-29T01:00:00.000Z`. */
+export function tickKeyOf(schedule: string, at: number): string {
+  return `${schedule}@${new Date(at).toISOString()}`;
+}
+
 export class Scheduler extends Service {
   private timer: Timer | undefined;
   private passing: Promise<void> | undefined;
@@ -141,6 +146,8 @@ export class Scheduler extends Service {
         priority: schedule.priority ?? undefined,
         runAt: at + (schedule.jitterMs > 0 ? Math.floor(Math.random() * (schedule.jitterMs + 1)) : 0),
         origin: `schedule:${schedule.name}`,
+        // Names the tick for good (run_at moves when the job is retried), and the handler sees it.
+        uniqueKey: tickKeyOf(schedule.name, at),
       });
     } catch (err) {
       // The store being away is no reason to pass a tick over: the next pass tries again.

@@ -49,6 +49,7 @@ describe('schedules', () => {
     assert.equal(s.lastTickAt, T0 + 15 * MINUTE);
     assert.equal(s.lastJobId, jobs[3].id);
     assert.equal(s.lastJobState, 'succeeded');
+    assert.equal(jobs[1].uniqueKey, 'report.build@2026-01-01T00:05:00.000Z', "a tick's job names its tick");
   });
 
   it('skips ticks while the previous run is still queued or running (overlap skip, the default), or runs them alongside (allow)', async () => {
