@@ -26,6 +26,7 @@ import { batchRoutes } from './routes/batches.js';
 import { eventRoutes } from './routes/events.js';
 import { jobRoutes } from './routes/jobs.js';
 import { metaRoutes } from './routes/meta.js';
+import { scheduleRoutes } from './routes/schedules.js';
 import { taskRoutes } from './routes/tasks.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 import { validatorCompiler } from './validation.js';
@@ -79,6 +80,7 @@ export async function buildApi(offload: Offload, opts: HttpApiOptions & { logger
   batchRoutes(app, ctx);
   agentRoutes(app, ctx);
   taskRoutes(app, ctx);
+  scheduleRoutes(app, ctx);
   eventRoutes(app, ctx);
   metaRoutes(app, ctx, openapi);
   await app.ready();

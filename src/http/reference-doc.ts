@@ -60,13 +60,20 @@ const SCOPE_OF: Record<string, string> = {
   'PUT /v1/tasks/{task}': 'work (its tasks)',
   'POST /v1/tasks/{task}/suspend': 'work (its tasks)',
   'POST /v1/tasks/{task}/resume': 'admin',
+  'GET /v1/schedules': 'read (submit too)',
+  'GET /v1/schedules/{name}': 'read (submit too)',
+  'PUT /v1/schedules/{name}': 'admin',
+  'POST /v1/schedules/{name}/pause': 'admin',
+  'POST /v1/schedules/{name}/resume': 'admin',
+  'POST /v1/schedules/{name}/run': 'admin',
+  'DELETE /v1/schedules/{name}': 'admin',
   'GET /v1/workers': 'read (submit too)',
   'GET /v1/events': 'read (submit too)',
   'GET /v1/health': 'any',
   'GET /openapi.json': 'any',
 };
 
-const ORDER = ['jobs', 'agents', 'batches', 'tasks', 'workers', 'events', 'meta'];
+const ORDER = ['jobs', 'agents', 'batches', 'tasks', 'schedules', 'workers', 'events', 'meta'];
 
 export function renderHttpReference(doc: Schema): string {
   const out = [PREAMBLE];

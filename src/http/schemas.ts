@@ -497,6 +497,82 @@ export const WorkerSchema = Type.Object({
 });
 export const WorkersResponse = Type.Object({ workers: Type.Array(WorkerSchema) });
 
+// ---- schedules ----------------------------------------------------------------------------------
+
+export const ScheduleName = Type.String({
+  pattern: '^[A-Za-z0-9_][A-Za-z0-9_.:\\-/]{0,199}$',
+  maxLength: 200,
+  description: 'A schedule name: 1–200 letters, digits and _ . : - /, not starting with punctuation.',
+  examples: ['nightly-report'],
+});
+export const ScheduleParams = Type.Object({ name: ScheduleName }, { additionalProperties: false });
+
+const OverlapSchema = Type.Union([Type.Literal('skip'), Type.Literal('allow')], {
+  description: 'While the previous job of the schedule is queued or running: skip the tick, or allow another job (default skip).',
+});
+const CatchUpSchema = Type.Union([Type.Literal('none'), Type.Literal('latest'), Type.Literal('all')], {
+  description:
+    'Ticks that fell due while no process could fire them: none drops them, latest fires the last one, all fires each up to catchUpLimit (default latest).',
+});
+
+export const ScheduleBody = Type.Object(
+  {
+    task: TaskName,
+    cron: Type.String({
+      maxLength: 200,
+      description: 'A cron rule as croner reads it: 5 fields (minutes), 6 (seconds first) or 7 (a year last).',
+      examples: ['0 3 * * *'],
+    }),
+    input: Type.Optional(Type.Unknown({ description: "Each job's input: any JSON value (default null); checked against the task's input schema." })),
+    timezone: Type.Optional(
+      Type.Union([Type.String({ maxLength: 100 }), Type.Null()], { description: 'An IANA time zone the rule is read in, e.g. Europe/Berlin (default UTC).' }),
+    ),
+    overlap: Type.Optional(OverlapSchema),
+    catchUp: Type.Optional(CatchUpSchema),
+    catchUpLimit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 1000, description: 'With catchUp all, the most ticks fired at once after downtime (default 10).' }),
+    ),
+    jitterMs: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 86_400_000, description: 'Each job runs up to this many ms after its tick, at random (default 0).' }),
+    ),
+    priority: Type.Optional(
+      Type.Union([Type.Integer({ minimum: -(2 ** 31), maximum: 2 ** 31 }), Type.Null()], { description: "The jobs' priority (default: the task's)." }),
+    ),
+    description: Type.Optional(Type.Union([Type.String({ maxLength: 500 }), Type.Null()], { description: 'A line for listings.' })),
+  },
+  { additionalProperties: false, description: 'A schedule: a cron rule that enqueues a task with an input; absent fields take their defaults.' },
+);
+export type ScheduleBody = Static<typeof ScheduleBody>;
+
+export const ScheduleSchema = Type.Object(
+  {
+    name: Type.String(),
+    task: Type.String(),
+    cron: Type.String(),
+    timezone: Type.Union([Type.String(), Type.Null()], { description: 'Null: UTC.' }),
+    input: Any,
+    overlap: OverlapSchema,
+    catchUp: CatchUpSchema,
+    catchUpLimit: Type.Integer(),
+    jitterMs: Type.Integer(),
+    priority: Type.Union([Type.Integer(), Type.Null()], { description: "Null: the task's." }),
+    description: Type.Union([Type.String(), Type.Null()]),
+    paused: Type.Boolean(),
+    nextTickAt: Type.Union([Iso, Type.Null()], { description: 'The earliest tick not yet handled; null for a rule with no tick ahead.' }),
+    lastTickAt: Type.Union([Iso, Type.Null()], { description: 'The last tick handled (fired or skipped).' }),
+    lastJobId: Type.Union([JobId, Type.Null()], { description: 'The job made by the last tick that fired, or by run.' }),
+    lastJobState: Type.Union([JobStateSchema, Type.Null()], { description: "That job's state now (null when there is none, or it was pruned)." }),
+    createdAt: Iso,
+    updatedAt: Iso,
+  },
+  { description: 'A schedule, with where it stands.' },
+);
+export const ScheduleResponse = Type.Object({ schedule: ScheduleSchema });
+export const SchedulesResponse = Type.Object({ schedules: Type.Array(ScheduleSchema, { description: 'By name.' }) });
+export const ScheduleRemovedResponse = Type.Object({ name: Type.String(), removed: Type.Literal(true) });
+
+// ---- events, health ----------------------------------------------------------------------------
+
 export const EventsQuery = Type.Object(
   {
     task: Type.Optional(
@@ -526,5 +602,6 @@ export const NAMED_SCHEMAS: Record<string, TSchema> = {
   Error: ErrorSchema,
   SubmitJob: SubmitJobBody,
   TaskCounts: TaskCountsSchema,
+  Schedule: ScheduleSchema,
   Worker: WorkerSchema,
 };

@@ -459,6 +459,7 @@ describe('HTTP API routes', () => {
       assert.deepEqual(
         routes,
         [
+          'DELETE /v1/schedules/{name}',
           'DELETE /v1/tasks/{task}/jobs',
           'GET /openapi.json',
           'GET /v1/batches/{id}',
@@ -466,6 +467,8 @@ describe('HTTP API routes', () => {
           'GET /v1/health',
           'GET /v1/jobs',
           'GET /v1/jobs/{id}',
+          'GET /v1/schedules',
+          'GET /v1/schedules/{name}',
           'GET /v1/tasks',
           'GET /v1/workers',
           'POST /v1/batches',
@@ -478,8 +481,12 @@ describe('HTTP API routes', () => {
           'POST /v1/jobs/{id}/heartbeat',
           'POST /v1/jobs/{id}/release',
           'POST /v1/jobs/{id}/retry',
+          'POST /v1/schedules/{name}/pause',
+          'POST /v1/schedules/{name}/resume',
+          'POST /v1/schedules/{name}/run',
           'POST /v1/tasks/{task}/resume',
           'POST /v1/tasks/{task}/suspend',
+          'PUT /v1/schedules/{name}',
           'PUT /v1/tasks/{task}',
         ].sort(),
       );

@@ -1,0 +1,5 @@
+// http/schedule-routes.test.ts, run again on PostgreSQL (a schema of its own per test).
+import { postgresReady } from '../helpers/postgres.js';
+
+process.env.OFFLOAD_TEST_STORE = 'postgres';
+if (await postgresReady('http/schedule-routes on PostgreSQL')) await import('../http/schedule-routes.test.js');
