@@ -190,9 +190,9 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     this.checkOpen();
     const task = nameOf(settings?.task);
     const def = resolveSchedule(checkScheduleName(name), task, settings);
-    const taskSettings = await this.registry.settingsFor(task);
-    this.registry.validate(task, taskSettings, JSON.parse(def.input));
     const now = this.clock.now();
+    // A tick's job is built like any submission: the input must fit the task's schema and the size limit now, not at 03:00.
+    await buildNewJob(this.registry, this.limits, now, task, JSON.parse(def.input), { priority: def.priority ?? undefined });
     const record = await this.store.saveSchedule({ schedule: def, nextTickAt: tickAfter(def, now - 1), now });
     this.maintenance?.scheduler.poke();
     return toSchedule(record);

@@ -8,6 +8,8 @@ export interface JobContext {
     readonly maxAttempts: number;
     readonly priority: number;
     readonly batchId: string | null;
+    /** The job's unique key, if it has one (a schedule's job: `NAME@TICK`, the tick it is for). */
+    readonly uniqueKey: string | null;
     readonly createdAt: string;
   };
   /** The worker running this attempt. */

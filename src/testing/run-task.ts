@@ -31,6 +31,7 @@ export async function runTask<I, O>(def: TaskDefinition<I, O>, input: I, opts: {
       maxAttempts: def.settings.maxAttempts,
       priority: def.settings.priority,
       batchId: null,
+      uniqueKey: null,
       createdAt: new Date().toISOString(),
     },
     workerId: 'inline',

@@ -40,6 +40,7 @@ export class ActiveJob implements JobContext {
       maxAttempts: row.maxAttempts,
       priority: row.priority,
       batchId: row.batchId,
+      uniqueKey: row.uniqueKey,
       createdAt: new Date(row.createdAt).toISOString(),
     };
   }

@@ -28,7 +28,8 @@ describe('schedules', () => {
 
   it('fires a schedule declared with its task on every tick, with its input, and shows where it stands', async () => {
     const seen: unknown[] = [];
-    const report = defineTask('report.build', async (input: { kind: string }) => seen.push(input), {
+    const keys: (string | null)[] = [];
+    const report = defineTask('report.build', async (input: { kind: string }, ctx) => keys.push(ctx.job.uniqueKey) && seen.push(input), {
       schedule: { cron: '*/5 * * * *', input: { kind: 'five-minutely' } },
     });
     t = await openTestOffload({ tasks: [report] });
@@ -50,6 +51,7 @@ describe('schedules', () => {
     assert.equal(s.lastJobId, jobs[3].id);
     assert.equal(s.lastJobState, 'succeeded');
     assert.equal(jobs[1].uniqueKey, 'report.build@2026-01-01T00:05:00.000Z', "a tick's job names its tick");
+    assert.ok(keys.includes('report.build@2026-01-01T00:10:00.000Z'), 'and its handler sees it');
   });
 
   it('skips ticks while the previous run is still queued or running (overlap skip, the default), or runs them alongside (allow)', async () => {
@@ -187,6 +189,7 @@ describe('schedules', () => {
     await assert.rejects(t.offload.schedule('bad', { task: 'nope', cron: '* * * * *' }), { code: 'UNKNOWN_TASK' });
     await assert.rejects(t.offload.schedule('bad', { task: 'noop', cron: '* * * * *', catchUp: 'some' as never }), /catchUp must be one of none, latest, all/);
     await assert.rejects(t.offload.schedule('bad name!', { task: 'noop', cron: '* * * * *' }), { code: 'INVALID_SCHEDULE' });
+    await assert.rejects(t.offload.schedule('big', { task: 'noop', cron: '* * * * *', input: 'x'.repeat(2 * 1024 * 1024) }), { code: 'INPUT_TOO_LARGE' });
     await assert.rejects(t.offload.getSchedule('bad'), { code: 'SCHEDULE_NOT_FOUND' });
     assert.deepEqual(await t.offload.schedules(), []);
     assert.throws(() => defineTask('x', async () => null, { schedule: 'every day' }), { code: 'INVALID_SCHEDULE' });

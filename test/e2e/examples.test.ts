@@ -88,6 +88,38 @@ describe('examples', () => {
     assert.match(await run('cron-worker.sh'), /^worker \S+ finished \(nothing left to run\): 2 job\(s\) started$/m);
   });
 
+  it('schedules.ts: a schedule declared with its task fires every second; one added at run time runs by hand', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const run = startNode([join(EXAMPLES, 'schedules.js')], { OFFLOAD_STORE: `sqlite:${join(dir.path, 'schedules.db')}` });
+    const { code } = await run.exited;
+    assert.equal(code, 0, run.stderr());
+    const out = run.lines.join('\n');
+    assert.match(out, /^heartbeat \* \* \* \* \* \* UTC next true (queued|running|succeeded)$/m);
+    assert.match(out, /^nightly-report 0 3 \* \* \* Europe\/Berlin next true -$/m);
+    assert.match(out, /^built the daily report$/m);
+  });
+
+  it('schedule-cli.sh adds, lists, runs, pauses, resumes and removes a schedule', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const env = { OFFLOAD_STORE: `sqlite:${join(dir.path, 'cli.db')}`, OFFLOAD: `${process.execPath} ${CLI}` };
+    // A worker run registers example.greet (a schedule needs a known task) and ends.
+    assert.equal((await runCli(['worker', join(EXAMPLES, 'tasks.js'), '--until-idle'], { env })).code, 0);
+    const child = startProcess('sh', [join(ROOT, 'examples', 'schedule-cli.sh')], env);
+    const { code } = await child.closed;
+    assert.equal(code, 0, child.stderr());
+    const out = child.lines.join('\n');
+    assert.match(out, /^schedule nightly-greeting {2}example\.greet {2}active$/m);
+    assert.match(out, /^ {2}cron {8}0 7 \* \* 1-5 {2}\(Europe\/Berlin\)$/m);
+    assert.match(out, /^ {2}overlap {5}skip {3}catch-up none {3}jitter 30000 ms$/m);
+    assert.match(out, /^nightly-greeting\s+example\.greet\s+0 7 \* \* 1-5\s+Europe\/Berlin\s+\S+Z\s*$/m);
+    assert.match(out, /^job \d+ {2}example\.greet {2}queued$/m);
+    assert.match(out, /^schedule nightly-greeting {2}example\.greet {2}paused$/m);
+    assert.match(out, /^removed schedule "nightly-greeting"$/m);
+    assert.equal((await runCli(['schedule', 'show', 'nightly-greeting'], { env })).code, 1);
+  });
+
   it('tasks.ts: what `npm start` runs answers the submissions the README shows', async () => {
     const dir = tempDir();
     dirs.push(dir);
