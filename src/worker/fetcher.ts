@@ -33,6 +33,12 @@ export interface FetcherDeps {
   beforeFirstClaim(): Promise<void>;
   /** Jobs claimed: start them. */
   onClaimed(jobs: ClaimedJob[]): void;
+  /**
+   * A claim found no job, and nothing asked for another claim while it ran (a wake-up, a slot
+   * freed): no job of the tasks is runnable now. An empty answer to a claim overtaken by a
+   * wake-up says nothing: the claim that follows it decides.
+   */
+  onNoneRunnable(): void;
   /** A job this worker may be running was cancelled. */
   onCancelled(id: string): void;
 }
@@ -126,6 +132,7 @@ export class Fetcher {
       if (jobs === undefined) return;
       this.failures = 0;
       this.deps.onClaimed(jobs);
+      if (jobs.length === 0 && !this.again) this.deps.onNoneRunnable();
       // Slots still free after a claim that found jobs: more may be waiting. On a long-poll backend
       // a claim is kept outstanding while slots are free.
       if (this.deps.freeSlots() > 0 && (jobs.length > 0 || this.holdsClaims)) this.again = true;

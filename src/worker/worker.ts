@@ -180,6 +180,7 @@ export class Worker extends Service {
       claimsWait: !this.untilIdle,
       beforeFirstClaim: () => this.registerTasks(),
       onClaimed: (jobs) => this.onClaimed(jobs),
+      onNoneRunnable: () => this.checkIdle(),
       onCancelled: (id) => this.onCancelled(id),
     });
   }
@@ -249,7 +250,7 @@ export class Worker extends Service {
       void this.releaseClaimed(jobs.slice(left));
       jobs = jobs.slice(0, left);
     }
-    if (jobs.length === 0) return this.checkIdle();
+    if (jobs.length === 0) return;
     const now = this.deps.clock.now();
     for (const row of jobs) {
       this.leases.keep({ id: row.id, token: row.leaseToken, task: row.task });
@@ -420,7 +421,7 @@ export class Worker extends Service {
     if (this.maxJobs !== undefined && this.startedJobs >= this.maxJobs && this.handlersRunning === 0) this.end('max-jobs');
   }
 
-  /** A claim found nothing: with untilIdle and nothing running or held here, the run is over. */
+  /** A claim found nothing runnable: with untilIdle and nothing running or held here, the run is over. */
   private checkIdle(): void {
     if (this.untilIdle && this.handlersRunning === 0 && this.ahead.size === 0) this.end('idle');
   }

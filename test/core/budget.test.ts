@@ -6,8 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
+import { silentLogger } from '../../src/core/logger.js';
 import { defineTask, InvalidOptionError } from '../../src/index.js';
+import type { GroupCommit } from '../../src/store/group-commit.js';
+import type { ClaimedJob } from '../../src/store/store.js';
+import { ManualClock } from '../../src/testing/manual-clock.js';
+import type { WorkerBackend } from '../../src/worker/backend.js';
 import { HOLD_MS } from '../../src/worker/claimed-ahead.js';
+import { Fetcher } from '../../src/worker/fetcher.js';
 import { deferred, openTestOffload, type TestOffload } from '../helpers/offload.js';
 
 /** A task whose jobs with input ≥ 100 wait at a gate; the others return at once. */
@@ -226,5 +232,48 @@ describe('worker: budgeted runs', () => {
     ]) {
       await assert.rejects(t.offload.work(opts), (err: unknown) => err instanceof InvalidOptionError, JSON.stringify(opts));
     }
+  });
+});
+
+describe('fetcher: when a claim says nothing is runnable', () => {
+  it('an empty answer to a claim overtaken by a wake-up says nothing; the claim after it decides', async () => {
+    const answers: ((jobs: ClaimedJob[]) => void)[] = [];
+    // Lets the fetcher's promise reactions and immediates run.
+    const asked = async () => {
+      for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+    };
+    const commit = { pending: 0, claim: () => new Promise<ClaimedJob[]>((resolve) => answers.push(resolve)) } as unknown as GroupCommit;
+    const backend = { wakeups: 'events', subscribe: () => () => undefined, nextRunAt: async () => null } as unknown as WorkerBackend;
+    let noneRunnable = 0;
+    const fetcher = new Fetcher({
+      backend,
+      commit,
+      clock: new ManualClock(),
+      logger: silentLogger,
+      workerId: 'w',
+      tasks: ['t'],
+      leaseMs: 30_000,
+      pollMs: 5000,
+      freeSlots: () => 1,
+      claimsWait: false,
+      beforeFirstClaim: async () => undefined,
+      onClaimed: () => undefined,
+      onNoneRunnable: () => {
+        noneRunnable++;
+      },
+      onCancelled: () => undefined,
+    });
+    await fetcher.start();
+    await asked();
+    assert.equal(answers.length, 1, 'the first claim is out');
+    fetcher.soon(); // a job was enqueued while it ran: its empty answer may predate the job
+    answers.shift()!([]);
+    await asked();
+    assert.equal(noneRunnable, 0);
+    assert.equal(answers.length, 1, 'another claim follows');
+    answers.shift()!([]);
+    await asked();
+    assert.equal(noneRunnable, 1, 'nothing overtook this one');
+    fetcher.stop();
   });
 });
