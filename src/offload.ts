@@ -132,6 +132,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
       this.bus,
       this.store,
       (task) => this.registry.knownSettings(task)?.concurrency != null,
+      (task) => this.registry.knownSettings(task)?.rateLimit ?? null,
       () => this.clock.now(),
     );
     this.commits = new GroupCommit(this.store, this.clock, this.logger);

@@ -217,10 +217,12 @@ program
     const stop = () => offload.close();
     exitOnSignals(stop, (text) => o.err(text));
     if (budgeted(opts)) {
-      // A short run may end before maintenance's first turn: jobs whose worker died come back now (and run in this run), old ones are pruned.
-      const { rescuer, pruner } = await offload.startMaintenance();
+      // A short run may end before maintenance's first turn: jobs whose worker died come back now
+      // (and run in this run), old ones are pruned, and the ticks of schedules due by now fire.
+      const { rescuer, pruner, scheduler } = await offload.startMaintenance();
       await rescuer.runNow();
       await pruner.runNow();
+      await scheduler.runNow();
     }
     const worker = await offload.work(workerOptions(opts));
     if (o.json) o.out(JSON.stringify({ worker: worker.id, tasks: worker.tasks, concurrency: worker.concurrency }));
@@ -291,12 +293,26 @@ program
   .option('--delay <ms>', 'run no sooner than this many ms from now', int('delay', 0))
   .option('--unique <key>', 'return the queued or running job with this key instead of adding one')
   .option('--concurrency-key <key>', 'limit how many jobs with this key run at once')
+  .option(
+    '--debounce <duration>',
+    "with --unique: start after this long; a submit with the same key meanwhile replaces the queued job's input (e.g. 5s)",
+    duration('debounce', 86_400_000),
+  )
   .option('--max-attempts <n>', 'attempts before the job fails', int('max-attempts', 1))
   .action(
     async (
       task: string,
       inputText: string,
-      opts: { wait: boolean; waitTimeout?: number; priority?: number; delay?: number; unique?: string; concurrencyKey?: string; maxAttempts?: number },
+      opts: {
+        wait: boolean;
+        waitTimeout?: number;
+        priority?: number;
+        delay?: number;
+        unique?: string;
+        concurrencyKey?: string;
+        debounce?: number;
+        maxAttempts?: number;
+      },
     ) => {
       const o = output();
       const input = parseInput(task, inputText === '-' ? readFileSync(0, 'utf8') : inputText);
@@ -306,11 +322,17 @@ program
           delayMs: opts.delay,
           uniqueKey: opts.unique,
           concurrencyKey: opts.concurrencyKey,
+          debounceMs: opts.debounce,
           maxAttempts: opts.maxAttempts,
           origin: 'cli',
         });
         if (!opts.wait) {
-          if (!o.json && handle.deduplicated) o.err(`a job with unique key "${opts.unique}" already exists`);
+          if (!o.json && handle.deduplicated)
+            o.err(
+              opts.debounce === undefined
+                ? `a job with unique key "${opts.unique}" already exists`
+                : `the queued job with unique key "${opts.unique}" took this input (or it is running and kept its own)`,
+            );
           return printJob(o, await handle.status());
         }
         const job = await handle.finished({ timeoutMs: opts.waitTimeout });

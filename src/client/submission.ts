@@ -13,6 +13,12 @@ export interface EnqueueOptions {
   delayMs?: number;
   /** While a queued or running job of this task has this key, submitting returns that job. */
   uniqueKey?: string;
+  /**
+   * With `uniqueKey`: wait this long before the job may start, and let a submit with the same key
+   * within that time replace the queued job's input (and start the wait again) instead of adding
+   * a job, so a burst of submits runs once, with the last input.
+   */
+  debounceMs?: number;
   /** Jobs sharing a key run at most `concurrencyPerKey` (task setting, default 1) at a time. */
   concurrencyKey?: string;
   maxAttempts?: number;
@@ -27,6 +33,7 @@ export interface SubmissionLimits {
 
 export const DEFAULT_MAX_INPUT_BYTES = 1024 * 1024;
 const MAX_KEY_LENGTH = 255;
+const MAX_DEBOUNCE_MS = 86_400_000;
 
 /**
  * Turns (task, input, options) into a row to insert, or throws a named error before anything is
@@ -84,6 +91,7 @@ export function newJobWith(
     uniqueKey: opts.uniqueKey ?? null,
     concurrencyKey: opts.concurrencyKey ?? null,
     origin: opts.origin ?? null,
+    ...(opts.debounceMs !== undefined && { debounce: true }),
   };
 }
 
@@ -116,6 +124,12 @@ function checkOptions(o: EnqueueOptions): void {
   if (o.delayMs !== undefined && (typeof o.delayMs !== 'number' || !Number.isFinite(o.delayMs) || o.delayMs < 0))
     bad('delayMs', `must be a non-negative number of milliseconds, got ${String(o.delayMs)}`);
   if (o.delayMs !== undefined && o.runAt !== undefined) bad('runAt', 'give runAt or delayMs, not both');
+  if (o.debounceMs !== undefined) {
+    if (!Number.isSafeInteger(o.debounceMs) || o.debounceMs < 1 || o.debounceMs > MAX_DEBOUNCE_MS)
+      bad('debounceMs', `must be an integer from 1 to ${MAX_DEBOUNCE_MS} (a day), got ${String(o.debounceMs)}`);
+    if (o.uniqueKey === undefined) bad('debounceMs', 'needs a uniqueKey: the key names the queued job a later submit replaces');
+    if (o.delayMs !== undefined || o.runAt !== undefined) bad('debounceMs', 'sets when the job may start; give it without runAt or delayMs');
+  }
   if (o.maxAttempts !== undefined && (!Number.isSafeInteger(o.maxAttempts) || o.maxAttempts < 1)) bad('maxAttempts', 'must be an integer ≥ 1');
   if (o.timeoutMs !== undefined && (!Number.isSafeInteger(o.timeoutMs) || o.timeoutMs < 1)) bad('timeoutMs', 'must be an integer ≥ 1');
   for (const key of ['uniqueKey', 'concurrencyKey', 'origin'] as const) {
@@ -126,6 +140,7 @@ function checkOptions(o: EnqueueOptions): void {
 }
 
 function runAtOf(o: EnqueueOptions, now: number): number {
+  if (o.debounceMs !== undefined) return now + o.debounceMs;
   if (o.delayMs !== undefined) return now + Math.round(o.delayMs);
   if (o.runAt === undefined) return now;
   const ms = o.runAt instanceof Date ? o.runAt.getTime() : typeof o.runAt === 'number' ? o.runAt : Date.parse(o.runAt);

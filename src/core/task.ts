@@ -40,6 +40,12 @@ export interface TaskSettings {
   concurrency?: number | null;
   /** Most jobs running at once per `concurrencyKey` (default 1). */
   concurrencyPerKey?: number;
+  /**
+   * At most `limit` of this task's jobs start in any `periodMs`, across every worker on the store
+   * (a sliding window); jobs over it wait in the queue. Tasks naming the same `key` share one
+   * limit (every task that calls one upstream API); without a key, the limit is the task's own.
+   */
+  rateLimit?: RateLimit | null;
   /** How long finished jobs are kept, in ms, per state, or one number for all. */
   retention?: Partial<Retention> | number;
   /** JSON Schema (a TypeBox type, or a plain schema object) that every input must match. */
@@ -54,6 +60,20 @@ export interface TaskSettings {
   schedule?: string | ScheduleSettings;
 }
 
+export interface RateLimit {
+  /** Starts allowed per period (≥ 1). */
+  limit: number;
+  /** The window's length in ms (≥ 1, up to a day). */
+  periodMs: number;
+  /** A limit shared by every task that names this key; default: the task's name. */
+  key?: string;
+}
+
+/** A rate limit after defaults: its key is always set. */
+export type ResolvedRateLimit = Required<RateLimit>;
+
+const MAX_RATE_PERIOD_MS = 86_400_000;
+
 /** Settings after defaults; what the store keeps in its task registry. */
 export interface ResolvedTaskSettings {
   maxAttempts: number;
@@ -62,6 +82,7 @@ export interface ResolvedTaskSettings {
   priority: number;
   concurrency: number | null;
   concurrencyPerKey: number;
+  rateLimit: ResolvedRateLimit | null;
   retention: Retention;
   inputSchema: Record<string, unknown> | null;
   description: string | null;
@@ -143,6 +164,7 @@ export function resolveTaskSettings(name: string, s: TaskSettings): ResolvedTask
     const problem = validateBackoff(s.backoff);
     if (problem) fail(problem);
   }
+  const rateLimit = resolveRateLimit(name, s.rateLimit, fail);
   return {
     maxAttempts: s.maxAttempts ?? 3,
     backoff: s.backoff ?? DEFAULT_BACKOFF,
@@ -150,10 +172,22 @@ export function resolveTaskSettings(name: string, s: TaskSettings): ResolvedTask
     priority: s.priority ?? 0,
     concurrency: s.concurrency ?? null,
     concurrencyPerKey: s.concurrencyPerKey ?? 1,
+    rateLimit,
     retention: resolveRetention(name, s.retention),
     inputSchema: s.input ? (JSON.parse(JSON.stringify(s.input)) as Record<string, unknown>) : null,
     description: s.description ?? null,
   };
+}
+
+function resolveRateLimit(name: string, r: TaskSettings['rateLimit'], fail: (problem: string) => never): ResolvedRateLimit | null {
+  if (r == null) return null;
+  if (typeof r !== 'object') fail('rateLimit must be { limit, periodMs, key? }');
+  if (!Number.isSafeInteger(r.limit) || r.limit < 1) fail('rateLimit.limit must be an integer ≥ 1 (to stop a task altogether, suspend it)');
+  if (!Number.isSafeInteger(r.periodMs) || r.periodMs < 1 || r.periodMs > MAX_RATE_PERIOD_MS)
+    fail(`rateLimit.periodMs must be an integer from 1 to ${MAX_RATE_PERIOD_MS} (a day)`);
+  const key = r.key ?? name;
+  if (typeof key !== 'string' || key.length === 0 || key.length > 200) fail('rateLimit.key must be a string of 1–200 characters');
+  return { limit: r.limit, periodMs: r.periodMs, key };
 }
 
 function resolveRetention(name: string, r: TaskSettings['retention']): Retention {

@@ -109,7 +109,8 @@ export class QueueKnowledge {
     const now = this.now();
     const unlimited: string[] = [];
     for (const r of records) {
-      const value = r.settings.concurrency === null && (r.pausedUntil === null || r.pausedUntil <= now);
+      // A limited task's jobs are never handed straight to a worker: its claims count against the limit.
+      const value = r.settings.concurrency === null && (r.settings.rateLimit ?? null) === null && (r.pausedUntil === null || r.pausedUntil <= now);
       this.unlimited.set(r.name, { value, readAt: now });
       if (value) unlimited.push(r.name);
     }

@@ -136,6 +136,15 @@ const submitFields = {
   concurrencyKey: Type.Optional(
     Type.String({ minLength: 1, maxLength: 255, description: "Jobs sharing a key run at most the task's concurrencyPerKey at a time." }),
   ),
+  debounceMs: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 86_400_000,
+      description:
+        'With uniqueKey (not with runAt or delayMs): start no sooner than this, and a submit with the same key meanwhile replaces the queued ' +
+        "job's input and starts the wait again instead of adding a job.",
+    }),
+  ),
   maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 2 ** 31 })),
 };
@@ -405,6 +414,14 @@ const BackoffSchema = Type.Union(
   ],
   { description: 'Delay between attempts: exponential (doubling from baseMs up to maxMs) or fixed.' },
 );
+const RateLimitSchema = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Starts allowed per period.' }),
+    periodMs: Type.Integer({ minimum: 1, maximum: 86_400_000, description: 'The sliding window, in ms.' }),
+    key: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "Tasks naming the same key share one limit (default: the task's name)." })),
+  },
+  { additionalProperties: false, description: "At most `limit` of the task's jobs start in any `periodMs`, across every worker; the rest wait." },
+);
 const RetentionSchema = Type.Object({ succeeded: Ms('ms'), failed: Ms('ms'), cancelled: Ms('ms') });
 
 export const TaskSettingsBody = Type.Object(
@@ -423,6 +440,7 @@ export const TaskSettingsBody = Type.Object(
     concurrencyPerKey: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Most jobs running at once per concurrencyKey (default 1).' }),
     ),
+    rateLimit: Type.Optional(Type.Union([RateLimitSchema, Type.Null()])),
     retention: Type.Optional(
       Type.Union(
         [
@@ -452,6 +470,7 @@ export const TaskSettingsResponse = Type.Object({
       priority: Type.Integer(),
       concurrency: Type.Union([Type.Integer(), Type.Null()]),
       concurrencyPerKey: Type.Integer(),
+      rateLimit: Type.Union([RateLimitSchema, Type.Null()]),
       retention: RetentionSchema,
       inputSchema: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
       description: Type.Union([Type.String(), Type.Null()]),

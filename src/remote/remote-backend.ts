@@ -254,6 +254,7 @@ function settingsBody(s: ResolvedTaskSettings): Record<string, unknown> {
     priority: s.priority,
     concurrency: s.concurrency,
     concurrencyPerKey: s.concurrencyPerKey,
+    rateLimit: s.rateLimit ?? null,
     retention: s.retention,
   };
   if (s.inputSchema) body.input = s.inputSchema;

@@ -6,7 +6,8 @@
  * It says a job of a task may be claimable at a time (now or later), and why: a job was queued
  * (submitted, retried, released), a concurrency slot was freed (a job of a limited task, or one
  * with a concurrency key, stopped running; the key is given), a suspension ends, or another
- * process changed the store (on PostgreSQL it names the tasks; on SQLite it cannot: every task).
+ * process changed the store (on PostgreSQL it names the tasks; on SQLite it cannot: every task),
+ * or a start under a rate limit leaves its window.
  */
 import type { EventBus } from '../core/events.js';
 import { onJobRunnable } from '../core/events.js';
@@ -33,6 +34,8 @@ export class Runnability {
     private readonly store: Pick<Store, 'watch'>,
     /** Whether a task has a concurrency limit, as far as this process knows without asking (a freed slot matters then). */
     private readonly isLimited: (task: string) => boolean,
+    /** A task's rate limit, as far as this process knows without asking. */
+    private readonly rateLimitOf: (task: string) => { key: string; periodMs: number } | null,
     private readonly now: () => number,
   ) {}
 
@@ -76,6 +79,14 @@ export class Runnability {
       bus.on('job:cancelled', slotFreed),
       bus.on('job:retrying', slotFreedFor),
       bus.on('job:released', slotFreedFor),
+      // A start under a rate limit leaves its window a period later: the key's tasks may start another then.
+      bus.on('job:started', (e) => {
+        const rate = this.rateLimitOf(e.task);
+        if (!rate) return;
+        const at = this.now() + rate.periodMs;
+        this.signal({ task: e.task, at, why: 'slot-freed' });
+        for (const task of this.allTasks()) if (task !== e.task && this.rateLimitOf(task)?.key === rate.key) this.signal({ task, at, why: 'slot-freed' });
+      }),
       bus.on('task:suspended', (e) => this.signal({ task: e.task, at: e.until, why: 'resumed' })),
       bus.on('task:resumed', (e) => this.signal({ task: e.task, at: this.now(), why: 'resumed' })),
       this.store.watch((change) => {

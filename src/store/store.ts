@@ -41,6 +41,11 @@ export interface NewJob {
    * sleeping Gearman worker). Not for a job in a batch. A deduplicated job is not leased.
    */
   lease?: { workerId: string; leaseExpiresAt: number };
+  /**
+   * Debounce: when a queued job of the task holds the unique key, give it this job's input and
+   * run time instead of adding a job (a running holder is returned as it is, like any holder).
+   */
+  debounce?: boolean;
 }
 
 export interface InsertJobsParams {
@@ -77,6 +82,8 @@ export interface InsertedJob {
   task: string;
   /** True when a queued or running job held the unique key; `id` is that job's. */
   deduplicated: boolean;
+  /** True when that job was queued and took this submission's input and run time (debounce). */
+  debounced?: boolean;
   state: JobState;
   runAt: number;
   /** The fencing token of a job inserted with `lease` (state `running`, attempt 1). */

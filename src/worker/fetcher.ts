@@ -58,12 +58,20 @@ export class Fetcher {
   private pollTimer: Timer | undefined;
   private readonly wake: Alarm;
   private lastNextRunAtCheck = 0;
+  /**
+   * A timed wake-up (a delayed job's time, a rate limit's window) came: once its claims are done,
+   * ask the store when the next one is, since the alarm holds only the earliest time it was given.
+   */
+  private lookAhead = false;
   /** Aborts the outstanding long-poll claim, at shutdown. */
   private held: AbortController | undefined;
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly deps: FetcherDeps) {
-    this.wake = new Alarm(deps.clock, () => this.soon());
+    this.wake = new Alarm(deps.clock, () => {
+      this.lookAhead = true;
+      this.soon();
+    });
   }
 
   private get longPoll(): boolean {
@@ -144,6 +152,9 @@ export class Fetcher {
       if (this.again) {
         this.again = false;
         this.soon();
+      } else if (this.lookAhead) {
+        this.lookAhead = false;
+        void this.refreshNextRunAt(true);
       }
     }
   }
@@ -192,11 +203,13 @@ export class Fetcher {
     if (this.deps.clock.now() - this.lastNextRunAtCheck >= 1000) void this.refreshNextRunAt();
   }
 
-  private async refreshNextRunAt(): Promise<void> {
-    this.lastNextRunAtCheck = this.deps.clock.now();
+  /** `futureOnly`: a time already come is left alone (what is runnable now, slots full or a concurrency limit reached, waits for a slot). */
+  private async refreshNextRunAt(futureOnly = false): Promise<void> {
+    const now = this.deps.clock.now();
+    this.lastNextRunAtCheck = now;
     try {
       const next = await this.deps.backend.nextRunAt({ tasks: [...this.deps.tasks] });
-      if (next !== null) this.wakeAt(next);
+      if (next !== null && (!futureOnly || next > now)) this.wakeAt(next);
     } catch (err) {
       this.deps.logger.warn({ err, worker: this.deps.workerId }, 'could not read the next run time; relying on polling');
     }

@@ -120,6 +120,17 @@ describe('examples', () => {
     assert.equal((await runCli(['schedule', 'show', 'nightly-greeting'], { env })).code, 1);
   });
 
+  it('rate-limits.ts: twelve calls under a shared 5-per-second limit, and three saves debounced into one job', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const run = startNode([join(EXAMPLES, 'rate-limits.js')], { OFFLOAD_STORE: `sqlite:${join(dir.path, 'rate.db')}` });
+    const { code } = await run.exited;
+    assert.equal(code, 0, run.stderr());
+    const out = run.lines.join('\n');
+    assert.match(out, /^starts per second: \[ 5, 5, 2 \]$/m);
+    assert.match(out, /^doc 7 at rev 3 \| jobs: 1$/m);
+  });
+
   it('tasks.ts: what `npm start` runs answers the submissions the README shows', async () => {
     const dir = tempDir();
     dirs.push(dir);

@@ -129,7 +129,7 @@ if (await postgresReady('PostgreSQL cluster of processes')) {
           (
             await c.query(
               `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-         WHERE l.locktype = 'advisory' AND a.application_name = $1`,
+         WHERE l.locktype = 'advisory' AND a.application_name = $1 AND l.objsubid = 2 AND l.objid = hashtext('rescuer')::oid`,
               [`${schema}_victim`],
             )
           ).rows[0].n as number,

@@ -27,6 +27,7 @@ describe('HTTP API: task settings and suspension', () => {
           priority: 3,
           concurrency: null,
           concurrencyPerKey: 1,
+          rateLimit: null,
           retention: { succeeded: 60_000, failed: 60_000, cancelled: 60_000 },
           inputSchema: null,
           description: 'thumbnails',

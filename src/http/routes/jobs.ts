@@ -160,6 +160,7 @@ function enqueueOptions(it: SubmitJobBody, origin: string): EnqueueOptions {
     delayMs: it.delayMs,
     uniqueKey: it.uniqueKey,
     concurrencyKey: it.concurrencyKey,
+    debounceMs: it.debounceMs,
     maxAttempts: it.maxAttempts,
     timeoutMs: it.timeoutMs,
     origin,

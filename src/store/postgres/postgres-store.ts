@@ -178,7 +178,7 @@ export class PostgresStore implements Store {
       const [row] = await this.run<{ id: string; leaseToken: string | null }>(q, 'insert_job', values);
       if (row) return insertedJob(job, row.id, row.leaseToken);
       const [holder] = await this.run<Holder>(q, 'find_unique_jobs', [[job.task], [job.uniqueKey]]);
-      if (holder) return { id: holder.id, task: job.task, deduplicated: true, state: holder.state, runAt: holder.runAt };
+      if (holder) return this.heldBy(q, job, holder);
     }
     throw new Error(`insert of a ${job.task} job kept conflicting on unique key "${job.uniqueKey}" with no job holding it`);
   }
@@ -208,10 +208,20 @@ export class PostgresStore implements Store {
       const byKey = new Map(holders.map((h) => [`${h.task}\u0000${h.uniqueKey}`, h]));
       for (const { j, i } of missing) {
         const h = byKey.get(`${j.task}\u0000${j.uniqueKey}`);
-        out[i] = h ? { id: h.id, task: j.task, deduplicated: true, state: h.state, runAt: h.runAt } : await this.insertOne(tx, j, batchId, now);
+        out[i] = h ? await this.heldBy(tx, j, h) : await this.insertOne(tx, j, batchId, now);
       }
     }
     return out as InsertedJob[];
+  }
+
+  /** What a submission whose unique key is held gets: the holder, which takes its input and run time when debounced and still queued. */
+  private async heldBy(q: Queryable, job: NewJob, holder: Holder): Promise<InsertedJob> {
+    if (job.debounce && holder.state === 'queued') {
+      const [input, inputBytes] = payloadColumns(job.input);
+      const [updated] = await this.run(q, 'debounce_job', [holder.id, input, inputBytes, job.runAt]);
+      if (updated) return { id: holder.id, task: job.task, deduplicated: true, debounced: true, state: 'queued', runAt: job.runAt };
+    }
+    return { id: holder.id, task: job.task, deduplicated: true, state: holder.state, runAt: holder.runAt };
   }
 
   // ---- working ---------------------------------------------------------------------------------
@@ -446,6 +456,9 @@ export class PostgresStore implements Store {
       p.tasks.map((t) => JSON.stringify(t.settings)),
       p.tasks.map((t) => t.settings.concurrency),
       p.tasks.map((t) => t.settings.concurrencyPerKey),
+      p.tasks.map((t) => t.settings.rateLimit?.limit ?? null),
+      p.tasks.map((t) => t.settings.rateLimit?.periodMs ?? null),
+      p.tasks.map((t) => t.settings.rateLimit?.key ?? null),
       p.now,
     ]);
   }

@@ -3,6 +3,7 @@ import { type BatchRow, onFinishInputText } from '../../core/batch.js';
 import { InvalidOptionError, JobNotFoundError } from '../../core/errors.js';
 import { FINISHED_STATES, type JobRow, type JobState } from '../../core/job.js';
 import { cancelRefusal, checkPurgeStates, leaseExpiredError, retryKeyTaken, retryRefusal } from '../../core/job-rules.js';
+import { RateRoom } from '../../core/rate-room.js';
 import type { OverlapPolicy, ScheduleDefinition, ScheduleRecord } from '../../core/schedule.js';
 import { pruneCutoffs, type ResolvedTaskSettings, type TaskRecord } from '../../core/task.js';
 import { loadSqlFiles } from '../sql-files.js';
@@ -140,7 +141,7 @@ export class SqliteStore implements Store {
   // ---- submitting ------------------------------------------------------------------------------
 
   async insertJobs(p: InsertJobsParams): Promise<InsertJobsResult> {
-    if (p.jobs.length === 1 && !p.batch && !p.submitKey) {
+    if (p.jobs.length === 1 && !p.batch && !p.submitKey && !p.jobs[0].debounce) {
       return this.guard(() => ({ jobs: [this.insertOne(p.jobs[0], null, p.now)], batchId: null, finishedBatch: null, followUps: [] }));
     }
     return this.write(() => {
@@ -213,6 +214,10 @@ export class SqliteStore implements Store {
       | { id: number; state: JobState; runAt: number }
       | undefined;
     if (!existing) throw new Error(`insert of a ${job.task} job changed nothing and no job holds its unique key`);
+    if (job.debounce && existing.state === 'queued') {
+      this.stmt('debounce_job').run({ id: existing.id, input: job.input, runAt: job.runAt });
+      return { id: String(existing.id), task: job.task, deduplicated: true, debounced: true, state: 'queued', runAt: job.runAt };
+    }
     return { id: String(existing.id), task: job.task, deduplicated: true, state: existing.state, runAt: existing.runAt };
   }
 
@@ -225,9 +230,10 @@ export class SqliteStore implements Store {
 
   private claimInTransaction(p: ClaimParams): ClaimedJob[] {
     if (p.max <= 0 || p.tasks.length === 0) return [];
-    const ids = this.chooseJobs(p.tasks, p.max, p.now);
+    const { ids, rated } = this.chooseJobs(p.tasks, p.max, p.now);
     if (ids.length === 0) return [];
     const rows = this.stmt('mark_running').all({ ids: JSON.stringify(ids), workerId: p.workerId, leaseExpiresAt: p.now + p.leaseMs, now: p.now }) as RawRow[];
+    if (rated.size) this.recordRateStarts(rows, rated, p.now);
     for (const r of rows) {
       r.id = String(r.id);
       r.leaseToken = String(r.leaseToken);
@@ -240,14 +246,22 @@ export class SqliteStore implements Store {
     return rows as unknown as ClaimedJob[];
   }
 
-  /** Picks up to `max` runnable job ids across `tasks`, honouring pauses and concurrency limits. */
-  private chooseJobs(tasks: string[], max: number, now: number): number[] {
+  /**
+   * Picks up to `max` runnable job ids across `tasks`, honouring pauses, concurrency limits and
+   * rate limits; `rated` maps each rate-limited task among them to its key.
+   */
+  private chooseJobs(tasks: string[], max: number, now: number): { ids: number[]; rated: Map<string, string> } {
     const settings = new Map(this.claimSettings(tasks).map((t) => [t.name, t]));
     const allowance = new Map<string, number>();
+    const rates = new RateRoom((bucket, since) => {
+      const r = this.stmt('rate_total').get({ bucket, since }) as { total: number; base: number };
+      return r.total - r.base;
+    }, now);
     for (const task of tasks) {
       const s = settings.get(task);
       if (s?.pausedUntil != null && s.pausedUntil > now) continue;
-      const room = s?.concurrency == null ? max : s.concurrency - (this.stmt('count_running_task').get({ task }) as { n: number }).n;
+      let room = s?.concurrency == null ? max : s.concurrency - (this.stmt('count_running_task').get({ task }) as { n: number }).n;
+      if (s?.rateLimit != null) room = Math.min(room, rates.add(task, s.rateKey ?? task, s.rateLimit, s.ratePeriodMs!));
       if (room > 0) allowance.set(task, Math.min(room, max));
     }
     const chosen: number[] = [];
@@ -270,7 +284,7 @@ export class SqliteStore implements Store {
       for (const c of candidates) {
         if (chosen.length >= max) break;
         const room = allowance.get(c.task) ?? 0;
-        if (room <= 0 || chosen.includes(c.id)) continue;
+        if (room <= 0 || chosen.includes(c.id) || !rates.hasRoom(c.task)) continue;
         if (c.concurrencyKey !== null) {
           const k = `${c.task}\u0000${c.concurrencyKey}`;
           const running = keyRunning.get(k) ?? (this.stmt('count_running_key').get({ task: c.task, key: c.concurrencyKey }) as { n: number }).n;
@@ -283,11 +297,26 @@ export class SqliteStore implements Store {
         }
         chosen.push(c.id);
         allowance.set(c.task, room - 1);
+        rates.take(c.task);
       }
       for (const [task, room] of allowance) if (room <= 0) allowance.delete(task);
       if (!newlyBlocked) break;
     }
-    return chosen;
+    return { ids: chosen, rated: rates.keys };
+  }
+
+  /** Adds the claimed jobs of rate-limited tasks to their keys' totals, and forgets the marks no task needs any more. */
+  private recordRateStarts(rows: RawRow[], rated: Map<string, string>, now: number): void {
+    const started = new Map<string, number>();
+    for (const r of rows) {
+      const bucket = rated.get(r.task as string);
+      if (bucket !== undefined) started.set(bucket, (started.get(bucket) ?? 0) + 1);
+    }
+    for (const [bucket, n] of started) {
+      const { total } = this.stmt('rate_total_now').get({ bucket }) as { total: number };
+      this.stmt('record_rate_mark').run({ bucket, now, cum: total + n });
+      this.stmt('prune_rate_marks').run({ bucket, now });
+    }
   }
 
   private claimSettings(tasks: string[]): TaskLimits[] {
@@ -391,8 +420,22 @@ export class SqliteStore implements Store {
   }
 
   async nextRunAt(p: { tasks: string[] }): Promise<number | null> {
-    const r = this.stmt('next_run_at').get({ names: JSON.stringify(p.tasks) }) as { runAt: number | null };
-    return r.runAt;
+    type Row = { runAt: number; pausedUntil: number | null; rateLimit: number | null; ratePeriodMs: number | null; rateKey: string | null };
+    let next: number | null = null;
+    for (const r of this.stmt('next_run_at').all({ names: JSON.stringify(p.tasks) }) as Row[]) {
+      let at = Math.max(r.runAt, r.pausedUntil ?? 0);
+      if (r.rateLimit !== null) {
+        // Full or not, the window has room once the start that made its total reach the limit leaves it.
+        const { total } = this.stmt('rate_total_now').get({ bucket: r.rateKey }) as { total: number };
+        const mark =
+          total >= r.rateLimit
+            ? (this.stmt('rate_window_opens').get({ bucket: r.rateKey, above: total - r.rateLimit }) as { at: number } | undefined)
+            : undefined;
+        if (mark) at = Math.max(at, mark.at + r.ratePeriodMs!);
+      }
+      if (next === null || at < next) next = at;
+    }
+    return next;
   }
 
   // ---- reading ---------------------------------------------------------------------------------
@@ -527,6 +570,9 @@ export class SqliteStore implements Store {
           settings: JSON.stringify(t.settings),
           concurrency: t.settings.concurrency,
           concurrencyPerKey: t.settings.concurrencyPerKey,
+          rateLimit: t.settings.rateLimit?.limit ?? null,
+          ratePeriodMs: t.settings.rateLimit?.periodMs ?? null,
+          rateKey: t.settings.rateLimit?.key ?? null,
           now: p.now,
         });
       }
@@ -781,6 +827,9 @@ interface TaskLimits {
   concurrency: number | null;
   concurrencyPerKey: number;
   pausedUntil: number | null;
+  rateLimit: number | null;
+  ratePeriodMs: number | null;
+  rateKey: string | null;
 }
 interface Candidate {
   id: number;

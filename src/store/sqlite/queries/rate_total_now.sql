@@ -1,0 +1,2 @@
+-- params: :bucket
+SELECT coalesce(max(cum), 0) AS total FROM rate_marks WHERE bucket = :bucket
