@@ -1,10 +1,17 @@
 /** Offload as a BenchQueue: the store URL decides the backend (SQLite file or PostgreSQL schema). */
 
 import { silentLogger } from '../src/core/logger.js';
-import { defineTask, Offload } from '../src/index.js';
+import { defineTask, Offload, type TaskSettings } from '../src/index.js';
 import type { BenchInput, BenchQueue } from './workloads.js';
 
-export async function offloadQueue(url: string, dispose: () => Promise<void>): Promise<BenchQueue> {
+/** What the flow-control workloads add to the plain queue: settings of the task (a rate limit), schedules defined alongside. */
+export interface OffloadQueueOptions {
+  settings?: TaskSettings;
+  /** Schedules of another task, none due during the run, defined before the workload; the scheduler runs. */
+  schedules?: number;
+}
+
+export async function offloadQueue(url: string, dispose: () => Promise<void>, opts: OffloadQueueOptions = {}): Promise<BenchQueue> {
   let handler: (input: BenchInput) => void = () => undefined;
   const noop = defineTask(
     'bench.noop',
@@ -12,9 +19,11 @@ export async function offloadQueue(url: string, dispose: () => Promise<void>): P
       handler(input);
       return null;
     },
-    { maxAttempts: 1, retention: 3_600_000 },
+    { maxAttempts: 1, retention: 3_600_000, ...opts.settings },
   );
-  const offload = await Offload.open({ store: url, tasks: [noop], logger: silentLogger });
+  const nightly = defineTask('bench.nightly', async () => null);
+  const offload = await Offload.open({ store: url, tasks: [noop, nightly], logger: silentLogger });
+  for (let i = 0; i < (opts.schedules ?? 0); i++) await offload.schedule(`bench-${i}`, { task: nightly, cron: `${i % 60} 3 * * *` });
   let succeeded = 0;
   const watchers: { total: number; resolve: () => void }[] = [];
   offload.on('job:succeeded', () => {
@@ -33,7 +42,7 @@ export async function offloadQueue(url: string, dispose: () => Promise<void>): P
     },
     async work(concurrency, h) {
       handler = h;
-      await offload.work({ concurrency, maintenance: false });
+      await offload.work({ concurrency, tasks: [noop], maintenance: opts.schedules !== undefined });
     },
     recorded: (total) => (succeeded >= total ? Promise.resolve() : new Promise((resolve) => watchers.push({ total, resolve }))),
     async close() {

@@ -7,6 +7,8 @@
  *   ceiling measured first. Written to bench/results/<store>-latest.json.
  * - H1–H2, the HTTP API on loopback, and A1–A3, agents draining jobs over HTTP (a TS worker with
  *   --connect, the Python agent, the Java agent), on SQLite. Written with the core workloads.
+ * - F, flow control's cost: the W3 drain plain, under a rate limit that never binds, and with
+ *   1,000 schedules defined, interleaved, on the --store given.
  * - G, the Gearman part: the same PHP clients and workers against gearmand and against Offload
  *   (SQLite, in-memory SQLite, PostgreSQL at --gearman-postgres); --gearman-servers picks some;
  *   --gearman-cli runs another build's `offload` as the server (to compare builds with one harness).
@@ -18,9 +20,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { a1RemoteWorker, a2PythonAgent, a3JavaAgent } from './agent-workloads.js';
 import { type Ceiling, measureCeiling } from './ceiling.js';
+import { flowBench } from './flow-workloads.js';
 import { type GearmanResult, gearmanBench, gearmanBenchUnavailable, postgresReachable, type ServerName } from './gearman.js';
 import { h1HttpSubmits, h2HttpRoundTrips } from './http-workloads.js';
-import { offloadQueue } from './offload-queue.js';
+import { type OffloadQueueOptions, offloadQueue as openOffloadQueue } from './offload-queue.js';
 import { graphileQueue } from './peers/graphile-worker.js';
 import { pgBossQueue } from './peers/pg-boss.js';
 import { dropSchema } from './peers/postgres.js';
@@ -62,23 +65,23 @@ function sqliteFresh(synchronous?: string): FreshStore {
   };
 }
 
-function sqliteOffload(synchronous?: string): QueueFactory {
+function sqliteOffload(synchronous?: string) {
   const fresh = sqliteFresh(synchronous);
-  return async (label) => {
+  return async (label: string, opts?: OffloadQueueOptions) => {
     const store = await fresh(label);
-    return offloadQueue(store.url, store.dispose);
+    return openOffloadQueue(store.url, store.dispose, opts);
   };
 }
 
 /** A schema of its own per workload on the given server, dropped afterwards. */
-function postgresOffload(serverUrl: string, synchronousCommit?: string): QueueFactory {
-  return async (label) => {
-    const schema = `offload_bench_${label}_${process.pid}`;
+function postgresOffload(serverUrl: string, synchronousCommit?: string) {
+  return async (label: string, opts?: OffloadQueueOptions) => {
+    const schema = `offload_bench_${label}_${process.pid}`.replace(/[^a-z0-9_]/gi, '_');
     const url = new URL(serverUrl);
     url.searchParams.set('schema', schema);
     if (synchronousCommit) url.searchParams.set('synchronousCommit', synchronousCommit);
     await dropSchema(serverUrl, schema);
-    return offloadQueue(url.toString(), () => dropSchema(serverUrl, schema));
+    return openOffloadQueue(url.toString(), () => dropSchema(serverUrl, schema), opts);
   };
 }
 
@@ -96,8 +99,8 @@ async function main(): Promise<void> {
   // Some peers unref all their timers: keep the process alive while a workload waits on them.
   const keepAlive = setInterval(() => undefined, 60_000);
   const postgres = values.store!.startsWith('postgres');
-  const known = [...Object.keys(WORKLOADS), ...Object.keys(SERVER_WORKLOADS), 'G'];
-  const only = values.only ? values.only.split(',') : postgres ? Object.keys(WORKLOADS) : known;
+  const known = [...Object.keys(WORKLOADS), ...Object.keys(SERVER_WORKLOADS), 'F', 'G'];
+  const only = values.only ? values.only.split(',') : postgres ? [...Object.keys(WORKLOADS), 'F'] : known;
   for (const n of only) if (!known.includes(n)) throw new Error(`unknown workload ${n}; known: ${known.join(', ')}`);
   const core = only.filter((n): n is WorkloadName => n in WORKLOADS);
   const server = only.filter((n) => n in SERVER_WORKLOADS);
@@ -121,7 +124,20 @@ async function main(): Promise<void> {
   }
 
   const systems: Record<string, WorkloadResult[]> = {};
-  systems.offload = await runAll('offload', postgres ? postgresOffload(values.store!, values.synchronous) : sqliteOffload(values.synchronous), core);
+  const offloadQueue = postgres ? postgresOffload(values.store!, values.synchronous) : sqliteOffload(values.synchronous);
+  systems.offload = await runAll('offload', offloadQueue, core);
+  let flowRatios: Record<string, number> | undefined;
+  if (only.includes('F')) {
+    const flow = await flowBench(offloadQueue);
+    for (const r of flow.results) print('offload', r);
+    flowRatios = flow.ratios;
+    console.log(
+      `flow control / plain drain (aim: ≥ 0.9): ${Object.entries(flow.ratios)
+        .map(([n, x]) => `${n} ${x.toFixed(2)}×`)
+        .join('  ')}`,
+    );
+    systems.offload.push(...flow.results);
+  }
   for (const name of server) {
     const r = await SERVER_WORKLOADS[name](sqliteFresh(values.synchronous));
     if (!r) {
@@ -154,6 +170,7 @@ async function main(): Promise<void> {
       ...(ceiling ? { barePg: ceiling } : {}),
       ...(sqliteCeiling ? { bareSqlite: sqliteCeiling } : {}),
       results: systems.offload,
+      ...(flowRatios ? { flowControlToPlain: flowRatios } : {}),
       ...(Object.keys(systems).length > 1 ? { peers: Object.fromEntries(Object.entries(systems).filter(([k]) => k !== 'offload')) } : {}),
     });
   }

@@ -9,15 +9,20 @@ export class RateRoom {
   /** Each rate-limited task seen, with its key. */
   readonly keys = new Map<string, string>();
 
+  /** Each key's total of starts before this claim, as its count said. */
+  readonly totals = new Map<string, number>();
+
   constructor(
-    /** Starts of `bucket` after `since`. */
-    private readonly countStarts: (bucket: string, since: number) => number,
+    /** The key's total of starts, and its total at `since` (the starts after `since` are the difference). */
+    private readonly countStarts: (bucket: string, since: number) => { total: number; base: number },
     private readonly now: number,
   ) {}
 
   /** Registers a task's limit; returns how many of its jobs may start now. */
   add(task: string, bucket: string, limit: number, periodMs: number): number {
-    const left = limit - this.countStarts(bucket, this.now - periodMs);
+    const { total, base } = this.countStarts(bucket, this.now - periodMs);
+    this.totals.set(bucket, total);
+    const left = limit - (total - base);
     this.tasks.set(task, { bucket, left });
     this.keys.set(task, bucket);
     return Math.max(0, left);

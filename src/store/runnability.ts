@@ -85,6 +85,8 @@ export class Runnability {
         if (!rate) return;
         const at = this.now() + rate.periodMs;
         this.signal({ task: e.task, at, why: 'slot-freed' });
+        // A key named after the task alone is (almost always) its own: no other task to tell.
+        if (rate.key === e.task) return;
         for (const task of this.allTasks()) if (task !== e.task && this.rateLimitOf(task)?.key === rate.key) this.signal({ task, at, why: 'slot-freed' });
       }),
       bus.on('task:suspended', (e) => this.signal({ task: e.task, at: e.until, why: 'resumed' })),

@@ -74,6 +74,9 @@ export interface SqliteStoreOptions extends SqliteOptions {
 }
 
 type Stmt = Database.Statement;
+
+/** How often a rate key's marks are thinned out (by each process that claims under it). */
+const RATE_PRUNE_EVERY_MS = 1000;
 type RawRow = Record<string, unknown>;
 
 /**
@@ -92,6 +95,8 @@ export class SqliteStore implements Store {
   private lastDataVersion = 0;
   private closed = false;
   private readonly checkpointer: Checkpointer | undefined;
+  /** When this process last forgot the old marks of each rate key. */
+  private readonly rateMarksPrunedAt = new Map<string, number>();
   /** One transaction wrapper for every write: making one per call costs more than a small write. */
   private readonly inImmediate: (fn: () => unknown) => unknown;
 
@@ -233,7 +238,7 @@ export class SqliteStore implements Store {
     const { ids, rated } = this.chooseJobs(p.tasks, p.max, p.now);
     if (ids.length === 0) return [];
     const rows = this.stmt('mark_running').all({ ids: JSON.stringify(ids), workerId: p.workerId, leaseExpiresAt: p.now + p.leaseMs, now: p.now }) as RawRow[];
-    if (rated.size) this.recordRateStarts(rows, rated, p.now);
+    if (rated.keys.size) this.recordRateStarts(rows, rated, p.now);
     for (const r of rows) {
       r.id = String(r.id);
       r.leaseToken = String(r.leaseToken);
@@ -250,13 +255,10 @@ export class SqliteStore implements Store {
    * Picks up to `max` runnable job ids across `tasks`, honouring pauses, concurrency limits and
    * rate limits; `rated` maps each rate-limited task among them to its key.
    */
-  private chooseJobs(tasks: string[], max: number, now: number): { ids: number[]; rated: Map<string, string> } {
+  private chooseJobs(tasks: string[], max: number, now: number): { ids: number[]; rated: RateRoom } {
     const settings = new Map(this.claimSettings(tasks).map((t) => [t.name, t]));
     const allowance = new Map<string, number>();
-    const rates = new RateRoom((bucket, since) => {
-      const r = this.stmt('rate_total').get({ bucket, since }) as { total: number; base: number };
-      return r.total - r.base;
-    }, now);
+    const rates = new RateRoom((bucket, since) => this.stmt('rate_total').get({ bucket, since }) as { total: number; base: number }, now);
     for (const task of tasks) {
       const s = settings.get(task);
       if (s?.pausedUntil != null && s.pausedUntil > now) continue;
@@ -302,20 +304,23 @@ export class SqliteStore implements Store {
       for (const [task, room] of allowance) if (room <= 0) allowance.delete(task);
       if (!newlyBlocked) break;
     }
-    return { ids: chosen, rated: rates.keys };
+    return { ids: chosen, rated: rates };
   }
 
-  /** Adds the claimed jobs of rate-limited tasks to their keys' totals, and forgets the marks no task needs any more. */
-  private recordRateStarts(rows: RawRow[], rated: Map<string, string>, now: number): void {
+  /** Adds the claimed jobs of rate-limited tasks to their keys' totals; now and then forgets the marks no task needs any more. */
+  private recordRateStarts(rows: RawRow[], rated: RateRoom, now: number): void {
     const started = new Map<string, number>();
     for (const r of rows) {
-      const bucket = rated.get(r.task as string);
+      const bucket = rated.keys.get(r.task as string);
       if (bucket !== undefined) started.set(bucket, (started.get(bucket) ?? 0) + 1);
     }
     for (const [bucket, n] of started) {
-      const { total } = this.stmt('rate_total_now').get({ bucket }) as { total: number };
-      this.stmt('record_rate_mark').run({ bucket, now, cum: total + n });
-      this.stmt('prune_rate_marks').run({ bucket, now });
+      this.stmt('record_rate_mark').run({ bucket, now, cum: rated.totals.get(bucket)! + n });
+      // Forgetting costs a statement per claim for nothing most of the time: once in a while is enough.
+      if (now - (this.rateMarksPrunedAt.get(bucket) ?? 0) >= RATE_PRUNE_EVERY_MS) {
+        this.stmt('prune_rate_marks').run({ bucket, now });
+        this.rateMarksPrunedAt.set(bucket, now);
+      }
     }
   }
 

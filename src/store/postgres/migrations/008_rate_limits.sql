@@ -3,9 +3,12 @@
 -- of a limited task leaves a mark: the key's running total of starts at that moment. The starts
 -- in a window are the total now less the total at the window's start (the latest mark at or
 -- before it): two index look-ups per claim, however many jobs the window holds.
--- - claim_jobs, as in 006, sends rate-limited tasks down the locked path and leaves their marks.
--- - choose_limited, as in 002, also locks each rate key (after the tasks, sorted), forgets marks
---   no task of the key needs any more, and gives each task no more room than its window has.
+-- - claim_jobs, as in 006, first locks the rate keys of its tasks (sorted), now and then forgets
+--   marks no task of a key needs, claims a rate-limited task on the free path up to its window's
+--   room (on the locked path when it shares its key with another task of the claim), and leaves
+--   the marks of what it claimed.
+-- - choose_limited, as in 002, gives each task no more room than its window has, and tasks that
+--   share a key one room between them.
 ALTER TABLE tasks ADD COLUMN rate_limit integer;
 ALTER TABLE tasks ADD COLUMN rate_period_ms bigint;
 ALTER TABLE tasks ADD COLUMN rate_key text;
@@ -36,19 +39,10 @@ DECLARE
   v_bucket text;
   c record;
 BEGIN
-  -- p_tasks is sorted, so every claimer takes these locks in the same order (no deadlock); the
-  -- locks of rate keys, which tasks may share, come after every task's, sorted too.
+  -- p_tasks is sorted, so every claimer takes these locks in the same order (no deadlock). The
+  -- locks of rate keys are taken before, by claim_jobs.
   FOREACH v_task IN ARRAY p_tasks LOOP
     PERFORM pg_advisory_xact_lock(hashtext('offload:' || current_schema()), hashtext(v_task));
-  END LOOP;
-  FOR v_bucket IN
-    SELECT DISTINCT t.rate_key FROM tasks t WHERE t.name = ANY (p_tasks) AND t.rate_limit IS NOT NULL ORDER BY 1
-  LOOP
-    PERFORM pg_advisory_xact_lock(hashtext('offload-rate:' || current_schema()), hashtext(v_bucket));
-    -- The latest mark at or before the longest window's start stays: it is that window's base.
-    DELETE FROM rate_marks m WHERE m.bucket = v_bucket AND m.at < (
-      SELECT max(b.at) FROM rate_marks b WHERE b.bucket = v_bucket
-        AND b.at <= p_now - (SELECT max(t.rate_period_ms) FROM tasks t WHERE t.rate_key = v_bucket));
   END LOOP;
   -- A new statement: sees every claim committed by whoever held the locks before.
   FOR c IN
@@ -128,20 +122,47 @@ LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
 DECLARE
   v_free text[];
+  v_free_room integer[];
   v_limited text[];
   v_chosen bigint[] := '{}';
+  v_bucket text;
 BEGIN
   IF p_max <= 0 OR coalesce(cardinality(p_tasks), 0) = 0 THEN
     RETURN;
   END IF;
-  -- A task is limited when it has a concurrency setting or runnable jobs with a concurrency key.
-  -- Keyed jobs are only ever claimed on the locked path; a keyed job inserted after this check
-  -- is left for the next claim.
-  SELECT array_agg(c.name) FILTER (WHERE NOT c.limited), array_agg(c.name ORDER BY c.name) FILTER (WHERE c.limited)
-  INTO v_free, v_limited
+  -- The rate keys of the tasks first, sorted, then (in choose_limited) the tasks, sorted: every
+  -- claimer takes its locks in this order. Under its key's lock a rate-limited task's starts are
+  -- counted and marked by one claimer at a time.
+  FOR v_bucket IN
+    SELECT DISTINCT t.rate_key FROM tasks t WHERE t.name = ANY (p_tasks) AND t.rate_limit IS NOT NULL ORDER BY 1
+  LOOP
+    PERFORM pg_advisory_xact_lock(hashtext('offload-rate:' || current_schema()), hashtext(v_bucket));
+    -- Now and then (one claim in twenty) the marks no task of the key needs go; the latest at or
+    -- before the longest window's start stays, as that window's base.
+    IF random() < 0.05 THEN
+      DELETE FROM rate_marks m WHERE m.bucket = v_bucket AND m.at < (
+        SELECT max(b.at) FROM rate_marks b WHERE b.bucket = v_bucket
+          AND b.at <= p_now - (SELECT max(t.rate_period_ms) FROM tasks t WHERE t.rate_key = v_bucket));
+    END IF;
+  END LOOP;
+  -- A task is limited when it has a concurrency setting, runnable jobs with a concurrency key, or a
+  -- rate key it shares with another task of this claim (their room is one). Keyed jobs are only
+  -- ever claimed on the locked path; a keyed job inserted after this check is left for the next
+  -- claim. The others take the free path, a rate-limited one no more than its window's room.
+  SELECT array_agg(c.name ORDER BY c.name) FILTER (WHERE NOT c.limited), array_agg(c.room ORDER BY c.name) FILTER (WHERE NOT c.limited),
+    array_agg(c.name ORDER BY c.name) FILTER (WHERE c.limited)
+  INTO v_free, v_free_room, v_limited
   FROM (
-    SELECT u.name, (t.concurrency IS NOT NULL OR t.rate_limit IS NOT NULL OR EXISTS (
-        SELECT 1 FROM jobs k WHERE k.state = 'queued' AND k.task = u.name AND k.concurrency_key IS NOT NULL AND k.run_at <= p_now)) AS limited
+    SELECT u.name,
+      (t.concurrency IS NOT NULL
+       OR (t.rate_limit IS NOT NULL AND (SELECT count(*) FROM tasks o WHERE o.name = ANY (p_tasks) AND o.rate_key = t.rate_key AND o.rate_limit IS NOT NULL) > 1)
+       OR EXISTS (
+        SELECT 1 FROM jobs k WHERE k.state = 'queued' AND k.task = u.name AND k.concurrency_key IS NOT NULL AND k.run_at <= p_now)) AS limited,
+      CASE WHEN t.rate_limit IS NULL THEN p_max
+           ELSE least(p_max, greatest(0, t.rate_limit - (
+             coalesce((SELECT max(m.cum) FROM rate_marks m WHERE m.bucket = t.rate_key), 0)
+             - coalesce((SELECT m.cum FROM rate_marks m WHERE m.bucket = t.rate_key AND m.at <= p_now - t.rate_period_ms
+                         ORDER BY m.at DESC LIMIT 1), 0))::integer)) END AS room
     FROM unnest(p_tasks) AS u(name) LEFT JOIN tasks t ON t.name = u.name
     WHERE t.paused_until IS NULL OR t.paused_until <= p_now
   ) c;
@@ -155,11 +176,11 @@ BEGIN
     -- for every claim (seen once the table had 60,000 jobs: 14 ms a claim, and growing). A keyed
     -- job among the first p_max costs this claim one job; the next claim takes the locked path.
     (SELECT f.id, f.priority, f.run_at
-     FROM unnest(coalesce(v_free, '{}'::text[])) AS u(name) CROSS JOIN LATERAL (
+     FROM unnest(coalesce(v_free, '{}'::text[]), coalesce(v_free_room, '{}'::integer[])) AS u(name, room) CROSS JOIN LATERAL (
        SELECT j.id, j.priority, j.run_at, j.concurrency_key FROM jobs j
        WHERE j.state = 'queued' AND j.task = u.name AND j.run_at <= p_now
        ORDER BY j.priority DESC, j.run_at, j.id
-       LIMIT p_max
+       LIMIT u.room
        FOR UPDATE SKIP LOCKED) f
      WHERE f.concurrency_key IS NULL
      UNION ALL
