@@ -46,6 +46,15 @@ describe('HTTP API routes', () => {
       assert.equal(again.json.job.id, first.json.job.id);
     });
 
+    it('debounces: a second submit with the key gives the queued job its input; debounceMs needs a unique key', async () => {
+      const first = await submit({ task: 't.echo', input: 1, uniqueKey: 'doc-1', debounceMs: 5000 });
+      const again = await submit({ task: 't.echo', input: 2, uniqueKey: 'doc-1', debounceMs: 5000 });
+      assert.deepEqual([first.status, again.status, again.json.job.id], [201, 200, first.json.job.id]);
+      assert.equal(again.json.job.input, 2);
+      const lone = await submit({ task: 't.echo', input: 3, debounceMs: 5000 });
+      assert.deepEqual([lone.status, lone.json.error.code], [400, 'INVALID_OPTION']);
+    });
+
     it('stores a submission with an Idempotency-Key once, and answers a repeat with its jobs', async () => {
       const key = { 'idempotency-key': 'order-1234' };
       const first = await t.call('POST', '/v1/jobs', { body: { task: 't.echo', input: { n: 1 } }, headers: key });

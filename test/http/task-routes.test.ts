@@ -47,6 +47,15 @@ describe('HTTP API: task settings and suspension', () => {
       assert.equal((await t.call('POST', '/v1/jobs', { body: { task: 'remote.sum', input: { n: 1 } } })).status, 201);
     });
 
+    it('stores a rate limit a remote worker declares, and refuses a limit of 0 without storing anything', async () => {
+      const r = await t.call('PUT', '/v1/tasks/remote.api', { body: { rateLimit: { limit: 10, periodMs: 1000, key: 'maps' } } });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      assert.deepEqual(r.json.settings.rateLimit, { limit: 10, periodMs: 1000, key: 'maps' });
+      const bad = await t.call('PUT', '/v1/tasks/remote.zero', { body: { rateLimit: { limit: 0, periodMs: 1000 } } });
+      assert.equal(bad.status, 400);
+      assert.equal((await t.call('POST', '/v1/jobs', { body: { task: 'remote.zero', input: 1 } })).json.error.code, 'UNKNOWN_TASK');
+    });
+
     it('is allowed to work tokens within their task patterns', async () => {
       const work = await t.token('work', ['remote.*']);
       assert.equal((await t.call('PUT', '/v1/tasks/remote.a', { body: { maxAttempts: 2 }, token: work })).status, 200);
