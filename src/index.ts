@@ -6,7 +6,7 @@ export type { SubmitOptions } from './client/idempotency.js';
 export type { EnqueueOptions } from './client/submission.js';
 export type { WaitOptions } from './client/waiters.js';
 export type { Backoff } from './core/backoff.js';
-export type { Batch, BatchOutcome } from './core/batch.js';
+export type { Batch, BatchFailure, BatchOutcome, BatchResult } from './core/batch.js';
 export type { Clock, Timer } from './core/clock.js';
 export { systemClock } from './core/clock.js';
 export type { JobContext } from './core/context.js';

@@ -5,7 +5,7 @@ import type { AgentOutcome, ClaimOptions, FailOptions, OutcomeResult } from './c
 import * as leases from './client/leases.js';
 import { buildNewJob, buildNewJobs, DEFAULT_MAX_INPUT_BYTES, type EnqueueOptions } from './client/submission.js';
 import { Waiters, type WaitOptions } from './client/waiters.js';
-import { type Batch, type BatchOutcome, batchOutcome, toBatch } from './core/batch.js';
+import { BATCH_FAILURES_LISTED, type Batch, type BatchFailure, type BatchOutcome, type BatchResult, batchOutcome, toBatch } from './core/batch.js';
 import { type Clock, sleep, systemClock } from './core/clock.js';
 import { BatchNotFoundError, ClosedError, InvalidOptionError, JobNotFoundError, ScheduleNotFoundError, UnknownTaskError } from './core/errors.js';
 import { EventBus, type EventName, type Listener } from './core/events.js';
@@ -426,6 +426,31 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     const row = await this.store.getBatch({ id: checked });
     if (!row) throw new BatchNotFoundError(checked);
     return toBatch(row);
+  }
+
+  /** The jobs of a batch that failed or were cancelled, by id: the latest 100 (the batch's counts say how many in all). */
+  async batchFailures(id: string): Promise<BatchFailure[]> {
+    const batchId = checkId('batch', id);
+    const rows = (
+      await Promise.all((['failed', 'cancelled'] as const).map((state) => this.store.listJobs({ batchId, state, limit: BATCH_FAILURES_LISTED })))
+    ).flat();
+    rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+    return rows.slice(-BATCH_FAILURES_LISTED).map((r) => {
+      const job = toJob(r);
+      const error = job.error ? { message: job.error.message, ...(job.error.code ? { code: job.error.code } : {}) } : null;
+      return { id: job.id, task: job.task, state: job.state as 'failed' | 'cancelled', error };
+    });
+  }
+
+  /**
+   * A foreground batch: submits the jobs as one batch and waits until every one has finished.
+   * Resolves to `{ ok, succeeded, failed, cancelled, total, failures }` whatever the outcome (it
+   * never rejects for a failed job); with `timeoutMs`, rejects with WAIT_TIMEOUT when the wait ends first.
+   */
+  async runBatch(items: SubmitItem[], options: BatchOptions & WaitOptions = {}): Promise<BatchResult> {
+    const { timeoutMs, signal, ...batchOptions } = options;
+    const batch = await this.batch(items, batchOptions);
+    return batch.result({ timeoutMs, signal });
   }
 
   waitForJob(id: string, opts?: WaitOptions) {

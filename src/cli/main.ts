@@ -17,6 +17,7 @@ import { remoteWorker } from '../remote/remote-worker.js';
 import { type FrontDoorFactory, startServer } from '../server/server.js';
 import { exitOnSignals } from '../server/signals.js';
 import { DEFAULT_STORE_URL, redact } from '../store/url.js';
+import { addBatchCommands } from './batch-commands.js';
 import { duration } from './duration.js';
 import { parseListenAddress } from './listen-address.js';
 import { loadAll } from './load-tasks.js';
@@ -396,6 +397,7 @@ program
 
 addTaskCommands(program, { output, withOffload });
 addScheduleCommands(program, { output, withOffload, parseInput, int });
+addBatchCommands(program, { output, withOffload, int });
 
 const token = program.command('token').description('API tokens for the HTTP API: create (prints the secret once), list, revoke');
 

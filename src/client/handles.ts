@@ -1,4 +1,4 @@
-import type { Batch, BatchOutcome } from '../core/batch.js';
+import type { Batch, BatchFailure, BatchOutcome, BatchResult } from '../core/batch.js';
 import { JobCancelledError, JobFailedError } from '../core/errors.js';
 import { decodePayload, type Job, type JobRow, type JobState, toJob } from '../core/job.js';
 import type { WaitOptions } from './waiters.js';
@@ -10,6 +10,7 @@ export interface HandleHost {
   waitForJob(id: string, opts?: WaitOptions): Promise<JobRow>;
   getBatch(id: string): Promise<Batch>;
   waitForBatch(id: string, opts?: WaitOptions): Promise<BatchOutcome>;
+  batchFailures(id: string): Promise<BatchFailure[]>;
 }
 
 /** A submitted job: its id, and ways to read it, await it and cancel it. */
@@ -75,5 +76,11 @@ export class BatchHandle {
   /** Resolves when every job of the batch has finished: `{ ok, succeeded, failed, cancelled, total }`. */
   wait(opts?: WaitOptions): Promise<BatchOutcome> {
     return this.host.waitForBatch(this.id, opts);
+  }
+
+  /** Like `wait`, with the jobs that failed or were cancelled listed (the first 100). */
+  async result(opts?: WaitOptions): Promise<BatchResult> {
+    const outcome = await this.host.waitForBatch(this.id, opts);
+    return { ...outcome, failures: await this.host.batchFailures(this.id) };
   }
 }

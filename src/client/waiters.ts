@@ -47,7 +47,7 @@ export class Waiters {
   }
 
   waitForJob(id: string, opts: WaitOptions = {}): Promise<JobRow> {
-    return this.wait(this.jobs, id, opts, () => this.checkJobSoon(id));
+    return this.wait(this.jobs, id, opts, () => this.checkJobSoon(id), 'job');
   }
 
   private soonIds: string[] = [];
@@ -66,10 +66,10 @@ export class Waiters {
   }
 
   waitForBatch(id: string, opts: WaitOptions = {}): Promise<BatchRow> {
-    return this.wait(this.batches, id, opts, () => this.checkBatches([id]));
+    return this.wait(this.batches, id, opts, () => this.checkBatches([id]), 'batch');
   }
 
-  private wait<T>(map: Map<string, Set<Pending<T>>>, id: string, opts: WaitOptions, check: () => Promise<void>): Promise<T> {
+  private wait<T>(map: Map<string, Set<Pending<T>>>, id: string, opts: WaitOptions, check: () => Promise<void>, what: 'job' | 'batch'): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (opts.signal?.aborted) return reject(opts.signal.reason);
       let set = map.get(id);
@@ -93,7 +93,7 @@ export class Waiters {
       };
       const onAbort = () => entry.reject(opts.signal!.reason);
       const timer =
-        opts.timeoutMs === undefined ? undefined : this.clock.setTimer(() => entry.reject(new WaitTimeoutError(id, opts.timeoutMs!)), opts.timeoutMs);
+        opts.timeoutMs === undefined ? undefined : this.clock.setTimer(() => entry.reject(new WaitTimeoutError(id, opts.timeoutMs!, what)), opts.timeoutMs);
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       set.add(entry);
       this.updateWatch();

@@ -40,6 +40,24 @@ export interface BatchOutcome {
   cancelled: number;
 }
 
+/** A job of a batch that did not succeed, as a finished batch lists it. */
+export interface BatchFailure {
+  id: string;
+  task: string;
+  state: 'failed' | 'cancelled';
+  /** The job's last error (null for a job cancelled before it ran). */
+  error: { message: string; code?: string } | null;
+}
+
+/** How many failures a finished batch lists; its counts say how many there are in all. */
+export const BATCH_FAILURES_LISTED = 100;
+
+/** A finished batch's outcome with its failures listed: what a foreground batch answers. */
+export interface BatchResult extends BatchOutcome {
+  /** The jobs that failed or were cancelled, by id, at most BATCH_FAILURES_LISTED (the latest). */
+  failures: BatchFailure[];
+}
+
 export function toBatch(row: BatchRow): Batch {
   const done = row.succeeded + row.failed + row.cancelled;
   const finished = row.finishedAt !== null;

@@ -377,8 +377,19 @@ export const BatchBody = Type.Object(
 );
 export type BatchBody = Static<typeof BatchBody>;
 
-export const BatchCreatedResponse = Type.Object({ batch: BatchSchema, jobs: Type.Array(JobSchema) });
-export const BatchResponse = Type.Object({ batch: BatchSchema });
+export const BatchFailureSchema = Type.Object({
+  id: JobId,
+  task: Type.String(),
+  state: Type.Union([Type.Literal('failed'), Type.Literal('cancelled')]),
+  error: Type.Union([Type.Object({ message: Type.String(), code: Type.Optional(Type.String()) }), Type.Null()], {
+    description: "The job's last error; null for a job cancelled before it ran.",
+  }),
+});
+const Failures = Type.Array(BatchFailureSchema, {
+  description: 'Once the batch has finished: the jobs that failed or were cancelled (the latest 100; the counts say how many in all). Empty before.',
+});
+export const BatchCreatedResponse = Type.Object({ batch: BatchSchema, jobs: Type.Array(JobSchema), failures: Failures });
+export const BatchResponse = Type.Object({ batch: BatchSchema, failures: Failures });
 
 export const TaskCountsSchema = Type.Object({
   task: Type.String(),

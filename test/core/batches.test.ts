@@ -7,6 +7,44 @@ describe('batches', () => {
   let t: TestOffload;
   afterEach(() => t.dispose());
 
+  it('runs a foreground batch: one call that returns whether every job succeeded, with the failures listed', async () => {
+    const square = defineTask('square', async (n: number) => {
+      if (n < 0) throw permanent(Object.assign(new Error(`negative: ${n}`), { code: 'NEGATIVE' }));
+      return n * n;
+    });
+    t = await openTestOffload({ tasks: [square] });
+    await t.offload.work({ concurrency: 4 });
+    const good = await t.offload.runBatch([1, 2, 3].map((n) => ({ task: square, input: n })));
+    assert.deepEqual([good.ok, good.succeeded, good.failures], [true, 3, []]);
+    const bad = await t.offload.runBatch(
+      [1, -2, 3, -4].map((n) => ({ task: square, input: n })),
+      { title: 'mixed' },
+    );
+    assert.deepEqual([bad.ok, bad.succeeded, bad.failed, bad.title], [false, 2, 2, 'mixed']);
+    assert.deepEqual(
+      bad.failures.map((f) => [f.task, f.state, f.error?.message]),
+      [
+        ['square', 'failed', 'negative: -2'],
+        ['square', 'failed', 'negative: -4'],
+      ],
+    );
+    const list = await t.offload.listJobs({ batchId: bad.id, state: 'failed' });
+    assert.deepEqual(bad.failures.map((f) => f.id).sort(), list.jobs.map((j) => j.id).sort());
+  });
+
+  it('lists a cancelled job of a batch among its failures, and a wait that ends first is WAIT_TIMEOUT for the batch', async () => {
+    const square = defineTask('square', async (n: number) => n * n);
+    t = await openTestOffload({ tasks: [square] });
+    const batch = await t.offload.batch([1, 2].map((n) => ({ task: square, input: n })));
+    const waiting = assert.rejects(batch.result({ timeoutMs: 1000 }), { code: 'WAIT_TIMEOUT', message: /^Batch \d+ did not finish within 1000 ms/ });
+    await t.clock.advance(1000);
+    await waiting;
+    await t.offload.cancel(batch.jobs[0].id);
+    await t.offload.work();
+    const r = await batch.result();
+    assert.deepEqual([r.ok, r.cancelled, r.failures.map((f) => [f.id, f.state, f.error])], [false, 1, [[batch.jobs[0].id, 'cancelled', null]]]);
+  });
+
   it('waits for every job and enqueues onFinish exactly once', async () => {
     const square = defineTask('square', async (n: number) => {
       if (n < 0) throw permanent(new Error('negative'));

@@ -99,6 +99,40 @@ export const hold = defineTask('cli.hold', async () => 'held');
     await worker.kill('SIGTERM');
   });
 
+  it('submits a batch from a file; --wait watches it to the end, lists what failed and exits 1; batch watch resumes watching', async () => {
+    const file = join(dir.path, 'batch.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        title: 'sums',
+        jobs: [
+          { task: 'cli.add', input: { a: 1, b: 2 } },
+          { task: 'cli.boom', input: null },
+          { task: 'cli.add', input: { a: 3, b: 4 }, priority: 5 },
+        ],
+      }),
+    );
+    const submitted = await runCli(['--json', 'batch', file], { env });
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const { batch } = JSON.parse(submitted.stdout);
+    assert.deepEqual([batch.title, batch.total, batch.state], ['sums', 3, 'running']);
+    const worker = startNode([CLI, 'worker', tasks], env);
+    await worker.waitForLine(/^worker /);
+    // Watched from another command than the one that submitted it.
+    const watched = await runCli(['batch', 'watch', batch.id], { env });
+    assert.equal(watched.code, 1, 'a job failed: exit 1');
+    assert.match(watched.stdout, new RegExp(`^batch ${batch.id} finished: not every job succeeded \\(2 succeeded, 1 failed, 0 cancelled of 3\\)$`, 'm'));
+    assert.match(watched.stdout, /^ {2}job \d+ {2}cli\.boom {2}failed: .*exploded$/m);
+    const good = await runCli(['batch', '-', '--wait'], { env, input: JSON.stringify([{ task: 'cli.add', input: { a: 1, b: 1 } }]) });
+    assert.equal(good.code, 0, good.stderr);
+    assert.match(good.stdout, /finished: every job succeeded \(1 succeeded, 0 failed, 0 cancelled of 1\)$/m);
+    const json = JSON.parse((await runCli(['--json', 'batch', '-', '--wait'], { env, input: '[{"task":"cli.boom"}]' })).stdout);
+    assert.deepEqual([json.batch.ok, json.failures.length, json.failures[0].state], [false, 1, 'failed']);
+    const bad = await runCli(['batch', '-'], { env, input: '{"jobs": [{"input": 1}]}' });
+    assert.deepEqual([bad.code, /INVALID_INPUT.*jobs\[0\] must be an object with a "task" name/.test(bad.stderr)], [1, true]);
+    await worker.kill('SIGTERM');
+  });
+
   it('a budgeted worker (--until-idle, --max-jobs, --for) exits 0 when its run is over; SIGTERM still stops one', async () => {
     const tickCounts = async () => JSON.parse((await runCli(['--json', 'counts'], { env })).stdout).tasks.find((c: { task: string }) => c.task === 'cli.tick');
     // On an empty queue, --until-idle ends at once (and has registered the task).

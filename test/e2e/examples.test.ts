@@ -131,6 +131,18 @@ describe('examples', () => {
     assert.match(out, /^doc 7 at rev 3 \| jobs: 1$/m);
   });
 
+  it('foreground-batch.ts: one call says whether every job succeeded and lists the failures', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const run = startNode([join(EXAMPLES, 'foreground-batch.js')], { OFFLOAD_STORE: `sqlite:${join(dir.path, 'fg.db')}` });
+    const { code } = await run.exited;
+    assert.equal(code, 0, run.stderr());
+    const out = run.lines.join('\n');
+    assert.match(out, /^1 of 3 failed$/m);
+    assert.match(out, /^ {2}job \d+ failed: book:3! has no datastream$/m);
+    assert.match(out, /^later: all ingested$/m);
+  });
+
   it('tasks.ts: what `npm start` runs answers the submissions the README shows', async () => {
     const dir = tempDir();
     dirs.push(dir);

@@ -439,6 +439,35 @@ describe('HTTP API routes', () => {
       assert.deepEqual([badId.status, badId.json.error.code, badId.json.error.details.kind], [400, 'INVALID_ID', 'batch']);
     });
 
+    it('POST /v1/batches?wait is a foreground batch: 200 once every job has finished, with ok', async () => {
+      await t.offload.work({ concurrency: 2, maintenance: false });
+      const good = await t.call('POST', '/v1/batches?wait=30', { body: { jobs: [{ task: 't.schema', input: { n: 1 } }] } });
+      assert.deepEqual([good.status, good.json.batch.state, good.json.batch.ok, good.json.failures], [200, 'finished', true, []]);
+    });
+
+    it('GET /v1/batches/:id?wait holds until the batch has finished, and lists what failed; 202 from POST when the wait ends first', async () => {
+      const posted = t.call('POST', '/v1/batches?wait=2', {
+        body: {
+          jobs: [
+            { task: 't.echo', input: 1 },
+            { task: 't.echo', input: 2 },
+          ],
+        },
+      });
+      await t.waitForLongRequests(1);
+      await t.clock.advance(2000);
+      const r = await posted;
+      assert.deepEqual([r.status, r.json.batch.state, r.json.failures], [202, 'running', []]);
+      const watching = t.call('GET', `/v1/batches/${r.json.batch.id}?wait=30`);
+      await t.waitForLongRequests(1);
+      const [a, b] = await t.offload.claim({ tasks: ['t.echo'], max: 2 });
+      await t.offload.complete(a!.id, { leaseToken: a!.leaseToken, result: 'ok' });
+      await t.offload.fail(b!.id, { leaseToken: b!.leaseToken, error: { message: 'no good', code: 'BAD' }, retryable: false });
+      const w = await watching;
+      assert.deepEqual([w.status, w.json.batch.state, w.json.batch.ok, w.json.batch.failed], [200, 'finished', false, 1]);
+      assert.deepEqual(w.json.failures, [{ id: b!.id, task: 't.echo', state: 'failed', error: { message: 'no good', code: 'BAD' } }]);
+    });
+
     it('GET /v1/tasks counts per task and state; DELETE /v1/tasks/:task/jobs purges', async () => {
       await submit([
         { task: 't.echo', input: 1 },

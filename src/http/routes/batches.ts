@@ -1,9 +1,10 @@
-/** Batches: POST /v1/batches, GET /v1/batches/:id. */
-import { toBatch } from '../../core/batch.js';
-import { BatchNotFoundError, InvalidRequestError } from '../../core/errors.js';
+/** Batches: POST /v1/batches, GET /v1/batches/:id; with ?wait, both hold until the batch has finished (a foreground batch). */
+import type { Batch, BatchFailure } from '../../core/batch.js';
+import { BatchNotFoundError, InvalidRequestError, WaitTimeoutError } from '../../core/errors.js';
+import type { Offload } from '../../offload.js';
 import { requireTask } from '../access.js';
-import { type Api, type ApiContext, originOf, readJobs } from '../context.js';
-import { BatchBody, BatchCreatedResponse, BatchParams, BatchResponse, errorResponses, SubmitHeaders } from '../schemas.js';
+import { type Api, type ApiContext, holdLongRequest, originOf, readJobs } from '../context.js';
+import { BatchBody, BatchCreatedResponse, BatchParams, BatchResponse, errorResponses, SubmitHeaders, WaitQuery } from '../schemas.js';
 
 const errors = errorResponses(400, 401, 403, 404, 413, 415, 422, 429);
 
@@ -18,11 +19,14 @@ export function batchRoutes(app: Api, ctx: ApiContext): void {
         summary: 'Submit jobs as one batch, with live counts and an optional job to run when all have finished',
         description:
           'All jobs are stored in one transaction, or none. Read progress with GET /v1/batches/:id or the batch:finished event. ' +
-          '200 with the batch an earlier submission with the same Idempotency-Key stored.',
+          '200 with the batch an earlier submission with the same Idempotency-Key stored. ' +
+          'With `?wait=SECONDS` (a foreground batch): 200 once every job has finished, with `batch.ok` and the failures listed, ' +
+          'or 202 with the batch as it stands when the wait ends.',
         tags: ['batches'],
         headers: SubmitHeaders,
+        querystring: WaitQuery,
         body: BatchBody,
-        response: { 200: BatchCreatedResponse, 201: BatchCreatedResponse, ...errors },
+        response: { 200: BatchCreatedResponse, 201: BatchCreatedResponse, 202: BatchCreatedResponse, ...errors },
       },
     },
     async (request, reply) => {
@@ -41,6 +45,16 @@ export function batchRoutes(app: Api, ctx: ApiContext): void {
           onFinish: b.onFinish ? { task: b.onFinish.task, input: b.onFinish.input, options: { ...finishOptions, origin } } : undefined,
         },
       );
+      if (handle.replayed) void reply.header('idempotent-replayed', 'true');
+      let status = handle.replayed ? 200 : 201;
+      if (request.query.wait !== undefined) {
+        const held = holdLongRequest(ctx, request, reply);
+        try {
+          status = (await waitForBatch(offload, handle.id, Math.min(request.query.wait * 1000, options.maxLongPollMs), held.signal)) ? 200 : 202;
+        } finally {
+          held.done();
+        }
+      }
       const [batch, jobs] = await Promise.all([
         offload.getBatch(handle.id),
         readJobs(
@@ -48,9 +62,8 @@ export function batchRoutes(app: Api, ctx: ApiContext): void {
           handle.jobs.map((j) => j.id),
         ),
       ]);
-      if (handle.replayed) void reply.header('idempotent-replayed', 'true');
-      void reply.code(handle.replayed ? 200 : 201);
-      return { batch, jobs };
+      void reply.code(status);
+      return { batch, jobs, failures: await failuresOf(offload, batch) };
     },
   );
 
@@ -59,16 +72,44 @@ export function batchRoutes(app: Api, ctx: ApiContext): void {
     {
       config: { access: 'read' },
       schema: {
-        summary: 'Read a batch: counts, state, and whether every job succeeded',
+        summary: 'Read a batch: counts, state, whether every job succeeded, and once it has finished, its failures',
+        description:
+          'With `?wait=SECONDS`, holds the request until the batch has finished or the wait ends, then answers 200 with the batch as it stands ' +
+          '(`state` says which): a batch submitted elsewhere, watched from here.',
         tags: ['batches'],
         params: BatchParams,
+        querystring: WaitQuery,
         response: { 200: BatchResponse, ...errors },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const row = await offload.store.getBatch({ id: request.params.id });
       if (!row) throw new BatchNotFoundError(request.params.id);
-      return { batch: toBatch(row) };
+      if (request.query.wait !== undefined && row.finishedAt === null) {
+        const held = holdLongRequest(ctx, request, reply);
+        try {
+          await waitForBatch(offload, row.id, Math.min(request.query.wait * 1000, options.maxLongPollMs), held.signal);
+        } finally {
+          held.done();
+        }
+      }
+      const batch = await offload.getBatch(row.id);
+      return { batch, failures: await failuresOf(offload, batch) };
     },
   );
+}
+
+/** True when the batch finished within `ms`; false when the wait ended first (or the client left). */
+async function waitForBatch(offload: Offload, id: string, ms: number, signal: AbortSignal): Promise<boolean> {
+  try {
+    await offload.waitForBatch(id, { timeoutMs: ms, signal });
+    return true;
+  } catch (err) {
+    if (err instanceof WaitTimeoutError || signal.aborted) return false;
+    throw err;
+  }
+}
+
+async function failuresOf(offload: Offload, batch: Batch): Promise<BatchFailure[]> {
+  return batch.state === 'finished' && !batch.ok ? offload.batchFailures(batch.id) : [];
 }
