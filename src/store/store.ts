@@ -5,7 +5,7 @@
  */
 import type { BatchRow } from '../core/batch.js';
 import type { JobProgress, JobRow, JobState, Payload } from '../core/job.js';
-import type { OverlapPolicy, ScheduleDefinition, ScheduleRecord } from '../core/schedule.js';
+import type { ScheduleDefinition, ScheduleRecord } from '../core/schedule.js';
 import type { ResolvedTaskSettings, TaskRecord } from '../core/task.js';
 import type { Transition } from '../core/transitions.js';
 
