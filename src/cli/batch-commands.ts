@@ -9,6 +9,7 @@ import type { Batch, BatchFailure } from '../core/batch.js';
 import { InvalidInputError, InvalidOptionError, WaitTimeoutError } from '../core/errors.js';
 import type { BatchOptions, Offload, SubmitItem } from '../offload.js';
 import type { Output } from './output.js';
+import { ProgressView } from './progress.js';
 
 export interface BatchCommandContext {
   output(): Output;
@@ -72,19 +73,18 @@ function jobOf(value: unknown, where: string): SubmitItem {
   return { task: j.task, input: j.input ?? null, options: { ...options, origin: 'cli' } };
 }
 
-/** Prints a line each time the batch's counts move, then its outcome and failures; sets the exit code. */
+/** Shows the batch's progress until it has finished, then its outcome and failures; sets the exit code. */
 async function watch(o: Output, offload: Offload, id: string, timeoutMs?: number): Promise<void> {
   const started = Date.now();
-  let last = '';
+  const view = o.json ? undefined : new ProgressView(`batch ${id}`);
   let batch = await offload.getBatch(id);
-  const firstDone = done(batch);
   while (batch.state !== 'finished') {
-    const line = progressLine(batch, firstDone, Date.now() - started);
-    if (!o.json && line !== last) o.out(line);
-    last = line;
-    const left = timeoutMs === undefined ? PROGRESS_EVERY_MS : Math.min(PROGRESS_EVERY_MS, started + timeoutMs - Date.now());
+    view?.show(figures(batch));
+    const every = view?.refreshMs ?? 1000;
+    const left = timeoutMs === undefined ? every : Math.min(every, started + timeoutMs - Date.now());
     if (left <= 0) {
       process.exitCode = 1;
+      view?.end(figures(batch));
       throw new WaitTimeoutError(id, timeoutMs!, 'batch');
     }
     try {
@@ -94,22 +94,16 @@ async function watch(o: Output, offload: Offload, id: string, timeoutMs?: number
     }
     batch = await offload.getBatch(id);
   }
+  view?.end(figures(batch));
   const failures = batch.ok ? [] : await offload.batchFailures(id);
   printBatch(o, batch, failures);
   if (!batch.ok) process.exitCode = 1;
 }
 
-function done(b: Batch): number {
-  return b.succeeded + b.failed + b.cancelled;
-}
-
-/** `batch 7: 40/100 done (2 failed), 13.2 jobs/s, about 5 s left` */
-function progressLine(b: Batch, doneAtStart: number, elapsedMs: number): string {
-  const n = done(b);
+function figures(b: Batch) {
+  const done = b.succeeded + b.failed + b.cancelled;
   const bad = b.failed + b.cancelled;
-  const rate = elapsedMs >= 1000 ? (n - doneAtStart) / (elapsedMs / 1000) : 0;
-  const eta = rate > 0 ? `, about ${Math.ceil((b.total - n) / rate)} s left` : '';
-  return `batch ${b.id}: ${n}/${b.total} done${bad ? ` (${b.failed} failed, ${b.cancelled} cancelled)` : ''}${rate > 0 ? `, ${rate.toFixed(1)} jobs/s` : ''}${eta}`;
+  return { done, total: b.total, note: bad ? `${b.failed} failed, ${b.cancelled} cancelled` : undefined };
 }
 
 function printBatch(o: Output, b: Batch, failures: BatchFailure[]): void {

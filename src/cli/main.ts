@@ -5,8 +5,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { TOKEN_SCOPES } from '../auth/permissions.js';
 import { createToken, revokeToken } from '../auth/tokens.js';
 import { MAX_TIMER_MS, systemClock } from '../core/clock.js';
-import { InvalidInputError, InvalidOptionError } from '../core/errors.js';
-import { isJobState, JOB_STATES, type JobState } from '../core/job.js';
+import { InvalidInputError, InvalidOptionError, WaitTimeoutError } from '../core/errors.js';
+import { isFinished, isJobState, JOB_STATES, type Job, type JobState } from '../core/job.js';
 import { defaultLogger } from '../core/logger.js';
 import type { TaskDefinition } from '../core/task.js';
 import { gearmanFrontDoor } from '../gearman/server.js';
@@ -22,6 +22,7 @@ import { duration } from './duration.js';
 import { parseListenAddress } from './listen-address.js';
 import { loadAll } from './load-tasks.js';
 import { type Output, printCounts, printError, printJob, printJobs, printTokens, processOutput } from './output.js';
+import { ProgressView } from './progress.js';
 import { addScheduleCommands } from './schedule-commands.js';
 import { addTaskCommands } from './task-commands.js';
 
@@ -336,7 +337,7 @@ program
             );
           return printJob(o, await handle.status());
         }
-        const job = await handle.finished({ timeoutMs: opts.waitTimeout });
+        const job = o.json ? await handle.finished({ timeoutMs: opts.waitTimeout }) : await finishedShowingProgress(offload, handle.id, opts.waitTimeout);
         printJob(o, job);
         if (job.state !== 'succeeded') process.exitCode = 1;
       });
@@ -457,6 +458,26 @@ program
       else o.out(`schema up to date on ${redact(offload.store.description)}`);
     }),
   );
+
+/** Waits for a job, showing the progress its handler reports (a bar on a terminal, lines elsewhere). */
+async function finishedShowingProgress(offload: Offload, id: string, timeoutMs?: number): Promise<Job> {
+  const view = new ProgressView(`job ${id}`, 'steps/s');
+  const started = Date.now();
+  for (;;) {
+    const left = timeoutMs === undefined ? view.refreshMs : Math.min(view.refreshMs, started + timeoutMs - Date.now());
+    if (left <= 0) throw new WaitTimeoutError(id, timeoutMs!);
+    try {
+      await offload.waitForJob(id, { timeoutMs: left });
+    } catch (err) {
+      if (!(err instanceof WaitTimeoutError)) throw err;
+    }
+    const job = await offload.getJob(id);
+    const progress = job.progress ? { done: job.progress.done, total: job.progress.total, note: job.progress.message } : undefined;
+    if (progress && isFinished(job.state)) view.end(progress);
+    else if (progress) view.show(progress);
+    if (isFinished(job.state)) return job;
+  }
+}
 
 function parseInput(task: string, text: string): unknown {
   try {
