@@ -17,8 +17,6 @@ export interface BatchCommandContext {
   int(name: string, min: number): (value: string) => number;
 }
 
-/** How often a watched batch's counts are read while it runs. */
-const PROGRESS_EVERY_MS = 1000;
 const JOB_OPTIONS = ['priority', 'runAt', 'delayMs', 'uniqueKey', 'debounceMs', 'concurrencyKey', 'maxAttempts', 'timeoutMs'] as const;
 
 export function addBatchCommands(program: Command, ctx: BatchCommandContext): void {
