@@ -113,6 +113,8 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   readonly limits: { readonly maxInputBytes: number };
   private readonly idempotencyWindowMs: number;
   private readonly workers = new Set<Worker>();
+  /** Tasks whose declared schedule this process has saved in the store. */
+  private readonly savedSchedules = new Set<string>();
   private maintenance: { rescuer: Rescuer; pruner: Pruner; scheduler: Scheduler } | undefined;
   private closing: Promise<void> | undefined;
 
@@ -154,11 +156,17 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     return offload;
   }
 
-  /** Saves the schedules declared with tasks (`defineTask(…, { schedule })`): the code's definition wins; a pause stays. */
-  private async saveDefinedSchedules(defs = this.registry.localNames().map((n) => this.registry.get(n)!)): Promise<void> {
+  /**
+   * Saves the schedules declared with tasks (`defineTask(…, { schedule })`) that this process has
+   * not saved yet: the code's definition wins; a pause stays.
+   */
+  private async saveDefinedSchedules(): Promise<void> {
     const now = this.clock.now();
-    for (const def of defs) {
-      if (def.schedule) await this.store.saveSchedule({ schedule: def.schedule, nextTickAt: tickAfter(def.schedule, now - 1), now });
+    for (const name of this.registry.localNames()) {
+      const schedule = this.registry.get(name)?.schedule;
+      if (!schedule || this.savedSchedules.has(name)) continue;
+      await this.store.saveSchedule({ schedule, nextTickAt: tickAfter(schedule, now - 1), now });
+      this.savedSchedules.add(name);
     }
   }
 

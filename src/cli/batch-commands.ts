@@ -9,7 +9,7 @@ import type { Batch, BatchFailure } from '../core/batch.js';
 import { InvalidInputError, InvalidOptionError, WaitTimeoutError } from '../core/errors.js';
 import type { BatchOptions, Offload, SubmitItem } from '../offload.js';
 import type { Output } from './output.js';
-import { ProgressView } from './progress.js';
+import { ProgressView, untilDoneOr, watchUntilFinished } from './progress.js';
 
 export interface BatchCommandContext {
   output(): Output;
@@ -73,26 +73,17 @@ function jobOf(value: unknown, where: string): SubmitItem {
 
 /** Shows the batch's progress until it has finished, then its outcome and failures; sets the exit code. */
 async function watch(o: Output, offload: Offload, id: string, timeoutMs?: number): Promise<void> {
-  const started = Date.now();
-  const view = o.json ? undefined : new ProgressView(`batch ${id}`);
-  let batch = await offload.getBatch(id);
-  while (batch.state !== 'finished') {
-    view?.show(figures(batch));
-    const every = view?.refreshMs ?? 1000;
-    const left = timeoutMs === undefined ? every : Math.min(every, started + timeoutMs - Date.now());
-    if (left <= 0) {
-      process.exitCode = 1;
-      view?.end(figures(batch));
-      throw new WaitTimeoutError(id, timeoutMs!, 'batch');
-    }
-    try {
-      await offload.waitForBatch(id, { timeoutMs: left });
-    } catch (err) {
-      if (!(err instanceof WaitTimeoutError)) throw err;
-    }
-    batch = await offload.getBatch(id);
-  }
-  view?.end(figures(batch));
+  const batch = await watchUntilFinished<Batch>(
+    {
+      read: () => offload.getBatch(id),
+      wait: (ms) => untilDoneOr(offload.waitForBatch(id, { timeoutMs: ms })),
+      finished: (b) => b.state === 'finished',
+      figures,
+      timedOut: () => new WaitTimeoutError(id, timeoutMs!, 'batch'),
+    },
+    o.json ? undefined : new ProgressView(`batch ${id}`),
+    timeoutMs,
+  );
   const failures = batch.ok ? [] : await offload.batchFailures(id);
   printBatch(o, batch, failures);
   if (!batch.ok) process.exitCode = 1;

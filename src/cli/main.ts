@@ -22,7 +22,7 @@ import { duration } from './duration.js';
 import { parseListenAddress } from './listen-address.js';
 import { loadAll } from './load-tasks.js';
 import { type Output, printCounts, printError, printJob, printJobs, printTokens, processOutput } from './output.js';
-import { ProgressView } from './progress.js';
+import { ProgressView, untilDoneOr, watchUntilFinished } from './progress.js';
 import { addScheduleCommands } from './schedule-commands.js';
 import { addTaskCommands } from './task-commands.js';
 
@@ -460,23 +460,18 @@ program
   );
 
 /** Waits for a job, showing the progress its handler reports (a bar on a terminal, lines elsewhere). */
-async function finishedShowingProgress(offload: Offload, id: string, timeoutMs?: number): Promise<Job> {
-  const view = new ProgressView(`job ${id}`, 'steps/s');
-  const started = Date.now();
-  for (;;) {
-    const left = timeoutMs === undefined ? view.refreshMs : Math.min(view.refreshMs, started + timeoutMs - Date.now());
-    if (left <= 0) throw new WaitTimeoutError(id, timeoutMs!);
-    try {
-      await offload.waitForJob(id, { timeoutMs: left });
-    } catch (err) {
-      if (!(err instanceof WaitTimeoutError)) throw err;
-    }
-    const job = await offload.getJob(id);
-    const progress = job.progress ? { done: job.progress.done, total: job.progress.total, note: job.progress.message } : undefined;
-    if (progress && isFinished(job.state)) view.end(progress);
-    else if (progress) view.show(progress);
-    if (isFinished(job.state)) return job;
-  }
+function finishedShowingProgress(offload: Offload, id: string, timeoutMs?: number): Promise<Job> {
+  return watchUntilFinished<Job>(
+    {
+      read: () => offload.getJob(id),
+      wait: (ms) => untilDoneOr(offload.waitForJob(id, { timeoutMs: ms })),
+      finished: (job) => isFinished(job.state),
+      figures: (job) => (job.progress ? { done: job.progress.done, total: job.progress.total, note: job.progress.message } : undefined),
+      timedOut: () => new WaitTimeoutError(id, timeoutMs!),
+    },
+    new ProgressView(`job ${id}`, 'steps/s'),
+    timeoutMs,
+  );
 }
 
 function parseInput(task: string, text: string): unknown {

@@ -1,3 +1,5 @@
+import { WaitTimeoutError } from '../core/errors.js';
+
 /**
  * Progress of something the CLI waits for (a batch, a job): on a terminal, one bar rewritten in
  * place; anywhere else (a pipe, a log file, CI) a plain line each time the figures change.
@@ -79,5 +81,47 @@ export class ProgressView {
     const rate = elapsed >= 1 ? (f.done - (this.firstDone ?? 0)) / elapsed : 0;
     if (rate <= 0) return '';
     return `, ${rate.toFixed(1)} ${this.unit}${f.done < f.total ? `, about ${Math.ceil((f.total - f.done) / rate)} s left` : ''}`;
+  }
+}
+
+export interface Watched<T> {
+  /** Reads what is watched. */
+  read(): Promise<T>;
+  /** Waits until it has finished, or at most `ms` (returns either way). */
+  wait(ms: number): Promise<void>;
+  finished(item: T): boolean;
+  /** Its progress to show, when it has some. */
+  figures(item: T): ProgressFigures | undefined;
+  /** The error of a wait that ran out. */
+  timedOut(): Error;
+}
+
+/** Reads `w` until it has finished, showing its progress on `view` meanwhile; past `timeoutMs`, throws `w.timedOut()`. */
+export async function watchUntilFinished<T>(w: Watched<T>, view: ProgressView | undefined, timeoutMs?: number): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const item = await w.read();
+    const figures = w.figures(item);
+    if (w.finished(item)) {
+      if (figures) view?.end(figures);
+      return item;
+    }
+    if (figures) view?.show(figures);
+    const every = view?.refreshMs ?? 1000;
+    const left = timeoutMs === undefined ? every : Math.min(every, started + timeoutMs - Date.now());
+    if (left <= 0) {
+      if (figures) view?.end(figures);
+      throw w.timedOut();
+    }
+    await w.wait(left);
+  }
+}
+
+/** A wait of the library's (`waitForJob`, `waitForBatch`) that returns when its time is up instead of rejecting. */
+export async function untilDoneOr(wait: Promise<unknown>): Promise<void> {
+  try {
+    await wait;
+  } catch (err) {
+    if (!(err instanceof WaitTimeoutError)) throw err;
   }
 }

@@ -1,18 +1,19 @@
 /**
- * The scheduler: fires the due ticks of every schedule on the store. Every process that does
- * maintenance runs one; where the store elects one process per duty (PostgreSQL), only the
- * elected one does the work and another takes over when it dies. Correctness does not depend on
+ * The scheduler: fires the due ticks of every schedule on the store, a maintenance duty like the
+ * rescuer's (maintenance/periodic.ts) that wakes at the next tick rather than only on its
+ * interval. Every process that does maintenance runs one; where the store elects one process per
+ * duty (PostgreSQL), only the elected one does the work and another takes over when it dies. Correctness does not depend on
  * that: each tick is recorded by the one transaction that moves the schedule's cursor past it
  * (`Store.fireSchedule`), so two schedulers that try the same tick make one job.
  */
 import { submitKeyOf } from '../client/idempotency.js';
 import { newJobWith, type SubmissionLimits } from '../client/submission.js';
-import type { Clock, Timer } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { isOffloadError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { TaskRegistry } from '../core/registry.js';
 import { planTicks, type ScheduleRecord } from '../core/schedule.js';
-import { Service } from '../core/service.js';
+import { PeriodicService } from '../maintenance/periodic.js';
 import type { NewJob, ScheduleTick, Store } from '../store/store.js';
 
 export interface SchedulerDeps {
@@ -33,74 +34,30 @@ export function tickKeyOf(schedule: string, at: number): string {
   return `${schedule}@${new Date(at).toISOString()}`;
 }
 
-export class Scheduler extends Service {
-  private timer: Timer | undefined;
-  private passing: Promise<void> | undefined;
-  private again = false;
-  private halted = false;
-
+export class Scheduler extends PeriodicService {
   constructor(
     private readonly deps: SchedulerDeps,
     /** Look for schedules changed by other processes this often (default 1 000 ms). */
-    private readonly pollMs = 1000,
+    pollMs = 1000,
   ) {
-    super();
+    super(deps.clock, deps.logger, pollMs, { store: deps.store, name: 'scheduler' });
   }
 
-  protected async onStart(): Promise<void> {
+  /** The first pass at once, not after the poll interval: ticks due during the downtime fire now. */
+  protected override async onStart(): Promise<void> {
     this.poke();
   }
 
-  protected async onStop(): Promise<void> {
-    this.halted = true;
-    this.timer?.cancel();
-    await this.passing;
-  }
-
-  /** Looks at the schedules now (one was added or changed in this process). */
-  poke(): void {
-    if (this.halted) return;
-    if (this.passing) {
-      this.again = true;
-      return;
-    }
-    this.timer?.cancel();
-    this.passing = this.pass()
-      .catch((err: unknown) => this.deps.logger.error({ err }, 'the scheduler could not read or fire schedules; trying again'))
-      .then((nextAt) => {
-        this.passing = undefined;
-        if (this.again) {
-          this.again = false;
-          return this.poke();
-        }
-        this.arm(nextAt ?? null);
-      });
-  }
-
-  /** Fires everything due here; waits for a pass already under way (tests, `offload` commands). */
-  async runNow(): Promise<void> {
-    while (this.passing) await this.passing;
-    await this.pass();
-  }
-
-  private arm(nextAt: number | null): void {
-    if (this.halted) return;
-    const now = this.deps.clock.now();
-    const wait = nextAt === null ? this.pollMs : Math.max(0, Math.min(nextAt - now, this.pollMs));
-    this.timer = this.deps.clock.setTimer(() => this.poke(), wait);
-  }
-
-  /** One pass: fires the due ticks (when this process holds the duty); returns when the next falls due. */
-  private async pass(): Promise<number | null> {
+  /** Fires the due ticks; returns when the next one falls due. */
+  protected async runOnce(): Promise<number | undefined> {
     const { store, clock } = this.deps;
-    if (!(await store.holdDuty({ duty: 'scheduler' }))) return null;
     for (;;) {
       const now = clock.now();
       const due = await store.dueSchedules({ now, limit: BATCH });
       for (const schedule of due) await this.fireDue(schedule, now);
-      if (due.length < BATCH || this.halted) break;
+      if (due.length < BATCH) break;
     }
-    return store.nextScheduleTick();
+    return (await store.nextScheduleTick()) ?? undefined;
   }
 
   /** Fires (or passes over) the ticks of one schedule from its cursor up to now. */

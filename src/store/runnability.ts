@@ -85,9 +85,7 @@ export class Runnability {
         if (!rate) return;
         const at = this.now() + rate.periodMs;
         this.signal({ task: e.task, at, why: 'slot-freed' });
-        // A key named after the task alone is (almost always) its own: no other task to tell.
-        if (rate.key === e.task) return;
-        for (const task of this.allTasks()) if (task !== e.task && this.rateLimitOf(task)?.key === rate.key) this.signal({ task, at, why: 'slot-freed' });
+        for (const task of this.sharingKey(e.task, rate.key)) this.signal({ task, at, why: 'slot-freed' });
       }),
       bus.on('task:suspended', (e) => this.signal({ task: e.task, at: e.until, why: 'resumed' })),
       bus.on('task:resumed', (e) => this.signal({ task: e.task, at: this.now(), why: 'resumed' })),
@@ -105,6 +103,13 @@ export class Runnability {
 
   private unlisten(): void {
     for (const off of this.offs.splice(0)) off();
+  }
+
+  /** The other subscribed tasks whose rate limit has this key. */
+  private sharingKey(task: string, key: string): Set<string> {
+    const sharing = new Set<string>();
+    for (const s of this.subscribers) for (const t of s.tasks ?? []) if (t !== task && this.rateLimitOf(t)?.key === key) sharing.add(t);
+    return sharing;
   }
 
   private allTasks(): Set<string> {

@@ -74,10 +74,10 @@ export interface SqliteStoreOptions extends SqliteOptions {
 }
 
 type Stmt = Database.Statement;
+type RawRow = Record<string, unknown>;
 
 /** How often a rate key's marks are thinned out (by each process that claims under it). */
 const RATE_PRUNE_EVERY_MS = 1000;
-type RawRow = Record<string, unknown>;
 
 /**
  * The embedded store: one SQLite file in WAL mode. Writes are short IMMEDIATE transactions, so
@@ -430,12 +430,7 @@ export class SqliteStore implements Store {
     for (const r of this.stmt('next_run_at').all({ names: JSON.stringify(p.tasks) }) as Row[]) {
       let at = Math.max(r.runAt, r.pausedUntil ?? 0);
       if (r.rateLimit !== null) {
-        // Full or not, the window has room once the start that made its total reach the limit leaves it.
-        const { total } = this.stmt('rate_total_now').get({ bucket: r.rateKey }) as { total: number };
-        const mark =
-          total >= r.rateLimit
-            ? (this.stmt('rate_window_opens').get({ bucket: r.rateKey, above: total - r.rateLimit }) as { at: number } | undefined)
-            : undefined;
+        const mark = this.stmt('rate_window_opens').get({ bucket: r.rateKey, limit: r.rateLimit }) as { at: number } | undefined;
         if (mark) at = Math.max(at, mark.at + r.ratePeriodMs!);
       }
       if (next === null || at < next) next = at;

@@ -1,4 +1,7 @@
--- When a full rate window next has room: the first mark whose total is above the total now less
--- the limit leaves the window a period after it was made.
--- params: :bucket, :above (the total now minus the limit)
-SELECT at FROM rate_marks WHERE bucket = :bucket AND cum > :above ORDER BY cum LIMIT 1
+-- When a full rate window next has room: the first mark whose total is above the key's total now
+-- less the limit leaves the window a period after it was made. None while the window has room.
+-- params: :bucket, :limit
+SELECT m.at FROM rate_marks m
+WHERE m.bucket = :bucket AND m.cum > (SELECT max(x.cum) FROM rate_marks x WHERE x.bucket = :bucket) - :limit
+  AND (SELECT max(x.cum) FROM rate_marks x WHERE x.bucket = :bucket) >= :limit
+ORDER BY m.cum LIMIT 1
