@@ -4,14 +4,14 @@
  * - which functions have no runnable job. Then a GRAB is answered NO_JOB and a PRE_SLEEP sleeps
  *   without a query; in a busy foreground workload most grabs find nothing, so this saves most
  *   of the port's queries. A function is known empty after a claim for it found nothing while it
- *   had no concurrency limit and no pause (so finishing its jobs makes none of its others
- *   runnable). That knowledge is dropped at anything that may make one of its jobs runnable: an
+ *   had no concurrency limit, no rate limit and no pause (so finishing its jobs makes none of
+ *   its others runnable). That knowledge is dropped at anything that may make one of its jobs runnable: an
  *   enqueue, retry or release in this process, a delayed job's time coming, a suspension, any
  *   change by another process (the store's change feed cannot say which functions). The Wakeups
  *   backstop, which asks the store regardless, catches what none of these announces (a job that
  *   waited on a concurrency key).
  * - which functions may have a new job handed straight to a waiting worker: those with no
- *   concurrency limit and no pause, as last read (at most a second ago; a suspension in this
+ *   concurrency limit, no rate limit (a claim counts its starts) and no pause, as last read (at most a second ago; a suspension in this
  *   process is seen at once).
  */
 import type { Store } from '../store/store.js';
@@ -109,8 +109,7 @@ export class QueueKnowledge {
     const now = this.now();
     const unlimited: string[] = [];
     for (const r of records) {
-      // A limited task's jobs are never handed straight to a worker: its claims count against the limit.
-      const value = r.settings.concurrency === null && (r.settings.rateLimit ?? null) === null && (r.pausedUntil === null || r.pausedUntil <= now);
+      const value = r.settings.concurrency === null && r.settings.rateLimit == null && (r.pausedUntil === null || r.pausedUntil <= now);
       this.unlimited.set(r.name, { value, readAt: now });
       if (value) unlimited.push(r.name);
     }

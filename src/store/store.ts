@@ -323,9 +323,9 @@ export interface Store {
   /**
    * Adds or replaces a schedule's definition, keeping its pause and its last tick and job; the
    * cursor becomes `nextTickAt` when the rule or time zone changed (or the schedule is new), else
-   * stays. With `onlyIfMissing`, a schedule that exists is left untouched. Returns the record.
+   * stays. Returns the record.
    */
-  saveSchedule(p: { schedule: ScheduleDefinition; nextTickAt: number | null; now: number; onlyIfMissing?: boolean }): Promise<ScheduleRecord>;
+  saveSchedule(p: { schedule: ScheduleDefinition; nextTickAt: number | null; now: number }): Promise<ScheduleRecord>;
   /** Schedules by name (all without `names`), by name order, with their last job's state. */
   getSchedules(p: { names?: string[] }): Promise<ScheduleRecord[]>;
   /** Schedules not paused whose cursor is due at `now`, earliest first. */

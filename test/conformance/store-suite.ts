@@ -858,8 +858,6 @@ export function storeConformance(name: string, factory: StoreFactory): void {
         now: T0 + 3,
       });
       assert.equal(zone.nextTickAt, T0 + 10 * MINUTE, 'a new time zone starts afresh');
-      const kept = await store.saveSchedule({ schedule: scheduleDef(), nextTickAt: 0, now: T0 + 4, onlyIfMissing: true });
-      assert.equal(kept.cron, '*/5 * * * *', 'onlyIfMissing leaves an existing schedule alone');
       assert.deepEqual(
         (await store.getSchedules({})).map((r) => r.name),
         ['every-minute'],

@@ -490,9 +490,9 @@ export class PostgresStore implements Store {
 
   // ---- schedules -------------------------------------------------------------------------------
 
-  async saveSchedule(p: { schedule: ScheduleDefinition; nextTickAt: number | null; now: number; onlyIfMissing?: boolean }): Promise<ScheduleRecord> {
+  async saveSchedule(p: { schedule: ScheduleDefinition; nextTickAt: number | null; now: number }): Promise<ScheduleRecord> {
     const d = p.schedule;
-    await this.run(this.db, p.onlyIfMissing ? 'insert_schedule_if_missing' : 'save_schedule', [
+    await this.run(this.db, 'save_schedule', [
       d.name,
       d.task,
       d.cron,

@@ -603,10 +603,10 @@ export class SqliteStore implements Store {
 
   // ---- schedules -------------------------------------------------------------------------------
 
-  async saveSchedule(p: { schedule: ScheduleDefinition; nextTickAt: number | null; now: number; onlyIfMissing?: boolean }): Promise<ScheduleRecord> {
+  async saveSchedule(p: { schedule: ScheduleDefinition; nextTickAt: number | null; now: number }): Promise<ScheduleRecord> {
     const d = p.schedule;
     this.guard(() =>
-      this.stmt(p.onlyIfMissing ? 'insert_schedule_if_missing' : 'save_schedule').run({
+      this.stmt('save_schedule').run({
         name: d.name,
         task: d.task,
         cron: d.cron,
