@@ -122,9 +122,11 @@ describe('handler outcomes', () => {
 
   it('suspendTask releases the job and pauses the whole task', async () => {
     let calls = 0;
+    const ran: string[] = [];
     const gate = deferred();
     const api = defineTask('upstream', async (input: number) => {
       calls++;
+      ran.push(`job ${input} at +${t.clock.now() - start} ms`);
       if (input === 1 && calls === 1) {
         gate.resolve();
         throw suspendTask(60_000, 'rate limited');
@@ -132,13 +134,19 @@ describe('handler outcomes', () => {
       return input;
     });
     t = await openTestOffload({ tasks: [api] });
+    const start = t.clock.now();
     await t.offload.work({ concurrency: 1 });
     const first = await t.offload.enqueue(api, 1);
     await gate.promise;
     await nextEvent(t.offload, 'task:suspended');
     const second = await t.offload.enqueue(api, 2);
     await t.clock.advance(59_999);
-    assert.equal(calls, 1, 'nothing of the task runs while it is suspended');
+    // Seen once in CI under the full suite's load (2 runs); what ran, and when, says which path let it.
+    assert.equal(
+      calls,
+      1,
+      `nothing of the task runs while it is suspended; ran: ${ran.join(', ')}; task: ${JSON.stringify(await t.offload.store.getTasks({ names: ['upstream'] }))}`,
+    );
     assert.equal((await first.status()).attempt, 0);
     await t.clock.advance(1);
     assert.equal(await first.result(), 1);
