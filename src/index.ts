@@ -1,15 +1,18 @@
 /** Offload's public surface. */
 
 export { Type } from 'typebox';
-export { BatchHandle, JobHandle } from './client/handles.js';
+export type { Flow, FlowEdge, FlowStep, FlowStepState, FlowSteps } from './client/flows.js';
+export { BatchHandle, FlowHandle, JobHandle } from './client/handles.js';
 export type { SubmitOptions } from './client/idempotency.js';
-export type { EnqueueOptions } from './client/submission.js';
+export type { DependencyRef, EnqueueOptions } from './client/submission.js';
 export type { WaitOptions } from './client/waiters.js';
 export type { Backoff } from './core/backoff.js';
 export type { Batch, BatchFailure, BatchOutcome, BatchResult } from './core/batch.js';
 export type { Clock, Timer } from './core/clock.js';
 export { systemClock } from './core/clock.js';
 export type { JobContext } from './core/context.js';
+export type { Dependency, DependencyPolicy } from './core/dependencies.js';
+export { DEPENDENCY_POLICIES, Dependencies } from './core/dependencies.js';
 export * from './core/errors.js';
 export type { OffloadEvents } from './core/events.js';
 export type { Job, JobError, JobProgress, JobState } from './core/job.js';
@@ -21,7 +24,7 @@ export type { Handler, ResolvedTaskSettings, Retention, TaskDefinition, TaskSett
 export { defineTask } from './core/task.js';
 export type { GearmanServerOptions } from './gearman/server.js';
 export { GearmanServer, gearmanFrontDoor } from './gearman/server.js';
-export type { BatchOptions, ListJobsOptions, OffloadOptions, SubmitItem, TaskCounts, TaskMap, TaskMapOf, WorkOptions } from './offload.js';
+export type { BatchOptions, FlowOptions, ListJobsOptions, OffloadOptions, SubmitItem, TaskCounts, TaskMap, TaskMapOf, WorkOptions } from './offload.js';
 export { Offload } from './offload.js';
 export type { RemoteWorkerOptions } from './remote/remote-worker.js';
 export { startRemoteWorker } from './remote/remote-worker.js';

@@ -1,4 +1,5 @@
-import { BatchHandle, type HandleHost, JobHandle, resultOf } from './client/handles.js';
+import { buildFlowJobs, type Flow, type FlowSteps, flowStepsOf, flowTasks } from './client/flows.js';
+import { BatchHandle, FlowHandle, type HandleHost, JobHandle, resultOf } from './client/handles.js';
 import { DEFAULT_IDEMPOTENCY_WINDOW_MS, replayedIds, type SubmitOptions, submitKeyOf } from './client/idempotency.js';
 import { checkId, decodeCursor, encodeCursor } from './client/ids.js';
 import type { AgentOutcome, ClaimOptions, FailOptions, OutcomeResult } from './client/leases.js';
@@ -7,13 +8,23 @@ import { buildNewJob, buildNewJobs, DEFAULT_MAX_INPUT_BYTES, type EnqueueOptions
 import { Waiters, type WaitOptions } from './client/waiters.js';
 import { BATCH_FAILURES_LISTED, type Batch, type BatchFailure, type BatchOutcome, type BatchResult, batchOutcome, toBatch } from './core/batch.js';
 import { type Clock, sleep, systemClock } from './core/clock.js';
-import { BatchNotFoundError, ClosedError, InvalidOptionError, JobNotFoundError, ScheduleNotFoundError, UnknownTaskError } from './core/errors.js';
+import { type DependencyPolicy, MAX_FLOW_STEPS } from './core/dependencies.js';
+import {
+  BatchNotFoundError,
+  ClosedError,
+  FlowNotFoundError,
+  InvalidFlowError,
+  InvalidOptionError,
+  JobNotFoundError,
+  ScheduleNotFoundError,
+  UnknownTaskError,
+} from './core/errors.js';
 import { EventBus, type EventName, type Listener } from './core/events.js';
 import { isJobState, JOB_STATES, type Job, type JobProgress, type JobState, toJob } from './core/job.js';
 import { defaultLogger, type Logger } from './core/logger.js';
 import { TaskRegistry } from './core/registry.js';
 import { checkScheduleName, resolveSchedule, type Schedule, type ScheduleSettings, tickAfter, toSchedule } from './core/schedule.js';
-import { defineTask, type Handler, type TaskDefinition, type TaskSettings } from './core/task.js';
+import { defineTask, type Handler, type ResolvedTaskSettings, type TaskDefinition, type TaskSettings } from './core/task.js';
 import { Pruner } from './maintenance/pruner.js';
 import { Rescuer } from './maintenance/rescuer.js';
 import { Scheduler } from './schedules/scheduler.js';
@@ -58,6 +69,13 @@ export interface BatchOptions extends SubmitOptions {
   onFinish?: { task: TaskDefinition<any, any> | string; input?: unknown; options?: EnqueueOptions };
 }
 
+export interface FlowOptions extends BatchOptions {
+  /** The steps by name: `{ fetch: { task, input }, parse: { task, input, after: ['fetch'] } }`. */
+  steps: FlowSteps;
+  /** When a job waited for fails or is cancelled: cancel the waiting step (default), fail it, or run it anyway. Per edge with `{ step, onFailure }`. */
+  onDependencyFailure?: DependencyPolicy;
+}
+
 export interface ListJobsOptions {
   task?: string;
   state?: JobState;
@@ -69,6 +87,8 @@ export interface ListJobsOptions {
 
 export interface TaskCounts {
   task: string;
+  /** Waiting for other jobs (dependencies). */
+  waiting: number;
   queued: number;
   running: number;
   succeeded: number;
@@ -315,9 +335,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
       ? await buildNewJob(this.registry, this.limits, now, nameOf(options.onFinish.task), options.onFinish.input ?? null, options.onFinish.options)
       : null;
     if (onFinish && typeof onFinish.input !== 'string') throw new InvalidOptionError('onFinish.input', 'must be a JSON value');
-    const title = options.title ?? null;
-    if (title !== null && (typeof title !== 'string' || title.length > 500))
-      throw new InvalidOptionError('title', 'must be a string of at most 500 characters');
+    const title = checkTitle(options.title);
     const submitKey = submitKeyOf(
       options.idempotencyKey,
       jobs[0]?.origin ?? onFinish?.origin ?? null,
@@ -327,6 +345,58 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     );
     const r = await this.store.insertJobs({ jobs, batch: { title, onFinish }, now, submitKey });
     return new BatchHandle(this, r.batchId!, await this.handlesOf(r, options.idempotencyKey, submitKey), r.replayed !== undefined);
+  }
+
+  /**
+   * Submits a flow: named steps that wait for each other (and for jobs stored before), all or
+   * nothing. Each step is stored `waiting` until what it waits for has succeeded, then runs with
+   * their results in `ctx.dependencies`. The flow is a batch: `wait()`, `result()`, live counts;
+   * `read()` gives every step's state; `cancel()` cancels what has not started.
+   */
+  async flow(options: FlowOptions): Promise<FlowHandle> {
+    this.checkOpen();
+    if (typeof options !== 'object' || options === null) throw new InvalidFlowError('give { steps: { name: { task, input, after } } }');
+    const now = this.clock.now();
+    const settings = new Map<string, ResolvedTaskSettings>();
+    for (const task of flowTasks(options.steps)) if (!settings.has(task)) settings.set(task, await this.registry.settingsFor(task));
+    const { jobs, names } = buildFlowJobs(this.registry, settings, this.limits, now, options.steps, options.onDependencyFailure);
+    const onFinish = options.onFinish
+      ? await buildNewJob(this.registry, this.limits, now, nameOf(options.onFinish.task), options.onFinish.input ?? null, options.onFinish.options)
+      : null;
+    if (onFinish && typeof onFinish.input !== 'string') throw new InvalidOptionError('onFinish.input', 'must be a JSON value');
+    const title = checkTitle(options.title);
+    const submitKey = submitKeyOf(
+      options.idempotencyKey,
+      jobs[0]?.origin ?? null,
+      ['flow', jobs.map((j) => [j.step, j.task, j.input, j.after]), title, options.onFinish ?? null],
+      now,
+      this.idempotencyWindowMs,
+    );
+    const r = await this.store.insertJobs({ jobs, batch: { title, onFinish, flow: true }, now, submitKey });
+    const handles = await this.handlesOf(r, options.idempotencyKey, submitKey);
+    return new FlowHandle(this, r.batchId!, handles, r.replayed ? await this.stepNamesOf(handles) : names, r.replayed !== undefined);
+  }
+
+  private async stepNamesOf(handles: JobHandle[]): Promise<string[]> {
+    const rows = new Map((await this.store.getJobs({ ids: handles.map((h) => h.id) })).map((r) => [r.id, r.step]));
+    return handles.map((h) => rows.get(h.id) ?? h.id);
+  }
+
+  /** A flow's counts and every step's state (and what it waits for), in one read. */
+  async getFlow(id: string): Promise<Flow> {
+    const checked = checkId('batch', id);
+    const row = await this.store.getBatch({ id: checked });
+    if (!row?.isFlow) throw new FlowNotFoundError(checked);
+    const jobs = await this.store.listBatchJobs({ batchId: checked, limit: MAX_FLOW_STEPS });
+    const edges = await this.store.getDependencies({ jobIds: jobs.filter((j) => j.depsPending !== null).map((j) => j.id) });
+    return { ...toBatch(row), steps: flowStepsOf(jobs, edges) };
+  }
+
+  /** Cancels a batch's or flow's jobs that have not started (running ones finish); returns how many. */
+  async cancelBatch(id: string): Promise<number> {
+    this.checkOpen();
+    const r = await this.store.cancelBatch({ id: checkId('batch', id), now: this.clock.now() });
+    return r.cancelled.length;
   }
 
   /** A handle for a job submitted earlier (by this process or another). */
@@ -382,7 +452,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     const byTask = new Map<string, TaskCounts>();
     const entry = (task: string) => {
       let c = byTask.get(task);
-      if (!c) byTask.set(task, (c = { task, queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0, suspendedUntil: null }));
+      if (!c) byTask.set(task, (c = { task, waiting: 0, queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0, suspendedUntil: null }));
       return c;
     };
     const now = this.clock.now();
@@ -593,4 +663,10 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
 function nameOf(task: TaskRef | undefined): string {
   if (typeof task === 'string') return task;
   return typeof task?.name === 'string' ? task.name : '';
+}
+
+function checkTitle(title: unknown): string | null {
+  if (title === undefined || title === null) return null;
+  if (typeof title !== 'string' || title.length > 500) throw new InvalidOptionError('title', 'must be a string of at most 500 characters');
+  return title;
 }

@@ -60,9 +60,9 @@ export function printCounts(o: Output, counts: TaskCounts[]): void {
   if (counts.length === 0) return o.out('no tasks yet');
   o.out(
     table(
-      ['TASK', 'QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'SUSPENDED UNTIL'],
+      ['TASK', 'WAITING', 'QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'SUSPENDED UNTIL'],
       counts.map((c) => [
-        ...[c.task, c.queued, c.running, c.succeeded, c.failed, c.cancelled].map(String),
+        ...[c.task, c.waiting, c.queued, c.running, c.succeeded, c.failed, c.cancelled].map(String),
         c.suspendedUntil === null ? '' : iso(c.suspendedUntil),
       ]),
     ),

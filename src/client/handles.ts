@@ -1,6 +1,7 @@
 import type { Batch, BatchFailure, BatchOutcome, BatchResult } from '../core/batch.js';
 import { JobCancelledError, JobFailedError } from '../core/errors.js';
 import { decodePayload, type Job, type JobRow, type JobState, toJob } from '../core/job.js';
+import type { Flow } from './flows.js';
 import type { WaitOptions } from './waiters.js';
 
 /** What handles need from the Offload instance that made them. */
@@ -11,6 +12,8 @@ export interface HandleHost {
   getBatch(id: string): Promise<Batch>;
   waitForBatch(id: string, opts?: WaitOptions): Promise<BatchOutcome>;
   batchFailures(id: string): Promise<BatchFailure[]>;
+  getFlow(id: string): Promise<Flow>;
+  cancelBatch(id: string): Promise<number>;
 }
 
 /** A submitted job: its id, and ways to read it, await it and cancel it. */
@@ -82,5 +85,29 @@ export class BatchHandle {
   async result(opts?: WaitOptions): Promise<BatchResult> {
     const outcome = await this.host.waitForBatch(this.id, opts);
     return { ...outcome, failures: await this.host.batchFailures(this.id) };
+  }
+}
+
+/** A submitted flow: a batch whose jobs are named steps that wait for each other. */
+export class FlowHandle extends BatchHandle {
+  /** The steps' jobs by step name. */
+  readonly steps: Record<string, JobHandle>;
+
+  constructor(host: HandleHost, id: string, jobs: JobHandle[], stepNames: string[], replayed = false) {
+    super(host, id, jobs, replayed);
+    this.steps = Object.fromEntries(stepNames.map((name, i) => [name, jobs[i]]));
+    this.flowHost = host;
+  }
+
+  private readonly flowHost: HandleHost;
+
+  /** The flow's counts and every step's state, in one read. */
+  read(): Promise<Flow> {
+    return this.flowHost.getFlow(this.id);
+  }
+
+  /** Cancels the steps that have not started (running ones finish); resolves to how many. */
+  cancel(): Promise<number> {
+    return this.flowHost.cancelBatch(this.id);
   }
 }

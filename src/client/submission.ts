@@ -1,8 +1,13 @@
+import { checkPolicy, type DependencyPolicy, MAX_DEPENDENCIES } from '../core/dependencies.js';
 import { InputTooLargeError, InvalidInputError, InvalidOptionError } from '../core/errors.js';
 import type { Payload } from '../core/job.js';
 import type { TaskRegistry } from '../core/registry.js';
 import type { ResolvedTaskSettings } from '../core/task.js';
-import type { NewJob } from '../store/store.js';
+import type { NewDependency, NewJob } from '../store/store.js';
+import { checkId } from './ids.js';
+
+/** A job to wait for: its id, its handle, or either with a name and a policy of its own. */
+export type DependencyRef = string | { readonly id: string } | { job: string | { readonly id: string }; name?: string; onFailure?: DependencyPolicy };
 
 export interface EnqueueOptions {
   /** Higher runs first; default: the task's priority (0 unless set). */
@@ -25,6 +30,14 @@ export interface EnqueueOptions {
   timeoutMs?: number;
   /** Who submitted (shown in listings): "api", "cli", a user id… */
   origin?: string;
+  /**
+   * Jobs to wait for: the job is stored `waiting` and runs once they have all succeeded; its handler
+   * reads their results in `ctx.dependencies`. An array of ids or handles, or an object naming them
+   * (`{ fetch: handleA, parse: '42' }`: then `ctx.dependencies.result('fetch')`).
+   */
+  after?: DependencyRef | DependencyRef[] | Record<string, string | { readonly id: string }>;
+  /** When a job waited for fails or is cancelled: cancel this one (default), fail it, or run it anyway. */
+  onDependencyFailure?: DependencyPolicy;
 }
 
 export interface SubmissionLimits {
@@ -92,7 +105,32 @@ export function newJobWith(
     concurrencyKey: opts.concurrencyKey ?? null,
     origin: opts.origin ?? null,
     ...(opts.debounceMs !== undefined && { debounce: true }),
+    ...(opts.after !== undefined && { after: dependenciesOf(opts.after, opts.onDependencyFailure) }),
   };
+}
+
+/** `after` as edges to stored jobs; INVALID_ID for an id that cannot be one. */
+export function dependenciesOf(after: NonNullable<EnqueueOptions['after']>, onFailure: DependencyPolicy | undefined): NewDependency[] {
+  const policy = checkPolicy(onFailure, 'onDependencyFailure') ?? 'cancel';
+  const idOf = (ref: unknown): string => checkId('job', typeof ref === 'object' && ref !== null && 'id' in ref ? (ref as { id: unknown }).id : ref);
+  const refs: { ref: unknown; name: string | null; policy: DependencyPolicy }[] = [];
+  if (typeof after === 'string' || (typeof after === 'object' && after !== null && 'id' in after && !Array.isArray(after))) {
+    refs.push({ ref: after, name: null, policy });
+  } else if (Array.isArray(after)) {
+    for (const a of after) {
+      if (typeof a === 'object' && a !== null && 'job' in a) {
+        if (a.name !== undefined && (typeof a.name !== 'string' || a.name.length === 0 || a.name.length > 100))
+          throw new InvalidOptionError('after', 'a name must be a string of 1–100 characters');
+        refs.push({ ref: a.job, name: a.name ?? null, policy: checkPolicy(a.onFailure, 'after.onFailure') ?? policy });
+      } else refs.push({ ref: a, name: null, policy });
+    }
+  } else if (typeof after === 'object' && after !== null) {
+    for (const [name, ref] of Object.entries(after)) refs.push({ ref, name, policy });
+  } else {
+    throw new InvalidOptionError('after', 'must be a job id, a handle, an array of them, or an object naming them');
+  }
+  if (refs.length > MAX_DEPENDENCIES) throw new InvalidOptionError('after', `names ${refs.length} jobs; a job may wait for at most ${MAX_DEPENDENCIES}`);
+  return refs.map((r) => ({ on: { id: idOf(r.ref) }, name: r.name, policy: r.policy }));
 }
 
 /** JSON text for values, the bytes themselves for Buffers (Gearman payloads). */
@@ -130,6 +168,7 @@ function checkOptions(o: EnqueueOptions): void {
     if (o.uniqueKey === undefined) bad('debounceMs', 'needs a uniqueKey: the key names the queued job a later submit replaces');
     if (o.delayMs !== undefined || o.runAt !== undefined) bad('debounceMs', 'sets when the job may start; give it without runAt or delayMs');
   }
+  if (o.after !== undefined && o.debounceMs !== undefined) bad('after', 'a job that waits for others cannot be debounced');
   if (o.maxAttempts !== undefined && (!Number.isSafeInteger(o.maxAttempts) || o.maxAttempts < 1)) bad('maxAttempts', 'must be an integer ≥ 1');
   if (o.timeoutMs !== undefined && (!Number.isSafeInteger(o.timeoutMs) || o.timeoutMs < 1)) bad('timeoutMs', 'must be an integer ≥ 1');
   for (const key of ['uniqueKey', 'concurrencyKey', 'origin'] as const) {

@@ -10,10 +10,14 @@ export interface BatchRow {
   onFinishJobId: string | null;
   createdAt: number;
   finishedAt: number | null;
+  /** Submitted with offload.flow(): its jobs wait for each other. */
+  isFlow?: boolean;
 }
 
 export interface Batch {
   id: string;
+  /** `flow` when submitted with offload.flow() (its jobs wait for each other). */
+  kind: 'batch' | 'flow';
   title: string | null;
   state: 'running' | 'finished';
   total: number;
@@ -63,6 +67,7 @@ export function toBatch(row: BatchRow): Batch {
   const finished = row.finishedAt !== null;
   return {
     id: row.id,
+    kind: row.isFlow ? 'flow' : 'batch',
     title: row.title,
     state: finished ? 'finished' : 'running',
     total: row.total,

@@ -1,3 +1,5 @@
+import type { Dependencies } from './dependencies.js';
+
 /** What a handler receives besides its input. */
 export interface JobContext {
   readonly job: {
@@ -19,6 +21,11 @@ export interface JobContext {
    * `signal.reason` says which (a JobTimeoutError, LeaseLostError, JobCancelledError…).
    */
   readonly signal: AbortSignal;
+  /**
+   * The jobs this job waited for (`after`, or its flow's edges), with their states and results:
+   * `ctx.dependencies.result('fetch')`, by step name, name or id. Empty for a job that waited for none.
+   */
+  readonly dependencies: Dependencies;
   /** Records progress (stored, shown in listings, streamed to waiters). Cheap to call often. */
   progress(done: number, total: number, message?: string): void;
 }

@@ -195,6 +195,37 @@ export class ScheduleNotFoundError extends OffloadError {
   }
 }
 
+// ---- dependencies and flows ---------------------------------------------------------------------
+
+const UNKNOWN_DEPENDENCY = register('UNKNOWN_DEPENDENCY', 404, 'A submission named a job to wait for that does not exist; nothing was stored.');
+export class UnknownDependencyError extends OffloadError {
+  static readonly code = UNKNOWN_DEPENDENCY;
+  constructor(ids: string[]) {
+    const list = ids.slice(0, 10).join(', ');
+    super(
+      UNKNOWN_DEPENDENCY,
+      `Cannot wait for job${ids.length > 1 ? 's' : ''} ${list}${ids.length > 10 ? ', …' : ''}: no such job (never submitted, or pruned). Nothing was stored; name jobs that exist, or submit them together with offload.flow().`,
+      { ids },
+    );
+  }
+}
+
+const INVALID_FLOW = register('INVALID_FLOW', 400, 'A flow was malformed: an unknown step, a cycle, or too many steps or edges; nothing was stored.');
+export class InvalidFlowError extends OffloadError {
+  static readonly code = INVALID_FLOW;
+  constructor(problem: string, details?: Record<string, unknown>) {
+    super(INVALID_FLOW, `Invalid flow: ${problem}. Nothing was stored.`, details);
+  }
+}
+
+const FLOW_NOT_FOUND = register('FLOW_NOT_FOUND', 404, 'No flow has this id.');
+export class FlowNotFoundError extends OffloadError {
+  static readonly code = FLOW_NOT_FOUND;
+  constructor(id: string) {
+    super(FLOW_NOT_FOUND, `Flow ${id} not found: it never existed or was pruned (a batch id that is not a flow is not one either).`, { id });
+  }
+}
+
 // ---- awaiting results -------------------------------------------------------------------------
 
 const JOB_FAILED = register('JOB_FAILED', 500, "The awaited job failed; `details.error` holds the job's own error.");
@@ -252,6 +283,13 @@ export const INVALID_RESULT_CODE = INVALID_RESULT;
 
 const NO_HANDLER = register('NO_HANDLER', 500, 'Recorded on a job claimed by a worker that has no handler for its task.');
 export const NO_HANDLER_CODE = NO_HANDLER;
+
+const DEPENDENCY_FAILED = register(
+  'DEPENDENCY_FAILED',
+  409,
+  'Recorded on a waiting job that was failed or cancelled because a job it waited for failed or was cancelled.',
+);
+export const DEPENDENCY_FAILED_CODE = DEPENDENCY_FAILED;
 
 const SHUTDOWN = register('SHUTDOWN', 503, 'A worker stopped while the job was running; the job was released for another worker.');
 export const SHUTDOWN_CODE = SHUTDOWN;

@@ -3,8 +3,11 @@ import type { JobError, JobProgress, Payload } from './job.js';
 
 /** Events about jobs and batches, seen by everything in one process (waiters, SSE, rules). */
 export interface OffloadEvents {
-  /** `leasedTo`: inserted already claimed by that worker (handed straight to it), so not claimable. */
-  'job:enqueued': { id: string; task: string; runAt: number; leasedTo?: string };
+  /**
+   * `leasedTo`: inserted already claimed by that worker (handed straight to it), so not claimable.
+   * `waiting`: stored waiting for other jobs, not claimable until a later 'job:enqueued' for it.
+   */
+  'job:enqueued': { id: string; task: string; runAt: number; leasedTo?: string; waiting?: true };
   'job:started': { id: string; task: string; attempt: number; workerId: string };
   'job:progress': { id: string; task: string; progress: JobProgress };
   /**
@@ -71,7 +74,7 @@ export class EventBus {
 export function onJobRunnable(bus: EventBus, fn: (event: { task: string; runAt: number }) => void): () => void {
   const offs = [
     bus.on('job:enqueued', (e) => {
-      if (e.leasedTo === undefined) fn(e);
+      if (e.leasedTo === undefined && e.waiting === undefined) fn(e);
     }),
     bus.on('job:retrying', fn),
     bus.on('job:released', fn),

@@ -4,7 +4,8 @@
  * same shape in the library, the CLI's --json and the HTTP API (ids are strings, times ISO 8601).
  */
 
-export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+/** `waiting`: for other jobs to finish (dependencies); never claimed until it becomes `queued`. */
+export const JOB_STATES = ['waiting', 'queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
 export const FINISHED_STATES: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
@@ -52,6 +53,10 @@ export interface Job<I = unknown, O = unknown> {
   uniqueKey: string | null;
   concurrencyKey: string | null;
   batchId: string | null;
+  /** Its step name, when it was submitted as a step of a flow. */
+  step: string | null;
+  /** While waiting: how many of the jobs it waits for have not finished yet; else null. */
+  waitingFor: number | null;
   origin: string | null;
   timeoutMs: number | null;
   workerId: string | null;
@@ -78,6 +83,9 @@ export interface JobRow {
   uniqueKey: string | null;
   concurrencyKey: string | null;
   batchId: string | null;
+  step: string | null;
+  /** Jobs it waits for that have not finished (null: it never waited for any). */
+  depsPending: number | null;
   origin: string | null;
   workerId: string | null;
   /**
@@ -121,6 +129,8 @@ export function toJob<I = unknown, O = unknown>(row: JobRow): Job<I, O> {
     uniqueKey: row.uniqueKey,
     concurrencyKey: row.concurrencyKey,
     batchId: row.batchId,
+    step: row.step ?? null,
+    waitingFor: row.state === 'waiting' ? (row.depsPending ?? 0) : null,
     origin: row.origin,
     timeoutMs: row.timeoutMs,
     workerId: row.workerId,
@@ -178,6 +188,8 @@ export function jobToJson(job: Job): Record<string, unknown> {
     uniqueKey: job.uniqueKey,
     concurrencyKey: job.concurrencyKey,
     batchId: job.batchId,
+    step: job.step,
+    waitingFor: job.waitingFor,
     origin: job.origin,
     timeoutMs: job.timeoutMs,
     workerId: job.workerId,

@@ -21,8 +21,8 @@ export const TaskName = Type.String({
   examples: ['report.render'],
 });
 export const JobStateSchema = Type.Union(
-  [Type.Literal('queued'), Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('cancelled')],
-  { description: 'queued, running, succeeded, failed or cancelled.' },
+  [Type.Literal('waiting'), Type.Literal('queued'), Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('cancelled')],
+  { description: 'waiting (for other jobs), queued, running, succeeded, failed or cancelled.' },
 );
 export const Key = Type.String({ minLength: 1, maxLength: 255 });
 export const LeaseToken = Type.String({
@@ -88,6 +88,8 @@ export const JobSchema = Type.Object(
     uniqueKey: Type.Union([Type.String(), Type.Null()]),
     concurrencyKey: Type.Union([Type.String(), Type.Null()]),
     batchId: Type.Union([BatchId, Type.Null()]),
+    step: Type.Union([Type.String(), Type.Null()], { description: 'Its step name, when it was submitted as a step of a flow.' }),
+    waitingFor: Type.Union([Type.Integer(), Type.Null()], { description: 'While waiting: how many of the jobs it waits for have not finished.' }),
     origin: Type.Union([Type.String(), Type.Null()]),
     timeoutMs: Type.Union([Type.Integer(), Type.Null()]),
     workerId: Type.Union([Type.String(), Type.Null()]),
@@ -99,6 +101,7 @@ export const JobSchema = Type.Object(
 
 export const BatchSchema = Type.Object({
   id: BatchId,
+  kind: Type.Union([Type.Literal('batch'), Type.Literal('flow')], { description: 'flow: submitted as a flow (its jobs wait for each other).' }),
   title: Type.Union([Type.String(), Type.Null()]),
   state: Type.Union([Type.Literal('running'), Type.Literal('finished')]),
   total: Type.Integer(),
@@ -393,6 +396,7 @@ export const BatchResponse = Type.Object({ batch: BatchSchema, failures: Failure
 
 export const TaskCountsSchema = Type.Object({
   task: Type.String(),
+  waiting: Type.Integer({ description: 'Waiting for other jobs to finish.' }),
   queued: Type.Integer(),
   running: Type.Integer(),
   succeeded: Type.Integer(),
@@ -505,7 +509,7 @@ export const PurgeQuery = Type.Object(
   {
     state: Type.Optional(
       Type.String({
-        pattern: `^(${JOB_STATES.join('|')})(,(${JOB_STATES.join('|')})){0,4}$`,
+        pattern: `^(${JOB_STATES.join('|')})(,(${JOB_STATES.join('|')})){0,5}$`,
         maxLength: 60,
         description: 'Comma-separated states to delete (default queued; not running).',
       }),

@@ -1,12 +1,15 @@
 import type { BatchRow } from '../core/batch.js';
 import { batchOutcome } from '../core/batch.js';
+import { DEPENDENCY_FAILED_CODE } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import type { JobError } from '../core/job.js';
 import { leaseExpiredError } from '../core/job-rules.js';
 import type {
+  CancelBatchResult,
   CancelResult,
   ClaimedJob,
   ClaimParams,
+  EndedJob,
   FinishResult,
   InsertedJob,
   InsertJobsParams,
@@ -48,8 +51,28 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
   const enqueued = (jobs: InsertedJob[]) => {
     for (const j of jobs) if (!j.deduplicated) bus.emit('job:enqueued', { id: j.id, task: j.task, runAt: j.runAt });
   };
-  const batchesFinished = (batches: (BatchRow | null)[]) => {
-    for (const b of batches) if (b) bus.emit('batch:finished', batchOutcome(b));
+  const batchesFinished = (batches: (BatchRow | null)[] | undefined) => {
+    for (const b of batches ?? []) if (b) bus.emit('batch:finished', batchOutcome(b));
+  };
+  /** A new job stored waiting, or one ended at once because a job it waits for had already failed. */
+  const newJobEnded = (j: InsertedJob, now: number) => {
+    if (j.state === 'waiting') bus.emit('job:enqueued', { id: j.id, task: j.task, runAt: j.runAt, waiting: true });
+    else if (j.state === 'cancelled') bus.emit('job:cancelled', { id: j.id, task: j.task });
+    else if (j.state === 'failed') {
+      const at = new Date(now).toISOString();
+      bus.emit('job:failed', {
+        id: j.id,
+        task: j.task,
+        error: { message: 'a job it waits for had already failed or been cancelled', code: DEPENDENCY_FAILED_CODE, attempt: 0, at },
+      });
+    }
+  };
+  /** Waiting jobs the store ended because a job they waited for failed or was cancelled. */
+  const endedJobs = (jobs: EndedJob[]) => {
+    for (const j of jobs) {
+      if (j.state === 'failed') bus.emit('job:failed', { id: j.id, task: j.task, error: JSON.parse(j.error) as JobError });
+      else bus.emit('job:cancelled', { id: j.id, task: j.task });
+    }
   };
 
   const wrapped: Store & { stats: Map<string, CallStats>; readonly inFlight: number } = {
@@ -66,12 +89,17 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
       if (r.replayed) return r;
       r.jobs.forEach((j, i) => {
         if (j.deduplicated) return;
+        if (j.state !== 'queued' && j.state !== 'running') {
+          newJobEnded(j, p.now);
+          return;
+        }
         const leasedTo = j.leaseToken === undefined ? undefined : p.jobs[i].lease?.workerId;
         bus.emit('job:enqueued', leasedTo === undefined ? { id: j.id, task: j.task, runAt: j.runAt } : { id: j.id, task: j.task, runAt: j.runAt, leasedTo });
         if (leasedTo !== undefined && bus.has('job:started')) bus.emit('job:started', { id: j.id, task: j.task, attempt: 1, workerId: leasedTo });
       });
       enqueued(r.followUps);
       batchesFinished([r.finishedBatch]);
+      batchesFinished(r.finishedBatches);
       return r;
     },
 
@@ -93,6 +121,7 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
         else if (t.error !== null) bus.emit('job:retrying', { id: t.id, task, error: JSON.parse(t.error) as JobError, runAt: t.runAt, concurrencyKey });
         else bus.emit('job:released', { id: t.id, task, runAt: t.runAt, concurrencyKey });
       });
+      endedJobs(r.ended);
       enqueued(r.followUps);
       batchesFinished(r.finishedBatches);
       return r;
@@ -114,12 +143,25 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
     countJobs: (p) => timed('countJobs', () => store.countJobs(p)),
     countQueuedByPriority: () => timed('countQueuedByPriority', () => store.countQueuedByPriority()),
     getBatch: (p) => timed('getBatch', () => store.getBatch(p)),
+    getDependencies: (p) => timed('getDependencies', () => store.getDependencies(p)),
+    listBatchJobs: (p) => timed('listBatchJobs', () => store.listBatchJobs(p)),
+
+    async cancelBatch(p): Promise<CancelBatchResult> {
+      const r = await timed('cancelBatch', () => store.cancelBatch(p));
+      for (const j of r.cancelled) bus.emit('job:cancelled', { id: j.id, task: j.task });
+      endedJobs(r.ended);
+      enqueued(r.followUps);
+      batchesFinished(r.finishedBatches);
+      return r;
+    },
 
     async cancelJob(p): Promise<CancelResult> {
       const r = await timed('cancelJob', () => store.cancelJob(p));
       if (r.previous !== 'cancelled') bus.emit('job:cancelled', { id: r.row.id, task: r.row.task, concurrencyKey: r.row.concurrencyKey });
+      endedJobs(r.ended);
       enqueued(r.followUps);
       batchesFinished([r.finishedBatch]);
+      batchesFinished(r.finishedBatches);
       return r;
     },
 
@@ -131,6 +173,7 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
 
     async purgeJobs(p): Promise<PurgeResult> {
       const r = await timed('purgeJobs', () => store.purgeJobs(p));
+      endedJobs(r.ended);
       enqueued(r.followUps);
       batchesFinished(r.finishedBatches);
       return r;
@@ -178,6 +221,7 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
         bus.emit('job:retrying', { id, task, error: leaseExpiredError(attempt, p.now), runAt: p.now, concurrencyKey });
       for (const { id, task, attempt, concurrencyKey } of r.failed)
         bus.emit('job:failed', { id, task, error: leaseExpiredError(attempt, p.now), concurrencyKey });
+      endedJobs(r.ended);
       enqueued(r.followUps);
       batchesFinished(r.finishedBatches);
       return r;

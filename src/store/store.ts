@@ -4,6 +4,7 @@
  * clock (so tests control time). Every backend passes `test/conformance/`.
  */
 import type { BatchRow } from '../core/batch.js';
+import type { DependencyPolicy } from '../core/dependencies.js';
 import type { JobProgress, JobRow, JobState, Payload } from '../core/job.js';
 import type { ScheduleDefinition, ScheduleRecord } from '../core/schedule.js';
 import type { ResolvedTaskSettings, TaskRecord } from '../core/task.js';
@@ -46,6 +47,42 @@ export interface NewJob {
    * run time instead of adding a job (a running holder is returned as it is, like any holder).
    */
   debounce?: boolean;
+  /** Jobs to wait for: the job is stored `waiting` and queued when they have all succeeded (core/dependencies.ts). */
+  after?: NewDependency[];
+  /** Its step name in a flow. */
+  step?: string | null;
+}
+
+/** One job a new job waits for: stored before (`id`), or an earlier job of the same submission (`index`). */
+export interface NewDependency {
+  on: { id: string } | { index: number };
+  /** The name the waiting job knows it by (ctx.dependencies). */
+  name: string | null;
+  policy: DependencyPolicy;
+}
+
+/** An edge with the state of the job waited for: what a handler's ctx.dependencies and a flow read show. */
+export interface DependencyRow {
+  /** The waiting job. */
+  jobId: string;
+  /** The job it waits for. */
+  depId: string;
+  name: string | null;
+  policy: DependencyPolicy;
+  task: string;
+  state: JobState;
+  result: Payload | null;
+  error: string | null;
+}
+
+/** A job the store ended itself, because a job it waited for failed or was cancelled. */
+export interface EndedJob {
+  id: string;
+  task: string;
+  state: 'failed' | 'cancelled';
+  batchId: string | null;
+  /** The error recorded on it (JSON): DEPENDENCY_FAILED, naming the job that ended it. */
+  error: string;
 }
 
 export interface InsertJobsParams {
@@ -59,6 +96,8 @@ export interface NewBatch {
   title: string | null;
   /** Enqueued once, when the last job of the batch ends; its input is wrapped by `onFinishInputText`. */
   onFinish: NewJob | null;
+  /** A flow: a batch whose jobs wait for each other (read back with its steps and edges). */
+  flow?: boolean;
 }
 
 /** A submission's idempotency key: while it lives, the same key returns the first submission's jobs. */
@@ -84,6 +123,7 @@ export interface InsertedJob {
   deduplicated: boolean;
   /** True when that job was queued and took this submission's input and run time (debounce). */
   debounced?: boolean;
+  /** `waiting` for its dependencies; `failed` or `cancelled` when one of them had already ended so. */
   state: JobState;
   runAt: number;
   /** The fencing token of a job inserted with `lease` (state `running`, attempt 1). */
@@ -97,6 +137,8 @@ export interface InsertJobsResult {
   finishedBatch: BatchRow | null;
   /** Jobs enqueued by the store itself (a batch's onFinish job). */
   followUps: InsertedJob[];
+  /** Batches that finished because members were ended at once (a dependency had already failed). */
+  finishedBatches?: BatchRow[];
   /** Set when `submitKey` was held by a live submission: then `jobs` is empty and nothing was written. */
   replayed?: ReplayedSubmission;
 }
@@ -116,6 +158,10 @@ export interface ClaimedJob {
   leaseExpiresAt: number;
   /** Gearman workers are told the unique key (JOB_ASSIGN_UNIQ). */
   uniqueKey: string | null;
+  /** True when the job waited for other jobs: the worker reads them (getDependencies) before it runs the handler. */
+  hasDependencies?: boolean;
+  /** What it waited for, when read (by the worker, or sent with the claim by a server). */
+  dependencies?: DependencyRow[];
 }
 
 export interface ClaimParams {
@@ -140,7 +186,10 @@ export interface FinishResult {
   /** One per transition, in order; `ok: false` when the token was stale (lease lost). */
   results: TransitionResult[];
   finishedBatches: BatchRow[];
+  /** Jobs the store queued itself: a batch's onFinish job, waiting jobs whose dependencies are done. */
   followUps: InsertedJob[];
+  /** Waiting jobs the store ended because a job they waited for failed or was cancelled. */
+  ended: EndedJob[];
   /** Jobs claimed in the same transaction, when `claim` was given. */
   claimed: ClaimedJob[];
 }
@@ -215,6 +264,7 @@ export interface ReapResult {
   failed: ReapedJob[];
   finishedBatches: BatchRow[];
   followUps: InsertedJob[];
+  ended: EndedJob[];
 }
 
 export interface CancelResult {
@@ -223,12 +273,24 @@ export interface CancelResult {
   previous: JobState;
   finishedBatch: BatchRow | null;
   followUps: InsertedJob[];
+  ended: EndedJob[];
+  /** Batches other than the job's own that finished because dependents were ended. */
+  finishedBatches: BatchRow[];
 }
 
 export interface PurgeResult {
   deleted: number;
   finishedBatches: BatchRow[];
   followUps: InsertedJob[];
+  ended: EndedJob[];
+}
+
+/** What cancelling a batch or flow did: its jobs that had not started, cancelled. */
+export interface CancelBatchResult {
+  cancelled: EndedJob[];
+  finishedBatches: BatchRow[];
+  followUps: InsertedJob[];
+  ended: EndedJob[];
 }
 
 export interface StoreChange {
@@ -300,9 +362,15 @@ export interface Store {
   /** Queued jobs per task and priority (Gearman's `prioritystatus`). */
   countQueuedByPriority(): Promise<PriorityCountRow[]>;
   getBatch(p: { id: string }): Promise<BatchRow | null>;
+  /** The edges of these waiting (or once waiting) jobs, with the state and result of each job waited for. */
+  getDependencies(p: { jobIds: string[] }): Promise<DependencyRow[]>;
+  /** Every job of a batch (a flow's steps), oldest first, up to `limit`. */
+  listBatchJobs(p: { batchId: string; limit: number }): Promise<JobRow[]>;
 
   // acting on jobs
   cancelJob(p: { id: string; now: number }): Promise<CancelResult>;
+  /** Cancels the jobs of a batch that have not started (waiting or queued); its running jobs finish. */
+  cancelBatch(p: { id: string; now: number }): Promise<CancelBatchResult>;
   retryJob(p: { id: string; now: number }): Promise<JobRow>;
   purgeJobs(p: { task: string; states: JobState[]; now: number }): Promise<PurgeResult>;
 

@@ -1,4 +1,5 @@
 import type { JobContext } from '../core/context.js';
+import { Dependencies, type Dependency } from '../core/dependencies.js';
 import type { JobProgress } from '../core/job.js';
 import { isOutcome } from '../core/outcomes.js';
 import type { TaskDefinition } from '../core/task.js';
@@ -14,13 +15,18 @@ export interface InlineRun<O> {
 
 /**
  * Runs a task's handler once, in this process, without a store: for unit tests of handlers.
- * `abort` aborts ctx.signal after the handler starts (to test cancellation handling).
+ * `abort` aborts ctx.signal after the handler starts (to test cancellation handling);
+ * `dependencies` is what ctx.dependencies holds (the jobs it waited for).
  *
  * @example
  * const run = await runTask(sendEmail, { to: 'a@example.com' });
  * assert.deepEqual(run.result, { sent: true });
  */
-export async function runTask<I, O>(def: TaskDefinition<I, O>, input: I, opts: { attempt?: number; abort?: unknown } = {}): Promise<InlineRun<O>> {
+export async function runTask<I, O>(
+  def: TaskDefinition<I, O>,
+  input: I,
+  opts: { attempt?: number; abort?: unknown; dependencies?: Dependency[] } = {},
+): Promise<InlineRun<O>> {
   const controller = new AbortController();
   const progress: JobProgress[] = [];
   const ctx: JobContext = {
@@ -36,6 +42,7 @@ export async function runTask<I, O>(def: TaskDefinition<I, O>, input: I, opts: {
     },
     workerId: 'inline',
     signal: controller.signal,
+    dependencies: new Dependencies(opts.dependencies ?? []),
     progress: (done, total, message) => {
       progress.push(message === undefined ? { done, total } : { done, total, message });
     },

@@ -1,6 +1,7 @@
 import type { Timer } from '../core/clock.js';
 import type { JobContext } from '../core/context.js';
-import type { JobProgress } from '../core/job.js';
+import { Dependencies, type Dependency } from '../core/dependencies.js';
+import { decodePayload, type JobError, type JobProgress } from '../core/job.js';
 import type { TaskDefinition } from '../core/task.js';
 import type { ClaimedJob } from '../store/store.js';
 
@@ -45,6 +46,13 @@ export class ActiveJob implements JobContext {
     };
   }
 
+  private deps: Dependencies | undefined;
+
+  get dependencies(): Dependencies {
+    this.deps ??= new Dependencies((this.row.dependencies ?? []).map(toDependency));
+    return this.deps;
+  }
+
   get signal(): AbortSignal {
     if (!this.controller) {
       this.controller = new AbortController();
@@ -74,4 +82,16 @@ export class ActiveJob implements JobContext {
     this.timeoutTimer?.cancel();
     this.resolveDone();
   }
+}
+
+function toDependency(r: NonNullable<ClaimedJob['dependencies']>[number]): Dependency {
+  return {
+    id: r.depId,
+    name: r.name,
+    task: r.task,
+    state: r.state,
+    result: decodePayload(r.result),
+    error: r.error === null ? null : (JSON.parse(r.error) as JobError),
+    policy: r.policy,
+  };
 }

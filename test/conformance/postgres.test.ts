@@ -1,4 +1,8 @@
 import { postgresFactory, postgresReady } from '../helpers/postgres.js';
+import { dependencyConformance } from './dependency-suite.js';
 import { storeConformance } from './store-suite.js';
 
-if (await postgresReady('Store conformance: postgres')) storeConformance('postgres', postgresFactory);
+if (await postgresReady('Store conformance: postgres')) {
+  storeConformance('postgres', postgresFactory);
+  dependencyConformance('postgres', postgresFactory);
+}

@@ -1,4 +1,6 @@
 import { sqliteFactory } from '../helpers/stores.js';
+import { dependencyConformance } from './dependency-suite.js';
 import { storeConformance } from './store-suite.js';
 
 storeConformance('sqlite', sqliteFactory);
+dependencyConformance('sqlite', sqliteFactory);

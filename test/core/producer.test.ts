@@ -214,8 +214,8 @@ describe('producer API', () => {
       'newest first',
     );
     assert.deepEqual(await t.offload.counts(), [
-      { task: 'email.send', queued: 7, running: 0, succeeded: 0, failed: 0, cancelled: 0, suspendedUntil: null },
-      { task: 'typed', queued: 1, running: 0, succeeded: 0, failed: 0, cancelled: 0, suspendedUntil: null },
+      { task: 'email.send', waiting: 0, queued: 7, running: 0, succeeded: 0, failed: 0, cancelled: 0, suspendedUntil: null },
+      { task: 'typed', waiting: 0, queued: 1, running: 0, succeeded: 0, failed: 0, cancelled: 0, suspendedUntil: null },
     ]);
     await assert.rejects(t.offload.listJobs({ state: 'sleeping' as never }), InvalidOptionError);
   });

@@ -72,7 +72,7 @@ export const hold = defineTask('cli.hold', async () => 'held');
     const counts = JSON.parse((await runCli(['--json', 'counts'], { env })).stdout);
     assert.deepEqual(
       counts.tasks.find((c: { task: string }) => c.task === 'cli.add'),
-      { task: 'cli.add', queued: 1, running: 0, succeeded: 0, failed: 0, cancelled: 0, suspendedUntil: null },
+      { task: 'cli.add', waiting: 0, queued: 1, running: 0, succeeded: 0, failed: 0, cancelled: 0, suspendedUntil: null },
     );
 
     const cancelled = JSON.parse((await runCli(['--json', 'cancel', job.id], { env })).stdout);
@@ -185,7 +185,7 @@ export const hold = defineTask('cli.hold', async () => 'held');
     const counts = JSON.parse((await runCli(['--json', 'counts'], { env })).stdout).tasks as { task: string; suspendedUntil: string | null }[];
     assert.equal(counts.find((c) => c.task === 'cli.hold')?.suspendedUntil, suspendedUntil);
     const text = (await runCli(['counts'], { env })).stdout.split('\n');
-    assert.match(text[0]!, /^TASK\s+QUEUED\s+RUNNING\s+SUCCEEDED\s+FAILED\s+CANCELLED\s+SUSPENDED UNTIL$/);
+    assert.match(text[0]!, /^TASK\s+WAITING\s+QUEUED\s+RUNNING\s+SUCCEEDED\s+FAILED\s+CANCELLED\s+SUSPENDED UNTIL$/);
     assert.match(text.find((l) => l.startsWith('cli.hold'))!, new RegExp(`\\s${suspendedUntil.replace(/[.]/g, '\\.')}$`));
     assert.match(text.find((l) => l.startsWith('cli.add'))!, /\d$/, 'empty when not suspended');
     assert.match((await runCli(['task', 'list'], { env })).stdout, new RegExp(`^cli\\.hold\\s+\\d+\\s+\\d+\\s+${suspendedUntil.replace(/[.]/g, '\\.')}$`, 'm'));
@@ -207,7 +207,7 @@ export const hold = defineTask('cli.hold', async () => 'held');
       [['status', '424242'], /^error JOB_NOT_FOUND: Job 424242 not found/, 1],
       [['status', 'abc'], /^error INVALID_ID: /, 1],
       [['cancel', '1; DROP TABLE jobs'], /^error INVALID_ID: /, 1],
-      [['jobs', '--state', 'sleeping'], /invalid. Allowed choices are queued/, 2],
+      [['jobs', '--state', 'sleeping'], /invalid. Allowed choices are waiting, queued/, 2],
       [['--store', 'mysql://x', 'counts'], /^error INVALID_STORE_URL: /, 1],
       [['worker', join(dir.path, 'missing.mjs')], /^error MODULE_LOAD_FAILED: /, 1],
       [['worker', join(dir.path, 'missing.mjs'), '--claim-ahead', '-1'], /^error INVALID_OPTION: .*claim-ahead.*≥ 0/, 1],

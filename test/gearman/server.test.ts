@@ -97,7 +97,7 @@ describe('gearman server', () => {
     const counts = await t.offload.counts();
     assert.deepEqual(
       counts.find((c) => c.task === 'images.resize'),
-      { task: 'images.resize', queued: 1, running: 0, succeeded: 0, failed: 0, cancelled: 0, suspendedUntil: null },
+      { task: 'images.resize', waiting: 0, queued: 1, running: 0, succeeded: 0, failed: 0, cancelled: 0, suspendedUntil: null },
     );
   });
 

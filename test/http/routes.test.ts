@@ -476,7 +476,7 @@ describe('HTTP API routes', () => {
       const counts = (await t.call('GET', '/v1/tasks')).json.tasks;
       assert.deepEqual(
         counts.find((c: { task: string }) => c.task === 't.echo'),
-        { task: 't.echo', queued: 2, running: 0, succeeded: 0, failed: 0, cancelled: 0, suspendedUntil: null },
+        { task: 't.echo', waiting: 0, queued: 2, running: 0, succeeded: 0, failed: 0, cancelled: 0, suspendedUntil: null },
       );
       const purged = await t.call('DELETE', '/v1/tasks/t.echo/jobs?state=queued,failed');
       assert.deepEqual(purged.json, { task: 't.echo', deleted: 2 });

@@ -1,15 +1,17 @@
 import type { BatchRow } from '../../core/batch.js';
-import { InvalidOptionError, JobNotFoundError } from '../../core/errors.js';
+import { BatchNotFoundError, InvalidOptionError, JobNotFoundError } from '../../core/errors.js';
 import type { JobRow, JobState } from '../../core/job.js';
 import { cancelRefusal, checkPurgeStates, leaseExpiredError, retryKeyTaken, retryRefusal } from '../../core/job-rules.js';
 import type { ScheduleDefinition, ScheduleRecord } from '../../core/schedule.js';
 import { pruneCutoffs, type ResolvedTaskSettings, type TaskRecord } from '../../core/task.js';
 import { loadSqlFiles } from '../sql-files.js';
 import type {
+  CancelBatchResult,
   CancelResult,
   ClaimedJob,
   ClaimParams,
   CountRow,
+  DependencyRow,
   FinishResult,
   FireScheduleParams,
   FireScheduleResult,
@@ -32,10 +34,12 @@ import type {
 } from '../store.js';
 import { ChangeFeed, type ChangeNote } from './change-feed.js';
 import { createPool, Db, migrate, type PgTarget, type Queryable } from './connection.js';
+import { addSettled, linkNew, type Run, type Settled, settle } from './dependency-links.js';
 import { DutyLocks } from './duty-locks.js';
 import {
   BATCH_COLUMNS,
   claimedJob,
+  dependencyRow,
   finishedBatch,
   idParam,
   JOB_COLUMNS,
@@ -117,7 +121,7 @@ export class PostgresStore implements Store {
   // ---- submitting ------------------------------------------------------------------------------
 
   async insertJobs(p: InsertJobsParams): Promise<InsertJobsResult> {
-    if (p.jobs.length === 1 && !p.batch && !p.submitKey) {
+    if (p.jobs.length === 1 && !p.batch && !p.submitKey && !p.jobs[0].after?.length) {
       const job = await this.insertOne(this.db, p.jobs[0], null, p.now);
       if (runnable(job)) this.publish({ tasks: [job.task] });
       return { jobs: [job], batchId: null, finishedBatch: null, followUps: [] };
@@ -131,11 +135,15 @@ export class PostgresStore implements Store {
       let batchId: string | null = null;
       if (p.batch) {
         const onFinish = p.batch.onFinish ? JSON.stringify({ ...p.batch.onFinish, input: String(p.batch.onFinish.input) }) : null;
-        [{ id: batchId }] = await this.run<{ id: string }>(tx, 'insert_batch', [p.batch.title, p.jobs.length, onFinish, p.now]);
+        [{ id: batchId }] = await this.run<{ id: string }>(tx, 'insert_batch', [p.batch.title, p.jobs.length, onFinish, p.now, p.batch.flow === true]);
       }
       const jobs = p.jobs.length ? await this.insertMany(tx, p.jobs, batchId, p.now) : [];
       let finished: BatchRow | null = null;
       const followUps: InsertedJob[] = [];
+      const settled: Settled = { followUps, ended: [], finishedBatches: [] };
+      const named = p.jobs.flatMap((j, i) => (j.step && !jobs[i].deduplicated ? [[jobs[i].id, j.step] as const] : []));
+      if (named.length) await this.run(tx, 'set_steps', [named.map((n) => n[0]), named.map((n) => n[1])]);
+      if (p.jobs.some((j) => j.after?.length)) await linkNew((name, params) => this.run(tx, name, params), p.jobs, jobs, p.now, settled);
       if (batchId !== null) {
         const members = jobs.filter((j) => !j.deduplicated).length;
         if (members !== p.jobs.length) await this.run(tx, 'set_batch_total', [batchId, members]);
@@ -145,12 +153,12 @@ export class PostgresStore implements Store {
         }
       }
       if (key) await this.run(tx, 'save_submit_key', [key.key, jobs.map((j) => j.id), batchId]);
-      return { jobs, batchId, finishedBatch: finished, followUps };
+      return { jobs, batchId, finishedBatch: finished, followUps, finishedBatches: settled.finishedBatches };
     });
     if (out.replayed) return out;
     this.publish({
       tasks: [...out.jobs, ...out.followUps].filter(runnable).map((j) => j.task),
-      finishedBatches: out.finishedBatch ? [out.finishedBatch.id] : [],
+      finishedBatches: [...(out.finishedBatch ? [out.finishedBatch.id] : []), ...(out.finishedBatches ?? []).map((b) => b.id)],
     });
     return out;
   }
@@ -253,6 +261,7 @@ export class PostgresStore implements Store {
       results: repeats.map((r) => (r ? b : a).next().value!),
       finishedBatches: [...first.finishedBatches, ...later.finishedBatches],
       followUps: [...first.followUps, ...later.followUps],
+      ended: [...first.ended, ...later.ended],
       claimed: first.claimed,
     };
   }
@@ -277,10 +286,17 @@ export class PostgresStore implements Store {
       c?.leaseMs ?? 0,
       c?.now ?? p.now,
     ]);
-    const out: FinishResult = { results: t.map(() => ({ ok: false, task: null, concurrencyKey: null })), finishedBatches: [], followUps: [], claimed: [] };
+    const out: FinishResult = {
+      results: t.map(() => ({ ok: false, task: null, concurrencyKey: null })),
+      finishedBatches: [],
+      followUps: [],
+      ended: [],
+      claimed: [],
+    };
     for (const r of rows) {
       if (r.kind === 'r') out.results[r.ord - 1] = { ok: true, task: r.task as string, concurrencyKey: (r.concurrencyKey ?? null) as string | null };
       else if (r.kind === 'b') out.finishedBatches.push(finishedBatch(r.extra as Raw, out.followUps));
+      else if (r.kind === 'q' || r.kind === 'e') addSettled([settleRowOf(r)], out);
       else out.claimed.push(claimedJob(r));
     }
     const done = t.filter((_x, i) => out.results[i].ok);
@@ -295,7 +311,7 @@ export class PostgresStore implements Store {
           ...t.flatMap((x, i) => (out.results[i].ok && (x.to === 'queued' || out.results[i].concurrencyKey !== null) ? [out.results[i].task!] : [])),
           ...out.followUps.map((j) => j.task),
         ],
-        finished: done.filter((x) => x.to !== 'queued').map((x) => x.id),
+        finished: [...done.filter((x) => x.to !== 'queued').map((x) => x.id), ...out.ended.map((e) => e.id)],
         finishedBatches: out.finishedBatches.map((b) => b.id),
       });
     }
@@ -359,31 +375,72 @@ export class PostgresStore implements Store {
     return r ?? null;
   }
 
+  async getDependencies(p: { jobIds: string[] }): Promise<DependencyRow[]> {
+    const ids = p.jobIds.map(idParam).filter((id): id is string => id !== null);
+    if (ids.length === 0) return [];
+    return (await this.run(this.db, 'get_dependencies', [ids])).map(dependencyRow);
+  }
+
+  async listBatchJobs(p: { batchId: string; limit: number }): Promise<JobRow[]> {
+    const id = idParam(p.batchId);
+    if (id === null) return [];
+    return (await this.run(this.db, 'list_batch_jobs', [id, p.limit])).map(jobRow);
+  }
+
   // ---- acting on jobs --------------------------------------------------------------------------
+
+  async cancelBatch(p: { id: string; now: number }): Promise<CancelBatchResult> {
+    const id = idParam(p.id);
+    const out = await this.db.transaction(async (tx): Promise<CancelBatchResult> => {
+      const [batch] = id === null ? [] : await this.run(tx, 'get_batch', [id]);
+      if (!batch) throw new BatchNotFoundError(p.id);
+      const r: CancelBatchResult = { cancelled: [], finishedBatches: [], followUps: [], ended: [] };
+      const rows = await this.run<{ id: string; task: string; hasDependents: boolean }>(tx, 'cancel_batch_jobs', [id, p.now]);
+      if (rows.length === 0) return r;
+      r.cancelled = rows.map((x) => ({ id: x.id, task: x.task, state: 'cancelled' as const, batchId: p.id, error: 'null' }));
+      const [b] = await this.run(tx, 'batch_add_finished', [id, 0, 0, rows.length, p.now]);
+      if (b) r.finishedBatches.push(finishedBatch(b, r.followUps));
+      const awaited = rows.filter((x) => x.hasDependents).map((x) => x.id);
+      if (awaited.length) await settle((name, params) => this.run(tx, name, params), awaited, null, p.now, r);
+      return r;
+    });
+    if (out.cancelled.length) {
+      this.publish({
+        tasks: out.followUps.map((j) => j.task),
+        finished: [...out.cancelled, ...out.ended].map((e) => e.id),
+        finishedBatches: out.finishedBatches.map((b) => b.id),
+      });
+    }
+    return out;
+  }
 
   async cancelJob(p: { id: string; now: number }): Promise<CancelResult> {
     const out = await this.db.transaction(async (tx): Promise<CancelResult> => {
-      const before = await this.lockJob(tx, p.id);
+      const [locked] = idParam(p.id) === null ? [] : await this.run(tx, 'lock_job', [idParam(p.id)]);
+      if (!locked) throw new JobNotFoundError(p.id);
+      const awaited = locked.hasDependents === true;
+      const before = jobRow(locked);
       const previous = before.state;
-      if (previous === 'cancelled') return { row: before, previous, finishedBatch: null, followUps: [] };
+      if (previous === 'cancelled') return { row: before, previous, finishedBatch: null, followUps: [], ended: [], finishedBatches: [] };
       const refusal = cancelRefusal(p.id, previous);
       if (refusal) throw refusal;
       const [r] = await this.run(tx, 'cancel_job', [before.id, p.now]);
       const row = jobRow(r);
-      const followUps: InsertedJob[] = [];
+      const settled: Settled = { followUps: [], ended: [], finishedBatches: [] };
       let finished: BatchRow | null = null;
       if (row.batchId !== null) {
         const [b] = await this.run(tx, 'batch_add_finished', [row.batchId, 0, 0, 1, p.now]);
-        if (b) finished = finishedBatch(b, followUps);
+        if (b) finished = finishedBatch(b, settled.followUps);
       }
-      return { row, previous, finishedBatch: finished, followUps };
+      if (awaited) await settle((name, params) => this.run(tx, name, params), [row.id], null, p.now, settled);
+      return { row, previous, finishedBatch: finished, ...settled };
     });
     if (out.previous !== 'cancelled') {
       this.publish({
         // A cancelled job with a concurrency key frees the key's slot for others' workers.
         tasks: [...(out.row.concurrencyKey !== null && out.previous === 'running' ? [out.row.task] : []), ...out.followUps.map((j) => j.task)],
-        finished: [out.row.id],
-        finishedBatches: out.finishedBatch ? [out.finishedBatch.id] : [],
+        finished: [out.row.id, ...out.ended.map((e) => e.id)],
+        finishedBatches: [...(out.finishedBatch ? [out.finishedBatch.id] : []), ...out.finishedBatches.map((b) => b.id)],
       });
     }
     return out;
@@ -425,9 +482,19 @@ export class PostgresStore implements Store {
     const out = await this.db.transaction(async (tx) => {
       // Asked for by an operator, and one statement however many jobs: no statement timeout.
       await tx.query('SET LOCAL statement_timeout = 0');
-      const r: PurgeResult = { deleted: 0, finishedBatches: [], followUps: [] };
+      const r: PurgeResult = { deleted: 0, finishedBatches: [], followUps: [], ended: [] };
+      const run: Run = (name, params) => this.run(tx, name, params);
       for (const state of p.states) {
-        const members = state === 'queued' ? await this.run<{ batchId: string; n: number }>(tx, 'queued_batch_members', [p.task]) : [];
+        const unstarted = state === 'queued' || state === 'waiting';
+        const members = unstarted ? await this.run<{ batchId: string; n: number }>(tx, 'queued_batch_members', [p.task, state]) : [];
+        if (unstarted) {
+          // Those that others wait for are cancelled first, so their dependents settle (by policy).
+          const awaited = (await this.run<{ id: string }>(tx, 'purged_with_dependents', [p.task, state])).map((x) => x.id);
+          if (awaited.length) {
+            await settle(run, awaited, null, p.now, r);
+            r.deleted += (await this.run<{ n: number }>(tx, 'delete_jobs_by_id', [awaited]))[0].n;
+          }
+        }
         const [{ n }] = await this.run<{ n: number }>(tx, 'delete_jobs', [p.task, state]);
         r.deleted += n;
         for (const m of members) {
@@ -437,8 +504,8 @@ export class PostgresStore implements Store {
       }
       return r;
     });
-    if (out.finishedBatches.length || out.followUps.length) {
-      this.publish({ tasks: out.followUps.map((j) => j.task), finishedBatches: out.finishedBatches.map((b) => b.id) });
+    if (out.finishedBatches.length || out.followUps.length || out.ended.length) {
+      this.publish({ tasks: out.followUps.map((j) => j.task), finished: out.ended.map((e) => e.id), finishedBatches: out.finishedBatches.map((b) => b.id) });
     }
     return out;
   }
@@ -605,15 +672,19 @@ export class PostgresStore implements Store {
 
   async reapExpiredLeases(p: { now: number; limit: number }): Promise<ReapResult> {
     const out = await this.db.transaction(async (tx) => {
-      const r: ReapResult = { requeued: [], failed: [], finishedBatches: [], followUps: [] };
+      const r: ReapResult = { requeued: [], failed: [], finishedBatches: [], followUps: [], ended: [] };
       const expired = await this.run<{ id: string; attempt: number }>(tx, 'lock_expired_leases', [p.now, p.limit]);
       if (expired.length === 0) return r;
       const errors = expired.map((e) => JSON.stringify(leaseExpiredError(e.attempt, p.now)));
-      const rows = await this.run<{ id: string; task: string; state: JobState; batchId: number | null; attempt: number; concurrencyKey: string | null }>(
-        tx,
-        'reap_expired_leases',
-        [p.now, expired.map((e) => e.id), errors],
-      );
+      const rows = await this.run<{
+        id: string;
+        task: string;
+        state: JobState;
+        batchId: number | null;
+        attempt: number;
+        concurrencyKey: string | null;
+        hasDependents: boolean;
+      }>(tx, 'reap_expired_leases', [p.now, expired.map((e) => e.id), errors]);
       const failedPerBatch = new Map<number, number>();
       for (const row of rows) {
         const ref = { id: row.id, task: row.task, attempt: row.attempt, concurrencyKey: row.concurrencyKey };
@@ -628,12 +699,14 @@ export class PostgresStore implements Store {
         const [b] = await this.run(tx, 'batch_add_finished', [batchId, 0, n, 0, p.now]);
         if (b) r.finishedBatches.push(finishedBatch(b, r.followUps));
       }
+      const awaited = rows.filter((x) => x.state === 'failed' && x.hasDependents).map((x) => x.id);
+      if (awaited.length) await settle((name, params) => this.run(tx, name, params), awaited, null, p.now, r);
       return r;
     });
     if (out.requeued.length || out.failed.length) {
       this.publish({
         tasks: [...out.requeued, ...out.followUps].map((j) => j.task),
-        finished: out.failed.map((j) => j.id),
+        finished: [...out.failed.map((j) => j.id), ...out.ended.map((e) => e.id)],
         finishedBatches: out.finishedBatches.map((b) => b.id),
       });
     }
@@ -687,7 +760,21 @@ function insertedJob(job: NewJob, id: string, leaseToken: string | null): Insert
 
 /** Inserted queued: other processes' workers may claim it (a leased job already has its worker). */
 function runnable(job: InsertedJob): boolean {
-  return !job.deduplicated && job.leaseToken === undefined;
+  return !job.deduplicated && job.leaseToken === undefined && job.state === 'queued';
+}
+
+/** A 'q' or 'e' row of finish_jobs: a dependent settled in the same call. */
+function settleRowOf(r: Raw): Parameters<typeof addSettled>[0][number] {
+  const extra = r.extra as { state: JobState; runAt: number | null; error: string | null };
+  return {
+    kind: r.kind as 'q' | 'e',
+    id: r.id as string,
+    task: r.task as string,
+    state: extra.state,
+    runAt: extra.runAt,
+    batchId: (r.batchId ?? null) as string | null,
+    error: extra.error,
+  };
 }
 
 function scheduleRow(r: ScheduleRecord): ScheduleRecord {

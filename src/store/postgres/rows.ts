@@ -1,17 +1,18 @@
 /** Maps rows as PostgreSQL returns them to the Store's shapes. */
 import type { BatchRow } from '../../core/batch.js';
 import type { JobRow, JobState, Payload } from '../../core/job.js';
-import type { ClaimedJob, InsertedJob, TokenRecord } from '../store.js';
+import type { ClaimedJob, DependencyRow, InsertedJob, TokenRecord } from '../store.js';
 
 /** Columns of a whole job; ids cast to text, names as JobRow spells them. */
 export const JOB_COLUMNS = `id::text AS id, task, state, input, input_bytes AS "inputBytes", result, result_bytes AS "resultBytes",
   error, errors::text AS errors, priority, run_at AS "runAt", attempt, max_attempts AS "maxAttempts", timeout_ms AS "timeoutMs",
   unique_key AS "uniqueKey", concurrency_key AS "concurrencyKey", batch_id::text AS "batchId", origin, worker_id AS "workerId",
   lease_token::text AS "leaseToken", lease_expires_at AS "leaseExpiresAt", progress_done AS "progressDone", progress_total AS "progressTotal",
-  progress_message AS "progressMessage", created_at AS "createdAt", started_at AS "startedAt", finished_at AS "finishedAt"`;
+  progress_message AS "progressMessage", created_at AS "createdAt", started_at AS "startedAt", finished_at AS "finishedAt",
+  step, deps_pending AS "depsPending", has_dependents AS "hasDependents"`;
 
 export const BATCH_COLUMNS = `id::text AS id, title, total, succeeded, failed, cancelled, on_finish_job_id::text AS "onFinishJobId",
-  created_at AS "createdAt", finished_at AS "finishedAt"`;
+  created_at AS "createdAt", finished_at AS "finishedAt", is_flow AS "isFlow"`;
 
 export const TOKEN_COLUMNS = 'id::text AS id, name, scope, tasks, hash, created_at AS "createdAt", revoked_at AS "revokedAt"';
 
@@ -38,6 +39,7 @@ export function jobRow(r: Raw): JobRow {
   row.result = payload(r.result, r.resultBytes);
   delete row.inputBytes;
   delete row.resultBytes;
+  delete (row as { hasDependents?: unknown }).hasDependents;
   return row;
 }
 
@@ -55,6 +57,21 @@ export function claimedJob(r: Raw): ClaimedJob {
     leaseToken: r.leaseToken as string,
     leaseExpiresAt: r.leaseExpiresAt as number,
     uniqueKey: (r.uniqueKey ?? null) as string | null,
+    ...(r.hasDependencies === true && { hasDependencies: true }),
+  };
+}
+
+/** A row of get_dependencies: an edge with its job's state, result and error. */
+export function dependencyRow(r: Raw): DependencyRow {
+  return {
+    jobId: r.jobId as string,
+    depId: r.depId as string,
+    name: r.name as string | null,
+    policy: r.policy as DependencyRow['policy'],
+    task: r.task as string,
+    state: r.state as JobState,
+    result: payload(r.result, r.resultBytes),
+    error: r.error as string | null,
   };
 }
 

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { type BatchRow, onFinishInputText } from '../../core/batch.js';
-import { InvalidOptionError, JobNotFoundError } from '../../core/errors.js';
+import { BatchNotFoundError, InvalidOptionError, JobNotFoundError } from '../../core/errors.js';
 import { FINISHED_STATES, type JobRow, type JobState } from '../../core/job.js';
 import { cancelRefusal, checkPurgeStates, leaseExpiredError, retryKeyTaken, retryRefusal } from '../../core/job-rules.js';
 import { RateRoom } from '../../core/rate-room.js';
@@ -8,10 +8,12 @@ import type { OverlapPolicy, ScheduleDefinition, ScheduleRecord } from '../../co
 import { pruneCutoffs, type ResolvedTaskSettings, type TaskRecord } from '../../core/task.js';
 import { loadSqlFiles } from '../sql-files.js';
 import type {
+  CancelBatchResult,
   CancelResult,
   ClaimedJob,
   ClaimParams,
   CountRow,
+  DependencyRow,
   FinishResult,
   FireScheduleParams,
   FireScheduleResult,
@@ -34,16 +36,18 @@ import type {
 } from '../store.js';
 import { Checkpointer, type CheckpointerOptions } from './checkpointer.js';
 import { openSqlite, type SqliteOptions } from './connection.js';
+import { DependencyLinks, type Settled } from './dependency-links.js';
 import { toStoreError } from './errors.js';
 
 const JOB_COLUMNS = `id, task, state, input, result, error, errors, priority, run_at AS runAt, attempt,
   max_attempts AS maxAttempts, timeout_ms AS timeoutMs, unique_key AS uniqueKey, concurrency_key AS concurrencyKey,
   batch_id AS batchId, origin, worker_id AS workerId, lease_token AS leaseToken, lease_expires_at AS leaseExpiresAt,
   progress_done AS progressDone, progress_total AS progressTotal, progress_message AS progressMessage,
-  created_at AS createdAt, started_at AS startedAt, finished_at AS finishedAt`;
+  created_at AS createdAt, started_at AS startedAt, finished_at AS finishedAt, step, deps_pending AS depsPending,
+  has_dependents AS hasDependents`;
 
 const BATCH_COLUMNS = `id, title, total, succeeded, failed, cancelled, on_finish_job_id AS onFinishJobId,
-  created_at AS createdAt, finished_at AS finishedAt`;
+  created_at AS createdAt, finished_at AS finishedAt, is_flow AS isFlow`;
 
 /** Keeps the last ten errors of a job: appends :error, dropping the oldest beyond ten. */
 const APPEND_ERROR = `CASE WHEN errors IS NULL THEN json_array(json(:error))
@@ -95,6 +99,7 @@ export class SqliteStore implements Store {
   private lastDataVersion = 0;
   private closed = false;
   private readonly checkpointer: Checkpointer | undefined;
+  private readonly links: DependencyLinks;
   /** When this process last forgot the old marks of each rate key. */
   private readonly rateMarksPrunedAt = new Map<string, number>();
   /** One transaction wrapper for every write: making one per call costs more than a small write. */
@@ -107,6 +112,10 @@ export class SqliteStore implements Store {
     this.db = openSqlite(path, options);
     this.description = `sqlite:${path}`;
     this.pollIntervalMs = options.pollIntervalMs ?? 20;
+    this.links = new DependencyLinks({
+      stmt: (name) => this.stmt(name),
+      countBatchFinished: (batchId, s, f, c, now, followUps) => this.countBatchFinished(batchId, s, f, c, now, followUps),
+    });
     if (path !== ':memory:') this.checkpointer = new Checkpointer(this.db, path, options.busyTimeoutMs ?? 5000, options.checkpoints);
     this.inImmediate = this.db.transaction((fn: () => unknown) => fn()).immediate;
   }
@@ -146,7 +155,7 @@ export class SqliteStore implements Store {
   // ---- submitting ------------------------------------------------------------------------------
 
   async insertJobs(p: InsertJobsParams): Promise<InsertJobsResult> {
-    if (p.jobs.length === 1 && !p.batch && !p.submitKey && !p.jobs[0].debounce) {
+    if (p.jobs.length === 1 && !p.batch && !p.submitKey && !p.jobs[0].debounce && !p.jobs[0].after?.length) {
       return this.guard(() => ({ jobs: [this.insertOne(p.jobs[0], null, p.now)], batchId: null, finishedBatch: null, followUps: [] }));
     }
     return this.write(() => {
@@ -155,21 +164,27 @@ export class SqliteStore implements Store {
       let batchId: string | null = null;
       if (p.batch) {
         const onFinish = p.batch.onFinish ? JSON.stringify({ ...p.batch.onFinish, input: String(p.batch.onFinish.input) }) : null;
-        batchId = String(this.stmt('insert_batch').run({ title: p.batch.title, total: p.jobs.length, onFinish, now: p.now }).lastInsertRowid);
+        batchId = String(
+          this.stmt('insert_batch').run({ title: p.batch.title, total: p.jobs.length, onFinish, isFlow: p.batch.flow ? 1 : 0, now: p.now }).lastInsertRowid,
+        );
       }
       const jobs = p.jobs.map((job) => this.insertOne(job, batchId, p.now));
       let finishedBatch: BatchRow | null = null;
       const followUps: InsertedJob[] = [];
+      const settled: Settled = { followUps, ended: [], finishedBatches: [] };
       if (batchId !== null) {
         const members = jobs.filter((j) => !j.deduplicated).length;
         if (members !== p.jobs.length) this.stmt('set_batch_total').run({ id: batchId, total: members });
         if (members === 0) finishedBatch = this.countBatchFinished(batchId, 0, 0, 0, p.now, followUps);
       }
+      const named = p.jobs.flatMap((j, i) => (j.step && !jobs[i].deduplicated ? [[Number(jobs[i].id), j.step]] : []));
+      if (named.length) this.stmt('set_steps').run({ items: JSON.stringify(named) });
+      if (p.jobs.some((j) => j.after?.length)) this.links.linkNew(p.jobs, jobs, p.now, settled);
       if (p.submitKey) {
         const { key, fingerprint, expiresAt } = p.submitKey;
         this.stmt('save_submit_key').run({ key, fingerprint, jobIds: JSON.stringify(jobs.map((j) => Number(j.id))), batchId, now: p.now, expiresAt });
       }
-      return { jobs, batchId, finishedBatch, followUps };
+      return { jobs, batchId, finishedBatch, followUps, finishedBatches: settled.finishedBatches };
     });
   }
 
@@ -243,6 +258,8 @@ export class SqliteStore implements Store {
       r.id = String(r.id);
       r.leaseToken = String(r.leaseToken);
       if (r.batchId !== null) r.batchId = String(r.batchId);
+      if (r.hasDependencies === 1) r.hasDependencies = true;
+      else delete r.hasDependencies;
     }
     if (rows.length > 1) {
       const order = new Map(ids.map((id, i) => [String(id), i]));
@@ -331,8 +348,9 @@ export class SqliteStore implements Store {
 
   async finishJobs(p: { transitions: Transition[]; now: number; claim?: ClaimParams }): Promise<FinishResult> {
     return this.write(() => {
-      const out: FinishResult = { results: [], finishedBatches: [], followUps: [], claimed: [] };
+      const out: FinishResult = { results: [], finishedBatches: [], followUps: [], ended: [], claimed: [] };
       const succeeded = this.succeedMany(p.transitions, p.now);
+      const awaited: number[] = [];
       for (const t of p.transitions) {
         const row = succeeded?.has(t) ? succeeded.get(t) : this.applyTransition(t, p.now);
         out.results.push({ ok: row !== undefined, task: row?.task ?? null, concurrencyKey: row?.concurrencyKey ?? null });
@@ -340,7 +358,9 @@ export class SqliteStore implements Store {
           const finished = this.countBatchFinished(String(row.batchId), t.to === 'succeeded' ? 1 : 0, t.to === 'failed' ? 1 : 0, 0, p.now, out.followUps);
           if (finished) out.finishedBatches.push(finished);
         }
+        if (row?.hasDependents === 1 && t.to !== 'queued') awaited.push(Number(t.id));
       }
+      if (awaited.length) this.links.settle(awaited, p.now, out);
       if (p.claim) out.claimed = this.claimInTransaction(p.claim);
       return out;
     });
@@ -495,20 +515,46 @@ export class SqliteStore implements Store {
     return r ? batchRow(r) : null;
   }
 
+  async getDependencies(p: { jobIds: string[] }): Promise<DependencyRow[]> {
+    if (p.jobIds.length === 0) return [];
+    const rows = this.stmt('get_dependencies').all({ ids: JSON.stringify(p.jobIds.map(Number)) }) as RawRow[];
+    return rows.map((r) => ({ ...r, jobId: String(r.jobId), depId: String(r.depId) }) as unknown as DependencyRow);
+  }
+
+  async listBatchJobs(p: { batchId: string; limit: number }): Promise<JobRow[]> {
+    return (this.stmt('list_batch_jobs').all({ batchId: Number(p.batchId), limit: p.limit }) as RawRow[]).map(jobRow);
+  }
+
   // ---- acting on jobs --------------------------------------------------------------------------
+
+  async cancelBatch(p: { id: string; now: number }): Promise<CancelBatchResult> {
+    return this.write(() => {
+      if (!this.stmt('get_batch').get({ id: Number(p.id) })) throw new BatchNotFoundError(p.id);
+      const rows = this.stmt('cancel_batch_jobs').all({ batchId: Number(p.id), now: p.now }) as { id: number; task: string; hasDependents: number }[];
+      const out: CancelBatchResult = { cancelled: [], finishedBatches: [], followUps: [], ended: [] };
+      if (rows.length === 0) return out;
+      out.cancelled = rows.map((r) => ({ id: String(r.id), task: r.task, state: 'cancelled' as const, batchId: p.id, error: 'null' }));
+      const finished = this.countBatchFinished(p.id, 0, 0, rows.length, p.now, out.followUps);
+      if (finished) out.finishedBatches.push(finished);
+      const awaited = rows.filter((r) => r.hasDependents === 1).map((r) => r.id);
+      if (awaited.length) this.links.settle(awaited, p.now, out);
+      return out;
+    });
+  }
 
   async cancelJob(p: { id: string; now: number }): Promise<CancelResult> {
     return this.write(() => {
       const before = this.stmt('get_job').get({ id: Number(p.id) }) as RawRow | undefined;
       if (!before) throw new JobNotFoundError(p.id);
       const previous = before.state as JobState;
-      if (previous === 'cancelled') return { row: jobRow(before), previous, finishedBatch: null, followUps: [] };
+      if (previous === 'cancelled') return { row: jobRow(before), previous, finishedBatch: null, followUps: [], ended: [], finishedBatches: [] };
       const refusal = cancelRefusal(p.id, previous);
       if (refusal) throw refusal;
       const row = jobRow(this.stmt('cancel_job').get({ id: Number(p.id), now: p.now }) as RawRow);
-      const followUps: InsertedJob[] = [];
-      const finishedBatch = row.batchId === null ? null : this.countBatchFinished(row.batchId, 0, 0, 1, p.now, followUps);
-      return { row, previous, finishedBatch, followUps };
+      const settled: Settled = { followUps: [], ended: [], finishedBatches: [] };
+      const finishedBatch = row.batchId === null ? null : this.countBatchFinished(row.batchId, 0, 0, 1, p.now, settled.followUps);
+      if (before.hasDependents === 1) this.links.settle([Number(p.id)], p.now, settled);
+      return { row, previous, finishedBatch, ...settled };
     });
   }
 
@@ -538,11 +584,11 @@ export class SqliteStore implements Store {
   async purgeJobs(p: { task: string; states: JobState[]; now: number }): Promise<PurgeResult> {
     checkPurgeStates(p.states);
     return this.write(() => {
-      const out: PurgeResult = { deleted: 0, finishedBatches: [], followUps: [] };
+      const out: PurgeResult = { deleted: 0, finishedBatches: [], followUps: [], ended: [] };
       for (const state of p.states) {
-        if (state === 'queued') {
-          const members = this.stmt('queued_batch_members').all({ task: p.task }) as { batchId: number; n: number }[];
-          out.deleted += this.stmt('delete_jobs').run({ task: p.task, state }).changes;
+        if (state === 'queued' || state === 'waiting') {
+          const members = this.stmt('queued_batch_members').all({ task: p.task, state }) as { batchId: number; n: number }[];
+          out.deleted += this.purgeUnstarted(p.task, state, p.now, out);
           for (const m of members) {
             const finished = this.countBatchFinished(String(m.batchId), 0, 0, m.n, p.now, out.followUps);
             if (finished) out.finishedBatches.push(finished);
@@ -553,6 +599,21 @@ export class SqliteStore implements Store {
       }
       return out;
     });
+  }
+
+  /**
+   * Deletes a task's jobs that have not started; those that others wait for are cancelled first
+   * and their dependents settled (by policy), then deleted with the rest.
+   */
+  private purgeUnstarted(task: string, state: 'queued' | 'waiting', now: number, out: PurgeResult): number {
+    const awaited = (this.stmt('purged_with_dependents').all({ task, state }) as { id: number }[]).map((r) => r.id);
+    let deleted = 0;
+    if (awaited.length) {
+      this.stmt('mark_cancelled').run({ ids: JSON.stringify(awaited) });
+      this.links.settle(awaited, now, out);
+      deleted += this.stmt('delete_jobs_by_id').run({ ids: JSON.stringify(awaited) }).changes;
+    }
+    return deleted + this.stmt('delete_jobs').run({ task, state }).changes;
   }
 
   // ---- task registry ---------------------------------------------------------------------------
@@ -737,13 +798,15 @@ export class SqliteStore implements Store {
 
   async reapExpiredLeases(p: { now: number; limit: number }): Promise<ReapResult> {
     return this.write(() => {
-      const out: ReapResult = { requeued: [], failed: [], finishedBatches: [], followUps: [] };
+      const out: ReapResult = { requeued: [], failed: [], finishedBatches: [], followUps: [], ended: [] };
+      const awaited: number[] = [];
       const expired = this.stmt('expired_leases').all({ now: p.now, limit: p.limit }) as Expired[];
       for (const e of expired) {
         const ref: ReapedJob = { id: String(e.id), task: e.task, attempt: e.attempt, concurrencyKey: e.concurrencyKey };
         const error = JSON.stringify(leaseExpiredError(e.attempt, p.now));
         if (e.attempt >= e.maxAttempts) {
-          this.stmt('fail_job').get({ id: e.id, token: e.leaseToken, error, now: p.now });
+          const failed = this.stmt('fail_job').get({ id: e.id, token: e.leaseToken, error, now: p.now }) as Applied | undefined;
+          if (failed?.hasDependents === 1) awaited.push(e.id);
           out.failed.push(ref);
           if (e.batchId !== null) {
             const finished = this.countBatchFinished(String(e.batchId), 0, 1, 0, p.now, out.followUps);
@@ -754,6 +817,7 @@ export class SqliteStore implements Store {
           out.requeued.push(ref);
         }
       }
+      if (awaited.length) this.links.settle(awaited, p.now, out);
       return out;
     });
   }
@@ -821,6 +885,7 @@ interface Applied {
   task: string;
   batchId?: number | null;
   concurrencyKey: string | null;
+  hasDependents?: number;
 }
 interface TaskLimits {
   name: string;
@@ -857,6 +922,7 @@ function jobRow(r: RawRow): JobRow {
   row.id = String(r.id);
   if (r.batchId !== null) row.batchId = String(r.batchId);
   if (r.leaseToken !== null) row.leaseToken = String(r.leaseToken);
+  delete (r as { hasDependents?: unknown }).hasDependents;
   return row;
 }
 
@@ -882,6 +948,7 @@ function batchRow(r: RawRow): BatchRow {
     onFinishJobId: r.onFinishJobId === null ? null : String(r.onFinishJobId),
     createdAt: r.createdAt as number,
     finishedAt: r.finishedAt as number | null,
+    isFlow: r.isFlow === 1,
   };
 }
 

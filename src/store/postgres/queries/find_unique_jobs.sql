@@ -3,4 +3,4 @@
 SELECT j.id::text AS id, j.task, j.unique_key AS "uniqueKey", j.state, j.run_at AS "runAt"
 FROM jobs j JOIN unnest($1::text[], $2::text[]) AS k(task, unique_key)
   ON j.task = k.task AND j.unique_key = k.unique_key
-WHERE j.state IN ('queued', 'running')
+WHERE j.state IN ('waiting', 'queued', 'running')

@@ -13,4 +13,5 @@ SET state = CASE WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'queued' EN
 FROM unnest($2::bigint[], $3::text[]) AS e(id, error)
 -- The expired ids drive the join, one primary-key look-up each (see finish_jobs in 006).
 WHERE j.id = e.id AND j.state IS NOT DISTINCT FROM 'running'
-RETURNING j.id::text AS id, j.task, j.state, j.batch_id AS "batchId", j.attempt, j.concurrency_key AS "concurrencyKey"
+RETURNING j.id::text AS id, j.task, j.state, j.batch_id AS "batchId", j.attempt, j.concurrency_key AS "concurrencyKey",
+  j.has_dependents AS "hasDependents"

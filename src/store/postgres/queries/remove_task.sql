@@ -1,5 +1,5 @@
 -- Removes a task that has no queued or running job.
 -- params: $1 name
 DELETE FROM tasks WHERE name = $1
-  AND NOT EXISTS (SELECT 1 FROM jobs WHERE task = $1 AND state IN ('queued', 'running'))
+  AND NOT EXISTS (SELECT 1 FROM jobs WHERE task = $1 AND state IN ('waiting', 'queued', 'running'))
 RETURNING name

@@ -2,5 +2,5 @@
 -- task (every job's task is in the registry).
 -- params: :uniqueKey
 SELECT {{JOB_COLUMNS}} FROM jobs
-WHERE task IN (SELECT name FROM tasks) AND unique_key = :uniqueKey AND state IN ('queued', 'running')
+WHERE task IN (SELECT name FROM tasks) AND unique_key = :uniqueKey AND state IN ('waiting', 'queued', 'running')
 ORDER BY id

@@ -1,4 +1,4 @@
--- params: :title, :total, :onFinish (JSON of the job to enqueue at the end, or NULL), :now
-INSERT INTO batches (id, title, total, on_finish, created_at)
+-- params: :title, :total, :onFinish (JSON of the job to enqueue at the end, or NULL), :isFlow, :now
+INSERT INTO batches (id, title, total, on_finish, is_flow, created_at)
 VALUES (max(coalesce((SELECT max(id) FROM batches), 0), (SELECT value FROM id_floor WHERE name = 'batches')) + 1,
-        :title, :total, :onFinish, :now)
+        :title, :total, :onFinish, :isFlow, :now)

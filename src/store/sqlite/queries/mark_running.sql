@@ -7,4 +7,4 @@ SET state = 'running', attempt = attempt + 1, worker_id = :workerId,
 WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'queued'
 RETURNING id, task, input, attempt, max_attempts AS maxAttempts, priority, timeout_ms AS timeoutMs,
   batch_id AS batchId, created_at AS createdAt, lease_token AS leaseToken, lease_expires_at AS leaseExpiresAt,
-  unique_key AS uniqueKey
+  unique_key AS uniqueKey, deps_pending IS NOT NULL AS hasDependencies

@@ -5,4 +5,4 @@ UPDATE jobs
 SET state = 'succeeded', result = :result, error = NULL, finished_at = :now,
     lease_expires_at = NULL
 WHERE id = :id AND state = 'running' AND lease_token = :token
-RETURNING task, batch_id AS batchId, concurrency_key AS concurrencyKey
+RETURNING task, batch_id AS batchId, concurrency_key AS concurrencyKey, has_dependents AS hasDependents

@@ -7,4 +7,4 @@ SET state = 'succeeded', result = coalesce(unhex(t.value ->> 3), t.value ->> 2),
     lease_expires_at = NULL
 FROM json_each(:items) AS t
 WHERE jobs.id = t.value ->> 0 AND jobs.state = 'running' AND jobs.lease_token = t.value ->> 1
-RETURNING jobs.id AS id, task, batch_id AS batchId, concurrency_key AS concurrencyKey
+RETURNING jobs.id AS id, task, batch_id AS batchId, concurrency_key AS concurrencyKey, has_dependents AS hasDependents

@@ -1,0 +1,293 @@
+-- Dependencies: a job may wait for other jobs (src/core/dependencies.ts). It is stored 'waiting'
+-- with deps_pending, the jobs it waits for that have not finished; each one that finishes settles
+-- its edges in the same transaction (settle_dependents), and the last makes it 'queued' (or ends
+-- it, by the edge's policy). claim_jobs and finish_jobs are recreated: a claimed job says whether
+-- it waited (its worker then reads what it waited for), and finishing settles dependents.
+ALTER TABLE jobs ADD COLUMN step text;
+ALTER TABLE jobs ADD COLUMN deps_pending integer;
+-- Only jobs that others wait for look for edges when they finish.
+ALTER TABLE jobs ADD COLUMN has_dependents boolean NOT NULL DEFAULT false;
+ALTER TABLE batches ADD COLUMN is_flow boolean NOT NULL DEFAULT false;
+
+CREATE TABLE job_deps (
+  job_id bigint NOT NULL,  -- the waiting job
+  dep_id bigint NOT NULL,  -- the job it waits for
+  name   text,             -- what the waiting job calls it (ctx.dependencies)
+  policy text NOT NULL,    -- cancel | fail | run: when dep_id fails or is cancelled
+  PRIMARY KEY (job_id, dep_id)
+);
+CREATE INDEX job_deps_by_dep ON job_deps (dep_id, job_id);
+
+-- A unique key is held by a waiting job as by a queued or running one: released, it would
+-- otherwise collide with a job submitted meanwhile under its key.
+DROP INDEX jobs_unique;
+CREATE UNIQUE INDEX jobs_unique ON jobs (task, unique_key)
+  WHERE unique_key IS NOT NULL AND state IN ('waiting', 'queued', 'running');
+
+-- Settles the edges to jobs that reached a final state (p_ids, sorted), for the waiting jobs in
+-- p_only (or all when NULL). A waiting job whose edges are all done is queued ('q' rows); one with
+-- an edge whose job did not succeed and whose policy is not 'run' is failed or cancelled ('e'
+-- rows), and its own dependents are settled in turn. The caller counts ended jobs in their batches.
+-- Waiting jobs are locked in id order, so finishers settling the same jobs wait for each other
+-- instead of deadlocking.
+CREATE FUNCTION settle_dependents(p_ids bigint[], p_only bigint[], p_now bigint)
+RETURNS TABLE (kind "char", id text, task text, state text, run_at bigint, batch_id text, error text)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  v_seeds bigint[] := p_ids;
+  v_only bigint[] := p_only;
+  v_jobs bigint[];
+  v_ns integer[];
+  v_blocks jsonb[];
+  v_next bigint[];
+  r record;
+BEGIN
+  WHILE coalesce(cardinality(v_seeds), 0) > 0 LOOP
+    -- Per waiting job: how many of its edges settle now, and the first that ends it, if any.
+    SELECT array_agg(g.job_id ORDER BY g.job_id), array_agg(g.n ORDER BY g.job_id), array_agg(g.blocking ORDER BY g.job_id)
+    INTO v_jobs, v_ns, v_blocks
+    FROM (
+      SELECT d.job_id, count(*)::integer AS n,
+        (array_agg(jsonb_build_object('policy', d.policy, 'name', coalesce(d.name, dep.step), 'dep', dep.id::text, 'state', dep.state, 'task', dep.task)
+           ORDER BY d.dep_id) FILTER (WHERE dep.state <> 'succeeded' AND d.policy <> 'run'))[1] AS blocking
+      FROM job_deps d JOIN jobs dep ON dep.id = d.dep_id
+      WHERE d.dep_id = ANY (v_seeds) AND (v_only IS NULL OR d.job_id = ANY (v_only))
+      GROUP BY d.job_id
+    ) g;
+    v_only := NULL;
+    EXIT WHEN v_jobs IS NULL;
+    PERFORM 1 FROM jobs w WHERE w.id = ANY (v_jobs) AND w.state = 'waiting' ORDER BY w.id FOR NO KEY UPDATE OF w;
+
+    RETURN QUERY
+    UPDATE jobs w
+    SET deps_pending = w.deps_pending - g.n,
+        state = CASE WHEN w.deps_pending - g.n <= 0 THEN 'queued' ELSE 'waiting' END,
+        run_at = CASE WHEN w.deps_pending - g.n <= 0 THEN greatest(w.run_at, p_now) ELSE w.run_at END
+    FROM unnest(v_jobs, v_ns, v_blocks) AS g(job_id, n, blocking)
+    WHERE w.id = g.job_id AND g.blocking IS NULL AND w.state IS NOT DISTINCT FROM 'waiting'
+    RETURNING 'q'::"char", w.id::text, w.task, w.state, w.run_at, w.batch_id::text, NULL::text;
+
+    v_next := '{}';
+    FOR r IN
+      UPDATE jobs w
+      SET state = CASE WHEN g.blocking->>'policy' = 'fail' THEN 'failed' ELSE 'cancelled' END,
+          error = e.error, finished_at = p_now,
+          errors = CASE WHEN w.errors IS NULL THEN jsonb_build_array(e.error::jsonb)
+                        WHEN jsonb_array_length(w.errors) >= 10 THEN (w.errors - 0) || jsonb_build_array(e.error::jsonb)
+                        ELSE w.errors || jsonb_build_array(e.error::jsonb) END
+      FROM unnest(v_jobs, v_blocks) AS g(job_id, blocking) CROSS JOIN LATERAL (
+        SELECT json_build_object(
+          'message', CASE WHEN g.blocking->>'name' IS NULL
+                          THEN 'job ' || (g.blocking->>'dep') || ' (' || (g.blocking->>'task') || ')'
+                          ELSE '"' || (g.blocking->>'name') || '" (job ' || (g.blocking->>'dep') || ', ' || (g.blocking->>'task') || ')' END
+                     || ' ' || (g.blocking->>'state') || ', so this job was '
+                     || CASE WHEN g.blocking->>'policy' = 'fail' THEN 'failed' ELSE 'cancelled' END,
+          'code', 'DEPENDENCY_FAILED', 'attempt', 0,
+          'at', to_char(to_timestamp(p_now / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text AS error) e
+      WHERE w.id = g.job_id AND g.blocking IS NOT NULL AND w.state IS NOT DISTINCT FROM 'waiting'
+      RETURNING w.id AS job_id, w.task AS job_task, w.state AS job_state, w.batch_id AS job_batch, e.error AS job_error, w.has_dependents
+    LOOP
+      kind := 'e'; id := r.job_id::text; task := r.job_task; state := r.job_state; run_at := NULL;
+      batch_id := r.job_batch::text; error := r.job_error;
+      RETURN NEXT;
+      IF r.has_dependents THEN v_next := v_next || r.job_id; END IF;
+    END LOOP;
+    SELECT array_agg(x ORDER BY x) INTO v_seeds FROM unnest(v_next) AS x;
+  END LOOP;
+END $$;
+
+DROP FUNCTION finish_jobs(bigint[], bigint[], text[], text[], bytea[], text[], bigint[], integer[], bigint, text, text[], integer, bigint, bigint);
+DROP FUNCTION claim_jobs(text, text[], integer, bigint, bigint);
+
+CREATE FUNCTION claim_jobs(p_worker text, p_tasks text[], p_max integer, p_lease_ms bigint, p_now bigint)
+RETURNS TABLE (id text, task text, input text, input_bytes bytea, attempt integer, max_attempts integer,
+  priority bigint, timeout_ms bigint, batch_id text, created_at bigint, lease_token text, lease_expires_at bigint,
+  unique_key text, has_dependencies boolean)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+#variable_conflict use_column
+DECLARE
+  v_free text[];
+  v_free_room integer[];
+  v_limited text[];
+  v_chosen bigint[] := '{}';
+  v_bucket text;
+BEGIN
+  IF p_max <= 0 OR coalesce(cardinality(p_tasks), 0) = 0 THEN
+    RETURN;
+  END IF;
+  -- The rate keys of the tasks first, sorted, then (in choose_limited) the tasks, sorted: every
+  -- claimer takes its locks in this order. Under its key's lock a rate-limited task's starts are
+  -- counted and marked by one claimer at a time.
+  FOR v_bucket IN
+    SELECT DISTINCT t.rate_key FROM tasks t WHERE t.name = ANY (p_tasks) AND t.rate_limit IS NOT NULL ORDER BY 1
+  LOOP
+    PERFORM pg_advisory_xact_lock(hashtext('offload-rate:' || current_schema()), hashtext(v_bucket));
+    -- Now and then (one claim in twenty) the marks no task of the key needs go; the latest at or
+    -- before the longest window's start stays, as that window's base.
+    IF random() < 0.05 THEN
+      DELETE FROM rate_marks m WHERE m.bucket = v_bucket AND m.at < (
+        SELECT max(b.at) FROM rate_marks b WHERE b.bucket = v_bucket
+          AND b.at <= p_now - (SELECT max(t.rate_period_ms) FROM tasks t WHERE t.rate_key = v_bucket));
+    END IF;
+  END LOOP;
+  -- A task is limited when it has a concurrency setting, runnable jobs with a concurrency key, or a
+  -- rate key it shares with another task of this claim (their room is one). Keyed jobs are only
+  -- ever claimed on the locked path; a keyed job inserted after this check is left for the next
+  -- claim. The others take the free path, a rate-limited one no more than its window's room.
+  SELECT array_agg(c.name ORDER BY c.name) FILTER (WHERE NOT c.limited), array_agg(c.room ORDER BY c.name) FILTER (WHERE NOT c.limited),
+    array_agg(c.name ORDER BY c.name) FILTER (WHERE c.limited)
+  INTO v_free, v_free_room, v_limited
+  FROM (
+    SELECT u.name,
+      (t.concurrency IS NOT NULL
+       OR (t.rate_limit IS NOT NULL AND (SELECT count(*) FROM tasks o WHERE o.name = ANY (p_tasks) AND o.rate_key = t.rate_key AND o.rate_limit IS NOT NULL) > 1)
+       OR EXISTS (
+        SELECT 1 FROM jobs k WHERE k.state = 'queued' AND k.task = u.name AND k.concurrency_key IS NOT NULL AND k.run_at <= p_now)) AS limited,
+      CASE WHEN t.rate_limit IS NULL THEN p_max
+           ELSE least(p_max, greatest(0, t.rate_limit - (
+             coalesce((SELECT max(m.cum) FROM rate_marks m WHERE m.bucket = t.rate_key), 0)
+             - coalesce((SELECT m.cum FROM rate_marks m WHERE m.bucket = t.rate_key AND m.at <= p_now - t.rate_period_ms
+                         ORDER BY m.at DESC LIMIT 1), 0))::integer)) END AS room
+    FROM unnest(p_tasks) AS u(name) LEFT JOIN tasks t ON t.name = u.name
+    WHERE t.paused_until IS NULL OR t.paused_until <= p_now
+  ) c;
+  IF v_limited IS NOT NULL THEN
+    v_chosen := choose_limited(v_limited, p_max, p_now);
+  END IF;
+  RETURN QUERY
+  WITH chosen AS (
+    -- The key is checked outside the index scan: `concurrency_key IS NULL` inside it lets the
+    -- planner use jobs_queued_unkeyed_by_time, in run_at order, and read and sort the whole queue
+    -- for every claim (seen once the table had 60,000 jobs: 14 ms a claim, and growing). A keyed
+    -- job among the first p_max costs this claim one job; the next claim takes the locked path.
+    (SELECT f.id, f.priority, f.run_at
+     FROM unnest(coalesce(v_free, '{}'::text[]), coalesce(v_free_room, '{}'::integer[])) AS u(name, room) CROSS JOIN LATERAL (
+       SELECT j.id, j.priority, j.run_at, j.concurrency_key FROM jobs j
+       WHERE j.state = 'queued' AND j.task = u.name AND j.run_at <= p_now
+       ORDER BY j.priority DESC, j.run_at, j.id
+       LIMIT u.room
+       FOR UPDATE SKIP LOCKED) f
+     WHERE f.concurrency_key IS NULL
+     UNION ALL
+     SELECT j.id, j.priority, j.run_at FROM jobs j WHERE j.id = ANY (v_chosen))
+    ORDER BY 2 DESC, 3, 1
+    LIMIT p_max
+  ), claimed AS (
+    -- Through the primary key, whatever the statistics say. The plan is made once and kept: a join
+    -- with `chosen` could be estimated at thousands of rows and done as a scan of the whole table,
+    -- and a plain `state = 'queued'` would let the planner walk the whole queue index looking for
+    -- these ids. IS NOT DISTINCT FROM checks the same thing without offering that index.
+    UPDATE jobs j
+    SET state = 'running', attempt = j.attempt + 1, worker_id = p_worker,
+        lease_token = (random() * 4503599627370495)::bigint, lease_expires_at = p_now + p_lease_ms,
+        started_at = p_now, progress_done = NULL, progress_total = NULL, progress_message = NULL
+    WHERE j.id = ANY (ARRAY(SELECT c.id FROM chosen c)) AND j.state IS NOT DISTINCT FROM 'queued'
+    RETURNING j.id, j.task, j.input, j.input_bytes, j.attempt, j.max_attempts, j.priority, j.timeout_ms,
+      j.batch_id, j.created_at, j.lease_token, j.lease_expires_at, j.run_at, j.unique_key, j.deps_pending IS NOT NULL AS has_dependencies
+  ), marked AS (
+    -- The keys' totals of starts, with the jobs of rate-limited tasks this claim started (the
+    -- keys are locked by choose_limited until commit: no other claim moves them meanwhile).
+    INSERT INTO rate_marks AS m (bucket, at, cum)
+    SELECT t.rate_key, p_now, coalesce((SELECT max(x.cum) FROM rate_marks x WHERE x.bucket = t.rate_key), 0) + count(*)
+    FROM claimed c JOIN tasks t ON t.name = c.task WHERE t.rate_limit IS NOT NULL
+    GROUP BY t.rate_key
+    ON CONFLICT (bucket, at) DO UPDATE SET cum = excluded.cum
+  )
+  SELECT c.id::text, c.task, c.input, c.input_bytes, c.attempt, c.max_attempts, c.priority, c.timeout_ms,
+    c.batch_id::text, c.created_at, c.lease_token::text, c.lease_expires_at, c.unique_key, c.has_dependencies
+  FROM claimed c
+  ORDER BY c.priority DESC, c.run_at, c.id;
+END $$;
+
+CREATE FUNCTION finish_jobs(
+  p_ids bigint[], p_tokens bigint[], p_to text[], p_results text[], p_result_bytes bytea[],
+  p_errors text[], p_run_ats bigint[], p_refunds integer[], p_now bigint,
+  p_worker text, p_tasks text[], p_max integer, p_lease_ms bigint, p_claim_now bigint)
+RETURNS TABLE (kind "char", ord integer, task text, id text, input text, input_bytes bytea, attempt integer,
+  max_attempts integer, priority bigint, timeout_ms bigint, batch_id text, created_at bigint, lease_token text,
+  lease_expires_at bigint, unique_key text, extra jsonb, concurrency_key text, has_dependencies boolean)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+#variable_conflict use_column
+DECLARE
+  v_ords integer[];
+  v_tasks text[];
+  v_keys text[];
+  v_batches bigint[];
+  v_batch_states text[];
+  v_awaited bigint[];
+  b record;
+  s record;
+BEGIN
+  WITH t AS (
+    SELECT * FROM unnest(p_ids, p_tokens, p_to, p_results, p_result_bytes, p_errors, p_run_ats, p_refunds)
+      WITH ORDINALITY AS t(id, token, to_state, result, result_bytes, error, run_at, refund, ord)
+  ), done AS (
+    UPDATE jobs j
+    SET state = t.to_state,
+        result = CASE WHEN t.to_state = 'succeeded' THEN t.result ELSE j.result END,
+        result_bytes = CASE WHEN t.to_state = 'succeeded' THEN t.result_bytes ELSE j.result_bytes END,
+        error = CASE WHEN t.to_state = 'succeeded' THEN NULL ELSE coalesce(t.error, j.error) END,
+        errors = CASE WHEN t.error IS NULL THEN j.errors
+                      WHEN j.errors IS NULL THEN jsonb_build_array(t.error::jsonb)
+                      WHEN jsonb_array_length(j.errors) >= 10 THEN (j.errors - 0) || jsonb_build_array(t.error::jsonb)
+                      ELSE j.errors || jsonb_build_array(t.error::jsonb) END,
+        run_at = CASE WHEN t.to_state = 'queued' THEN t.run_at ELSE j.run_at END,
+        attempt = j.attempt - t.refund,
+        finished_at = CASE WHEN t.to_state = 'queued' THEN NULL ELSE p_now END,
+        -- A finished job keeps the token of the attempt that finished it, so a repeated delivery
+        -- of that outcome is recognised (src/core/transitions.ts); every fence also needs 'running'.
+        lease_token = CASE WHEN t.to_state = 'queued' THEN NULL ELSE j.lease_token END, lease_expires_at = NULL
+    FROM t
+    -- The outcomes drive the join: one look-up in the primary key per outcome. (Joined the other
+    -- way, through `j.id = ANY (p_ids)`, the array was unnested again for every job: 10 ms for 100
+    -- outcomes.) `state = 'running'` would offer the running-jobs index, which holds an entry for
+    -- every job that finished since the last vacuum; IS NOT DISTINCT FROM does not.
+    WHERE j.id = t.id AND j.state IS NOT DISTINCT FROM 'running' AND j.lease_token = t.token
+    RETURNING t.ord, j.id, j.task, j.batch_id, t.to_state, j.concurrency_key, j.has_dependents
+  )
+  SELECT array_agg(d.ord::integer), array_agg(d.task), array_agg(d.concurrency_key),
+    array_agg(d.batch_id) FILTER (WHERE d.batch_id IS NOT NULL AND d.to_state <> 'queued'),
+    array_agg(d.to_state) FILTER (WHERE d.batch_id IS NOT NULL AND d.to_state <> 'queued'),
+    array_agg(d.id ORDER BY d.id) FILTER (WHERE d.has_dependents AND d.to_state <> 'queued')
+  INTO v_ords, v_tasks, v_keys, v_batches, v_batch_states, v_awaited
+  FROM done d;
+
+  RETURN QUERY SELECT 'r'::"char", x.o, x.tk, NULL::text, NULL::text, NULL::bytea, NULL::integer, NULL::integer,
+    NULL::bigint, NULL::bigint, NULL::text, NULL::bigint, NULL::text, NULL::bigint, NULL::text, NULL::jsonb, x.k, NULL::boolean
+  FROM unnest(v_ords, v_tasks, v_keys) AS x(o, tk, k);
+
+  -- Jobs that others wait for settle their edges: released dependents ('q'), and dependents ended
+  -- by an edge's policy ('e'), which count in their batches with the rest, in batch id order.
+  IF v_awaited IS NOT NULL THEN
+    FOR s IN SELECT * FROM settle_dependents(v_awaited, NULL, p_now) LOOP
+      RETURN QUERY SELECT s.kind, NULL::integer, s.task, s.id, NULL::text, NULL::bytea, NULL::integer, NULL::integer,
+        NULL::bigint, NULL::bigint, s.batch_id, NULL::bigint, NULL::text, NULL::bigint, NULL::text,
+        jsonb_build_object('state', s.state, 'runAt', s.run_at, 'error', s.error), NULL::text, NULL::boolean;
+      IF s.kind = 'e' AND s.batch_id IS NOT NULL THEN
+        v_batches := coalesce(v_batches, '{}') || s.batch_id::bigint;
+        v_batch_states := coalesce(v_batch_states, '{}') || s.state;
+      END IF;
+    END LOOP;
+  END IF;
+
+  IF v_batches IS NOT NULL THEN
+    -- In batch id order: finishers touching the same batches lock them in the same order.
+    FOR b IN
+      SELECT x.bid, count(*) FILTER (WHERE x.st = 'succeeded')::integer AS s, count(*) FILTER (WHERE x.st = 'failed')::integer AS f,
+        count(*) FILTER (WHERE x.st = 'cancelled')::integer AS c
+      FROM unnest(v_batches, v_batch_states) AS x(bid, st) GROUP BY x.bid ORDER BY x.bid
+    LOOP
+      RETURN QUERY SELECT 'b'::"char", NULL::integer, NULL::text, NULL::text, NULL::text, NULL::bytea, NULL::integer, NULL::integer,
+        NULL::bigint, NULL::bigint, NULL::text, NULL::bigint, NULL::text, NULL::bigint, NULL::text, to_jsonb(f), NULL::text, NULL::boolean
+      FROM batch_add_finished(b.bid, b.s, b.f, b.c, p_now) f;
+    END LOOP;
+  END IF;
+
+  IF p_max > 0 THEN
+    RETURN QUERY SELECT 'c'::"char", NULL::integer, c.task, c.id, c.input, c.input_bytes, c.attempt, c.max_attempts,
+      c.priority, c.timeout_ms, c.batch_id, c.created_at, c.lease_token, c.lease_expires_at, c.unique_key, NULL::jsonb, NULL::text,
+      c.has_dependencies
+    FROM claim_jobs(p_worker, p_tasks, p_max, p_lease_ms, p_claim_now) c;
+  END IF;
+END $$;

@@ -1,0 +1,2 @@
+-- params: :ids (JSON array)
+DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(:ids))
