@@ -14,12 +14,12 @@ export interface OffloadEvents {
    * `result` as stored: JSON text, raw bytes (Gearman), or null. The events of a job that stops
    * running carry its concurrency key (when known): its slot is free for the next job of that key.
    */
-  'job:succeeded': { id: string; task: string; result: Payload | null; concurrencyKey?: string | null };
+  'job:succeeded': { id: string; task: string; result: Payload | null; concurrencyKey?: string | null; batchId?: string | null };
   /** An attempt failed and the job will run again. */
   'job:retrying': { id: string; task: string; error: JobError; runAt: number; concurrencyKey?: string | null };
   /** The job failed for good. */
-  'job:failed': { id: string; task: string; error: JobError; concurrencyKey?: string | null };
-  'job:cancelled': { id: string; task: string; concurrencyKey?: string | null };
+  'job:failed': { id: string; task: string; error: JobError; concurrencyKey?: string | null; batchId?: string | null };
+  'job:cancelled': { id: string; task: string; concurrencyKey?: string | null; batchId?: string | null };
   /** Released without a counted attempt (retryLater, suspendTask, shutdown). */
   'job:released': { id: string; task: string; runAt: number; concurrencyKey?: string | null };
   'batch:finished': BatchOutcome;

@@ -70,8 +70,8 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
   /** Waiting jobs the store ended because a job they waited for failed or was cancelled. */
   const endedJobs = (jobs: EndedJob[]) => {
     for (const j of jobs) {
-      if (j.state === 'failed') bus.emit('job:failed', { id: j.id, task: j.task, error: JSON.parse(j.error) as JobError });
-      else bus.emit('job:cancelled', { id: j.id, task: j.task });
+      if (j.state === 'failed') bus.emit('job:failed', { id: j.id, task: j.task, error: JSON.parse(j.error) as JobError, batchId: j.batchId });
+      else bus.emit('job:cancelled', { id: j.id, task: j.task, batchId: j.batchId });
     }
   };
 
@@ -114,10 +114,10 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
       if (p.claim && bus.has('job:started'))
         for (const j of r.claimed) bus.emit('job:started', { id: j.id, task: j.task, attempt: j.attempt, workerId: p.claim.workerId });
       p.transitions.forEach((t, i) => {
-        const { ok, task, concurrencyKey } = r.results[i];
+        const { ok, task, concurrencyKey, batchId } = r.results[i];
         if (!ok || task === null) return;
-        if (t.to === 'succeeded') bus.emit('job:succeeded', { id: t.id, task, result: t.result, concurrencyKey });
-        else if (t.to === 'failed') bus.emit('job:failed', { id: t.id, task, error: JSON.parse(t.error) as JobError, concurrencyKey });
+        if (t.to === 'succeeded') bus.emit('job:succeeded', { id: t.id, task, result: t.result, concurrencyKey, batchId });
+        else if (t.to === 'failed') bus.emit('job:failed', { id: t.id, task, error: JSON.parse(t.error) as JobError, concurrencyKey, batchId });
         else if (t.error !== null) bus.emit('job:retrying', { id: t.id, task, error: JSON.parse(t.error) as JobError, runAt: t.runAt, concurrencyKey });
         else bus.emit('job:released', { id: t.id, task, runAt: t.runAt, concurrencyKey });
       });
@@ -148,7 +148,7 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
 
     async cancelBatch(p): Promise<CancelBatchResult> {
       const r = await timed('cancelBatch', () => store.cancelBatch(p));
-      for (const j of r.cancelled) bus.emit('job:cancelled', { id: j.id, task: j.task });
+      for (const j of r.cancelled) bus.emit('job:cancelled', { id: j.id, task: j.task, batchId: j.batchId });
       endedJobs(r.ended);
       enqueued(r.followUps);
       batchesFinished(r.finishedBatches);
@@ -157,7 +157,8 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
 
     async cancelJob(p): Promise<CancelResult> {
       const r = await timed('cancelJob', () => store.cancelJob(p));
-      if (r.previous !== 'cancelled') bus.emit('job:cancelled', { id: r.row.id, task: r.row.task, concurrencyKey: r.row.concurrencyKey });
+      if (r.previous !== 'cancelled')
+        bus.emit('job:cancelled', { id: r.row.id, task: r.row.task, concurrencyKey: r.row.concurrencyKey, batchId: r.row.batchId });
       endedJobs(r.ended);
       enqueued(r.followUps);
       batchesFinished([r.finishedBatch]);
@@ -219,8 +220,8 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
       const r = await timed('reapExpiredLeases', () => store.reapExpiredLeases(p));
       for (const { id, task, attempt, concurrencyKey } of r.requeued)
         bus.emit('job:retrying', { id, task, error: leaseExpiredError(attempt, p.now), runAt: p.now, concurrencyKey });
-      for (const { id, task, attempt, concurrencyKey } of r.failed)
-        bus.emit('job:failed', { id, task, error: leaseExpiredError(attempt, p.now), concurrencyKey });
+      for (const { id, task, attempt, concurrencyKey, batchId } of r.failed)
+        bus.emit('job:failed', { id, task, error: leaseExpiredError(attempt, p.now), concurrencyKey, batchId });
       endedJobs(r.ended);
       enqueued(r.followUps);
       batchesFinished(r.finishedBatches);

@@ -180,6 +180,8 @@ export interface TransitionResult {
   task: string | null;
   /** The job's concurrency key, when the transition took effect (its slot is free again). */
   concurrencyKey: string | null;
+  /** Its batch (or flow), when the transition took effect and it has one. */
+  batchId?: string | null;
 }
 
 export interface FinishResult {
@@ -257,6 +259,7 @@ export interface JobRef {
 export interface ReapedJob extends JobRef {
   attempt: number;
   concurrencyKey: string | null;
+  batchId?: string | null;
 }
 
 export interface ReapResult {

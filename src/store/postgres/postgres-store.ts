@@ -294,7 +294,13 @@ export class PostgresStore implements Store {
       claimed: [],
     };
     for (const r of rows) {
-      if (r.kind === 'r') out.results[r.ord - 1] = { ok: true, task: r.task as string, concurrencyKey: (r.concurrencyKey ?? null) as string | null };
+      if (r.kind === 'r')
+        out.results[r.ord - 1] = {
+          ok: true,
+          task: r.task as string,
+          concurrencyKey: (r.concurrencyKey ?? null) as string | null,
+          batchId: (r.batchId ?? null) as string | null,
+        };
       else if (r.kind === 'b') out.finishedBatches.push(finishedBatch(r.extra as Raw, out.followUps));
       else if (r.kind === 'q' || r.kind === 'e') addSettled([settleRowOf(r)], out);
       else out.claimed.push(claimedJob(r));
@@ -687,7 +693,13 @@ export class PostgresStore implements Store {
       }>(tx, 'reap_expired_leases', [p.now, expired.map((e) => e.id), errors]);
       const failedPerBatch = new Map<number, number>();
       for (const row of rows) {
-        const ref = { id: row.id, task: row.task, attempt: row.attempt, concurrencyKey: row.concurrencyKey };
+        const ref = {
+          id: row.id,
+          task: row.task,
+          attempt: row.attempt,
+          concurrencyKey: row.concurrencyKey,
+          batchId: row.batchId === null ? null : String(row.batchId),
+        };
         if (row.state === 'queued') r.requeued.push(ref);
         else {
           r.failed.push(ref);

@@ -353,7 +353,12 @@ export class SqliteStore implements Store {
       const awaited: number[] = [];
       for (const t of p.transitions) {
         const row = succeeded?.has(t) ? succeeded.get(t) : this.applyTransition(t, p.now);
-        out.results.push({ ok: row !== undefined, task: row?.task ?? null, concurrencyKey: row?.concurrencyKey ?? null });
+        out.results.push({
+          ok: row !== undefined,
+          task: row?.task ?? null,
+          concurrencyKey: row?.concurrencyKey ?? null,
+          batchId: row?.batchId == null ? null : String(row.batchId),
+        });
         if (row?.batchId != null && t.to !== 'queued') {
           const finished = this.countBatchFinished(String(row.batchId), t.to === 'succeeded' ? 1 : 0, t.to === 'failed' ? 1 : 0, 0, p.now, out.followUps);
           if (finished) out.finishedBatches.push(finished);
@@ -802,7 +807,13 @@ export class SqliteStore implements Store {
       const awaited: number[] = [];
       const expired = this.stmt('expired_leases').all({ now: p.now, limit: p.limit }) as Expired[];
       for (const e of expired) {
-        const ref: ReapedJob = { id: String(e.id), task: e.task, attempt: e.attempt, concurrencyKey: e.concurrencyKey };
+        const ref: ReapedJob = {
+          id: String(e.id),
+          task: e.task,
+          attempt: e.attempt,
+          concurrencyKey: e.concurrencyKey,
+          batchId: e.batchId === null ? null : String(e.batchId),
+        };
         const error = JSON.stringify(leaseExpiredError(e.attempt, p.now));
         if (e.attempt >= e.maxAttempts) {
           const failed = this.stmt('fail_job').get({ id: e.id, token: e.leaseToken, error, now: p.now }) as Applied | undefined;

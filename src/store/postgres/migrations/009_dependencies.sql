@@ -213,6 +213,7 @@ DECLARE
   v_ords integer[];
   v_tasks text[];
   v_keys text[];
+  v_batch_of text[];
   v_batches bigint[];
   v_batch_states text[];
   v_awaited bigint[];
@@ -246,16 +247,16 @@ BEGIN
     WHERE j.id = t.id AND j.state IS NOT DISTINCT FROM 'running' AND j.lease_token = t.token
     RETURNING t.ord, j.id, j.task, j.batch_id, t.to_state, j.concurrency_key, j.has_dependents
   )
-  SELECT array_agg(d.ord::integer), array_agg(d.task), array_agg(d.concurrency_key),
+  SELECT array_agg(d.ord::integer), array_agg(d.task), array_agg(d.concurrency_key), array_agg(d.batch_id::text),
     array_agg(d.batch_id) FILTER (WHERE d.batch_id IS NOT NULL AND d.to_state <> 'queued'),
     array_agg(d.to_state) FILTER (WHERE d.batch_id IS NOT NULL AND d.to_state <> 'queued'),
     array_agg(d.id ORDER BY d.id) FILTER (WHERE d.has_dependents AND d.to_state <> 'queued')
-  INTO v_ords, v_tasks, v_keys, v_batches, v_batch_states, v_awaited
+  INTO v_ords, v_tasks, v_keys, v_batch_of, v_batches, v_batch_states, v_awaited
   FROM done d;
 
   RETURN QUERY SELECT 'r'::"char", x.o, x.tk, NULL::text, NULL::text, NULL::bytea, NULL::integer, NULL::integer,
-    NULL::bigint, NULL::bigint, NULL::text, NULL::bigint, NULL::text, NULL::bigint, NULL::text, NULL::jsonb, x.k, NULL::boolean
-  FROM unnest(v_ords, v_tasks, v_keys) AS x(o, tk, k);
+    NULL::bigint, NULL::bigint, x.bt, NULL::bigint, NULL::text, NULL::bigint, NULL::text, NULL::jsonb, x.k, NULL::boolean
+  FROM unnest(v_ords, v_tasks, v_keys, v_batch_of) AS x(o, tk, k, bt);
 
   -- Jobs that others wait for settle their edges: released dependents ('q'), and dependents ended
   -- by an edge's policy ('e'), which count in their batches with the rest, in batch id order.
