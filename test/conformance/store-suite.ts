@@ -439,8 +439,8 @@ export function storeConformance(name: string, factory: StoreFactory): void {
         now: T0,
       });
       assert.deepEqual(r.results, [
-        { ok: true, task: 'email', concurrencyKey: 'acct-1' },
-        { ok: true, task: 'email', concurrencyKey: null },
+        { ok: true, task: 'email', concurrencyKey: 'acct-1', batchId: null },
+        { ok: true, task: 'email', concurrencyKey: null, batchId: null },
         { ok: false, task: null, concurrencyKey: null },
       ]);
     });

@@ -353,12 +353,11 @@ export class SqliteStore implements Store {
       const awaited: number[] = [];
       for (const t of p.transitions) {
         const row = succeeded?.has(t) ? succeeded.get(t) : this.applyTransition(t, p.now);
-        out.results.push({
-          ok: row !== undefined,
-          task: row?.task ?? null,
-          concurrencyKey: row?.concurrencyKey ?? null,
-          batchId: row?.batchId == null ? null : String(row.batchId),
-        });
+        out.results.push(
+          row === undefined
+            ? { ok: false, task: null, concurrencyKey: null }
+            : { ok: true, task: row.task, concurrencyKey: row.concurrencyKey, batchId: row.batchId == null ? null : String(row.batchId) },
+        );
         if (row?.batchId != null && t.to !== 'queued') {
           const finished = this.countBatchFinished(String(row.batchId), t.to === 'succeeded' ? 1 : 0, t.to === 'failed' ? 1 : 0, 0, p.now, out.followUps);
           if (finished) out.finishedBatches.push(finished);
