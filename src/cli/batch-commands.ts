@@ -73,7 +73,18 @@ function jobOf(value: unknown, where: string): SubmitItem {
 
 /** Shows the batch's progress until it has finished, then its outcome and failures; sets the exit code. */
 async function watch(o: Output, offload: Offload, id: string, timeoutMs?: number): Promise<void> {
-  const batch = await watchUntilFinished<Batch>(
+  const batch = await watchBatch(o, offload, id, timeoutMs);
+  const failures = batch.ok ? [] : await offload.batchFailures(id);
+  printBatch(o, batch, failures);
+  if (!batch.ok) process.exitCode = 1;
+}
+
+/**
+ * Shows a batch's (or a flow's) progress, labelled `batch ID` or `flow ID`, until it has finished
+ * (nothing with --json); resolves to it finished, or throws WAIT_TIMEOUT after `timeoutMs`.
+ */
+export function watchBatch(o: Output, offload: Offload, id: string, timeoutMs?: number, kind: 'batch' | 'flow' = 'batch'): Promise<Batch> {
+  return watchUntilFinished<Batch>(
     {
       read: () => offload.getBatch(id),
       wait: (ms) => untilDoneOr(offload.waitForBatch(id, { timeoutMs: ms })),
@@ -81,12 +92,9 @@ async function watch(o: Output, offload: Offload, id: string, timeoutMs?: number
       figures,
       timedOut: () => new WaitTimeoutError(id, timeoutMs!, 'batch'),
     },
-    o.json ? undefined : new ProgressView(`batch ${id}`),
+    o.json ? undefined : new ProgressView(`${kind} ${id}`),
     timeoutMs,
   );
-  const failures = batch.ok ? [] : await offload.batchFailures(id);
-  printBatch(o, batch, failures);
-  if (!batch.ok) process.exitCode = 1;
 }
 
 function figures(b: Batch) {

@@ -19,6 +19,7 @@ import { exitOnSignals } from '../server/signals.js';
 import { DEFAULT_STORE_URL, redact } from '../store/url.js';
 import { addBatchCommands } from './batch-commands.js';
 import { duration } from './duration.js';
+import { addFlowCommands } from './flow-commands.js';
 import { parseListenAddress } from './listen-address.js';
 import { loadAll } from './load-tasks.js';
 import { type Output, printCounts, printError, printJob, printJobs, printTokens, processOutput } from './output.js';
@@ -399,6 +400,7 @@ program
 addTaskCommands(program, { output, withOffload });
 addScheduleCommands(program, { output, withOffload, parseInput, int });
 addBatchCommands(program, { output, withOffload, int });
+addFlowCommands(program, { output, withOffload, int });
 
 const token = program.command('token').description('API tokens for the HTTP API: create (prints the secret once), list, revoke');
 
