@@ -24,6 +24,7 @@ import { type HttpApiOptions, resolveHttpOptions } from './options.js';
 import { agentRoutes } from './routes/agents.js';
 import { batchRoutes } from './routes/batches.js';
 import { eventRoutes } from './routes/events.js';
+import { flowRoutes } from './routes/flows.js';
 import { jobRoutes } from './routes/jobs.js';
 import { metaRoutes } from './routes/meta.js';
 import { scheduleRoutes } from './routes/schedules.js';
@@ -78,6 +79,7 @@ export async function buildApi(offload: Offload, opts: HttpApiOptions & { logger
   const ctx: ApiContext = { offload, options, longRequests: new LongRequests(options.maxOpenLongPolls), agents: new AgentRegistry(offload) };
   jobRoutes(app, ctx);
   batchRoutes(app, ctx);
+  flowRoutes(app, ctx);
   agentRoutes(app, ctx);
   taskRoutes(app, ctx);
   scheduleRoutes(app, ctx);

@@ -55,6 +55,9 @@ const SCOPE_OF: Record<string, string> = {
   'POST /v1/jobs/finish': 'work',
   'POST /v1/batches': 'submit',
   'GET /v1/batches/{id}': 'read (submit too)',
+  'POST /v1/flows': 'submit',
+  'GET /v1/flows/{id}': 'read (submit too)',
+  'POST /v1/flows/{id}/cancel': 'admin',
   'GET /v1/tasks': 'read (submit too)',
   'DELETE /v1/tasks/{task}/jobs': 'admin',
   'PUT /v1/tasks/{task}': 'work (its tasks)',
@@ -73,7 +76,7 @@ const SCOPE_OF: Record<string, string> = {
   'GET /openapi.json': 'any',
 };
 
-const ORDER = ['jobs', 'agents', 'batches', 'tasks', 'schedules', 'workers', 'events', 'meta'];
+const ORDER = ['jobs', 'agents', 'batches', 'flows', 'tasks', 'schedules', 'workers', 'events', 'meta'];
 
 export function renderHttpReference(doc: Schema): string {
   const out = [PREAMBLE];

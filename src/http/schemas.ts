@@ -3,6 +3,7 @@
  * types (through the TypeBox type provider) and are the OpenAPI document (GET /openapi.json).
  */
 import { type Static, type TSchema, Type } from 'typebox';
+import { MAX_DEPENDENCIES } from '../core/dependencies.js';
 import { JOB_STATES } from '../core/job.js';
 
 // ---- building blocks ----------------------------------------------------------------------------
@@ -152,7 +153,41 @@ const submitFields = {
   timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 2 ** 31 })),
 };
 
-export const SubmitJobBody = Type.Object(submitFields, { additionalProperties: false, description: 'One job to submit.' });
+// ---- dependencies ---------------------------------------------------------------------------------
+
+export const DependencyPolicySchema = Type.Union([Type.Literal('cancel'), Type.Literal('fail'), Type.Literal('run')], {
+  description: 'When a job waited for fails or is cancelled: cancel the waiting job (default), fail it (DEPENDENCY_FAILED), or run it anyway.',
+});
+const DependencyName = Type.String({ minLength: 1, maxLength: 100, description: 'The name the waiting job knows it by (its handler reads the result by it).' });
+export const StepName = Type.String({
+  pattern: '^[A-Za-z0-9_.:-]{1,100}$',
+  maxLength: 100,
+  description: "A step's name: 1–100 letters, digits, '_', '.', ':' or '-'.",
+  examples: ['fetch'],
+});
+const JobEdgeSchema = Type.Object(
+  { job: JobId, name: Type.Optional(DependencyName), onFailure: Type.Optional(DependencyPolicySchema) },
+  { additionalProperties: false, description: 'A job stored before, with a name and a policy of its own.' },
+);
+
+export const AfterSchema = Type.Union(
+  [
+    Type.Array(Type.Union([JobId, JobEdgeSchema]), { maxItems: MAX_DEPENDENCIES, description: 'Job ids, or { job, name?, onFailure? }.' }),
+    Type.Record(Type.String(), JobId, { maxProperties: MAX_DEPENDENCIES, description: 'Names to job ids: { "fetch": "41" }.' }),
+  ],
+  {
+    description:
+      'Jobs this one waits for: it is stored `waiting` and queued once they have all succeeded, and its handler sees them in its dependencies. ' +
+      'A job id that does not exist is 404 UNKNOWN_DEPENDENCY and nothing is stored.',
+  },
+);
+
+const dependencyFields = {
+  after: Type.Optional(AfterSchema),
+  onDependencyFailure: Type.Optional(DependencyPolicySchema),
+};
+
+export const SubmitJobBody = Type.Object({ ...submitFields, ...dependencyFields }, { additionalProperties: false, description: 'One job to submit.' });
 export type SubmitJobBody = Static<typeof SubmitJobBody>;
 
 export const SubmitBody = Type.Union([
@@ -241,6 +276,23 @@ export const ClaimBody = Type.Object(
 );
 export type ClaimBody = Static<typeof ClaimBody>;
 
+export const DependencySchema = Type.Object(
+  {
+    id: JobId,
+    name: Type.Union([Type.String(), Type.Null()], { description: 'Its step name in the flow, or the name given in `after`; else null.' }),
+    task: Type.String(),
+    state: JobStateSchema,
+    result: Type.Unknown({ description: 'Its result when it succeeded (JSON; bytes that are not UTF-8 as {"$base64": …}), else null.' }),
+    error: Type.Union([Type.Object({ message: Type.String(), code: Type.Optional(Type.String()) }), Type.Null()], {
+      description: 'Its last error when it failed, else null.',
+    }),
+    policy: DependencyPolicySchema,
+  },
+  {
+    description: "A job the claimed job waited for, as its handler sees it. `result` and `error` are null when the agent's token may not use that job's task.",
+  },
+);
+
 export const ClaimedJobSchema = Type.Object({
   id: JobId,
   task: Type.String(),
@@ -254,6 +306,11 @@ export const ClaimedJobSchema = Type.Object({
   leaseToken: LeaseToken,
   leaseExpiresAt: Iso,
   uniqueKey: Type.Union([Type.String(), Type.Null()], { description: 'The unique key the job was submitted with, if any.' }),
+  dependencies: Type.Optional(
+    Type.Array(DependencySchema, {
+      description: 'For a job that waited for others: what each of them did (absent for a job that waited for none).',
+    }),
+  ),
 });
 
 export const ClaimResponse = Type.Object({ jobs: Type.Array(ClaimedJobSchema, { description: 'Empty when nothing became runnable within waitMs.' }) });
@@ -393,6 +450,75 @@ const Failures = Type.Array(BatchFailureSchema, {
 });
 export const BatchCreatedResponse = Type.Object({ batch: BatchSchema, jobs: Type.Array(JobSchema), failures: Failures });
 export const BatchResponse = Type.Object({ batch: BatchSchema, failures: Failures });
+
+// ---- flows --------------------------------------------------------------------------------------
+
+export const FlowId = Type.String({
+  pattern: '^[1-9][0-9]{0,18}$',
+  maxLength: 19,
+  description: 'A flow id (a flow is a batch): a positive integer, as a string.',
+  examples: ['7'],
+});
+export const FlowParams = Type.Object({ id: FlowId }, { additionalProperties: false });
+
+const FlowEdgeSchema = Type.Union(
+  [StepName, Type.Object({ step: StepName, onFailure: Type.Optional(DependencyPolicySchema) }, { additionalProperties: false }), JobEdgeSchema],
+  { description: 'Another step by name, { step, onFailure }, or a job stored before: { job, name?, onFailure? }.' },
+);
+
+const FlowStepBody = Type.Object(
+  {
+    task: TaskName,
+    input: Type.Optional(submitFields.input),
+    after: Type.Optional(Type.Array(FlowEdgeSchema, { maxItems: 1000, description: 'What the step waits for (default nothing: it is queued at once).' })),
+    priority: submitFields.priority,
+    runAt: submitFields.runAt,
+    delayMs: submitFields.delayMs,
+    uniqueKey: submitFields.uniqueKey,
+    concurrencyKey: submitFields.concurrencyKey,
+    maxAttempts: submitFields.maxAttempts,
+    timeoutMs: submitFields.timeoutMs,
+  },
+  { additionalProperties: false, description: 'One step: the job to run and what it waits for.' },
+);
+export type FlowStepBody = Static<typeof FlowStepBody>;
+
+export const FlowBody = Type.Object(
+  {
+    title: Type.Optional(Type.String({ maxLength: 500 })),
+    steps: Type.Record(Type.String(), FlowStepBody, {
+      description:
+        'The steps by name, in any order: `{ "fetch": { "task": "…" }, "parse": { "task": "…", "after": ["fetch"] } }`. ' +
+        'At most maxJobsPerRequest (default 1000) steps; a step naming one that does not exist, or steps waiting for each other in a cycle, are 400 INVALID_FLOW.',
+    }),
+    onFinish: BatchBody.properties.onFinish,
+    onDependencyFailure: Type.Optional(DependencyPolicySchema),
+  },
+  { additionalProperties: false },
+);
+export type FlowBody = Static<typeof FlowBody>;
+
+export const FlowStepSchema = Type.Object(
+  {
+    step: Type.String(),
+    id: JobId,
+    task: Type.String(),
+    state: JobStateSchema,
+    after: Type.Array(Type.String(), { description: 'The steps (or, for jobs outside the flow, the job ids) it waits for.' }),
+    waitingFor: Type.Union([Type.Integer(), Type.Null()], { description: 'While waiting: how many of those have not finished.' }),
+    error: Type.Union([JobErrorSchema, Type.Null()]),
+    startedAt: NullableIso,
+    finishedAt: NullableIso,
+  },
+  { description: "One step of a flow: its job's state and what it waits for." },
+);
+const FlowSteps = Type.Array(FlowStepSchema, { description: 'Every step, each after the steps it waits for.' });
+export const FlowCreatedResponse = Type.Object({ flow: BatchSchema, steps: FlowSteps, jobs: Type.Array(JobSchema), failures: Failures });
+export const FlowResponse = Type.Object({ flow: BatchSchema, steps: FlowSteps, failures: Failures });
+export const FlowCancelResponse = Type.Object({
+  cancelled: Type.Integer({ description: 'How many steps were cancelled (waiting or queued ones; running steps finish).' }),
+  flow: BatchSchema,
+});
 
 export const TaskCountsSchema = Type.Object({
   task: Type.String(),
@@ -616,6 +742,13 @@ export const EventsQuery = Type.Object(
         description: 'Comma-separated task names or patterns (* is a wildcard); absent: every task the token may read.',
       }),
     ),
+    batch: Type.Optional(
+      Type.String({
+        pattern: '^[1-9][0-9]{0,18}$',
+        maxLength: 19,
+        description: "A batch or flow id: only its jobs' events, `batch:progress` as they finish, and its `batch:finished`.",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -638,4 +771,6 @@ export const NAMED_SCHEMAS: Record<string, TSchema> = {
   TaskCounts: TaskCountsSchema,
   Schedule: ScheduleSchema,
   Worker: WorkerSchema,
+  FlowStep: FlowStepSchema,
+  Dependency: DependencySchema,
 };

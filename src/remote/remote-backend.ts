@@ -5,12 +5,13 @@
  * claims long-poll, so the server wakes the worker when work arrives.
  */
 import type { Clock } from '../core/clock.js';
+import type { DependencyPolicy } from '../core/dependencies.js';
 import { isOffloadError } from '../core/errors.js';
-import { decodePayload, type JobError, payloadToJson } from '../core/job.js';
+import { decodePayload, type JobError, type JobState, payloadToJson } from '../core/job.js';
 import type { Logger } from '../core/logger.js';
 import type { ResolvedTaskSettings } from '../core/task.js';
 import { type CommitTarget, GroupCommit } from '../store/group-commit.js';
-import type { ClaimedJob, ClaimParams, Touch, Transition, TransitionResult } from '../store/store.js';
+import type { ClaimedJob, ClaimParams, DependencyRow, Touch, Transition, TransitionResult } from '../store/store.js';
 import type { WorkerBackend } from '../worker/backend.js';
 import type { LostLease } from '../worker/lease-keeper.js';
 import { type ApiClient, isTransient } from './api-client.js';
@@ -34,6 +35,19 @@ interface ClaimedJson {
   leaseToken: string;
   leaseExpiresAt: string;
   uniqueKey?: string | null;
+  /** Sent for a job that waited for others: what each of them did. */
+  dependencies?: DependencyJson[];
+}
+
+/** A job a claimed job waited for, as the API sends it. */
+interface DependencyJson {
+  id: string;
+  name: string | null;
+  task: string;
+  state: JobState;
+  result: unknown;
+  error: { message: string; code?: string } | null;
+  policy: DependencyPolicy;
 }
 
 const MAX_CLAIM = 100;
@@ -242,6 +256,22 @@ function claimedJob(j: ClaimedJson): ClaimedJob {
     leaseToken: j.leaseToken,
     leaseExpiresAt: Date.parse(j.leaseExpiresAt),
     uniqueKey: j.uniqueKey ?? null,
+    // The server sends what the job waited for with the claim: the worker has nothing to read.
+    ...(j.dependencies && { hasDependencies: true, dependencies: j.dependencies.map((d) => dependencyRow(j.id, d)) }),
+  };
+}
+
+/** A dependency as the handler's ctx.dependencies is built from: result and error as JSON text. */
+function dependencyRow(jobId: string, d: DependencyJson): DependencyRow {
+  return {
+    jobId,
+    depId: d.id,
+    name: d.name,
+    policy: d.policy,
+    task: d.task,
+    state: d.state,
+    result: d.result === null || d.result === undefined ? null : JSON.stringify(d.result),
+    error: d.error === null || d.error === undefined ? null : JSON.stringify(d.error),
   };
 }
 

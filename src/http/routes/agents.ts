@@ -4,10 +4,10 @@ import { unmapped } from '../../auth/allow-list.js';
 import { isTaskRestricted } from '../../auth/permissions.js';
 import type { AgentOutcome, ClaimOptions } from '../../client/leases.js';
 import { isOffloadError, JobNotFoundError, LeaseLostError, type OffloadError } from '../../core/errors.js';
-import { decodePayload, payloadToJson } from '../../core/job.js';
 import type { ClaimedJob } from '../../store/store.js';
 import { requireTask } from '../access.js';
 import { type Api, type ApiContext, holdLongRequest, iso } from '../context.js';
+import { claimedJobsJson } from '../dependencies.js';
 import {
   ClaimBody,
   ClaimResponse,
@@ -82,7 +82,8 @@ export function agentRoutes(app: Api, ctx: ApiContext): void {
         summary: 'Claim runnable jobs of the given tasks, each with a lease token',
         description:
           'When none is runnable and `waitMs` > 0, holds the request until one is (woken by submissions, not by polling) or `waitMs` ' +
-          '(capped by the server, 60 s by default) passes; then `jobs` may be empty. Heartbeat each job before `leaseExpiresAt`, then complete, fail or release it.',
+          '(capped by the server, 60 s by default) passes; then `jobs` may be empty. Heartbeat each job before `leaseExpiresAt`, then complete, fail or release it. ' +
+          'A job that waited for others (`after`, a step of a flow) comes with `dependencies`: each job it waited for, its name, state, result and error.',
         tags: ['agents'],
         body: ClaimBody,
         response: { 200: ClaimResponse, ...errors },
@@ -92,7 +93,7 @@ export function agentRoutes(app: Api, ctx: ApiContext): void {
       const claimOptions = await claimOptionsOf(request, request.body);
       const waitMs = Math.min(request.body.waitMs ?? 0, options.maxLongPollMs);
       const jobs = waitMs === 0 ? await offload.claim(claimOptions) : await claimHeld(request, reply, claimOptions, waitMs);
-      return { jobs: jobs.map(claimedJson) };
+      return { jobs: await claimedJobsJson(request, offload, jobs) };
     },
   );
 
@@ -130,7 +131,7 @@ export function agentRoutes(app: Api, ctx: ApiContext): void {
       });
       const waitMs = Math.min(claim?.waitMs ?? 0, options.maxLongPollMs);
       const jobs = claimOptions && waitMs > 0 ? await claimHeld(request, reply, claimOptions, waitMs, r.claimed) : r.claimed;
-      return { results, jobs: jobs.map(claimedJson) };
+      return { results, jobs: await claimedJobsJson(request, offload, jobs) };
     },
   );
 
@@ -270,21 +271,4 @@ export function agentRoutes(app: Api, ctx: ApiContext): void {
 function defaultWorkerId(request: FastifyRequest): string {
   const who = request.principal.name ?? 'local';
   return `http:${who}@${unmapped(request.ip)}`.replace(/[^A-Za-z0-9_.:@/-]/g, '_').slice(0, 200);
-}
-
-function claimedJson(j: ClaimedJob) {
-  return {
-    id: j.id,
-    task: j.task,
-    input: payloadToJson(decodePayload(j.input)),
-    attempt: j.attempt,
-    maxAttempts: j.maxAttempts,
-    priority: j.priority,
-    timeoutMs: j.timeoutMs,
-    batchId: j.batchId,
-    createdAt: iso(j.createdAt),
-    leaseToken: j.leaseToken,
-    leaseExpiresAt: iso(j.leaseExpiresAt),
-    uniqueKey: j.uniqueKey,
-  };
 }

@@ -4,6 +4,7 @@ import { BatchNotFoundError, InvalidRequestError, WaitTimeoutError } from '../..
 import type { Offload } from '../../offload.js';
 import { requireTask } from '../access.js';
 import { type Api, type ApiContext, holdLongRequest, originOf, readJobs } from '../context.js';
+import { afterOf, dependencyIds, requireDependencyTasks } from '../dependencies.js';
 import { BatchBody, BatchCreatedResponse, BatchParams, BatchResponse, errorResponses, SubmitHeaders, WaitQuery } from '../schemas.js';
 
 const errors = errorResponses(400, 401, 403, 404, 413, 415, 422, 429);
@@ -21,7 +22,8 @@ export function batchRoutes(app: Api, ctx: ApiContext): void {
           'All jobs are stored in one transaction, or none. Read progress with GET /v1/batches/:id or the batch:finished event. ' +
           '200 with the batch an earlier submission with the same Idempotency-Key stored. ' +
           'With `?wait=SECONDS` (a foreground batch): 200 once every job has finished, with `batch.ok` and the failures listed, ' +
-          'or 202 with the batch as it stands when the wait ends.',
+          'or 202 with the batch as it stands when the wait ends. A job may wait for jobs stored before (`after`, as in POST /v1/jobs); ' +
+          'for jobs that wait for each other, submit a flow (POST /v1/flows).',
         tags: ['batches'],
         headers: SubmitHeaders,
         querystring: WaitQuery,
@@ -35,10 +37,16 @@ export function batchRoutes(app: Api, ctx: ApiContext): void {
         throw new InvalidRequestError('body.jobs', `has ${b.jobs.length} jobs; at most ${options.maxJobsPerRequest} are accepted per request`);
       for (const j of b.jobs) requireTask(request, j.task);
       if (b.onFinish) requireTask(request, b.onFinish.task);
+      const afters = b.jobs.map((j, i) => afterOf(j.after, `body.jobs[${i}].after`));
+      await requireDependencyTasks(request, offload, afters.flatMap(dependencyIds));
       const origin = originOf(request.principal);
       const { task: _t, input: _i, ...finishOptions } = b.onFinish ?? { task: '' };
       const handle = await offload.batch(
-        b.jobs.map(({ task, input, ...rest }) => ({ task, input, options: { ...rest, origin } })),
+        b.jobs.map(({ task, input, after: _a, onDependencyFailure, ...rest }, i) => ({
+          task,
+          input,
+          options: { ...rest, origin, ...(afters[i] !== undefined && { after: afters[i], onDependencyFailure }) },
+        })),
         {
           title: b.title,
           idempotencyKey: request.headers['idempotency-key'],
@@ -100,7 +108,7 @@ export function batchRoutes(app: Api, ctx: ApiContext): void {
 }
 
 /** True when the batch finished within `ms`; false when the wait ended first (or the client left). */
-async function waitForBatch(offload: Offload, id: string, ms: number, signal: AbortSignal): Promise<boolean> {
+export async function waitForBatch(offload: Offload, id: string, ms: number, signal: AbortSignal): Promise<boolean> {
   try {
     await offload.waitForBatch(id, { timeoutMs: ms, signal });
     return true;
@@ -110,6 +118,6 @@ async function waitForBatch(offload: Offload, id: string, ms: number, signal: Ab
   }
 }
 
-async function failuresOf(offload: Offload, batch: Batch): Promise<BatchFailure[]> {
+export async function failuresOf(offload: Offload, batch: Batch): Promise<BatchFailure[]> {
   return batch.state === 'finished' && !batch.ok ? offload.batchFailures(batch.id) : [];
 }

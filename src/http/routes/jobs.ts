@@ -6,6 +6,7 @@ import { isFinished } from '../../core/job.js';
 import type { Offload } from '../../offload.js';
 import { requireTask } from '../access.js';
 import { type Api, type ApiContext, holdLongRequest, type JobJson, jobJson, originOf, readJobs } from '../context.js';
+import { afterOf, dependencyIds, requireDependencyTasks } from '../dependencies.js';
 import {
   errorResponses,
   JobListResponse,
@@ -35,7 +36,10 @@ export function jobRoutes(app: Api, ctx: ApiContext): void {
           '201 with the new job; 200 with the existing job when its unique key matched one that is queued or running, ' +
           'or with the jobs an earlier submission with the same Idempotency-Key stored. ' +
           'With `?wait=SECONDS`: 200 with the finished job(s), or 202 with them as they stand when the wait ends. ' +
-          'An array body answers `{jobs, deduplicated}`: all are stored, or none.',
+          'An array body answers `{jobs, deduplicated}`: all are stored, or none. ' +
+          'With `after` (job ids, `{ job, name?, onFailure? }`, or `{ name: id }`), the job is stored `waiting` and queued once every job it names has succeeded; ' +
+          "`onDependencyFailure` (or each edge's `onFailure`) says what happens when one fails or is cancelled: cancel (default), fail or run. " +
+          'A job that does not exist is 404 UNKNOWN_DEPENDENCY and nothing is stored; a token narrowed to some tasks may only wait for jobs of its tasks.',
         tags: ['jobs'],
         headers: SubmitHeaders,
         querystring: WaitQuery,
@@ -49,14 +53,16 @@ export function jobRoutes(app: Api, ctx: ApiContext): void {
       if (items.length > options.maxJobsPerRequest)
         throw new InvalidRequestError('body', `has ${items.length} jobs; at most ${options.maxJobsPerRequest} are accepted per request`);
       for (const it of items) requireTask(request, it.task);
+      const afters = items.map((it, i) => afterOf(it.after, many ? `body[${i}].after` : 'body.after'));
+      await requireDependencyTasks(request, offload, afters.flatMap(dependencyIds));
       const origin = originOf(request.principal);
       const idempotencyKey = request.headers['idempotency-key'];
       const handles = many
         ? await offload.enqueueMany(
-            items.map((it) => ({ task: it.task, input: it.input, options: enqueueOptions(it, origin) })),
+            items.map((it, i) => ({ task: it.task, input: it.input, options: enqueueOptions(it, origin, afters[i]) })),
             { idempotencyKey },
           )
-        : [await offload.enqueue(items[0]!.task, items[0]!.input, { ...enqueueOptions(items[0]!, origin), idempotencyKey })];
+        : [await offload.enqueue(items[0]!.task, items[0]!.input, { ...enqueueOptions(items[0]!, origin, afters[0]), idempotencyKey })];
       const ids = handles.map((h) => h.id);
       const replayed = handles.some((h) => h.replayed);
       if (replayed) void reply.header('idempotent-replayed', 'true');
@@ -153,8 +159,9 @@ export function jobRoutes(app: Api, ctx: ApiContext): void {
   }
 }
 
-function enqueueOptions(it: SubmitJobBody, origin: string): EnqueueOptions {
+function enqueueOptions(it: SubmitJobBody, origin: string, after: EnqueueOptions['after']): EnqueueOptions {
   return {
+    ...(after !== undefined && { after, onDependencyFailure: it.onDependencyFailure }),
     priority: it.priority,
     runAt: it.runAt,
     delayMs: it.delayMs,

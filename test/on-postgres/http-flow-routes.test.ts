@@ -1,0 +1,5 @@
+// http/flow-routes.test.ts, run again on PostgreSQL (a schema of its own per test).
+import { postgresReady } from '../helpers/postgres.js';
+
+process.env.OFFLOAD_TEST_STORE = 'postgres';
+if (await postgresReady('http/flow-routes on PostgreSQL')) await import('../http/flow-routes.test.js');
