@@ -20,7 +20,10 @@ claiming, lets running jobs finish for ``shutdown_timeout`` seconds and releases
 server cannot be reached it logs and retries with backoff; it never stops on its own.
 
 ``Client(url, token)`` submits jobs and reads them back: ``submit(task, input, wait=30)``,
-``get(id)``, ``run(task, input)``.
+``get(id)``, ``run(task, input)``; jobs that wait for others (``submit(..., after=[job])``) and
+flows of named steps (``flow({'fetch': {...}, 'parse': {..., 'after': ['fetch']}})``, ``get_flow``,
+``cancel_flow``). A handler of a job that waited for others reads what they did in
+``ctx.dependencies`` and ``ctx.result_of('fetch')``.
 
 HTTP goes through ``http.client`` (what ``urllib`` is built on) rather than ``urllib.request``:
 one kept-alive connection per thread, and a claim waiting on the server can be cut short at stop
@@ -117,6 +120,8 @@ _OPTION_NAMES = {
     'priority': 'priority', 'run_at': 'runAt', 'delay_ms': 'delayMs', 'unique_key': 'uniqueKey',
     'concurrency_key': 'concurrencyKey', 'max_attempts': 'maxAttempts', 'timeout_ms': 'timeoutMs',
 }
+# The API's own names are taken too (a flow's steps are often written as the API takes them).
+_OPTION_FIELDS = frozenset(_OPTION_NAMES.values())
 
 
 # While handlers run, a claim waits on the server at most this long (seconds): their outcomes,
@@ -160,7 +165,7 @@ class Client(object):
 
     # -- producers --
 
-    def submit(self, task, input=None, wait=None, idempotency_key=None, **options):
+    def submit(self, task, input=None, wait=None, idempotency_key=None, after=None, on_dependency_failure=None, **options):
         """Submits a job and returns it (a dict, the shape of the CLI's --json).
 
         ``wait=SECONDS`` holds the request until the job finishes or the wait ends; the job comes
@@ -171,20 +176,69 @@ class Client(object):
         ``idempotency_key``: the job is stored once however often it is sent within 24 hours, so a
         submit whose answer was lost (the server unreachable or unavailable) is sent again, up to
         three times, and returns the job the first delivery stored.
+
+        ``after``: jobs to wait for -- a job (or its id), a list of jobs, ids or ``{'job': id, 'name':
+        ..., 'onFailure': ...}``, or a dict naming them (``{'fetch': job}``: the handler reads
+        ``ctx.result_of('fetch')``). The job is stored ``waiting`` and queued once they have all
+        succeeded. ``on_dependency_failure``: when one fails or is cancelled, ``'cancel'`` this job
+        (default), ``'fail'`` it, or ``'run'`` it anyway.
         """
         body = {'task': task, 'input': input}
-        for name, value in options.items():
-            if name not in _OPTION_NAMES:
-                raise TypeError('submit() got an unknown option %r (known: %s)' % (name, ', '.join(sorted(_OPTION_NAMES))))
-            if value is not None:
-                body[_OPTION_NAMES[name]] = value
-        path = '/v1/jobs' + _wait_query(wait)
+        body.update(_options_body('submit', options))
+        if after is not None:
+            body['after'] = _after_body(after)
+        if on_dependency_failure is not None:
+            body['onDependencyFailure'] = on_dependency_failure
+        return self._submit('/v1/jobs' + _wait_query(wait), body, wait, idempotency_key)['job']
+
+    def flow(self, steps, title=None, wait=None, on_finish=None, on_dependency_failure=None, idempotency_key=None):
+        """Submits a flow: named steps that wait for each other, stored at once (all or nothing).
+
+        ``steps`` maps step names to ``{'task', 'input', 'after': [step names, {'step', 'onFailure'}
+        or {'job', 'name', 'onFailure'}], ...options}`` (options as ``submit`` takes them, e.g.
+        ``max_attempts``). Returns ``{'flow', 'steps', 'jobs', 'failures'}``: the flow (a batch with
+        ``kind`` 'flow'), every step's state, the steps' jobs. ``wait=SECONDS`` holds the request
+        until the flow has finished or the wait ends (look at ``answer['flow']['state']``).
+        ``on_finish``: ``{'task', 'input'}`` enqueued once every step has finished. A cycle or a
+        step waiting for one that does not exist is OffloadError INVALID_FLOW; nothing is stored.
+        """
+        if not isinstance(steps, dict) or not steps:
+            raise ValueError('steps must be a non-empty dict of step name -> {"task", "input", "after"}')
+        body = {'steps': {}}
+        for name, step in steps.items():
+            if not isinstance(step, dict) or 'task' not in step:
+                raise ValueError('step %r must be a dict with a "task"' % (name,))
+            known = {'task', 'input', 'after'}
+            out = {'task': step['task']}
+            if 'input' in step:
+                out['input'] = step['input']
+            if step.get('after') is not None:
+                out['after'] = [_edge_body(e) for e in step['after']]
+            out.update(_options_body('flow', {k: v for k, v in step.items() if k not in known}))
+            body['steps'][str(name)] = out
+        if title is not None:
+            body['title'] = title
+        if on_finish is not None:
+            body['onFinish'] = dict(on_finish)
+        if on_dependency_failure is not None:
+            body['onDependencyFailure'] = on_dependency_failure
+        return self._submit('/v1/flows' + _wait_query(wait), body, wait, idempotency_key)
+
+    def get_flow(self, flow_id, wait=None):
+        """A flow and every step's state, in one read: ``{'flow', 'steps', 'failures'}``; ``wait=SECONDS`` holds until it has finished or the wait ends."""
+        return self.request('GET', '/v1/flows/%s%s' % (_job_id(flow_id, 'flow'), _wait_query(wait)), hold=wait or 0)
+
+    def cancel_flow(self, flow_id):
+        """Cancels the steps of a flow that have not started (an admin token): ``{'cancelled': n, 'flow'}``."""
+        return self.request('POST', '/v1/flows/%s/cancel' % _job_id(flow_id, 'flow'))
+
+    def _submit(self, path, body, wait, idempotency_key):
         if idempotency_key is None:
-            return self.request('POST', path, body, hold=wait or 0)['job']
+            return self.request('POST', path, body, hold=wait or 0)
         headers = {'Idempotency-Key': str(idempotency_key)}
         for delay in _SUBMIT_RETRY_DELAYS:
             try:
-                return self.request('POST', path, body, hold=wait or 0, headers=headers)['job']
+                return self.request('POST', path, body, hold=wait or 0, headers=headers)
             except OffloadError as err:
                 if delay is None or not is_transient(err):
                     raise
@@ -354,14 +408,56 @@ class Client(object):
         conn.close()
 
 
+def _options_body(call, options):
+    body = {}
+    for name, value in options.items():
+        field = _OPTION_NAMES.get(name) or (name if name in _OPTION_FIELDS else None)
+        if field is None:
+            raise TypeError('%s() got an unknown option %r (known: %s)' % (call, name, ', '.join(sorted(_OPTION_NAMES))))
+        if value is not None:
+            body[field] = value
+    return body
+
+
+def _job_ref(ref):
+    """A job given as a job (a dict with its id) or as an id."""
+    if isinstance(ref, dict) and 'id' in ref:
+        ref = ref['id']
+    return _job_id(ref)
+
+
+def _after_body(after):
+    """``after`` as the API takes it: a list of ids or ``{'job', 'name', 'onFailure'}``, or a dict of names to ids."""
+    if isinstance(after, dict) and 'id' not in after and 'job' not in after:
+        return {str(name): _job_ref(ref) for name, ref in after.items()}
+    if not isinstance(after, (list, tuple)):
+        after = [after]
+    out = []
+    for ref in after:
+        if isinstance(ref, dict) and 'job' in ref:
+            edge = dict(ref)
+            edge['job'] = _job_ref(ref['job'])
+            out.append(edge)
+        else:
+            out.append(_job_ref(ref))
+    return out
+
+
+def _edge_body(edge):
+    """One entry of a step's ``after``: a step name, ``{'step', 'onFailure'}``, or a job stored before ``{'job', 'name', 'onFailure'}``."""
+    if isinstance(edge, dict) and 'job' in edge:
+        return dict(edge, job=_job_ref(edge['job']))
+    return edge
+
+
 def _wait_query(wait):
     return '' if wait is None else '?wait=%s' % (float(wait) if not float(wait).is_integer() else int(wait))
 
 
-def _job_id(job_id):
+def _job_id(job_id, kind='job'):
     text = str(job_id)
     if not text.isdigit():
-        raise ValueError('job ids are positive integers, got %r' % (job_id,))
+        raise ValueError('%s ids are positive integers, got %r' % (kind, job_id))
     return text
 
 
@@ -388,6 +484,11 @@ class Context(object):
     - ``cancelled``: True once the job was cancelled, timed out, lost its lease (another worker has
       it now) or the agent is stopping; ``reason`` says which. Check it in long loops and return
       early: whatever the handler returns then is dropped.
+    - ``dependencies``: for a job that waited for others (``after``, a step of a flow), what each of
+      them did: dicts ``{'id', 'name', 'task', 'state', 'result', 'error', 'policy'}`` (``name`` is
+      its step name, or the name given in ``after``); empty for a job that waited for none.
+      ``dependency(name_or_id)`` finds one, ``result_of(name_or_id)`` gives its result and
+      ``results()`` all of them by name.
     """
 
     def __init__(self, job, agent):
@@ -406,6 +507,33 @@ class Context(object):
     @property
     def cancelled(self):
         return self.reason is not None
+
+    @property
+    def dependencies(self):
+        return list(self.job.get('dependencies') or [])
+
+    def dependency(self, name_or_id):
+        """The dependency with this name (its step name) or job id, or None."""
+        key = str(name_or_id)
+        deps = self.dependencies
+        return next((d for d in deps if d.get('id') == key), None) or next((d for d in deps if d.get('name') == key), None)
+
+    def result_of(self, name_or_id):
+        """The result of the job this one waited for under this name or id.
+
+        Raises KeyError when it did not wait for it, ValueError when that job did not succeed (an
+        edge with onFailure 'run' lets a job run after a failure: look at ``dependency(...)['error']``).
+        """
+        d = self.dependency(name_or_id)
+        if d is None:
+            raise KeyError('job %s did not wait for %r; it waited for %s' % (self.job.get('id'), name_or_id, ', '.join(x.get('name') or x['id'] for x in self.dependencies) or 'nothing'))
+        if d['state'] != 'succeeded':
+            raise ValueError('dependency %r (job %s) %s; it has no result' % (name_or_id, d['id'], d['state']))
+        return d['result']
+
+    def results(self):
+        """The results of every job this one waited for, by name (by id for those without one)."""
+        return {d.get('name') or d['id']: d.get('result') for d in self.dependencies}
 
     @property
     def lease_lost(self):

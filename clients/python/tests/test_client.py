@@ -105,3 +105,66 @@ class ErrorTest(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class DependenciesAndFlowsTest(unittest.TestCase):
+    def test_a_job_submitted_after_another_waits_and_its_handler_reads_the_result_by_name(self):
+        base, joined = new_task('base'), new_task('joined')
+        first = submitter().submit(base, 4)
+        waiting = submitter().submit(joined, {'times': 10}, after={'base': first})
+        self.assertEqual((waiting['state'], waiting['waitingFor']), ('waiting', 1))
+        seen = {}
+
+        def join(input, ctx):
+            seen['dependencies'] = ctx.dependencies
+            seen['results'] = ctx.results()
+            return ctx.result_of('base') * input['times']
+        with RunningAgent(agent(), {base: lambda input, ctx: input + 1, joined: join}):
+            done = submitter().get(waiting['id'], wait=WAIT)
+        self.assertEqual((done['state'], done['result']), ('succeeded', 50))
+        self.assertEqual(seen['dependencies'], [{'id': first['id'], 'name': 'base', 'task': base, 'state': 'succeeded', 'result': 5, 'error': None, 'policy': 'cancel'}])
+        self.assertEqual(seen['results'], {'base': 5})
+
+    def test_after_a_job_that_does_not_exist_is_unknown_dependency(self):
+        task = new_task('orphan')
+        with self.assertRaises(OffloadError) as err:
+            submitter().submit(task, None, after=['999999999'])
+        self.assertEqual((err.exception.code, err.exception.status), ('UNKNOWN_DEPENDENCY', 404))
+
+    def test_a_flow_whose_second_step_reads_the_first_steps_result_is_read_back(self):
+        fetch, parse = new_task('fetch'), new_task('parse')
+
+        def parse_handler(input, ctx):
+            page = ctx.result_of('fetch')
+            return {'words': len(page.split()), 'from': ctx.dependency('fetch')['id']}
+        with RunningAgent(agent(), {fetch: lambda input, ctx: 'hello flow from ' + input, parse: parse_handler}, concurrency=2):
+            answer = submitter().flow({
+                'fetch': {'task': fetch, 'input': 'python', 'max_attempts': 2},
+                'parse': {'task': parse, 'after': ['fetch']},
+            }, title='py flow', wait=WAIT)
+        self.assertEqual((answer['flow']['kind'], answer['flow']['title'], answer['flow']['state'], answer['flow']['ok']), ('flow', 'py flow', 'finished', True))
+        steps = {s['step']: s for s in answer['steps']}
+        self.assertEqual((steps['parse']['after'], steps['parse']['state']), (['fetch'], 'succeeded'))
+        jobs = {j['step']: j for j in answer['jobs']}
+        self.assertEqual(jobs['parse']['result'], {'words': 4, 'from': steps['fetch']['id']})
+        self.assertEqual(jobs['fetch']['maxAttempts'], 2)
+        read = submitter().get_flow(answer['flow']['id'])
+        self.assertEqual([(s['step'], s['state']) for s in read['steps']], [('fetch', 'succeeded'), ('parse', 'succeeded')])
+        self.assertEqual(read['failures'], [])
+
+    def test_a_flow_can_be_watched_and_cancelled_and_a_cycle_is_refused(self):
+        task = new_task('flowcancel')
+        answer = submitter().flow({'a': {'task': task}, 'b': {'task': task, 'after': ['a']}, 'c': {'task': task, 'after': [{'step': 'b', 'onFailure': 'run'}]}})
+        self.assertEqual([s['state'] for s in answer['steps']], ['queued', 'waiting', 'waiting'])
+        self.assertEqual(submitter().get_flow(answer['flow']['id'], wait=0.2)['flow']['state'], 'running', 'no agent: the flow as it stands')
+        with self.assertRaises(OffloadError) as forbidden:
+            submitter().cancel_flow(answer['flow']['id'])
+        self.assertEqual(forbidden.exception.code, 'FORBIDDEN')
+        cancelled = admin().cancel_flow(answer['flow']['id'])
+        self.assertEqual((cancelled['cancelled'], cancelled['flow']['state']), (3, 'finished'))
+        with self.assertRaises(OffloadError) as cycle:
+            submitter().flow({'a': {'task': task, 'after': ['b']}, 'b': {'task': task, 'after': ['a']}})
+        self.assertEqual((cycle.exception.code, cycle.exception.status), ('INVALID_FLOW', 400))
+        with self.assertRaises(OffloadError) as missing:
+            submitter().get_flow('999999999')
+        self.assertEqual(missing.exception.code, 'FLOW_NOT_FOUND')
