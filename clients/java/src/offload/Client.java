@@ -11,6 +11,7 @@ import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -62,25 +63,106 @@ public class Client {
      * idempotencyKey, sent as the Idempotency-Key header: the job is stored once however often it
      * is sent within 24 hours, so a submit whose answer was lost (the server unreachable or
      * unavailable) is sent again, up to three times, and returns the job the first delivery stored.
+     *
+     * <p>{@code after} (an option): the jobs to wait for — a job (a map with its "id") or an id, a
+     * list of them or of {@code {"job", "name"?, "onFailure"?}}, or a map of names to jobs or ids
+     * ({@code Map.of("base", job)}: the handler reads {@code ctx.result("base")}). The job is stored
+     * "waiting" and queued once they have all succeeded; {@code onDependencyFailure} says what
+     * happens when one fails or is cancelled: "cancel" (default), "fail", or "run" it anyway.
      */
     public Map<String, Object> submit(String task, Object input, Duration wait, Map<String, Object> options) {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("task", task);
         body.put("input", input);
         body.putAll(options);
+        if (body.get("after") != null) body.put("after", after(body.get("after")));
         Object key = body.remove("idempotencyKey");
-        String path = "/v1/jobs" + waitQuery(wait);
-        if (key == null) return map(request("POST", path, body, wait).get("job"));
+        return map(submitting("/v1/jobs" + waitQuery(wait), body, wait, key).get("job"));
+    }
+
+    /**
+     * Submits a flow: named steps that wait for each other, stored at once (all or nothing).
+     * {@code steps} maps step names to {@code {"task", "input"?, "after"?: [step names, {"step",
+     * "onFailure"}, or {"job", "name"?, "onFailure"?}], ...options}} (the API's option names). With
+     * {@code wait}, holds the request until the flow has finished or the wait ends. {@code options}:
+     * title, onFinish ({@code {"task", "input"?}}), onDependencyFailure, idempotencyKey.
+     * Returns {@code {"flow", "steps", "jobs", "failures"}}: the flow (a batch with "kind" "flow"),
+     * every step's state and what it waits for, and the steps' jobs. A cycle, or a step waiting for
+     * one that does not exist, is an OffloadException INVALID_FLOW; nothing is stored.
+     */
+    public Map<String, Object> flow(Map<String, Map<String, Object>> steps, Duration wait, Map<String, Object> options) {
+        Map<String, Object> body = new LinkedHashMap<>(options);
+        Object key = body.remove("idempotencyKey");
+        Map<String, Object> out = new LinkedHashMap<>();
+        steps.forEach((name, step) -> {
+            Map<String, Object> s = new LinkedHashMap<>(step);
+            if (s.get("after") instanceof List) {
+                List<Object> edges = new ArrayList<>();
+                for (Object edge : (List<?>) s.get("after")) edges.add(edge instanceof Map && ((Map<?, ?>) edge).containsKey("job") ? jobEdge((Map<?, ?>) edge) : edge);
+                s.put("after", edges);
+            }
+            out.put(name, s);
+        });
+        body.put("steps", out);
+        return submitting("/v1/flows" + waitQuery(wait), body, wait, key);
+    }
+
+    public Map<String, Object> flow(Map<String, Map<String, Object>> steps) {
+        return flow(steps, null, Map.of());
+    }
+
+    /** A flow and every step's state, in one read: {@code {"flow", "steps", "failures"}}. */
+    public Map<String, Object> getFlow(String id) {
+        return getFlow(id, null);
+    }
+
+    /** {@link #getFlow(String)}; with {@code wait}, holds until the flow has finished or the wait ends. */
+    public Map<String, Object> getFlow(String id, Duration wait) {
+        return request("GET", "/v1/flows/" + jobId(id) + waitQuery(wait), null, wait);
+    }
+
+    /** Cancels the steps of a flow that have not started (an admin token): {@code {"cancelled", "flow"}}. */
+    public Map<String, Object> cancelFlow(String id) {
+        return request("POST", "/v1/flows/" + jobId(id) + "/cancel", null, null);
+    }
+
+    /** A submit, sent again (up to three times) while the server is unreachable when it has an idempotency key. */
+    private Map<String, Object> submitting(String path, Object body, Duration wait, Object key) {
+        if (key == null) return request("POST", path, body, wait);
         Map<String, String> headers = Map.of("Idempotency-Key", key.toString());
         for (long pauseMs : SUBMIT_RETRY_PAUSES_MS) {
             try {
-                return map(request("POST", path, body, wait, headers).get("job"));
+                return request("POST", path, body, wait, headers);
             } catch (OffloadException e) {
                 if (pauseMs < 0 || !e.isTransient()) throw e;
                 sleep(pauseMs);
             }
         }
         throw new IllegalStateException("unreachable");
+    }
+
+    /** {@code after} as the API takes it: ids (a job map stands for its id), edges, or names to ids. */
+    static Object after(Object after) {
+        if (after instanceof Map && !((Map<?, ?>) after).containsKey("id") && !((Map<?, ?>) after).containsKey("job")) {
+            Map<String, Object> named = new LinkedHashMap<>();
+            ((Map<?, ?>) after).forEach((name, ref) -> named.put(String.valueOf(name), idOf(ref)));
+            return named;
+        }
+        List<Object> out = new ArrayList<>();
+        for (Object ref : after instanceof List ? (List<?>) after : List.of(after)) out.add(ref instanceof Map && ((Map<?, ?>) ref).containsKey("job") ? jobEdge((Map<?, ?>) ref) : idOf(ref));
+        return out;
+    }
+
+    private static Map<String, Object> jobEdge(Map<?, ?> edge) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        edge.forEach((k, v) -> out.put(String.valueOf(k), v));
+        out.put("job", idOf(edge.get("job")));
+        return out;
+    }
+
+    private static String idOf(Object ref) {
+        Object id = ref instanceof Map ? ((Map<?, ?>) ref).get("id") : ref;
+        return jobId(String.valueOf(id));
     }
 
     /** A keyed submit is safe to send again: the pauses before each new try (-1: no more tries). */

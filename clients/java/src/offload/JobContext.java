@@ -1,8 +1,11 @@
 package offload;
 
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.NoSuchElementException;
 
 /**
  * What a handler gets besides its input: the claimed job, progress reporting, and whether it
@@ -33,7 +36,7 @@ public final class JobContext {
         this.onProgress = onProgress;
     }
 
-    /** The claimed job: id, task, input, attempt, maxAttempts, priority, timeoutMs, batchId, createdAt, leaseToken, leaseExpiresAt. */
+    /** The claimed job: id, task, input, attempt, maxAttempts, priority, timeoutMs, batchId, createdAt, leaseToken, leaseExpiresAt, and dependencies when it waited for others. */
     public Map<String, Object> job() {
         return job;
     }
@@ -65,6 +68,49 @@ public final class JobContext {
 
     public void progress(double done, double total) {
         progress(done, total, null);
+    }
+
+    /**
+     * For a job that waited for others ("after", or a step of a flow): what each of them did, as maps
+     * {@code {"id", "name", "task", "state", "result", "error", "policy"}} ("name" is its step name,
+     * or the name given in "after"); empty for a job that waited for none.
+     */
+    public List<Map<String, Object>> dependencies() {
+        Object deps = job.get("dependencies");
+        if (!(deps instanceof List)) return List.of();
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Object d : (List<?>) deps) out.add(Client.map(d));
+        return Collections.unmodifiableList(out);
+    }
+
+    /** The dependency with this job id or name (its step name), or null. */
+    public Map<String, Object> dependency(String nameOrId) {
+        for (Map<String, Object> d : dependencies()) if (nameOrId.equals(d.get("id"))) return d;
+        for (Map<String, Object> d : dependencies()) if (nameOrId.equals(d.get("name"))) return d;
+        return null;
+    }
+
+    /**
+     * The result of the job this one waited for under this name or id. NoSuchElementException when
+     * it did not wait for it; IllegalStateException when that job did not succeed (an edge with
+     * onFailure "run" lets a job run after a failure: look at {@code dependency(name).get("error")}).
+     */
+    public Object result(String nameOrId) {
+        Map<String, Object> d = dependency(nameOrId);
+        if (d == null) {
+            List<String> names = new ArrayList<>();
+            for (Map<String, Object> x : dependencies()) names.add(String.valueOf(x.get("name") != null ? x.get("name") : x.get("id")));
+            throw new NoSuchElementException("job " + id() + " did not wait for \"" + nameOrId + "\"; it waited for " + (names.isEmpty() ? "nothing" : String.join(", ", names)));
+        }
+        if (!"succeeded".equals(d.get("state"))) throw new IllegalStateException("dependency \"" + nameOrId + "\" (job " + d.get("id") + ") " + d.get("state") + "; it has no result");
+        return d.get("result");
+    }
+
+    /** The results of every job this one waited for, by name (by id for those without one). */
+    public Map<String, Object> results() {
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (Map<String, Object> d : dependencies()) out.put(String.valueOf(d.get("name") != null ? d.get("name") : d.get("id")), d.get("result"));
+        return out;
     }
 
     public boolean isCancelled() {

@@ -118,4 +118,78 @@ public class ClientTest {
         check(down.isTransient(), "worth retrying");
         check(String.valueOf(down.details().get("problem")).contains("ConnectException"), String.valueOf(down.details()));
     }
+
+    @Test
+    public void aJobSubmittedAfterAnotherWaitsAndItsHandlerReadsTheResultByName() throws Exception {
+        String base = Server.newTask("base");
+        String joined = Server.newTask("joined");
+        Map<String, Object> first = Server.submitter().submit(base, 4);
+        Map<String, Object> waiting = Server.submitter().submit(joined, Map.of("times", 10), null, Map.of("after", Map.of("base", first)));
+        equal(List.of(waiting.get("state"), waiting.get("waitingFor")), List.of("waiting", 1L));
+        Map<String, Object> seen = new java.util.concurrent.ConcurrentHashMap<>();
+        Handler join = (input, ctx) -> {
+            seen.put("dependencies", ctx.dependencies());
+            seen.put("results", ctx.results());
+            return ((Number) ctx.result("base")).longValue() * ((Number) ((Map<?, ?>) input).get("times")).longValue();
+        };
+        try (Server.Running r = new Server.Running(Server.agent(), Map.of(base, (input, ctx) -> ((Number) input).longValue() + 1, joined, join), 1)) {
+            Map<String, Object> done = Server.submitter().get((String) waiting.get("id"), WAIT);
+            equal(List.of(done.get("state"), done.get("result")), List.of("succeeded", 50L));
+        }
+        Map<String, Object> dependency = new java.util.LinkedHashMap<>();
+        dependency.put("id", first.get("id"));
+        dependency.put("name", "base");
+        dependency.put("task", base);
+        dependency.put("state", "succeeded");
+        dependency.put("result", 5L);
+        dependency.put("error", null);
+        dependency.put("policy", "cancel");
+        equal(seen.get("dependencies"), List.of(dependency));
+        equal(seen.get("results"), Map.of("base", 5L));
+        OffloadException unknown = raises(OffloadException.class, () -> Server.submitter().submit(joined, null, null, Map.of("after", List.of("999999999"))));
+        equal(List.of(unknown.code(), unknown.status()), List.of("UNKNOWN_DEPENDENCY", 404));
+    }
+
+    @Test
+    public void aFlowWhoseSecondStepReadsTheFirstStepsResultIsReadBack() throws Exception {
+        String fetch = Server.newTask("fetch");
+        String parse = Server.newTask("parse");
+        Handler parser = (input, ctx) -> Map.of("words", ((String) ctx.result("fetch")).split(" ").length, "from", ctx.dependency("fetch").get("id"));
+        Map<String, Object> answer;
+        try (Server.Running r = new Server.Running(Server.agent(), Map.of(fetch, (input, ctx) -> "hello flow from " + input, parse, parser), 2)) {
+            Map<String, Map<String, Object>> steps = new java.util.LinkedHashMap<>();
+            steps.put("fetch", Map.of("task", fetch, "input", "java", "maxAttempts", 2));
+            steps.put("parse", Map.of("task", parse, "after", List.of("fetch")));
+            answer = Server.submitter().flow(steps, WAIT, Map.of("title", "java flow"));
+        }
+        Map<?, ?> flow = (Map<?, ?>) answer.get("flow");
+        equal(List.of(flow.get("kind"), flow.get("title"), flow.get("state"), flow.get("ok")), List.of("flow", "java flow", "finished", true));
+        List<?> steps = (List<?>) answer.get("steps");
+        Map<?, ?> fetchStep = (Map<?, ?>) steps.get(0);
+        Map<?, ?> parseStep = (Map<?, ?>) steps.get(1);
+        equal(List.of(fetchStep.get("step"), parseStep.get("step"), parseStep.get("after"), parseStep.get("state")), List.of("fetch", "parse", List.of("fetch"), "succeeded"));
+        Map<?, ?> parseJob = (Map<?, ?>) ((List<?>) answer.get("jobs")).get(1);
+        equal(parseJob.get("result"), Map.of("words", 4L, "from", fetchStep.get("id")));
+        Map<String, Object> read = Server.submitter().getFlow((String) flow.get("id"));
+        equal(((List<?>) read.get("steps")).stream().map(x -> ((Map<?, ?>) x).get("state")).collect(java.util.stream.Collectors.toList()), List.of("succeeded", "succeeded"));
+        equal(read.get("failures"), List.of());
+    }
+
+    @Test
+    public void aFlowCanBeWatchedAndCancelledAndACycleIsRefused() {
+        String task = Server.newTask("flowcancel");
+        Map<String, Map<String, Object>> steps = new java.util.LinkedHashMap<>();
+        steps.put("a", Map.of("task", task));
+        steps.put("b", Map.of("task", task, "after", List.of("a")));
+        Map<String, Object> answer = Server.submitter().flow(steps);
+        String id = (String) ((Map<?, ?>) answer.get("flow")).get("id");
+        equal(((Map<?, ?>) Server.submitter().getFlow(id, Duration.ofMillis(200)).get("flow")).get("state"), "running", "no agent: the flow as it stands");
+        equal(raises(OffloadException.class, () -> Server.submitter().cancelFlow(id)).code(), "FORBIDDEN", "a submit token cannot cancel");
+        Map<String, Object> cancelled = Server.admin().cancelFlow(id);
+        equal(List.of(cancelled.get("cancelled"), ((Map<?, ?>) cancelled.get("flow")).get("state")), List.of(2L, "finished"));
+        Map<String, Map<String, Object>> cycle = Map.of("a", Map.of("task", task, "after", List.of("b")), "b", Map.of("task", task, "after", List.of("a")));
+        OffloadException refused = raises(OffloadException.class, () -> Server.submitter().flow(cycle));
+        equal(List.of(refused.code(), refused.status()), List.of("INVALID_FLOW", 400));
+        equal(raises(OffloadException.class, () -> Server.submitter().getFlow("999999999")).code(), "FLOW_NOT_FOUND");
+    }
 }
