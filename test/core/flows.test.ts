@@ -97,7 +97,10 @@ describe('dependencies and flows', () => {
     assert.match(failed.error!.message, /"bad" \(job \d+, work\) failed, so this job was failed/);
     const downstream = await flow.steps.downstream.status();
     assert.deepEqual([downstream.state, downstream.error?.code], ['cancelled', 'DEPENDENCY_FAILED']);
-    assert.deepEqual(r.failures.map((f) => f.id).sort(), [flow.steps.bad, flow.steps.cancelled, flow.steps.downstream, flow.steps.failed].map((h) => h.id).sort());
+    assert.deepEqual(
+      r.failures.map((f) => f.id).sort(),
+      [flow.steps.bad, flow.steps.cancelled, flow.steps.downstream, flow.steps.failed].map((h) => h.id).sort(),
+    );
   });
 
   it('refuses a flow with a cycle, an unknown step or an unknown job, and stores nothing', async () => {

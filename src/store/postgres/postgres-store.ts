@@ -126,7 +126,17 @@ export class PostgresStore implements Store {
       if (runnable(job)) this.publish({ tasks: [job.task] });
       return { jobs: [job], batchId: null, finishedBatch: null, followUps: [] };
     }
-    const out = await this.db.transaction(async (tx): Promise<InsertJobsResult> => {
+    const out = await retryDeadlocks(p.jobs.some((j) => j.after?.length) ? 3 : 0, () => this.insertInTransaction(p));
+    if (out.replayed) return out;
+    this.publish({
+      tasks: [...out.jobs, ...out.followUps].filter(runnable).map((j) => j.task),
+      finishedBatches: [...(out.finishedBatch ? [out.finishedBatch.id] : []), ...(out.finishedBatches ?? []).map((b) => b.id)],
+    });
+    return out;
+  }
+
+  private insertInTransaction(p: InsertJobsParams): Promise<InsertJobsResult> {
+    return this.db.transaction(async (tx): Promise<InsertJobsResult> => {
       const key = p.submitKey;
       if (key && (await this.run(tx, 'take_submit_key', [key.key, key.fingerprint, p.now, key.expiresAt])).length === 0) {
         const [held] = await this.run<ReplayedSubmission>(tx, 'find_submit_key', [key.key]);
@@ -155,12 +165,6 @@ export class PostgresStore implements Store {
       if (key) await this.run(tx, 'save_submit_key', [key.key, jobs.map((j) => j.id), batchId]);
       return { jobs, batchId, finishedBatch: finished, followUps, finishedBatches: settled.finishedBatches };
     });
-    if (out.replayed) return out;
-    this.publish({
-      tasks: [...out.jobs, ...out.followUps].filter(runnable).map((j) => j.task),
-      finishedBatches: [...(out.finishedBatch ? [out.finishedBatch.id] : []), ...(out.finishedBatches ?? []).map((b) => b.id)],
-    });
-    return out;
   }
 
   private async insertOne(q: Queryable, job: NewJob, batchId: string | null, now: number): Promise<InsertedJob> {
@@ -771,6 +775,21 @@ function insertedJob(job: NewJob, id: string, leaseToken: string | null): Insert
 }
 
 /** Inserted queued: other processes' workers may claim it (a leased job already has its worker). */
+/**
+ * Runs a transaction again when PostgreSQL broke a deadlock by aborting it (40P01): a submission
+ * that locks the jobs it waits for, in id order, can meet a worker finishing some of them in another
+ * order. Nothing of an aborted try was stored.
+ */
+async function retryDeadlocks<T>(tries: number, fn: () => Promise<T>): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= tries || (err as { code?: string }).code !== '40P01') throw err;
+    }
+  }
+}
+
 function runnable(job: InsertedJob): boolean {
   return !job.deduplicated && job.leaseToken === undefined && job.state === 'queued';
 }
