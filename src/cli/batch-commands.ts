@@ -43,7 +43,17 @@ export function addBatchCommands(program: Command, ctx: BatchCommandContext): vo
     .description('watch a batch submitted earlier (from anywhere) until it has finished; exit 1 unless every job succeeded')
     .argument('<id>', 'batch id')
     .option('--wait-timeout <ms>', 'stop watching after this long (exit 1, the batch goes on)', ctx.int('wait-timeout', 1))
-    .action(async (id: string, opts: { waitTimeout?: number }) => ctx.withOffload((offload) => watch(ctx.output(), offload, id, opts.waitTimeout)));
+    .action(async (id: string, opts: { waitTimeout?: number }, command: Command) =>
+      ctx.withOffload((offload) => watch(ctx.output(), offload, id, waitTimeoutOf(opts, command))),
+    );
+}
+
+/**
+ * A subcommand's --wait-timeout: commander gives an option that its parent (`batch FILE`, `flow
+ * FILE`) also declares to the parent, so `batch watch ID --wait-timeout 300` finds it there.
+ */
+export function waitTimeoutOf(opts: { waitTimeout?: number }, command: Command): number | undefined {
+  return opts.waitTimeout ?? command.parent?.opts<{ waitTimeout?: number }>().waitTimeout;
 }
 
 /** Reads a batch file: an array of jobs, or an object with `jobs` and the batch's options. */

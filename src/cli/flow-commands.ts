@@ -10,7 +10,7 @@ import type { Batch } from '../core/batch.js';
 import { FlowNotFoundError, InvalidFlowError, InvalidOptionError } from '../core/errors.js';
 import { isFinished } from '../core/job.js';
 import type { FlowOptions, Offload } from '../offload.js';
-import { watchBatch } from './batch-commands.js';
+import { waitTimeoutOf, watchBatch } from './batch-commands.js';
 import { type Output, table } from './output.js';
 
 type Flow = Awaited<ReturnType<Offload['getFlow']>>;
@@ -61,10 +61,10 @@ export function addFlowCommands(program: Command, ctx: FlowCommandContext): void
     .description('watch a flow submitted earlier (from anywhere) until it has finished; exit 1 unless every step succeeded')
     .argument('<id>', 'flow id')
     .option('--wait-timeout <ms>', 'stop watching after this long (exit 1, the flow goes on)', ctx.int('wait-timeout', 1))
-    .action(async (id: string, opts: { waitTimeout?: number }) =>
+    .action(async (id: string, opts: { waitTimeout?: number }, command: Command) =>
       ctx.withOffload(async (offload) => {
         await flowBatch(offload, id);
-        await watchFlow(ctx.output(), offload, id, opts.waitTimeout);
+        await watchFlow(ctx.output(), offload, id, waitTimeoutOf(opts, command));
       }),
     );
 
