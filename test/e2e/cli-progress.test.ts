@@ -1,6 +1,6 @@
 /**
- * The CLI's progress display in a real terminal: `offload batch FILE --wait` and `offload submit
- * --wait` run in a tmux pane; the test lets the jobs go a step at a time (each waits for a file the
+ * The CLI's progress display in a real terminal: `offload batch FILE --wait`, `offload flow FILE
+ * --wait` and `offload submit --wait` run in a tmux pane; the test lets the jobs go a step at a time (each waits for a file the
  * test writes) and reads the screen until it shows what it should: the bar part-way, then full,
  * then the outcome. In a pipe the same commands print plain lines.
  */
@@ -72,6 +72,28 @@ export const long = defineTask('gate.long', async (input, ctx) => {
     assert.match(text, /^batch \d+ \[#{24}\] 10\/10/m, 'the bar full, left on its line');
     assert.match(text, /^batch \d+ finished: every job succeeded \(10 succeeded, 0 failed, 0 cancelled of 10\)$/m);
     assert.doesNotMatch(text, /3\/10/, 'the bar was drawn over in place, not printed again below');
+  });
+
+  it('draws the same bar for offload flow --wait as its steps finish one after another, and ends with the outcome', async () => {
+    const file = join(dir.path, 'flow.json');
+    const gate = (n: number, after?: string[]) => ({ task: 'gate.step', input: n, after });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        steps: { join: gate(305, ['a', 'b', 'c']), a: gate(302, ['start']), b: gate(303, ['start']), c: gate(304, ['start']), start: gate(301) },
+      }),
+    );
+    const pane = inTerminal('flow', ['flow', file, '--wait']);
+    release(301);
+    await until(pane, /^flow \d+ \[#{5}-{19}\] 1\/5/m, 'the bar at 1 of 5 (the first step done, the others waiting for it)');
+    release(302, 303, 304);
+    await until(pane, /^flow \d+ \[#{19}-{5}\] 4\/5/m, 'the bar at 4 of 5 (the join step waiting)');
+    release(305);
+    await until(pane, /^EXIT 0$/m, 'the exit code');
+    const text = screen(pane);
+    assert.match(text, /^flow \d+ \[#{24}\] 5\/5/m, 'the bar full, left on its line');
+    assert.match(text, /^flow \d+ finished: every step succeeded \(5 succeeded, 0 failed, 0 cancelled of 5\)$/m);
+    assert.doesNotMatch(text, /[14]\/5/, 'the bar was drawn over in place');
   });
 
   it('shows the progress a handler reports for offload submit --wait', async () => {
