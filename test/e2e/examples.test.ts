@@ -143,6 +143,56 @@ describe('examples', () => {
     assert.match(out, /^later: all ingested$/m);
   });
 
+  it("dependencies.ts: a job waits through its dependency's retry and reads its result; each failure policy; a waiting job holds its unique key", async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const run = startNode([join(EXAMPLES, 'dependencies.js')], { OFFLOAD_STORE: `sqlite:${join(dir.path, 'deps.db')}` });
+    const { code } = await run.exited;
+    assert.equal(code, 0, run.stderr());
+    assert.deepEqual(run.lines, [
+      'indexed 2500 bytes after 2 attempts',
+      'cancel → cancelled DEPENDENCY_FAILED',
+      'fail → failed DEPENDENCY_FAILED',
+      'run → succeeded page succeeded, gone failed',
+      'same job true waiting',
+      'after the cancel cancelled',
+    ]);
+  });
+
+  it('flow.ts: a fan-out and fan-in flow whose join step sums its dependencies; a flow cancelled before it ran', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const run = startNode([join(EXAMPLES, 'flow.js')], { OFFLOAD_STORE: `sqlite:${join(dir.path, 'flow.db')}` });
+    const { code } = await run.exited;
+    assert.equal(code, 0, run.stderr());
+    assert.deepEqual(run.lines, [
+      'ok true 4/4 steps',
+      'words 16',
+      '  chapter-1 succeeded after []',
+      '  chapter-2 succeeded after []',
+      '  chapter-3 succeeded after []',
+      '  total succeeded after [chapter-1, chapter-2, chapter-3]',
+      'cancelled 2 steps; the flow is finished',
+    ]);
+  });
+
+  it('flow-cli.sh submits examples/flow.json and waits for it, then submits it again, shows it and watches it', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const env = { OFFLOAD_STORE: `sqlite:${join(dir.path, 'cli.db')}`, OFFLOAD: `${process.execPath} ${CLI}`, FLOW: join(ROOT, 'examples/flow.json') };
+    const worker = startNode([CLI, 'worker', join(EXAMPLES, 'flow-tasks.js')], env);
+    await worker.waitForLine(/^worker /);
+    const child = startProcess('sh', [join(ROOT, 'examples', 'flow-cli.sh')], env);
+    const { code } = await child.closed;
+    assert.equal(code, 0, child.stderr());
+    const out = child.lines.join('\n');
+    assert.match(out, /^flow 1 finished: every step succeeded \(4 succeeded, 0 failed, 0 cancelled of 4\)$/m);
+    assert.match(out, /^flow 2 "word count" {2}(running|finished, every step succeeded) \(/m);
+    assert.match(out, /^STEP\s+JOB\s+TASK\s+STATE\s+AFTER\s+WAITING FOR$/m);
+    assert.match(out, /^total\s+\d+\s+words\.total\s+\w+\s+chapter-1,chapter-2,chapter-3\b/m);
+    assert.match(child.lines.at(-1)!, /^flow 2 finished: every step succeeded \(4 succeeded, 0 failed, 0 cancelled of 4\)$/);
+  });
+
   it('tasks.ts: what `npm start` runs answers the submissions the README shows', async () => {
     const dir = tempDir();
     dirs.push(dir);
