@@ -1,8 +1,18 @@
 /** Offload as a BenchQueue: the store URL decides the backend (SQLite file or PostgreSQL schema). */
 
 import { silentLogger } from '../src/core/logger.js';
-import { defineTask, Offload, type TaskSettings } from '../src/index.js';
+import { defineTask, type FlowSteps, Offload, type TaskSettings } from '../src/index.js';
 import type { BenchInput, BenchQueue } from './workloads.js';
+
+/** Offload's queue, with what the dependency workload needs: a flow of the bench task, and the store's time per call. */
+export interface OffloadBenchQueue extends BenchQueue {
+  /** Submits a flow whose steps name the bench task by `task: BENCH_TASK`. */
+  flow(steps: FlowSteps): Promise<void>;
+  /** Calls and milliseconds per store method since the queue opened. */
+  storeStats(): Record<string, { calls: number; totalMs: number }>;
+}
+
+export const BENCH_TASK = 'bench.noop';
 
 /** What the flow-control workloads add to the plain queue: settings of the task (a rate limit), schedules defined alongside. */
 export interface OffloadQueueOptions {
@@ -11,10 +21,10 @@ export interface OffloadQueueOptions {
   schedules?: number;
 }
 
-export async function offloadQueue(url: string, dispose: () => Promise<void>, opts: OffloadQueueOptions = {}): Promise<BenchQueue> {
+export async function offloadQueue(url: string, dispose: () => Promise<void>, opts: OffloadQueueOptions = {}): Promise<OffloadBenchQueue> {
   let handler: (input: BenchInput) => void = () => undefined;
   const noop = defineTask(
-    'bench.noop',
+    BENCH_TASK,
     async (input: BenchInput) => {
       handler(input);
       return null;
@@ -40,6 +50,10 @@ export async function offloadQueue(url: string, dispose: () => Promise<void>, op
     enqueueMany: async (inputs) => {
       await offload.enqueueMany(inputs.map((input) => ({ task: noop, input })));
     },
+    flow: async (steps) => {
+      await offload.flow({ steps });
+    },
+    storeStats: () => Object.fromEntries((offload.store as unknown as { stats: Map<string, { calls: number; totalMs: number }> }).stats),
     async work(concurrency, h) {
       handler = h;
       await offload.work({ concurrency, tasks: [noop], maintenance: opts.schedules !== undefined });

@@ -9,6 +9,8 @@
  *   --connect, the Python agent, the Java agent), on SQLite. Written with the core workloads.
  * - F, flow control's cost: the W3 drain plain, under a rate limit that never binds, and with
  *   1,000 schedules defined, interleaved, on the --store given.
+ * - D, dependencies' cost: a flow of 10,000 jobs (100 stages of 100, fan-out and fan-in, 19,701
+ *   edges) drained against 10,000 independent jobs, interleaved, on the --store given.
  * - G, the Gearman part: the same PHP clients and workers against gearmand and against Offload
  *   (SQLite, in-memory SQLite, PostgreSQL at --gearman-postgres); --gearman-servers picks some;
  *   --gearman-cli runs another build's `offload` as the server (to compare builds with one harness).
@@ -20,6 +22,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { a1RemoteWorker, a2PythonAgent, a3JavaAgent } from './agent-workloads.js';
 import { type Ceiling, measureCeiling } from './ceiling.js';
+import { dependencyBench } from './dependency-workloads.js';
 import { flowBench } from './flow-workloads.js';
 import { type GearmanResult, gearmanBench, gearmanBenchUnavailable, postgresReachable, type ServerName } from './gearman.js';
 import { h1HttpSubmits, h2HttpRoundTrips } from './http-workloads.js';
@@ -99,8 +102,8 @@ async function main(): Promise<void> {
   // Some peers unref all their timers: keep the process alive while a workload waits on them.
   const keepAlive = setInterval(() => undefined, 60_000);
   const postgres = values.store!.startsWith('postgres');
-  const known = [...Object.keys(WORKLOADS), ...Object.keys(SERVER_WORKLOADS), 'F', 'G'];
-  const only = values.only ? values.only.split(',') : postgres ? [...Object.keys(WORKLOADS), 'F'] : known;
+  const known = [...Object.keys(WORKLOADS), ...Object.keys(SERVER_WORKLOADS), 'F', 'D', 'G'];
+  const only = values.only ? values.only.split(',') : postgres ? [...Object.keys(WORKLOADS), 'F', 'D'] : known;
   for (const n of only) if (!known.includes(n)) throw new Error(`unknown workload ${n}; known: ${known.join(', ')}`);
   const core = only.filter((n): n is WorkloadName => n in WORKLOADS);
   const server = only.filter((n) => n in SERVER_WORKLOADS);
@@ -138,6 +141,33 @@ async function main(): Promise<void> {
     );
     systems.offload.push(...flow.results);
   }
+  let dependencies: Awaited<ReturnType<typeof dependencyBench>> | undefined;
+  if (only.includes('D')) {
+    dependencies = await dependencyBench(offloadQueue);
+    for (const r of dependencies.results) print('offload', r);
+    console.log(
+      `flow drain / plain drain (aim: ≥ 0.5): ${dependencies.ratio.toFixed(2)}×; submit (median): plain ${dependencies.submitSeconds.D0} s (chunks of 1,000), flow ${dependencies.submitSeconds.D1} s (one call)`,
+    );
+    for (const key of ['D0', 'D1'] as const)
+      console.log(
+        `  store ms during the ${key} drain: ${Object.entries(dependencies.storeMs[key])
+          .slice(0, 6)
+          .map(([m, t]) => `${m} ${t}`)
+          .join(', ')}`,
+      );
+    systems.offload.push(...dependencies.results);
+    // Also a file of its own, which a run of other workloads leaves alone.
+    write(`${label}-dependencies-latest.json`, {
+      store: label,
+      at: new Date().toISOString(),
+      machine: { ...machine(), loadAverageBefore: loadBefore, loadAverageAfter: loadavg()[0] },
+      results: dependencies.results,
+      flowDrainToPlain: dependencies.ratio,
+      edges: dependencies.edges,
+      submitSeconds: dependencies.submitSeconds,
+      storeMs: dependencies.storeMs,
+    });
+  }
   for (const name of server) {
     const r = await SERVER_WORKLOADS[name](sqliteFresh(values.synchronous));
     if (!r) {
@@ -171,6 +201,16 @@ async function main(): Promise<void> {
       ...(sqliteCeiling ? { bareSqlite: sqliteCeiling } : {}),
       results: systems.offload,
       ...(flowRatios ? { flowControlToPlain: flowRatios } : {}),
+      ...(dependencies
+        ? {
+            dependencies: {
+              flowDrainToPlain: dependencies.ratio,
+              edges: dependencies.edges,
+              submitSeconds: dependencies.submitSeconds,
+              storeMs: dependencies.storeMs,
+            },
+          }
+        : {}),
       ...(Object.keys(systems).length > 1 ? { peers: Object.fromEntries(Object.entries(systems).filter(([k]) => k !== 'offload')) } : {}),
     });
   }
