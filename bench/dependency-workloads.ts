@@ -2,8 +2,9 @@
  * D: what dependencies cost a drain. A flow of 10,000 jobs in a chain of 100 stages of 100 — in
  * each stage 99 jobs that wait for the previous stage's join job, and 1 join job that waits for
  * those 99 (19,701 edges) — submitted with offload.flow() and drained by one worker at
- * concurrency 10 (D1), against the plain drain of 10,000 independent jobs by the same worker
- * (D0). Interleaved round by round so that the machine's drift hits each alike; medians of the
+ * concurrency 100, as wide as a stage (D1), against the plain drain of 10,000 independent jobs by
+ * the same worker (D0); BENCH_D_CONCURRENCY sets another concurrency, BENCH_D_CALLS=1 prints the
+ * store calls each drain made. Interleaved round by round so that the machine's drift hits each alike; medians of the
  * rounds, the ratio of D1's drain rate to D0's, and where the store's time went in each.
  */
 import { BENCH_TASK, type OffloadBenchQueue } from './offload-queue.js';
@@ -96,6 +97,13 @@ async function drain(
     await q.recorded(n);
     const ms = performance.now() - start;
     const after = q.storeStats();
+    if (process.env.BENCH_D_CALLS)
+      console.log(
+        label,
+        Object.entries(after)
+          .map(([method, s]) => `${method} ${s.calls - (before[method]?.calls ?? 0)} calls`)
+          .join(', '),
+      );
     const storeMs = Object.fromEntries(
       Object.entries(after)
         .map(([method, s]) => [method, Math.round(s.totalMs - (before[method]?.totalMs ?? 0))] as const)

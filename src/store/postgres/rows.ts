@@ -57,8 +57,22 @@ export function claimedJob(r: Raw): ClaimedJob {
     leaseToken: r.leaseToken as string,
     leaseExpiresAt: r.leaseExpiresAt as number,
     uniqueKey: (r.uniqueKey ?? null) as string | null,
-    ...(r.hasDependencies === true && { hasDependencies: true }),
+    ...(r.dependencies != null && { hasDependencies: true, dependencies: claimedDependencies(r.id as string, r.dependencies as Raw[]) }),
   };
+}
+
+/** The dependencies claim_jobs sends with a job that waited for others (results as text, bytes in base64). */
+function claimedDependencies(jobId: string, list: Raw[]): DependencyRow[] {
+  return list.map((d) => ({
+    jobId,
+    depId: d.depId as string,
+    name: (d.name ?? null) as string | null,
+    policy: d.policy as DependencyRow['policy'],
+    task: d.task as string,
+    state: d.state as JobState,
+    result: (d.result as string | null) ?? (d.resultBytes == null ? null : Buffer.from(d.resultBytes as string, 'base64')),
+    error: (d.error ?? null) as string | null,
+  }));
 }
 
 /** A row of get_dependencies: an edge with its job's state, result and error. */

@@ -100,20 +100,25 @@ export class DependencyLinks {
       const edges = stmt('dependents_of').all({ ids: JSON.stringify(seeds), only: filter }) as Edge[];
       filter = null;
       const next: number[] = [];
+      const done: [number, number][] = [];
       for (const [jobId, group] of groupByJob(edges)) {
         const blocking = group.find((e) => e.depState !== 'succeeded' && e.policy !== 'run');
-        if (blocking) {
-          const ended = this.end(jobId, blocking, now, out);
-          if (ended) next.push(jobId);
-          continue;
-        }
-        const row = stmt('settle_waiting_job').get({ id: jobId, n: group.length, now }) as
-          | { id: number; task: string; state: JobState; runAt: number }
-          | undefined;
-        if (row?.state === 'queued') out.followUps.push({ id: String(row.id), task: row.task, deduplicated: false, state: 'queued', runAt: row.runAt });
+        if (!blocking) done.push([jobId, group.length]);
+        else if (this.end(jobId, blocking, now, out)) next.push(jobId);
       }
+      this.countDone(done, now, out);
       seeds = next;
     }
+  }
+
+  /** Waiting jobs with `n` more edges done each; those with none left are queued (follow-ups). */
+  private countDone(done: [number, number][], now: number, out: Settled): void {
+    if (done.length === 0) return;
+    type Row = { id: number; task: string; state: JobState; runAt: number };
+    const one = done.length === 1 ? (this.deps.stmt('settle_waiting_job').get({ id: done[0][0], n: done[0][1], now }) as Row | undefined) : undefined;
+    const rows = done.length === 1 ? (one ? [one] : []) : (this.deps.stmt('settle_waiting_jobs').all({ items: JSON.stringify(done), now }) as Row[]);
+    for (const row of rows.sort((a, b) => a.id - b.id))
+      if (row.state === 'queued') out.followUps.push({ id: String(row.id), task: row.task, deduplicated: false, state: 'queued', runAt: row.runAt });
   }
 
   /** Ends a waiting job by its edge's policy; true when it has dependents of its own to settle. */

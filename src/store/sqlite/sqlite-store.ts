@@ -265,7 +265,9 @@ export class SqliteStore implements Store {
       const order = new Map(ids.map((id, i) => [String(id), i]));
       rows.sort((a, b) => order.get(a.id as string)! - order.get(b.id as string)!);
     }
-    return rows as unknown as ClaimedJob[];
+    const claimed = rows as unknown as ClaimedJob[];
+    this.attachDependencies(claimed);
+    return claimed;
   }
 
   /**
@@ -523,6 +525,17 @@ export class SqliteStore implements Store {
     if (p.jobIds.length === 0) return [];
     const rows = this.stmt('get_dependencies').all({ ids: JSON.stringify(p.jobIds.map(Number)) }) as RawRow[];
     return rows.map((r) => ({ ...r, jobId: String(r.jobId), depId: String(r.depId) }) as unknown as DependencyRow);
+  }
+
+  /** Jobs claimed that waited for others get what they waited for in the same read: the worker needs it before the handler runs. */
+  private attachDependencies(jobs: ClaimedJob[]): void {
+    const waited = jobs.filter((j) => j.hasDependencies);
+    if (waited.length === 0) return;
+    const byJob = new Map<string, DependencyRow[]>();
+    for (const j of waited) byJob.set(j.id, (j.dependencies = []));
+    for (const r of this.stmt('get_dependencies').all({ ids: JSON.stringify(waited.map((j) => Number(j.id))) }) as RawRow[]) {
+      byJob.get(String(r.jobId))!.push({ ...r, jobId: String(r.jobId), depId: String(r.depId) } as unknown as DependencyRow);
+    }
   }
 
   async listBatchJobs(p: { batchId: string; limit: number }): Promise<JobRow[]> {

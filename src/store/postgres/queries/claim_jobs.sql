@@ -2,5 +2,5 @@
 -- params: $1 worker id, $2 tasks (array), $3 max, $4 lease ms, $5 now
 SELECT id, task, input, input_bytes AS "inputBytes", attempt, max_attempts AS "maxAttempts", priority,
   timeout_ms AS "timeoutMs", batch_id AS "batchId", created_at AS "createdAt", lease_token AS "leaseToken",
-  lease_expires_at AS "leaseExpiresAt", unique_key AS "uniqueKey", has_dependencies AS "hasDependencies"
+  lease_expires_at AS "leaseExpiresAt", unique_key AS "uniqueKey", dependencies
 FROM claim_jobs($1, $2, $3, $4, $5)

@@ -4,5 +4,5 @@
 SELECT kind, ord, task, id, input, input_bytes AS "inputBytes", attempt, max_attempts AS "maxAttempts", priority,
   timeout_ms AS "timeoutMs", batch_id AS "batchId", created_at AS "createdAt", lease_token AS "leaseToken",
   lease_expires_at AS "leaseExpiresAt", unique_key AS "uniqueKey", extra, concurrency_key AS "concurrencyKey",
-  has_dependencies AS "hasDependencies"
+  dependencies
 FROM finish_jobs($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)

@@ -1,0 +1,9 @@
+-- settle_waiting_job for many jobs in one statement (a fan-out: one finished job, many waiting).
+-- params: :items (JSON array of [id, n]), :now
+UPDATE jobs
+SET deps_pending = deps_pending - (t.value ->> 1),
+    state = CASE WHEN deps_pending - (t.value ->> 1) <= 0 THEN 'queued' ELSE state END,
+    run_at = CASE WHEN deps_pending - (t.value ->> 1) <= 0 THEN max(run_at, :now) ELSE run_at END
+FROM json_each(:items) AS t
+WHERE jobs.id = t.value ->> 0 AND jobs.state = 'waiting'
+RETURNING jobs.id AS id, task, state, run_at AS runAt
