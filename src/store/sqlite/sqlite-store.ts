@@ -258,8 +258,8 @@ export class SqliteStore implements Store {
       r.id = String(r.id);
       r.leaseToken = String(r.leaseToken);
       if (r.batchId !== null) r.batchId = String(r.batchId);
-      if (r.hasDependencies === 1) r.hasDependencies = true;
-      else delete r.hasDependencies;
+      // Assigned, not deleted: a delete turns the row into a slow dictionary object (W3: 33k vs 41k jobs/s).
+      r.hasDependencies = r.hasDependencies === 1;
     }
     if (rows.length > 1) {
       const order = new Map(ids.map((id, i) => [String(id), i]));
