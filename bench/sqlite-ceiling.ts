@@ -22,7 +22,16 @@ export function measureSqliteCeiling(synchronous?: 'normal' | 'full', n = 20_000
   const dir = mkdtempSync(join(tmpdir(), 'offload-bench-ceiling-'));
   const db = openSqlite(join(dir, 'bare.db'), { synchronous });
   try {
-    db.prepare(sql('insert_task_if_missing')).run({ name: 'bare', settings: '{}', concurrency: null, concurrencyPerKey: 1, rateLimit: null, ratePeriodMs: null, rateKey: null, now: 0 });
+    db.prepare(sql('insert_task_if_missing')).run({
+      name: 'bare',
+      settings: '{}',
+      concurrency: null,
+      concurrencyPerKey: 1,
+      rateLimit: null,
+      ratePeriodMs: null,
+      rateKey: null,
+      now: 0,
+    });
     const insert = db.prepare(sql('insert_job'));
     const claim = db.prepare(sql('claim_candidates_unblocked'));
     const mark = db.prepare(sql('mark_running'));
