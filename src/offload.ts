@@ -18,6 +18,7 @@ import {
   JobNotFoundError,
   ScheduleNotFoundError,
   UnknownTaskError,
+  WaitTimeoutError,
 } from './core/errors.js';
 import { EventBus, type EventName, type Listener } from './core/events.js';
 import { isJobState, JOB_STATES, type Job, type JobProgress, type JobState, toJob } from './core/job.js';
@@ -537,8 +538,15 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
 
   async waitForBatch(id: string, opts?: WaitOptions): Promise<BatchOutcome> {
     const checked = checkId('batch', id);
-    if (!(await this.store.getBatch({ id: checked }))) throw new BatchNotFoundError(checked);
-    return batchOutcome(await this.waiters.waitForBatch(checked, opts));
+    const row = await this.store.getBatch({ id: checked });
+    if (!row) throw new BatchNotFoundError(checked);
+    try {
+      return batchOutcome(await this.waiters.waitForBatch(checked, opts));
+    } catch (err) {
+      // A flow's wait that ends first names the flow, and how to watch it.
+      if (row.isFlow && err instanceof WaitTimeoutError) throw new WaitTimeoutError(checked, Number(err.details?.ms), 'flow');
+      throw err;
+    }
   }
 
   /** The result of a finished job (throws JobFailedError / JobCancelledError like `run`). */

@@ -100,7 +100,7 @@ export function watchBatch(o: Output, offload: Offload, id: string, timeoutMs?: 
       wait: (ms) => untilDoneOr(offload.waitForBatch(id, { timeoutMs: ms })),
       finished: (b) => b.state === 'finished',
       figures,
-      timedOut: () => new WaitTimeoutError(id, timeoutMs!, 'batch'),
+      timedOut: () => new WaitTimeoutError(id, timeoutMs!, kind),
     },
     o.json ? undefined : new ProgressView(`${kind} ${id}`),
     timeoutMs,

@@ -249,12 +249,14 @@ export class JobCancelledError extends OffloadError {
 const WAIT_TIMEOUT = register('WAIT_TIMEOUT', 504, "Waiting for a job's result took longer than the caller allowed; the job goes on.");
 export class WaitTimeoutError extends OffloadError {
   static readonly code = WAIT_TIMEOUT;
-  constructor(id: string, ms: number, what: 'job' | 'batch' = 'job') {
+  constructor(id: string, ms: number, what: 'job' | 'batch' | 'flow' = 'job') {
     const message =
       what === 'job'
         ? `Job ${id} did not finish within ${ms} ms. The job goes on; read it later with getJob("${id}").`
-        : `Batch ${id} did not finish within ${ms} ms. Its jobs go on; watch it later with \`offload batch watch ${id}\` or getBatch("${id}").`;
-    super(WAIT_TIMEOUT, message, what === 'job' ? { id, ms } : { id, ms, batch: true });
+        : what === 'flow'
+          ? `Flow ${id} did not finish within ${ms} ms. Its steps go on; watch it later with \`offload flow watch ${id}\` or getFlow("${id}").`
+          : `Batch ${id} did not finish within ${ms} ms. Its jobs go on; watch it later with \`offload batch watch ${id}\` or getBatch("${id}").`;
+    super(WAIT_TIMEOUT, message, what === 'job' ? { id, ms } : what === 'flow' ? { id, ms, flow: true } : { id, ms, batch: true });
   }
 }
 

@@ -146,6 +146,18 @@ describe('dependencies and flows', () => {
     assert.equal((await flow.steps.second.status()).state, 'cancelled');
   });
 
+  it('a wait for a flow that ends first says so, naming the flow and how to watch it', async () => {
+    const noop = defineTask('noop', async () => null);
+    t = await openTestOffload({ tasks: [noop] });
+    const flow = await t.offload.flow({ steps: { a: { task: noop }, b: { task: noop, after: ['a'] } } });
+    const waiting = assert.rejects(flow.result({ timeoutMs: 1000 }), {
+      code: 'WAIT_TIMEOUT',
+      message: new RegExp(`^Flow ${flow.id} did not finish within 1000 ms.*offload flow watch ${flow.id}`),
+    });
+    await t.clock.advance(1000);
+    await waiting;
+  });
+
   it('fans out from one job to many and back in to one', async () => {
     const part = defineTask('part', async (n: number, ctx) => n * (ctx.dependencies.result<number>('seed') ?? 0));
     const seed = defineTask('seed', async () => 3);
