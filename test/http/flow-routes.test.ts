@@ -218,6 +218,19 @@ describe('HTTP API: dependencies and flows', () => {
       const done = await t.call('GET', `/v1/batches/${r.json.batch.id}?wait=30`);
       assert.deepEqual([done.json.batch.state, done.json.batch.ok], ['finished', true]);
       assert.deepEqual((await t.call('GET', `/v1/jobs/${r.json.jobs[0].id}`)).json.job.result, { n: 6, from: ['base:succeeded'] });
+      // A token narrowed to some tasks reads a batch only when every job is of its tasks.
+      const sumsOnly = await t.token('read', ['t.sum']);
+      assert.equal((await t.call('GET', `/v1/batches/${r.json.batch.id}`, { token: sumsOnly })).status, 200);
+      const mixed = await t.call('POST', '/v1/batches', {
+        body: {
+          jobs: [
+            { task: 't.sum', input: null },
+            { task: 't.echo', input: 1 },
+          ],
+        },
+      });
+      const refused = await t.call('GET', `/v1/batches/${mixed.json.batch.id}`, { token: sumsOnly });
+      assert.deepEqual([refused.status, refused.json.error.code], [403, 'FORBIDDEN']);
     });
 
     it('a token narrowed to some tasks may wait only for jobs of its tasks; an agent sees no result of a task its token may not use', async () => {

@@ -1,4 +1,7 @@
 /** Batches: POST /v1/batches, GET /v1/batches/:id; with ?wait, both hold until the batch has finished (a foreground batch). */
+
+import type { FastifyRequest } from 'fastify';
+import { isTaskRestricted } from '../../auth/permissions.js';
 import type { Batch, BatchFailure } from '../../core/batch.js';
 import { BatchNotFoundError, InvalidRequestError, WaitTimeoutError } from '../../core/errors.js';
 import type { Offload } from '../../offload.js';
@@ -83,7 +86,7 @@ export function batchRoutes(app: Api, ctx: ApiContext): void {
         summary: 'Read a batch: counts, state, whether every job succeeded, and once it has finished, its failures',
         description:
           'With `?wait=SECONDS`, holds the request until the batch has finished or the wait ends, then answers 200 with the batch as it stands ' +
-          '(`state` says which): a batch submitted elsewhere, watched from here.',
+          '(`state` says which): a batch submitted elsewhere, watched from here. A token narrowed to some tasks reads only batches whose every job is of its tasks.',
         tags: ['batches'],
         params: BatchParams,
         querystring: WaitQuery,
@@ -93,6 +96,7 @@ export function batchRoutes(app: Api, ctx: ApiContext): void {
     async (request, reply) => {
       const row = await offload.store.getBatch({ id: request.params.id });
       if (!row) throw new BatchNotFoundError(request.params.id);
+      await requireBatchTasks(request, offload, row.id);
       if (request.query.wait !== undefined && row.finishedAt === null) {
         const held = holdLongRequest(ctx, request, reply);
         try {
@@ -120,4 +124,14 @@ export async function waitForBatch(offload: Offload, id: string, ms: number, sig
 
 export async function failuresOf(offload: Offload, batch: Batch): Promise<BatchFailure[]> {
   return batch.state === 'finished' && !batch.ok ? offload.batchFailures(batch.id) : [];
+}
+
+/** Most jobs of a batch read to check a narrowed token's tasks (a batch holds at most what one request may submit, or a flow's steps). */
+const MAX_CHECKED_MEMBERS = 100_000;
+
+/** A token narrowed to some tasks reads a batch only when it may use every job's task (its counts and failures tell of them all). */
+export async function requireBatchTasks(request: FastifyRequest, offload: Offload, batchId: string): Promise<void> {
+  if (!isTaskRestricted(request.principal)) return;
+  const jobs = await offload.store.listBatchJobs({ batchId, limit: MAX_CHECKED_MEMBERS });
+  for (const task of new Set(jobs.map((j) => j.task))) requireTask(request, task);
 }
