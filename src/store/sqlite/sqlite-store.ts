@@ -353,6 +353,7 @@ export class SqliteStore implements Store {
       const out: FinishResult = { results: [], finishedBatches: [], followUps: [], ended: [], claimed: [] };
       const succeeded = this.succeedMany(p.transitions, p.now);
       const awaited: number[] = [];
+      const perBatch = new Map<number, { s: number; f: number }>();
       for (const t of p.transitions) {
         const row = succeeded?.has(t) ? succeeded.get(t) : this.applyTransition(t, p.now);
         out.results.push(
@@ -361,10 +362,17 @@ export class SqliteStore implements Store {
             : { ok: true, task: row.task, concurrencyKey: row.concurrencyKey, batchId: row.batchId == null ? null : String(row.batchId) },
         );
         if (row?.batchId != null && t.to !== 'queued') {
-          const finished = this.countBatchFinished(String(row.batchId), t.to === 'succeeded' ? 1 : 0, t.to === 'failed' ? 1 : 0, 0, p.now, out.followUps);
-          if (finished) out.finishedBatches.push(finished);
+          const n = perBatch.get(row.batchId) ?? { s: 0, f: 0 };
+          if (t.to === 'succeeded') n.s++;
+          else n.f++;
+          perBatch.set(row.batchId, n);
         }
         if (row?.hasDependents === 1 && t.to !== 'queued') awaited.push(Number(t.id));
+      }
+      // One count per batch for the whole turn (a flow's stage finishes in one call).
+      for (const [batchId, n] of perBatch) {
+        const finished = this.countBatchFinished(String(batchId), n.s, n.f, 0, p.now, out.followUps);
+        if (finished) out.finishedBatches.push(finished);
       }
       if (awaited.length) this.links.settle(awaited, p.now, out);
       if (p.claim) out.claimed = this.claimInTransaction(p.claim);
