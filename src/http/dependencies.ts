@@ -1,6 +1,6 @@
 /**
  * Dependencies over HTTP: what `after` names, checked against the token before anything is
- * stored, and what a claimed job waited for, sent with the claim (one read per claim).
+ * stored, and what a claimed job waited for, sent with the claim.
  */
 import type { FastifyRequest } from 'fastify';
 import { allowsTask, isTaskRestricted } from '../auth/permissions.js';
@@ -44,8 +44,10 @@ export async function requireDependencyTasks(request: FastifyRequest, offload: O
 
 /** Claimed jobs as the agent API sends them, each job that waited for others with its dependencies. */
 export async function claimedJobsJson(request: FastifyRequest, offload: Offload, jobs: ClaimedJob[]) {
-  const waited = jobs.filter((j) => j.hasDependencies);
+  // Both stores send them with the claim; a job that came without them is read here.
+  const waited = jobs.filter((j) => j.hasDependencies && !j.dependencies);
   const byJob = new Map<string, DependencyRow[]>();
+  for (const j of jobs) if (j.dependencies) byJob.set(j.id, j.dependencies);
   if (waited.length > 0) {
     for (const row of await offload.store.getDependencies({ jobIds: waited.map((j) => j.id) })) {
       let list = byJob.get(row.jobId);
