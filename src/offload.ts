@@ -33,7 +33,7 @@ import { GroupCommit } from './store/group-commit.js';
 import { instrumentStore } from './store/instrumented.js';
 import { DEFAULT_STORE_URL, openStore } from './store/open.js';
 import { Runnability } from './store/runnability.js';
-import type { ClaimedJob, InsertedJob, InsertJobsResult, Store, SubmitKey } from './store/store.js';
+import type { ClaimedJob, InsertedJob, InsertJobsResult, NewJob, Store, SubmitKey } from './store/store.js';
 import { storeBackend } from './worker/store-backend.js';
 import { Worker, type WorkerOptions } from './worker/worker.js';
 
@@ -332,10 +332,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
       now,
       items.map((it) => ({ ...it, task: nameOf(it?.task) })),
     );
-    const onFinish = options.onFinish
-      ? await buildNewJob(this.registry, this.limits, now, nameOf(options.onFinish.task), options.onFinish.input ?? null, options.onFinish.options)
-      : null;
-    if (onFinish && typeof onFinish.input !== 'string') throw new InvalidOptionError('onFinish.input', 'must be a JSON value');
+    const onFinish = await this.onFinishJob(options.onFinish, now);
     const title = checkTitle(options.title);
     const submitKey = submitKeyOf(
       options.idempotencyKey,
@@ -346,6 +343,14 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     );
     const r = await this.store.insertJobs({ jobs, batch: { title, onFinish }, now, submitKey });
     return new BatchHandle(this, r.batchId!, await this.handlesOf(r, options.idempotencyKey, submitKey), r.replayed !== undefined);
+  }
+
+  /** The job a batch or flow enqueues once it has finished (its input must be JSON: it is wrapped in `{ batch, input }`). */
+  private async onFinishJob(onFinish: BatchOptions['onFinish'], now: number): Promise<NewJob | null> {
+    if (!onFinish) return null;
+    const job = await buildNewJob(this.registry, this.limits, now, nameOf(onFinish.task), onFinish.input ?? null, onFinish.options);
+    if (typeof job.input !== 'string') throw new InvalidOptionError('onFinish.input', 'must be a JSON value');
+    return job;
   }
 
   /**
@@ -361,10 +366,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     const settings = new Map<string, ResolvedTaskSettings>();
     for (const task of flowTasks(options.steps)) if (!settings.has(task)) settings.set(task, await this.registry.settingsFor(task));
     const { jobs, names } = buildFlowJobs(this.registry, settings, this.limits, now, options.steps, options.onDependencyFailure);
-    const onFinish = options.onFinish
-      ? await buildNewJob(this.registry, this.limits, now, nameOf(options.onFinish.task), options.onFinish.input ?? null, options.onFinish.options)
-      : null;
-    if (onFinish && typeof onFinish.input !== 'string') throw new InvalidOptionError('onFinish.input', 'must be a JSON value');
+    const onFinish = await this.onFinishJob(options.onFinish, now);
     const title = checkTitle(options.title);
     const submitKey = submitKeyOf(
       options.idempotencyKey,

@@ -1,6 +1,6 @@
 /** Batches: POST /v1/batches, GET /v1/batches/:id; with ?wait, both hold until the batch has finished (a foreground batch). */
 
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isTaskRestricted } from '../../auth/permissions.js';
 import type { Batch, BatchFailure } from '../../core/batch.js';
 import { BatchNotFoundError, InvalidRequestError, WaitTimeoutError } from '../../core/errors.js';
@@ -58,14 +58,7 @@ export function batchRoutes(app: Api, ctx: ApiContext): void {
       );
       if (handle.replayed) void reply.header('idempotent-replayed', 'true');
       let status = handle.replayed ? 200 : 201;
-      if (request.query.wait !== undefined) {
-        const held = holdLongRequest(ctx, request, reply);
-        try {
-          status = (await waitForBatch(offload, handle.id, Math.min(request.query.wait * 1000, options.maxLongPollMs), held.signal)) ? 200 : 202;
-        } finally {
-          held.done();
-        }
-      }
+      if (request.query.wait !== undefined) status = (await holdUntilFinished(ctx, request, reply, handle.id, request.query.wait)) ? 200 : 202;
       const [batch, jobs] = await Promise.all([
         offload.getBatch(handle.id),
         readJobs(
@@ -97,14 +90,7 @@ export function batchRoutes(app: Api, ctx: ApiContext): void {
       const row = await offload.store.getBatch({ id: request.params.id });
       if (!row) throw new BatchNotFoundError(request.params.id);
       await requireBatchTasks(request, offload, row.id);
-      if (request.query.wait !== undefined && row.finishedAt === null) {
-        const held = holdLongRequest(ctx, request, reply);
-        try {
-          await waitForBatch(offload, row.id, Math.min(request.query.wait * 1000, options.maxLongPollMs), held.signal);
-        } finally {
-          held.done();
-        }
-      }
+      if (request.query.wait !== undefined && row.finishedAt === null) await holdUntilFinished(ctx, request, reply, row.id, request.query.wait);
       const batch = await offload.getBatch(row.id);
       return { batch, failures: await failuresOf(offload, batch) };
     },
@@ -112,6 +98,19 @@ export function batchRoutes(app: Api, ctx: ApiContext): void {
 }
 
 /** True when the batch finished within `ms`; false when the wait ended first (or the client left). */
+/**
+ * Holds the request (as a long request, cut short at shutdown) until the batch or flow has
+ * finished or `seconds` (at most maxLongPollMs) pass; true when it finished.
+ */
+export async function holdUntilFinished(ctx: ApiContext, request: FastifyRequest, reply: FastifyReply, id: string, seconds: number): Promise<boolean> {
+  const held = holdLongRequest(ctx, request, reply);
+  try {
+    return await waitForBatch(ctx.offload, id, Math.min(seconds * 1000, ctx.options.maxLongPollMs), held.signal);
+  } finally {
+    held.done();
+  }
+}
+
 export async function waitForBatch(offload: Offload, id: string, ms: number, signal: AbortSignal): Promise<boolean> {
   try {
     await offload.waitForBatch(id, { timeoutMs: ms, signal });

@@ -12,7 +12,7 @@ import { requireTask } from '../access.js';
 import { type Api, type ApiContext, holdLongRequest, originOf, readJobs } from '../context.js';
 import { requireDependencyTasks } from '../dependencies.js';
 import { errorResponses, FlowBody, FlowCancelResponse, FlowCreatedResponse, FlowParams, FlowResponse, SubmitHeaders, WaitQuery } from '../schemas.js';
-import { failuresOf, waitForBatch } from './batches.js';
+import { failuresOf, holdUntilFinished } from './batches.js';
 
 const submitErrors = errorResponses(400, 401, 403, 404, 413, 415, 422, 429);
 const errors = errorResponses(400, 401, 403, 404, 429);
@@ -67,14 +67,7 @@ export function flowRoutes(app: Api, ctx: ApiContext): void {
       });
       if (handle.replayed) void reply.header('idempotent-replayed', 'true');
       let status = handle.replayed ? 200 : 201;
-      if (request.query.wait !== undefined) {
-        const held = holdLongRequest(ctx, request, reply);
-        try {
-          status = (await waitForBatch(offload, handle.id, Math.min(request.query.wait * 1000, options.maxLongPollMs), held.signal)) ? 200 : 202;
-        } finally {
-          held.done();
-        }
-      }
+      if (request.query.wait !== undefined) status = (await holdUntilFinished(ctx, request, reply, handle.id, request.query.wait)) ? 200 : 202;
       const [flow, jobs] = await Promise.all([
         offload.getFlow(handle.id),
         readJobs(
@@ -107,12 +100,7 @@ export function flowRoutes(app: Api, ctx: ApiContext): void {
       let flow = await offload.getFlow(request.params.id);
       requireStepTasks(request, flow);
       if (request.query.wait !== undefined && flow.state !== 'finished') {
-        const held = holdLongRequest(ctx, request, reply);
-        try {
-          await waitForBatch(offload, flow.id, Math.min(request.query.wait * 1000, options.maxLongPollMs), held.signal);
-        } finally {
-          held.done();
-        }
+        await holdUntilFinished(ctx, request, reply, flow.id, request.query.wait);
         flow = await offload.getFlow(flow.id);
       }
       return flowJson(offload, flow);
