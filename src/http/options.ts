@@ -8,6 +8,8 @@ export interface HttpApiOptions {
   maxBodyBytes?: number;
   /** Most jobs in one submit array or batch (default 1000). */
   maxJobsPerRequest?: number;
+  /** Most steps in one flow (default 20,000: a fan-in of 10,000 edges fits; the body limit still applies). */
+  maxFlowSteps?: number;
   /** Longest a claim's `waitMs` or a submit's `?wait` may hold a request (default 60 000 ms). */
   maxLongPollMs?: number;
   /** Most long requests (waiting claims and submits, event streams) open at once per token, or per address without one (default 64). */
@@ -28,6 +30,7 @@ export const HTTP_DEFAULTS = {
   port: 7070,
   maxBodyBytes: 4 * 1024 * 1024,
   maxJobsPerRequest: 1000,
+  maxFlowSteps: 20_000,
   maxLongPollMs: 60_000,
   maxOpenLongPolls: 64,
   sseHeartbeatMs: 15_000,
@@ -41,6 +44,7 @@ export function resolveHttpOptions(o: HttpApiOptions = {}): ResolvedHttpApiOptio
     allow: o.allow && o.allow.length > 0 ? o.allow : null,
     maxBodyBytes: o.maxBodyBytes ?? HTTP_DEFAULTS.maxBodyBytes,
     maxJobsPerRequest: o.maxJobsPerRequest ?? HTTP_DEFAULTS.maxJobsPerRequest,
+    maxFlowSteps: o.maxFlowSteps ?? HTTP_DEFAULTS.maxFlowSteps,
     maxLongPollMs: o.maxLongPollMs ?? HTTP_DEFAULTS.maxLongPollMs,
     maxOpenLongPolls: o.maxOpenLongPolls ?? HTTP_DEFAULTS.maxOpenLongPolls,
     sseHeartbeatMs: o.sseHeartbeatMs ?? HTTP_DEFAULTS.sseHeartbeatMs,

@@ -470,7 +470,9 @@ const FlowStepBody = Type.Object(
   {
     task: TaskName,
     input: Type.Optional(submitFields.input),
-    after: Type.Optional(Type.Array(FlowEdgeSchema, { maxItems: 1000, description: 'What the step waits for (default nothing: it is queued at once).' })),
+    after: Type.Optional(
+      Type.Array(FlowEdgeSchema, { maxItems: 20_000, description: 'What the step waits for (default nothing: it is queued at once); at most 20,000.' }),
+    ),
     priority: submitFields.priority,
     runAt: submitFields.runAt,
     delayMs: submitFields.delayMs,
@@ -489,7 +491,7 @@ export const FlowBody = Type.Object(
     steps: Type.Record(Type.String(), FlowStepBody, {
       description:
         'The steps by name, in any order: `{ "fetch": { "task": "…" }, "parse": { "task": "…", "after": ["fetch"] } }`. ' +
-        'At most maxJobsPerRequest (default 1000) steps; a step naming one that does not exist, or steps waiting for each other in a cycle, are 400 INVALID_FLOW.',
+        'At most maxFlowSteps (default 20,000) steps and 100,000 edges in all; a step naming one that does not exist, or steps waiting for each other in a cycle, are 400 INVALID_FLOW.',
     }),
     onFinish: BatchBody.properties.onFinish,
     onDependencyFailure: Type.Optional(DependencyPolicySchema),

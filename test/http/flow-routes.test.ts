@@ -364,7 +364,7 @@ describe('HTTP API: dependencies and flows', () => {
       assert.deepEqual([badInput.status, badInput.json.error.code], [400, 'INVALID_INPUT']);
       const unknownField = await flow({ steps: { a: { task: 't.echo', retries: 3 } } });
       assert.deepEqual([unknownField.status, unknownField.json.error.details.field], [400, 'body.steps.a.retries']);
-      const tooMany = await flow({ steps: Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`s${i}`, { task: 't.echo' }])) });
+      const tooMany = await flow({ steps: Object.fromEntries(Array.from({ length: 20_001 }, (_, i) => [`s${i}`, { task: 't.echo' }])) });
       assert.deepEqual([tooMany.status, tooMany.json.error.code, tooMany.json.error.details.field], [400, 'INVALID_REQUEST', 'body.steps']);
       assert.equal(await jobCount(), 0, 'nothing was stored');
 
@@ -374,6 +374,21 @@ describe('HTTP API: dependencies and flows', () => {
       assert.deepEqual((await t.call('POST', '/v1/flows/999/cancel')).json.error.code, 'FLOW_NOT_FOUND');
       const badId = await t.call('GET', '/v1/flows/x1');
       assert.deepEqual([badId.status, badId.json.error.code, badId.json.error.details.kind], [400, 'INVALID_ID', 'batch']);
+    });
+
+    it('takes a fan-in of 10,000 edges in one request, and reads it back in one', async () => {
+      const steps: Record<string, unknown> = {};
+      for (let i = 0; i < 10_000; i++) steps[`part${i}`] = { task: 't.echo', input: { n: 1 } };
+      steps.join = { task: 't.sum', after: Object.keys(steps) };
+      const r = await t.call('POST', '/v1/flows', { body: { title: 'wide', steps } });
+      assert.equal(r.status, 201, JSON.stringify(r.json).slice(0, 300));
+      assert.equal(r.json.flow.total, 10_001);
+      await t.offload.work({ concurrency: 100, maintenance: false });
+      const done = await t.call('GET', `/v1/flows/${r.json.flow.id}?wait=60`);
+      assert.deepEqual([done.json.flow.state, done.json.flow.ok, done.json.steps.length], ['finished', true, 10_001]);
+      const join = done.json.steps.find((s: { step: string }) => s.step === 'join');
+      assert.equal(join.after.length, 10_000);
+      assert.equal((await t.call('GET', `/v1/jobs/${join.id}`)).json.job.result.n, 10_000);
     });
 
     it('scopes and task patterns: submit may post flows of its tasks only, read may read, work may neither', async () => {

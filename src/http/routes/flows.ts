@@ -45,8 +45,8 @@ export function flowRoutes(app: Api, ctx: ApiContext): void {
     async (request, reply) => {
       const b = request.body;
       const names = Object.keys(b.steps);
-      if (names.length > options.maxJobsPerRequest)
-        throw new InvalidRequestError('body.steps', `has ${names.length} steps; at most ${options.maxJobsPerRequest} are accepted per request`);
+      if (names.length > options.maxFlowSteps)
+        throw new InvalidRequestError('body.steps', `has ${names.length} steps; at most ${options.maxFlowSteps} are accepted in one flow (maxFlowSteps)`);
       for (const name of names) requireTask(request, b.steps[name]!.task);
       if (b.onFinish) requireTask(request, b.onFinish.task);
       const outside = names.flatMap((name) => (b.steps[name]!.after ?? []).flatMap((e) => (typeof e === 'object' && 'job' in e ? [e.job] : [])));
