@@ -1,6 +1,6 @@
 /**
  * Dependencies over HTTP: what `after` names, checked against the token before anything is
- * stored, and what a claimed job waited for, sent with the claim.
+ * stored, and what a claimed job waited for, as the claim sends it.
  */
 import type { FastifyRequest } from 'fastify';
 import { allowsTask, isTaskRestricted } from '../auth/permissions.js';
@@ -43,22 +43,12 @@ export async function requireDependencyTasks(request: FastifyRequest, offload: O
 }
 
 /** Claimed jobs as the agent API sends them, each job that waited for others with its dependencies. */
-export async function claimedJobsJson(request: FastifyRequest, offload: Offload, jobs: ClaimedJob[]) {
-  // Both stores send them with the claim; a job that came without them is read here.
-  const waited = jobs.filter((j) => j.hasDependencies && !j.dependencies);
-  const byJob = new Map<string, DependencyRow[]>();
-  for (const j of jobs) if (j.dependencies) byJob.set(j.id, j.dependencies);
-  if (waited.length > 0) {
-    for (const row of await offload.store.getDependencies({ jobIds: waited.map((j) => j.id) })) {
-      let list = byJob.get(row.jobId);
-      if (!list) byJob.set(row.jobId, (list = []));
-      list.push(row);
-    }
-  }
+export function claimedJobsJson(request: FastifyRequest, jobs: ClaimedJob[]) {
+  // The store's claim brings each job's dependencies (ClaimedJob.dependencies).
   return jobs.map((j) => {
     const out = claimedJson(j);
     if (!j.hasDependencies) return out;
-    return { ...out, dependencies: (byJob.get(j.id) ?? []).map((d) => dependencyJson(request, d)) };
+    return { ...out, dependencies: (j.dependencies ?? []).map((d) => dependencyJson(request, d)) };
   });
 }
 

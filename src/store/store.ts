@@ -158,9 +158,12 @@ export interface ClaimedJob {
   leaseExpiresAt: number;
   /** Gearman workers are told the unique key (JOB_ASSIGN_UNIQ). */
   uniqueKey: string | null;
-  /** True when the job waited for other jobs: the worker reads them (getDependencies) before it runs the handler. */
+  /** True when the job waited for other jobs. */
   hasDependencies?: boolean;
-  /** What it waited for, when read (by the worker, or sent with the claim by a server). */
+  /**
+   * What it waited for, with their states and results: every claim of a store brings them for a
+   * job with `hasDependencies` (its handler reads them in ctx.dependencies), as the agent API does.
+   */
   dependencies?: DependencyRow[];
 }
 

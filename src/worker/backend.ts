@@ -7,7 +7,7 @@
  */
 import type { TaskDefinition } from '../core/task.js';
 import type { GroupCommit } from '../store/group-commit.js';
-import type { ClaimedJob, ClaimParams, DependencyRow, WorkerRecord } from '../store/store.js';
+import type { ClaimedJob, ClaimParams, WorkerRecord } from '../store/store.js';
 import type { TouchWriter } from './lease-keeper.js';
 
 /** Things that may make jobs of the worker's tasks runnable (for backends whose wake-ups are events). */
@@ -39,11 +39,6 @@ export interface WorkerBackend {
   claim(p: ClaimParams & { wait?: boolean; signal?: AbortSignal }): Promise<ClaimedJob[]>;
   /** Records progress and, when `leaseMs` is set, extends leases by that much; says which leases were lost. */
   touch: TouchWriter;
-  /**
-   * What these claimed jobs waited for (jobs claimed with `hasDependencies` and no
-   * `dependencies`); a backend whose claims bring them along needs none.
-   */
-  dependenciesOf?(p: { jobIds: string[] }): Promise<DependencyRow[]>;
   /** No job of the task is claimed until `until`. */
   suspendTask(p: { task: string; until: number }): Promise<void>;
   saveWorker(p: { worker: WorkerRecord }): Promise<void>;

@@ -32,7 +32,6 @@ export function storeBackend(store: Store, bus: EventBus, registry: TaskRegistry
     claim: ({ workerId, tasks, max, leaseMs, now }) => store.claimJobs({ workerId, tasks, max, leaseMs, now }),
     touch: storeTouch(store),
     suspendTask: (p) => store.pauseTask(p),
-    dependenciesOf: (p) => store.getDependencies(p),
     saveWorker: (p) => store.upsertWorker(p),
     removeWorker: (p) => store.removeWorker(p),
 

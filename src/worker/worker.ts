@@ -8,7 +8,7 @@ import { Service } from '../core/service.js';
 import { isTaskDefinition, type TaskDefinition } from '../core/task.js';
 import type { Transition } from '../core/transitions.js';
 import type { FinishStatus, GroupCommit } from '../store/group-commit.js';
-import type { ClaimedJob, DependencyRow } from '../store/store.js';
+import type { ClaimedJob } from '../store/store.js';
 import type { ActiveJob } from './active-job.js';
 import type { WorkerBackend } from './backend.js';
 import { ClaimedAhead } from './claimed-ahead.js';
@@ -243,30 +243,6 @@ export class Worker extends Service {
   // ---- the phases, joined ----------------------------------------------------------------------
 
   private onClaimed(jobs: ClaimedJob[]): void {
-    const unread = jobs.filter((j) => j.hasDependencies && !j.dependencies);
-    if (unread.length === 0 || !this.deps.backend.dependenciesOf) return this.take(jobs);
-    void this.readDependencies(unread).then(
-      () => this.take(jobs),
-      (err: unknown) => {
-        this.deps.logger.error({ err, worker: this.id, jobs: unread.map((j) => j.id) }, 'could not read what claimed jobs waited for; giving them back');
-        void this.releaseClaimed(jobs);
-      },
-    );
-  }
-
-  /** Jobs that waited for others get, before their handlers run, what those jobs did (ctx.dependencies). */
-  private async readDependencies(jobs: ClaimedJob[]): Promise<void> {
-    const rows = await this.deps.backend.dependenciesOf!({ jobIds: jobs.map((j) => j.id) });
-    const byJob = new Map<string, DependencyRow[]>();
-    for (const r of rows) {
-      let list = byJob.get(r.jobId);
-      if (!list) byJob.set(r.jobId, (list = []));
-      list.push(r);
-    }
-    for (const j of jobs) j.dependencies = byJob.get(j.id) ?? [];
-  }
-
-  private take(jobs: ClaimedJob[]): void {
     if (this.stopping) return void this.releaseClaimed(jobs);
     // Claims ask for no more than the budget leaves (freeSlots); should one bring more, they go straight back.
     const left = this.budgetLeft();

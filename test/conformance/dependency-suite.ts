@@ -77,8 +77,8 @@ export function dependencyConformance(name: string, factory: StoreFactory): void
         deps.map((d) => [d.jobId, d.depId, d.name, d.policy, d.state, d.result]),
         [[b.id, a, 'first', 'cancel', 'succeeded', `{"from":${a}}`]],
       );
-      // A store may send them with the claim (PostgreSQL does, saving the worker a read): the same rows.
-      if (next.dependencies) assert.deepEqual(next.dependencies, deps);
+      // The claim brings them (the worker reads nothing else before the handler runs): the same rows.
+      assert.deepEqual(next.dependencies, deps);
     });
 
     it('ends waiting jobs by each edge policy when what they wait for fails, and cascades to their own dependents', async () => {

@@ -4,21 +4,14 @@
  * Every call runs in the caller's transaction. finish_jobs settles in the database itself; the
  * other paths that end jobs (cancel, purge, reap) call `settle` here.
  */
-import type { BatchRow } from '../../core/batch.js';
-import type { DependencyPolicy } from '../../core/dependencies.js';
-import { UnknownDependencyError } from '../../core/errors.js';
-import { isFinished, type JobState } from '../../core/job.js';
+import type { JobState } from '../../core/job.js';
+import { checkedDeps, emptySettled, planLinks, type Settled, tellSettledAtSubmit } from '../dependency-plan.js';
 import type { EndedJob, InsertedJob, NewJob } from '../store.js';
 import { finishedBatch } from './rows.js';
 
 type Raw = Record<string, unknown>;
 export type Run = <T = Raw>(name: string, params: unknown[]) => Promise<T[]>;
-
-export interface Settled {
-  followUps: InsertedJob[];
-  ended: EndedJob[];
-  finishedBatches: BatchRow[];
-}
+export type { Settled };
 
 /** A row of settle_dependents: a waiting job queued ('q', or still waiting) or ended ('e'). */
 interface SettleRow {
@@ -38,50 +31,24 @@ interface SettleRow {
  * transaction commits, and so sees the new edges.
  */
 export async function linkNew(run: Run, jobs: NewJob[], inserted: InsertedJob[], now: number, out: Settled): Promise<void> {
-  const edges = { job: [] as string[], dep: [] as string[], name: [] as (string | null)[], policy: [] as DependencyPolicy[] };
-  const waiting = { id: [] as string[], n: [] as number[] };
-  const existing = new Set<string>();
-  jobs.forEach((job, i) => {
-    if (!job.after?.length || inserted[i].deduplicated) return;
-    const seen = new Set<string>();
-    for (const d of job.after) {
-      const depId = 'id' in d.on ? d.on.id : inserted[d.on.index].id;
-      if (seen.has(depId)) continue;
-      seen.add(depId);
-      if ('id' in d.on) existing.add(depId);
-      edges.job.push(inserted[i].id);
-      edges.dep.push(depId);
-      edges.name.push(d.name);
-      edges.policy.push(d.policy);
-    }
-    waiting.id.push(inserted[i].id);
-    waiting.n.push(seen.size);
-  });
-  if (waiting.id.length === 0) return;
-  const wanted = [...new Set(edges.dep)].filter((id) => /^\d{1,18}$/.test(id));
-  const found = await run<{ id: string; state: JobState }>('mark_has_dependents', [wanted]);
-  const states = new Map(found.map((r) => [r.id, r.state]));
-  const missing = [...existing].filter((id) => !states.has(id));
-  if (missing.length) throw new UnknownDependencyError(missing);
-  await run('insert_deps', [edges.job, edges.dep, edges.name, edges.policy]);
-  await run('mark_waiting', [waiting.id, waiting.n]);
-  const byId = new Map(inserted.map((j) => [j.id, j]));
-  for (const id of waiting.id) byId.get(id)!.state = 'waiting';
-  const finishedDeps = [...existing].filter((id) => isFinished(states.get(id)!));
-  if (finishedDeps.length === 0) return;
-  const settled: Settled = { followUps: [], ended: [], finishedBatches: [] };
-  await settle(run, finishedDeps, waiting.id, now, settled);
-  for (const j of settled.followUps) {
-    const mine = byId.get(j.id);
-    if (mine) mine.state = j.state;
-    else out.followUps.push(j);
-  }
-  for (const e of settled.ended) {
-    const mine = byId.get(e.id);
-    if (mine) mine.state = e.state;
-    else out.ended.push(e);
-  }
-  out.finishedBatches.push(...settled.finishedBatches);
+  const plan = planLinks(jobs, inserted);
+  if (!plan) return;
+  // An id that cannot be a bigint matches no job: it is reported missing.
+  const found = await run<{ id: string; state: JobState }>('mark_has_dependents', [plan.deps.filter((id) => /^\d{1,18}$/.test(id))]);
+  const finished = checkedDeps(plan, new Map(found.map((r) => [r.id, r.state])), inserted);
+  const e = plan.edges;
+  await run('insert_deps', [e.map((x) => x.jobId), e.map((x) => x.depId), e.map((x) => x.name), e.map((x) => x.policy)]);
+  await run('mark_waiting', [plan.waiting.map((w) => w.id), plan.waiting.map((w) => w.n)]);
+  if (finished.length === 0) return;
+  const settled = emptySettled();
+  await settle(
+    run,
+    finished,
+    plan.waiting.map((w) => w.id),
+    now,
+    settled,
+  );
+  tellSettledAtSubmit(settled, inserted, out);
 }
 
 /** These jobs reached a final state (and have dependents): settles their edges, and counts ended dependents in their batches. */

@@ -5,9 +5,12 @@
  */
 import type { BatchRow } from '../../core/batch.js';
 import type { DependencyPolicy } from '../../core/dependencies.js';
-import { DEPENDENCY_FAILED_CODE, UnknownDependencyError } from '../../core/errors.js';
-import { isFinished, type JobState } from '../../core/job.js';
-import type { EndedJob, InsertedJob, NewJob } from '../store.js';
+import { DEPENDENCY_FAILED_CODE } from '../../core/errors.js';
+import type { JobState } from '../../core/job.js';
+import { checkedDeps, emptySettled, planLinks, type Settled, tellSettledAtSubmit } from '../dependency-plan.js';
+import type { InsertedJob, NewJob } from '../store.js';
+
+export type { Settled };
 
 type Statement = { all(params: object): unknown[]; get(params: object): unknown; run(params: object): { changes: number } };
 
@@ -15,13 +18,6 @@ export interface DependencyLinksDeps {
   stmt(name: string): Statement;
   /** Counts ended members of a batch; returns the batch when that finishes it (enqueueing its onFinish job). */
   countBatchFinished(batchId: string, s: number, f: number, c: number, now: number, followUps: InsertedJob[]): BatchRow | null;
-}
-
-/** What settling did: waiting jobs queued, waiting jobs ended, batches those finished. */
-export interface Settled {
-  followUps: InsertedJob[];
-  ended: EndedJob[];
-  finishedBatches: BatchRow[];
 }
 
 interface Edge {
@@ -42,49 +38,22 @@ export class DependencyLinks {
    * states in `inserted`. Throws UNKNOWN_DEPENDENCY (the caller's transaction then stores nothing).
    */
   linkNew(jobs: NewJob[], inserted: InsertedJob[], now: number, out: Settled): void {
-    const edges: [number, number, string | null, DependencyPolicy][] = [];
-    const waiting: [number, number][] = [];
-    const existing = new Set<number>();
-    jobs.forEach((job, i) => {
-      if (!job.after?.length || inserted[i].deduplicated) return;
-      const id = Number(inserted[i].id);
-      const seen = new Set<number>();
-      for (const d of job.after) {
-        const depId = 'id' in d.on ? Number(d.on.id) : Number(inserted[d.on.index].id);
-        if (seen.has(depId)) continue;
-        seen.add(depId);
-        if ('id' in d.on) existing.add(depId);
-        edges.push([id, depId, d.name, d.policy]);
-      }
-      waiting.push([id, seen.size]);
-    });
-    if (waiting.length === 0) return;
+    const plan = planLinks(jobs, inserted);
+    if (!plan) return;
     const { stmt } = this.deps;
-    const found = stmt('mark_has_dependents').all({ ids: JSON.stringify([...new Set(edges.map((e) => e[1]))]) }) as { id: number; state: JobState }[];
-    const states = new Map(found.map((r) => [r.id, r.state]));
-    const missing = [...existing].filter((id) => !states.has(id));
-    if (missing.length) throw new UnknownDependencyError(missing.map(String));
-    stmt('insert_deps').run({ edges: JSON.stringify(edges) });
-    stmt('mark_waiting').run({ items: JSON.stringify(waiting) });
-    const newIds = waiting.map(([id]) => id);
-    const finishedDeps = [...existing].filter((id) => isFinished(states.get(id)!));
-    const byId = new Map(inserted.map((j) => [Number(j.id), j]));
-    for (const [id] of waiting) byId.get(id)!.state = 'waiting';
-    if (finishedDeps.length === 0) return;
-    const settled: Settled = { followUps: [], ended: [], finishedBatches: [] };
-    this.settle(finishedDeps, now, settled, newIds);
-    // New jobs that settled at once are told as inserted, in their new state; others as follow-ups.
-    for (const j of settled.followUps) {
-      const mine = byId.get(Number(j.id));
-      if (mine) mine.state = j.state;
-      else out.followUps.push(j);
-    }
-    for (const e of settled.ended) {
-      const mine = byId.get(Number(e.id));
-      if (mine) mine.state = e.state;
-      else out.ended.push(e);
-    }
-    out.finishedBatches.push(...settled.finishedBatches);
+    const found = stmt('mark_has_dependents').all({ ids: JSON.stringify(plan.deps.map(Number)) }) as { id: number; state: JobState }[];
+    const finished = checkedDeps(plan, new Map(found.map((r) => [String(r.id), r.state])), inserted);
+    stmt('insert_deps').run({ edges: JSON.stringify(plan.edges.map((e) => [Number(e.jobId), Number(e.depId), e.name, e.policy])) });
+    stmt('mark_waiting').run({ items: JSON.stringify(plan.waiting.map((w) => [Number(w.id), w.n])) });
+    if (finished.length === 0) return;
+    const settled = emptySettled();
+    this.settle(
+      finished.map(Number),
+      now,
+      settled,
+      plan.waiting.map((w) => Number(w.id)),
+    );
+    tellSettledAtSubmit(settled, inserted, out);
   }
 
   /**
@@ -114,9 +83,12 @@ export class DependencyLinks {
   /** Waiting jobs with `n` more edges done each; those with none left are queued (follow-ups). */
   private countDone(done: [number, number][], now: number, out: Settled): void {
     if (done.length === 0) return;
-    type Row = { id: number; task: string; state: JobState; runAt: number };
-    const one = done.length === 1 ? (this.deps.stmt('settle_waiting_job').get({ id: done[0][0], n: done[0][1], now }) as Row | undefined) : undefined;
-    const rows = done.length === 1 ? (one ? [one] : []) : (this.deps.stmt('settle_waiting_jobs').all({ items: JSON.stringify(done), now }) as Row[]);
+    const rows = this.deps.stmt('settle_waiting_jobs').all({ items: JSON.stringify(done), now }) as {
+      id: number;
+      task: string;
+      state: JobState;
+      runAt: number;
+    }[];
     for (const row of rows.sort((a, b) => a.id - b.id))
       if (row.state === 'queued') out.followUps.push({ id: String(row.id), task: row.task, deduplicated: false, state: 'queued', runAt: row.runAt });
   }

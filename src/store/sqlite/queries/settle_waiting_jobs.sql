@@ -1,4 +1,5 @@
--- settle_waiting_job for many jobs in one statement (a fan-out: one finished job, many waiting).
+-- Waiting jobs with n more of their dependencies done each; with none left a job is queued (no
+-- sooner than its own run_at). One statement for a fan-out: one finished job, many waiting.
 -- params: :items (JSON array of [id, n]), :now
 UPDATE jobs
 SET deps_pending = deps_pending - (t.value ->> 1),
