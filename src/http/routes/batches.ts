@@ -2,6 +2,7 @@
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isTaskRestricted } from '../../auth/permissions.js';
+import type { BatchHandle } from '../../client/handles.js';
 import type { Batch, BatchFailure } from '../../core/batch.js';
 import { BatchNotFoundError, InvalidRequestError, WaitTimeoutError } from '../../core/errors.js';
 import type { Offload } from '../../offload.js';
@@ -43,7 +44,6 @@ export function batchRoutes(app: Api, ctx: ApiContext): void {
       const afters = b.jobs.map((j, i) => afterOf(j.after, `body.jobs[${i}].after`));
       await requireDependencyTasks(request, offload, afters.flatMap(dependencyIds));
       const origin = originOf(request.principal);
-      const { task: _t, input: _i, ...finishOptions } = b.onFinish ?? { task: '' };
       const handle = await offload.batch(
         b.jobs.map(({ task, input, after: _a, onDependencyFailure, ...rest }, i) => ({
           task,
@@ -53,12 +53,10 @@ export function batchRoutes(app: Api, ctx: ApiContext): void {
         {
           title: b.title,
           idempotencyKey: request.headers['idempotency-key'],
-          onFinish: b.onFinish ? { task: b.onFinish.task, input: b.onFinish.input, options: { ...finishOptions, origin } } : undefined,
+          onFinish: onFinishOf(b.onFinish, origin),
         },
       );
-      if (handle.replayed) void reply.header('idempotent-replayed', 'true');
-      let status = handle.replayed ? 200 : 201;
-      if (request.query.wait !== undefined) status = (await holdUntilFinished(ctx, request, reply, handle.id, request.query.wait)) ? 200 : 202;
+      const status = await submittedStatus(ctx, request, reply, handle);
       const [batch, jobs] = await Promise.all([
         offload.getBatch(handle.id),
         readJobs(
@@ -98,6 +96,28 @@ export function batchRoutes(app: Api, ctx: ApiContext): void {
 }
 
 /** True when the batch finished within `ms`; false when the wait ended first (or the client left). */
+/** A batch's or flow's onFinish as the body gives it (its options flat) to the library, with the submitter's origin. */
+export function onFinishOf(onFinish: BatchBody['onFinish'], origin: string) {
+  if (!onFinish) return undefined;
+  const { task, input, ...options } = onFinish;
+  return { task, input, options: { ...options, origin } };
+}
+
+/**
+ * The status of a batch or flow submit: 201 stored, 200 replayed (said by a header too); with
+ * `?wait`, 200 once it has finished, 202 when the wait ends first.
+ */
+export async function submittedStatus(
+  ctx: ApiContext,
+  request: FastifyRequest<{ Querystring: { wait?: number } }>,
+  reply: FastifyReply,
+  handle: BatchHandle,
+): Promise<number> {
+  if (handle.replayed) void reply.header('idempotent-replayed', 'true');
+  if (request.query.wait === undefined) return handle.replayed ? 200 : 201;
+  return (await holdUntilFinished(ctx, request, reply, handle.id, request.query.wait)) ? 200 : 202;
+}
+
 /**
  * Holds the request (as a long request, cut short at shutdown) until the batch or flow has
  * finished or `seconds` (at most maxLongPollMs) pass; true when it finished.

@@ -12,7 +12,7 @@ import { requireTask } from '../access.js';
 import { type Api, type ApiContext, holdLongRequest, originOf, readJobs } from '../context.js';
 import { requireDependencyTasks } from '../dependencies.js';
 import { errorResponses, FlowBody, FlowCancelResponse, FlowCreatedResponse, FlowParams, FlowResponse, SubmitHeaders, WaitQuery } from '../schemas.js';
-import { failuresOf, holdUntilFinished } from './batches.js';
+import { failuresOf, holdUntilFinished, onFinishOf, submittedStatus } from './batches.js';
 
 const submitErrors = errorResponses(400, 401, 403, 404, 413, 415, 422, 429);
 const errors = errorResponses(400, 401, 403, 404, 429);
@@ -57,17 +57,14 @@ export function flowRoutes(app: Api, ctx: ApiContext): void {
         const { task, input, after, ...stepOptions } = b.steps[name]!;
         steps[name] = { task, input: input ?? null, after, options: { ...stepOptions, origin } };
       }
-      const { task: _t, input: _i, ...finishOptions } = b.onFinish ?? { task: '' };
       const handle = await offload.flow({
         steps,
         title: b.title,
         onDependencyFailure: b.onDependencyFailure,
         idempotencyKey: request.headers['idempotency-key'],
-        onFinish: b.onFinish ? { task: b.onFinish.task, input: b.onFinish.input, options: { ...finishOptions, origin } } : undefined,
+        onFinish: onFinishOf(b.onFinish, origin),
       });
-      if (handle.replayed) void reply.header('idempotent-replayed', 'true');
-      let status = handle.replayed ? 200 : 201;
-      if (request.query.wait !== undefined) status = (await holdUntilFinished(ctx, request, reply, handle.id, request.query.wait)) ? 200 : 202;
+      const status = await submittedStatus(ctx, request, reply, handle);
       const [flow, jobs] = await Promise.all([
         offload.getFlow(handle.id),
         readJobs(
