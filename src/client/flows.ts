@@ -9,9 +9,9 @@ import { InvalidFlowError } from '../core/errors.js';
 import { type Job, type JobError, type JobRow, type JobState, toJob } from '../core/job.js';
 import type { TaskRegistry } from '../core/registry.js';
 import type { ResolvedTaskSettings } from '../core/task.js';
-import type { DependencyRow, NewJob } from '../store/store.js';
+import type { DependencyRow, NewDependency, NewJob } from '../store/store.js';
 import { checkId } from './ids.js';
-import { type EnqueueOptions, newJobWith, type SubmissionLimits } from './submission.js';
+import { type EnqueueOptions, jobEdgeOf, newJobWith, type SubmissionLimits } from './submission.js';
 
 /** What one step waits for: another step by name, or a job stored before (by id or handle). */
 export type FlowEdge =
@@ -65,13 +65,13 @@ export function buildFlowJobs(
     throw new InvalidFlowError('steps must be an object of { name: { task, input, after } }');
   const names = Object.keys(steps);
   const fallback = checkPolicy(defaultPolicy, 'onDependencyFailure') ?? 'cancel';
-  const specs: (FlowStepSpec & { edges: { step?: string; job?: string; name?: string; policy: DependencyPolicy }[] })[] = names.map((name) => {
+  const specs: (FlowStepSpec & { edges: StepEdge[] })[] = names.map((name) => {
     checkStepName(name);
     const step = steps[name];
     if (typeof step !== 'object' || step === null) throw new InvalidFlowError(`step "${name}" must be an object { task, input, after }`);
     if (step.after !== undefined && !Array.isArray(step.after)) throw new InvalidFlowError(`step "${name}": after must be an array`);
     const edges = (step.after ?? []).map((e) => edgeOf(name, e, fallback));
-    return { name, after: edges, edges };
+    return { name, after: edges.map((e) => ('step' in e ? { step: e.step } : {})), edges };
   });
   const order = orderSteps(specs);
   const indexOf = new Map<string, number>();
@@ -82,11 +82,7 @@ export function buildFlowJobs(
     const task = typeof step.task === 'string' ? step.task : step.task?.name;
     const job = newJobWith(registry, settings.get(task)!, limits, now, task, step.input ?? null, step.options ?? {});
     job.step = name;
-    job.after = specs[i].edges.map((e) =>
-      e.step !== undefined
-        ? { on: { index: indexOf.get(e.step)! }, name: e.step, policy: e.policy }
-        : { on: { id: e.job! }, name: e.name ?? null, policy: e.policy },
-    );
+    job.after = specs[i].edges.map((e) => ('dep' in e ? e.dep : { on: { index: indexOf.get(e.step)! }, name: e.step, policy: e.policy }));
     indexOf.set(name, jobs.length);
     jobs.push(job);
   }
@@ -103,14 +99,14 @@ export function flowTasks(steps: FlowSteps): string[] {
   });
 }
 
-function edgeOf(step: string, e: FlowEdge, fallback: DependencyPolicy): { step?: string; job?: string; name?: string; policy: DependencyPolicy } {
+/** An edge of a step: to another step (by name), or to a job stored before. */
+type StepEdge = { step: string; policy: DependencyPolicy } | { dep: NewDependency };
+
+function edgeOf(step: string, e: FlowEdge, fallback: DependencyPolicy): StepEdge {
   if (typeof e === 'string') return { step: e, policy: fallback };
   if (typeof e === 'object' && e !== null && 'step' in e && typeof e.step === 'string')
     return { step: e.step, policy: checkPolicy(e.onFailure, 'after.onFailure') ?? fallback };
-  if (typeof e === 'object' && e !== null && 'job' in e) {
-    const ref = typeof e.job === 'object' && e.job !== null ? e.job.id : e.job;
-    return { job: checkId('job', ref), name: e.name, policy: checkPolicy(e.onFailure, 'after.onFailure') ?? fallback };
-  }
+  if (typeof e === 'object' && e !== null && 'job' in e) return { dep: jobEdgeOf(e, fallback) };
   throw new InvalidFlowError(`step "${step}": each entry of after is a step name, { step, onFailure } or { job, onFailure }`);
 }
 

@@ -112,25 +112,33 @@ export function newJobWith(
 /** `after` as edges to stored jobs; INVALID_ID for an id that cannot be one. */
 export function dependenciesOf(after: NonNullable<EnqueueOptions['after']>, onFailure: DependencyPolicy | undefined): NewDependency[] {
   const policy = checkPolicy(onFailure, 'onDependencyFailure') ?? 'cancel';
-  const idOf = (ref: unknown): string => checkId('job', typeof ref === 'object' && ref !== null && 'id' in ref ? (ref as { id: unknown }).id : ref);
-  const refs: { ref: unknown; name: string | null; policy: DependencyPolicy }[] = [];
+  let deps: NewDependency[];
   if (typeof after === 'string' || (typeof after === 'object' && after !== null && 'id' in after && !Array.isArray(after))) {
-    refs.push({ ref: after, name: null, policy });
+    deps = [{ on: { id: jobIdOf(after) }, name: null, policy }];
   } else if (Array.isArray(after)) {
-    for (const a of after) {
-      if (typeof a === 'object' && a !== null && 'job' in a) {
-        if (a.name !== undefined && (typeof a.name !== 'string' || a.name.length === 0 || a.name.length > 100))
-          throw new InvalidOptionError('after', 'a name must be a string of 1–100 characters');
-        refs.push({ ref: a.job, name: a.name ?? null, policy: checkPolicy(a.onFailure, 'after.onFailure') ?? policy });
-      } else refs.push({ ref: a, name: null, policy });
-    }
+    deps = after.map((a) => (typeof a === 'object' && a !== null && 'job' in a ? jobEdgeOf(a, policy) : { on: { id: jobIdOf(a) }, name: null, policy }));
   } else if (typeof after === 'object' && after !== null) {
-    for (const [name, ref] of Object.entries(after)) refs.push({ ref, name, policy });
+    deps = Object.entries(after).map(([name, ref]) => ({ on: { id: jobIdOf(ref) }, name, policy }));
   } else {
     throw new InvalidOptionError('after', 'must be a job id, a handle, an array of them, or an object naming them');
   }
-  if (refs.length > MAX_DEPENDENCIES) throw new InvalidOptionError('after', `names ${refs.length} jobs; a job may wait for at most ${MAX_DEPENDENCIES}`);
-  return refs.map((r) => ({ on: { id: idOf(r.ref) }, name: r.name, policy: r.policy }));
+  if (deps.length > MAX_DEPENDENCIES) throw new InvalidOptionError('after', `names ${deps.length} jobs; a job may wait for at most ${MAX_DEPENDENCIES}`);
+  return deps;
+}
+
+/** `{ job, name?, onFailure? }`: an edge to a job stored before (as `after` and a flow's steps take it). */
+export function jobEdgeOf(
+  e: { job: string | { readonly id: string }; name?: string; onFailure?: DependencyPolicy },
+  fallback: DependencyPolicy,
+): NewDependency {
+  if (e.name !== undefined && (typeof e.name !== 'string' || e.name.length === 0 || e.name.length > 100))
+    throw new InvalidOptionError('after', 'a name must be a string of 1–100 characters');
+  return { on: { id: jobIdOf(e.job) }, name: e.name ?? null, policy: checkPolicy(e.onFailure, 'after.onFailure') ?? fallback };
+}
+
+/** A job id, or the id of a handle; INVALID_ID for anything that cannot be one. */
+function jobIdOf(ref: unknown): string {
+  return checkId('job', typeof ref === 'object' && ref !== null && 'id' in ref ? (ref as { id: unknown }).id : ref);
 }
 
 /** JSON text for values, the bytes themselves for Buffers (Gearman payloads). */

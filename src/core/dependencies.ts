@@ -99,10 +99,10 @@ export class Dependencies {
   }
 }
 
-/** One step of a flow as given: what to run and what it waits for (step names, or jobs stored before). */
+/** One step of a flow as given: its name and what it waits for (another step by name, or, without `step`, a job stored before). */
 export interface FlowStepSpec {
   name: string;
-  after: { step?: string; job?: string; policy?: DependencyPolicy }[];
+  after: { step?: string }[];
 }
 
 /**
