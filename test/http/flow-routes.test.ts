@@ -8,16 +8,14 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { createToken } from '../../src/auth/tokens.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { type HttpFrontDoor, httpFrontDoor } from '../../src/http/front-door.js';
 import { defineTask, type Worker } from '../../src/index.js';
 import { startRemoteWorker } from '../../src/remote/remote-worker.js';
-import type { TokenScope } from '../../src/store/store.js';
 import { programAvailable } from '../helpers/agent-server.js';
 import { apiTasks } from '../helpers/http.js';
-import { nextEvent, openTestOffload, type TestOffload } from '../helpers/offload.js';
+import { nextEvent } from '../helpers/offload.js';
 import { startProcess } from '../helpers/processes.js';
+import { type ServedApi, serveWithTokens, sseReader } from '../helpers/served-api.js';
 
 /** Adds up what its job waited for: each dependency's result by name, and its own input. */
 const sum = defineTask('t.sum', async (input: { add?: number } | null, ctx) => {
@@ -26,77 +24,11 @@ const sum = defineTask('t.sum', async (input: { add?: number } | null, ctx) => {
   return { n: total, from: ctx.dependencies.list.map((d) => `${d.name ?? d.id}:${d.state}`) };
 });
 
-interface Served extends TestOffload {
-  door: HttpFrontDoor;
-  admin: string;
-  /** A request with JSON in and out; the admin token unless `token` names another. */
-  call(
-    method: string,
-    path: string,
-    o?: { body?: unknown; token?: string; headers?: Record<string, string> },
-  ): Promise<{ status: number; json: any; headers: Headers }>;
-  token(scope: TokenScope, tasks?: string[]): Promise<string>;
-  untilLongRequests(n: number): Promise<void>;
-}
-
-async function serve(): Promise<Served> {
-  const t = await openTestOffload({ tasks: [...Object.values(apiTasks), sum] });
-  const door = await httpFrontDoor({ host: '127.0.0.1', port: 0, requireToken: true, checkResponses: true })(t.offload, silentLogger);
-  await door.start();
-  let tokens = 0;
-  const token = async (scope: TokenScope, tasks: string[] = []) =>
-    (await createToken(t.offload.store, t.clock, { name: `tok${++tokens}`, scope, tasks })).secret;
-  const admin = await token('admin');
-  return {
-    ...t,
-    door,
-    admin,
-    token,
-    async call(method, path, o = {}) {
-      const headers: Record<string, string> = { authorization: `Bearer ${o.token ?? admin}`, ...o.headers };
-      if (o.body !== undefined) headers['content-type'] = 'application/json';
-      const res = await fetch(`${door.url}${path}`, { method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body) });
-      const text = await res.text();
-      return { status: res.status, json: text === '' ? undefined : JSON.parse(text), headers: res.headers };
-    },
-    async untilLongRequests(n) {
-      while (door.api.openLongRequests() !== n) await new Promise((resolve) => setImmediate(resolve));
-    },
-    async dispose() {
-      await door.stop();
-      await t.dispose();
-    },
-  };
-}
-
-/** Reads server-sent events from a fetch response, one `{event, data}` at a time (comments skipped). */
-function sseReader(res: Response) {
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  return async function next(): Promise<{ event: string; data: any }> {
-    for (;;) {
-      const end = buffer.indexOf('\n\n');
-      if (end >= 0) {
-        const lines = buffer.slice(0, end).split('\n');
-        buffer = buffer.slice(end + 2);
-        const event = lines.find((l) => l.startsWith('event: '))?.slice(7);
-        const data = lines.find((l) => l.startsWith('data: '))?.slice(6);
-        if (event) return { event, data: JSON.parse(data!) };
-        continue;
-      }
-      const { value, done } = await reader.read();
-      if (done) throw new Error('the stream ended');
-      buffer += decoder.decode(value, { stream: true });
-    }
-  };
-}
-
 describe('HTTP API: dependencies and flows', () => {
-  let t: Served;
+  let t: ServedApi;
   let worker: Worker | undefined;
   beforeEach(async () => {
-    t = await serve();
+    t = await serveWithTokens([...Object.values(apiTasks), sum]);
   });
   afterEach(async () => {
     await worker?.stop();

@@ -6,54 +6,17 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { createToken } from '../../src/auth/tokens.js';
-import { silentLogger } from '../../src/core/logger.js';
-import { type HttpFrontDoor, httpFrontDoor } from '../../src/http/front-door.js';
-import type { TokenScope } from '../../src/store/store.js';
 import { apiTasks } from '../helpers/http.js';
-import { openTestOffload, type TestOffload } from '../helpers/offload.js';
-
-interface Served extends TestOffload {
-  door: HttpFrontDoor;
-  /** A request with JSON in and out; the admin token unless `token` names another. */
-  call(method: string, path: string, o?: { body?: unknown; token?: string }): Promise<{ status: number; json: any }>;
-  token(scope: TokenScope, tasks?: string[]): Promise<string>;
-}
-
-async function serve(): Promise<Served> {
-  const t = await openTestOffload({ tasks: Object.values(apiTasks) });
-  const door = await httpFrontDoor({ host: '127.0.0.1', port: 0, requireToken: true, checkResponses: true })(t.offload, silentLogger);
-  await door.start();
-  let tokens = 0;
-  const token = async (scope: TokenScope, tasks: string[] = []) =>
-    (await createToken(t.offload.store, t.clock, { name: `tok${++tokens}`, scope, tasks })).secret;
-  const admin = await token('admin');
-  return {
-    ...t,
-    door,
-    token,
-    async call(method, path, o = {}) {
-      const headers: Record<string, string> = { authorization: `Bearer ${o.token ?? admin}` };
-      if (o.body !== undefined) headers['content-type'] = 'application/json';
-      const res = await fetch(`${door.url}${path}`, { method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body) });
-      const text = await res.text();
-      return { status: res.status, json: text === '' ? undefined : JSON.parse(text) };
-    },
-    async dispose() {
-      await door.stop();
-      await t.dispose();
-    },
-  };
-}
+import { type ServedApi, serveWithTokens } from '../helpers/served-api.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const iso = (ms: number) => new Date(ms).toISOString();
 const nightly = { task: 't.echo', cron: '0 3 * * *', timezone: 'Europe/Berlin', input: { kind: 'daily' }, description: 'the nightly report' };
 
 describe('HTTP API: schedules', () => {
-  let t: Served;
+  let t: ServedApi;
   beforeEach(async () => {
-    t = await serve();
+    t = await serveWithTokens(Object.values(apiTasks));
   });
   afterEach(async () => {
     await t.dispose();

@@ -7,6 +7,7 @@ import type { HttpFrontDoorOptions } from '../../src/http/front-door.js';
 import { type HttpFrontDoor, httpFrontDoor } from '../../src/http/front-door.js';
 import { apiTasks } from '../helpers/http.js';
 import { openTestOffload, type TestOffload } from '../helpers/offload.js';
+import { sseReader } from '../helpers/served-api.js';
 
 interface Served extends TestOffload {
   door: HttpFrontDoor;
@@ -36,32 +37,6 @@ async function serve(opts: HttpFrontDoorOptions = {}, beforeStart?: (t: TestOffl
       await door.stop();
       await t.dispose();
     },
-  };
-}
-
-/** Reads server-sent events from a fetch response, one `{event, data}` or `{comment}` at a time. */
-function sseReader(res: Response) {
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  return async function next(): Promise<{ event?: string; data?: any; comment?: string }> {
-    for (;;) {
-      const end = buffer.indexOf('\n\n');
-      if (end >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const lines = block.split('\n');
-        const event = lines.find((l) => l.startsWith('event: '))?.slice(7);
-        const data = lines.find((l) => l.startsWith('data: '))?.slice(6);
-        if (event) return { event, data: JSON.parse(data!) };
-        const comment = lines.find((l) => l.startsWith(': '));
-        if (comment && !block.startsWith('retry:')) return { comment: comment.slice(2) };
-        continue;
-      }
-      const { value, done } = await reader.read();
-      if (done) throw new Error('stream ended');
-      buffer += decoder.decode(value, { stream: true });
-    }
   };
 }
 
@@ -125,7 +100,7 @@ describe('HTTP API over a socket', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type')!, /^text\/event-stream/);
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
-    const next = sseReader(res);
+    const next = sseReader(res, { comments: true });
     await s.untilLongRequests(1);
 
     await s.offload.enqueue('t.other', 'not for this stream');
