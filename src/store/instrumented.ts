@@ -55,7 +55,7 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
     for (const b of batches ?? []) if (b) bus.emit('batch:finished', batchOutcome(b));
   };
   /** A new job stored waiting, or one ended at once because a job it waits for had already failed. */
-  const newJobEnded = (j: InsertedJob, now: number) => {
+  const notRunnableAtInsert = (j: InsertedJob, now: number) => {
     if (j.state === 'waiting') bus.emit('job:enqueued', { id: j.id, task: j.task, runAt: j.runAt, waiting: true });
     else if (j.state === 'cancelled') bus.emit('job:cancelled', { id: j.id, task: j.task });
     else if (j.state === 'failed') {
@@ -90,7 +90,7 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
       r.jobs.forEach((j, i) => {
         if (j.deduplicated) return;
         if (j.state !== 'queued' && j.state !== 'running') {
-          newJobEnded(j, p.now);
+          notRunnableAtInsert(j, p.now);
           return;
         }
         const leasedTo = j.leaseToken === undefined ? undefined : p.jobs[i].lease?.workerId;
