@@ -426,10 +426,7 @@ export class PostgresStore implements Store {
 
   async cancelJob(p: { id: string; now: number }): Promise<CancelResult> {
     const out = await this.db.transaction(async (tx): Promise<CancelResult> => {
-      const [locked] = idParam(p.id) === null ? [] : await this.run(tx, 'lock_job', [idParam(p.id)]);
-      if (!locked) throw new JobNotFoundError(p.id);
-      const awaited = locked.hasDependents === true;
-      const before = jobRow(locked);
+      const { row: before, hasDependents: awaited } = await this.lockJob(tx, p.id);
       const previous = before.state;
       if (previous === 'cancelled') return { row: before, previous, finishedBatch: null, followUps: [], ended: [], finishedBatches: [] };
       const refusal = cancelRefusal(p.id, previous);
@@ -456,16 +453,18 @@ export class PostgresStore implements Store {
     return out;
   }
 
-  private async lockJob(tx: Queryable, id: string): Promise<JobRow> {
+  /** Reads a job and locks it for the rest of the transaction, with whether other jobs wait for it. */
+  private async lockJob(tx: Queryable, id: string): Promise<{ row: JobRow; hasDependents: boolean }> {
     const checked = idParam(id);
     const [r] = checked === null ? [] : await this.run(tx, 'lock_job', [checked]);
     if (!r) throw new JobNotFoundError(id);
-    return jobRow(r);
+    const hasDependents = r.hasDependents === true;
+    return { row: jobRow(r), hasDependents };
   }
 
   async retryJob(p: { id: string; now: number }): Promise<JobRow> {
     const row = await this.db.transaction(async (tx) => {
-      const before = await this.lockJob(tx, p.id);
+      const { row: before } = await this.lockJob(tx, p.id);
       const state = before.state;
       const refusal = retryRefusal(p.id, state);
       if (refusal) throw refusal;
