@@ -31,6 +31,54 @@ export interface LinkPlan {
   deps: string[];
 }
 
+/**
+ * What each new job is inserted with, so that linking it after the insert writes its row no more:
+ * `pending`, how many distinct jobs it waits for (null: it does not wait; it is stored `waiting`
+ * with that count); `awaited`, whether a later job of the same submission waits for it. Counted
+ * before the insert, where a job given by index and one given by id are distinct; should a
+ * deduplicated job make them one, `leftToMark` says so.
+ */
+export interface InsertShape {
+  pending: number | null;
+  awaited: boolean;
+}
+
+export function insertShapes(jobs: NewJob[]): InsertShape[] {
+  const awaited = new Set<number>();
+  const shapes = jobs.map((job): InsertShape => {
+    if (!job.after?.length) return { pending: null, awaited: false };
+    const keys = new Set<string>();
+    for (const d of job.after) {
+      if ('id' in d.on) keys.add(`id ${d.on.id}`);
+      else {
+        keys.add(`new ${d.on.index}`);
+        awaited.add(d.on.index);
+      }
+    }
+    return { pending: keys.size, awaited: false };
+  });
+  for (const i of awaited) shapes[i].awaited = true;
+  return shapes;
+}
+
+/**
+ * For jobs inserted with `insertShapes`: the jobs waited for whose rows still need marking (stored
+ * before, or a deduplicated job's holder), and the waiting jobs whose count the insert got wrong.
+ */
+export function leftToMark(
+  plan: LinkPlan,
+  jobs: NewJob[],
+  inserted: InsertedJob[],
+  shapes: InsertShape[],
+): { deps: string[]; waiting: { id: string; n: number }[] } {
+  const markedAtInsert = new Set(inserted.filter((j, i) => shapes[i].awaited && !j.deduplicated).map((j) => j.id));
+  const pendingAtInsert = new Map(inserted.map((j, i) => [j.id, jobs[i].after?.length && !j.deduplicated ? shapes[i].pending : null]));
+  return {
+    deps: plan.deps.filter((id) => !markedAtInsert.has(id)),
+    waiting: plan.waiting.filter((w) => pendingAtInsert.get(w.id) !== w.n),
+  };
+}
+
 /** The edges of the new jobs that have `after` (a deduplicated job gets none: it keeps its own); null when none waits. */
 export function planLinks(jobs: NewJob[], inserted: InsertedJob[]): LinkPlan | null {
   const plan: LinkPlan = { edges: [], waiting: [], existing: [], deps: [] };

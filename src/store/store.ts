@@ -191,7 +191,11 @@ export interface FinishResult {
   /** One per transition, in order; `ok: false` when the token was stale (lease lost). */
   results: TransitionResult[];
   finishedBatches: BatchRow[];
-  /** Jobs the store queued itself: a batch's onFinish job, waiting jobs whose dependencies are done. */
+  /**
+   * Jobs the store queued itself: a batch's onFinish job, waiting jobs whose dependencies are done.
+   * One that the same call's claim took is in `claimed` only (on PostgreSQL a released job goes
+   * from waiting straight to running, written once).
+   */
   followUps: InsertedJob[];
   /** Waiting jobs the store ended because a job they waited for failed or was cancelled. */
   ended: EndedJob[];

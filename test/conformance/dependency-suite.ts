@@ -81,6 +81,62 @@ export function dependencyConformance(name: string, factory: StoreFactory): void
       assert.deepEqual(next.dependencies, deps);
     });
 
+    it("claims the dependents a worker's outcomes release in the same call, in the claim's order, and queues the rest", async () => {
+      const claimIn = (max: number, tasks: string[], now: number) => ({ workerId: 'w1', tasks, max, leaseMs: LEASE, now });
+      const a = await insert();
+      const [first] = await claimAll(1);
+      const urgent = await insert({ priority: 5 });
+      const r = await store.insertJobs({
+        jobs: [newJob({ after: [onId(a, 'cancel', 'a')] }), newJob({ task: 'report', after: [onId(a)] }), newJob({ after: [onId(a)], concurrencyKey: 'k' })],
+        now: T0,
+      });
+      const [plain, report, keyed] = r.jobs.map((j) => j.id);
+      // One slot: the queued job of higher priority is taken; what was released is queued for anyone.
+      const one = await store.finishJobs({
+        transitions: [{ to: 'succeeded', id: first.id, token: first.leaseToken, result: '"A"' }],
+        now: T0 + 1,
+        claim: claimIn(1, ['email'], T0 + 1),
+      });
+      assert.deepEqual(
+        one.claimed.map((j) => j.id),
+        [urgent],
+      );
+      assert.deepEqual(one.followUps.map((j) => [j.id, j.state]).sort(), [plain, report, keyed].map((id) => [id, 'queued']).sort());
+      // Room for all: the released jobs of the claim's tasks are taken (oldest first), a later one too.
+      const b = await insert({ runAt: T0 + 2, priority: 9 });
+      const [second] = await claimAll(1, T0 + 2);
+      assert.equal(second.id, b);
+      const w = await store.insertJobs({
+        jobs: [newJob({ after: [onId(b, 'cancel', 'b')] }), newJob({ after: [onId(b)], runAt: T0 + 3_600_000 })],
+        now: T0 + 2,
+      });
+      const [next, later] = w.jobs.map((j) => j.id);
+      const [u] = one.claimed;
+      const all = await store.finishJobs({
+        transitions: [
+          { to: 'succeeded', id: second.id, token: second.leaseToken, result: '"B"' },
+          { to: 'succeeded', id: u.id, token: u.leaseToken, result: null },
+        ],
+        now: T0 + 3,
+        claim: claimIn(10, ['email', 'report'], T0 + 3),
+      });
+      assert.deepEqual(
+        all.claimed.map((j) => j.id),
+        [plain, report, keyed, next],
+      );
+      assert.deepEqual(
+        all.followUps.map((j) => [j.id, j.state, j.runAt]),
+        [[later, 'queued', T0 + 3_600_000]],
+        'a released job due later is queued, not claimed; one claimed in the same call is not told as queued',
+      );
+      const taken = all.claimed.find((j) => j.id === next)!;
+      assert.deepEqual(
+        [taken.attempt, taken.hasDependencies, taken.dependencies?.map((d) => [d.depId, d.name, d.state, d.result])],
+        [1, true, [[b, 'b', 'succeeded', '"B"']]],
+      );
+      const row = (await store.getJob({ id: next }))!;
+      assert.deepEqual([row.state, row.depsPending, row.attempt], ['running', 0, 1]);
+    });
     it('ends waiting jobs by each edge policy when what they wait for fails, and cascades to their own dependents', async () => {
       const a = await insert();
       const r = await store.insertJobs({

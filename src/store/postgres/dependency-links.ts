@@ -5,7 +5,7 @@
  * other paths that end jobs (cancel, purge, reap) call `settle` here.
  */
 import type { JobState } from '../../core/job.js';
-import { checkedDeps, emptySettled, planLinks, type Settled, tellSettledAtSubmit } from '../dependency-plan.js';
+import { checkedDeps, emptySettled, type InsertShape, leftToMark, planLinks, type Settled, tellSettledAtSubmit } from '../dependency-plan.js';
 import type { EndedJob, InsertedJob, NewJob } from '../store.js';
 import { finishedBatch } from './rows.js';
 
@@ -30,15 +30,16 @@ interface SettleRow {
  * order) before the edges are read and written: a job finishing meanwhile settles after this
  * transaction commits, and so sees the new edges.
  */
-export async function linkNew(run: Run, jobs: NewJob[], inserted: InsertedJob[], now: number, out: Settled): Promise<void> {
+export async function linkNew(run: Run, jobs: NewJob[], shapes: InsertShape[], inserted: InsertedJob[], now: number, out: Settled): Promise<void> {
   const plan = planLinks(jobs, inserted);
   if (!plan) return;
+  const left = leftToMark(plan, jobs, inserted, shapes);
   // An id that cannot be a bigint matches no job: it is reported missing.
-  const found = await run<{ id: string; state: JobState }>('mark_has_dependents', [plan.deps.filter((id) => /^\d{1,18}$/.test(id))]);
+  const found = left.deps.length ? await run<{ id: string; state: JobState }>('mark_has_dependents', [left.deps.filter((id) => /^\d{1,18}$/.test(id))]) : [];
   const finished = checkedDeps(plan, new Map(found.map((r) => [r.id, r.state])), inserted);
   const e = plan.edges;
   await run('insert_deps', [e.map((x) => x.jobId), e.map((x) => x.depId), e.map((x) => x.name), e.map((x) => x.policy)]);
-  await run('mark_waiting', [plan.waiting.map((w) => w.id), plan.waiting.map((w) => w.n)]);
+  if (left.waiting.length) await run('mark_waiting', [left.waiting.map((w) => w.id), left.waiting.map((w) => w.n)]);
   if (finished.length === 0) return;
   const settled = emptySettled();
   await settle(

@@ -4,6 +4,8 @@ import type { JobRow, JobState } from '../../core/job.js';
 import { cancelRefusal, checkPurgeStates, leaseExpiredError, retryKeyTaken, retryRefusal } from '../../core/job-rules.js';
 import type { ScheduleDefinition, ScheduleRecord } from '../../core/schedule.js';
 import { pruneCutoffs, type ResolvedTaskSettings, type TaskRecord } from '../../core/task.js';
+import { type InsertShape, insertShapes } from '../dependency-plan.js';
+import { withoutClaimed } from '../follow-ups.js';
 import { loadSqlFiles } from '../sql-files.js';
 import type {
   CancelBatchResult,
@@ -147,13 +149,14 @@ export class PostgresStore implements Store {
         const onFinish = p.batch.onFinish ? JSON.stringify({ ...p.batch.onFinish, input: String(p.batch.onFinish.input) }) : null;
         [{ id: batchId }] = await this.run<{ id: string }>(tx, 'insert_batch', [p.batch.title, p.jobs.length, onFinish, p.now, p.batch.flow === true]);
       }
-      const jobs = p.jobs.length ? await this.insertMany(tx, p.jobs, batchId, p.now) : [];
+      // Each job is inserted as linking leaves it (its step, waiting, awaited): a row written once
+      // more costs every later read of it a version to step over.
+      const shapes = insertShapes(p.jobs);
+      const jobs = p.jobs.length ? await this.insertMany(tx, p.jobs, shapes, batchId, p.now) : [];
       let finished: BatchRow | null = null;
       const followUps: InsertedJob[] = [];
       const settled: Settled = { followUps, ended: [], finishedBatches: [] };
-      const named = p.jobs.flatMap((j, i) => (j.step && !jobs[i].deduplicated ? [[jobs[i].id, j.step] as const] : []));
-      if (named.length) await this.run(tx, 'set_steps', [named.map((n) => n[0]), named.map((n) => n[1])]);
-      if (p.jobs.some((j) => j.after?.length)) await linkNew((name, params) => this.run(tx, name, params), p.jobs, jobs, p.now, settled);
+      if (p.jobs.some((j) => j.after?.length)) await linkNew((name, params) => this.run(tx, name, params), p.jobs, shapes, jobs, p.now, settled);
       if (batchId !== null) {
         const members = jobs.filter((j) => !j.deduplicated).length;
         if (members !== p.jobs.length) await this.run(tx, 'set_batch_total', [batchId, members]);
@@ -167,7 +170,7 @@ export class PostgresStore implements Store {
     });
   }
 
-  private async insertOne(q: Queryable, job: NewJob, batchId: string | null, now: number): Promise<InsertedJob> {
+  private async insertOne(q: Queryable, job: NewJob, batchId: string | null, now: number, shape: InsertShape = NOT_LINKED): Promise<InsertedJob> {
     const [input, inputBytes] = payloadColumns(job.input);
     const values = [
       job.task,
@@ -184,6 +187,9 @@ export class PostgresStore implements Store {
       now,
       job.lease?.workerId ?? null,
       job.lease?.leaseExpiresAt ?? null,
+      job.step ?? null,
+      shape.pending,
+      shape.awaited,
     ];
     // A holder of the unique key may finish between the insert and the look-up: then insert again.
     for (let i = 0; i < 5; i++) {
@@ -195,7 +201,7 @@ export class PostgresStore implements Store {
     throw new Error(`insert of a ${job.task} job kept conflicting on unique key "${job.uniqueKey}" with no job holding it`);
   }
 
-  private async insertMany(tx: Queryable, jobs: NewJob[], batchId: string | null, now: number): Promise<InsertedJob[]> {
+  private async insertMany(tx: Queryable, jobs: NewJob[], shapes: InsertShape[], batchId: string | null, now: number): Promise<InsertedJob[]> {
     const payloads = jobs.map((j) => payloadColumns(j.input));
     const rows = await this.run<{ id: string; inserted: boolean; leaseToken: string | null }>(tx, 'insert_jobs', [
       jobs.map((j) => j.task),
@@ -212,6 +218,9 @@ export class PostgresStore implements Store {
       now,
       jobs.map((j) => j.lease?.workerId ?? null),
       jobs.map((j) => j.lease?.leaseExpiresAt ?? null),
+      jobs.map((j) => j.step ?? null),
+      shapes.map((x) => x.pending),
+      shapes.map((x) => x.awaited),
     ]);
     const out: (InsertedJob | undefined)[] = rows.map((r, i) => (r.inserted ? insertedJob(jobs[i], r.id, r.leaseToken) : undefined));
     const missing = jobs.map((j, i) => ({ j, i })).filter(({ i }) => out[i] === undefined);
@@ -220,7 +229,7 @@ export class PostgresStore implements Store {
       const byKey = new Map(holders.map((h) => [`${h.task}\u0000${h.uniqueKey}`, h]));
       for (const { j, i } of missing) {
         const h = byKey.get(`${j.task}\u0000${j.uniqueKey}`);
-        out[i] = h ? await this.heldBy(tx, j, h) : await this.insertOne(tx, j, batchId, now);
+        out[i] = h ? await this.heldBy(tx, j, h) : await this.insertOne(tx, j, batchId, now, shapes[i]);
       }
     }
     return out as InsertedJob[];
@@ -309,6 +318,7 @@ export class PostgresStore implements Store {
       else if (r.kind === 'q' || r.kind === 'e') addSettled([settleRowOf(r)], out);
       else out.claimed.push(claimedJob(r));
     }
+    withoutClaimed(out);
     const done = t.filter((_x, i) => out.results[i].ok);
     if (done.length) {
       // Tasks are named only for jobs that can run again (requeued), are new (onFinish jobs), or
@@ -768,6 +778,8 @@ interface Holder {
 }
 
 /** A job this call inserted: queued, or running under the lease it was inserted with. */
+const NOT_LINKED: InsertShape = { pending: null, awaited: false };
+
 function insertedJob(job: NewJob, id: string, leaseToken: string | null): InsertedJob {
   if (leaseToken === null) return { id, task: job.task, deduplicated: false, state: 'queued', runAt: job.runAt };
   return { id, task: job.task, deduplicated: false, state: 'running', runAt: job.runAt, leaseToken };

@@ -6,6 +6,7 @@ import { cancelRefusal, checkPurgeStates, leaseExpiredError, retryKeyTaken, retr
 import { RateRoom } from '../../core/rate-room.js';
 import type { OverlapPolicy, ScheduleDefinition, ScheduleRecord } from '../../core/schedule.js';
 import { pruneCutoffs, type ResolvedTaskSettings, type TaskRecord } from '../../core/task.js';
+import { withoutClaimed } from '../follow-ups.js';
 import { loadSqlFiles } from '../sql-files.js';
 import type {
   CancelBatchResult,
@@ -376,7 +377,7 @@ export class SqliteStore implements Store {
       }
       if (awaited.length) this.links.settle(awaited, p.now, out);
       if (p.claim) out.claimed = this.claimInTransaction(p.claim);
-      return out;
+      return withoutClaimed(out);
     });
   }
 

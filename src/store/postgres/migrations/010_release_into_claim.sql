@@ -1,0 +1,345 @@
+-- Released dependents are written once. When the call whose outcomes release waiting jobs also
+-- claims, settle_dependents holds them (p_hold: left waiting, returned as 'h' rows), claim_jobs
+-- takes them by its usual order as if they were queued now (p_released), waiting straight to
+-- running, and finish_jobs queues the rest after the claim. Before, each was written queued and
+-- then running: a row version more per job, and a flow's drain paid for it in every stage.
+-- finish_jobs also reads settle_dependents' rows as one array instead of one row at a time, and
+-- no longer returns the dependents still waiting (nobody read them).
+CREATE TYPE settled_job AS (kind "char", id text, task text, state text, run_at bigint, batch_id text, error text);
+
+DROP FUNCTION finish_jobs(bigint[], bigint[], text[], text[], bytea[], text[], bigint[], integer[], bigint, text, text[], integer, bigint, bigint);
+DROP FUNCTION claim_jobs(text, text[], integer, bigint, bigint);
+DROP FUNCTION settle_dependents(bigint[], bigint[], bigint);
+
+-- settle_dependents as in 009; with p_hold, the released are returned as 'h' rows and not written.
+CREATE FUNCTION settle_dependents(p_ids bigint[], p_only bigint[], p_now bigint, p_hold boolean DEFAULT false)
+RETURNS TABLE (kind "char", id text, task text, state text, run_at bigint, batch_id text, error text)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+#variable_conflict use_column
+DECLARE
+  v_seeds bigint[] := p_ids;
+  v_only bigint[] := p_only;
+  v_jobs bigint[];
+  v_ns integer[];
+  v_blocks jsonb[];
+  v_next bigint[];
+  r record;
+BEGIN
+  WHILE coalesce(cardinality(v_seeds), 0) > 0 LOOP
+    -- Per waiting job: how many of its edges settle now, and the first that ends it, if any.
+    SELECT array_agg(g.job_id ORDER BY g.job_id), array_agg(g.n ORDER BY g.job_id), array_agg(g.blocking ORDER BY g.job_id)
+    INTO v_jobs, v_ns, v_blocks
+    FROM (
+      SELECT d.job_id, count(*)::integer AS n,
+        (array_agg(jsonb_build_object('policy', d.policy, 'name', coalesce(d.name, dep.step), 'dep', dep.id::text, 'state', dep.state, 'task', dep.task)
+           ORDER BY d.dep_id) FILTER (WHERE dep.state <> 'succeeded' AND d.policy <> 'run'))[1] AS blocking
+      -- Through primary keys (LATERAL, kept apart by OFFSET 0), whatever the statistics say (see get_dependencies.sql).
+      FROM unnest(v_seeds) AS f(id)
+      CROSS JOIN LATERAL (SELECT j.id, j.step, j.state, j.task FROM jobs j WHERE j.id = f.id OFFSET 0) dep
+      CROSS JOIN LATERAL (SELECT e.job_id, e.dep_id, e.policy, e.name FROM job_deps e WHERE e.dep_id = f.id OFFSET 0) d
+      WHERE (v_only IS NULL OR d.job_id = ANY (v_only))
+      GROUP BY d.job_id
+    ) g;
+    v_only := NULL;
+    EXIT WHEN v_jobs IS NULL;
+    PERFORM 1 FROM jobs w WHERE w.id = ANY (v_jobs) AND w.state = 'waiting' ORDER BY w.id FOR NO KEY UPDATE OF w;
+
+    RETURN QUERY
+    UPDATE jobs w
+    SET deps_pending = w.deps_pending - g.n,
+        state = CASE WHEN w.deps_pending - g.n <= 0 THEN 'queued' ELSE 'waiting' END,
+        run_at = CASE WHEN w.deps_pending - g.n <= 0 THEN greatest(w.run_at, p_now) ELSE w.run_at END
+    FROM unnest(v_jobs, v_ns, v_blocks) AS g(job_id, n, blocking)
+    WHERE w.id = g.job_id AND g.blocking IS NULL AND w.state IS NOT DISTINCT FROM 'waiting'
+      AND NOT (p_hold AND w.deps_pending - g.n <= 0)
+    RETURNING 'q'::"char", w.id::text, w.task, w.state, w.run_at, w.batch_id::text, NULL::text;
+    -- Held: released, left as they are for the caller's claim to take or to queue ('h' rows).
+    IF p_hold THEN
+      RETURN QUERY
+      SELECT 'h'::"char", w.id::text, w.task, w.state, w.run_at, w.batch_id::text, NULL::text
+      FROM unnest(v_jobs, v_ns, v_blocks) AS g(job_id, n, blocking)
+      CROSS JOIN LATERAL (SELECT x.id, x.task, x.state, x.run_at, x.batch_id, x.deps_pending FROM jobs x WHERE x.id = g.job_id OFFSET 0) w
+      WHERE g.blocking IS NULL AND w.state = 'waiting' AND w.deps_pending - g.n <= 0;
+    END IF;
+
+    v_next := '{}';
+    FOR r IN
+      UPDATE jobs w
+      SET state = CASE WHEN g.blocking->>'policy' = 'fail' THEN 'failed' ELSE 'cancelled' END,
+          error = e.error, finished_at = p_now,
+          errors = CASE WHEN w.errors IS NULL THEN jsonb_build_array(e.error::jsonb)
+                        WHEN jsonb_array_length(w.errors) >= 10 THEN (w.errors - 0) || jsonb_build_array(e.error::jsonb)
+                        ELSE w.errors || jsonb_build_array(e.error::jsonb) END
+      FROM unnest(v_jobs, v_blocks) AS g(job_id, blocking) CROSS JOIN LATERAL (
+        SELECT json_build_object(
+          'message', CASE WHEN g.blocking->>'name' IS NULL
+                          THEN 'job ' || (g.blocking->>'dep') || ' (' || (g.blocking->>'task') || ')'
+                          ELSE '"' || (g.blocking->>'name') || '" (job ' || (g.blocking->>'dep') || ', ' || (g.blocking->>'task') || ')' END
+                     || ' ' || (g.blocking->>'state') || ', so this job was '
+                     || CASE WHEN g.blocking->>'policy' = 'fail' THEN 'failed' ELSE 'cancelled' END,
+          'code', 'DEPENDENCY_FAILED', 'attempt', 0,
+          'at', to_char(to_timestamp(p_now / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text AS error) e
+      WHERE w.id = g.job_id AND g.blocking IS NOT NULL AND w.state IS NOT DISTINCT FROM 'waiting'
+      RETURNING w.id AS job_id, w.task AS job_task, w.state AS job_state, w.batch_id AS job_batch, e.error AS job_error, w.has_dependents
+    LOOP
+      kind := 'e'; id := r.job_id::text; task := r.job_task; state := r.job_state; run_at := NULL;
+      batch_id := r.job_batch::text; error := r.job_error;
+      RETURN NEXT;
+      IF r.has_dependents THEN v_next := v_next || r.job_id; END IF;
+    END LOOP;
+    SELECT array_agg(x ORDER BY x) INTO v_seeds FROM unnest(v_next) AS x;
+  END LOOP;
+END $$;
+
+-- claim_jobs as in 009; p_released, waiting jobs the caller just released, are taken with the queued.
+CREATE FUNCTION claim_jobs(p_worker text, p_tasks text[], p_max integer, p_lease_ms bigint, p_now bigint,
+  p_released bigint[] DEFAULT NULL)
+RETURNS TABLE (id text, task text, input text, input_bytes bytea, attempt integer, max_attempts integer,
+  priority bigint, timeout_ms bigint, batch_id text, created_at bigint, lease_token text, lease_expires_at bigint,
+  unique_key text, dependencies jsonb)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+#variable_conflict use_column
+DECLARE
+  v_free text[];
+  v_free_room integer[];
+  v_limited text[];
+  v_open text[];
+  v_chosen bigint[] := '{}';
+  v_bucket text;
+BEGIN
+  IF p_max <= 0 OR coalesce(cardinality(p_tasks), 0) = 0 THEN
+    RETURN;
+  END IF;
+  -- The rate keys of the tasks first, sorted, then (in choose_limited) the tasks, sorted: every
+  -- claimer takes its locks in this order. Under its key's lock a rate-limited task's starts are
+  -- counted and marked by one claimer at a time.
+  FOR v_bucket IN
+    SELECT DISTINCT t.rate_key FROM tasks t WHERE t.name = ANY (p_tasks) AND t.rate_limit IS NOT NULL ORDER BY 1
+  LOOP
+    PERFORM pg_advisory_xact_lock(hashtext('offload-rate:' || current_schema()), hashtext(v_bucket));
+    -- Now and then (one claim in twenty) the marks no task of the key needs go; the latest at or
+    -- before the longest window's start stays, as that window's base.
+    IF random() < 0.05 THEN
+      DELETE FROM rate_marks m WHERE m.bucket = v_bucket AND m.at < (
+        SELECT max(b.at) FROM rate_marks b WHERE b.bucket = v_bucket
+          AND b.at <= p_now - (SELECT max(t.rate_period_ms) FROM tasks t WHERE t.rate_key = v_bucket));
+    END IF;
+  END LOOP;
+  -- A task is limited when it has a concurrency setting, runnable jobs with a concurrency key, or a
+  -- rate key it shares with another task of this claim (their room is one). Keyed jobs are only
+  -- ever claimed on the locked path; a keyed job inserted after this check is left for the next
+  -- claim. The others take the free path, a rate-limited one no more than its window's room.
+  SELECT array_agg(c.name ORDER BY c.name) FILTER (WHERE NOT c.limited), array_agg(c.room ORDER BY c.name) FILTER (WHERE NOT c.limited),
+    array_agg(c.name ORDER BY c.name) FILTER (WHERE c.limited),
+    array_agg(c.name ORDER BY c.name) FILTER (WHERE NOT c.limited AND c.unrated)
+  INTO v_free, v_free_room, v_limited, v_open
+  FROM (
+    SELECT u.name, t.rate_limit IS NULL AS unrated,
+      (t.concurrency IS NOT NULL
+       OR (t.rate_limit IS NOT NULL AND (SELECT count(*) FROM tasks o WHERE o.name = ANY (p_tasks) AND o.rate_key = t.rate_key AND o.rate_limit IS NOT NULL) > 1)
+       OR EXISTS (
+        SELECT 1 FROM jobs k WHERE k.state = 'queued' AND k.task = u.name AND k.concurrency_key IS NOT NULL AND k.run_at <= p_now)) AS limited,
+      CASE WHEN t.rate_limit IS NULL THEN p_max
+           ELSE least(p_max, greatest(0, t.rate_limit - (
+             coalesce((SELECT max(m.cum) FROM rate_marks m WHERE m.bucket = t.rate_key), 0)
+             - coalesce((SELECT m.cum FROM rate_marks m WHERE m.bucket = t.rate_key AND m.at <= p_now - t.rate_period_ms
+                         ORDER BY m.at DESC LIMIT 1), 0))::integer)) END AS room
+    FROM unnest(p_tasks) AS u(name) LEFT JOIN tasks t ON t.name = u.name
+    WHERE t.paused_until IS NULL OR t.paused_until <= p_now
+  ) c;
+  -- Released jobs this claim cannot take straight from waiting (a limited, paused or other task, a
+  -- key, a later run time) are queued first, where its other paths and other workers see them.
+  IF p_released IS NOT NULL THEN
+    UPDATE jobs w SET state = 'queued', deps_pending = 0, run_at = greatest(w.run_at, p_now)
+    FROM unnest(p_released) AS h(id)
+    WHERE w.id = h.id AND w.state IS NOT DISTINCT FROM 'waiting'
+      AND NOT (w.task = ANY (coalesce(v_open, '{}'::text[])) AND w.concurrency_key IS NULL AND w.run_at <= p_now);
+  END IF;
+  IF v_limited IS NOT NULL THEN
+    v_chosen := choose_limited(v_limited, p_max, p_now);
+  END IF;
+  RETURN QUERY
+  WITH chosen AS (
+    -- The key is checked outside the index scan: `concurrency_key IS NULL` inside it lets the
+    -- planner use jobs_queued_unkeyed_by_time, in run_at order, and read and sort the whole queue
+    -- for every claim (seen once the table had 60,000 jobs: 14 ms a claim, and growing). A keyed
+    -- job among the first p_max costs this claim one job; the next claim takes the locked path.
+    (SELECT f.id, f.priority, f.run_at
+     FROM unnest(coalesce(v_free, '{}'::text[]), coalesce(v_free_room, '{}'::integer[])) AS u(name, room) CROSS JOIN LATERAL (
+       SELECT j.id, j.priority, j.run_at, j.concurrency_key FROM jobs j
+       WHERE j.state = 'queued' AND j.task = u.name AND j.run_at <= p_now
+       ORDER BY j.priority DESC, j.run_at, j.id
+       LIMIT u.room
+       FOR UPDATE SKIP LOCKED) f
+     WHERE f.concurrency_key IS NULL
+     UNION ALL
+     SELECT j.id, j.priority, j.run_at FROM jobs j WHERE j.id = ANY (v_chosen)
+     UNION ALL
+     -- Waiting jobs the caller's outcomes just released (settle_dependents, held): queued by this
+     -- claim's rules, they would be taken as if queued now. Only of tasks with neither limit nor
+     -- key, so no count or slot is passed over.
+     SELECT r.id, r.priority, greatest(r.run_at, p_now)
+     FROM unnest(coalesce(p_released, '{}'::bigint[])) AS h(id)
+     CROSS JOIN LATERAL (SELECT x.id, x.priority, x.run_at, x.task, x.concurrency_key, x.state FROM jobs x WHERE x.id = h.id OFFSET 0) r
+     WHERE r.state = 'waiting' AND r.task = ANY (coalesce(v_open, '{}'::text[])) AND r.concurrency_key IS NULL AND r.run_at <= p_now)
+    ORDER BY 2 DESC, 3, 1
+    LIMIT p_max
+  ), claimed AS (
+    -- Through the primary key, whatever the statistics say. The plan is made once and kept: a join
+    -- with `chosen` could be estimated at thousands of rows and done as a scan of the whole table,
+    -- and a plain `state = 'queued'` would let the planner walk the whole queue index looking for
+    -- these ids. IS NOT DISTINCT FROM checks the same thing without offering that index.
+    UPDATE jobs j
+    SET state = 'running', attempt = j.attempt + 1, worker_id = p_worker,
+        deps_pending = CASE WHEN j.state = 'waiting' THEN 0 ELSE j.deps_pending END,
+        lease_token = (random() * 4503599627370495)::bigint, lease_expires_at = p_now + p_lease_ms,
+        started_at = p_now, progress_done = NULL, progress_total = NULL, progress_message = NULL
+    WHERE j.id = ANY (ARRAY(SELECT c.id FROM chosen c))
+      AND (j.state IS NOT DISTINCT FROM 'queued' OR (j.state IS NOT DISTINCT FROM 'waiting' AND j.id = ANY (p_released)))
+    RETURNING j.id, j.task, j.input, j.input_bytes, j.attempt, j.max_attempts, j.priority, j.timeout_ms,
+      j.batch_id, j.created_at, j.lease_token, j.lease_expires_at, j.run_at, j.unique_key, j.deps_pending IS NOT NULL AS has_dependencies
+  ), marked AS (
+    -- The keys' totals of starts, with the jobs of rate-limited tasks this claim started (the
+    -- keys are locked by choose_limited until commit: no other claim moves them meanwhile).
+    INSERT INTO rate_marks AS m (bucket, at, cum)
+    SELECT t.rate_key, p_now, coalesce((SELECT max(x.cum) FROM rate_marks x WHERE x.bucket = t.rate_key), 0) + count(*)
+    FROM claimed c JOIN tasks t ON t.name = c.task WHERE t.rate_limit IS NOT NULL
+    GROUP BY t.rate_key
+    ON CONFLICT (bucket, at) DO UPDATE SET cum = excluded.cum
+  )
+  SELECT c.id::text, c.task, c.input, c.input_bytes, c.attempt, c.max_attempts, c.priority, c.timeout_ms,
+    c.batch_id::text, c.created_at, c.lease_token::text, c.lease_expires_at, c.unique_key,
+    -- What a job that waited for others waited for, with its results: the worker needs them
+    -- before the handler runs, and reading them here saves it a round trip per claim.
+    CASE WHEN c.has_dependencies THEN (
+      SELECT jsonb_agg(jsonb_build_object('depId', e.dep_id::text, 'name', coalesce(e.name, dj.step), 'policy', e.policy, 'task', dj.task,
+        'state', dj.state, 'result', dj.result, 'resultBytes', encode(dj.result_bytes, 'base64'), 'error', dj.error) ORDER BY e.dep_id)
+      FROM (SELECT x.dep_id, x.name, x.policy FROM job_deps x WHERE x.job_id = c.id OFFSET 0) e
+      CROSS JOIN LATERAL (SELECT y.step, y.task, y.state, y.result, y.result_bytes, y.error FROM jobs y WHERE y.id = e.dep_id OFFSET 0) dj
+    ) END
+  FROM claimed c
+  ORDER BY c.priority DESC, c.run_at, c.id;
+END $$;
+
+-- finish_jobs as in 009, holding the released for its claim.
+CREATE FUNCTION finish_jobs(
+  p_ids bigint[], p_tokens bigint[], p_to text[], p_results text[], p_result_bytes bytea[],
+  p_errors text[], p_run_ats bigint[], p_refunds integer[], p_now bigint,
+  p_worker text, p_tasks text[], p_max integer, p_lease_ms bigint, p_claim_now bigint)
+RETURNS TABLE (kind "char", ord integer, task text, id text, input text, input_bytes bytea, attempt integer,
+  max_attempts integer, priority bigint, timeout_ms bigint, batch_id text, created_at bigint, lease_token text,
+  lease_expires_at bigint, unique_key text, extra jsonb, concurrency_key text, dependencies jsonb)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+#variable_conflict use_column
+DECLARE
+  v_ords integer[];
+  v_tasks text[];
+  v_keys text[];
+  v_batch_of text[];
+  v_batches bigint[];
+  v_batch_states text[];
+  v_awaited bigint[];
+  v_settled settled_job[];
+  v_held bigint[];
+  v_ended_batches bigint[];
+  v_ended_states text[];
+  b record;
+BEGIN
+  WITH t AS (
+    SELECT * FROM unnest(p_ids, p_tokens, p_to, p_results, p_result_bytes, p_errors, p_run_ats, p_refunds)
+      WITH ORDINALITY AS t(id, token, to_state, result, result_bytes, error, run_at, refund, ord)
+  ), done AS (
+    UPDATE jobs j
+    SET state = t.to_state,
+        result = CASE WHEN t.to_state = 'succeeded' THEN t.result ELSE j.result END,
+        result_bytes = CASE WHEN t.to_state = 'succeeded' THEN t.result_bytes ELSE j.result_bytes END,
+        error = CASE WHEN t.to_state = 'succeeded' THEN NULL ELSE coalesce(t.error, j.error) END,
+        errors = CASE WHEN t.error IS NULL THEN j.errors
+                      WHEN j.errors IS NULL THEN jsonb_build_array(t.error::jsonb)
+                      WHEN jsonb_array_length(j.errors) >= 10 THEN (j.errors - 0) || jsonb_build_array(t.error::jsonb)
+                      ELSE j.errors || jsonb_build_array(t.error::jsonb) END,
+        run_at = CASE WHEN t.to_state = 'queued' THEN t.run_at ELSE j.run_at END,
+        attempt = j.attempt - t.refund,
+        finished_at = CASE WHEN t.to_state = 'queued' THEN NULL ELSE p_now END,
+        -- A finished job keeps the token of the attempt that finished it, so a repeated delivery
+        -- of that outcome is recognised (src/core/transitions.ts); every fence also needs 'running'.
+        lease_token = CASE WHEN t.to_state = 'queued' THEN NULL ELSE j.lease_token END, lease_expires_at = NULL
+    FROM t
+    -- The outcomes drive the join: one look-up in the primary key per outcome. (Joined the other
+    -- way, through `j.id = ANY (p_ids)`, the array was unnested again for every job: 10 ms for 100
+    -- outcomes.) `state = 'running'` would offer the running-jobs index, which holds an entry for
+    -- every job that finished since the last vacuum; IS NOT DISTINCT FROM does not.
+    WHERE j.id = t.id AND j.state IS NOT DISTINCT FROM 'running' AND j.lease_token = t.token
+    RETURNING t.ord, j.id, j.task, j.batch_id, t.to_state, j.concurrency_key, j.has_dependents
+  )
+  SELECT array_agg(d.ord::integer), array_agg(d.task), array_agg(d.concurrency_key), array_agg(d.batch_id::text),
+    array_agg(d.batch_id) FILTER (WHERE d.batch_id IS NOT NULL AND d.to_state <> 'queued'),
+    array_agg(d.to_state) FILTER (WHERE d.batch_id IS NOT NULL AND d.to_state <> 'queued'),
+    array_agg(d.id ORDER BY d.id) FILTER (WHERE d.has_dependents AND d.to_state <> 'queued')
+  INTO v_ords, v_tasks, v_keys, v_batch_of, v_batches, v_batch_states, v_awaited
+  FROM done d;
+
+  RETURN QUERY SELECT 'r'::"char", x.o, x.tk, NULL::text, NULL::text, NULL::bytea, NULL::integer, NULL::integer,
+    NULL::bigint, NULL::bigint, x.bt, NULL::bigint, NULL::text, NULL::bigint, NULL::text, NULL::jsonb, x.k, NULL::jsonb
+  FROM unnest(v_ords, v_tasks, v_keys, v_batch_of) AS x(o, tk, k, bt);
+
+  -- Jobs that others wait for settle their edges: dependents ended by an edge's policy ('e'), which
+  -- count in their batches with the rest, in batch id order, and released dependents. With a claim,
+  -- the released are held for it (the claim takes them as if queued, and they are written once:
+  -- waiting to running); those it leaves are queued after it ('q').
+  IF v_awaited IS NOT NULL THEN
+    SELECT array_agg(ROW(s.kind, s.id, s.task, s.state, s.run_at, s.batch_id, s.error)::settled_job) INTO v_settled
+    FROM settle_dependents(v_awaited, NULL, p_now, p_max > 0) s;
+    RETURN QUERY SELECT s.kind, NULL::integer, s.task, s.id, NULL::text, NULL::bytea, NULL::integer, NULL::integer,
+      NULL::bigint, NULL::bigint, s.batch_id, NULL::bigint, NULL::text, NULL::bigint, NULL::text,
+      jsonb_build_object('state', s.state, 'runAt', s.run_at, 'error', s.error), NULL::text, NULL::jsonb
+    FROM unnest(v_settled) s WHERE s.kind = 'e' OR (s.kind = 'q' AND s.state = 'queued');
+    SELECT array_agg(s.batch_id::bigint), array_agg(s.state) INTO v_ended_batches, v_ended_states
+    FROM unnest(v_settled) s WHERE s.kind = 'e' AND s.batch_id IS NOT NULL;
+    IF v_ended_batches IS NOT NULL THEN
+      v_batches := coalesce(v_batches, '{}') || v_ended_batches;
+      v_batch_states := coalesce(v_batch_states, '{}') || v_ended_states;
+    END IF;
+    SELECT array_agg(s.id::bigint ORDER BY s.id::bigint) INTO v_held FROM unnest(v_settled) s WHERE s.kind = 'h';
+  END IF;
+
+  IF v_batches IS NOT NULL THEN
+    -- In batch id order: finishers touching the same batches lock them in the same order.
+    FOR b IN
+      SELECT x.bid, count(*) FILTER (WHERE x.st = 'succeeded')::integer AS s, count(*) FILTER (WHERE x.st = 'failed')::integer AS f,
+        count(*) FILTER (WHERE x.st = 'cancelled')::integer AS c
+      FROM unnest(v_batches, v_batch_states) AS x(bid, st) GROUP BY x.bid ORDER BY x.bid
+    LOOP
+      RETURN QUERY SELECT 'b'::"char", NULL::integer, NULL::text, NULL::text, NULL::text, NULL::bytea, NULL::integer, NULL::integer,
+        NULL::bigint, NULL::bigint, NULL::text, NULL::bigint, NULL::text, NULL::bigint, NULL::text, to_jsonb(f), NULL::text, NULL::jsonb
+      FROM batch_add_finished(b.bid, b.s, b.f, b.c, p_now) f;
+    END LOOP;
+  END IF;
+
+  IF p_max > 0 THEN
+    RETURN QUERY SELECT 'c'::"char", NULL::integer, c.task, c.id, c.input, c.input_bytes, c.attempt, c.max_attempts,
+      c.priority, c.timeout_ms, c.batch_id, c.created_at, c.lease_token, c.lease_expires_at, c.unique_key, NULL::jsonb, NULL::text,
+      c.dependencies
+    FROM claim_jobs(p_worker, p_tasks, p_max, p_lease_ms, p_claim_now, v_held) c;
+  END IF;
+
+  -- The released jobs the claim left: queued now, or by the claim itself before it chose ('q').
+  IF v_held IS NOT NULL THEN
+    RETURN QUERY
+    WITH queued AS (
+      UPDATE jobs w SET state = 'queued', deps_pending = 0, run_at = greatest(w.run_at, p_now)
+      WHERE w.id = ANY (v_held) AND w.state IS NOT DISTINCT FROM 'waiting'
+      RETURNING w.id, w.task, w.state, w.run_at, w.batch_id
+    ), left_queued AS (
+      SELECT q.id, q.task, q.state, q.run_at, q.batch_id FROM queued q
+      UNION ALL
+      SELECT x.id, x.task, x.state, x.run_at, x.batch_id
+      FROM unnest(v_held) AS h(id) CROSS JOIN LATERAL (SELECT y.id, y.task, y.state, y.run_at, y.batch_id FROM jobs y WHERE y.id = h.id OFFSET 0) x
+      WHERE x.state = 'queued'
+    )
+    SELECT 'q'::"char", NULL::integer, q.task, q.id::text, NULL::text, NULL::bytea, NULL::integer, NULL::integer,
+      NULL::bigint, NULL::bigint, q.batch_id::text, NULL::bigint, NULL::text, NULL::bigint, NULL::text,
+      jsonb_build_object('state', q.state, 'runAt', q.run_at, 'error', NULL), NULL::text, NULL::jsonb
+    FROM left_queued q;
+  END IF;
+END $$;
