@@ -57,22 +57,33 @@ export function claimedJob(r: Raw): ClaimedJob {
     leaseToken: r.leaseToken as string,
     leaseExpiresAt: r.leaseExpiresAt as number,
     uniqueKey: (r.uniqueKey ?? null) as string | null,
-    ...(r.dependencies != null && { hasDependencies: true, dependencies: claimedDependencies(r.id as string, r.dependencies as Raw[]) }),
+    ...(r.dependencies != null && { hasDependencies: true, dependencies: claimedDependencies(r.id as string, r.dependencies as unknown[][]) }),
   };
 }
 
-/** The dependencies claim_jobs sends with a job that waited for others (results as text, bytes in base64). */
-function claimedDependencies(jobId: string, list: Raw[]): DependencyRow[] {
-  return list.map((d) => ({
-    jobId,
-    depId: d.depId as string,
-    name: (d.name ?? null) as string | null,
-    policy: d.policy as DependencyRow['policy'],
-    task: d.task as string,
-    state: d.state as JobState,
-    result: (d.result as string | null) ?? (d.resultBytes == null ? null : Buffer.from(d.resultBytes as string, 'base64')),
-    error: (d.error ?? null) as string | null,
-  }));
+/**
+ * The dependencies claim_jobs sends with a job that waited for others: one array per edge, [depId,
+ * name, policy, task, state, result (text), resultBytes (base64), error], in no order (ordering
+ * each job's edges in SQL cost a sort per claimed job); put in job id order here.
+ */
+function claimedDependencies(jobId: string, list: unknown[][]): DependencyRow[] {
+  return list
+    .map(([depId, name, policy, task, state, result, resultBytes, error]) => ({
+      jobId,
+      depId: depId as string,
+      name: (name ?? null) as string | null,
+      policy: policy as DependencyRow['policy'],
+      task: task as string,
+      state: state as JobState,
+      result: (result as string | null) ?? (resultBytes == null ? null : Buffer.from(resultBytes as string, 'base64')),
+      error: (error ?? null) as string | null,
+    }))
+    .sort((a, b) => compareIds(a.depId, b.depId));
+}
+
+/** Job ids (bigint digits) in numeric order. */
+function compareIds(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 }
 
 /** A row of get_dependencies: an edge with its job's state, result and error. */

@@ -532,8 +532,7 @@ export class SqliteStore implements Store {
 
   async getDependencies(p: { jobIds: string[] }): Promise<DependencyRow[]> {
     if (p.jobIds.length === 0) return [];
-    const rows = this.stmt('get_dependencies').all({ ids: JSON.stringify(p.jobIds.map(Number)) }) as RawRow[];
-    return rows.map((r) => ({ ...r, jobId: String(r.jobId), depId: String(r.depId) }) as unknown as DependencyRow);
+    return (this.stmt('get_dependencies').all({ ids: JSON.stringify(p.jobIds.map(Number)) }) as RawRow[]).map(dependencyRow);
   }
 
   /** Jobs claimed that waited for others get what they waited for in the same read: the worker needs it before the handler runs. */
@@ -543,7 +542,8 @@ export class SqliteStore implements Store {
     const byJob = new Map<string, DependencyRow[]>();
     for (const j of waited) byJob.set(j.id, (j.dependencies = []));
     for (const r of this.stmt('get_dependencies').all({ ids: JSON.stringify(waited.map((j) => Number(j.id))) }) as RawRow[]) {
-      byJob.get(String(r.jobId))!.push({ ...r, jobId: String(r.jobId), depId: String(r.depId) } as unknown as DependencyRow);
+      const row = dependencyRow(r);
+      byJob.get(row.jobId)!.push(row);
     }
   }
 
@@ -947,6 +947,20 @@ interface Expired {
 
 function claimOrder(a: Candidate, b: Candidate): number {
   return b.priority - a.priority || a.runAt - b.runAt || a.id - b.id;
+}
+
+/** A row of get_dependencies, built field by field (a spread of each row cost a flow's claims a tenth of their time). */
+function dependencyRow(r: RawRow): DependencyRow {
+  return {
+    jobId: String(r.jobId),
+    depId: String(r.depId),
+    name: r.name as string | null,
+    policy: r.policy as DependencyRow['policy'],
+    task: r.task as string,
+    state: r.state as JobState,
+    result: r.result as DependencyRow['result'],
+    error: r.error as string | null,
+  };
 }
 
 function jobRow(r: RawRow): JobRow {

@@ -5,15 +5,20 @@
 -- then running: a row version more per job, and a flow's drain paid for it in every stage.
 -- finish_jobs also reads settle_dependents' rows as one array instead of one row at a time, and
 -- no longer returns the dependents still waiting (nobody read them).
-CREATE TYPE settled_job AS (kind "char", id text, task text, state text, run_at bigint, batch_id text, error text);
+CREATE TYPE settled_job AS (kind "char", id text, task text, state text, run_at bigint, batch_id text, error text, dependencies json);
+-- How many distinct jobs a waiting job waited for when stored: a job released by one call that
+-- settled all of them is handed its dependencies from what that call read (see settle_dependents).
+-- (Unknown, so read at claim as before, for the jobs already waiting.)
+ALTER TABLE jobs ADD COLUMN deps_total integer;
 
 DROP FUNCTION finish_jobs(bigint[], bigint[], text[], text[], bytea[], text[], bigint[], integer[], bigint, text, text[], integer, bigint, bigint);
 DROP FUNCTION claim_jobs(text, text[], integer, bigint, bigint);
 DROP FUNCTION settle_dependents(bigint[], bigint[], bigint);
 
--- settle_dependents as in 009; with p_hold, the released are returned as 'h' rows and not written.
+-- settle_dependents as in 009, reading the waiting jobs once (as it locks them); with p_hold, the
+-- released are returned as 'h' rows and not written.
 CREATE FUNCTION settle_dependents(p_ids bigint[], p_only bigint[], p_now bigint, p_hold boolean DEFAULT false)
-RETURNS TABLE (kind "char", id text, task text, state text, run_at bigint, batch_id text, error text)
+RETURNS TABLE (kind "char", id text, task text, state text, run_at bigint, batch_id text, error text, dependencies json)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
 DECLARE
@@ -22,45 +27,69 @@ DECLARE
   v_jobs bigint[];
   v_ns integer[];
   v_blocks jsonb[];
+  v_deps json[];
   v_next bigint[];
+  v_locked bigint[];
+  v_pending integer[];
+  v_totals integer[];
+  v_held bigint[];
+  v_held_deps json[];
+  v_counted bigint[];
+  v_counted_ns integer[];
+  v_blocked boolean;
   r record;
 BEGIN
   WHILE coalesce(cardinality(v_seeds), 0) > 0 LOOP
     -- Per waiting job: how many of its edges settle now, and the first that ends it, if any.
-    SELECT array_agg(g.job_id ORDER BY g.job_id), array_agg(g.n ORDER BY g.job_id), array_agg(g.blocking ORDER BY g.job_id)
-    INTO v_jobs, v_ns, v_blocks
+    -- With p_hold, also the edges settled now as a claim sends them (as in claim_jobs), for the
+    -- released jobs all of whose edges these are.
+    SELECT array_agg(g.job_id ORDER BY g.job_id), array_agg(g.n ORDER BY g.job_id), array_agg(g.blocking ORDER BY g.job_id),
+      array_agg(g.deps ORDER BY g.job_id)
+    INTO v_jobs, v_ns, v_blocks, v_deps
     FROM (
       SELECT d.job_id, count(*)::integer AS n,
         (array_agg(jsonb_build_object('policy', d.policy, 'name', coalesce(d.name, dep.step), 'dep', dep.id::text, 'state', dep.state, 'task', dep.task)
-           ORDER BY d.dep_id) FILTER (WHERE dep.state <> 'succeeded' AND d.policy <> 'run'))[1] AS blocking
+           ORDER BY d.dep_id) FILTER (WHERE dep.state <> 'succeeded' AND d.policy <> 'run'))[1] AS blocking,
+        json_agg(json_build_array(dep.id::text, coalesce(d.name, dep.step), d.policy, dep.task, dep.state, dep.result,
+          encode(dep.result_bytes, 'base64'), dep.error)) FILTER (WHERE p_hold) AS deps
       -- Through primary keys (LATERAL, kept apart by OFFSET 0), whatever the statistics say (see get_dependencies.sql).
       FROM unnest(v_seeds) AS f(id)
-      CROSS JOIN LATERAL (SELECT j.id, j.step, j.state, j.task FROM jobs j WHERE j.id = f.id OFFSET 0) dep
+      CROSS JOIN LATERAL (SELECT j.id, j.step, j.state, j.task, j.result, j.result_bytes, j.error FROM jobs j WHERE j.id = f.id OFFSET 0) dep
       CROSS JOIN LATERAL (SELECT e.job_id, e.dep_id, e.policy, e.name FROM job_deps e WHERE e.dep_id = f.id OFFSET 0) d
       WHERE (v_only IS NULL OR d.job_id = ANY (v_only))
       GROUP BY d.job_id
     ) g;
     v_only := NULL;
     EXIT WHEN v_jobs IS NULL;
-    PERFORM 1 FROM jobs w WHERE w.id = ANY (v_jobs) AND w.state = 'waiting' ORDER BY w.id FOR NO KEY UPDATE OF w;
-
-    RETURN QUERY
-    UPDATE jobs w
-    SET deps_pending = w.deps_pending - g.n,
-        state = CASE WHEN w.deps_pending - g.n <= 0 THEN 'queued' ELSE 'waiting' END,
-        run_at = CASE WHEN w.deps_pending - g.n <= 0 THEN greatest(w.run_at, p_now) ELSE w.run_at END
-    FROM unnest(v_jobs, v_ns, v_blocks) AS g(job_id, n, blocking)
-    WHERE w.id = g.job_id AND g.blocking IS NULL AND w.state IS NOT DISTINCT FROM 'waiting'
-      AND NOT (p_hold AND w.deps_pending - g.n <= 0)
-    RETURNING 'q'::"char", w.id::text, w.task, w.state, w.run_at, w.batch_id::text, NULL::text;
-    -- Held: released, left as they are for the caller's claim to take or to queue ('h' rows).
-    IF p_hold THEN
-      RETURN QUERY
-      SELECT 'h'::"char", w.id::text, w.task, w.state, w.run_at, w.batch_id::text, NULL::text
-      FROM unnest(v_jobs, v_ns, v_blocks) AS g(job_id, n, blocking)
-      CROSS JOIN LATERAL (SELECT x.id, x.task, x.state, x.run_at, x.batch_id, x.deps_pending FROM jobs x WHERE x.id = g.job_id OFFSET 0) w
-      WHERE g.blocking IS NULL AND w.state = 'waiting' AND w.deps_pending - g.n <= 0;
+    -- Locked in id order, each with what it still waits for: that says which are released.
+    SELECT array_agg(l.id), array_agg(l.deps_pending), array_agg(l.deps_total) INTO v_locked, v_pending, v_totals
+    FROM (SELECT w.id, w.deps_pending, w.deps_total FROM jobs w WHERE w.id = ANY (v_jobs) AND w.state = 'waiting' ORDER BY w.id FOR NO KEY UPDATE OF w) l;
+    EXIT WHEN v_locked IS NULL;
+    -- Held (p_hold): released, and left as they are for the caller's claim to take or queue ('h'
+    -- rows). The others with no blocking edge count their edges down, and are queued at zero.
+    SELECT array_agg(g.job_id) FILTER (WHERE g.blocking IS NULL AND p_hold AND l.pending - g.n <= 0),
+      array_agg(CASE WHEN g.n = l.total THEN g.deps END) FILTER (WHERE g.blocking IS NULL AND p_hold AND l.pending - g.n <= 0),
+      array_agg(g.job_id) FILTER (WHERE g.blocking IS NULL AND NOT (p_hold AND l.pending - g.n <= 0)),
+      array_agg(g.n) FILTER (WHERE g.blocking IS NULL AND NOT (p_hold AND l.pending - g.n <= 0)),
+      bool_or(g.blocking IS NOT NULL)
+    INTO v_held, v_held_deps, v_counted, v_counted_ns, v_blocked
+    FROM unnest(v_jobs, v_ns, v_blocks, v_deps) AS g(job_id, n, blocking, deps)
+    JOIN unnest(v_locked, v_pending, v_totals) AS l(id, pending, total) ON l.id = g.job_id;
+    IF v_held IS NOT NULL THEN
+      RETURN QUERY SELECT 'h'::"char", h.id::text, NULL::text, 'waiting'::text, NULL::bigint, NULL::text, NULL::text, h.deps
+      FROM unnest(v_held, v_held_deps) AS h(id, deps);
     END IF;
+    IF v_counted IS NOT NULL THEN
+      RETURN QUERY
+      UPDATE jobs w
+      SET deps_pending = w.deps_pending - g.n,
+          state = CASE WHEN w.deps_pending - g.n <= 0 THEN 'queued' ELSE 'waiting' END,
+          run_at = CASE WHEN w.deps_pending - g.n <= 0 THEN greatest(w.run_at, p_now) ELSE w.run_at END
+      FROM unnest(v_counted, v_counted_ns) AS g(job_id, n)
+      WHERE w.id = g.job_id AND w.state IS NOT DISTINCT FROM 'waiting'
+      RETURNING 'q'::"char", w.id::text, w.task, w.state, w.run_at, w.batch_id::text, NULL::text, NULL::json;
+    END IF;
+    EXIT WHEN NOT v_blocked;
 
     v_next := '{}';
     FOR r IN
@@ -83,7 +112,7 @@ BEGIN
       RETURNING w.id AS job_id, w.task AS job_task, w.state AS job_state, w.batch_id AS job_batch, e.error AS job_error, w.has_dependents
     LOOP
       kind := 'e'; id := r.job_id::text; task := r.job_task; state := r.job_state; run_at := NULL;
-      batch_id := r.job_batch::text; error := r.job_error;
+      batch_id := r.job_batch::text; error := r.job_error; dependencies := NULL;
       RETURN NEXT;
       IF r.has_dependents THEN v_next := v_next || r.job_id; END IF;
     END LOOP;
@@ -91,12 +120,13 @@ BEGIN
   END LOOP;
 END $$;
 
--- claim_jobs as in 009; p_released, waiting jobs the caller just released, are taken with the queued.
+-- claim_jobs as in 009; p_released, waiting jobs the caller just released, are taken with the
+-- queued. Those it does not take it queues, and returns with queued_run_at set (not claimed).
 CREATE FUNCTION claim_jobs(p_worker text, p_tasks text[], p_max integer, p_lease_ms bigint, p_now bigint,
-  p_released bigint[] DEFAULT NULL)
+  p_released bigint[] DEFAULT NULL, p_released_deps json[] DEFAULT NULL)
 RETURNS TABLE (id text, task text, input text, input_bytes bytea, attempt integer, max_attempts integer,
   priority bigint, timeout_ms bigint, batch_id text, created_at bigint, lease_token text, lease_expires_at bigint,
-  unique_key text, dependencies jsonb)
+  unique_key text, dependencies json, queued_run_at bigint)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
 DECLARE
@@ -106,8 +136,20 @@ DECLARE
   v_open text[];
   v_chosen bigint[] := '{}';
   v_bucket text;
+  v_take bigint[];
+  v_take_priorities bigint[];
+  v_take_run_ats bigint[];
+  v_take_deps json[];
+  v_untaken bigint[];
 BEGIN
   IF p_max <= 0 OR coalesce(cardinality(p_tasks), 0) = 0 THEN
+    IF p_released IS NOT NULL THEN
+      RETURN QUERY
+      UPDATE jobs w SET state = 'queued', deps_pending = 0, run_at = greatest(w.run_at, p_now)
+      WHERE w.id = ANY (p_released) AND w.state IS NOT DISTINCT FROM 'waiting'
+      RETURNING w.id::text, w.task, NULL::text, NULL::bytea, NULL::integer, NULL::integer, NULL::bigint, NULL::bigint,
+        w.batch_id::text, NULL::bigint, NULL::text, NULL::bigint, NULL::text, NULL::json, w.run_at;
+    END IF;
     RETURN;
   END IF;
   -- The rate keys of the tasks first, sorted, then (in choose_limited) the tasks, sorted: every
@@ -147,13 +189,26 @@ BEGIN
     FROM unnest(p_tasks) AS u(name) LEFT JOIN tasks t ON t.name = u.name
     WHERE t.paused_until IS NULL OR t.paused_until <= p_now
   ) c;
-  -- Released jobs this claim cannot take straight from waiting (a limited, paused or other task, a
-  -- key, a later run time) are queued first, where its other paths and other workers see them.
+  -- Released jobs are taken straight from waiting when queued they would take the free path with
+  -- no limit: of a task with neither limit nor key, and due. The others (a limited, paused or
+  -- other task, a key, a later run time) are queued first, where this claim's other paths and
+  -- other workers see them.
   IF p_released IS NOT NULL THEN
-    UPDATE jobs w SET state = 'queued', deps_pending = 0, run_at = greatest(w.run_at, p_now)
-    FROM unnest(p_released) AS h(id)
-    WHERE w.id = h.id AND w.state IS NOT DISTINCT FROM 'waiting'
-      AND NOT (w.task = ANY (coalesce(v_open, '{}'::text[])) AND w.concurrency_key IS NULL AND w.run_at <= p_now);
+    SELECT array_agg(r.id) FILTER (WHERE r.takeable), array_agg(r.priority) FILTER (WHERE r.takeable),
+      array_agg(greatest(r.run_at, p_now)) FILTER (WHERE r.takeable), array_agg(h.deps) FILTER (WHERE r.takeable),
+      array_agg(r.id) FILTER (WHERE NOT r.takeable)
+    INTO v_take, v_take_priorities, v_take_run_ats, v_take_deps, v_untaken
+    FROM unnest(p_released, p_released_deps) AS h(id, deps) CROSS JOIN LATERAL (
+      SELECT x.id, x.priority, x.run_at,
+        x.task = ANY (coalesce(v_open, '{}'::text[])) AND x.concurrency_key IS NULL AND x.run_at <= p_now AS takeable
+      FROM jobs x WHERE x.id = h.id AND x.state = 'waiting' OFFSET 0) r;
+    IF v_untaken IS NOT NULL THEN
+      RETURN QUERY
+      UPDATE jobs w SET state = 'queued', deps_pending = 0, run_at = greatest(w.run_at, p_now)
+      WHERE w.id = ANY (v_untaken) AND w.state IS NOT DISTINCT FROM 'waiting'
+      RETURNING w.id::text, w.task, NULL::text, NULL::bytea, NULL::integer, NULL::integer, NULL::bigint, NULL::bigint,
+        w.batch_id::text, NULL::bigint, NULL::text, NULL::bigint, NULL::text, NULL::json, w.run_at;
+    END IF;
   END IF;
   IF v_limited IS NOT NULL THEN
     v_chosen := choose_limited(v_limited, p_max, p_now);
@@ -164,7 +219,7 @@ BEGIN
     -- planner use jobs_queued_unkeyed_by_time, in run_at order, and read and sort the whole queue
     -- for every claim (seen once the table had 60,000 jobs: 14 ms a claim, and growing). A keyed
     -- job among the first p_max costs this claim one job; the next claim takes the locked path.
-    (SELECT f.id, f.priority, f.run_at
+    (SELECT f.id, f.priority, f.run_at, NULL::json AS known_deps
      FROM unnest(coalesce(v_free, '{}'::text[]), coalesce(v_free_room, '{}'::integer[])) AS u(name, room) CROSS JOIN LATERAL (
        SELECT j.id, j.priority, j.run_at, j.concurrency_key FROM jobs j
        WHERE j.state = 'queued' AND j.task = u.name AND j.run_at <= p_now
@@ -173,15 +228,14 @@ BEGIN
        FOR UPDATE SKIP LOCKED) f
      WHERE f.concurrency_key IS NULL
      UNION ALL
-     SELECT j.id, j.priority, j.run_at FROM jobs j WHERE j.id = ANY (v_chosen)
+     SELECT j.id, j.priority, j.run_at, NULL::json FROM jobs j WHERE j.id = ANY (v_chosen)
      UNION ALL
      -- Waiting jobs the caller's outcomes just released (settle_dependents, held): queued by this
      -- claim's rules, they would be taken as if queued now. Only of tasks with neither limit nor
      -- key, so no count or slot is passed over.
-     SELECT r.id, r.priority, greatest(r.run_at, p_now)
-     FROM unnest(coalesce(p_released, '{}'::bigint[])) AS h(id)
-     CROSS JOIN LATERAL (SELECT x.id, x.priority, x.run_at, x.task, x.concurrency_key, x.state FROM jobs x WHERE x.id = h.id OFFSET 0) r
-     WHERE r.state = 'waiting' AND r.task = ANY (coalesce(v_open, '{}'::text[])) AND r.concurrency_key IS NULL AND r.run_at <= p_now)
+     SELECT r.id, r.priority, r.run_at, r.deps
+     FROM unnest(coalesce(v_take, '{}'::bigint[]), coalesce(v_take_priorities, '{}'::bigint[]), coalesce(v_take_run_ats, '{}'::bigint[]),
+       coalesce(v_take_deps, '{}'::json[])) AS r(id, priority, run_at, deps))
     ORDER BY 2 DESC, 3, 1
     LIMIT p_max
   ), claimed AS (
@@ -195,7 +249,7 @@ BEGIN
         lease_token = (random() * 4503599627370495)::bigint, lease_expires_at = p_now + p_lease_ms,
         started_at = p_now, progress_done = NULL, progress_total = NULL, progress_message = NULL
     WHERE j.id = ANY (ARRAY(SELECT c.id FROM chosen c))
-      AND (j.state IS NOT DISTINCT FROM 'queued' OR (j.state IS NOT DISTINCT FROM 'waiting' AND j.id = ANY (p_released)))
+      AND (j.state IS NOT DISTINCT FROM 'queued' OR (j.state IS NOT DISTINCT FROM 'waiting' AND j.id = ANY (v_take)))
     RETURNING j.id, j.task, j.input, j.input_bytes, j.attempt, j.max_attempts, j.priority, j.timeout_ms,
       j.batch_id, j.created_at, j.lease_token, j.lease_expires_at, j.run_at, j.unique_key, j.deps_pending IS NOT NULL AS has_dependencies
   ), marked AS (
@@ -206,19 +260,31 @@ BEGIN
     FROM claimed c JOIN tasks t ON t.name = c.task WHERE t.rate_limit IS NOT NULL
     GROUP BY t.rate_key
     ON CONFLICT (bucket, at) DO UPDATE SET cum = excluded.cum
+  ), left_over AS (
+    -- Released jobs it could have taken but had no room for: queued. (The two updates of this
+    -- statement touch different jobs.)
+    UPDATE jobs w SET state = 'queued', deps_pending = 0, run_at = greatest(w.run_at, p_now)
+    WHERE w.id = ANY (ARRAY(SELECT t.id FROM unnest(coalesce(v_take, '{}'::bigint[])) AS t(id) EXCEPT SELECT c.id FROM claimed c))
+      AND w.state IS NOT DISTINCT FROM 'waiting'
+    RETURNING w.id, w.task, w.batch_id, w.run_at
   )
-  SELECT c.id::text, c.task, c.input, c.input_bytes, c.attempt, c.max_attempts, c.priority, c.timeout_ms,
+  (SELECT c.id::text, c.task, c.input, c.input_bytes, c.attempt, c.max_attempts, c.priority, c.timeout_ms,
     c.batch_id::text, c.created_at, c.lease_token::text, c.lease_expires_at, c.unique_key,
     -- What a job that waited for others waited for, with its results: the worker needs them
     -- before the handler runs, and reading them here saves it a round trip per claim.
-    CASE WHEN c.has_dependencies THEN (
-      SELECT jsonb_agg(jsonb_build_object('depId', e.dep_id::text, 'name', coalesce(e.name, dj.step), 'policy', e.policy, 'task', dj.task,
-        'state', dj.state, 'result', dj.result, 'resultBytes', encode(dj.result_bytes, 'base64'), 'error', dj.error) ORDER BY e.dep_id)
+    -- (A job released by the caller's outcomes, all it waited for among them, comes with them.)
+    CASE WHEN c.has_dependencies THEN coalesce(k.known_deps, (
+      SELECT json_agg(json_build_array(e.dep_id::text, coalesce(e.name, dj.step), e.policy, dj.task, dj.state, dj.result,
+        encode(dj.result_bytes, 'base64'), dj.error))
       FROM (SELECT x.dep_id, x.name, x.policy FROM job_deps x WHERE x.job_id = c.id OFFSET 0) e
       CROSS JOIN LATERAL (SELECT y.step, y.task, y.state, y.result, y.result_bytes, y.error FROM jobs y WHERE y.id = e.dep_id OFFSET 0) dj
-    ) END
-  FROM claimed c
-  ORDER BY c.priority DESC, c.run_at, c.id;
+    )) END, NULL::bigint
+  FROM claimed c LEFT JOIN chosen k ON k.id = c.id
+  ORDER BY c.priority DESC, c.run_at, c.id)
+  UNION ALL
+  SELECT w.id::text, w.task, NULL::text, NULL::bytea, NULL::integer, NULL::integer, NULL::bigint, NULL::bigint,
+    w.batch_id::text, NULL::bigint, NULL::text, NULL::bigint, NULL::text, NULL::json, w.run_at
+  FROM left_over w;
 END $$;
 
 -- finish_jobs as in 009, holding the released for its claim.
@@ -228,7 +294,7 @@ CREATE FUNCTION finish_jobs(
   p_worker text, p_tasks text[], p_max integer, p_lease_ms bigint, p_claim_now bigint)
 RETURNS TABLE (kind "char", ord integer, task text, id text, input text, input_bytes bytea, attempt integer,
   max_attempts integer, priority bigint, timeout_ms bigint, batch_id text, created_at bigint, lease_token text,
-  lease_expires_at bigint, unique_key text, extra jsonb, concurrency_key text, dependencies jsonb)
+  lease_expires_at bigint, unique_key text, extra jsonb, concurrency_key text, dependencies json)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
 DECLARE
@@ -241,6 +307,7 @@ DECLARE
   v_awaited bigint[];
   v_settled settled_job[];
   v_held bigint[];
+  v_held_deps json[];
   v_ended_batches bigint[];
   v_ended_states text[];
   b record;
@@ -280,7 +347,7 @@ BEGIN
   FROM done d;
 
   RETURN QUERY SELECT 'r'::"char", x.o, x.tk, NULL::text, NULL::text, NULL::bytea, NULL::integer, NULL::integer,
-    NULL::bigint, NULL::bigint, x.bt, NULL::bigint, NULL::text, NULL::bigint, NULL::text, NULL::jsonb, x.k, NULL::jsonb
+    NULL::bigint, NULL::bigint, x.bt, NULL::bigint, NULL::text, NULL::bigint, NULL::text, NULL::jsonb, x.k, NULL::json
   FROM unnest(v_ords, v_tasks, v_keys, v_batch_of) AS x(o, tk, k, bt);
 
   -- Jobs that others wait for settle their edges: dependents ended by an edge's policy ('e'), which
@@ -288,11 +355,11 @@ BEGIN
   -- the released are held for it (the claim takes them as if queued, and they are written once:
   -- waiting to running); those it leaves are queued after it ('q').
   IF v_awaited IS NOT NULL THEN
-    SELECT array_agg(ROW(s.kind, s.id, s.task, s.state, s.run_at, s.batch_id, s.error)::settled_job) INTO v_settled
-    FROM settle_dependents(v_awaited, NULL, p_now, p_max > 0) s;
+    SELECT array_agg(ROW(s.kind, s.id, s.task, s.state, s.run_at, s.batch_id, s.error, s.dependencies)::settled_job) INTO v_settled
+    FROM settle_dependents(v_awaited, NULL, p_now, p_max > 0 AND coalesce(cardinality(p_tasks), 0) > 0) s;
     RETURN QUERY SELECT s.kind, NULL::integer, s.task, s.id, NULL::text, NULL::bytea, NULL::integer, NULL::integer,
       NULL::bigint, NULL::bigint, s.batch_id, NULL::bigint, NULL::text, NULL::bigint, NULL::text,
-      jsonb_build_object('state', s.state, 'runAt', s.run_at, 'error', s.error), NULL::text, NULL::jsonb
+      jsonb_build_object('state', s.state, 'runAt', s.run_at, 'error', s.error), NULL::text, NULL::json
     FROM unnest(v_settled) s WHERE s.kind = 'e' OR (s.kind = 'q' AND s.state = 'queued');
     SELECT array_agg(s.batch_id::bigint), array_agg(s.state) INTO v_ended_batches, v_ended_states
     FROM unnest(v_settled) s WHERE s.kind = 'e' AND s.batch_id IS NOT NULL;
@@ -300,7 +367,8 @@ BEGIN
       v_batches := coalesce(v_batches, '{}') || v_ended_batches;
       v_batch_states := coalesce(v_batch_states, '{}') || v_ended_states;
     END IF;
-    SELECT array_agg(s.id::bigint ORDER BY s.id::bigint) INTO v_held FROM unnest(v_settled) s WHERE s.kind = 'h';
+    SELECT array_agg(s.id::bigint ORDER BY s.id::bigint), array_agg(s.dependencies ORDER BY s.id::bigint) INTO v_held, v_held_deps
+    FROM unnest(v_settled) s WHERE s.kind = 'h';
   END IF;
 
   IF v_batches IS NOT NULL THEN
@@ -311,35 +379,19 @@ BEGIN
       FROM unnest(v_batches, v_batch_states) AS x(bid, st) GROUP BY x.bid ORDER BY x.bid
     LOOP
       RETURN QUERY SELECT 'b'::"char", NULL::integer, NULL::text, NULL::text, NULL::text, NULL::bytea, NULL::integer, NULL::integer,
-        NULL::bigint, NULL::bigint, NULL::text, NULL::bigint, NULL::text, NULL::bigint, NULL::text, to_jsonb(f), NULL::text, NULL::jsonb
+        NULL::bigint, NULL::bigint, NULL::text, NULL::bigint, NULL::text, NULL::bigint, NULL::text, to_jsonb(f), NULL::text, NULL::json
       FROM batch_add_finished(b.bid, b.s, b.f, b.c, p_now) f;
     END LOOP;
   END IF;
 
+  -- The claim, and the released jobs it did not take, queued ('q').
   IF p_max > 0 THEN
-    RETURN QUERY SELECT 'c'::"char", NULL::integer, c.task, c.id, c.input, c.input_bytes, c.attempt, c.max_attempts,
-      c.priority, c.timeout_ms, c.batch_id, c.created_at, c.lease_token, c.lease_expires_at, c.unique_key, NULL::jsonb, NULL::text,
-      c.dependencies
-    FROM claim_jobs(p_worker, p_tasks, p_max, p_lease_ms, p_claim_now, v_held) c;
+    RETURN QUERY SELECT CASE WHEN c.queued_run_at IS NULL THEN 'c'::"char" ELSE 'q'::"char" END, NULL::integer, c.task, c.id,
+      c.input, c.input_bytes, c.attempt, c.max_attempts, c.priority, c.timeout_ms, c.batch_id, c.created_at, c.lease_token,
+      c.lease_expires_at, c.unique_key,
+      CASE WHEN c.queued_run_at IS NOT NULL THEN jsonb_build_object('state', 'queued', 'runAt', c.queued_run_at, 'error', NULL) END,
+      NULL::text, c.dependencies
+    FROM claim_jobs(p_worker, p_tasks, p_max, p_lease_ms, p_claim_now, v_held, v_held_deps) c;
   END IF;
 
-  -- The released jobs the claim left: queued now, or by the claim itself before it chose ('q').
-  IF v_held IS NOT NULL THEN
-    RETURN QUERY
-    WITH queued AS (
-      UPDATE jobs w SET state = 'queued', deps_pending = 0, run_at = greatest(w.run_at, p_now)
-      WHERE w.id = ANY (v_held) AND w.state IS NOT DISTINCT FROM 'waiting'
-      RETURNING w.id, w.task, w.state, w.run_at, w.batch_id
-    ), left_queued AS (
-      SELECT q.id, q.task, q.state, q.run_at, q.batch_id FROM queued q
-      UNION ALL
-      SELECT x.id, x.task, x.state, x.run_at, x.batch_id
-      FROM unnest(v_held) AS h(id) CROSS JOIN LATERAL (SELECT y.id, y.task, y.state, y.run_at, y.batch_id FROM jobs y WHERE y.id = h.id OFFSET 0) x
-      WHERE x.state = 'queued'
-    )
-    SELECT 'q'::"char", NULL::integer, q.task, q.id::text, NULL::text, NULL::bytea, NULL::integer, NULL::integer,
-      NULL::bigint, NULL::bigint, q.batch_id::text, NULL::bigint, NULL::text, NULL::bigint, NULL::text,
-      jsonb_build_object('state', q.state, 'runAt', q.run_at, 'error', NULL), NULL::text, NULL::jsonb
-    FROM left_queued q;
-  END IF;
 END $$;

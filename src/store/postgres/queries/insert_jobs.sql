@@ -16,13 +16,13 @@ WITH input AS (
 ), inserted AS (
   INSERT INTO jobs (id, task, state, input, input_bytes, priority, run_at, max_attempts, timeout_ms, unique_key,
                     concurrency_key, batch_id, origin, created_at, attempt, worker_id, lease_token, lease_expires_at, started_at,
-                    step, deps_pending, has_dependents)
+                    step, deps_pending, deps_total, has_dependents)
   SELECT id, task, CASE WHEN worker_id IS NOT NULL THEN 'running' WHEN deps_pending IS NOT NULL THEN 'waiting' ELSE 'queued' END, input, input_bytes, priority, run_at,
          max_attempts, timeout_ms, unique_key, concurrency_key, $11, origin, $12,
          CASE WHEN worker_id IS NULL THEN 0 ELSE 1 END, worker_id,
          CASE WHEN worker_id IS NULL THEN NULL ELSE (random() * 4503599627370495)::bigint END,
          lease_expires_at, CASE WHEN worker_id IS NULL THEN NULL ELSE $12::bigint END,
-         step, deps_pending, coalesce(has_dependents, false)
+         step, deps_pending, deps_pending, coalesce(has_dependents, false)
   FROM input ORDER BY ord
   ON CONFLICT DO NOTHING
   RETURNING id, lease_token
