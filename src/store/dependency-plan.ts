@@ -131,3 +131,8 @@ export function tellSettledAtSubmit(settled: Settled, inserted: InsertedJob[], o
   }
   out.finishedBatches.push(...settled.finishedBatches);
 }
+
+/** Job ids (bigint digits) in numeric order: how both stores order a job's dependencies. */
+export function compareJobIds(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}

@@ -1,6 +1,7 @@
 /** Maps rows as PostgreSQL returns them to the Store's shapes. */
 import type { BatchRow } from '../../core/batch.js';
 import type { JobRow, JobState, Payload } from '../../core/job.js';
+import { compareJobIds } from '../dependency-plan.js';
 import type { ClaimedJob, DependencyRow, InsertedJob, TokenRecord } from '../store.js';
 
 /** Columns of a whole job; ids cast to text, names as JobRow spells them. */
@@ -78,12 +79,7 @@ function claimedDependencies(jobId: string, list: unknown[][]): DependencyRow[] 
       result: (result as string | null) ?? (resultBytes == null ? null : Buffer.from(resultBytes as string, 'base64')),
       error: (error ?? null) as string | null,
     }))
-    .sort((a, b) => compareIds(a.depId, b.depId));
-}
-
-/** Job ids (bigint digits) in numeric order. */
-function compareIds(a: string, b: string): number {
-  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+    .sort((a, b) => compareJobIds(a.depId, b.depId));
 }
 
 /** A row of get_dependencies: an edge with its job's state, result and error. */

@@ -7,8 +7,8 @@ import type { BatchRow } from '../../core/batch.js';
 import type { DependencyPolicy } from '../../core/dependencies.js';
 import { DEPENDENCY_FAILED_CODE } from '../../core/errors.js';
 import type { JobState } from '../../core/job.js';
-import { checkedDeps, emptySettled, planLinks, type Settled, tellSettledAtSubmit } from '../dependency-plan.js';
-import type { InsertedJob, NewJob } from '../store.js';
+import { checkedDeps, compareJobIds, emptySettled, planLinks, type Settled, tellSettledAtSubmit } from '../dependency-plan.js';
+import type { DependencyRow, InsertedJob, NewJob } from '../store.js';
 
 export type { Settled };
 
@@ -27,7 +27,12 @@ interface Edge {
   name: string | null;
   depState: JobState;
   depTask: string;
+  depResult: DependencyRow['result'];
+  depError: string | null;
 }
+
+/** Per job released by a settle that read every edge it had: its dependencies, as a claim hands them over. */
+export type KnownDependencies = Map<string, DependencyRow[]>;
 
 export class DependencyLinks {
   constructor(private readonly deps: DependencyLinksDeps) {}
@@ -61,7 +66,7 @@ export class DependencyLinks {
    * job whose every edge is done is queued; one whose edge's policy says so is ended, and its own
    * dependents settled in turn. `only`: settle only these waiting jobs (new ones, at submit).
    */
-  settle(finished: number[], now: number, out: Settled, only?: number[]): void {
+  settle(finished: number[], now: number, out: Settled, only?: number[], known?: KnownDependencies): void {
     const { stmt } = this.deps;
     let seeds = finished;
     let filter: string | null = only ? JSON.stringify(only) : null;
@@ -70,27 +75,41 @@ export class DependencyLinks {
       filter = null;
       const next: number[] = [];
       const done: [number, number][] = [];
-      for (const [jobId, group] of groupByJob(edges)) {
+      const groups = groupByJob(edges);
+      for (const [jobId, group] of groups) {
         const blocking = group.find((e) => e.depState !== 'succeeded' && e.policy !== 'run');
         if (!blocking) done.push([jobId, group.length]);
         else if (this.end(jobId, blocking, now, out)) next.push(jobId);
       }
-      this.countDone(done, now, out);
+      this.countDone(done, now, out, known && groups, known);
       seeds = next;
     }
   }
 
-  /** Waiting jobs with `n` more edges done each; those with none left are queued (follow-ups). */
-  private countDone(done: [number, number][], now: number, out: Settled): void {
+  /**
+   * Waiting jobs with `n` more edges done each; those with none left are queued (follow-ups), and,
+   * when `known` is given and these were all their edges, their dependencies go in it.
+   */
+  private countDone(done: [number, number][], now: number, out: Settled, groups?: Map<number, Edge[]>, known?: KnownDependencies): void {
     if (done.length === 0) return;
     const rows = this.deps.stmt('settle_waiting_jobs').all({ items: JSON.stringify(done), now }) as {
       id: number;
       task: string;
       state: JobState;
       runAt: number;
+      depsTotal: number | null;
     }[];
-    for (const row of rows.sort((a, b) => a.id - b.id))
-      if (row.state === 'queued') out.followUps.push({ id: String(row.id), task: row.task, deduplicated: false, state: 'queued', runAt: row.runAt });
+    for (const row of rows.sort((a, b) => a.id - b.id)) {
+      if (row.state !== 'queued') continue;
+      const id = String(row.id);
+      out.followUps.push({ id, task: row.task, deduplicated: false, state: 'queued', runAt: row.runAt });
+      const edges = groups?.get(row.id);
+      if (known && edges && edges.length === row.depsTotal)
+        known.set(
+          id,
+          edges.map((e) => dependencyOf(id, e)).sort((a, b) => compareJobIds(a.depId, b.depId)),
+        );
+    }
   }
 
   /** Ends a waiting job by its edge's policy; true when it has dependents of its own to settle. */
@@ -115,6 +134,10 @@ export class DependencyLinks {
     }
     return row.hasDependents === 1;
   }
+}
+
+function dependencyOf(jobId: string, e: Edge): DependencyRow {
+  return { jobId, depId: String(e.depId), name: e.name, policy: e.policy, task: e.depTask, state: e.depState, result: e.depResult, error: e.depError };
 }
 
 function groupByJob(edges: Edge[]): Map<number, Edge[]> {

@@ -37,7 +37,7 @@ import type {
 } from '../store.js';
 import { Checkpointer, type CheckpointerOptions } from './checkpointer.js';
 import { openSqlite, type SqliteOptions } from './connection.js';
-import { DependencyLinks, type Settled } from './dependency-links.js';
+import { DependencyLinks, type KnownDependencies, type Settled } from './dependency-links.js';
 import { toStoreError } from './errors.js';
 
 const JOB_COLUMNS = `id, task, state, input, result, error, errors, priority, run_at AS runAt, attempt,
@@ -249,7 +249,8 @@ export class SqliteStore implements Store {
     return this.write(() => this.claimInTransaction(p));
   }
 
-  private claimInTransaction(p: ClaimParams): ClaimedJob[] {
+  /** `known`: the dependencies of jobs released in this transaction, read as they were settled. */
+  private claimInTransaction(p: ClaimParams, known?: KnownDependencies): ClaimedJob[] {
     if (p.max <= 0 || p.tasks.length === 0) return [];
     const { ids, rated } = this.chooseJobs(p.tasks, p.max, p.now);
     if (ids.length === 0) return [];
@@ -267,7 +268,7 @@ export class SqliteStore implements Store {
       rows.sort((a, b) => order.get(a.id as string)! - order.get(b.id as string)!);
     }
     const claimed = rows as unknown as ClaimedJob[];
-    this.attachDependencies(claimed);
+    this.attachDependencies(claimed, known);
     return claimed;
   }
 
@@ -375,8 +376,9 @@ export class SqliteStore implements Store {
         const finished = this.countBatchFinished(String(batchId), n.s, n.f, 0, p.now, out.followUps);
         if (finished) out.finishedBatches.push(finished);
       }
-      if (awaited.length) this.links.settle(awaited, p.now, out);
-      if (p.claim) out.claimed = this.claimInTransaction(p.claim);
+      const known: KnownDependencies = new Map();
+      if (awaited.length) this.links.settle(awaited, p.now, out, undefined, p.claim && known);
+      if (p.claim) out.claimed = this.claimInTransaction(p.claim, known);
       return withoutClaimed(out);
     });
   }
@@ -536,8 +538,13 @@ export class SqliteStore implements Store {
   }
 
   /** Jobs claimed that waited for others get what they waited for in the same read: the worker needs it before the handler runs. */
-  private attachDependencies(jobs: ClaimedJob[]): void {
-    const waited = jobs.filter((j) => j.hasDependencies);
+  private attachDependencies(jobs: ClaimedJob[], known?: KnownDependencies): void {
+    const waited = jobs.filter((j) => {
+      if (!j.hasDependencies) return false;
+      const deps = known?.get(j.id);
+      if (deps) j.dependencies = deps;
+      return !deps;
+    });
     if (waited.length === 0) return;
     const byJob = new Map<string, DependencyRow[]>();
     for (const j of waited) byJob.set(j.id, (j.dependencies = []));

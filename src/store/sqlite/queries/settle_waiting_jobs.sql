@@ -7,4 +7,4 @@ SET deps_pending = deps_pending - (t.value ->> 1),
     run_at = CASE WHEN deps_pending - (t.value ->> 1) <= 0 THEN max(run_at, :now) ELSE run_at END
 FROM json_each(:items) AS t
 WHERE jobs.id = t.value ->> 0 AND jobs.state = 'waiting'
-RETURNING jobs.id AS id, task, state, run_at AS runAt
+RETURNING jobs.id AS id, task, state, run_at AS runAt, deps_total AS depsTotal
