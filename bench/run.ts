@@ -143,7 +143,7 @@ async function main(): Promise<void> {
   }
   let dependencies: Awaited<ReturnType<typeof dependencyBench>> | undefined;
   if (only.includes('D')) {
-    dependencies = await dependencyBench(offloadQueue, 3, 100, 100, Number(process.env.BENCH_D_CONCURRENCY ?? 100));
+    dependencies = await dependencyBench(offloadQueue, 5, 100, 100, Number(process.env.BENCH_D_CONCURRENCY ?? 100));
     for (const r of dependencies.results) print('offload', r);
     console.log(
       `flow drain / plain drain (aim: ≥ 0.5): ${dependencies.ratio.toFixed(2)}×; submit (median): plain ${dependencies.submitSeconds.D0} s (chunks of 1,000), flow ${dependencies.submitSeconds.D1} s (one call)`,

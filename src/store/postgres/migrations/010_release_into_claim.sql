@@ -26,7 +26,7 @@ DECLARE
   v_only bigint[] := p_only;
   v_jobs bigint[];
   v_ns integer[];
-  v_blocks jsonb[];
+  v_blocks bigint[];
   v_deps json[];
   v_next bigint[];
   v_locked bigint[];
@@ -40,16 +40,15 @@ DECLARE
   r record;
 BEGIN
   WHILE coalesce(cardinality(v_seeds), 0) > 0 LOOP
-    -- Per waiting job: how many of its edges settle now, and the first that ends it, if any.
-    -- With p_hold, also the edges settled now as a claim sends them (as in claim_jobs), for the
-    -- released jobs all of whose edges these are.
-    SELECT array_agg(g.job_id ORDER BY g.job_id), array_agg(g.n ORDER BY g.job_id), array_agg(g.blocking ORDER BY g.job_id),
-      array_agg(g.deps ORDER BY g.job_id)
+    -- Per waiting job: how many of its edges settle now, and the first (by id) of the jobs that
+    -- end it, if any. With p_hold, also the edges settled now as a claim sends them (as in
+    -- claim_jobs), for the released jobs all of whose edges these are. No aggregate is ordered (an
+    -- ordered one sorts for every waiting job): the arrays line up, in no particular order.
+    SELECT array_agg(g.job_id), array_agg(g.n), array_agg(g.blocking), array_agg(g.deps)
     INTO v_jobs, v_ns, v_blocks, v_deps
     FROM (
       SELECT d.job_id, count(*)::integer AS n,
-        (array_agg(jsonb_build_object('policy', d.policy, 'name', coalesce(d.name, dep.step), 'dep', dep.id::text, 'state', dep.state, 'task', dep.task)
-           ORDER BY d.dep_id) FILTER (WHERE dep.state <> 'succeeded' AND d.policy <> 'run'))[1] AS blocking,
+        min(d.dep_id) FILTER (WHERE dep.state <> 'succeeded' AND d.policy <> 'run') AS blocking,
         json_agg(json_build_array(dep.id::text, coalesce(d.name, dep.step), d.policy, dep.task, dep.state, dep.result,
           encode(dep.result_bytes, 'base64'), dep.error)) FILTER (WHERE p_hold) AS deps
       -- Through primary keys (LATERAL, kept apart by OFFSET 0), whatever the statistics say (see get_dependencies.sql).
@@ -94,18 +93,21 @@ BEGIN
     v_next := '{}';
     FOR r IN
       UPDATE jobs w
-      SET state = CASE WHEN g.blocking->>'policy' = 'fail' THEN 'failed' ELSE 'cancelled' END,
+      SET state = CASE WHEN b.policy = 'fail' THEN 'failed' ELSE 'cancelled' END,
           error = e.error, finished_at = p_now,
           errors = CASE WHEN w.errors IS NULL THEN jsonb_build_array(e.error::jsonb)
                         WHEN jsonb_array_length(w.errors) >= 10 THEN (w.errors - 0) || jsonb_build_array(e.error::jsonb)
                         ELSE w.errors || jsonb_build_array(e.error::jsonb) END
-      FROM unnest(v_jobs, v_blocks) AS g(job_id, blocking) CROSS JOIN LATERAL (
+      FROM unnest(v_jobs, v_blocks) AS g(job_id, blocking)
+      CROSS JOIN LATERAL (
+        SELECT x.policy, coalesce(x.name, y.step) AS name, y.id::text AS dep, y.state, y.task
+        FROM job_deps x JOIN jobs y ON y.id = x.dep_id WHERE x.job_id = g.job_id AND x.dep_id = g.blocking) b
+      CROSS JOIN LATERAL (
         SELECT json_build_object(
-          'message', CASE WHEN g.blocking->>'name' IS NULL
-                          THEN 'job ' || (g.blocking->>'dep') || ' (' || (g.blocking->>'task') || ')'
-                          ELSE '"' || (g.blocking->>'name') || '" (job ' || (g.blocking->>'dep') || ', ' || (g.blocking->>'task') || ')' END
-                     || ' ' || (g.blocking->>'state') || ', so this job was '
-                     || CASE WHEN g.blocking->>'policy' = 'fail' THEN 'failed' ELSE 'cancelled' END,
+          'message', CASE WHEN b.name IS NULL THEN 'job ' || b.dep || ' (' || b.task || ')'
+                          ELSE '"' || b.name || '" (job ' || b.dep || ', ' || b.task || ')' END
+                     || ' ' || b.state || ', so this job was '
+                     || CASE WHEN b.policy = 'fail' THEN 'failed' ELSE 'cancelled' END,
           'code', 'DEPENDENCY_FAILED', 'attempt', 0,
           'at', to_char(to_timestamp(p_now / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text AS error) e
       WHERE w.id = g.job_id AND g.blocking IS NOT NULL AND w.state IS NOT DISTINCT FROM 'waiting'
