@@ -29,9 +29,7 @@ DECLARE
   v_blocks bigint[];
   v_deps json[];
   v_next bigint[];
-  v_locked bigint[];
-  v_pending integer[];
-  v_totals integer[];
+  v_any boolean;
   v_held bigint[];
   v_held_deps json[];
   v_counted bigint[];
@@ -60,20 +58,18 @@ BEGIN
     ) g;
     v_only := NULL;
     EXIT WHEN v_jobs IS NULL;
-    -- Locked in id order, each with what it still waits for: that says which are released.
-    SELECT array_agg(l.id), array_agg(l.deps_pending), array_agg(l.deps_total) INTO v_locked, v_pending, v_totals
-    FROM (SELECT w.id, w.deps_pending, w.deps_total FROM jobs w WHERE w.id = ANY (v_jobs) AND w.state = 'waiting' ORDER BY w.id FOR NO KEY UPDATE OF w) l;
-    EXIT WHEN v_locked IS NULL;
-    -- Held (p_hold): released, and left as they are for the caller's claim to take or queue ('h'
-    -- rows). The others with no blocking edge count their edges down, and are queued at zero.
-    SELECT array_agg(g.job_id) FILTER (WHERE g.blocking IS NULL AND p_hold AND l.pending - g.n <= 0),
-      array_agg(CASE WHEN g.n = l.total THEN g.deps END) FILTER (WHERE g.blocking IS NULL AND p_hold AND l.pending - g.n <= 0),
-      array_agg(g.job_id) FILTER (WHERE g.blocking IS NULL AND NOT (p_hold AND l.pending - g.n <= 0)),
-      array_agg(g.n) FILTER (WHERE g.blocking IS NULL AND NOT (p_hold AND l.pending - g.n <= 0)),
-      bool_or(g.blocking IS NOT NULL)
-    INTO v_held, v_held_deps, v_counted, v_counted_ns, v_blocked
-    FROM unnest(v_jobs, v_ns, v_blocks, v_deps) AS g(job_id, n, blocking, deps)
-    JOIN unnest(v_locked, v_pending, v_totals) AS l(id, pending, total) ON l.id = g.job_id;
+    -- Locked in id order, each with what it still waits for: that says which are released. Held
+    -- (p_hold): released, and left as they are for the caller's claim to take or queue ('h' rows).
+    -- The others with no blocking edge count their edges down, and are queued at zero.
+    SELECT array_agg(g.job_id) FILTER (WHERE g.blocking IS NULL AND p_hold AND l.deps_pending - g.n <= 0),
+      array_agg(CASE WHEN g.n = l.deps_total THEN g.deps END) FILTER (WHERE g.blocking IS NULL AND p_hold AND l.deps_pending - g.n <= 0),
+      array_agg(g.job_id) FILTER (WHERE g.blocking IS NULL AND NOT (p_hold AND l.deps_pending - g.n <= 0)),
+      array_agg(g.n) FILTER (WHERE g.blocking IS NULL AND NOT (p_hold AND l.deps_pending - g.n <= 0)),
+      bool_or(g.blocking IS NOT NULL), count(*) > 0
+    INTO v_held, v_held_deps, v_counted, v_counted_ns, v_blocked, v_any
+    FROM (SELECT w.id, w.deps_pending, w.deps_total FROM jobs w WHERE w.id = ANY (v_jobs) AND w.state = 'waiting' ORDER BY w.id FOR NO KEY UPDATE OF w) l
+    JOIN unnest(v_jobs, v_ns, v_blocks, v_deps) AS g(job_id, n, blocking, deps) ON g.job_id = l.id;
+    EXIT WHEN NOT v_any;
     IF v_held IS NOT NULL THEN
       RETURN QUERY SELECT 'h'::"char", h.id::text, NULL::text, 'waiting'::text, NULL::bigint, NULL::text, NULL::text, h.deps
       FROM unnest(v_held, v_held_deps) AS h(id, deps);
