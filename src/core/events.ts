@@ -5,7 +5,8 @@ import type { JobError, JobProgress, Payload } from './job.js';
 export interface OffloadEvents {
   /**
    * `leasedTo`: inserted already claimed by that worker (handed straight to it), so not claimable.
-   * `waiting`: stored waiting for other jobs, not claimable until a later 'job:enqueued' for it.
+   * `waiting`: stored waiting for other jobs, not claimable until a later 'job:enqueued' for it
+   * (or, when the worker whose outcome released it claimed it in the same write, 'job:started').
    */
   'job:enqueued': { id: string; task: string; runAt: number; leasedTo?: string; waiting?: true };
   'job:started': { id: string; task: string; attempt: number; workerId: string };
