@@ -247,6 +247,28 @@ export function dependencyConformance(name: string, factory: StoreFactory): void
       );
     });
 
+    it('counts an edge once: a job waited for that failed and is retried does not release its dependents again', async () => {
+      const a = await insert();
+      const b = await insert({ task: 'report' });
+      const r = await store.insertJobs({ jobs: [newJob({ after: [onId(a, 'run'), onId(b)] })], now: T0 });
+      const waiting = r.jobs[0].id;
+      const [ja] = await claimAll(1);
+      assert.equal(ja.id, a);
+      await fail(ja);
+      assert.deepEqual([(await store.getJob({ id: waiting }))!.state, (await store.getJob({ id: waiting }))!.depsPending], ['waiting', 1]);
+      await store.retryJob({ id: a, now: T0 + 2 });
+      const [again] = await store.claimJobs({ workerId: 'w1', tasks: ['email'], max: 1, leaseMs: LEASE, now: T0 + 3 });
+      assert.equal(again.id, a);
+      const done = await succeed([again], T0 + 4);
+      assert.deepEqual(done.followUps, [], 'the edge to the retried job was counted when it failed');
+      assert.deepEqual([(await store.getJob({ id: waiting }))!.state, (await store.getJob({ id: waiting }))!.depsPending], ['waiting', 1]);
+      // A job that starts waiting for it after the retry counts the edge when it finishes again.
+      const later = (await store.insertJobs({ jobs: [newJob({ after: [onId(b)] })], now: T0 + 5 })).jobs[0].id;
+      const [jb] = await store.claimJobs({ workerId: 'w1', tasks: ['report'], max: 1, leaseMs: LEASE, now: T0 + 6 });
+      const released = await succeed([jb], T0 + 7);
+      assert.deepEqual(released.followUps.map((j) => j.id).sort(), [waiting, later].sort());
+    });
+
     it('settles dependents when what they wait for is cancelled or purged', async () => {
       const a = await insert();
       const b = await insert({ task: 'report' });

@@ -35,10 +35,19 @@ export async function linkNew(run: Run, jobs: NewJob[], shapes: InsertShape[], i
   if (!plan) return;
   const left = leftToMark(plan, jobs, inserted, shapes);
   // An id that cannot be a bigint matches no job: it is reported missing.
-  const found = left.deps.length ? await run<{ id: string; state: JobState }>('mark_has_dependents', [left.deps.filter((id) => /^\d{1,18}$/.test(id))]) : [];
+  const found = left.deps.length
+    ? await run<{ id: string; state: JobState; retried: number }>('mark_has_dependents', [left.deps.filter((id) => /^\d{1,18}$/.test(id))])
+    : [];
   const finished = checkedDeps(plan, new Map(found.map((r) => [r.id, r.state])), inserted);
+  const retried = new Map(found.map((r) => [r.id, r.retried]));
   const e = plan.edges;
-  await run('insert_deps', [e.map((x) => x.jobId), e.map((x) => x.depId), e.map((x) => x.name), e.map((x) => x.policy)]);
+  await run('insert_deps', [
+    e.map((x) => x.jobId),
+    e.map((x) => x.depId),
+    e.map((x) => x.name),
+    e.map((x) => x.policy),
+    e.map((x) => retried.get(x.depId) ?? 0),
+  ]);
   if (left.waiting.length) await run('mark_waiting', [left.waiting.map((w) => w.id), left.waiting.map((w) => w.n)]);
   if (finished.length === 0) return;
   const settled = emptySettled();

@@ -46,9 +46,12 @@ export class DependencyLinks {
     const plan = planLinks(jobs, inserted);
     if (!plan) return;
     const { stmt } = this.deps;
-    const found = stmt('mark_has_dependents').all({ ids: JSON.stringify(plan.deps.map(Number)) }) as { id: number; state: JobState }[];
+    const found = stmt('mark_has_dependents').all({ ids: JSON.stringify(plan.deps.map(Number)) }) as { id: number; state: JobState; retried: number }[];
     const finished = checkedDeps(plan, new Map(found.map((r) => [String(r.id), r.state])), inserted);
-    stmt('insert_deps').run({ edges: JSON.stringify(plan.edges.map((e) => [Number(e.jobId), Number(e.depId), e.name, e.policy])) });
+    const retried = new Map(found.map((r) => [String(r.id), r.retried]));
+    stmt('insert_deps').run({
+      edges: JSON.stringify(plan.edges.map((e) => [Number(e.jobId), Number(e.depId), e.name, e.policy, retried.get(e.depId) ?? 0])),
+    });
     stmt('mark_waiting').run({ items: JSON.stringify(plan.waiting.map((w) => [Number(w.id), w.n])) });
     if (finished.length === 0) return;
     const settled = emptySettled();

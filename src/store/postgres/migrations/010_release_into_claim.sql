@@ -10,6 +10,13 @@ CREATE TYPE settled_job AS (kind "char", id text, task text, state text, run_at 
 -- settled all of them is handed its dependencies from what that call read (see settle_dependents).
 -- (Unknown, so read at claim as before, for the jobs already waiting.)
 ALTER TABLE jobs ADD COLUMN deps_total integer;
+-- How many times a job was retried after it ended (retry(id)), and, on each edge, that count for the
+-- job waited for when the edge was stored: an edge is counted only when the job it waits for ends
+-- in the same round. Without it, a job that failed (a dependent with policy run counted it) and was
+-- retried was counted again when it succeeded, releasing the dependent before the other jobs it
+-- waits for.
+ALTER TABLE jobs ADD COLUMN retried integer NOT NULL DEFAULT 0;
+ALTER TABLE job_deps ADD COLUMN dep_retried integer NOT NULL DEFAULT 0;
 
 DROP FUNCTION finish_jobs(bigint[], bigint[], text[], text[], bytea[], text[], bigint[], integer[], bigint, text, text[], integer, bigint, bigint);
 DROP FUNCTION claim_jobs(text, text[], integer, bigint, bigint);
@@ -51,8 +58,9 @@ BEGIN
           encode(dep.result_bytes, 'base64'), dep.error)) FILTER (WHERE p_hold) AS deps
       -- Through primary keys (LATERAL, kept apart by OFFSET 0), whatever the statistics say (see get_dependencies.sql).
       FROM unnest(v_seeds) AS f(id)
-      CROSS JOIN LATERAL (SELECT j.id, j.step, j.state, j.task, j.result, j.result_bytes, j.error FROM jobs j WHERE j.id = f.id OFFSET 0) dep
-      CROSS JOIN LATERAL (SELECT e.job_id, e.dep_id, e.policy, e.name FROM job_deps e WHERE e.dep_id = f.id OFFSET 0) d
+      CROSS JOIN LATERAL (SELECT j.id, j.step, j.state, j.task, j.result, j.result_bytes, j.error, j.retried FROM jobs j WHERE j.id = f.id OFFSET 0) dep
+      -- Only the edges stored in the job's current round (those of a round before were settled then).
+      CROSS JOIN LATERAL (SELECT e.job_id, e.dep_id, e.policy, e.name FROM job_deps e WHERE e.dep_id = f.id AND e.dep_retried = dep.retried OFFSET 0) d
       WHERE (v_only IS NULL OR d.job_id = ANY (v_only))
       GROUP BY d.job_id
     ) g;

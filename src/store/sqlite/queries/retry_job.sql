@@ -1,7 +1,7 @@
 -- Puts a failed or cancelled job back in the queue as a fresh job (attempts start over).
 -- params: :id, :now
 UPDATE jobs
-SET state = 'queued', attempt = 0, run_at = :now, result = NULL, error = NULL,
+SET state = 'queued', attempt = 0, retried = retried + 1, run_at = :now, result = NULL, error = NULL,
     finished_at = NULL, started_at = NULL, worker_id = NULL, lease_token = NULL,
     progress_done = NULL, progress_total = NULL, progress_message = NULL
 WHERE id = :id AND state IN ('failed', 'cancelled')
