@@ -126,6 +126,19 @@ BEGIN
   END LOOP;
 END $$;
 
+-- Released jobs a claim does not take, queued for any worker: rows as claim_jobs returns them,
+-- with queued_run_at set.
+CREATE FUNCTION queue_released(p_ids bigint[], p_now bigint)
+RETURNS TABLE (id text, task text, input text, input_bytes bytea, attempt integer, max_attempts integer,
+  priority bigint, timeout_ms bigint, batch_id text, created_at bigint, lease_token text, lease_expires_at bigint,
+  unique_key text, dependencies json, queued_run_at bigint)
+LANGUAGE sql AS $$
+  UPDATE jobs w SET state = 'queued', deps_pending = 0, run_at = greatest(w.run_at, p_now)
+  WHERE w.id = ANY (p_ids) AND w.state IS NOT DISTINCT FROM 'waiting'
+  RETURNING w.id::text, w.task, NULL::text, NULL::bytea, NULL::integer, NULL::integer, NULL::bigint, NULL::bigint,
+    w.batch_id::text, NULL::bigint, NULL::text, NULL::bigint, NULL::text, NULL::json, w.run_at
+$$;
+
 -- claim_jobs as in 009; p_released, waiting jobs the caller just released, are taken with the
 -- queued. Those it does not take it queues, and returns with queued_run_at set (not claimed).
 CREATE FUNCTION claim_jobs(p_worker text, p_tasks text[], p_max integer, p_lease_ms bigint, p_now bigint,
@@ -150,11 +163,7 @@ DECLARE
 BEGIN
   IF p_max <= 0 OR coalesce(cardinality(p_tasks), 0) = 0 THEN
     IF p_released IS NOT NULL THEN
-      RETURN QUERY
-      UPDATE jobs w SET state = 'queued', deps_pending = 0, run_at = greatest(w.run_at, p_now)
-      WHERE w.id = ANY (p_released) AND w.state IS NOT DISTINCT FROM 'waiting'
-      RETURNING w.id::text, w.task, NULL::text, NULL::bytea, NULL::integer, NULL::integer, NULL::bigint, NULL::bigint,
-        w.batch_id::text, NULL::bigint, NULL::text, NULL::bigint, NULL::text, NULL::json, w.run_at;
+      RETURN QUERY SELECT * FROM queue_released(p_released, p_now);
     END IF;
     RETURN;
   END IF;
@@ -209,11 +218,7 @@ BEGIN
         x.task = ANY (coalesce(v_open, '{}'::text[])) AND x.concurrency_key IS NULL AND x.run_at <= p_now AS takeable
       FROM jobs x WHERE x.id = h.id AND x.state = 'waiting' OFFSET 0) r;
     IF v_untaken IS NOT NULL THEN
-      RETURN QUERY
-      UPDATE jobs w SET state = 'queued', deps_pending = 0, run_at = greatest(w.run_at, p_now)
-      WHERE w.id = ANY (v_untaken) AND w.state IS NOT DISTINCT FROM 'waiting'
-      RETURNING w.id::text, w.task, NULL::text, NULL::bytea, NULL::integer, NULL::integer, NULL::bigint, NULL::bigint,
-        w.batch_id::text, NULL::bigint, NULL::text, NULL::bigint, NULL::text, NULL::json, w.run_at;
+      RETURN QUERY SELECT * FROM queue_released(v_untaken, p_now);
     END IF;
   END IF;
   IF v_limited IS NOT NULL THEN
