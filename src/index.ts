@@ -28,6 +28,8 @@ export type { BatchOptions, FlowOptions, ListJobsOptions, OffloadOptions, Submit
 export { Offload } from './offload.js';
 export type { RemoteWorkerOptions } from './remote/remote-worker.js';
 export { startRemoteWorker } from './remote/remote-worker.js';
+export type { SignRequestParams, VerifyRequestSignatureParams } from './signing/request-signature.js';
+export { DEFAULT_SIGNATURE_TOLERANCE_SECONDS, SIGNATURE_HEADER, signRequest, verifyRequestSignature } from './signing/request-signature.js';
 export { openStore, parseStoreUrl } from './store/open.js';
 export type { Store, StoreCapabilities } from './store/store.js';
 export type { WorkerEnd, WorkerOptions } from './worker/worker.js';

@@ -584,3 +584,54 @@ export class WorkerDisconnectedError extends OffloadError {
     );
   }
 }
+
+// ---- signed requests (HTTP push and webhooks) ----------------------------------------------------
+// Raised by a receiver's verifyRequestSignature(), never by the server: they tell the receiver
+// which refusal to answer, and why, without saying more than "401" to the sender.
+
+const SIGNATURE_MISSING = register('SIGNATURE_MISSING', 401, 'A request said to come from Offload carries no Offload-Signature header.');
+export class SignatureMissingError extends OffloadError {
+  static readonly code = SIGNATURE_MISSING;
+  constructor(header: string) {
+    super(
+      SIGNATURE_MISSING,
+      `The request has no ${header} header, so nothing shows that Offload sent it: refuse it. ` +
+        'If Offload did send it, check that no proxy between Offload and this receiver drops the header.',
+      { header },
+    );
+  }
+}
+
+const SIGNATURE_INVALID = register(
+  'SIGNATURE_INVALID',
+  401,
+  "An Offload-Signature header is malformed, or none of its signatures matches the body and timestamp under any of the receiver's secrets.",
+);
+export class SignatureInvalidError extends OffloadError {
+  static readonly code = SIGNATURE_INVALID;
+  constructor(problem: string) {
+    super(
+      SIGNATURE_INVALID,
+      `Invalid Offload-Signature: ${problem}. Refuse the request: it was not signed with any of this receiver's secrets, or its body or timestamp changed on the way. ` +
+        "If Offload did send it, check that the receiver holds the endpoint's current secret and verifies the raw body bytes, before any parsing.",
+      { problem },
+    );
+  }
+}
+
+const SIGNATURE_EXPIRED = register(
+  'SIGNATURE_EXPIRED',
+  401,
+  "A correctly signed request whose timestamp is further from the receiver's clock than the tolerance (default 300 s): an old request replayed, or a clock that is wrong.",
+);
+export class SignatureExpiredError extends OffloadError {
+  static readonly code = SIGNATURE_EXPIRED;
+  constructor(timestamp: number, nowSeconds: number, toleranceSeconds: number) {
+    super(
+      SIGNATURE_EXPIRED,
+      `The Offload-Signature timestamp ${timestamp} is ${Math.abs(nowSeconds - timestamp)} s from this receiver's clock (${nowSeconds}), over the tolerance of ${toleranceSeconds} s. ` +
+        "Refuse the request: it may be a replay of an old one. If it is fresh, the sender's or this machine's clock is wrong: keep both in sync (NTP).",
+      { timestamp, now: nowSeconds, toleranceSeconds },
+    );
+  }
+}
