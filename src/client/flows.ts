@@ -10,7 +10,6 @@ import { type Job, type JobError, type JobRow, type JobState, toJob } from '../c
 import type { TaskRegistry } from '../core/registry.js';
 import type { ResolvedTaskSettings } from '../core/task.js';
 import type { DependencyRow, NewDependency, NewJob } from '../store/store.js';
-import { checkId } from './ids.js';
 import { type EnqueueOptions, jobEdgeOf, newJobWith, type SubmissionLimits } from './submission.js';
 
 /** What one step waits for: another step by name, or a job stored before (by id or handle). */

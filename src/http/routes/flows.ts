@@ -9,7 +9,7 @@ import type { Batch } from '../../core/batch.js';
 import { InvalidRequestError } from '../../core/errors.js';
 import type { Offload } from '../../offload.js';
 import { requireTask } from '../access.js';
-import { type Api, type ApiContext, holdLongRequest, originOf, readJobs } from '../context.js';
+import { type Api, type ApiContext, originOf, readJobs } from '../context.js';
 import { requireDependencyTasks } from '../dependencies.js';
 import { errorResponses, FlowBody, FlowCancelResponse, FlowCreatedResponse, FlowParams, FlowResponse, SubmitHeaders, WaitQuery } from '../schemas.js';
 import { failuresOf, holdUntilFinished, onFinishOf, submittedStatus } from './batches.js';
