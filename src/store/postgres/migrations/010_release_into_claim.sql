@@ -321,6 +321,7 @@ DECLARE
   v_held_deps json[];
   v_ended_batches bigint[];
   v_ended_states text[];
+  v_told boolean;
   b record;
 BEGIN
   WITH t AS (
@@ -368,18 +369,22 @@ BEGIN
   IF v_awaited IS NOT NULL THEN
     SELECT array_agg(ROW(s.kind, s.id, s.task, s.state, s.run_at, s.batch_id, s.error, s.dependencies)::settled_job) INTO v_settled
     FROM settle_dependents(v_awaited, NULL, p_now, p_max > 0 AND coalesce(cardinality(p_tasks), 0) > 0) s;
-    RETURN QUERY SELECT s.kind, NULL::integer, s.task, s.id, NULL::text, NULL::bytea, NULL::integer, NULL::integer,
-      NULL::bigint, NULL::bigint, s.batch_id, NULL::bigint, NULL::text, NULL::bigint, NULL::text,
-      jsonb_build_object('state', s.state, 'runAt', s.run_at, 'error', s.error), NULL::text, NULL::json
-    FROM unnest(v_settled) s WHERE s.kind = 'e' OR (s.kind = 'q' AND s.state = 'queued');
-    SELECT array_agg(s.batch_id::bigint), array_agg(s.state) INTO v_ended_batches, v_ended_states
-    FROM unnest(v_settled) s WHERE s.kind = 'e' AND s.batch_id IS NOT NULL;
+    SELECT array_agg(s.batch_id::bigint) FILTER (WHERE s.kind = 'e' AND s.batch_id IS NOT NULL),
+      array_agg(s.state) FILTER (WHERE s.kind = 'e' AND s.batch_id IS NOT NULL),
+      array_agg(s.id::bigint) FILTER (WHERE s.kind = 'h'), array_agg(s.dependencies) FILTER (WHERE s.kind = 'h'),
+      coalesce(bool_or(s.kind = 'e' OR (s.kind = 'q' AND s.state = 'queued')), false)
+    INTO v_ended_batches, v_ended_states, v_held, v_held_deps, v_told
+    FROM unnest(v_settled) s;
+    IF v_told THEN
+      RETURN QUERY SELECT s.kind, NULL::integer, s.task, s.id, NULL::text, NULL::bytea, NULL::integer, NULL::integer,
+        NULL::bigint, NULL::bigint, s.batch_id, NULL::bigint, NULL::text, NULL::bigint, NULL::text,
+        jsonb_build_object('state', s.state, 'runAt', s.run_at, 'error', s.error), NULL::text, NULL::json
+      FROM unnest(v_settled) s WHERE s.kind = 'e' OR (s.kind = 'q' AND s.state = 'queued');
+    END IF;
     IF v_ended_batches IS NOT NULL THEN
       v_batches := coalesce(v_batches, '{}') || v_ended_batches;
       v_batch_states := coalesce(v_batch_states, '{}') || v_ended_states;
     END IF;
-    SELECT array_agg(s.id::bigint ORDER BY s.id::bigint), array_agg(s.dependencies ORDER BY s.id::bigint) INTO v_held, v_held_deps
-    FROM unnest(v_settled) s WHERE s.kind = 'h';
   END IF;
 
   IF v_batches IS NOT NULL THEN
