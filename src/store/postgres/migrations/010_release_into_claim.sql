@@ -322,7 +322,6 @@ DECLARE
   v_ended_batches bigint[];
   v_ended_states text[];
   v_told boolean;
-  b record;
 BEGIN
   WITH t AS (
     SELECT * FROM unnest(p_ids, p_tokens, p_to, p_results, p_result_bytes, p_errors, p_run_ats, p_refunds)
@@ -388,16 +387,15 @@ BEGIN
   END IF;
 
   IF v_batches IS NOT NULL THEN
-    -- In batch id order: finishers touching the same batches lock them in the same order.
-    FOR b IN
+    -- In batch id order: finishers touching the same batches lock them in the same order (the
+    -- nested loop calls batch_add_finished once per batch, in the sorted order of its outer side).
+    RETURN QUERY SELECT 'b'::"char", NULL::integer, NULL::text, NULL::text, NULL::text, NULL::bytea, NULL::integer, NULL::integer,
+      NULL::bigint, NULL::bigint, NULL::text, NULL::bigint, NULL::text, NULL::bigint, NULL::text, to_jsonb(fin), NULL::text, NULL::json
+    FROM (
       SELECT x.bid, count(*) FILTER (WHERE x.st = 'succeeded')::integer AS s, count(*) FILTER (WHERE x.st = 'failed')::integer AS f,
         count(*) FILTER (WHERE x.st = 'cancelled')::integer AS c
       FROM unnest(v_batches, v_batch_states) AS x(bid, st) GROUP BY x.bid ORDER BY x.bid
-    LOOP
-      RETURN QUERY SELECT 'b'::"char", NULL::integer, NULL::text, NULL::text, NULL::text, NULL::bytea, NULL::integer, NULL::integer,
-        NULL::bigint, NULL::bigint, NULL::text, NULL::bigint, NULL::text, NULL::bigint, NULL::text, to_jsonb(f), NULL::text, NULL::json
-      FROM batch_add_finished(b.bid, b.s, b.f, b.c, p_now) f;
-    END LOOP;
+    ) g CROSS JOIN LATERAL batch_add_finished(g.bid, g.s, g.f, g.c, p_now) fin;
   END IF;
 
   -- The claim, and the released jobs it did not take, queued ('q').
