@@ -635,3 +635,111 @@ export class SignatureExpiredError extends OffloadError {
     );
   }
 }
+
+// ---- outbound requests (HTTP push, users' HTTP requests, webhooks) -----------------------------------
+// Raised by Offload's own outbound calls (src/outbound/): where they may go, and how long and how
+// much they may take. The statuses are those of a gateway whose upstream failed.
+
+const OUTBOUND_INVALID_URL = register('OUTBOUND_INVALID_URL', 400, 'An outbound request URL is not an absolute http:// or https:// URL.');
+export class OutboundInvalidUrlError extends OffloadError {
+  static readonly code = OUTBOUND_INVALID_URL;
+  constructor(url: string, problem: string) {
+    super(
+      OUTBOUND_INVALID_URL,
+      `Invalid outbound URL ${JSON.stringify(url)}: ${problem}. Give an absolute http:// or https:// URL, such as https://example.com/hook.`,
+      {
+        url,
+        problem,
+      },
+    );
+  }
+}
+
+const OUTBOUND_ADDRESS_DENIED = register(
+  'OUTBOUND_ADDRESS_DENIED',
+  403,
+  'An outbound request would connect to a loopback, private, link-local, unspecified or carrier-grade NAT address that its policy does not allow.',
+);
+export class OutboundAddressDeniedError extends OffloadError {
+  static readonly code = OUTBOUND_ADDRESS_DENIED;
+  constructor(host: string, address: string, range: { kind: string; cidr: string }) {
+    const where = host === address ? address : `${host} (which resolves to ${address})`;
+    super(
+      OUTBOUND_ADDRESS_DENIED,
+      `Refusing to connect to ${where}: it is a ${range.kind} address (${range.cidr}), and outbound requests go to public addresses only; nothing was sent. ` +
+        `If this endpoint is meant to be reached, add "${address}" (or its network, such as "${range.cidr}") to allowAddresses.`,
+      { host, address, kind: range.kind, cidr: range.cidr },
+    );
+  }
+}
+
+const OUTBOUND_CONNECTION_FAILED = register(
+  'OUTBOUND_CONNECTION_FAILED',
+  502,
+  'An outbound request could not connect or lost its connection (refused, reset, unknown host, TLS failure); `details.cause` is the system error code.',
+);
+export class OutboundConnectionFailedError extends OffloadError {
+  static readonly code = OUTBOUND_CONNECTION_FAILED;
+  constructor(url: string, problem: string, cause?: unknown) {
+    const code = (cause as { code?: unknown } | undefined)?.code;
+    super(
+      OUTBOUND_CONNECTION_FAILED,
+      `The request to ${url} failed: ${problem}. Check the URL, that the endpoint is up and listening at that address and port, and that this machine can reach it.`,
+      typeof code === 'string' ? { url, problem, cause: code } : { url, problem },
+      cause === undefined ? undefined : { cause },
+    );
+  }
+}
+
+const OUTBOUND_TIMEOUT = register(
+  'OUTBOUND_TIMEOUT',
+  504,
+  'An outbound request (connecting, waiting for the response, reading its body) took longer than its timeoutMs; the connection was closed.',
+);
+export class OutboundTimeoutError extends OffloadError {
+  static readonly code = OUTBOUND_TIMEOUT;
+  constructor(url: string, timeoutMs: number, phase: string) {
+    super(
+      OUTBOUND_TIMEOUT,
+      `The request to ${url} did not complete within ${timeoutMs} ms (it was ${phase}); the connection was closed. ` +
+        'Make the endpoint answer sooner (acknowledge at once, do the work later), or raise timeoutMs.',
+      { url, timeoutMs, phase },
+    );
+  }
+}
+
+const OUTBOUND_RESPONSE_TOO_LARGE = register(
+  'OUTBOUND_RESPONSE_TOO_LARGE',
+  502,
+  'The response to an outbound request is larger than its maxResponseBytes; it was refused and the connection closed.',
+);
+export class OutboundResponseTooLargeError extends OffloadError {
+  static readonly code = OUTBOUND_RESPONSE_TOO_LARGE;
+  /** `declared`: the Content-Length said so, and nothing of the body was read. */
+  constructor(url: string, maxResponseBytes: number, declared?: number) {
+    const what = declared === undefined ? 'its body ran past that' : `its Content-Length is ${declared}`;
+    super(
+      OUTBOUND_RESPONSE_TOO_LARGE,
+      `The response from ${url} is larger than the limit of ${maxResponseBytes} bytes (${what}): it was refused and the connection closed. ` +
+        'Make the endpoint answer with less (a status and a short body), or raise maxResponseBytes.',
+      declared === undefined ? { url, maxResponseBytes } : { url, maxResponseBytes, contentLength: declared },
+    );
+  }
+}
+
+const OUTBOUND_REDIRECT_REFUSED = register(
+  'OUTBOUND_REDIRECT_REFUSED',
+  502,
+  'An outbound request was redirected to another scheme, host or port, more than 5 times, or to a Location that is not a URL; the redirect was not followed.',
+);
+export class OutboundRedirectRefusedError extends OffloadError {
+  static readonly code = OUTBOUND_REDIRECT_REFUSED;
+  constructor(from: string, to: string, problem: string) {
+    super(
+      OUTBOUND_REDIRECT_REFUSED,
+      `Refusing to follow the redirect from ${from} to ${to}: ${problem}. ` +
+        'Configure the URL the endpoint redirects to in place of the one that redirects, or fix the redirect on the endpoint.',
+      { from, to, problem },
+    );
+  }
+}
