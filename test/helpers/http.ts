@@ -38,7 +38,11 @@ export const apiTasks = {
 /** An HTTP API over a fresh SQLite file, a manual clock, responses checked against their schemas. */
 export async function openTestApi(opts: HttpApiOptions & { maxInputBytes?: number } = {}): Promise<TestApi> {
   const base = await openTestOffload({ tasks: Object.values(apiTasks), maxInputBytes: opts.maxInputBytes });
-  const api = await buildApi(base.offload, { checkResponses: true, ...opts });
+  // An API refused at build (a bad option, as a test may mean) leaves no store behind.
+  const api = await buildApi(base.offload, { checkResponses: true, ...opts }).catch(async (err: unknown) => {
+    await base.dispose();
+    throw err;
+  });
   let tokens = 0;
   return {
     ...base,
