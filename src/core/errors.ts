@@ -743,3 +743,65 @@ export class OutboundRedirectRefusedError extends OffloadError {
     );
   }
 }
+
+// ---- e-mail (SMTP) ------------------------------------------------------------------------------
+// Raised by the mailer (src/notify/mailer.ts) when a message could not be handed to the SMTP
+// server. `details.retryable` says whether sending the same message again later may succeed.
+
+const SMTP_UNAVAILABLE = register(
+  'SMTP_UNAVAILABLE',
+  503,
+  'The SMTP server could not be reached or did not take the message for now (refused, timed out, no greeting, TLS failure, a 4xx reply); retryable.',
+);
+export class SmtpUnavailableError extends OffloadError {
+  static readonly code = SMTP_UNAVAILABLE;
+  constructor(host: string, port: number, problem: string, reply?: { response?: string; responseCode?: number; command?: string }, cause?: unknown) {
+    super(
+      SMTP_UNAVAILABLE,
+      `The e-mail was not delivered to the SMTP server ${host}:${port}: ${problem}. This is temporary as far as Offload can tell: ` +
+        'when a job sends it, the job fails and is retried with backoff. If it persists, check that the server is up and listening at that host and port, that this machine can reach it, ' +
+        'and that its TLS settings (secure, requireTls, tls.ca) match the server.',
+      { host, port, problem, retryable: true, ...reply },
+      cause === undefined ? undefined : { cause },
+    );
+  }
+}
+
+const SMTP_AUTH_FAILED = register(
+  'SMTP_AUTH_FAILED',
+  502,
+  'The SMTP server refused the login: wrong user or password, or the server requires a login that was not configured.',
+);
+export class SmtpAuthFailedError extends OffloadError {
+  static readonly code = SMTP_AUTH_FAILED;
+  constructor(host: string, port: number, user: string | undefined, reply?: { response?: string; responseCode?: number; command?: string }, cause?: unknown) {
+    const who = user === undefined ? 'no login was configured' : `as user "${user}"`;
+    const said = reply?.response ? `; it said: ${reply.response}` : '';
+    super(
+      SMTP_AUTH_FAILED,
+      `The SMTP server ${host}:${port} refused the login (${who})${said}. Check the mailer's auth.user and auth.pass (and that the account may send through this server); ` +
+        'sending again with the same credentials will fail the same way.',
+      { host, port, ...(user === undefined ? {} : { user }), retryable: false, ...reply },
+      cause === undefined ? undefined : { cause },
+    );
+  }
+}
+
+const SMTP_REJECTED = register(
+  'SMTP_REJECTED',
+  502,
+  'The SMTP server permanently refused the message or all of its recipients (a 5xx reply); not worth retrying.',
+);
+export class SmtpRejectedError extends OffloadError {
+  static readonly code = SMTP_REJECTED;
+  constructor(host: string, port: number, problem: string, reply?: { response?: string; responseCode?: number; command?: string }, cause?: unknown) {
+    const said = reply?.response ? ` The server replied${reply.command ? ` to ${reply.command}` : ''}: ${reply.response}.` : '';
+    super(
+      SMTP_REJECTED,
+      `The SMTP server ${host}:${port} refused the e-mail for good: ${problem}.${said} Sending it again will fail the same way: ` +
+        'check the recipients and the sender address (the server may not relay for it), and the message against what the server accepts.',
+      { host, port, problem, retryable: false, ...reply },
+      cause === undefined ? undefined : { cause },
+    );
+  }
+}
