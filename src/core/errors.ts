@@ -301,8 +301,9 @@ export const SHUTDOWN_CODE = SHUTDOWN;
 const CLOSED = register('CLOSED', 503, 'The Offload instance or store was closed (or is shutting down).');
 export class ClosedError extends OffloadError {
   static readonly code = CLOSED;
-  constructor(what: string) {
-    super(CLOSED, `${what} is closed. Open a new instance with Offload.open().`, { what });
+  /** `reopen`: what to do instead (by default, what an Offload instance needs). */
+  constructor(what: string, reopen = 'Open a new instance with Offload.open().') {
+    super(CLOSED, `${what} is closed. ${reopen}`, { what });
   }
 }
 

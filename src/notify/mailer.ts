@@ -105,7 +105,7 @@ export function createMailer(config: MailerConfig): Mailer {
 
   return {
     send(message) {
-      if (closed) return Promise.reject(new ClosedError('This mailer'));
+      if (closed) return Promise.reject(new ClosedError('This mailer', 'Create another with createMailer().'));
       const sending = deliver(message);
       const tracked = sending.then(
         () => {},
