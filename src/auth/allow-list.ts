@@ -5,7 +5,7 @@
  * requests for a token there; the Gearman port, which has no authentication, admits by address.
  */
 import { BlockList, isIP } from 'node:net';
-import { InvalidOptionError } from '../core/errors.js';
+import { addNetwork } from '../core/networks.js';
 
 export class AllowList {
   private readonly list = new BlockList();
@@ -15,18 +15,7 @@ export class AllowList {
     readonly networks: readonly string[],
     option = 'allow',
   ) {
-    for (const n of networks) this.add(n.trim(), option);
-  }
-
-  private add(network: string, option: string): void {
-    const [address, bits, extra] = network.split('/');
-    const family = isIP(address ?? '');
-    const max = family === 6 ? 128 : 32;
-    const prefix = bits === undefined ? max : Number(bits);
-    if (family === 0 || extra !== undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > max || (bits !== undefined && !/^\d+$/.test(bits))) {
-      throw new InvalidOptionError(option, `${JSON.stringify(network)} is not an IP address or a CIDR block (e.g. 10.0.0.0/8, 192.168.1.20, fd00::/8)`);
-    }
-    this.list.addSubnet(address!, prefix, family === 6 ? 'ipv6' : 'ipv4');
+    for (const n of networks) addNetwork(this.list, n, option);
   }
 
   /** Whether a peer (as the socket reports it) may connect: a listed network, or this machine. */

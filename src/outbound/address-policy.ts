@@ -10,6 +10,7 @@
  */
 import { BlockList, isIP } from 'node:net';
 import { InvalidOptionError } from '../core/errors.js';
+import { addNetwork } from '../core/networks.js';
 
 export interface AddressPolicyOptions {
   /** Refuse the ranges of DENIED_RANGES (default true). */
@@ -46,10 +47,10 @@ export type AddressPolicy = (address: string) => DeniedRange | undefined;
 /** Builds the check once for a policy; throws InvalidOptionError on an allowAddresses entry that is not an address or CIDR. */
 export function addressPolicy(options: AddressPolicyOptions = {}): AddressPolicy {
   const allowed = new BlockList();
-  for (const entry of options.allowAddresses ?? []) addEntry(allowed, entry);
+  for (const entry of options.allowAddresses ?? []) addNetwork(allowed, entry, 'allowAddresses');
   const ranges = DENIED_RANGES.map((range) => {
     const list = new BlockList();
-    addEntry(list, range.cidr);
+    addNetwork(list, range.cidr, 'DENIED_RANGES');
     return { range, list };
   });
   const deny = options.denyPrivateAddresses ?? true;
@@ -64,23 +65,4 @@ export function addressPolicy(options: AddressPolicyOptions = {}): AddressPolicy
     if (allowed.check(bare, type)) return undefined;
     return ranges.find((r) => r.list.check(bare, type))?.range;
   };
-}
-
-function addEntry(list: BlockList, entry: string): void {
-  const bad = () =>
-    new InvalidOptionError(
-      'allowAddresses',
-      `${JSON.stringify(entry)} is neither an IP address nor a CIDR; give entries such as "127.0.0.1", "10.0.0.0/8", "::1" or "fd00::/8"`,
-    );
-  if (typeof entry !== 'string') throw bad();
-  const slash = entry.indexOf('/');
-  const address = (slash < 0 ? entry : entry.slice(0, slash)).trim();
-  const family = isIP(address);
-  if (family === 0) throw bad();
-  const type = family === 4 ? 'ipv4' : 'ipv6';
-  if (slash < 0) return list.addAddress(address, type);
-  const prefixText = entry.slice(slash + 1).trim();
-  const prefix = Number(prefixText);
-  if (!/^\d{1,3}$/.test(prefixText) || prefix > (family === 4 ? 32 : 128)) throw bad();
-  list.addSubnet(address, prefix, type);
 }
