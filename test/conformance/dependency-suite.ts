@@ -247,6 +247,29 @@ export function dependencyConformance(name: string, factory: StoreFactory): void
       );
     });
 
+    it('hands a job released and claimed in one call the results it waited for, large ones too', async () => {
+      const big = `"${'x'.repeat(20_000)}"`;
+      const a = await insert();
+      const b = await insert();
+      const r = await store.insertJobs({ jobs: [newJob({ after: [onId(a, 'cancel', 'a'), onId(b, 'cancel', 'b')] })], now: T0 });
+      const claimed = await claimAll(2);
+      const done = await store.finishJobs({
+        transitions: claimed.map((j) => ({ to: 'succeeded' as const, id: j.id, token: j.leaseToken, result: j.id === a ? big : '"small"' })),
+        now: T0 + 1,
+        claim: { workerId: 'w1', tasks: ['email'], max: 1, leaseMs: LEASE, now: T0 + 1 },
+      });
+      const [next] = done.claimed;
+      assert.equal(next.id, r.jobs[0].id);
+      assert.deepEqual(
+        next.dependencies?.map((d) => [d.depId, d.name, d.result]),
+        [
+          [a, 'a', big],
+          [b, 'b', '"small"'],
+        ],
+      );
+      assert.deepEqual(next.dependencies, await store.getDependencies({ jobIds: [next.id] }));
+    });
+
     it('counts an edge once: a job waited for that failed and is retried does not release its dependents again', async () => {
       const a = await insert();
       const b = await insert({ task: 'report' });

@@ -27,8 +27,6 @@ interface Edge {
   name: string | null;
   depState: JobState;
   depTask: string;
-  depResult: DependencyRow['result'];
-  depError: string | null;
 }
 
 /** Per job released by a settle that read every edge it had: its dependencies, as a claim hands them over. */
@@ -84,7 +82,7 @@ export class DependencyLinks {
         if (!blocking) done.push([jobId, group.length]);
         else if (this.end(jobId, blocking, now, out)) next.push(jobId);
       }
-      this.countDone(done, now, out, known && groups, known);
+      this.countDone(done, now, out, groups, known);
       seeds = next;
     }
   }
@@ -93,7 +91,7 @@ export class DependencyLinks {
    * Waiting jobs with `n` more edges done each; those with none left are queued (follow-ups), and,
    * when `known` is given and these were all their edges, their dependencies go in it.
    */
-  private countDone(done: [number, number][], now: number, out: Settled, groups?: Map<number, Edge[]>, known?: KnownDependencies): void {
+  private countDone(done: [number, number][], now: number, out: Settled, groups: Map<number, Edge[]>, known?: KnownDependencies): void {
     if (done.length === 0) return;
     const rows = this.deps.stmt('settle_waiting_jobs').all({ items: JSON.stringify(done), now }) as {
       id: number;
@@ -102,17 +100,30 @@ export class DependencyLinks {
       runAt: number;
       depsTotal: number | null;
     }[];
+    const complete: [string, Edge[]][] = [];
     for (const row of rows.sort((a, b) => a.id - b.id)) {
       if (row.state !== 'queued') continue;
       const id = String(row.id);
       out.followUps.push({ id, task: row.task, deduplicated: false, state: 'queued', runAt: row.runAt });
-      const edges = groups?.get(row.id);
-      if (known && edges && edges.length === row.depsTotal)
-        known.set(
-          id,
-          edges.map((e) => dependencyOf(id, e)).sort((a, b) => compareJobIds(a.depId, b.depId)),
-        );
+      const edges = groups.get(row.id);
+      if (known && edges && edges.length === row.depsTotal) complete.push([id, edges]);
     }
+    if (known && complete.length) this.knowDependencies(complete, known);
+  }
+
+  /** The dependencies of released jobs whose every edge was settled now, each job waited for read once. */
+  private knowDependencies(complete: [string, Edge[]][], known: KnownDependencies): void {
+    const depIds = [...new Set(complete.flatMap(([, edges]) => edges.map((e) => e.depId)))];
+    const outcomes = new Map(
+      (
+        this.deps.stmt('dependency_results').all({ ids: JSON.stringify(depIds) }) as { id: number; result: DependencyRow['result']; error: string | null }[]
+      ).map((r) => [r.id, r]),
+    );
+    for (const [id, edges] of complete)
+      known.set(
+        id,
+        edges.map((e) => dependencyOf(id, e, outcomes.get(e.depId))).sort((a, b) => compareJobIds(a.depId, b.depId)),
+      );
   }
 
   /** Ends a waiting job by its edge's policy; true when it has dependents of its own to settle. */
@@ -139,8 +150,17 @@ export class DependencyLinks {
   }
 }
 
-function dependencyOf(jobId: string, e: Edge): DependencyRow {
-  return { jobId, depId: String(e.depId), name: e.name, policy: e.policy, task: e.depTask, state: e.depState, result: e.depResult, error: e.depError };
+function dependencyOf(jobId: string, e: Edge, outcome: { result: DependencyRow['result']; error: string | null } | undefined): DependencyRow {
+  return {
+    jobId,
+    depId: String(e.depId),
+    name: e.name,
+    policy: e.policy,
+    task: e.depTask,
+    state: e.depState,
+    result: outcome?.result ?? null,
+    error: outcome?.error ?? null,
+  };
 }
 
 function groupByJob(edges: Edge[]): Map<number, Edge[]> {

@@ -54,8 +54,13 @@ BEGIN
     FROM (
       SELECT d.job_id, count(*)::integer AS n,
         min(d.dep_id) FILTER (WHERE dep.state <> 'succeeded' AND d.policy <> 'run') AS blocking,
-        json_agg(json_build_array(dep.id::text, coalesce(d.name, dep.step), d.policy, dep.task, dep.state, dep.result,
-          encode(dep.result_bytes, 'base64'), dep.error)) FILTER (WHERE p_hold) AS deps
+        -- Only small outcomes: each edge gets its own copy, and a fan-out releases more jobs than a
+        -- claim may take. A job with a larger one is read at claim time, when it is claimed.
+        CASE WHEN bool_and(coalesce(octet_length(dep.result), 0) + coalesce(octet_length(dep.result_bytes), 0) <= 8192) THEN
+          json_agg(json_build_array(dep.id::text, coalesce(d.name, dep.step), d.policy, dep.task, dep.state, dep.result,
+            encode(dep.result_bytes, 'base64'), dep.error))
+            FILTER (WHERE p_hold AND coalesce(octet_length(dep.result), 0) + coalesce(octet_length(dep.result_bytes), 0) <= 8192)
+        END AS deps
       -- Through primary keys (LATERAL, kept apart by OFFSET 0), whatever the statistics say (see get_dependencies.sql).
       FROM unnest(v_seeds) AS f(id)
       CROSS JOIN LATERAL (SELECT j.id, j.step, j.state, j.task, j.result, j.result_bytes, j.error, j.retried FROM jobs j WHERE j.id = f.id OFFSET 0) dep
