@@ -26,20 +26,20 @@ export function addGroupCommands(program: Command, ctx: GroupCommandContext): vo
         } catch (err) {
           throw new InvalidOptionError('file', `cannot read ${file} as JSON (${(err as Error).message})`);
         }
-        print(ctx.output(), [await offload.push.saveGroup(settings as never)]);
+        print(ctx.output(), [await offload.push.saveGroup(settings as never)], true);
       }),
     );
 
   group
     .command('list')
     .description('every endpoint group, with what is outstanding at each endpoint')
-    .action(async () => ctx.withOffload(async (offload) => print(ctx.output(), await offload.push.groups())));
+    .action(async () => ctx.withOffload(async (offload) => print(ctx.output(), await offload.push.groups(), false)));
 
   group
     .command('show')
     .description('one endpoint group')
     .argument('<name>')
-    .action(async (name: string) => ctx.withOffload(async (offload) => print(ctx.output(), [await offload.push.getGroup(name)])));
+    .action(async (name: string) => ctx.withOffload(async (offload) => print(ctx.output(), [await offload.push.getGroup(name)], true)));
 
   group
     .command('rm')
@@ -54,8 +54,9 @@ export function addGroupCommands(program: Command, ctx: GroupCommandContext): vo
     );
 }
 
-function print(o: Output, views: EndpointGroupView[]): void {
-  if (o.json) return o.out(JSON.stringify(views.length === 1 ? views[0] : views, null, 2));
+/** `one`: a command about one group prints `{ group }` as JSON, a listing `{ groups }`. */
+function print(o: Output, views: EndpointGroupView[], one: boolean): void {
+  if (o.json) return o.out(JSON.stringify(one ? { group: views[0] } : { groups: views }, null, 2));
   if (views.length === 0) return o.out('No endpoint groups. Save one with `offload group save FILE`.');
   for (const v of views) {
     const g = v.group;

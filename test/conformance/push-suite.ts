@@ -53,7 +53,10 @@ export function pushConformance(name: string, factory: StoreFactory): void {
     it('saves a group, registers and binds its tasks, and lets only its push workers claim them', async () => {
       const saved = await store.saveEndpointGroup({ group: group(), now: T0 });
       assert.equal(saved.group.name, 'g');
-      assert.deepEqual(saved.group.endpoints.map((e) => e.id), ['a', 'b']);
+      assert.deepEqual(
+        saved.group.endpoints.map((e) => e.id),
+        ['a', 'b'],
+      );
       assert.equal((await store.getTasks({ names: ['push.task'] })).length, 1);
       await store.insertJobs({ jobs: [newJob({ task: 'push.task' })], now: T0 });
       assert.deepEqual(await claimAs('worker-1'), []);
@@ -70,7 +73,10 @@ export function pushConformance(name: string, factory: StoreFactory): void {
       await store.insertJobs({ jobs: [newJob({ task: 'push.task' })], now: T0 });
       assert.equal((await claimAs('worker-1')).length, 1);
       await store.saveEndpointGroup({ group: other, now: T0 });
-      assert.deepEqual((await store.getEndpointGroups({})).map((r) => r.group.name), ['h']);
+      assert.deepEqual(
+        (await store.getEndpointGroups({})).map((r) => r.group.name),
+        ['h'],
+      );
     });
 
     it('gives slots in order within each cap and the group’s, and frees a slot when its job stops running', async () => {
@@ -89,7 +95,10 @@ export function pushConformance(name: string, factory: StoreFactory): void {
     });
 
     it('under least-outstanding, takes the endpoint with the fewest jobs per weight', async () => {
-      await store.saveEndpointGroup({ group: { ...group(), endpoints: group().endpoints.map((e) => ({ ...e, concurrency: null })), concurrency: 10 }, now: T0 });
+      await store.saveEndpointGroup({
+        group: { ...group(), endpoints: group().endpoints.map((e) => ({ ...e, concurrency: null })), concurrency: 10 },
+        now: T0,
+      });
       await store.insertJobs({ jobs: Array.from({ length: 3 }, () => newJob({ task: 'push.task' })), now: T0 });
       const jobs = await claimAs('push:g:1');
       const chosen = await store.takePushSlots({
