@@ -11,6 +11,8 @@
  *   1,000 schedules defined, interleaved, on the --store given.
  * - D, dependencies' cost: a flow of 10,000 jobs (100 stages of 100, fan-out and fan-in, 19,701
  *   edges) drained against 10,000 independent jobs, interleaved, on the --store given.
+ * - P, push dispatch: throughput and enqueue→endpoint latency against a local endpoint that
+ *   answers at once, on the --store given. Written to bench/results/<store>-push-latest.json.
  * - G, the Gearman part: the same PHP clients and workers against gearmand and against Offload
  *   (SQLite, in-memory SQLite, PostgreSQL at --gearman-postgres); --gearman-servers picks some;
  *   --gearman-cli runs another build's `offload` as the server (to compare builds with one harness).
@@ -30,6 +32,7 @@ import { type OffloadQueueOptions, offloadQueue as openOffloadQueue } from './of
 import { graphileQueue } from './peers/graphile-worker.js';
 import { pgBossQueue } from './peers/pg-boss.js';
 import { dropSchema } from './peers/postgres.js';
+import { pushBench } from './push-workloads.js';
 import { printTable } from './report.js';
 import { measureSqliteCeiling, type SqliteCeiling } from './sqlite-ceiling.js';
 import { type FreshStore, type QueueFactory, WORKLOADS, type WorkloadName, type WorkloadResult } from './workloads.js';
@@ -76,6 +79,17 @@ function sqliteOffload(synchronous?: string) {
   };
 }
 
+/** A schema of its own per workload on the given server, dropped on dispose. */
+function postgresFresh(serverUrl: string): FreshStore {
+  return async (label) => {
+    const schema = `offload_bench_${label}_${process.pid}`.replace(/[^a-z0-9_]/gi, '_');
+    const url = new URL(serverUrl);
+    url.searchParams.set('schema', schema);
+    await dropSchema(serverUrl, schema);
+    return { url: url.toString(), dispose: () => dropSchema(serverUrl, schema) };
+  };
+}
+
 /** A schema of its own per workload on the given server, dropped afterwards. */
 function postgresOffload(serverUrl: string, synchronousCommit?: string) {
   return async (label: string, opts?: OffloadQueueOptions) => {
@@ -102,8 +116,8 @@ async function main(): Promise<void> {
   // Some peers unref all their timers: keep the process alive while a workload waits on them.
   const keepAlive = setInterval(() => undefined, 60_000);
   const postgres = values.store!.startsWith('postgres');
-  const known = [...Object.keys(WORKLOADS), ...Object.keys(SERVER_WORKLOADS), 'F', 'D', 'G'];
-  const only = values.only ? values.only.split(',') : postgres ? [...Object.keys(WORKLOADS), 'F', 'D'] : known;
+  const known = [...Object.keys(WORKLOADS), ...Object.keys(SERVER_WORKLOADS), 'F', 'D', 'P', 'G'];
+  const only = values.only ? values.only.split(',') : postgres ? [...Object.keys(WORKLOADS), 'F', 'D', 'P'] : known;
   for (const n of only) if (!known.includes(n)) throw new Error(`unknown workload ${n}; known: ${known.join(', ')}`);
   const core = only.filter((n): n is WorkloadName => n in WORKLOADS);
   const server = only.filter((n) => n in SERVER_WORKLOADS);
@@ -166,6 +180,23 @@ async function main(): Promise<void> {
       edges: dependencies.edges,
       submitSeconds: dependencies.submitSeconds,
       storeMs: dependencies.storeMs,
+    });
+  }
+  if (only.includes('P')) {
+    const push = await pushBench(postgres ? postgresFresh(values.store!) : sqliteFresh(values.synchronous));
+    for (const r of push.results) print('offload', r);
+    console.log(
+      `  store ms during the median P1 drain: ${Object.entries(push.storeMs)
+        .map(([m, t]) => `${m} ${t}`)
+        .join(', ')}`,
+    );
+    systems.offload.push(...push.results);
+    write(`${label}-push-latest.json`, {
+      store: label,
+      at: new Date().toISOString(),
+      machine: { ...machine(), loadAverageBefore: loadBefore, loadAverageAfter: loadavg()[0] },
+      results: push.results,
+      storeMs: push.storeMs,
     });
   }
   for (const name of server) {

@@ -5,8 +5,10 @@
  * the literal), within one deadline for the whole exchange, and refusing a response body over the
  * size limit as soon as it crosses it.
  *
- * Every request has a connection of its own (`agent: false`): a pooled socket would have been
- * checked, or not, under another request's policy.
+ * A request has a connection of its own (`agent: false`) unless the policy names a `pool`: then it
+ * reuses a kept-alive connection that the pool opened under the same address rules (a pooled
+ * socket checked under another policy is never used), and a connection that fails on its first
+ * use after a rest is replaced once, as a server that closed it while idle leaves it.
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { type ClientRequest, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
@@ -23,6 +25,7 @@ import {
   OutboundTimeoutError,
 } from '../core/errors.js';
 import { type AddressPolicy, type AddressPolicyOptions, addressPolicy } from './address-policy.js';
+import type { OutboundPool } from './outbound-pool.js';
 
 export interface OutboundRequest {
   method: string;
@@ -42,6 +45,8 @@ export interface OutboundPolicy extends AddressPolicyOptions {
   maxResponseBytes: number;
   /** Follow 301/302/303/307/308 to the same scheme, host and port, at most MAX_REDIRECTS times (default false: the 3xx is the answer). */
   followRedirects?: boolean;
+  /** Keep connections open between requests, in this pool (default: a connection per request). */
+  pool?: OutboundPool;
 }
 
 export interface OutboundResponse {
@@ -117,7 +122,11 @@ interface Hop {
   method: string;
   headers: Record<string, string>;
   body: Buffer | undefined;
+  /** Pooled connections found closed by the server, replaced so far. */
+  staleRetries?: number;
 }
+
+const MAX_STALE_RETRIES = 2;
 
 interface HopContext {
   allows: AddressPolicy;
@@ -142,9 +151,10 @@ function exchange(hop: Hop, ctx: HopContext): Promise<Answer> {
       if (settled) return;
       settled = true;
       ctx.stop.removeEventListener('abort', onStop);
-      // The connection is this request's alone: closing it at once is what refuses a body too
-      // large, and leaves nothing behind after a timeout, an abort or a redirect.
-      request?.destroy();
+      // The connection is this request's alone (or, pooled, goes back only after a whole answer):
+      // closing it at once is what refuses a body too large, and leaves nothing behind after a
+      // timeout, an abort or a redirect.
+      if (answer === undefined || agent === false || answer.location !== undefined) request?.destroy();
       if (answer === undefined) reject(err);
       else resolve(answer);
     };
@@ -159,8 +169,10 @@ function exchange(hop: Hop, ctx: HopContext): Promise<Answer> {
       if (denied) return finish(new OutboundAddressDeniedError(host, host, denied));
     }
     const send = hop.url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const lookup = checkedLookup(ctx.allows);
+    const agent = ctx.policy.pool?.agentFor(hop.url.protocol, ctx.policy, lookup) ?? false;
     try {
-      request = send(hop.url, { method: hop.method, headers: hop.headers, agent: false, lookup: checkedLookup(ctx.allows) });
+      request = send(hop.url, { method: hop.method, headers: hop.headers, agent, lookup });
     } catch (err) {
       // Node refuses a method or header that is not a valid HTTP token or value before sending anything.
       const message = (err as Error).message;
@@ -172,7 +184,17 @@ function exchange(hop: Hop, ctx: HopContext): Promise<Answer> {
         ),
       );
     }
-    request.on('error', (err) => finish(connectionFailed(hop.url, host, err)));
+    let answered = false;
+    request.on('error', (err) => {
+      // A kept-alive connection the server closed while it rested fails at once: try a fresh one.
+      const stale = agent !== false && request?.reusedSocket && !answered && (err as { code?: string }).code === 'ECONNRESET';
+      if (stale && (hop.staleRetries ?? 0) < MAX_STALE_RETRIES && !settled) {
+        settled = true;
+        ctx.stop.removeEventListener('abort', onStop);
+        return void exchange({ ...hop, staleRetries: (hop.staleRetries ?? 0) + 1 }, ctx).then(resolve, reject);
+      }
+      finish(connectionFailed(hop.url, host, err));
+    });
     request.on('socket', (socket) => {
       const connected = () => {
         if (ctx.progress.phase === 'connecting') ctx.progress.phase = 'sending the request and waiting for the response';
@@ -181,6 +203,7 @@ function exchange(hop: Hop, ctx: HopContext): Promise<Answer> {
       else connected();
     });
     request.on('response', (res) => {
+      answered = true;
       ctx.progress.phase = 'reading the response body';
       const status = res.statusCode ?? 0;
       const headers = responseHeaders(res.headers);

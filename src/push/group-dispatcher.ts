@@ -17,6 +17,7 @@ import { permanent, retryLater } from '../core/outcomes.js';
 import type { TaskRegistry } from '../core/registry.js';
 import { resolveTaskSettings } from '../core/task.js';
 import { guardedRequest } from '../outbound/guarded-request.js';
+import { OutboundPool } from '../outbound/outbound-pool.js';
 import type { GroupCommit } from '../store/group-commit.js';
 import type { Runnability } from '../store/runnability.js';
 import type { Store } from '../store/store.js';
@@ -59,6 +60,8 @@ export class GroupDispatcher {
   readonly health: EndpointHealth;
   private readonly order: EndpointOrder;
   private readonly slots: SlotTaker;
+  /** Kept-alive connections to the group's endpoints (probes open their own, to see the endpoint as a newcomer would). */
+  private readonly pool = new OutboundPool();
   private worker: Worker | undefined;
   private readonly probes: Alarm;
   private statusTimer: { cancel(): void } | undefined;
@@ -125,6 +128,7 @@ export class GroupDispatcher {
     this.statusTimer?.cancel();
     this.offBus?.();
     await this.worker?.stop();
+    this.pool.close();
   }
 
   // ---- one attempt -------------------------------------------------------------------------------
@@ -133,6 +137,15 @@ export class GroupDispatcher {
     if (!(ctx instanceof ActiveJob)) throw new Error('a push handler runs inside the worker runtime');
     const { row } = ctx;
     const endpoint = await this.endpointFor(ctx);
+    try {
+      return await this.pushTo(endpoint, input, ctx);
+    } finally {
+      this.slots.release({ jobId: row.id, leaseToken: row.leaseToken, order: [] });
+    }
+  }
+
+  private async pushTo(endpoint: Endpoint, input: unknown, ctx: ActiveJob): Promise<unknown> {
+    const { row } = ctx;
     const now = this.host.clock.now();
     const timeoutMs = Math.min(this.group.timeoutMs, row.timeoutMs ?? Number.POSITIVE_INFINITY);
     const body: PushBody = {
@@ -160,7 +173,7 @@ export class GroupDispatcher {
   private async answer(ctx: ActiveJob, endpoint: Endpoint, body: PushBody, timeoutMs: number, accepted: CallbackWait | undefined): Promise<unknown> {
     let response: Awaited<ReturnType<typeof sendPush>>;
     try {
-      response = await sendPush(this.group, endpoint, body, timeoutMs, ctx.signal);
+      response = await sendPush(this.group, endpoint, body, timeoutMs, ctx.signal, this.pool);
     } catch (err) {
       if (ctx.signal.aborted) throw err;
       // A URL or address the policy refuses will be refused on every endpoint retry: fail at once.

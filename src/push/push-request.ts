@@ -10,6 +10,7 @@
 import type { Endpoint, EndpointCredentials, EndpointGroup } from '../core/endpoint-group.js';
 import { PushEndpointFailedError, PushRejectedError } from '../core/errors.js';
 import { guardedRequest, type OutboundResponse } from '../outbound/guarded-request.js';
+import type { OutboundPool } from '../outbound/outbound-pool.js';
 import { signRequest } from '../signing/request-signature.js';
 
 /** What the endpoint receives. */
@@ -41,6 +42,7 @@ export async function sendPush(
   body: PushBody,
   timeoutMs: number,
   signal: AbortSignal | undefined,
+  pool: OutboundPool,
 ): Promise<OutboundResponse> {
   const text = JSON.stringify(body);
   const headers: Record<string, string> = {
@@ -53,7 +55,7 @@ export async function sendPush(
   };
   return guardedRequest(
     { method: 'POST', url: endpoint.url, headers, body: text, hostHeader: endpoint.hostHeader ?? undefined },
-    { timeoutMs, maxResponseBytes: group.maxResponseBytes, allowAddresses: group.allowAddresses },
+    { timeoutMs, maxResponseBytes: group.maxResponseBytes, allowAddresses: group.allowAddresses, pool },
     signal,
   );
 }

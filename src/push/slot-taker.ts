@@ -1,7 +1,8 @@
 /**
- * Takes endpoint slots for a group's attempts, the requests of one turn of the event loop in one
- * store call (one transaction under the group's lock), and wakes the attempts that found no room
- * when a job of the group stops running here, or after a short poll for the other servers' jobs.
+ * Takes and gives back endpoint slots for a group's attempts. One store call at a time: what
+ * arrives while one is under way goes in the next, slots given back first, so the room they free
+ * is there for the takes that follow. Wakes the attempts that found no room when a slot is given
+ * back here, or after a short poll for the other servers' slots.
  */
 import { type Clock, sleep } from '../core/clock.js';
 import type { EndpointGroup } from '../core/endpoint-group.js';
@@ -18,7 +19,9 @@ interface Pending {
 
 export class SlotTaker {
   private pending: Pending[] = [];
+  private releases: PushSlotRequest[] = [];
   private scheduled = false;
+  private flushing = false;
   private readonly roomWaiters = new Set<() => void>();
 
   constructor(
@@ -30,11 +33,20 @@ export class SlotTaker {
   take(request: PushSlotRequest): Promise<string | null> {
     return new Promise((resolve, reject) => {
       this.pending.push({ request, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => void this.flush());
-      }
+      this.schedule();
     });
+  }
+
+  /** The endpoint answered: the slot is free (it would be anyway once the outcome is written). */
+  release(slot: PushSlotRequest): void {
+    this.releases.push(slot);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.flushing) return;
+    this.scheduled = true;
+    setImmediate(() => void this.flush());
   }
 
   /** A job of the group stopped running in this process: its slot is free. */
@@ -59,7 +71,25 @@ export class SlotTaker {
 
   private async flush(): Promise<void> {
     this.scheduled = false;
-    const batch = this.pending.splice(0);
+    this.flushing = true;
+    try {
+      await this.giveBack(this.releases.splice(0));
+      await this.takeFor(this.pending.splice(0));
+    } finally {
+      this.flushing = false;
+      if (this.pending.length || this.releases.length) this.schedule();
+    }
+  }
+
+  private async giveBack(slots: PushSlotRequest[]): Promise<void> {
+    if (slots.length === 0) return;
+    // A slot not given back ends with its job's lease anyway: a failure here only holds room a little longer.
+    await this.store.releasePushSlots({ slots: slots.map((s) => ({ jobId: s.jobId, leaseToken: s.leaseToken })) }).catch(() => undefined);
+    this.freed();
+  }
+
+  private async takeFor(batch: Pending[]): Promise<void> {
+    if (batch.length === 0) return;
     const g = this.group();
     try {
       const chosen = await this.store.takePushSlots({

@@ -200,6 +200,7 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
     getEndpointGroups: (p) => timed('getEndpointGroups', () => store.getEndpointGroups(p)),
     removeEndpointGroup: (p) => timed('removeEndpointGroup', () => store.removeEndpointGroup(p)),
     takePushSlots: (p) => timed('takePushSlots', () => store.takePushSlots(p)),
+    releasePushSlots: (p) => timed('releasePushSlots', () => store.releasePushSlots(p)),
     countPushSlots: (p) => timed('countPushSlots', () => store.countPushSlots(p)),
     dueSchedules: (p) => timed('dueSchedules', () => store.dueSchedules(p)),
     nextScheduleTick: () => timed('nextScheduleTick', () => store.nextScheduleTick()),

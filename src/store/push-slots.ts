@@ -1,6 +1,8 @@
 /**
- * How a batch of push slot requests is settled against what is outstanding, the same on every
- * backend (each calls it under its group lock, with the live counts it read): each request takes
+ * How a batch of push slot requests is settled against what is outstanding: SQLite runs this in
+ * its transaction with the live counts it read; PostgreSQL's take_push_slots (migration 011) is
+ * the same rules in SQL, under the group's row lock, and the push conformance suite holds both to
+ * them. Each request takes
  * the first endpoint of its order with room under its cap while the group has room, or, with
  * `leastOutstanding`, the endpoint of its order with the fewest outstanding per weight.
  */

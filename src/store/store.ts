@@ -458,6 +458,8 @@ export interface Store {
    * under the same lease token (an outcome, a lost lease or a new attempt ends it).
    */
   takePushSlots(p: TakePushSlotsParams): Promise<(string | null)[]>;
+  /** Gives slots back once their endpoint answered (a slot taken under another token stays). */
+  releasePushSlots(p: { slots: { jobId: string; leaseToken: string }[] }): Promise<void>;
   /** Jobs outstanding per endpoint of a group, across every process. */
   countPushSlots(p: { group: string }): Promise<{ endpoint: string; outstanding: number }[]>;
 

@@ -92,6 +92,10 @@ export function pushConformance(name: string, factory: StoreFactory): void {
       ]);
       await store.finishJobs({ transitions: [{ to: 'succeeded', id: jobs[0].id, token: jobs[0].leaseToken, result: null }], now: T0 + 1 });
       assert.deepEqual(await slots([req(3, ['b', 'a']), req(4)]), ['a', null], 'b is at its cap; a has one again');
+      await store.releasePushSlots({ slots: [{ jobId: jobs[2].id, leaseToken: '1' }] });
+      assert.deepEqual(await slots([req(4, ['b'])]), [null], 'a slot is given back only under its own token');
+      await store.releasePushSlots({ slots: [{ jobId: jobs[2].id, leaseToken: jobs[2].leaseToken }] });
+      assert.deepEqual(await slots([req(4, ['b'])]), ['b'], 'given back, its room is free while its job still runs');
     });
 
     it('under least-outstanding, takes the endpoint with the fewest jobs per weight', async () => {

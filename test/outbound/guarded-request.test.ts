@@ -11,6 +11,7 @@ import { afterEach, describe, it } from 'node:test';
 import { isOffloadError } from '../../src/core/errors.js';
 import { addressPolicy } from '../../src/outbound/address-policy.js';
 import { guardedRequest, type OutboundPolicy } from '../../src/outbound/guarded-request.js';
+import { OutboundPool } from '../../src/outbound/outbound-pool.js';
 
 interface TestServer {
   port: number;
@@ -417,5 +418,49 @@ describe('outbound: abort', () => {
     const reason = new Error('already stopped');
     await assert.rejects(guardedRequest({ method: 'GET', url: `${srv.origin}/` }, LOCAL, AbortSignal.abort(reason)), (err) => err === reason);
     assert.equal(srv.connections, 0);
+  });
+});
+
+describe('outbound: kept-alive connections (a pool)', () => {
+  it('reuses one connection for requests in a row, and only under the same address rules', async () => {
+    const s = await serve(hello);
+    const pool = new OutboundPool();
+    try {
+      for (let i = 0; i < 5; i++) assert.equal((await guardedRequest({ method: 'GET', url: s.origin }, { ...LOCAL, pool })).body.toString(), 'hello');
+      assert.equal(s.connections, 1);
+      // Other rules (here: private addresses allowed wholesale) never take a socket opened under these.
+      await guardedRequest({ method: 'GET', url: s.origin }, { timeoutMs: 5000, maxResponseBytes: 100, denyPrivateAddresses: false, pool });
+      assert.equal(s.connections, 2);
+    } finally {
+      pool.close();
+    }
+  });
+
+  it('replaces a pooled connection the server closed while it rested, without an error', async () => {
+    const s = await serve(hello);
+    const pool = new OutboundPool();
+    try {
+      await guardedRequest({ method: 'GET', url: s.origin }, { ...LOCAL, pool });
+      // The server drops the idle connection without telling (as a keep-alive timeout races a request).
+      servers[servers.length - 1].closeIdleConnections();
+      await s.socketClosed[0];
+      assert.equal((await guardedRequest({ method: 'POST', url: s.origin, body: 'x' }, { ...LOCAL, pool })).status, 200);
+      assert.equal(s.connections, 2);
+    } finally {
+      pool.close();
+    }
+  });
+
+  it('never gives back a connection whose answer was refused (too large)', async () => {
+    const s = await serve((_req, res) => res.end('x'.repeat(1000)));
+    const pool = new OutboundPool();
+    try {
+      await refusal(guardedRequest({ method: 'GET', url: s.origin }, { ...LOCAL, maxResponseBytes: 10, pool }), 'OUTBOUND_RESPONSE_TOO_LARGE');
+      await s.socketClosed[0];
+      await refusal(guardedRequest({ method: 'GET', url: s.origin }, { ...LOCAL, maxResponseBytes: 10, pool }), 'OUTBOUND_RESPONSE_TOO_LARGE');
+      assert.equal(s.connections, 2);
+    } finally {
+      pool.close();
+    }
   });
 });

@@ -7,7 +7,6 @@ import type { ScheduleDefinition, ScheduleRecord } from '../../core/schedule.js'
 import { pruneCutoffs, type ResolvedTaskSettings, resolveTaskSettings, type TaskRecord } from '../../core/task.js';
 import { type InsertShape, insertShapes } from '../dependency-plan.js';
 import { withoutClaimed } from '../follow-ups.js';
-import { assignPushSlots } from '../push-slots.js';
 import { loadSqlFiles } from '../sql-files.js';
 import type {
   CancelBatchResult,
@@ -656,16 +655,24 @@ export class PostgresStore implements Store {
 
   async takePushSlots(p: TakePushSlotsParams): Promise<(string | null)[]> {
     if (p.requests.length === 0) return [];
-    return this.db.transaction(async (tx) => {
-      if ((await this.run(tx, 'lock_endpoint_group', [p.group])).length === 0) return p.requests.map(() => null);
-      await this.run(tx, 'drop_dead_push_slots', [p.group]);
-      const counts = await this.run<{ endpoint: string; outstanding: number }>(tx, 'count_push_slots', [p.group]);
-      const chosen = assignPushSlots(p, new Map(counts.map((c) => [c.endpoint, c.outstanding])));
-      const given = p.requests.flatMap((r, i) => (chosen[i] === null ? [] : [{ ...r, endpoint: chosen[i] }]));
-      if (given.length)
-        await this.run(tx, 'insert_push_slots', [given.map((g) => g.jobId), p.group, given.map((g) => g.endpoint), given.map((g) => g.leaseToken), p.now]);
-      return chosen;
-    });
+    const [row] = await this.run<{ chosen: (string | null)[] }>(this.db, 'take_push_slots', [
+      p.group,
+      p.requests.map((r) => r.jobId),
+      p.requests.map((r) => r.leaseToken),
+      JSON.stringify(p.requests.map((r) => r.order)),
+      p.endpoints.map((e) => e.id),
+      p.endpoints.map((e) => e.concurrency),
+      p.endpoints.map((e) => e.weight),
+      p.groupConcurrency,
+      p.leastOutstanding,
+      p.now,
+    ]);
+    return row.chosen;
+  }
+
+  async releasePushSlots(p: { slots: { jobId: string; leaseToken: string }[] }): Promise<void> {
+    if (p.slots.length === 0) return;
+    await this.run(this.db, 'release_push_slots', [p.slots.map((s) => s.jobId), p.slots.map((s) => s.leaseToken)]);
   }
 
   async countPushSlots(p: { group: string }): Promise<{ endpoint: string; outstanding: number }[]> {

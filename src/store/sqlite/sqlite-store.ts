@@ -777,6 +777,13 @@ export class SqliteStore implements Store {
     });
   }
 
+  async releasePushSlots(p: { slots: { jobId: string; leaseToken: string }[] }): Promise<void> {
+    if (p.slots.length === 0) return;
+    this.write(() => {
+      for (const s of p.slots) this.stmt('release_push_slot').run({ jobId: Number(s.jobId), leaseToken: Number(s.leaseToken) });
+    });
+  }
+
   async countPushSlots(p: { group: string }): Promise<{ endpoint: string; outstanding: number }[]> {
     return this.stmt('count_push_slots').all({ grp: p.group }) as { endpoint: string; outstanding: number }[];
   }

@@ -177,3 +177,68 @@ BEGIN
     w.batch_id::text, NULL::bigint, NULL::text, NULL::bigint, NULL::text, NULL::json, w.run_at
   FROM left_over w;
 END $$;
+
+-- Gives each request an endpoint with room, under the group's lock, in one round trip: the same
+-- rules as src/store/push-slots.ts (which SQLite runs in its transaction), checked by the push
+-- conformance suite on both stores. Slots whose job no longer runs under their token do not
+-- count; one call in twenty also deletes them (dispatchers release their own as answers come).
+-- p_orders: one JSON array of endpoint ids per request, most preferred first.
+CREATE FUNCTION take_push_slots(p_group text, p_jobs bigint[], p_tokens bigint[], p_orders json, p_endpoints text[], p_caps integer[],
+  p_weights integer[], p_group_max integer, p_least boolean, p_now bigint)
+RETURNS text[] LANGUAGE plpgsql AS $$
+DECLARE
+  v_counts integer[];
+  v_total integer;
+  v_out text[] := '{}';
+  v_id text;
+  v_i integer;
+  v_idx integer;
+  v_best integer;
+  v_best_load double precision;
+  v_load double precision;
+BEGIN
+  PERFORM 1 FROM endpoint_groups g WHERE g.name = p_group FOR UPDATE;
+  IF NOT FOUND THEN
+    RETURN array_fill(NULL::text, ARRAY[cardinality(p_jobs)]);
+  END IF;
+  IF random() < 0.05 THEN
+    DELETE FROM push_slots s WHERE s.grp = p_group AND NOT EXISTS (
+      SELECT 1 FROM jobs j WHERE j.id = s.job_id AND j.state = 'running' AND j.lease_token = s.lease_token);
+  END IF;
+  WITH live AS (
+    SELECT s.endpoint, count(*)::integer AS n FROM push_slots s
+    JOIN jobs j ON j.id = s.job_id AND j.state = 'running' AND j.lease_token = s.lease_token
+    WHERE s.grp = p_group GROUP BY s.endpoint)
+  SELECT (SELECT array_agg(coalesce(l.n, 0) ORDER BY e.ord) FROM unnest(p_endpoints) WITH ORDINALITY AS e(id, ord) LEFT JOIN live l ON l.endpoint = e.id),
+    (SELECT coalesce(sum(l.n), 0)::integer FROM live l)
+  INTO v_counts, v_total;
+  FOR v_i IN 1 .. cardinality(p_jobs) LOOP
+    v_best := NULL;
+    v_best_load := 'infinity';
+    IF v_total < p_group_max THEN
+      FOR v_id IN SELECT x FROM json_array_elements_text(p_orders -> (v_i - 1)) AS x LOOP
+        v_idx := array_position(p_endpoints, v_id);
+        CONTINUE WHEN v_idx IS NULL OR (p_caps[v_idx] IS NOT NULL AND v_counts[v_idx] >= p_caps[v_idx]);
+        IF NOT p_least THEN
+          v_best := v_idx;
+          EXIT;
+        END IF;
+        v_load := (v_counts[v_idx] + 1)::double precision / p_weights[v_idx];
+        IF v_load < v_best_load THEN
+          v_best := v_idx;
+          v_best_load := v_load;
+        END IF;
+      END LOOP;
+    END IF;
+    IF v_best IS NULL THEN
+      v_out := v_out || NULL::text;
+    ELSE
+      v_counts[v_best] := v_counts[v_best] + 1;
+      v_total := v_total + 1;
+      v_out := v_out || p_endpoints[v_best];
+      INSERT INTO push_slots AS s (job_id, grp, endpoint, lease_token, taken_at) VALUES (p_jobs[v_i], p_group, p_endpoints[v_best], p_tokens[v_i], p_now)
+      ON CONFLICT (job_id) DO UPDATE SET grp = excluded.grp, endpoint = excluded.endpoint, lease_token = excluded.lease_token, taken_at = excluded.taken_at;
+    END IF;
+  END LOOP;
+  RETURN v_out;
+END $$;
