@@ -26,6 +26,8 @@ import { defaultLogger, type Logger } from './core/logger.js';
 import { TaskRegistry } from './core/registry.js';
 import { checkScheduleName, resolveSchedule, type Schedule, type ScheduleSettings, tickAfter, toSchedule } from './core/schedule.js';
 import { defineTask, type Handler, type ResolvedTaskSettings, type TaskDefinition, type TaskSettings } from './core/task.js';
+import { HttpRequests } from './http-requests/http-batch.js';
+import { httpRequestTask } from './http-requests/request-task.js';
 import { Pruner } from './maintenance/pruner.js';
 import { Rescuer } from './maintenance/rescuer.js';
 import { Scheduler } from './schedules/scheduler.js';
@@ -130,6 +132,8 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   /** The one group-commit writer of this process: outcomes and claims of every way in, one transaction per turn. */
   readonly commits: GroupCommit;
   private readonly waiters: Waiters;
+  /** Parallel HTTP requests as durable jobs: `offload.http.batch(requests, { limit, onEach, onFinish })`. */
+  readonly http: HttpRequests;
   /** Submission limits, also applied by front doors that build jobs themselves (the Gearman port). */
   readonly limits: { readonly maxInputBytes: number };
   private readonly idempotencyWindowMs: number;
@@ -166,6 +170,16 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     if (!Number.isSafeInteger(this.idempotencyWindowMs) || this.idempotencyWindowMs < 1000)
       throw new InvalidOptionError('idempotencyWindowMs', 'must be an integer ≥ 1000 (milliseconds)');
     for (const def of opts.tasks ?? []) this.registry.define(def);
+    // Offload's own tasks: every process defines them, so any worker on the store runs them.
+    this.registry.defineBuiltIn(httpRequestTask);
+    this.http = new HttpRequests({
+      store: this.store,
+      registry: this.registry,
+      limits: this.limits,
+      clock: this.clock,
+      handles: this,
+      checkOpen: () => this.checkOpen(),
+    });
   }
 
   static async open<M extends TaskMap = TaskMap>(opts: OffloadOptions = {}): Promise<Offload<M>> {
