@@ -4,10 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
+import { silentLogger } from '../../src/core/logger.js';
 import type { HttpResponse } from '../../src/http-requests/request-task.js';
 import { defineTask, HTTP_REQUEST_TASK, type HttpEach, InvalidHttpRequestError, InvalidOptionError, onHttpResponse } from '../../src/index.js';
+import { startServer } from '../../src/server/server.js';
 import { type CountingServer, startCountingServer } from '../helpers/counting-server.js';
-import { openTestOffload, type TestOffload } from '../helpers/offload.js';
+import { defaultFactory, openTestOffload, type TestOffload } from '../helpers/offload.js';
 
 const LOCAL = ['127.0.0.1'];
 
@@ -235,6 +237,34 @@ describe('parallel HTTP requests (offload.http.batch)', () => {
     await invalid({ allowAddresses: ['localhost'] }, 'allowAddresses');
     await assert.rejects(http.batch([{ url: 'https://example.com' }], { onEach: 'no.such.task' }), { code: 'UNKNOWN_TASK' });
     assert.equal((await t.offload.listJobs()).jobs.length, 0, 'nothing was stored');
+  });
+
+  it('fails a request job submitted by hand with a request it could not send at once, with INVALID_HTTP_REQUEST', async () => {
+    t = await openTestOffload();
+    await t.offload.work();
+    const job = await t.offload.enqueue(HTTP_REQUEST_TASK, { index: 0, request: { url: 'file:///etc/passwd', method: 'GET', headers: {} }, policy: {} });
+    const done = await job.finished();
+    assert.deepEqual([done.state, done.attempt, done.error?.code], ['failed', 1, 'INVALID_HTTP_REQUEST']);
+    const badPolicy = await t.offload.enqueue(HTTP_REQUEST_TASK, {
+      index: 0,
+      request: { url: 'https://example.com', method: 'GET', headers: {} },
+      policy: { maxResponseBytes: -1 },
+    });
+    assert.equal((await badPolicy.finished()).error?.code, 'INVALID_OPTION');
+  });
+
+  it('runs on a server started without tasks of its own (offload start)', async () => {
+    const s = await server();
+    const fixture = await defaultFactory()();
+    const running = await startServer({ store: fixture.url, tasks: [], logger: silentLogger });
+    try {
+      assert.ok(running.worker, 'the server runs a worker for the built-in tasks');
+      const batch = await running.offload.http.batch([{ url: `${s.base}/ok/7` }], { allowAddresses: LOCAL });
+      assert.equal((await batch.response(0)).body, 'ok 7');
+    } finally {
+      await running.close();
+      await fixture.dispose();
+    }
   });
 
   it('is a built-in task: every worker runs it, and the store lists it only once it is used', async () => {
