@@ -177,6 +177,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
       registry: this.registry,
       limits: this.limits,
       clock: this.clock,
+      idempotencyWindowMs: this.idempotencyWindowMs,
       handles: this,
       checkOpen: () => this.checkOpen(),
     });

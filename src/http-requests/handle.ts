@@ -15,9 +15,9 @@ export class HttpBatchHandle extends BatchHandle {
   /** The onEach jobs, one per request in the same order (empty without onEach). */
   readonly callbacks: JobHandle[];
 
-  constructor(host: HandleHost, id: string, inserted: InsertedJob[], withCallbacks: boolean) {
-    const jobs = inserted.map((j) => new JobHandle(host, j.id, j.task, j.deduplicated, j.state));
-    super(host, id, jobs);
+  constructor(host: HandleHost, id: string, inserted: InsertedJob[], withCallbacks: boolean, replayed = false) {
+    const jobs = inserted.map((j) => new JobHandle(host, j.id, j.task, j.deduplicated, j.state, replayed));
+    super(host, id, jobs, replayed);
     const step = withCallbacks ? 2 : 1;
     this.requests = jobs.filter((_, i) => i % step === 0) as JobHandle<unknown, HttpResponse>[];
     this.callbacks = withCallbacks ? jobs.filter((_, i) => i % 2 === 1) : [];

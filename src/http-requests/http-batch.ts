@@ -17,6 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { HandleHost } from '../client/handles.js';
+import { replayedIds, type SubmitOptions, submitKeyOf } from '../client/idempotency.js';
 import { buildNewJob, type EnqueueOptions, newJobWith, type SubmissionLimits } from '../client/submission.js';
 import type { Clock } from '../core/clock.js';
 import { InputTooLargeError, InvalidHttpRequestError, InvalidOptionError } from '../core/errors.js';
@@ -31,7 +32,7 @@ import { checkRequests, type HttpRequest, type StoredRequest } from './requests.
 
 type TaskRef = TaskDefinition<any, any> | string;
 
-export interface HttpBatchOptions extends Partial<RequestPolicy> {
+export interface HttpBatchOptions extends Partial<RequestPolicy>, SubmitOptions {
   /** Most requests of this call in flight at once, across every worker on the store (default 5, at most 100). */
   limit?: number;
   /** A job of this task per request, once it has its response or has failed for good; see `onHttpResponse`. */
@@ -49,6 +50,8 @@ export interface HttpBatchHost {
   readonly registry: TaskRegistry;
   readonly limits: SubmissionLimits;
   readonly clock: Clock;
+  /** How long an idempotency key returns its submission's jobs. */
+  readonly idempotencyWindowMs: number;
   /** The Offload itself, for the handles it returns. */
   readonly handles: HandleHost;
   /** Throws CLOSED once the Offload is closing. */
@@ -82,8 +85,16 @@ export class HttpRequests {
     const now = this.host.clock.now();
     const jobs = await this.buildJobs(stored, { limit, attempts, policy, onEach: options.onEach }, now);
     const onFinish = await this.onFinishJob(options.onFinish, now);
-    const r = await this.host.store.insertJobs({ jobs, batch: { title: checkTitle(options.title), onFinish }, now });
-    return new HttpBatchHandle(this.host.handles, r.batchId!, r.jobs, options.onEach !== undefined);
+    const title = checkTitle(options.title);
+    // The fingerprint is what was asked for, not the lanes' keys: those are new on every call.
+    const asked = ['http.batch', stored, limit, attempts, policy, onEachOf(options.onEach) ?? null, options.onFinish ?? null, title];
+    const submitKey = submitKeyOf(options.idempotencyKey, null, asked, now, this.host.idempotencyWindowMs);
+    const r = await this.host.store.insertJobs({ jobs, batch: { title, onFinish }, now, submitKey });
+    if (!r.replayed) return new HttpBatchHandle(this.host.handles, r.batchId!, r.jobs, options.onEach !== undefined);
+    const ids = replayedIds(options.idempotencyKey!, submitKey!, r.replayed);
+    const rows = new Map((await this.host.store.getJobs({ ids })).map((row) => [row.id, row]));
+    const replayed = ids.map((id) => ({ id, task: rows.get(id)?.task ?? '', deduplicated: false, state: rows.get(id)?.state ?? 'queued', runAt: now }));
+    return new HttpBatchHandle(this.host.handles, r.replayed.batchId!, replayed, options.onEach !== undefined, true);
   }
 
   /** The request jobs, each followed by its callback job (which waits for it) when there is onEach. */

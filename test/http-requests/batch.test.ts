@@ -206,6 +206,25 @@ describe('parallel HTTP requests (offload.http.batch)', () => {
     assert.deepEqual([a.answered, b.answered], [60, 60]);
   });
 
+  it("stores a call once under its idempotency key: sent again, it returns the first call's batch; other content with the key is refused", async () => {
+    t = await openTestOffload({ tasks: [recordingCallback().task] });
+    const requests = [{ url: 'https://example.com/a' }, { url: 'https://example.com/b' }];
+    const first = await t.offload.http.batch(requests, { onEach: 'test.each', idempotencyKey: 'crawl-1' });
+    const again = await t.offload.http.batch(requests, { onEach: 'test.each', idempotencyKey: 'crawl-1' });
+    assert.equal(again.id, first.id);
+    assert.equal(again.replayed, true);
+    assert.deepEqual(
+      again.requests.map((h) => h.id),
+      first.requests.map((h) => h.id),
+    );
+    assert.deepEqual(
+      again.callbacks.map((h) => h.id),
+      first.callbacks.map((h) => h.id),
+    );
+    await assert.rejects(t.offload.http.batch(requests.slice(1), { onEach: 'test.each', idempotencyKey: 'crawl-1' }), { code: 'IDEMPOTENCY_KEY_REUSED' });
+    assert.equal((await t.offload.listJobs()).jobs.length, 4);
+  });
+
   it('refuses what it could not send, before anything is stored', async () => {
     t = await openTestOffload();
     const http = t.offload.http;
