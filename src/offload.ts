@@ -30,6 +30,7 @@ import { HttpRequests } from './http-requests/http-batch.js';
 import { httpRequestTask } from './http-requests/request-task.js';
 import { Pruner } from './maintenance/pruner.js';
 import { Rescuer } from './maintenance/rescuer.js';
+import { PushService } from './push/push-service.js';
 import { Scheduler } from './schedules/scheduler.js';
 import { GroupCommit } from './store/group-commit.js';
 import { instrumentStore } from './store/instrumented.js';
@@ -132,6 +133,12 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   /** The one group-commit writer of this process: outcomes and claims of every way in, one transaction per turn. */
   readonly commits: GroupCommit;
   private readonly waiters: Waiters;
+  /**
+   * Push to endpoint groups: save and read groups here; `push.start()` runs a dispatcher for each
+   * group in this process (`offload start` does it), and `push.callback()` takes the callbacks of
+   * accepted attempts (the HTTP API's `/v1/push/jobs/:id/…`).
+   */
+  readonly push: PushService;
   /** Parallel HTTP requests as durable jobs: `offload.http.batch(requests, { limit, onEach, onFinish })`. */
   readonly http: HttpRequests;
   /** Submission limits, also applied by front doors that build jobs themselves (the Gearman port). */
@@ -163,6 +170,11 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
       () => this.clock.now(),
     );
     this.commits = new GroupCommit(this.store, this.clock, this.logger);
+    this.push = new PushService(this, {
+      heartbeat: (id, o) => this.heartbeat(id, o),
+      complete: (id, o) => this.complete(id, o),
+      fail: (id, o) => this.fail(id, o),
+    });
     this.limits = { maxInputBytes: opts.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES };
     if (!Number.isSafeInteger(this.limits.maxInputBytes) || this.limits.maxInputBytes < 1)
       throw new InvalidOptionError('maxInputBytes', 'must be a positive integer');
@@ -654,7 +666,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await Promise.all([...this.workers].map((w) => w.stop()));
+      await Promise.all([this.push.stop(), ...[...this.workers].map((w) => w.stop())]);
       await this.drainCommits();
       if (this.maintenance) await Promise.all([this.maintenance.rescuer.stop(), this.maintenance.pruner.stop(), this.maintenance.scheduler.stop()]);
       this.waiters.rejectAll(new ClosedError('This Offload instance'));

@@ -18,8 +18,10 @@ import { type FrontDoorFactory, startServer } from '../server/server.js';
 import { exitOnSignals } from '../server/signals.js';
 import { DEFAULT_STORE_URL, redact } from '../store/url.js';
 import { addBatchCommands } from './batch-commands.js';
+import { readConfigFile } from './config-file.js';
 import { duration } from './duration.js';
 import { addFlowCommands } from './flow-commands.js';
+import { addGroupCommands } from './group-commands.js';
 import { parseListenAddress } from './listen-address.js';
 import { loadAll } from './load-tasks.js';
 import { type Output, printCounts, printError, printJob, printJobs, printTokens, processOutput } from './output.js';
@@ -69,6 +71,8 @@ interface StartOptions {
   gearmanCancelOnDisconnect: boolean;
   gearmanGrabLinger: number;
   gearmanKeepalive: number;
+  config?: string;
+  publicUrl?: string;
 }
 
 function list(value: string, previous: string[] = []): string[] {
@@ -133,8 +137,11 @@ program
     2,
   )
   .option('--rescue-interval <ms>', 'how often jobs whose lease expired are put back in the queue', int('rescue-interval', 10), 5000)
+  .option('--config <file>', 'a JSON config file: endpointGroups to save and push to (see docs/guides/push.md)')
+  .option('--public-url <url>', "the base URL push endpoints reach this server's HTTP API at, for callbacks (default: the HTTP API's own address)")
   .action(async (opts: StartOptions) => {
     const o = output();
+    const config = opts.config ? readConfigFile(opts.config) : undefined;
     const tasks = await loadAll(opts.tasks);
     const logger = defaultLogger(process.env.OFFLOAD_LOG_LEVEL ?? 'info');
     const frontDoors: FrontDoorFactory[] = [];
@@ -163,6 +170,7 @@ program
       frontDoors,
       maxInputBytes: opts.maxInput,
       rescueIntervalMs: opts.rescueInterval,
+      push: { groups: config?.endpointGroups, callbackBaseUrl: opts.publicUrl },
     });
     exitOnSignals(
       () => server.close(),
@@ -399,6 +407,7 @@ program
 
 addTaskCommands(program, { output, withOffload });
 addScheduleCommands(program, { output, withOffload, parseInput, int });
+addGroupCommands(program, { output, withOffload });
 addBatchCommands(program, { output, withOffload, int });
 addFlowCommands(program, { output, withOffload, int });
 

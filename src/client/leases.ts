@@ -3,7 +3,9 @@
  * runtimes use. Every call after `claim` carries the lease token; a stale token (the lease
  * expired and the job went to someone else, or it was cancelled) is a LeaseLostError.
  */
+
 import type { Clock } from '../core/clock.js';
+import { isPushWorkerId } from '../core/endpoint-group.js';
 import { InvalidOptionError, isOffloadError, JobNotFoundError, LeaseLostError, type OffloadError } from '../core/errors.js';
 import type { JobProgress, JobRow, Payload } from '../core/job.js';
 import type { TaskRegistry } from '../core/registry.js';
@@ -53,6 +55,8 @@ function claimParams(opts: ClaimOptions): Omit<ClaimParams, 'now'> {
     throw new InvalidOptionError('tasks', 'give at least one task name');
   }
   if (!Number.isSafeInteger(max) || max < 1 || max > 100) throw new InvalidOptionError('max', 'must be an integer from 1 to 100');
+  if (typeof opts.workerId === 'string' && isPushWorkerId(opts.workerId))
+    throw new InvalidOptionError('workerId', 'ids starting with "push:" are kept for the push dispatchers of endpoint groups; choose another');
   if (!Number.isSafeInteger(leaseMs) || leaseMs < 1000 || leaseMs > MAX_LEASE_MS)
     throw new InvalidOptionError('leaseMs', `must be an integer from 1000 to ${MAX_LEASE_MS}`);
   return { workerId: opts.workerId ?? 'agent', tasks: opts.tasks, max, leaseMs };

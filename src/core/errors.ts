@@ -845,3 +845,76 @@ export class SmtpRejectedError extends OffloadError {
     );
   }
 }
+
+// ---- push to endpoint groups ---------------------------------------------------------------------
+
+const INVALID_ENDPOINT_GROUP = register('INVALID_ENDPOINT_GROUP', 400, "An endpoint group's settings are not valid; nothing was saved.");
+export class InvalidEndpointGroupError extends OffloadError {
+  static readonly code = INVALID_ENDPOINT_GROUP;
+  constructor(group: string, problem: string) {
+    super(
+      INVALID_ENDPOINT_GROUP,
+      `Invalid endpoint group "${group}": ${problem}. Fix the group's settings (see docs/guides/push.md) and save it again; nothing was saved.`,
+      { group, problem },
+    );
+  }
+}
+
+const ENDPOINT_GROUP_NOT_FOUND = register('ENDPOINT_GROUP_NOT_FOUND', 404, 'No endpoint group of that name is saved in the store.');
+export class EndpointGroupNotFoundError extends OffloadError {
+  static readonly code = ENDPOINT_GROUP_NOT_FOUND;
+  constructor(group: string) {
+    super(
+      ENDPOINT_GROUP_NOT_FOUND,
+      `Endpoint group "${group}" not found. List groups with \`offload group list\`; save one with \`offload group save FILE\` or in the config file given to \`offload start\`.`,
+      { group },
+    );
+  }
+}
+
+const PUSH_REJECTED = register('PUSH_REJECTED', 502, 'The endpoint answered a pushed job with a 4xx status: the attempt failed for good, without retries.');
+export class PushRejectedError extends OffloadError {
+  static readonly code = PUSH_REJECTED;
+  constructor(endpoint: string, status: number, body: string) {
+    super(
+      PUSH_REJECTED,
+      `The endpoint ${endpoint} refused the job with HTTP ${status}${body ? `: ${body}` : ''}. A 4xx answer fails the job without a retry; ` +
+        'fix what the endpoint objects to (the input, its credentials, the signature secret) and retry the job.',
+      { endpoint, status, body },
+    );
+  }
+}
+
+const PUSH_ENDPOINT_FAILED = register(
+  'PUSH_ENDPOINT_FAILED',
+  502,
+  "The endpoint answered a pushed job with a 5xx status (or a 429): the attempt is retried per the task's policy.",
+);
+export class PushEndpointFailedError extends OffloadError {
+  static readonly code = PUSH_ENDPOINT_FAILED;
+  constructor(endpoint: string, status: number, body: string) {
+    super(
+      PUSH_ENDPOINT_FAILED,
+      `The endpoint ${endpoint} failed the job with HTTP ${status}${body ? `: ${body}` : ''}. The attempt is retried per the task's policy, on whichever endpoint the balancer picks; ` +
+        "if it keeps failing, look at the endpoint's logs.",
+      { endpoint, status, body },
+    );
+  }
+}
+
+const PUSH_CALLBACK_SILENT = register(
+  'PUSH_CALLBACK_SILENT',
+  504,
+  "An endpoint accepted a pushed job (202) and then sent no callback within the group's callbackTimeoutMs: the attempt failed and is retried.",
+);
+export class PushCallbackSilentError extends OffloadError {
+  static readonly code = PUSH_CALLBACK_SILENT;
+  constructor(endpoint: string, ms: number) {
+    super(
+      PUSH_CALLBACK_SILENT,
+      `The endpoint ${endpoint} accepted the job (202) and then said nothing for ${ms} ms. The attempt failed and is retried; ` +
+        "an endpoint that accepts a job must POST progress to the job's callback URL more often than the group's callbackTimeoutMs, then its result.",
+      { endpoint, ms },
+    );
+  }
+}

@@ -27,6 +27,12 @@ export interface OffloadEvents {
   'task:suspended': { task: string; until: number };
   /** A suspension was ended early (by an operator). */
   'task:resumed': { task: string };
+  /** A pushed job's attempt went to an endpoint of its group (this process sent it). */
+  'push:sent': { id: string; task: string; group: string; endpoint: string; attempt: number };
+  /** An endpoint failed `health.failures` requests in a row: this process sends it nothing until a probe answers. */
+  'push:endpoint-out': { group: string; endpoint: string; failures: number };
+  /** A probe of an endpoint that was out answered: it takes jobs again. */
+  'push:endpoint-in': { group: string; endpoint: string };
   /** Something changed that this process did not do itself (another process, another node). */
   'store:changed': { tasks: string[] | null };
 }

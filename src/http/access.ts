@@ -19,6 +19,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** What the route does, checked against the token's scope. */
     access?: Action;
+    /**
+     * The route proves its caller by a token of its own (a push callback's, bound to a lease), not
+     * by an API token: no Authorization header is required or read. The allow-list still applies.
+     */
+    ownToken?: true;
   }
 }
 
@@ -35,6 +40,10 @@ export function installAccessControl(app: FastifyInstance, o: AccessOptions): vo
     const address = unmapped(request.ip);
     if (o.allowList && !o.allowList.allows(address))
       throw new ForbiddenError(`the address ${address} is not on the server's allow-list; add its network to --allow to let it in`, { address });
+    if (request.routeOptions.config?.ownToken) {
+      request.principal = { name: null, scope: 'submit', tasks: [], key: `callback:${address}` };
+      return;
+    }
     request.principal = await identify(request, address, o);
     const action = request.routeOptions.config?.access;
     if (action && !allowsAction(request.principal, action)) {

@@ -1,3 +1,4 @@
+import type { EndpointGroupSettings } from '../core/endpoint-group.js';
 import type { Logger } from '../core/logger.js';
 import type { TaskDefinition } from '../core/task.js';
 import { Offload } from '../offload.js';
@@ -10,6 +11,8 @@ import type { Worker } from '../worker/worker.js';
 export interface FrontDoor {
   /** For logs and the start banner, e.g. "HTTP API on http://127.0.0.1:7070". */
   readonly description: string;
+  /** An HTTP door's base URL once started: where push callbacks reach this server unless told otherwise. */
+  readonly url?: string;
   start(): Promise<void>;
   /** Stops taking new work; called before the workers stop. */
   stop(): Promise<void>;
@@ -31,6 +34,13 @@ export interface ServerOptions {
   maxInputBytes?: number;
   /** How often the rescuer looks for expired leases (default 5 000 ms). */
   rescueIntervalMs?: number;
+  /**
+   * Push to endpoint groups: groups to save at start (the config file's `endpointGroups`), and the
+   * base URL endpoints reach this server's HTTP API at for callbacks (null: a 202 fails the attempt).
+   * The server runs a dispatcher for every group in the store. Default: no groups saved; callbacks
+   * to the HTTP API's own URL.
+   */
+  push?: { groups?: EndpointGroupSettings[]; callbackBaseUrl?: string | null };
 }
 
 export interface RunningServer {
@@ -59,6 +69,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await door.start();
       frontDoors.push(door);
     }
+    for (const group of opts.push?.groups ?? []) await offload.push.saveGroup(group);
+    const callbackBaseUrl = opts.push?.callbackBaseUrl !== undefined ? opts.push.callbackBaseUrl : (frontDoors.find((d) => d.url)?.url ?? null);
+    await offload.push.start({ callbackBaseUrl, leaseMs: opts.leaseMs, shutdownTimeoutMs: opts.shutdownTimeoutMs });
     return { offload, worker, frontDoors, close };
   } catch (err) {
     await close();

@@ -196,6 +196,11 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
 
     saveSchedule: (p) => timed('saveSchedule', () => store.saveSchedule(p)),
     getSchedules: (p) => timed('getSchedules', () => store.getSchedules(p)),
+    saveEndpointGroup: (p) => timed('saveEndpointGroup', () => store.saveEndpointGroup(p)),
+    getEndpointGroups: (p) => timed('getEndpointGroups', () => store.getEndpointGroups(p)),
+    removeEndpointGroup: (p) => timed('removeEndpointGroup', () => store.removeEndpointGroup(p)),
+    takePushSlots: (p) => timed('takePushSlots', () => store.takePushSlots(p)),
+    countPushSlots: (p) => timed('countPushSlots', () => store.countPushSlots(p)),
     dueSchedules: (p) => timed('dueSchedules', () => store.dueSchedules(p)),
     nextScheduleTick: () => timed('nextScheduleTick', () => store.nextScheduleTick()),
     setSchedulePaused: (p) => timed('setSchedulePaused', () => store.setSchedulePaused(p)),

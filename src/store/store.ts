@@ -5,6 +5,7 @@
  */
 import type { BatchRow } from '../core/batch.js';
 import type { DependencyPolicy } from '../core/dependencies.js';
+import type { EndpointGroup, EndpointGroupRecord } from '../core/endpoint-group.js';
 import type { JobProgress, JobRow, JobState, Payload } from '../core/job.js';
 import type { ScheduleDefinition, ScheduleRecord } from '../core/schedule.js';
 import type { ResolvedTaskSettings, TaskRecord } from '../core/task.js';
@@ -345,6 +346,26 @@ export interface FireScheduleResult {
   job: InsertedJob | null;
 }
 
+/** One job's claim on an endpoint of its group, and the endpoints it may take in the order the balancer prefers. */
+export interface PushSlotRequest {
+  jobId: string;
+  leaseToken: string;
+  /** Endpoint ids, most preferred first; only healthy ones. */
+  order: string[];
+}
+
+export interface TakePushSlotsParams {
+  group: string;
+  requests: PushSlotRequest[];
+  /** Each endpoint's cap (null: none) and weight. */
+  endpoints: { id: string; concurrency: number | null; weight: number }[];
+  /** The group's cap. */
+  groupConcurrency: number;
+  /** Take the endpoint with the fewest outstanding per weight (ties by order), not the first of the order with room. */
+  leastOutstanding: boolean;
+  now: number;
+}
+
 export interface Store {
   readonly capabilities: StoreCapabilities;
   /** A short description for logs, without secrets (e.g. `sqlite:/srv/offload.db`). */
@@ -419,6 +440,26 @@ export interface Store {
    * the job carries the tick's key. Overlap `skip` is judged in the same transaction.
    */
   fireSchedule(p: FireScheduleParams): Promise<FireScheduleResult>;
+
+  // endpoint groups (push)
+  /**
+   * Saves a group and binds its tasks to it: with the group's `taskSettings` they are registered
+   * with those settings, else a task missing from the registry is registered with the defaults.
+   * Tasks it no longer names are unbound. INVALID_ENDPOINT_GROUP when one of its
+   * tasks is bound to another group.
+   */
+  saveEndpointGroup(p: { group: EndpointGroup; now: number }): Promise<EndpointGroupRecord>;
+  getEndpointGroups(p: { names?: string[] }): Promise<EndpointGroupRecord[]>;
+  /** Deletes a group and unbinds its tasks (pull workers may claim them again); false when there is none. */
+  removeEndpointGroup(p: { name: string }): Promise<boolean>;
+  /**
+   * Gives each request an endpoint of the group with room under its cap and the group's, or null
+   * when none has: atomic across every process on the store. A slot lives while its job runs
+   * under the same lease token (an outcome, a lost lease or a new attempt ends it).
+   */
+  takePushSlots(p: TakePushSlotsParams): Promise<(string | null)[]>;
+  /** Jobs outstanding per endpoint of a group, across every process. */
+  countPushSlots(p: { group: string }): Promise<{ endpoint: string; outstanding: number }[]>;
 
   // API tokens
   /** Stores a token; INVALID_OPTION when the name is taken. */

@@ -1,6 +1,8 @@
 import { sqliteFactory } from '../helpers/stores.js';
 import { dependencyConformance } from './dependency-suite.js';
+import { pushConformance } from './push-suite.js';
 import { storeConformance } from './store-suite.js';
 
 storeConformance('sqlite', sqliteFactory);
 dependencyConformance('sqlite', sqliteFactory);
+pushConformance('sqlite', sqliteFactory);

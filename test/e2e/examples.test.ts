@@ -1,5 +1,6 @@
 /** Every program in examples/ runs here, the way the README and docs tell users to run it. */
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { silentLogger } from '../../src/core/logger.js';
@@ -98,6 +99,37 @@ describe('examples', () => {
     assert.match(out, /^heartbeat \* \* \* \* \* \* UTC next true (queued|running|succeeded)$/m);
     assert.match(out, /^nightly-report 0 3 \* \* \* Europe\/Berlin next true -$/m);
     assert.match(out, /^built the daily report$/m);
+  });
+
+  it('push.ts: three jobs pushed, signed, to a group of two endpoints, whose answers are their results', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const run = startNode([join(EXAMPLES, 'push.js')], { OFFLOAD_STORE: `sqlite:${join(dir.path, 'push.db')}` });
+    const { code } = await run.exited;
+    assert.equal(code, 0, run.stderr());
+    assert.deepEqual(
+      run.lines.filter((l) => l.startsWith('{')),
+      ["{ thumbnail: 'a.jpg.small.png' }", "{ thumbnail: 'b.jpg.small.png' }", "{ thumbnail: 'c.jpg.small.png' }"],
+    );
+  });
+
+  it('push-config.json: the endpoint groups of a config file, saved with `offload group save`, bind their tasks', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const env = { OFFLOAD_STORE: `sqlite:${join(dir.path, 'groups.db')}` };
+    const config = JSON.parse(readFileSync(join(ROOT, 'examples', 'push-config.json'), 'utf8'));
+    const file = join(dir.path, 'reports.json');
+    writeFileSync(file, JSON.stringify(config.endpointGroups[0]));
+    const saved = await runCli(['group', 'save', file], { env });
+    assert.equal(saved.code, 0, saved.stderr);
+    assert.match(saved.stdout, /^reports: most-idle, at most 20 at once, tasks report\.build$/m);
+    const listed = JSON.parse((await runCli(['--json', 'group', 'list'], { env })).stdout);
+    assert.deepEqual(
+      listed.groups.map((v: any) => [v.group.name, v.group.endpoints.map((e: { id: string }) => e.id)]),
+      [['reports', ['app1', 'app2']]],
+    );
+    assert.equal(listed.groups[0].group.secret, undefined, 'listings never show the secret');
+    assert.equal(listed.groups[0].group.endpoints[0].credentials, undefined);
   });
 
   it('schedule-cli.sh adds, lists, runs, pauses, resumes and removes a schedule', async () => {

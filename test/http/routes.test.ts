@@ -497,6 +497,13 @@ describe('HTTP API routes', () => {
       assert.deepEqual(
         routes,
         [
+          'DELETE /v1/endpoint-groups/{name}',
+          'GET /v1/endpoint-groups',
+          'GET /v1/endpoint-groups/{name}',
+          'PUT /v1/endpoint-groups/{name}',
+          'POST /v1/push/jobs/{id}/progress',
+          'POST /v1/push/jobs/{id}/complete',
+          'POST /v1/push/jobs/{id}/fail',
           'DELETE /v1/schedules/{name}',
           'DELETE /v1/tasks/{task}/jobs',
           'GET /openapi.json',

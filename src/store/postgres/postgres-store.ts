@@ -1,11 +1,13 @@
 import type { BatchRow } from '../../core/batch.js';
-import { BatchNotFoundError, InvalidOptionError, JobNotFoundError } from '../../core/errors.js';
+import type { EndpointGroup, EndpointGroupRecord } from '../../core/endpoint-group.js';
+import { BatchNotFoundError, InvalidEndpointGroupError, InvalidOptionError, JobNotFoundError } from '../../core/errors.js';
 import type { JobRow, JobState } from '../../core/job.js';
 import { cancelRefusal, checkPurgeStates, leaseExpiredError, retryKeyTaken, retryRefusal } from '../../core/job-rules.js';
 import type { ScheduleDefinition, ScheduleRecord } from '../../core/schedule.js';
-import { pruneCutoffs, type ResolvedTaskSettings, type TaskRecord } from '../../core/task.js';
+import { pruneCutoffs, type ResolvedTaskSettings, resolveTaskSettings, type TaskRecord } from '../../core/task.js';
 import { type InsertShape, insertShapes } from '../dependency-plan.js';
 import { withoutClaimed } from '../follow-ups.js';
+import { assignPushSlots } from '../push-slots.js';
 import { loadSqlFiles } from '../sql-files.js';
 import type {
   CancelBatchResult,
@@ -28,6 +30,7 @@ import type {
   ReplayedSubmission,
   Store,
   StoreChange,
+  TakePushSlotsParams,
   TokenRecord,
   TokenScope,
   Touch,
@@ -611,6 +614,62 @@ export class PostgresStore implements Store {
 
   async setSchedulePaused(p: { name: string; paused: boolean; nextTickAt: number | null; now: number }): Promise<boolean> {
     return (await this.run(this.db, 'set_schedule_paused', [p.name, p.paused, p.nextTickAt, p.now])).length === 1;
+  }
+
+  // ---- endpoint groups -------------------------------------------------------------------------
+
+  async saveEndpointGroup(p: { group: EndpointGroup; now: number }): Promise<EndpointGroupRecord> {
+    const g = p.group;
+    const settings = g.taskSettings ?? resolveTaskSettings(g.tasks[0], {});
+    await this.db.transaction(async (tx) => {
+      const taken = await this.run<{ name: string; pushGroup: string }>(tx, 'bound_elsewhere', [g.name, g.tasks]);
+      if (taken.length) throw new InvalidEndpointGroupError(g.name, `task "${taken[0].name}" is bound to group "${taken[0].pushGroup}"; remove it there first`);
+      await this.run(tx, 'save_endpoint_group', [g.name, JSON.stringify(g), p.now]);
+      const n = g.tasks.length;
+      const each = <T>(v: T) => Array.from({ length: n }, () => v);
+      await this.run(tx, g.taskSettings ? 'upsert_tasks' : 'insert_tasks_if_missing', [
+        g.tasks,
+        each(JSON.stringify(settings)),
+        each(settings.concurrency),
+        each(settings.concurrencyPerKey),
+        each(settings.rateLimit?.limit ?? null),
+        each(settings.rateLimit?.periodMs ?? null),
+        each(settings.rateLimit?.key ?? null),
+        p.now,
+      ]);
+      await this.run(tx, 'bind_push_tasks', [g.name, g.tasks]);
+    });
+    return (await this.getEndpointGroups({ names: [g.name] }))[0];
+  }
+
+  async getEndpointGroups(p: { names?: string[] }): Promise<EndpointGroupRecord[]> {
+    const rows = await this.run<Raw>(this.db, 'get_endpoint_groups', [p.names ?? null]);
+    return rows.map((r) => ({ group: JSON.parse(r.definition as string) as EndpointGroup, createdAt: Number(r.createdAt), updatedAt: Number(r.updatedAt) }));
+  }
+
+  async removeEndpointGroup(p: { name: string }): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      await this.run(tx, 'bind_push_tasks', [p.name, []]);
+      return (await this.run(tx, 'remove_endpoint_group', [p.name])).length === 1;
+    });
+  }
+
+  async takePushSlots(p: TakePushSlotsParams): Promise<(string | null)[]> {
+    if (p.requests.length === 0) return [];
+    return this.db.transaction(async (tx) => {
+      if ((await this.run(tx, 'lock_endpoint_group', [p.group])).length === 0) return p.requests.map(() => null);
+      await this.run(tx, 'drop_dead_push_slots', [p.group]);
+      const counts = await this.run<{ endpoint: string; outstanding: number }>(tx, 'count_push_slots', [p.group]);
+      const chosen = assignPushSlots(p, new Map(counts.map((c) => [c.endpoint, c.outstanding])));
+      const given = p.requests.flatMap((r, i) => (chosen[i] === null ? [] : [{ ...r, endpoint: chosen[i] }]));
+      if (given.length)
+        await this.run(tx, 'insert_push_slots', [given.map((g) => g.jobId), p.group, given.map((g) => g.endpoint), given.map((g) => g.leaseToken), p.now]);
+      return chosen;
+    });
+  }
+
+  async countPushSlots(p: { group: string }): Promise<{ endpoint: string; outstanding: number }[]> {
+    return this.run<{ endpoint: string; outstanding: number }>(this.db, 'count_push_slots', [p.group]);
   }
 
   async removeSchedule(p: { name: string }): Promise<boolean> {

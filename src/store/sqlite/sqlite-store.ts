@@ -1,12 +1,14 @@
 import type Database from 'better-sqlite3';
 import { type BatchRow, onFinishInputText } from '../../core/batch.js';
-import { BatchNotFoundError, InvalidOptionError, JobNotFoundError } from '../../core/errors.js';
+import { type EndpointGroup, type EndpointGroupRecord, pushWorkerPrefix } from '../../core/endpoint-group.js';
+import { BatchNotFoundError, InvalidEndpointGroupError, InvalidOptionError, JobNotFoundError } from '../../core/errors.js';
 import { FINISHED_STATES, type JobRow, type JobState } from '../../core/job.js';
 import { cancelRefusal, checkPurgeStates, leaseExpiredError, retryKeyTaken, retryRefusal } from '../../core/job-rules.js';
 import { RateRoom } from '../../core/rate-room.js';
 import type { OverlapPolicy, ScheduleDefinition, ScheduleRecord } from '../../core/schedule.js';
-import { pruneCutoffs, type ResolvedTaskSettings, type TaskRecord } from '../../core/task.js';
+import { pruneCutoffs, type ResolvedTaskSettings, resolveTaskSettings, type TaskRecord } from '../../core/task.js';
 import { withoutClaimed } from '../follow-ups.js';
+import { assignPushSlots } from '../push-slots.js';
 import { loadSqlFiles } from '../sql-files.js';
 import type {
   CancelBatchResult,
@@ -29,6 +31,7 @@ import type {
   ReapResult,
   Store,
   StoreChange,
+  TakePushSlotsParams,
   TokenRecord,
   TokenScope,
   Touch,
@@ -252,7 +255,7 @@ export class SqliteStore implements Store {
   /** `known`: the dependencies of jobs released in this transaction, read as they were settled. */
   private claimInTransaction(p: ClaimParams, known?: KnownDependencies): ClaimedJob[] {
     if (p.max <= 0 || p.tasks.length === 0) return [];
-    const { ids, rated } = this.chooseJobs(p.tasks, p.max, p.now);
+    const { ids, rated } = this.chooseJobs(p.workerId, p.tasks, p.max, p.now);
     if (ids.length === 0) return [];
     const rows = this.stmt('mark_running').all({ ids: JSON.stringify(ids), workerId: p.workerId, leaseExpiresAt: p.now + p.leaseMs, now: p.now }) as RawRow[];
     if (rated.keys.size) this.recordRateStarts(rows, rated, p.now);
@@ -276,13 +279,14 @@ export class SqliteStore implements Store {
    * Picks up to `max` runnable job ids across `tasks`, honouring pauses, concurrency limits and
    * rate limits; `rated` maps each rate-limited task among them to its key.
    */
-  private chooseJobs(tasks: string[], max: number, now: number): { ids: number[]; rated: RateRoom } {
+  private chooseJobs(workerId: string, tasks: string[], max: number, now: number): { ids: number[]; rated: RateRoom } {
     const settings = new Map(this.claimSettings(tasks).map((t) => [t.name, t]));
     const allowance = new Map<string, number>();
     const rates = new RateRoom((bucket, since) => this.stmt('rate_total').get({ bucket, since }) as { total: number; base: number }, now);
     for (const task of tasks) {
       const s = settings.get(task);
       if (s?.pausedUntil != null && s.pausedUntil > now) continue;
+      if (s?.pushGroup != null && !workerId.startsWith(pushWorkerPrefix(s.pushGroup))) continue;
       let room = s?.concurrency == null ? max : s.concurrency - (this.stmt('count_running_task').get({ task }) as { n: number }).n;
       if (s?.rateLimit != null) room = Math.min(room, rates.add(task, s.rateKey ?? task, s.rateLimit, s.ratePeriodMs!));
       if (room > 0) allowance.set(task, Math.min(room, max));
@@ -658,18 +662,7 @@ export class SqliteStore implements Store {
   async registerTasks(p: { tasks: { name: string; settings: ResolvedTaskSettings }[]; now: number; onlyIfMissing?: boolean }): Promise<void> {
     const statement = p.onlyIfMissing ? 'insert_task_if_missing' : 'upsert_task';
     this.write(() => {
-      for (const t of p.tasks) {
-        this.stmt(statement).run({
-          name: t.name,
-          settings: JSON.stringify(t.settings),
-          concurrency: t.settings.concurrency,
-          concurrencyPerKey: t.settings.concurrencyPerKey,
-          rateLimit: t.settings.rateLimit?.limit ?? null,
-          ratePeriodMs: t.settings.rateLimit?.periodMs ?? null,
-          rateKey: t.settings.rateLimit?.key ?? null,
-          now: p.now,
-        });
-      }
+      for (const t of p.tasks) this.stmt(statement).run(taskParams(t.name, t.settings, p.now));
     });
   }
 
@@ -735,6 +728,57 @@ export class SqliteStore implements Store {
     return this.guard(
       () => this.stmt('set_schedule_paused').run({ name: p.name, paused: p.paused ? 1 : 0, nextTickAt: p.nextTickAt, now: p.now }).changes === 1,
     );
+  }
+
+  // ---- endpoint groups ---------------------------------------------------------------------------
+
+  async saveEndpointGroup(p: { group: EndpointGroup; now: number }): Promise<EndpointGroupRecord> {
+    const g = p.group;
+    const tasks = JSON.stringify(g.tasks);
+    this.write(() => {
+      const taken = this.stmt('bound_elsewhere').all({ name: g.name, tasks }) as { name: string; pushGroup: string }[];
+      if (taken.length) throw new InvalidEndpointGroupError(g.name, `task "${taken[0].name}" is bound to group "${taken[0].pushGroup}"; remove it there first`);
+      this.stmt('save_endpoint_group').run({ name: g.name, definition: JSON.stringify(g), now: p.now });
+      const statement = g.taskSettings ? 'upsert_task' : 'insert_task_if_missing';
+      for (const name of g.tasks) this.stmt(statement).run(taskParams(name, g.taskSettings ?? resolveTaskSettings(name, {}), p.now));
+      this.stmt('bind_push_tasks').run({ name: g.name, tasks });
+    });
+    return (await this.getEndpointGroups({ names: [g.name] }))[0];
+  }
+
+  async getEndpointGroups(p: { names?: string[] }): Promise<EndpointGroupRecord[]> {
+    const rows = this.stmt('get_endpoint_groups').all({ names: p.names ? JSON.stringify(p.names) : null }) as RawRow[];
+    return rows.map((r) => ({
+      group: JSON.parse(r.definition as string) as EndpointGroup,
+      createdAt: r.createdAt as number,
+      updatedAt: r.updatedAt as number,
+    }));
+  }
+
+  async removeEndpointGroup(p: { name: string }): Promise<boolean> {
+    return this.write(() => {
+      this.stmt('bind_push_tasks').run({ name: p.name, tasks: '[]' });
+      return this.stmt('remove_endpoint_group').run({ name: p.name }).changes === 1;
+    });
+  }
+
+  async takePushSlots(p: TakePushSlotsParams): Promise<(string | null)[]> {
+    if (p.requests.length === 0) return [];
+    return this.write(() => {
+      this.stmt('drop_dead_push_slots').run({ grp: p.group });
+      const counts = this.stmt('count_push_slots').all({ grp: p.group }) as { endpoint: string; outstanding: number }[];
+      const chosen = assignPushSlots(p, new Map(counts.map((c) => [c.endpoint, c.outstanding])));
+      p.requests.forEach((r, i) => {
+        const endpoint = chosen[i];
+        if (endpoint !== null)
+          this.stmt('insert_push_slot').run({ jobId: Number(r.jobId), grp: p.group, endpoint, leaseToken: Number(r.leaseToken), now: p.now });
+      });
+      return chosen;
+    });
+  }
+
+  async countPushSlots(p: { group: string }): Promise<{ endpoint: string; outstanding: number }[]> {
+    return this.stmt('count_push_slots').all({ grp: p.group }) as { endpoint: string; outstanding: number }[];
   }
 
   async removeSchedule(p: { name: string }): Promise<boolean> {
@@ -926,6 +970,19 @@ interface Applied {
   concurrencyKey: string | null;
   hasDependents?: number;
 }
+function taskParams(name: string, settings: ResolvedTaskSettings, now: number) {
+  return {
+    name,
+    settings: JSON.stringify(settings),
+    concurrency: settings.concurrency,
+    concurrencyPerKey: settings.concurrencyPerKey,
+    rateLimit: settings.rateLimit?.limit ?? null,
+    ratePeriodMs: settings.rateLimit?.periodMs ?? null,
+    rateKey: settings.rateLimit?.key ?? null,
+    now,
+  };
+}
+
 interface TaskLimits {
   name: string;
   concurrency: number | null;
@@ -934,6 +991,8 @@ interface TaskLimits {
   rateLimit: number | null;
   ratePeriodMs: number | null;
   rateKey: string | null;
+  /** The endpoint group the task is bound to: only its push dispatchers claim it. */
+  pushGroup: string | null;
 }
 interface Candidate {
   id: number;

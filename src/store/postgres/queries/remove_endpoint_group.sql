@@ -1,0 +1,2 @@
+-- params: $1 name
+DELETE FROM endpoint_groups WHERE name = $1 RETURNING name

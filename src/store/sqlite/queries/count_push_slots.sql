@@ -1,0 +1,5 @@
+-- Jobs outstanding per endpoint of a group (live slots only).
+-- params: :grp
+SELECT s.endpoint, count(*) AS outstanding FROM push_slots s
+JOIN jobs j ON j.id = s.job_id AND j.state = 'running' AND j.lease_token = s.lease_token
+WHERE s.grp = :grp GROUP BY s.endpoint ORDER BY s.endpoint

@@ -1,0 +1,2 @@
+-- params: :name
+DELETE FROM endpoint_groups WHERE name = :name

@@ -1,0 +1,5 @@
+// push/balancers.test.ts, run again on PostgreSQL (a schema of its own per test).
+import { postgresReady } from '../helpers/postgres.js';
+
+process.env.OFFLOAD_TEST_STORE = 'postgres';
+if (await postgresReady('push/balancers on PostgreSQL')) await import('../push/balancers.test.js');

@@ -1,0 +1,5 @@
+// push/dispatch.test.ts, run again on PostgreSQL (a schema of its own per test).
+import { postgresReady } from '../helpers/postgres.js';
+
+process.env.OFFLOAD_TEST_STORE = 'postgres';
+if (await postgresReady('push/dispatch on PostgreSQL')) await import('../push/dispatch.test.js');

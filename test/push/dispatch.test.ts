@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { verifyRequestSignature } from '../../src/signing/request-signature.js';
+import { ok, startEndpoint, type TestEndpoint } from '../helpers/endpoints.js';
+import { groupOf, openPush, type PushFixture, SECRET } from '../helpers/push.js';
+
+describe('push dispatch', () => {
+  let t: PushFixture;
+  const endpoints: TestEndpoint[] = [];
+  const endpoint = async (...args: Parameters<typeof startEndpoint>) => {
+    const e = await startEndpoint(...args);
+    endpoints.push(e);
+    return e;
+  };
+
+  before(async () => {
+    t = await openPush();
+    await t.offload.push.start({ callbackBaseUrl: null });
+  });
+  after(async () => {
+    await t.dispose();
+    await Promise.all(endpoints.map((e) => e.close()));
+  });
+
+  it('POSTs a job, signed, to its group and records the answer as its result', async () => {
+    const e = await endpoint((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ doubled: req.json.input.n * 2 }));
+    });
+    await t.offload.push.saveGroup(groupOf('basic', [{ url: e.url, credentials: { bearer: 'endpoint-secret' } }]));
+    const job = await t.offload.enqueue('basic.job', { n: 21 });
+    assert.deepEqual(await job.result({ timeoutMs: 10_000 }), { doubled: 42 });
+    const [got] = e.received;
+    assert.equal(got.json.id, job.id);
+    assert.equal(got.json.task, 'basic.job');
+    assert.equal(got.json.attempt, 1);
+    assert.equal(got.json.maxAttempts, 3);
+    assert.ok(Date.parse(got.json.deadline) > Date.now());
+    assert.equal(got.json.callback, null);
+    assert.equal(got.headers.authorization, 'Bearer endpoint-secret');
+    assert.equal(got.headers['offload-job-id'], job.id);
+    verifyRequestSignature({ secrets: SECRET, body: got.body, header: String(got.headers['offload-signature']) });
+    assert.throws(() => verifyRequestSignature({ secrets: 'another-secret-entirely!', body: got.body, header: String(got.headers['offload-signature']) }), {
+      code: 'SIGNATURE_INVALID',
+    });
+  });
+
+  it('fails a job for good on a 4xx, and retries a 5xx per the task policy', async () => {
+    let calls = 0;
+    const e = await endpoint((req, res) => {
+      calls++;
+      if (req.json.input.kind === 'bad') return void res.writeHead(422).end('no such report');
+      res.writeHead(calls <= 2 ? 503 : 200, { 'content-type': 'application/json' }).end(calls <= 2 ? 'busy' : '"done"');
+    });
+    const quickRetries = { maxAttempts: 3, backoff: { type: 'fixed' as const, delayMs: 1 } };
+    await t.offload.push.saveGroup(groupOf('codes', [{ url: e.url }], { health: { failures: 100 }, taskSettings: quickRetries }));
+    const bad = await t.offload.enqueue('codes.job', { kind: 'bad' });
+    await assert.rejects(bad.result({ timeoutMs: 10_000 }), (err: any) => err.code === 'JOB_FAILED');
+    const failed = await t.offload.getJob(bad.id);
+    assert.equal(failed.attempt, 1);
+    assert.equal(failed.error?.code, 'PUSH_REJECTED');
+    assert.match(failed.error!.message, /HTTP 422: no such report/);
+
+    calls = 0;
+    const retried: string[] = [];
+    t.offload.on('job:retrying', (ev) => retried.push(ev.error.code ?? ''));
+    const flaky = await t.offload.enqueue('codes.job', { kind: 'good' });
+    assert.equal(await flaky.result({ timeoutMs: 10_000 }), 'done');
+    assert.deepEqual(retried, ['PUSH_ENDPOINT_FAILED', 'PUSH_ENDPOINT_FAILED']);
+    assert.equal((await t.offload.getJob(flaky.id)).attempt, 3);
+  });
+
+  it('never lets a pull worker claim a task bound to a group', async () => {
+    const e = await endpoint(ok('pushed'));
+    await t.offload.push.saveGroup(groupOf('bound', [{ url: e.url }]));
+    let pulled = 0;
+    const other = await t.another();
+    other.task('bound.job', () => {
+      pulled++;
+      return 'pulled';
+    });
+    const worker = await other.work({ concurrency: 5, maintenance: false });
+    try {
+      const jobs = await Promise.all(Array.from({ length: 20 }, (_, i) => t.offload.enqueue('bound.job', { i })));
+      for (const j of jobs) assert.equal(await j.result({ timeoutMs: 10_000 }), 'pushed');
+      assert.equal(pulled, 0);
+      assert.deepEqual(await other.claim({ tasks: ['bound.job'], workerId: 'agent-1', max: 5 }), []);
+    } finally {
+      await worker.stop();
+    }
+  });
+});
