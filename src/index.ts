@@ -24,6 +24,14 @@ export type { Handler, ResolvedTaskSettings, Retention, TaskDefinition, TaskSett
 export { defineTask } from './core/task.js';
 export type { GearmanServerOptions } from './gearman/server.js';
 export { GearmanServer, gearmanFrontDoor } from './gearman/server.js';
+export type { HttpCallbackInput, HttpEach } from './http-requests/callback.js';
+export { httpEachOf, onHttpResponse } from './http-requests/callback.js';
+export { HttpBatchHandle } from './http-requests/handle.js';
+export type { HttpBatchOptions, HttpRequests } from './http-requests/http-batch.js';
+export type { RequestPolicy } from './http-requests/policy.js';
+export type { HttpResponse } from './http-requests/request-task.js';
+export { HTTP_REQUEST_TASK } from './http-requests/request-task.js';
+export type { HttpRequest } from './http-requests/requests.js';
 export type { BatchOptions, FlowOptions, ListJobsOptions, OffloadOptions, SubmitItem, TaskCounts, TaskMap, TaskMapOf, WorkOptions } from './offload.js';
 export { Offload } from './offload.js';
 export type { RemoteWorkerOptions } from './remote/remote-worker.js';

@@ -26,6 +26,8 @@ import { defaultLogger, type Logger } from './core/logger.js';
 import { TaskRegistry } from './core/registry.js';
 import { checkScheduleName, resolveSchedule, type Schedule, type ScheduleSettings, tickAfter, toSchedule } from './core/schedule.js';
 import { defineTask, type Handler, type ResolvedTaskSettings, type TaskDefinition, type TaskSettings } from './core/task.js';
+import { HttpRequests } from './http-requests/http-batch.js';
+import { httpRequestTask } from './http-requests/request-task.js';
 import { Pruner } from './maintenance/pruner.js';
 import { Rescuer } from './maintenance/rescuer.js';
 import { PushService } from './push/push-service.js';
@@ -137,6 +139,8 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
    * accepted attempts (the HTTP API's `/v1/push/jobs/:id/…`).
    */
   readonly push: PushService;
+  /** Parallel HTTP requests as durable jobs: `offload.http.batch(requests, { limit, onEach, onFinish })`. */
+  readonly http: HttpRequests;
   /** Submission limits, also applied by front doors that build jobs themselves (the Gearman port). */
   readonly limits: { readonly maxInputBytes: number };
   private readonly idempotencyWindowMs: number;
@@ -178,6 +182,17 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     if (!Number.isSafeInteger(this.idempotencyWindowMs) || this.idempotencyWindowMs < 1000)
       throw new InvalidOptionError('idempotencyWindowMs', 'must be an integer ≥ 1000 (milliseconds)');
     for (const def of opts.tasks ?? []) this.registry.define(def);
+    // Offload's own tasks: every process defines them, so any worker on the store runs them.
+    this.registry.defineBuiltIn(httpRequestTask);
+    this.http = new HttpRequests({
+      store: this.store,
+      registry: this.registry,
+      limits: this.limits,
+      clock: this.clock,
+      idempotencyWindowMs: this.idempotencyWindowMs,
+      handles: this,
+      checkOpen: () => this.checkOpen(),
+    });
   }
 
   static async open<M extends TaskMap = TaskMap>(opts: OffloadOptions = {}): Promise<Offload<M>> {

@@ -182,7 +182,7 @@ program
     o.out(
       names.length
         ? `Worker: ${names.length} task(s), concurrency ${opts.concurrency}: ${names.join(', ')}`
-        : 'No tasks loaded (pass --tasks MODULE to run some here).',
+        : "No tasks loaded (pass --tasks MODULE to run some here); the worker runs Offload's built-in tasks.",
     );
     const example = names.find((n) => n === 'example.greet') ?? names[0];
     if (example)

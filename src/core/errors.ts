@@ -745,6 +745,45 @@ export class OutboundRedirectRefusedError extends OffloadError {
   }
 }
 
+// ---- parallel HTTP requests (offload.http.batch) ---------------------------------------------------
+
+const INVALID_HTTP_REQUEST = register(
+  'INVALID_HTTP_REQUEST',
+  400,
+  'A request given to offload.http.batch() is not one Offload can send (URL, method, headers or body); nothing was stored.',
+);
+export class InvalidHttpRequestError extends OffloadError {
+  static readonly code = INVALID_HTTP_REQUEST;
+  /** `index`: the request's position in the list given (null when the list itself is wrong). */
+  constructor(index: number | null, problem: string) {
+    const which = index === null ? 'The requests' : `Request ${index}`;
+    super(
+      INVALID_HTTP_REQUEST,
+      `${which} given to offload.http.batch() cannot be sent: ${problem}; nothing was stored. ` +
+        'Give each request as { url, method?, headers?, body? }: an absolute http(s) URL, a method such as GET or POST, headers as an object of strings, a body as a string or bytes.',
+      index === null ? { problem } : { index, problem },
+    );
+  }
+}
+
+const HTTP_SERVER_ERROR = register(
+  'HTTP_SERVER_ERROR',
+  502,
+  'Recorded on a request job of offload.http.batch() whose endpoint answered with a 5xx status: the attempt failed and is retried while attempts are left.',
+);
+export class HttpServerError extends OffloadError {
+  static readonly code = HTTP_SERVER_ERROR;
+  constructor(method: string, url: string, status: number, attempt: number, maxAttempts: number) {
+    const next = attempt < maxAttempts ? 'it is retried after a backoff' : 'no attempt is left, so the request is reported to onEach as failed';
+    super(
+      HTTP_SERVER_ERROR,
+      `${method} ${url} answered ${status} on attempt ${attempt} of ${maxAttempts}; ${next}. ` +
+        'A 5xx says the endpoint failed: check it, or give the batch more attempts.',
+      { method, url, status, attempt, maxAttempts },
+    );
+  }
+}
+
 // ---- e-mail (SMTP) ------------------------------------------------------------------------------
 // Raised by the mailer (src/notify/mailer.ts) when a message could not be handed to the SMTP
 // server. `details.retryable` says whether sending the same message again later may succeed.

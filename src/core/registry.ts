@@ -25,6 +25,8 @@ export class TaskRegistry {
   private readonly inStore = new Set<string>();
   private readonly remote = new Map<string, { settings: ResolvedTaskSettings; fetchedAt: number }>();
   private readonly validators = new Map<string, Validator>();
+  /** Tasks Offload itself defines in every process (`offload.http.request`): written to the store with their first job, not on open. */
+  private readonly builtIn = new Set<string>();
 
   constructor(
     private readonly store: TaskSettingsStore,
@@ -41,6 +43,15 @@ export class TaskRegistry {
     }
   }
 
+  /**
+   * Defines a task of Offload's own: this process runs it like its own tasks, but the store hears
+   * of it only when a job of it is first submitted, so a store that never uses it never lists it.
+   */
+  defineBuiltIn(def: TaskDefinition<any, any>): void {
+    this.define(def);
+    this.builtIn.add(def.name);
+  }
+
   get(name: string): TaskDefinition<any, any> | undefined {
     return this.local.get(name);
   }
@@ -49,8 +60,12 @@ export class TaskRegistry {
     return [...this.local.keys()];
   }
 
-  /** Writes locally defined tasks that the store does not know yet. */
+  /** Writes locally defined tasks that the store does not know yet (built-in ones wait for their first job). */
   async ensureRegistered(names: string[] = this.localNames()): Promise<void> {
+    await this.write(names.filter((n) => !this.builtIn.has(n)));
+  }
+
+  private async write(names: string[]): Promise<void> {
     const missing = names.filter((n) => this.local.has(n) && !this.inStore.has(n));
     if (missing.length === 0) return;
     await this.store.registerTasks({ tasks: missing.map((n) => ({ name: n, settings: this.local.get(n)!.settings })), now: this.clock.now() });
@@ -61,7 +76,7 @@ export class TaskRegistry {
   async settingsFor(name: string): Promise<ResolvedTaskSettings> {
     const def = this.local.get(name);
     if (def) {
-      if (!this.inStore.has(name)) await this.ensureRegistered([name]);
+      if (!this.inStore.has(name)) await this.write([name]);
       return def.settings;
     }
     const cached = this.remote.get(name);

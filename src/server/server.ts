@@ -62,10 +62,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   try {
     await offload.startMaintenance({ rescueIntervalMs: opts.rescueIntervalMs });
     const concurrency = opts.concurrency ?? 10;
-    const worker =
-      opts.tasks.length > 0 && concurrency > 0
-        ? await offload.work({ concurrency, leaseMs: opts.leaseMs, shutdownTimeoutMs: opts.shutdownTimeoutMs })
-        : undefined;
+    // Without tasks of its own the worker still runs Offload's built-in ones (offload.http.request).
+    const worker = concurrency > 0 ? await offload.work({ concurrency, leaseMs: opts.leaseMs, shutdownTimeoutMs: opts.shutdownTimeoutMs }) : undefined;
     for (const make of opts.frontDoors ?? []) {
       const door = await make(offload, opts.logger);
       await door.start();

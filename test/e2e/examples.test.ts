@@ -191,6 +191,21 @@ describe('examples', () => {
     ]);
   });
 
+  it('http-requests.ts: twenty requests, five at once, a callback per response and a report at the end', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const run = startNode([join(EXAMPLES, 'http-requests.js')], { OFFLOAD_STORE: `sqlite:${join(dir.path, 'http.db')}` });
+    const { code } = await run.exited;
+    assert.equal(code, 0, run.stderr());
+    assert.deepEqual(run.lines, [
+      'requests 20 jobs 40 ok true',
+      "page 3 { index: 3, status: 200, title: 'Page 3' }",
+      "page 13 { index: 13, status: 404, title: 'Not found' }",
+      'response 0 200 text/html; charset=utf-8 utf8 <title>Page 0</title>',
+      'example: 40 of 40 jobs succeeded',
+    ]);
+  });
+
   it('flow.ts: a fan-out and fan-in flow whose join step sums its dependencies; a flow cancelled before it ran', async () => {
     const dir = tempDir();
     dirs.push(dir);
