@@ -163,11 +163,14 @@ export async function adminExchange(port: number, commands: string[]): Promise<s
   return answers;
 }
 
-/** A worker connection that can do `fns` (CAN_DO each, answered by the time this resolves). */
+/** A worker connection that can do `fns` (CAN_DO each, answered, and the functions registered as tasks, by the time this resolves). */
 export async function gearmanWorker(t: TestGearman, ...fns: string[]): Promise<RawPeer> {
   const w = await t.peer();
   for (const f of fns) w.send('CAN_DO', f);
   await w.sync();
+  // CAN_DO has no answer: the port registers the function in the store on its own time, which a
+  // loaded machine can stretch past the ECHO. A test that submits by task name waits for it.
+  while ((await t.offload.store.getTasks({ names: fns })).length < new Set(fns).size) await new Promise((r) => setImmediate(r));
   return w;
 }
 
