@@ -918,3 +918,22 @@ export class PushCallbackSilentError extends OffloadError {
     );
   }
 }
+
+// ---- Offload's own tasks ---------------------------------------------------------------------------
+
+const BUILT_IN_TASK = register(
+  'BUILT_IN_TASK',
+  403,
+  "A request from outside (the HTTP API, the Gearman port) named one of Offload's own tasks (offload.*), which only the library submits and runs.",
+);
+export class BuiltInTaskError extends OffloadError {
+  static readonly code = BUILT_IN_TASK;
+  constructor(task: string) {
+    super(
+      BUILT_IN_TASK,
+      `Task "${task}" is one of Offload's own: its jobs send requests and messages wherever their input says, so only Offload submits and runs them, never a request from outside. ` +
+        'Use the feature that makes them (offload.http.batch() for offload.http.request, a rule for offload.rule.*) in a process that has the library.',
+      { task },
+    );
+  }
+}

@@ -133,6 +133,14 @@ export function defineTask(name: string, a: Handler<unknown, unknown> | TaskSett
   return { name, handler, settings: resolved, schedule: resolveSchedule(name, name, typeof schedule === 'string' ? { cron: schedule } : schedule) };
 }
 
+/** Offload's own tasks (`offload.http.request`, `offload.rule.*`) are named under this prefix. */
+export const BUILT_IN_TASK_PREFIX = 'offload.';
+
+/** Whether the name is one of Offload's own tasks: only the library submits and runs them, never a request from outside. */
+export function isBuiltInTaskName(name: string): boolean {
+  return name.startsWith(BUILT_IN_TASK_PREFIX);
+}
+
 export function checkTaskName(name: unknown): string {
   if (typeof name !== 'string' || !TASK_NAME.test(name)) {
     throw new InvalidTaskError(String(name), 'names are 1–200 characters of letters, digits and _ . : - /, not starting with a punctuation mark');

@@ -3,8 +3,8 @@
  * CAN_DO, `create function`) is registered in the store with default settings, unless a task of
  * that name exists already: then its settings (attempts, backoff, retention…) apply.
  */
-import { GearmanQueueFullError, InvalidTaskError } from '../core/errors.js';
-import { checkTaskName, resolveTaskSettings, type TaskSettings } from '../core/task.js';
+import { BuiltInTaskError, GearmanQueueFullError, InvalidTaskError } from '../core/errors.js';
+import { checkTaskName, isBuiltInTaskName, resolveTaskSettings, type TaskSettings } from '../core/task.js';
 import type { Offload } from '../offload.js';
 
 /** gearmand's `maxqueue` limits per priority; 0 means no limit. */
@@ -29,6 +29,8 @@ export class GearmanFunctions {
   /** A function name as a task name; InvalidTaskError when it cannot be one. */
   nameOf(bytes: Buffer | string): string {
     const name = typeof bytes === 'string' ? bytes : bytes.toString('utf8');
+    // The port has no authentication: Offload's own tasks (their inputs say where requests go) are never its.
+    if (isBuiltInTaskName(name)) throw new BuiltInTaskError(name);
     try {
       return checkTaskName(name);
     } catch {

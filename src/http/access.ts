@@ -8,7 +8,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type AllowList, unmapped } from '../auth/allow-list.js';
 import { type Action, allowsAction, allowsTask, anonymousLocal, type Principal } from '../auth/permissions.js';
 import { authenticate } from '../auth/tokens.js';
-import { ForbiddenError, RateLimitedError, UnauthorizedError } from '../core/errors.js';
+import { BuiltInTaskError, ForbiddenError, RateLimitedError, UnauthorizedError } from '../core/errors.js';
+import { isBuiltInTaskName } from '../core/task.js';
 import type { Store } from '../store/store.js';
 import type { AuthThrottle } from './auth-throttle.js';
 
@@ -70,6 +71,15 @@ async function identify(request: FastifyRequest, address: string, o: AccessOptio
     throw new UnauthorizedError(m ? 'the token is unknown or revoked' : 'the Authorization header is not "Bearer <token>"');
   }
   return principal;
+}
+
+/**
+ * Throws BUILT_IN_TASK for one of Offload's own tasks, then FORBIDDEN unless the token may touch
+ * jobs of this task: for what submits or claims jobs (their inputs say where requests go).
+ */
+export function requireOpenTask(request: FastifyRequest, task: string): void {
+  if (isBuiltInTaskName(task)) throw new BuiltInTaskError(task);
+  requireTask(request, task);
 }
 
 /** Throws FORBIDDEN unless the request's token may touch jobs of this task. */

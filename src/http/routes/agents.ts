@@ -5,7 +5,7 @@ import { isTaskRestricted } from '../../auth/permissions.js';
 import type { AgentOutcome, ClaimOptions } from '../../client/leases.js';
 import { isOffloadError, JobNotFoundError, LeaseLostError, type OffloadError } from '../../core/errors.js';
 import type { ClaimedJob } from '../../store/store.js';
-import { requireTask } from '../access.js';
+import { requireOpenTask, requireTask } from '../access.js';
 import { type Api, type ApiContext, holdLongRequest, iso } from '../context.js';
 import { claimedJobsJson } from '../dependencies.js';
 import {
@@ -32,7 +32,7 @@ export function agentRoutes(app: Api, ctx: ApiContext): void {
   /** Who claims and what, after checking the token may work on those tasks; the agent's record refreshed. */
   async function claimOptionsOf(request: FastifyRequest, body: ClaimBody): Promise<ClaimOptions & { tasks: string[] }> {
     const tasks = [...new Set(body.tasks)];
-    for (const t of tasks) requireTask(request, t);
+    for (const t of tasks) requireOpenTask(request, t);
     const workerId = body.workerId ?? defaultWorkerId(request);
     const claimOptions = { tasks, workerId, max: body.max ?? 1, leaseMs: body.leaseMs };
     await ctx.agents.ensureTasks(tasks);

@@ -6,7 +6,7 @@ import type { BatchHandle } from '../../client/handles.js';
 import type { Batch, BatchFailure } from '../../core/batch.js';
 import { BatchNotFoundError, InvalidRequestError, WaitTimeoutError } from '../../core/errors.js';
 import type { Offload } from '../../offload.js';
-import { requireTask } from '../access.js';
+import { requireOpenTask, requireTask } from '../access.js';
 import { type Api, type ApiContext, holdLongRequest, originOf, readJobs } from '../context.js';
 import { afterOf, dependencyIds, requireDependencyTasks } from '../dependencies.js';
 import { BatchBody, BatchCreatedResponse, BatchParams, BatchResponse, errorResponses, SubmitHeaders, WaitQuery } from '../schemas.js';
@@ -39,8 +39,8 @@ export function batchRoutes(app: Api, ctx: ApiContext): void {
       const b = request.body;
       if (b.jobs.length > options.maxJobsPerRequest)
         throw new InvalidRequestError('body.jobs', `has ${b.jobs.length} jobs; at most ${options.maxJobsPerRequest} are accepted per request`);
-      for (const j of b.jobs) requireTask(request, j.task);
-      if (b.onFinish) requireTask(request, b.onFinish.task);
+      for (const j of b.jobs) requireOpenTask(request, j.task);
+      if (b.onFinish) requireOpenTask(request, b.onFinish.task);
       const afters = b.jobs.map((j, i) => afterOf(j.after, `body.jobs[${i}].after`));
       await requireDependencyTasks(request, offload, afters.flatMap(dependencyIds));
       const origin = originOf(request.principal);

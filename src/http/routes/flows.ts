@@ -8,7 +8,7 @@ import type { Flow, FlowSteps } from '../../client/flows.js';
 import type { Batch } from '../../core/batch.js';
 import { InvalidRequestError } from '../../core/errors.js';
 import type { Offload } from '../../offload.js';
-import { requireTask } from '../access.js';
+import { requireOpenTask, requireTask } from '../access.js';
 import { type Api, type ApiContext, originOf, readJobs } from '../context.js';
 import { requireDependencyTasks } from '../dependencies.js';
 import { errorResponses, FlowBody, FlowCancelResponse, FlowCreatedResponse, FlowParams, FlowResponse, SubmitHeaders, WaitQuery } from '../schemas.js';
@@ -47,8 +47,8 @@ export function flowRoutes(app: Api, ctx: ApiContext): void {
       const names = Object.keys(b.steps);
       if (names.length > options.maxFlowSteps)
         throw new InvalidRequestError('body.steps', `has ${names.length} steps; at most ${options.maxFlowSteps} are accepted in one flow (maxFlowSteps)`);
-      for (const name of names) requireTask(request, b.steps[name]!.task);
-      if (b.onFinish) requireTask(request, b.onFinish.task);
+      for (const name of names) requireOpenTask(request, b.steps[name]!.task);
+      if (b.onFinish) requireOpenTask(request, b.onFinish.task);
       const outside = names.flatMap((name) => (b.steps[name]!.after ?? []).flatMap((e) => (typeof e === 'object' && 'job' in e ? [e.job] : [])));
       await requireDependencyTasks(request, offload, outside);
       const origin = originOf(request.principal);

@@ -4,7 +4,7 @@ import type { EnqueueOptions } from '../../client/submission.js';
 import { ForbiddenError, InvalidRequestError, WaitTimeoutError } from '../../core/errors.js';
 import { isFinished } from '../../core/job.js';
 import type { Offload } from '../../offload.js';
-import { requireTask } from '../access.js';
+import { requireOpenTask, requireTask } from '../access.js';
 import { type Api, type ApiContext, holdLongRequest, type JobJson, jobJson, originOf, readJobs } from '../context.js';
 import { afterOf, dependencyIds, requireDependencyTasks } from '../dependencies.js';
 import {
@@ -52,7 +52,7 @@ export function jobRoutes(app: Api, ctx: ApiContext): void {
       const items = (many ? request.body : [request.body]) as SubmitJobBody[];
       if (items.length > options.maxJobsPerRequest)
         throw new InvalidRequestError('body', `has ${items.length} jobs; at most ${options.maxJobsPerRequest} are accepted per request`);
-      for (const it of items) requireTask(request, it.task);
+      for (const it of items) requireOpenTask(request, it.task);
       const afters = items.map((it, i) => afterOf(it.after, many ? `body[${i}].after` : 'body.after'));
       await requireDependencyTasks(request, offload, afters.flatMap(dependencyIds));
       const origin = originOf(request.principal);

@@ -4,7 +4,7 @@ import type { Static } from 'typebox';
 import { allowsTask } from '../../auth/permissions.js';
 import { ScheduleNotFoundError } from '../../core/errors.js';
 import { type Schedule, scheduleToJson } from '../../core/schedule.js';
-import { requireTask } from '../access.js';
+import { requireOpenTask, requireTask } from '../access.js';
 import { type Api, type ApiContext, readJobs } from '../context.js';
 import {
   EmptyQuery,
@@ -83,7 +83,7 @@ export function scheduleRoutes(app: Api, ctx: ApiContext): void {
     async (request) => {
       const { name } = request.params;
       const body = request.body;
-      requireTask(request, body.task);
+      requireOpenTask(request, body.task);
       const existing = await offload.getSchedule(name).catch((err: unknown) => {
         if (err instanceof ScheduleNotFoundError) return null;
         throw err;
