@@ -6,7 +6,9 @@ import { cancelRefusal, checkPurgeStates, leaseExpiredError, retryKeyTaken, retr
 import { RateRoom } from '../../core/rate-room.js';
 import type { OverlapPolicy, ScheduleDefinition, ScheduleRecord } from '../../core/schedule.js';
 import { pruneCutoffs, type ResolvedTaskSettings, type TaskRecord } from '../../core/task.js';
+import type { RuleAlert, RuleDefinition, RuleRecord } from '../../core/rule.js';
 import { withoutClaimed } from '../follow-ups.js';
+import { ruleDefinitionText, ruleRecordOf } from '../rule-rows.js';
 import { loadSqlFiles } from '../sql-files.js';
 import type {
   CancelBatchResult,
@@ -34,6 +36,10 @@ import type {
   Touch,
   Transition,
   WorkerRecord,
+  FinishedCountRow,
+  QueueStatsRow,
+  RecordRuleAlertParams,
+  RecordRuleAlertResult,
 } from '../store.js';
 import { Checkpointer, type CheckpointerOptions } from './checkpointer.js';
 import { openSqlite, type SqliteOptions } from './connection.js';
@@ -771,6 +777,51 @@ export class SqliteStore implements Store {
       move(tick?.at ?? null, job.id);
       return { outcome: 'fired', job };
     });
+  }
+
+  // ---- rules -----------------------------------------------------------------------------------
+
+  async saveRule(p: { rule: RuleDefinition; now: number }): Promise<RuleRecord> {
+    this.guard(() => this.stmt('save_rule').run({ name: p.rule.name, definition: ruleDefinitionText(p.rule), now: p.now }));
+    return (await this.getRules({ names: [p.rule.name] }))[0];
+  }
+
+  async getRules(p: { names?: string[] }): Promise<RuleRecord[]> {
+    return (this.stmt('get_rules').all({ names: p.names ? JSON.stringify(p.names) : null }) as RawRow[]).map((r) => ruleRecordOf(r as never));
+  }
+
+  async setRulePaused(p: { name: string; paused: boolean; now: number }): Promise<boolean> {
+    return this.guard(() => this.stmt('set_rule_paused').run({ name: p.name, paused: p.paused ? 1 : 0, now: p.now }).changes === 1);
+  }
+
+  async removeRule(p: { name: string }): Promise<boolean> {
+    return this.write(() => {
+      this.stmt('remove_rule_alerts').run({ rule: p.name });
+      return this.stmt('remove_rule').run({ name: p.name }).changes === 1;
+    });
+  }
+
+  async getRuleAlerts(p: { rule?: string }): Promise<RuleAlert[]> {
+    return this.stmt('get_rule_alerts').all({ rule: p.rule ?? null }) as RuleAlert[];
+  }
+
+  async recordRuleAlert(p: RecordRuleAlertParams): Promise<RecordRuleAlertResult> {
+    return this.write((): RecordRuleAlertResult => {
+      const changed = p.firing
+        ? this.stmt('insert_rule_alert').run({ rule: p.rule, subject: p.subject, value: p.value, now: p.now }).changes === 1
+        : this.stmt('delete_rule_alert').run({ rule: p.rule, subject: p.subject }).changes === 1;
+      return { changed, job: changed && p.job ? this.insertOne(p.job, null, p.now) : null };
+    });
+  }
+
+  async queueStats(p: { tasks: string[] }): Promise<QueueStatsRow[]> {
+    if (p.tasks.length === 0) return [];
+    return this.stmt('queue_stats').all({ tasks: JSON.stringify(p.tasks) }) as QueueStatsRow[];
+  }
+
+  async countFinishedSince(p: { tasks: string[]; since: number }): Promise<FinishedCountRow[]> {
+    if (p.tasks.length === 0) return [];
+    return this.stmt('count_finished_since').all({ tasks: JSON.stringify(p.tasks), since: p.since }) as FinishedCountRow[];
   }
 
   // ---- tokens ----------------------------------------------------------------------------------
