@@ -22,6 +22,7 @@ interface Validator {
  */
 export class TaskRegistry {
   private readonly local = new Map<string, TaskDefinition<any, any>>();
+  private readonly builtIns = new Set<string>();
   private readonly inStore = new Set<string>();
   private readonly remote = new Map<string, { settings: ResolvedTaskSettings; fetchedAt: number }>();
   private readonly validators = new Map<string, Validator>();
@@ -41,12 +42,22 @@ export class TaskRegistry {
     }
   }
 
+  /**
+   * Defines one of Offload's own tasks (a rule's delivery): run by the worker that names it, but
+   * neither among `localNames()` (a worker's default tasks) nor written to the store before its first job.
+   */
+  defineBuiltIn(def: TaskDefinition<any, any>): void {
+    this.define(def);
+    this.builtIns.add(def.name);
+  }
+
   get(name: string): TaskDefinition<any, any> | undefined {
     return this.local.get(name);
   }
 
+  /** The tasks this process defines, without Offload's own. */
   localNames(): string[] {
-    return [...this.local.keys()];
+    return [...this.local.keys()].filter((name) => !this.builtIns.has(name));
   }
 
   /** Writes locally defined tasks that the store does not know yet. */

@@ -1,4 +1,5 @@
 import type { Logger } from '../core/logger.js';
+import type { MailerConfig } from '../notify/mailer.js';
 import type { TaskDefinition } from '../core/task.js';
 import { Offload } from '../offload.js';
 import type { Worker } from '../worker/worker.js';
@@ -31,6 +32,8 @@ export interface ServerOptions {
   maxInputBytes?: number;
   /** How often the rescuer looks for expired leases (default 5 000 ms). */
   rescueIntervalMs?: number;
+  /** The SMTP server that rules sending e-mail use. */
+  mail?: MailerConfig;
 }
 
 export interface RunningServer {
@@ -43,7 +46,7 @@ export interface RunningServer {
 
 /** The composition root of `offload start`: store, worker, maintenance, front doors. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  const offload = await Offload.open({ store: opts.store, tasks: opts.tasks, logger: opts.logger, maxInputBytes: opts.maxInputBytes });
+  const offload = await Offload.open({ store: opts.store, tasks: opts.tasks, logger: opts.logger, maxInputBytes: opts.maxInputBytes, mail: opts.mail });
   const frontDoors: FrontDoor[] = [];
   const close = async () => {
     await Promise.all(frontDoors.map((d) => d.stop()));
@@ -54,8 +57,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const concurrency = opts.concurrency ?? 10;
     const worker =
       opts.tasks.length > 0 && concurrency > 0
-        ? await offload.work({ concurrency, leaseMs: opts.leaseMs, shutdownTimeoutMs: opts.shutdownTimeoutMs })
+        ? await offload.work({ concurrency, leaseMs: opts.leaseMs, shutdownTimeoutMs: opts.shutdownTimeoutMs, rules: false })
         : undefined;
+    // A server runs the rules even with no task of its own: it judges conditions, and works the deliveries.
+    if (concurrency > 0) await offload.startRules({ watchAlways: true });
     for (const make of opts.frontDoors ?? []) {
       const door = await make(offload, opts.logger);
       await door.start();
