@@ -239,7 +239,7 @@ export class WebhookRefusedError extends OffloadError {
       `The webhook of rule "${rule}" at ${url} answered ${status}. ` +
         (retryable
           ? 'The delivery is retried with backoff (408, 429 and 5xx are taken as temporary); make the endpoint answer 2xx once it has the notice.'
-          : 'A 4xx other than 408 and 429 is taken as a refusal for good, so the delivery is not retried: check that the endpoint verifies the signature with the rule\'s secret and accepts the notice.'),
+          : "A 4xx other than 408 and 429 is taken as a refusal for good, so the delivery is not retried: check that the endpoint verifies the signature with the rule's secret and accepts the notice."),
       { rule, url, status, retryable },
     );
   }

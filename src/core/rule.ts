@@ -38,7 +38,7 @@ export type RuleAction =
   /** POST the notice as JSON, signed with `secret` (the Offload-Signature header). */
   | { type: 'webhook'; url: string; secret: string; allowAddresses?: string[]; timeoutMs?: number }
   /** Send the notice as an e-mail over the SMTP server the processes are configured with. */
-  | { type: 'email'; to: string[]; subject?: string }
+  | { type: 'email'; to: string | string[]; subject?: string }
   /** Enqueue a job of `task`, whose input is the notice. */
   | { type: 'enqueue'; task: string; priority?: number };
 

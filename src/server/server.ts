@@ -1,6 +1,6 @@
 import type { Logger } from '../core/logger.js';
-import type { MailerConfig } from '../notify/mailer.js';
 import type { TaskDefinition } from '../core/task.js';
+import type { MailerConfig } from '../notify/mailer.js';
 import { Offload } from '../offload.js';
 import type { Worker } from '../worker/worker.js';
 

@@ -6,8 +6,8 @@
 import type { BatchRow } from '../core/batch.js';
 import type { DependencyPolicy } from '../core/dependencies.js';
 import type { JobProgress, JobRow, JobState, Payload } from '../core/job.js';
-import type { ScheduleDefinition, ScheduleRecord } from '../core/schedule.js';
 import type { RuleAlert, RuleDefinition, RuleRecord } from '../core/rule.js';
+import type { ScheduleDefinition, ScheduleRecord } from '../core/schedule.js';
 import type { ResolvedTaskSettings, TaskRecord } from '../core/task.js';
 import type { Transition } from '../core/transitions.js';
 

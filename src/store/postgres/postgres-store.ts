@@ -2,10 +2,10 @@ import type { BatchRow } from '../../core/batch.js';
 import { BatchNotFoundError, InvalidOptionError, JobNotFoundError } from '../../core/errors.js';
 import type { JobRow, JobState } from '../../core/job.js';
 import { cancelRefusal, checkPurgeStates, leaseExpiredError, retryKeyTaken, retryRefusal } from '../../core/job-rules.js';
+import type { RuleAlert, RuleDefinition, RuleRecord } from '../../core/rule.js';
 import type { ScheduleDefinition, ScheduleRecord } from '../../core/schedule.js';
 import { pruneCutoffs, type ResolvedTaskSettings, type TaskRecord } from '../../core/task.js';
 import { type InsertShape, insertShapes } from '../dependency-plan.js';
-import type { RuleAlert, RuleDefinition, RuleRecord } from '../../core/rule.js';
 import { withoutClaimed } from '../follow-ups.js';
 import { ruleDefinitionText, ruleRecordOf } from '../rule-rows.js';
 import { loadSqlFiles } from '../sql-files.js';
@@ -16,9 +16,9 @@ import type {
   ClaimParams,
   CountRow,
   DependencyRow,
+  FinishedCountRow,
   FinishResult,
   FireScheduleParams,
-  FinishedCountRow,
   FireScheduleResult,
   InsertedJob,
   InsertJobsParams,

@@ -4,9 +4,9 @@ import { BatchNotFoundError, InvalidOptionError, JobNotFoundError } from '../../
 import { FINISHED_STATES, type JobRow, type JobState } from '../../core/job.js';
 import { cancelRefusal, checkPurgeStates, leaseExpiredError, retryKeyTaken, retryRefusal } from '../../core/job-rules.js';
 import { RateRoom } from '../../core/rate-room.js';
+import type { RuleAlert, RuleDefinition, RuleRecord } from '../../core/rule.js';
 import type { OverlapPolicy, ScheduleDefinition, ScheduleRecord } from '../../core/schedule.js';
 import { pruneCutoffs, type ResolvedTaskSettings, type TaskRecord } from '../../core/task.js';
-import type { RuleAlert, RuleDefinition, RuleRecord } from '../../core/rule.js';
 import { withoutClaimed } from '../follow-ups.js';
 import { ruleDefinitionText, ruleRecordOf } from '../rule-rows.js';
 import { loadSqlFiles } from '../sql-files.js';
@@ -17,6 +17,7 @@ import type {
   ClaimParams,
   CountRow,
   DependencyRow,
+  FinishedCountRow,
   FinishResult,
   FireScheduleParams,
   FireScheduleResult,
@@ -27,8 +28,11 @@ import type {
   NewJob,
   PriorityCountRow,
   PurgeResult,
+  QueueStatsRow,
   ReapedJob,
   ReapResult,
+  RecordRuleAlertParams,
+  RecordRuleAlertResult,
   Store,
   StoreChange,
   TokenRecord,
@@ -36,10 +40,6 @@ import type {
   Touch,
   Transition,
   WorkerRecord,
-  FinishedCountRow,
-  QueueStatsRow,
-  RecordRuleAlertParams,
-  RecordRuleAlertResult,
 } from '../store.js';
 import { Checkpointer, type CheckpointerOptions } from './checkpointer.js';
 import { openSqlite, type SqliteOptions } from './connection.js';
