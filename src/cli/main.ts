@@ -12,6 +12,7 @@ import type { TaskDefinition } from '../core/task.js';
 import { gearmanFrontDoor } from '../gearman/server.js';
 import { httpFrontDoor } from '../http/front-door.js';
 import { HTTP_DEFAULTS } from '../http/options.js';
+import type { MailerConfig } from '../notify/mailer.js';
 import { Offload } from '../offload.js';
 import { remoteWorker } from '../remote/remote-worker.js';
 import { type FrontDoorFactory, startServer } from '../server/server.js';
@@ -24,7 +25,9 @@ import { parseListenAddress } from './listen-address.js';
 import { loadAll } from './load-tasks.js';
 import { type Output, printCounts, printError, printJob, printJobs, printTokens, processOutput } from './output.js';
 import { ProgressView, untilDoneOr, watchUntilFinished } from './progress.js';
+import { addRuleCommands } from './rule-commands.js';
 import { addScheduleCommands } from './schedule-commands.js';
+import { parseSmtpUrl } from './smtp-url.js';
 import { addTaskCommands } from './task-commands.js';
 
 interface GlobalOptions {
@@ -69,6 +72,7 @@ interface StartOptions {
   gearmanCancelOnDisconnect: boolean;
   gearmanGrabLinger: number;
   gearmanKeepalive: number;
+  smtp?: MailerConfig;
 }
 
 function list(value: string, previous: string[] = []): string[] {
@@ -133,6 +137,11 @@ program
     2,
   )
   .option('--rescue-interval <ms>', 'how often jobs whose lease expired are put back in the queue', int('rescue-interval', 10), 5000)
+  .addOption(
+    new Option('--smtp <url>', 'the SMTP server rules send e-mail through: smtp://user:pass@host:587?from=ops@example.com (smtps:// for TLS from the start)')
+      .env('OFFLOAD_SMTP')
+      .argParser(parseSmtpUrl),
+  )
   .action(async (opts: StartOptions) => {
     const o = output();
     const tasks = await loadAll(opts.tasks);
@@ -163,6 +172,7 @@ program
       frontDoors,
       maxInputBytes: opts.maxInput,
       rescueIntervalMs: opts.rescueInterval,
+      mail: opts.smtp,
     });
     exitOnSignals(
       () => server.close(),
@@ -399,6 +409,7 @@ program
 
 addTaskCommands(program, { output, withOffload });
 addScheduleCommands(program, { output, withOffload, parseInput, int });
+addRuleCommands(program, { output, withOffload });
 addBatchCommands(program, { output, withOffload, int });
 addFlowCommands(program, { output, withOffload, int });
 

@@ -238,14 +238,14 @@ export function ruleCoversTask(rule: Pick<RuleDefinition, 'tasks'>, task: string
 }
 
 /** The rule without its webhook secret, for listings and the API. */
-export function publicRule(r: RuleRecord): Rule {
+export function publicRule(r: RuleRecord | Rule): Rule {
   if (r.action.type !== 'webhook') return r as Rule;
   const { secret: _secret, ...rest } = r.action;
   return { ...r, action: { ...rest, secret: '(set)' } };
 }
 
 /** The one JSON shape of a rule (the API's, the CLI's --json): times as ISO 8601. */
-export function ruleToJson(r: RuleRecord): Omit<Rule, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string } {
+export function ruleToJson(r: RuleRecord | Rule): Omit<Rule, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string } {
   const shown = publicRule(r);
   return { ...shown, createdAt: new Date(r.createdAt).toISOString(), updatedAt: new Date(r.updatedAt).toISOString() };
 }

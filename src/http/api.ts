@@ -27,6 +27,7 @@ import { eventRoutes } from './routes/events.js';
 import { flowRoutes } from './routes/flows.js';
 import { jobRoutes } from './routes/jobs.js';
 import { metaRoutes } from './routes/meta.js';
+import { ruleRoutes } from './routes/rules.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { taskRoutes } from './routes/tasks.js';
 import { SECURITY_HEADERS } from './security-headers.js';
@@ -83,6 +84,7 @@ export async function buildApi(offload: Offload, opts: HttpApiOptions & { logger
   agentRoutes(app, ctx);
   taskRoutes(app, ctx);
   scheduleRoutes(app, ctx);
+  ruleRoutes(app, ctx);
   eventRoutes(app, ctx);
   metaRoutes(app, ctx, openapi);
   await app.ready();
