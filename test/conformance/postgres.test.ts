@@ -1,8 +1,10 @@
 import { postgresFactory, postgresReady } from '../helpers/postgres.js';
 import { dependencyConformance } from './dependency-suite.js';
+import { ruleConformance } from './rule-suite.js';
 import { storeConformance } from './store-suite.js';
 
 if (await postgresReady('Store conformance: postgres')) {
   storeConformance('postgres', postgresFactory);
   dependencyConformance('postgres', postgresFactory);
+  ruleConformance('postgres', postgresFactory);
 }
