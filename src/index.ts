@@ -19,6 +19,16 @@ export type { Job, JobError, JobProgress, JobState } from './core/job.js';
 export { JOB_STATES } from './core/job.js';
 export type { Logger } from './core/logger.js';
 export { Permanent, permanent, RetryLater, retryLater, SuspendTask, suspendTask } from './core/outcomes.js';
+export type {
+  Rule,
+  RuleAction,
+  RuleAlert,
+  RuleEvent,
+  RuleNotice,
+  RuleSettings,
+  RuleTrigger,
+} from './core/rule.js';
+export { RULE_EVENTS } from './core/rule.js';
 export type { CatchUpPolicy, OverlapPolicy, Schedule, ScheduleSettings } from './core/schedule.js';
 export type { Handler, ResolvedTaskSettings, Retention, TaskDefinition, TaskSettings } from './core/task.js';
 export { defineTask } from './core/task.js';
@@ -32,6 +42,7 @@ export type { RequestPolicy } from './http-requests/policy.js';
 export type { HttpResponse } from './http-requests/request-task.js';
 export { HTTP_REQUEST_TASK } from './http-requests/request-task.js';
 export type { HttpRequest } from './http-requests/requests.js';
+export type { MailerConfig } from './notify/mailer.js';
 export type { BatchOptions, FlowOptions, ListJobsOptions, OffloadOptions, SubmitItem, TaskCounts, TaskMap, TaskMapOf, WorkOptions } from './offload.js';
 export { Offload } from './offload.js';
 export type { RemoteWorkerOptions } from './remote/remote-worker.js';

@@ -30,7 +30,11 @@ import { HttpRequests } from './http-requests/http-batch.js';
 import { httpRequestTask } from './http-requests/request-task.js';
 import { Pruner } from './maintenance/pruner.js';
 import { Rescuer } from './maintenance/rescuer.js';
+import { createMailer, type Mailer, type MailerConfig } from './notify/mailer.js';
 import { PushService } from './push/push-service.js';
+import { DELIVERY_TASKS, deliveryTasks } from './rules/deliveries.js';
+import { RulesEngine, type RulesEngineOptions } from './rules/engine.js';
+import { RuleBook } from './rules/rule-book.js';
 import { Scheduler } from './schedules/scheduler.js';
 import { GroupCommit } from './store/group-commit.js';
 import { instrumentStore } from './store/instrumented.js';
@@ -59,6 +63,8 @@ export interface OffloadOptions {
   maxInputBytes?: number;
   /** How long an idempotency key returns its submission's jobs (default 24 hours). */
   idempotencyWindowMs?: number;
+  /** The SMTP server that rules sending e-mail use, in the processes that work (see docs/guides/rules.md). */
+  mail?: MailerConfig;
 }
 
 export interface SubmitItem<I = any> {
@@ -105,7 +111,12 @@ export interface TaskCounts {
 export interface WorkOptions extends WorkerOptions {
   /** Also run the lease rescuer and the pruner in this process (default true). */
   maintenance?: boolean;
+  /** Also run the rules engine in this process: rules match the outcomes it records, and it works their deliveries (default true). */
+  rules?: boolean;
 }
+
+/** Workers that run rule deliveries in a process: notices are small and mostly wait on the network. */
+const DELIVERY_CONCURRENCY = 5;
 
 type TaskRef = TaskDefinition<any, any> | string;
 type InputFor<M extends TaskMap, T> = T extends TaskDefinition<infer I, any> ? I : T extends keyof M ? M[T]['input'] : unknown;
@@ -149,6 +160,11 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   private readonly savedSchedules = new Set<string>();
   private maintenance: { rescuer: Rescuer; pruner: Pruner; scheduler: Scheduler } | undefined;
   private closing: Promise<void> | undefined;
+  /** The SMTP mailer of rules that send e-mail, when `mail` was given. */
+  private readonly mailer: Mailer | undefined;
+  private rulesEngine: RulesEngine | undefined;
+  /** Rules: on events and conditions, send a webhook or an e-mail, or enqueue a job (docs/guides/rules.md). */
+  readonly rules: RuleBook;
 
   private constructor(
     store: Store,
@@ -193,6 +209,10 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
       handles: this,
       checkOpen: () => this.checkOpen(),
     });
+    this.mailer = opts.mail === undefined ? undefined : createMailer(opts.mail);
+    const getRule = async (name: string) => (await this.store.getRules({ names: [name] }))[0];
+    for (const def of deliveryTasks({ getRule, mailer: () => this.mailer, clock: this.clock })) this.registry.defineBuiltIn(def);
+    this.rules = new RuleBook({ store: this.store, clock: this.clock, registry: this.registry, changed: async () => this.rulesEngine?.changed() });
   }
 
   static async open<M extends TaskMap = TaskMap>(opts: OffloadOptions = {}): Promise<Offload<M>> {
@@ -633,12 +653,45 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   /** Starts a worker in this process (and, by default, the lease rescuer and pruner). */
   async work(opts: WorkOptions = {}): Promise<Worker> {
     this.checkOpen();
+    const worker = this.newWorker(opts);
+    if (opts.maintenance !== false) await this.startMaintenance();
+    if (opts.rules !== false) await this.startRules();
+    await worker.start();
+    return worker;
+  }
+
+  private newWorker(opts: WorkerOptions): Worker {
     const backend = storeBackend(this.store, this.bus, this.registry, this.runnability, this.commits);
     const worker = new Worker({ backend, clock: this.clock, registry: this.registry, logger: this.logger }, opts);
     this.workers.add(worker);
-    if (opts.maintenance !== false) await this.startMaintenance();
-    await worker.start();
     return worker;
+  }
+
+  /**
+   * Runs the rules engine in this process (`work()` does): the rules match the job and batch
+   * outcomes this process records, a worker here delivers their notices once a rule exists, and
+   * condition rules are judged on a timer (one process at a time where the store elects one).
+   */
+  async startRules(opts: RulesEngineOptions = {}): Promise<void> {
+    this.checkOpen();
+    if (!this.rulesEngine) {
+      this.rulesEngine = new RulesEngine(
+        {
+          store: this.store,
+          bus: this.bus,
+          clock: this.clock,
+          logger: this.logger,
+          registry: this.registry,
+          limits: this.limits,
+          startDeliveries: async () => {
+            if (this.closing) return;
+            await this.newWorker({ tasks: [...DELIVERY_TASKS], concurrency: DELIVERY_CONCURRENCY }).start();
+          },
+        },
+        opts,
+      );
+    }
+    await this.rulesEngine.start();
   }
 
   /** Runs the rescuer (expired leases), the pruner (retention) and the scheduler (cron ticks) in this process. */
@@ -668,6 +721,9 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     this.closing ??= (async () => {
       await Promise.all([this.push.stop(), ...[...this.workers].map((w) => w.stop())]);
       await this.drainCommits();
+      // After the workers: the outcomes they recorded last still get their deliveries enqueued.
+      await this.rulesEngine?.stop();
+      await this.mailer?.close();
       if (this.maintenance) await Promise.all([this.maintenance.rescuer.stop(), this.maintenance.pruner.stop(), this.maintenance.scheduler.stop()]);
       this.waiters.rejectAll(new ClosedError('This Offload instance'));
       if (this.ownsStore) await this.store.close();

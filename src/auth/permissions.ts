@@ -2,6 +2,7 @@
  * What a token may do. A scope allows a set of actions; task patterns narrow every action to the
  * tasks they match. The HTTP API asks `can(principal, action, task?)` and nothing else.
  */
+import { isTaskPattern, patternMatches } from '../core/task-patterns.js';
 import type { TokenScope } from '../store/store.js';
 
 export const TOKEN_SCOPES: readonly TokenScope[] = ['submit', 'work', 'read', 'admin'];
@@ -50,30 +51,5 @@ export function isTaskRestricted(p: Principal): boolean {
   return p.tasks.length > 0;
 }
 
-/** Task patterns: `*` matches any run of characters (including none), everything else itself. */
-export function patternMatches(pattern: string, task: string): boolean {
-  return compile(pattern).test(task);
-}
-
-const compiled = new Map<string, RegExp>();
-
-function compile(pattern: string): RegExp {
-  let re = compiled.get(pattern);
-  if (!re) {
-    const body = pattern
-      .split('*')
-      .map((part) => part.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))
-      .join('.*');
-    re = new RegExp(`^${body}$`);
-    if (compiled.size > 1000) compiled.clear();
-    compiled.set(pattern, re);
-  }
-  return re;
-}
-
-const PATTERN = /^[A-Za-z0-9_.:\-/*]{1,200}$/;
-
-/** A task pattern is a task name in which `*` may stand for any run of characters. */
-export function isTaskPattern(value: string): boolean {
-  return PATTERN.test(value);
-}
+/** Task patterns live in core (rules name tasks by them too). */
+export { isTaskPattern, patternMatches };

@@ -12,6 +12,7 @@ import type { TaskDefinition } from '../core/task.js';
 import { gearmanFrontDoor } from '../gearman/server.js';
 import { httpFrontDoor } from '../http/front-door.js';
 import { HTTP_DEFAULTS } from '../http/options.js';
+import type { MailerConfig } from '../notify/mailer.js';
 import { Offload } from '../offload.js';
 import { remoteWorker } from '../remote/remote-worker.js';
 import { type FrontDoorFactory, startServer } from '../server/server.js';
@@ -26,7 +27,9 @@ import { parseListenAddress } from './listen-address.js';
 import { loadAll } from './load-tasks.js';
 import { type Output, printCounts, printError, printJob, printJobs, printTokens, processOutput } from './output.js';
 import { ProgressView, untilDoneOr, watchUntilFinished } from './progress.js';
+import { addRuleCommands } from './rule-commands.js';
 import { addScheduleCommands } from './schedule-commands.js';
+import { parseSmtpUrl } from './smtp-url.js';
 import { addTaskCommands } from './task-commands.js';
 
 interface GlobalOptions {
@@ -73,6 +76,7 @@ interface StartOptions {
   gearmanKeepalive: number;
   config?: string;
   publicUrl?: string;
+  smtp?: MailerConfig;
 }
 
 function list(value: string, previous: string[] = []): string[] {
@@ -139,6 +143,11 @@ program
   .option('--rescue-interval <ms>', 'how often jobs whose lease expired are put back in the queue', int('rescue-interval', 10), 5000)
   .option('--config <file>', 'a JSON config file: endpointGroups to save and push to (see docs/guides/push.md)')
   .option('--public-url <url>', "the base URL push endpoints reach this server's HTTP API at, for callbacks (default: the HTTP API's own address)")
+  .addOption(
+    new Option('--smtp <url>', 'the SMTP server rules send e-mail through: smtp://user:pass@host:587?from=ops@example.com (smtps:// for TLS from the start)')
+      .env('OFFLOAD_SMTP')
+      .argParser(parseSmtpUrl),
+  )
   .action(async (opts: StartOptions) => {
     const o = output();
     const config = opts.config ? readConfigFile(opts.config) : undefined;
@@ -171,6 +180,7 @@ program
       maxInputBytes: opts.maxInput,
       rescueIntervalMs: opts.rescueInterval,
       push: { groups: config?.endpointGroups, callbackBaseUrl: opts.publicUrl },
+      mail: opts.smtp,
     });
     exitOnSignals(
       () => server.close(),
@@ -408,6 +418,7 @@ program
 addTaskCommands(program, { output, withOffload });
 addScheduleCommands(program, { output, withOffload, parseInput, int });
 addGroupCommands(program, { output, withOffload });
+addRuleCommands(program, { output, withOffload });
 addBatchCommands(program, { output, withOffload, int });
 addFlowCommands(program, { output, withOffload, int });
 

@@ -195,6 +195,56 @@ export class ScheduleNotFoundError extends OffloadError {
   }
 }
 
+// ---- rules ------------------------------------------------------------------------------------
+
+const INVALID_RULE = register('INVALID_RULE', 400, 'A rule has a bad name, event, threshold, task pattern or action; nothing was saved.');
+export class InvalidRuleError extends OffloadError {
+  static readonly code = INVALID_RULE;
+  constructor(rule: string, problem: string) {
+    super(INVALID_RULE, `Invalid rule "${rule}": ${problem}. Nothing was saved; docs/guides/rules.md shows each event and action.`, { rule, problem });
+  }
+}
+
+const RULE_NOT_FOUND = register('RULE_NOT_FOUND', 404, 'No rule has this name.');
+export class RuleNotFoundError extends OffloadError {
+  static readonly code = RULE_NOT_FOUND;
+  constructor(name: string) {
+    super(RULE_NOT_FOUND, `Rule "${name}" not found. List rules with \`offload rule list\`; add one with \`offload rule save\`.`, { name });
+  }
+}
+
+const MAIL_NOT_CONFIGURED = register(
+  'MAIL_NOT_CONFIGURED',
+  500,
+  'A rule sends e-mail, but the process that ran its delivery has no SMTP server configured; the delivery failed for good.',
+);
+export class MailNotConfiguredError extends OffloadError {
+  static readonly code = MAIL_NOT_CONFIGURED;
+  constructor(rule: string) {
+    super(
+      MAIL_NOT_CONFIGURED,
+      `Rule "${rule}" sends e-mail, but this process has no SMTP server configured, so the message was not sent. ` +
+        'Give the processes that work (offload start, offload.work()) the SMTP settings: `mail` in Offload.open(), or `offload start --smtp smtp://user:pass@host:587?from=ops@example.com`.',
+      { rule },
+    );
+  }
+}
+
+const WEBHOOK_REFUSED = register('WEBHOOK_REFUSED', 502, "A rule's webhook endpoint answered with a status other than 2xx.");
+export class WebhookRefusedError extends OffloadError {
+  static readonly code = WEBHOOK_REFUSED;
+  constructor(rule: string, url: string, status: number, retryable: boolean) {
+    super(
+      WEBHOOK_REFUSED,
+      `The webhook of rule "${rule}" at ${url} answered ${status}. ` +
+        (retryable
+          ? 'The delivery is retried with backoff (408, 429 and 5xx are taken as temporary); make the endpoint answer 2xx once it has the notice.'
+          : "A 4xx other than 408 and 429 is taken as a refusal for good, so the delivery is not retried: check that the endpoint verifies the signature with the rule's secret and accepts the notice."),
+      { rule, url, status, retryable },
+    );
+  }
+}
+
 // ---- dependencies and flows ---------------------------------------------------------------------
 
 const UNKNOWN_DEPENDENCY = register('UNKNOWN_DEPENDENCY', 404, 'A submission named a job to wait for that does not exist; nothing was stored.');

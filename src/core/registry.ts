@@ -25,7 +25,7 @@ export class TaskRegistry {
   private readonly inStore = new Set<string>();
   private readonly remote = new Map<string, { settings: ResolvedTaskSettings; fetchedAt: number }>();
   private readonly validators = new Map<string, Validator>();
-  /** Tasks Offload itself defines in every process (`offload.http.request`): written to the store with their first job, not on open. */
+  /** Offload's own tasks, defined in every process (`offload.http.request`, `offload.rule.*`): written to the store with their first job, not on open. */
   private readonly builtIn = new Set<string>();
 
   constructor(
@@ -44,8 +44,9 @@ export class TaskRegistry {
   }
 
   /**
-   * Defines a task of Offload's own: this process runs it like its own tasks, but the store hears
-   * of it only when a job of it is first submitted, so a store that never uses it never lists it.
+   * Defines a task of Offload's own: a worker without a task list runs it with the process's own
+   * tasks, but it is not among them (`localNames()`), and the store hears of it only when a job of
+   * it is first submitted, so a store that never uses it never lists it.
    */
   defineBuiltIn(def: TaskDefinition<any, any>): void {
     this.define(def);
@@ -56,8 +57,14 @@ export class TaskRegistry {
     return this.local.get(name);
   }
 
+  /** The tasks this process defines, without Offload's own. */
   localNames(): string[] {
-    return [...this.local.keys()];
+    return [...this.local.keys()].filter((name) => !this.builtIn.has(name));
+  }
+
+  /** What a worker without a task list runs: the process's tasks, then Offload's own. */
+  defaultWorkerTasks(): string[] {
+    return [...this.localNames(), ...this.builtIn];
   }
 
   /** Writes locally defined tasks that the store does not know yet (built-in ones wait for their first job). */

@@ -28,6 +28,7 @@ import { flowRoutes } from './routes/flows.js';
 import { jobRoutes } from './routes/jobs.js';
 import { metaRoutes } from './routes/meta.js';
 import { pushRoutes } from './routes/push.js';
+import { ruleRoutes } from './routes/rules.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { taskRoutes } from './routes/tasks.js';
 import { SECURITY_HEADERS } from './security-headers.js';
@@ -85,6 +86,7 @@ export async function buildApi(offload: Offload, opts: HttpApiOptions & { logger
   taskRoutes(app, ctx);
   scheduleRoutes(app, ctx);
   pushRoutes(app, ctx);
+  ruleRoutes(app, ctx);
   eventRoutes(app, ctx);
   metaRoutes(app, ctx, openapi);
   await app.ready();

@@ -70,13 +70,20 @@ const SCOPE_OF: Record<string, string> = {
   'POST /v1/schedules/{name}/resume': 'admin',
   'POST /v1/schedules/{name}/run': 'admin',
   'DELETE /v1/schedules/{name}': 'admin',
+  'GET /v1/rules': 'read (an unrestricted token)',
+  'GET /v1/rules/{name}': 'read (an unrestricted token)',
+  'PUT /v1/rules/{name}': 'admin (an unrestricted token)',
+  'POST /v1/rules/{name}/pause': 'admin (an unrestricted token)',
+  'POST /v1/rules/{name}/resume': 'admin (an unrestricted token)',
+  'DELETE /v1/rules/{name}': 'admin (an unrestricted token)',
+  'GET /v1/alerts': 'read (an unrestricted token)',
   'GET /v1/workers': 'read (submit too)',
   'GET /v1/events': 'read (submit too)',
   'GET /v1/health': 'any',
   'GET /openapi.json': 'any',
 };
 
-const ORDER = ['jobs', 'agents', 'batches', 'flows', 'tasks', 'schedules', 'workers', 'events', 'meta'];
+const ORDER = ['jobs', 'agents', 'batches', 'flows', 'tasks', 'schedules', 'rules', 'workers', 'events', 'meta'];
 
 export function renderHttpReference(doc: Schema): string {
   const out = [PREAMBLE];

@@ -733,6 +733,123 @@ export const ScheduleResponse = Type.Object({ schedule: ScheduleSchema });
 export const SchedulesResponse = Type.Object({ schedules: Type.Array(ScheduleSchema, { description: 'By name.' }) });
 export const ScheduleRemovedResponse = Type.Object({ name: Type.String(), removed: Type.Literal(true) });
 
+// ---- rules --------------------------------------------------------------------------------------
+
+export const RuleParams = Type.Object(
+  {
+    name: Type.String({
+      pattern: '^[A-Za-z0-9_][A-Za-z0-9_.:\\-/]{0,199}$',
+      maxLength: 200,
+      description: 'A rule name: 1–200 letters, digits and _ . : - /, not starting with punctuation.',
+      examples: ['billing-dead'],
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const RuleTriggerSchema = Type.Object(
+  {
+    event: Type.Union(
+      [
+        'job.succeeded',
+        'job.failed',
+        'job.retried',
+        'job.dead',
+        'batch.finished',
+        'flow.finished',
+        'task.backlog',
+        'task.oldest-queued',
+        'task.failure-rate',
+        'worker.silent',
+      ].map((e) => Type.Literal(e)),
+      {
+        description:
+          'job.failed: any failed attempt; job.retried: one that runs again; job.dead: failed for good. The task.* and worker.silent conditions alert once when they start to hold and once when they clear.',
+      },
+    ),
+    over: Type.Optional(Type.Number({ description: 'task.backlog: more than this many jobs queued.' })),
+    olderThanMs: Type.Optional(Type.Number({ description: "task.oldest-queued: the task's oldest due job has waited longer than this." })),
+    overPercent: Type.Optional(Type.Number({ description: 'task.failure-rate: more than this % of the jobs that finished in the window failed.' })),
+    windowMs: Type.Optional(Type.Number({ description: 'task.failure-rate: the window.' })),
+    minJobs: Type.Optional(Type.Number({ description: 'task.failure-rate: judged once at least this many jobs finished in the window (default 10).' })),
+    forMs: Type.Optional(Type.Number({ description: 'worker.silent: not heard from for this long.' })),
+  },
+  { additionalProperties: false, description: 'What sets the rule off.' },
+);
+
+const WebhookActionFields = {
+  type: Type.Literal('webhook'),
+  url: Type.String({ maxLength: 2000, description: 'Where the notice is POSTed, as JSON with an Offload-Signature header.' }),
+  allowAddresses: Type.Optional(
+    Type.Array(Type.String({ maxLength: 100 }), { maxItems: 100, description: 'Private addresses or CIDRs the URL may reach (refused otherwise).' }),
+  ),
+  timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 120_000, description: 'The whole request (default 10 000).' })),
+};
+const EmailActionSchema = Type.Object(
+  {
+    type: Type.Literal('email'),
+    to: Type.Union([Type.String({ maxLength: 500 }), Type.Array(Type.String({ maxLength: 500 }), { maxItems: 50 })]),
+    subject: Type.Optional(Type.String({ maxLength: 200, description: 'The start of the subject line (default "[Offload] RULE").' })),
+  },
+  { additionalProperties: false, description: 'E-mail the notice over the SMTP server the working processes are configured with.' },
+);
+const EnqueueActionSchema = Type.Object(
+  { type: Type.Literal('enqueue'), task: TaskName, priority: Type.Optional(Type.Integer({ minimum: -(2 ** 31), maximum: 2 ** 31 })) },
+  { additionalProperties: false, description: 'Enqueue a job of the task, whose input is the notice.' },
+);
+
+export const RuleBody = Type.Object(
+  {
+    on: RuleTriggerSchema,
+    tasks: Type.Optional(
+      Type.Array(Type.String({ maxLength: 200 }), { minItems: 1, maxItems: 50, description: 'Task patterns (* is a wildcard); default every task.' }),
+    ),
+    action: Type.Union([
+      Type.Object(
+        { ...WebhookActionFields, secret: Type.String({ minLength: 16, maxLength: 500, description: 'The signing secret; never shown back.' }) },
+        { additionalProperties: false, description: 'POST the notice, signed.' },
+      ),
+      EmailActionSchema,
+      EnqueueActionSchema,
+    ]),
+    description: Type.Optional(Type.Union([Type.String({ maxLength: 500 }), Type.Null()])),
+  },
+  { additionalProperties: false, description: 'A rule: on an event, for tasks matching the patterns, do the action.' },
+);
+export type RuleBody = Static<typeof RuleBody>;
+
+export const RuleSchema = Type.Object(
+  {
+    name: Type.String(),
+    on: RuleTriggerSchema,
+    tasks: Type.Array(Type.String()),
+    action: Type.Union([
+      Type.Object({ ...WebhookActionFields, secret: Type.Literal('(set)', { description: 'The secret is never shown back.' }) }),
+      EmailActionSchema,
+      EnqueueActionSchema,
+    ]),
+    description: Type.Union([Type.String(), Type.Null()]),
+    paused: Type.Boolean(),
+    createdAt: Iso,
+    updatedAt: Iso,
+  },
+  { description: 'A rule, its webhook secret hidden.' },
+);
+export const RuleResponse = Type.Object({ rule: RuleSchema });
+export const RulesResponse = Type.Object({ rules: Type.Array(RuleSchema, { description: 'By name.' }) });
+export const RuleRemovedResponse = Type.Object({ name: Type.String(), removed: Type.Literal(true) });
+export const AlertsResponse = Type.Object({
+  alerts: Type.Array(
+    Type.Object({
+      rule: Type.String(),
+      subject: Type.String({ description: 'The task, or for worker.silent the worker id.' }),
+      value: Type.Number({ description: 'The value measured when it fired.' }),
+      since: Iso,
+    }),
+    { description: 'By rule and subject.' },
+  ),
+});
+
 // ---- events, health ----------------------------------------------------------------------------
 
 export const EventsQuery = Type.Object(
@@ -772,6 +889,7 @@ export const NAMED_SCHEMAS: Record<string, TSchema> = {
   SubmitJob: SubmitJobBody,
   TaskCounts: TaskCountsSchema,
   Schedule: ScheduleSchema,
+  Rule: RuleSchema,
   Worker: WorkerSchema,
   FlowStep: FlowStepSchema,
   Dependency: DependencySchema,

@@ -1,6 +1,7 @@
 import type { EndpointGroupSettings } from '../core/endpoint-group.js';
 import type { Logger } from '../core/logger.js';
 import type { TaskDefinition } from '../core/task.js';
+import type { MailerConfig } from '../notify/mailer.js';
 import { Offload } from '../offload.js';
 import type { Worker } from '../worker/worker.js';
 
@@ -41,6 +42,8 @@ export interface ServerOptions {
    * to the HTTP API's own URL.
    */
   push?: { groups?: EndpointGroupSettings[]; callbackBaseUrl?: string | null };
+  /** The SMTP server that rules sending e-mail use. */
+  mail?: MailerConfig;
 }
 
 export interface RunningServer {
@@ -53,7 +56,7 @@ export interface RunningServer {
 
 /** The composition root of `offload start`: store, worker, maintenance, front doors. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  const offload = await Offload.open({ store: opts.store, tasks: opts.tasks, logger: opts.logger, maxInputBytes: opts.maxInputBytes });
+  const offload = await Offload.open({ store: opts.store, tasks: opts.tasks, logger: opts.logger, maxInputBytes: opts.maxInputBytes, mail: opts.mail });
   const frontDoors: FrontDoor[] = [];
   const close = async () => {
     await Promise.all(frontDoors.map((d) => d.stop()));
@@ -63,7 +66,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await offload.startMaintenance({ rescueIntervalMs: opts.rescueIntervalMs });
     const concurrency = opts.concurrency ?? 10;
     // Without tasks of its own the worker still runs Offload's built-in ones (offload.http.request).
-    const worker = concurrency > 0 ? await offload.work({ concurrency, leaseMs: opts.leaseMs, shutdownTimeoutMs: opts.shutdownTimeoutMs }) : undefined;
+    const worker =
+      concurrency > 0 ? await offload.work({ concurrency, leaseMs: opts.leaseMs, shutdownTimeoutMs: opts.shutdownTimeoutMs, rules: false }) : undefined;
+    // A server runs the rules even with no task of its own: it judges conditions, and works the deliveries.
+    if (concurrency > 0) await offload.startRules({ watchAlways: true });
     for (const make of opts.frontDoors ?? []) {
       const door = await make(offload, opts.logger);
       await door.start();

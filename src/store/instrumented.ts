@@ -212,6 +212,19 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
       return r;
     },
 
+    saveRule: (p) => timed('saveRule', () => store.saveRule(p)),
+    getRules: (p) => timed('getRules', () => store.getRules(p)),
+    setRulePaused: (p) => timed('setRulePaused', () => store.setRulePaused(p)),
+    removeRule: (p) => timed('removeRule', () => store.removeRule(p)),
+    getRuleAlerts: (p) => timed('getRuleAlerts', () => store.getRuleAlerts(p)),
+    async recordRuleAlert(p) {
+      const r = await timed('recordRuleAlert', () => store.recordRuleAlert(p));
+      if (r.job) enqueued([r.job]);
+      return r;
+    },
+    queueStats: (p) => timed('queueStats', () => store.queueStats(p)),
+    countFinishedSince: (p) => timed('countFinishedSince', () => store.countFinishedSince(p)),
+
     async resumeTask(p) {
       const resumed = await timed('resumeTask', () => store.resumeTask(p));
       if (resumed) bus.emit('task:resumed', { task: p.task });

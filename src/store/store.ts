@@ -7,6 +7,7 @@ import type { BatchRow } from '../core/batch.js';
 import type { DependencyPolicy } from '../core/dependencies.js';
 import type { EndpointGroup, EndpointGroupRecord } from '../core/endpoint-group.js';
 import type { JobProgress, JobRow, JobState, Payload } from '../core/job.js';
+import type { RuleAlert, RuleDefinition, RuleRecord } from '../core/rule.js';
 import type { ScheduleDefinition, ScheduleRecord } from '../core/schedule.js';
 import type { ResolvedTaskSettings, TaskRecord } from '../core/task.js';
 import type { Transition } from '../core/transitions.js';
@@ -366,6 +367,38 @@ export interface TakePushSlotsParams {
   now: number;
 }
 
+/** One alert of a condition rule starting (`firing`) or clearing, with the job that tells people, written together. */
+export interface RecordRuleAlertParams {
+  rule: string;
+  /** The task, or the worker's id, the alert is about. */
+  subject: string;
+  /** True: the condition holds (the alert is stored, unless it already was); false: it cleared (the alert is removed, if stored). */
+  firing: boolean;
+  value: number;
+  /** Enqueued only when the alert changed, in the same transaction; null to change the alert alone. */
+  job: NewJob | null;
+  now: number;
+}
+
+export interface RecordRuleAlertResult {
+  /** False when the alert already stood so (another process recorded it first): nothing was written. */
+  changed: boolean;
+  job: InsertedJob | null;
+}
+
+/** A task's queued jobs: how many, and the earliest run time among them. */
+export interface QueueStatsRow {
+  task: string;
+  queued: number;
+  oldestRunAt: number | null;
+}
+
+export interface FinishedCountRow {
+  task: string;
+  succeeded: number;
+  failed: number;
+}
+
 export interface Store {
   readonly capabilities: StoreCapabilities;
   /** A short description for logs, without secrets (e.g. `sqlite:/srv/offload.db`). */
@@ -462,6 +495,26 @@ export interface Store {
   releasePushSlots(p: { slots: { jobId: string; leaseToken: string }[] }): Promise<void>;
   /** Jobs outstanding per endpoint of a group, across every process. */
   countPushSlots(p: { group: string }): Promise<{ endpoint: string; outstanding: number }[]>;
+  // rules
+  /** Adds or replaces a rule's definition, keeping its pause and its alerts. Returns the record. */
+  saveRule(p: { rule: RuleDefinition; now: number }): Promise<RuleRecord>;
+  /** Rules by name (all without `names`), by name order. */
+  getRules(p: { names?: string[] }): Promise<RuleRecord[]>;
+  /** False when no such rule. */
+  setRulePaused(p: { name: string; paused: boolean; now: number }): Promise<boolean>;
+  /** Deletes a rule and its alerts; false when no such rule. */
+  removeRule(p: { name: string }): Promise<boolean>;
+  /** The alerts that are firing (of one rule, or of all), by rule and subject. */
+  getRuleAlerts(p: { rule?: string }): Promise<RuleAlert[]>;
+  /**
+   * Stores or clears one alert and enqueues its job, in one transaction, once however many
+   * processes try: only the call that changes the alert writes the job.
+   */
+  recordRuleAlert(p: RecordRuleAlertParams): Promise<RecordRuleAlertResult>;
+  /** Per task of `tasks` that has queued jobs: how many, and their earliest run time. */
+  queueStats(p: { tasks: string[] }): Promise<QueueStatsRow[]>;
+  /** Per task of `tasks`: jobs that succeeded and failed (for good) at or after `since`. */
+  countFinishedSince(p: { tasks: string[]; since: number }): Promise<FinishedCountRow[]>;
 
   // API tokens
   /** Stores a token; INVALID_OPTION when the name is taken. */

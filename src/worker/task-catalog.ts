@@ -3,7 +3,7 @@ import type { TaskRegistry } from '../core/registry.js';
 import type { TaskDefinition } from '../core/task.js';
 
 /** The task definitions a worker can run: the process's task registry, or a plain catalogue. */
-export type TaskLookup = Pick<TaskRegistry, 'get' | 'localNames' | 'define'>;
+export type TaskLookup = Pick<TaskRegistry, 'get' | 'localNames' | 'defaultWorkerTasks' | 'define'>;
 
 /**
  * The handlers a worker can run, in a process without a store (a remote worker): the part of
@@ -28,5 +28,9 @@ export class TaskCatalog implements TaskLookup {
 
   localNames(): string[] {
     return [...this.definitions.keys()];
+  }
+
+  defaultWorkerTasks(): string[] {
+    return this.localNames();
   }
 }

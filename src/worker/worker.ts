@@ -188,7 +188,7 @@ export class Worker extends Service {
   private resolveTasks(tasks: WorkerOptions['tasks']): string[] {
     const { registry } = this.deps;
     if (!tasks) {
-      const all = registry.localNames();
+      const all = registry.defaultWorkerTasks();
       if (all.length === 0) throw new InvalidOptionError('tasks', 'no task is defined in this process; define tasks before starting a worker');
       return all;
     }

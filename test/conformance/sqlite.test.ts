@@ -1,8 +1,10 @@
 import { sqliteFactory } from '../helpers/stores.js';
 import { dependencyConformance } from './dependency-suite.js';
 import { pushConformance } from './push-suite.js';
+import { ruleConformance } from './rule-suite.js';
 import { storeConformance } from './store-suite.js';
 
 storeConformance('sqlite', sqliteFactory);
 dependencyConformance('sqlite', sqliteFactory);
 pushConformance('sqlite', sqliteFactory);
+ruleConformance('sqlite', sqliteFactory);

@@ -10,6 +10,7 @@ import { resolveTaskSettings } from '../../src/core/task.js';
 import { defineTask, StoreVersionError } from '../../src/index.js';
 import { openStore } from '../../src/store/open.js';
 import { SCHEMA_VERSION } from '../../src/store/postgres/connection.js';
+import { loadMigrations } from '../../src/store/sql-files.js';
 import type { Store, StoreChange } from '../../src/store/store.js';
 import { newJob } from '../conformance/store-suite.js';
 import { openTestOffload, type TestOffload } from '../helpers/offload.js';
@@ -63,10 +64,10 @@ if (await postgresReady('PostgreSQL across processes')) {
       const versions = await withAdmin(async (c) =>
         (await c.query(`SELECT version FROM ${schema}.migrations ORDER BY version`)).rows.map((r) => r.version as number),
       );
-      assert.deepEqual(
-        versions,
-        Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1),
-      );
+      // Every migration file once (numbers may skip one that another branch holds).
+      const files = loadMigrations(new URL('../../src/store/postgres/migrations/', import.meta.url)).map(([version]) => version);
+      assert.deepEqual(versions, files);
+      assert.equal(files.at(-1), SCHEMA_VERSION);
       await withAdmin((c) => c.query(`INSERT INTO ${schema}.migrations (version) VALUES (999)`));
       await assert.rejects(openStore(urlForSchema(schema)), StoreVersionError);
     });

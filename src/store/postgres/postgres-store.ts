@@ -3,10 +3,12 @@ import type { EndpointGroup, EndpointGroupRecord } from '../../core/endpoint-gro
 import { BatchNotFoundError, InvalidEndpointGroupError, InvalidOptionError, JobNotFoundError } from '../../core/errors.js';
 import type { JobRow, JobState } from '../../core/job.js';
 import { cancelRefusal, checkPurgeStates, leaseExpiredError, retryKeyTaken, retryRefusal } from '../../core/job-rules.js';
+import type { RuleAlert, RuleDefinition, RuleRecord } from '../../core/rule.js';
 import type { ScheduleDefinition, ScheduleRecord } from '../../core/schedule.js';
 import { pruneCutoffs, type ResolvedTaskSettings, resolveTaskSettings, type TaskRecord } from '../../core/task.js';
 import { type InsertShape, insertShapes } from '../dependency-plan.js';
 import { withoutClaimed } from '../follow-ups.js';
+import { ruleDefinitionText, ruleRecordOf } from '../rule-rows.js';
 import { loadSqlFiles } from '../sql-files.js';
 import type {
   CancelBatchResult,
@@ -15,6 +17,7 @@ import type {
   ClaimParams,
   CountRow,
   DependencyRow,
+  FinishedCountRow,
   FinishResult,
   FireScheduleParams,
   FireScheduleResult,
@@ -25,7 +28,10 @@ import type {
   NewJob,
   PriorityCountRow,
   PurgeResult,
+  QueueStatsRow,
   ReapResult,
+  RecordRuleAlertParams,
+  RecordRuleAlertResult,
   ReplayedSubmission,
   Store,
   StoreChange,
@@ -711,6 +717,53 @@ export class PostgresStore implements Store {
     });
     if (out.job && runnable(out.job)) this.publish({ tasks: [out.job.task] });
     return out;
+  }
+
+  // ---- rules -----------------------------------------------------------------------------------
+
+  async saveRule(p: { rule: RuleDefinition; now: number }): Promise<RuleRecord> {
+    await this.run(this.db, 'save_rule', [p.rule.name, ruleDefinitionText(p.rule), p.now]);
+    return (await this.getRules({ names: [p.rule.name] }))[0];
+  }
+
+  async getRules(p: { names?: string[] }): Promise<RuleRecord[]> {
+    return (await this.run(this.db, 'get_rules', [p.names ?? null])).map((r) => ruleRecordOf(r as never));
+  }
+
+  async setRulePaused(p: { name: string; paused: boolean; now: number }): Promise<boolean> {
+    return (await this.run(this.db, 'set_rule_paused', [p.name, p.paused, p.now])).length === 1;
+  }
+
+  async removeRule(p: { name: string }): Promise<boolean> {
+    return (await this.run(this.db, 'remove_rule', [p.name])).length === 1;
+  }
+
+  async getRuleAlerts(p: { rule?: string }): Promise<RuleAlert[]> {
+    const rows = await this.run<RuleAlert>(this.db, 'get_rule_alerts', [p.rule ?? null]);
+    return rows.map((r) => ({ ...r, value: Number(r.value), since: Number(r.since) }));
+  }
+
+  async recordRuleAlert(p: RecordRuleAlertParams): Promise<RecordRuleAlertResult> {
+    const out = await this.db.transaction(async (tx): Promise<RecordRuleAlertResult> => {
+      const rows = p.firing
+        ? await this.run(tx, 'insert_rule_alert', [p.rule, p.subject, p.value, p.now])
+        : await this.run(tx, 'delete_rule_alert', [p.rule, p.subject]);
+      const changed = rows.length === 1;
+      return { changed, job: changed && p.job ? await this.insertOne(tx, p.job, null, p.now) : null };
+    });
+    if (out.job && runnable(out.job)) this.publish({ tasks: [out.job.task] });
+    return out;
+  }
+
+  async queueStats(p: { tasks: string[] }): Promise<QueueStatsRow[]> {
+    if (p.tasks.length === 0) return [];
+    const rows = await this.run<QueueStatsRow>(this.db, 'queue_stats', [p.tasks]);
+    return rows.map((r) => ({ task: r.task, queued: Number(r.queued), oldestRunAt: r.oldestRunAt === null ? null : Number(r.oldestRunAt) }));
+  }
+
+  async countFinishedSince(p: { tasks: string[]; since: number }): Promise<FinishedCountRow[]> {
+    if (p.tasks.length === 0) return [];
+    return this.run<FinishedCountRow>(this.db, 'count_finished_since', [p.tasks, p.since]);
   }
 
   // ---- tokens ----------------------------------------------------------------------------------

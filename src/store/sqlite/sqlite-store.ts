@@ -5,10 +5,12 @@ import { BatchNotFoundError, InvalidEndpointGroupError, InvalidOptionError, JobN
 import { FINISHED_STATES, type JobRow, type JobState } from '../../core/job.js';
 import { cancelRefusal, checkPurgeStates, leaseExpiredError, retryKeyTaken, retryRefusal } from '../../core/job-rules.js';
 import { RateRoom } from '../../core/rate-room.js';
+import type { RuleAlert, RuleDefinition, RuleRecord } from '../../core/rule.js';
 import type { OverlapPolicy, ScheduleDefinition, ScheduleRecord } from '../../core/schedule.js';
 import { pruneCutoffs, type ResolvedTaskSettings, resolveTaskSettings, type TaskRecord } from '../../core/task.js';
 import { withoutClaimed } from '../follow-ups.js';
 import { assignPushSlots } from '../push-slots.js';
+import { ruleDefinitionText, ruleRecordOf } from '../rule-rows.js';
 import { loadSqlFiles } from '../sql-files.js';
 import type {
   CancelBatchResult,
@@ -17,6 +19,7 @@ import type {
   ClaimParams,
   CountRow,
   DependencyRow,
+  FinishedCountRow,
   FinishResult,
   FireScheduleParams,
   FireScheduleResult,
@@ -27,8 +30,11 @@ import type {
   NewJob,
   PriorityCountRow,
   PurgeResult,
+  QueueStatsRow,
   ReapedJob,
   ReapResult,
+  RecordRuleAlertParams,
+  RecordRuleAlertResult,
   Store,
   StoreChange,
   TakePushSlotsParams,
@@ -822,6 +828,51 @@ export class SqliteStore implements Store {
       move(tick?.at ?? null, job.id);
       return { outcome: 'fired', job };
     });
+  }
+
+  // ---- rules -----------------------------------------------------------------------------------
+
+  async saveRule(p: { rule: RuleDefinition; now: number }): Promise<RuleRecord> {
+    this.guard(() => this.stmt('save_rule').run({ name: p.rule.name, definition: ruleDefinitionText(p.rule), now: p.now }));
+    return (await this.getRules({ names: [p.rule.name] }))[0];
+  }
+
+  async getRules(p: { names?: string[] }): Promise<RuleRecord[]> {
+    return (this.stmt('get_rules').all({ names: p.names ? JSON.stringify(p.names) : null }) as RawRow[]).map((r) => ruleRecordOf(r as never));
+  }
+
+  async setRulePaused(p: { name: string; paused: boolean; now: number }): Promise<boolean> {
+    return this.guard(() => this.stmt('set_rule_paused').run({ name: p.name, paused: p.paused ? 1 : 0, now: p.now }).changes === 1);
+  }
+
+  async removeRule(p: { name: string }): Promise<boolean> {
+    return this.write(() => {
+      this.stmt('remove_rule_alerts').run({ rule: p.name });
+      return this.stmt('remove_rule').run({ name: p.name }).changes === 1;
+    });
+  }
+
+  async getRuleAlerts(p: { rule?: string }): Promise<RuleAlert[]> {
+    return this.stmt('get_rule_alerts').all({ rule: p.rule ?? null }) as RuleAlert[];
+  }
+
+  async recordRuleAlert(p: RecordRuleAlertParams): Promise<RecordRuleAlertResult> {
+    return this.write((): RecordRuleAlertResult => {
+      const changed = p.firing
+        ? this.stmt('insert_rule_alert').run({ rule: p.rule, subject: p.subject, value: p.value, now: p.now }).changes === 1
+        : this.stmt('delete_rule_alert').run({ rule: p.rule, subject: p.subject }).changes === 1;
+      return { changed, job: changed && p.job ? this.insertOne(p.job, null, p.now) : null };
+    });
+  }
+
+  async queueStats(p: { tasks: string[] }): Promise<QueueStatsRow[]> {
+    if (p.tasks.length === 0) return [];
+    return this.stmt('queue_stats').all({ tasks: JSON.stringify(p.tasks) }) as QueueStatsRow[];
+  }
+
+  async countFinishedSince(p: { tasks: string[]; since: number }): Promise<FinishedCountRow[]> {
+    if (p.tasks.length === 0) return [];
+    return this.stmt('count_finished_since').all({ tasks: JSON.stringify(p.tasks), since: p.since }) as FinishedCountRow[];
   }
 
   // ---- tokens ----------------------------------------------------------------------------------

@@ -1,0 +1,2 @@
+-- params: :name
+DELETE FROM rules WHERE name = :name

@@ -1,0 +1,5 @@
+// http/rule-routes.test.ts, run again on PostgreSQL (a schema of its own per test).
+import { postgresReady } from '../helpers/postgres.js';
+
+process.env.OFFLOAD_TEST_STORE = 'postgres';
+if (await postgresReady('http/rule-routes on PostgreSQL')) await import('../http/rule-routes.test.js');

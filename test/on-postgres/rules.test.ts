@@ -1,0 +1,5 @@
+// rules/rules.test.ts, run again on PostgreSQL (a schema of its own per test).
+import { postgresReady } from '../helpers/postgres.js';
+
+process.env.OFFLOAD_TEST_STORE = 'postgres';
+if (await postgresReady('rules on PostgreSQL')) await import('../rules/rules.test.js');
