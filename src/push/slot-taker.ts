@@ -73,8 +73,10 @@ export class SlotTaker {
     this.scheduled = false;
     this.flushing = true;
     try {
-      await this.giveBack(this.releases.splice(0));
-      await this.takeFor(this.pending.splice(0));
+      const releases = this.releases.splice(0);
+      const batch = this.pending.splice(0);
+      if (batch.length === 0) await this.giveBack(releases);
+      else await this.takeFor(batch, releases);
     } finally {
       this.flushing = false;
       if (this.pending.length || this.releases.length) this.schedule();
@@ -88,8 +90,8 @@ export class SlotTaker {
     this.freed();
   }
 
-  private async takeFor(batch: Pending[]): Promise<void> {
-    if (batch.length === 0) return;
+  /** Takes slots for `batch`, giving `releases` back first in the same call. */
+  private async takeFor(batch: Pending[], releases: PushSlotRequest[]): Promise<void> {
     const g = this.group();
     try {
       const chosen = await this.store.takePushSlots({
@@ -98,8 +100,10 @@ export class SlotTaker {
         endpoints: g.endpoints.map((e) => ({ id: e.id, concurrency: e.concurrency, weight: e.weight })),
         groupConcurrency: g.concurrency,
         leastOutstanding: g.balancer === 'least-outstanding',
+        release: releases.map((s) => ({ jobId: s.jobId, leaseToken: s.leaseToken })),
         now: this.clock.now(),
       });
+      if (releases.length) this.freed();
       batch.forEach((p, i) => {
         p.resolve(chosen[i] ?? null);
       });

@@ -364,6 +364,8 @@ export interface TakePushSlotsParams {
   groupConcurrency: number;
   /** Take the endpoint with the fewest outstanding per weight (ties by order), not the first of the order with room. */
   leastOutstanding: boolean;
+  /** Slots given back first, in the same call (their endpoints answered): their room is there for these requests. */
+  release?: { jobId: string; leaseToken: string }[];
   now: number;
 }
 

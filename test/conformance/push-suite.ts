@@ -98,6 +98,27 @@ export function pushConformance(name: string, factory: StoreFactory): void {
       assert.deepEqual(await slots([req(4, ['b'])]), ['b'], 'given back, its room is free while its job still runs');
     });
 
+    it('gives slots back and takes others in one call: the room given back is there for the takes', async () => {
+      await store.saveEndpointGroup({ group: group(), now: T0 });
+      await store.insertJobs({ jobs: Array.from({ length: 2 }, () => newJob({ task: 'push.task' })), now: T0 });
+      const [first, second] = await claimAs('push:g:1');
+      assert.deepEqual(await slots([{ jobId: first.id, leaseToken: first.leaseToken, order: ['b'] }]), ['b']);
+      const both = await store.takePushSlots({
+        group: 'g',
+        requests: [{ jobId: second.id, leaseToken: second.leaseToken, order: ['b'] }],
+        endpoints: [
+          { id: 'a', concurrency: 2, weight: 1 },
+          { id: 'b', concurrency: 1, weight: 2 },
+        ],
+        groupConcurrency: 3,
+        leastOutstanding: false,
+        release: [{ jobId: first.id, leaseToken: first.leaseToken }],
+        now: T0,
+      });
+      assert.deepEqual(both, ['b']);
+      assert.deepEqual(await store.countPushSlots({ group: 'g' }), [{ endpoint: 'b', outstanding: 1 }]);
+    });
+
     it('under least-outstanding, takes the endpoint with the fewest jobs per weight', async () => {
       await store.saveEndpointGroup({
         group: { ...group(), endpoints: group().endpoints.map((e) => ({ ...e, concurrency: null })), concurrency: 10 },

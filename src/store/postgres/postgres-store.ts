@@ -660,7 +660,10 @@ export class PostgresStore implements Store {
   }
 
   async takePushSlots(p: TakePushSlotsParams): Promise<(string | null)[]> {
-    if (p.requests.length === 0) return [];
+    if (p.requests.length === 0) {
+      if (p.release?.length) await this.releasePushSlots({ slots: p.release });
+      return [];
+    }
     const [row] = await this.run<{ chosen: (string | null)[] }>(this.db, 'take_push_slots', [
       p.group,
       p.requests.map((r) => r.jobId),
@@ -672,6 +675,8 @@ export class PostgresStore implements Store {
       p.groupConcurrency,
       p.leastOutstanding,
       p.now,
+      (p.release ?? []).map((r) => r.jobId),
+      (p.release ?? []).map((r) => r.leaseToken),
     ]);
     return row.chosen;
   }

@@ -769,8 +769,12 @@ export class SqliteStore implements Store {
   }
 
   async takePushSlots(p: TakePushSlotsParams): Promise<(string | null)[]> {
-    if (p.requests.length === 0) return [];
+    if (p.requests.length === 0) {
+      if (p.release?.length) await this.releasePushSlots({ slots: p.release });
+      return [];
+    }
     return this.write(() => {
+      for (const s of p.release ?? []) this.stmt('release_push_slot').run({ jobId: Number(s.jobId), leaseToken: Number(s.leaseToken) });
       this.stmt('drop_dead_push_slots').run({ grp: p.group });
       const counts = this.stmt('count_push_slots').all({ grp: p.group }) as { endpoint: string; outstanding: number }[];
       const chosen = assignPushSlots(p, new Map(counts.map((c) => [c.endpoint, c.outstanding])));

@@ -182,9 +182,10 @@ END $$;
 -- rules as src/store/push-slots.ts (which SQLite runs in its transaction), checked by the push
 -- conformance suite on both stores. Slots whose job no longer runs under their token do not
 -- count; one call in twenty also deletes them (dispatchers release their own as answers come).
--- p_orders: one JSON array of endpoint ids per request, most preferred first.
+-- p_orders: one JSON array of endpoint ids per request, most preferred first. p_release_*: slots
+-- given back first (their endpoints answered), so their room is there for these requests.
 CREATE FUNCTION take_push_slots(p_group text, p_jobs bigint[], p_tokens bigint[], p_orders json, p_endpoints text[], p_caps integer[],
-  p_weights integer[], p_group_max integer, p_least boolean, p_now bigint)
+  p_weights integer[], p_group_max integer, p_least boolean, p_now bigint, p_release_jobs bigint[], p_release_tokens bigint[])
 RETURNS text[] LANGUAGE plpgsql AS $$
 DECLARE
   v_counts integer[];
@@ -200,6 +201,10 @@ BEGIN
   PERFORM 1 FROM endpoint_groups g WHERE g.name = p_group FOR UPDATE;
   IF NOT FOUND THEN
     RETURN array_fill(NULL::text, ARRAY[cardinality(p_jobs)]);
+  END IF;
+  IF cardinality(p_release_jobs) > 0 THEN
+    DELETE FROM push_slots s USING unnest(p_release_jobs, p_release_tokens) AS r(job_id, lease_token)
+    WHERE s.job_id = r.job_id AND s.lease_token = r.lease_token;
   END IF;
   IF random() < 0.05 THEN
     DELETE FROM push_slots s WHERE s.grp = p_group AND NOT EXISTS (
