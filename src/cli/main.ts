@@ -180,7 +180,7 @@ program
       maxInputBytes: opts.maxInput,
       rescueIntervalMs: opts.rescueInterval,
       push: { groups: config?.endpointGroups, callbackBaseUrl: opts.publicUrl },
-      mail: opts.smtp,
+      mail: opts.smtp ?? config?.smtp,
     });
     exitOnSignals(
       () => server.close(),
