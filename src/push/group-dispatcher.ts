@@ -55,6 +55,7 @@ const ROOM_WAIT_MS = 1000;
 const REQUEUE_WITHOUT_ROOM_MS = 200;
 const STATUS_POLL_MS = 1000;
 const PROBE_TIMEOUT_MS = 5000;
+const FINAL_OUTBOUND_ERRORS = new Set(['OUTBOUND_ADDRESS_DENIED', 'OUTBOUND_INVALID_URL', 'OUTBOUND_RESPONSE_TOO_LARGE']);
 
 export class GroupDispatcher {
   readonly health: EndpointHealth;
@@ -176,8 +177,9 @@ export class GroupDispatcher {
       response = await sendPush(this.group, endpoint, body, timeoutMs, ctx.signal, this.pool);
     } catch (err) {
       if (ctx.signal.aborted) throw err;
-      // A URL or address the policy refuses will be refused on every endpoint retry: fail at once.
-      if (err instanceof OffloadError && (err.code === 'OUTBOUND_ADDRESS_DENIED' || err.code === 'OUTBOUND_INVALID_URL')) throw permanent(err);
+      // What a retry would meet again (an address or URL the policy refuses, an answer too large
+      // for the group) fails at once, and says nothing of the endpoint's health.
+      if (err instanceof OffloadError && FINAL_OUTBOUND_ERRORS.has(err.code)) throw permanent(err);
       this.failedOn(endpoint);
       throw err;
     }

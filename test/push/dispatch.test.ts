@@ -69,6 +69,16 @@ describe('push dispatch', () => {
     assert.equal((await t.offload.getJob(flaky.id)).attempt, 3);
   });
 
+  it('fails a job for good when its answer is larger than the group takes, without counting it against the endpoint', async () => {
+    const e = await endpoint((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('x'.repeat(5000)));
+    await t.offload.push.saveGroup(groupOf('large', [{ url: e.url }], { maxResponseBytes: 1000, health: { failures: 1 } }));
+    const job = await t.offload.enqueue('large.job', null);
+    await assert.rejects(job.result({ timeoutMs: 10_000 }), (err: any) => err.code === 'JOB_FAILED');
+    const failed = await t.offload.getJob(job.id);
+    assert.deepEqual([failed.attempt, failed.error?.code], [1, 'OUTBOUND_RESPONSE_TOO_LARGE']);
+    assert.equal(t.offload.push.dispatcher('large')!.health.status()[0].healthy, true);
+  });
+
   it('never lets a pull worker claim a task bound to a group', async () => {
     const e = await endpoint(ok('pushed'));
     await t.offload.push.saveGroup(groupOf('bound', [{ url: e.url }]));
