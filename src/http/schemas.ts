@@ -649,7 +649,7 @@ export const PurgeResponse = Type.Object({ task: Type.String(), deleted: Type.In
 
 export const WorkerSchema = Type.Object({
   id: Type.String(),
-  kind: Type.String({ description: 'node (a Node worker), http (an agent claiming over this API), …' }),
+  kind: Type.String({ description: 'node (a Node worker), http (an agent claiming over this API), push (a push dispatcher of an endpoint group), …' }),
   host: Type.Union([Type.String(), Type.Null()]),
   pid: Type.Union([Type.Integer(), Type.Null()]),
   tasks: Type.Array(Type.String()),

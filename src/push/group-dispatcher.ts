@@ -112,6 +112,7 @@ export class GroupDispatcher {
       },
       {
         id: `${pushWorkerPrefix(group.name)}${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+        kind: 'push',
         concurrency: group.concurrency,
         tasks: group.tasks,
         claimAhead: 0,

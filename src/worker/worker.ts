@@ -34,6 +34,8 @@ export interface WorkerOptions {
   shutdownTimeoutMs?: number;
   /** Stable id for this worker (default: a random one). */
   id?: string;
+  /** What the worker's record says it is, for listings (default `node`; a push dispatcher says `push`). */
+  kind?: string;
   /**
    * While handlers finish within milliseconds, up to this many jobs are claimed ahead of the free
    * slots, so the next one starts at once and claims come in larger batches (default 100; 0: none).
@@ -91,6 +93,7 @@ const SHUTDOWN_WRITE_MS = 1500;
  */
 export class Worker extends Service {
   readonly id: string;
+  readonly kind: string;
   readonly concurrency: number;
   readonly tasks: readonly string[];
   private readonly leaseMs: number;
@@ -146,6 +149,7 @@ export class Worker extends Service {
     this.untilIdle = opts.untilIdle ?? false;
     if (heartbeatMs >= this.leaseMs) throw new InvalidOptionError('heartbeatMs', 'must be shorter than leaseMs, or leases expire between heartbeats');
     this.id = opts.id ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.kind = opts.kind ?? 'node';
     this.tasks = this.resolveTasks(opts.tasks);
     this.startedAt = deps.clock.now();
     const { backend, clock, logger, registry } = deps;
@@ -398,7 +402,7 @@ export class Worker extends Service {
     return this.deps.backend.saveWorker({
       worker: {
         id: this.id,
-        kind: 'node',
+        kind: this.kind,
         host: hostname(),
         pid: process.pid,
         tasks: [...this.tasks],

@@ -39,6 +39,11 @@ describe('push dispatch', () => {
     assert.equal(got.headers.authorization, 'Bearer endpoint-secret');
     assert.equal(got.headers['offload-job-id'], job.id);
     verifyRequestSignature({ secrets: SECRET, body: got.body, header: String(got.headers['offload-signature']) });
+    const dispatchers = (await t.offload.store.listWorkers({})).filter((w) => w.kind === 'push');
+    assert.ok(
+      dispatchers.some((w) => w.id.startsWith('push:basic:') && w.tasks.includes('basic.job')),
+      'the dispatcher lists itself as a push worker',
+    );
     assert.throws(() => verifyRequestSignature({ secrets: 'another-secret-entirely!', body: got.body, header: String(got.headers['offload-signature']) }), {
       code: 'SIGNATURE_INVALID',
     });
