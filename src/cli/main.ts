@@ -194,6 +194,8 @@ program
         ? `Worker: ${names.length} task(s), concurrency ${opts.concurrency}: ${names.join(', ')}`
         : "No tasks loaded (pass --tasks MODULE to run some here); the worker runs Offload's built-in tasks.",
     );
+    for (const { group } of await server.offload.push.groups())
+      o.out(`Push: group ${group.name} (${group.balancer}, ${group.endpoints.length} endpoint(s)) runs ${group.tasks.join(', ')}`);
     const example = names.find((n) => n === 'example.greet') ?? names[0];
     if (example)
       o.out(`Submit a job from another terminal:\n  npx offload submit ${example} '${example === 'example.greet' ? '{"name":"Ada"}' : 'null'}' --wait`);

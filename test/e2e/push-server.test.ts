@@ -47,6 +47,7 @@ describe('offload start with endpoint groups', () => {
       OFFLOAD_STORE: `sqlite:${join(dir.path, 'o.db')}`,
     });
     const api = (await server.waitForLine(/^HTTP API on /)).split(' ')[3]!;
+    await server.waitForLine(/^Push: group render \(round-robin, 1 endpoint\(s\)\) runs page\.render$/);
     await server.waitForLine(/^Stop with Ctrl-C/);
     const posted = await fetch(`${api}/v1/jobs?wait=30`, {
       method: 'POST',
