@@ -709,7 +709,7 @@ export class OutboundInvalidUrlError extends OffloadError {
 const OUTBOUND_ADDRESS_DENIED = register(
   'OUTBOUND_ADDRESS_DENIED',
   403,
-  'An outbound request would connect to a loopback, private, link-local, unspecified or carrier-grade NAT address that its policy does not allow.',
+  'An outbound request would connect to a loopback, private, link-local, unspecified, carrier-grade NAT, multicast or reserved address (or an IPv6 form embedding IPv4) that its policy does not allow.',
 );
 export class OutboundAddressDeniedError extends OffloadError {
   static readonly code = OUTBOUND_ADDRESS_DENIED;

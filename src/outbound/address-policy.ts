@@ -1,7 +1,8 @@
 /**
  * Which addresses an outbound request may connect to. By default none of this machine's own, the
  * local network's, or the provider's internal ones (loopback, private, link-local, unspecified,
- * carrier-grade NAT), in IPv4, IPv6 and IPv4-mapped IPv6 forms: a URL that a user configures must
+ * carrier-grade NAT, multicast, reserved), in IPv4, IPv6 and IPv4-mapped IPv6 forms, nor the IPv6
+ * forms that embed an IPv4 address (NAT64, 6to4, Teredo): a URL that a user configures must
  * not become a way into what only Offload itself can reach. `allowAddresses` names the exceptions
  * (an endpoint group that lives on 10.0.0.0/8 says so).
  *
@@ -39,6 +40,17 @@ export const DENIED_RANGES: readonly DeniedRange[] = [
   { kind: 'unspecified', cidr: '0.0.0.0/8' },
   { kind: 'unspecified', cidr: '::/128' },
   { kind: 'carrier-grade NAT', cidr: '100.64.0.0/10' },
+  // Not unicast on the internet: a request there goes to whatever the local network answers with.
+  { kind: 'benchmarking', cidr: '198.18.0.0/15' },
+  { kind: 'multicast', cidr: '224.0.0.0/4' },
+  { kind: 'multicast', cidr: 'ff00::/8' },
+  { kind: 'reserved (and broadcast)', cidr: '240.0.0.0/4' },
+  // IPv6 forms that carry an IPv4 address a gateway reaches for the caller (10.0.0.1 as
+  // 64:ff9b::a00:1, or 2002:a00:1::): refused whole, as the address they hold could be private.
+  { kind: 'NAT64 (embeds IPv4)', cidr: '64:ff9b::/96' },
+  { kind: 'NAT64, local use (embeds IPv4)', cidr: '64:ff9b:1::/48' },
+  { kind: '6to4 (embeds IPv4)', cidr: '2002::/16' },
+  { kind: 'Teredo (embeds IPv4)', cidr: '2001::/32' },
 ];
 
 /** Says which denied range an address falls in, or undefined when it may be connected to. */
