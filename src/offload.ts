@@ -31,6 +31,7 @@ import { httpRequestTask } from './http-requests/request-task.js';
 import { Pruner } from './maintenance/pruner.js';
 import { Rescuer } from './maintenance/rescuer.js';
 import { createMailer, type Mailer, type MailerConfig } from './notify/mailer.js';
+import { OffloadMetrics } from './observability/metrics.js';
 import { PushService } from './push/push-service.js';
 import { DELIVERY_TASKS, deliveryTasks } from './rules/deliveries.js';
 import { RulesEngine, type RulesEngineOptions } from './rules/engine.js';
@@ -165,6 +166,8 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   private rulesEngine: RulesEngine | undefined;
   /** Rules: on events and conditions, send a webhook or an e-mail, or enqueue a job (docs/guides/rules.md). */
   readonly rules: RuleBook;
+  /** This process's metrics, for `GET /metrics` or any Prometheus scrape (docs/guides/observability.md). */
+  readonly metrics: OffloadMetrics;
 
   private constructor(
     store: Store,
@@ -176,6 +179,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     const instrumented = instrumentStore(store, this.bus);
     this.store = instrumented;
     this.storeCallsInFlight = () => instrumented.inFlight;
+    this.metrics = new OffloadMetrics({ bus: this.bus, store: instrumented, clock: this.clock, logger: this.logger });
     this.registry = new TaskRegistry(this.store, this.clock);
     this.waiters = new Waiters(this.store, this.bus, this.clock);
     this.runnability = new Runnability(
