@@ -32,6 +32,7 @@ import { Pruner } from './maintenance/pruner.js';
 import { Rescuer } from './maintenance/rescuer.js';
 import { createMailer, type Mailer, type MailerConfig } from './notify/mailer.js';
 import { OffloadMetrics } from './observability/metrics.js';
+import { JobTracing } from './observability/tracing.js';
 import { PushService } from './push/push-service.js';
 import { DELIVERY_TASKS, deliveryTasks } from './rules/deliveries.js';
 import { RulesEngine, type RulesEngineOptions } from './rules/engine.js';
@@ -168,6 +169,8 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   readonly rules: RuleBook;
   /** This process's metrics, for `GET /metrics` or any Prometheus scrape (docs/guides/observability.md). */
   readonly metrics: OffloadMetrics;
+  /** Spans around submit and run, once the application registers an OpenTelemetry tracer provider. */
+  readonly tracing: JobTracing;
 
   private constructor(
     store: Store,
@@ -180,6 +183,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     this.store = instrumented;
     this.storeCallsInFlight = () => instrumented.inFlight;
     this.metrics = new OffloadMetrics({ bus: this.bus, store: instrumented, clock: this.clock, logger: this.logger });
+    this.tracing = new JobTracing(this.bus);
     this.registry = new TaskRegistry(this.store, this.clock);
     this.waiters = new Waiters(this.store, this.bus, this.clock);
     this.runnability = new Runnability(
@@ -333,18 +337,24 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     options?: EnqueueOptions & SubmitOptions,
   ): Promise<JobHandle<InputFor<M, T>, OutputFor<M, T>>> {
     this.checkOpen();
-    const { idempotencyKey, ...enqueueOptions } = options ?? {};
-    const now = this.clock.now();
-    const job = await buildNewJob(this.registry, this.limits, now, nameOf(task), input, enqueueOptions);
-    const submitKey = submitKeyOf(idempotencyKey, job.origin, ['job', job.task, job.input, enqueueOptions], now, this.idempotencyWindowMs);
-    const r = await this.store.insertJobs({ jobs: [job], now, submitKey });
-    const [handle] = await this.handlesOf(r, idempotencyKey, submitKey);
-    return handle as JobHandle<InputFor<M, T>, OutputFor<M, T>>;
+    return this.tracing.submit('offload.enqueue', { 'offload.task': nameOf(task) }, async () => {
+      const { idempotencyKey, ...enqueueOptions } = options ?? {};
+      const now = this.clock.now();
+      const job = await buildNewJob(this.registry, this.limits, now, nameOf(task), input, enqueueOptions);
+      const submitKey = submitKeyOf(idempotencyKey, job.origin, ['job', job.task, job.input, enqueueOptions], now, this.idempotencyWindowMs);
+      const r = await this.store.insertJobs({ jobs: [job], now, submitKey });
+      const [handle] = await this.handlesOf(r, idempotencyKey, submitKey);
+      return handle as JobHandle<InputFor<M, T>, OutputFor<M, T>>;
+    });
   }
 
   /** Submits many jobs in one transaction: all are stored, or none. */
   async enqueueMany(items: SubmitItem[], options: SubmitOptions = {}): Promise<JobHandle[]> {
     this.checkOpen();
+    return this.tracing.submit('offload.enqueueMany', { 'offload.jobs': Array.isArray(items) ? items.length : 0 }, () => this.insertMany(items, options));
+  }
+
+  private async insertMany(items: SubmitItem[], options: SubmitOptions): Promise<JobHandle[]> {
     if (!Array.isArray(items)) throw new InvalidOptionError('items', 'must be an array of { task, input, options? }');
     const now = this.clock.now();
     const jobs = await buildNewJobs(
@@ -666,7 +676,10 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
 
   private newWorker(opts: WorkerOptions): Worker {
     const backend = storeBackend(this.store, this.bus, this.registry, this.runnability, this.commits);
-    const worker = new Worker({ backend, clock: this.clock, registry: this.registry, logger: this.logger }, opts);
+    const worker = new Worker(
+      { backend, clock: this.clock, registry: this.registry, logger: this.logger, runHandler: (row, call) => this.tracing.run(row, call) },
+      opts,
+    );
     this.workers.add(worker);
     return worker;
   }
