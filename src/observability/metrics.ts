@@ -43,7 +43,12 @@ export class OffloadMetrics {
   constructor(private readonly o: MetricsSources) {
     const registers = [this.registry];
     const enqueued = new Counter({ name: 'offload_jobs_enqueued_total', help: 'Jobs stored by this process, by task', labelNames: ['task'], registers });
-    const started = new Counter({ name: 'offload_jobs_started_total', help: 'Attempts started (jobs claimed) by this process, by task', labelNames: ['task'], registers });
+    const started = new Counter({
+      name: 'offload_jobs_started_total',
+      help: 'Attempts started (jobs claimed) by this process, by task',
+      labelNames: ['task'],
+      registers,
+    });
     const finished = new Counter({
       name: 'offload_jobs_finished_total',
       help: 'Attempts whose outcome this process recorded, by task and outcome (succeeded, failed, retrying, released, cancelled)',

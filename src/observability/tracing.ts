@@ -4,7 +4,7 @@
  * `@opentelemetry/api` is a no-op until the application registers a tracer provider, and then
  * nothing here records anything (no span is sampled, no context is kept).
  */
-import { context, ROOT_CONTEXT, type Span, SpanKind, type SpanContext, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, type Span, type SpanContext, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { EventBus } from '../core/events.js';
 import type { ClaimedJob } from '../store/store.js';
 

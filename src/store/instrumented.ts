@@ -106,7 +106,8 @@ export function instrumentStore(store: Store, bus: EventBus): InstrumentedStore 
         }
         const leasedTo = j.leaseToken === undefined ? undefined : p.jobs[i].lease?.workerId;
         bus.emit('job:enqueued', leasedTo === undefined ? { id: j.id, task: j.task, runAt: j.runAt } : { id: j.id, task: j.task, runAt: j.runAt, leasedTo });
-        if (leasedTo !== undefined && bus.has('job:started')) bus.emit('job:started', { id: j.id, task: j.task, attempt: 1, workerId: leasedTo, createdAt: p.now });
+        if (leasedTo !== undefined && bus.has('job:started'))
+          bus.emit('job:started', { id: j.id, task: j.task, attempt: 1, workerId: leasedTo, createdAt: p.now });
       });
       enqueued(r.followUps);
       batchesFinished([r.finishedBatch]);
@@ -116,15 +117,15 @@ export function instrumentStore(store: Store, bus: EventBus): InstrumentedStore 
 
     async claimJobs(p): Promise<ClaimedJob[]> {
       const jobs = await timed('claimJobs', () => store.claimJobs(p));
-      if (bus.has('job:started')) for (const j of jobs) bus.emit('job:started', { id: j.id, task: j.task, attempt: j.attempt, workerId: p.workerId, createdAt: j.createdAt });
+      if (bus.has('job:started'))
+        for (const j of jobs) bus.emit('job:started', { id: j.id, task: j.task, attempt: j.attempt, workerId: p.workerId, createdAt: j.createdAt });
       return jobs;
     },
 
     async finishJobs(p: { transitions: Transition[]; now: number; claim?: ClaimParams }): Promise<FinishResult> {
       const r = await timed('finishJobs', () => store.finishJobs(p));
       if (p.claim && bus.has('job:started'))
-        for (const j of r.claimed)
-          bus.emit('job:started', { id: j.id, task: j.task, attempt: j.attempt, workerId: p.claim.workerId, createdAt: j.createdAt });
+        for (const j of r.claimed) bus.emit('job:started', { id: j.id, task: j.task, attempt: j.attempt, workerId: p.claim.workerId, createdAt: j.createdAt });
       p.transitions.forEach((t, i) => {
         const { ok, task, concurrencyKey, batchId } = r.results[i];
         if (!ok || task === null) return;
