@@ -341,6 +341,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
       const { idempotencyKey, ...enqueueOptions } = options ?? {};
       const now = this.clock.now();
       const job = await buildNewJob(this.registry, this.limits, now, nameOf(task), input, enqueueOptions);
+      job.traceContext = this.tracing.activeTraceparent();
       const submitKey = submitKeyOf(idempotencyKey, job.origin, ['job', job.task, job.input, enqueueOptions], now, this.idempotencyWindowMs);
       const r = await this.store.insertJobs({ jobs: [job], now, submitKey });
       const [handle] = await this.handlesOf(r, idempotencyKey, submitKey);
@@ -364,6 +365,8 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
       items.map((it) => ({ ...it, task: nameOf(it?.task) })),
     );
     if (jobs.length === 0) return [];
+    const traceContext = this.tracing.activeTraceparent();
+    for (const j of jobs) j.traceContext = traceContext;
     const submitKey = submitKeyOf(
       options.idempotencyKey,
       jobs[0].origin,
@@ -677,7 +680,13 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   private newWorker(opts: WorkerOptions): Worker {
     const backend = storeBackend(this.store, this.bus, this.registry, this.runnability, this.commits);
     const worker = new Worker(
-      { backend, clock: this.clock, registry: this.registry, logger: this.logger, runHandler: (row, call) => this.tracing.run(row, call) },
+      {
+        backend,
+        clock: this.clock,
+        registry: this.registry,
+        logger: this.logger,
+        runHandler: (row, call) => this.tracing.run(row, call, this.storedTraceContext),
+      },
       opts,
     );
     this.workers.add(worker);
@@ -747,6 +756,9 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     })();
     return this.closing;
   }
+
+  /** The trace context a job was stored with, for the span of a run in a process that did not submit it. */
+  private readonly storedTraceContext = async (id: string): Promise<string | null> => (await this.store.getJob({ id }))?.traceContext ?? null;
 
   /** Whether store calls of this process are under way, or outcomes wait for the group commit (for test clocks). */
   get storeBusy(): boolean {

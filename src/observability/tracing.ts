@@ -4,7 +4,7 @@
  * `@opentelemetry/api` is a no-op until the application registers a tracer provider, and then
  * nothing here records anything (no span is sampled, no context is kept).
  */
-import { context, ROOT_CONTEXT, type Span, type SpanContext, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, ProxyTracerProvider, ROOT_CONTEXT, type Span, type SpanContext, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { EventBus } from '../core/events.js';
 import type { ClaimedJob } from '../store/store.js';
 
@@ -30,9 +30,10 @@ export class JobTracing {
     bus.on('job:cancelled', forget);
   }
 
-  /** The W3C trace context a job was submitted under, if it was submitted in a trace. */
-  traceparentOf(id: string): string | undefined {
-    return this.carried.get(id);
+  /** The W3C `traceparent` of the active span, for a job stored now to carry (null outside a trace). */
+  activeTraceparent(): string | null {
+    const s = trace.getSpanContext(context.active());
+    return s && trace.isSpanContextValid(s) ? traceparentOf(s) : null;
   }
 
   /** `fn` inside a span (`offload.enqueue` and the like) that the jobs it stores are children of. */
@@ -50,10 +51,23 @@ export class JobTracing {
     return this.tracer.startActiveSpan(name, { kind: SpanKind.SERVER }, parent, (span) => ended(span, fn()));
   }
 
-  /** Runs a handler inside an `offload.run` span, a child of the context the job was submitted under. */
-  run(job: ClaimedJob, call: () => unknown): unknown {
+  /**
+   * Runs a handler inside an `offload.run` span, a child of the context the job was submitted
+   * under: known here when this process submitted it, else read from the stored job (`stored`),
+   * which only happens when the application traces (a registered provider).
+   */
+  run(job: ClaimedJob, call: () => unknown, stored: (id: string) => Promise<string | null>): unknown {
     const carried = this.carried.get(job.id);
-    const remote = carried === undefined ? undefined : parseTraceparent(carried);
+    if (carried !== undefined || !tracerRegistered()) return this.runIn(job, carried ?? null, call);
+    return stored(job.id).then(
+      (traceparent) => this.runIn(job, traceparent, call),
+      // Tracing must never fail a job: without its context, the run starts a trace of its own.
+      () => this.runIn(job, null, call),
+    );
+  }
+
+  private runIn(job: ClaimedJob, traceparent: string | null, call: () => unknown): unknown {
+    const remote = traceparent === null ? undefined : parseTraceparent(traceparent);
     const parent = remote ? trace.setSpanContext(ROOT_CONTEXT, remote) : ROOT_CONTEXT;
     const attributes = { 'offload.task': job.task, 'offload.job.id': job.id, 'offload.job.attempt': job.attempt };
     return this.tracer.startActiveSpan(`offload.run ${job.task}`, { kind: SpanKind.CONSUMER, attributes }, parent, (span) => {
@@ -72,6 +86,14 @@ export class JobTracing {
       return ended(span, result);
     });
   }
+}
+
+/** A fresh proxy's delegate is the API's no-op provider: the global one differs once a provider is registered. */
+const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
+
+function tracerRegistered(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NOOP_PROVIDER;
 }
 
 function ended<T>(span: Span, work: Promise<T>): Promise<T> {

@@ -38,6 +38,8 @@ export interface NewJob {
   uniqueKey: string | null;
   concurrencyKey: string | null;
   origin: string | null;
+  /** The W3C `traceparent` of the span that submitted it, for the span of its run (none when not traced). */
+  traceContext?: string | null;
   /**
    * Insert the job already claimed by this worker, as one write instead of an insert and a claim:
    * a front door hands a new job straight to a worker that waits for it (the Gearman port to a

@@ -66,6 +66,24 @@ describe('traces from an HTTP submit to the handler', () => {
     assert.equal(activeInHandler, run.spanContext().spanId);
   });
 
+  it('continues the trace in another process: the context is stored with the job', async () => {
+    exporter.reset();
+    const elsewhere = defineTask('tr.elsewhere', async (n: number) => n + 1);
+    // Another Offload on the same store: as far as the store can tell, another process.
+    const other = await t.another({ tasks: [elsewhere] });
+    const r = await t.call('POST', '/v1/jobs', { body: { task: 'tr.elsewhere', input: 1 } });
+    assert.equal(r.status, 201, JSON.stringify(r.json));
+    const done = nextEvent(other, 'job:succeeded');
+    await other.work();
+    await done;
+    const spans = exporter.getFinishedSpans();
+    const enqueue = spans.find((s) => s.name === 'offload.enqueue');
+    const run = spans.find((s) => s.name === 'offload.run tr.elsewhere');
+    assert.ok(enqueue && run, spans.map((s) => s.name).join(', '));
+    assert.equal(run.spanContext().traceId, enqueue.spanContext().traceId);
+    assert.equal(run.parentSpanContext?.spanId, enqueue.spanContext().spanId);
+  });
+
   it('starts a trace of its own for a request without traceparent, and marks a failed handler', async () => {
     exporter.reset();
     const r = await t.call('POST', '/v1/jobs', { body: { task: 'tr.boom', input: null } });

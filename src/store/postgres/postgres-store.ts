@@ -198,6 +198,7 @@ export class PostgresStore implements Store {
       job.step ?? null,
       shape.pending,
       shape.awaited,
+      job.traceContext ?? null,
     ];
     // A holder of the unique key may finish between the insert and the look-up: then insert again.
     for (let i = 0; i < 5; i++) {
@@ -229,6 +230,7 @@ export class PostgresStore implements Store {
       jobs.map((j) => j.step ?? null),
       shapes.map((x) => x.pending),
       shapes.map((x) => x.awaited),
+      jobs.map((j) => j.traceContext ?? null),
     ]);
     const out: (InsertedJob | undefined)[] = rows.map((r, i) => (r.inserted ? insertedJob(jobs[i], r.id, r.leaseToken) : undefined));
     const missing = jobs.map((j, i) => ({ j, i })).filter(({ i }) => out[i] === undefined);
