@@ -118,6 +118,30 @@ export class OffloadMetrics {
         this.set(store.inFlight);
       },
     });
+    // PostgreSQL: the pool and the LISTEN session (a store without a pool has neither series).
+    if (store.connectionStats) {
+      const stats = () => store.connectionStats!();
+      new Gauge({
+        name: 'offload_store_pool_connections',
+        help: "The store pool's connections by state: total open, idle, and queries waiting for one",
+        labelNames: ['state'],
+        registers,
+        collect() {
+          const { pool } = stats();
+          this.set({ state: 'total' }, pool.total);
+          this.set({ state: 'idle' }, pool.idle);
+          this.set({ state: 'waiting' }, pool.waiting);
+        },
+      });
+      new Gauge({
+        name: 'offload_store_listening',
+        help: "1 while this process LISTENs for other processes' changes, 0 while its session is down (or nothing watches yet)",
+        registers,
+        collect() {
+          this.set(stats().listening ? 1 : 0);
+        },
+      });
+    }
     this.httpRequests = new Counter({
       name: 'offload_http_requests_total',
       help: 'Requests answered by the HTTP front door, by method, route and status',

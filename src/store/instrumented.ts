@@ -94,6 +94,7 @@ export function instrumentStore(store: Store, bus: EventBus): InstrumentedStore 
     },
     capabilities: store.capabilities,
     description: store.description,
+    ...(store.connectionStats ? { connectionStats: () => store.connectionStats!() } : {}),
 
     async insertJobs(p: InsertJobsParams): Promise<InsertJobsResult> {
       const r = await timed('insertJobs', () => store.insertJobs(p));

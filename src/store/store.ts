@@ -171,6 +171,13 @@ export interface ClaimedJob {
   dependencies?: DependencyRow[];
 }
 
+export interface ConnectionStats {
+  /** Pooled connections open, idle among them, and queries waiting for one. */
+  pool: { total: number; idle: number; waiting: number };
+  /** Whether this process listens for other processes' changes now (false while its connection is down, or before anything watches). */
+  listening: boolean;
+}
+
 export interface ClaimParams {
   workerId: string;
   tasks: string[];
@@ -407,6 +414,8 @@ export interface Store {
   readonly capabilities: StoreCapabilities;
   /** A short description for logs, without secrets (e.g. `sqlite:/srv/offload.db`). */
   readonly description: string;
+  /** The state of a networked store's connections, for metrics (absent: no pool, as in SQLite). */
+  connectionStats?(): ConnectionStats;
 
   // submitting
   /** Stores jobs (and a batch) in one transaction; with `submitKey`, a key held by a live submission stores nothing (`replayed`). */

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { defineTask } from '../../src/core/task.js';
+import { eventually } from '../helpers/eventually.js';
 import { type Deferred, deferred, nextEvent, openTestOffload } from '../helpers/offload.js';
 import { type ServedApi, serveWithTokens } from '../helpers/served-api.js';
 
@@ -95,6 +96,15 @@ describe('GET /metrics', () => {
     assert.ok((m.get('offload_store_call_seconds_total{method="insertJobs"}') ?? -1) >= 0);
     assert.equal(m.get('offload_http_requests_total{method="POST",route="/v1/jobs",status="201"}'), 3);
     assert.equal(m.get('offload_http_requests_total{method="GET",route="/metrics",status="200"}'), 1);
+    if (t.fixture.url.startsWith('postgres')) {
+      assert.ok(m.get('offload_store_pool_connections{state="total"}')! >= 1);
+      // The scrape's own count may be waiting for a connection as the pool is read: only present.
+      assert.ok(m.get('offload_store_pool_connections{state="waiting"}')! >= 0);
+      // The worker watches the store: its session LISTENs once connected.
+      await eventually(async () => (await scrape()).get('offload_store_listening') === 1, 'the LISTEN session up');
+    } else {
+      assert.equal(m.get('offload_store_listening'), undefined, 'SQLite has no pool and no LISTEN');
+    }
   });
 
   it('needs read access: a read token scrapes, no token is refused where tokens are required', async () => {

@@ -15,6 +15,7 @@ import type {
   CancelResult,
   ClaimedJob,
   ClaimParams,
+  ConnectionStats,
   CountRow,
   DependencyRow,
   FinishedCountRow,
@@ -89,6 +90,11 @@ export class PostgresStore implements Store {
   private readonly feed: ChangeFeed;
   private readonly duties: DutyLocks;
   private closed = false;
+
+  connectionStats(): ConnectionStats {
+    const { totalCount, idleCount, waitingCount } = this.db.pool;
+    return { pool: { total: totalCount, idle: idleCount, waiting: waitingCount }, listening: this.feed.listeningNow };
+  }
 
   private constructor(
     private readonly db: Db,
