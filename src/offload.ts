@@ -31,6 +31,8 @@ import { httpRequestTask } from './http-requests/request-task.js';
 import { Pruner } from './maintenance/pruner.js';
 import { Rescuer } from './maintenance/rescuer.js';
 import { createMailer, type Mailer, type MailerConfig } from './notify/mailer.js';
+import { OffloadMetrics } from './observability/metrics.js';
+import { JobTracing } from './observability/tracing.js';
 import { PushService } from './push/push-service.js';
 import { DELIVERY_TASKS, deliveryTasks } from './rules/deliveries.js';
 import { RulesEngine, type RulesEngineOptions } from './rules/engine.js';
@@ -165,6 +167,10 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   private rulesEngine: RulesEngine | undefined;
   /** Rules: on events and conditions, send a webhook or an e-mail, or enqueue a job (docs/guides/rules.md). */
   readonly rules: RuleBook;
+  /** This process's metrics, for `GET /metrics` or any Prometheus scrape (docs/guides/observability.md). */
+  readonly metrics: OffloadMetrics;
+  /** Spans around submit and run, once the application registers an OpenTelemetry tracer provider. */
+  readonly tracing: JobTracing;
 
   private constructor(
     store: Store,
@@ -176,6 +182,8 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     const instrumented = instrumentStore(store, this.bus);
     this.store = instrumented;
     this.storeCallsInFlight = () => instrumented.inFlight;
+    this.metrics = new OffloadMetrics({ bus: this.bus, store: instrumented, clock: this.clock, logger: this.logger });
+    this.tracing = new JobTracing(this.bus);
     this.registry = new TaskRegistry(this.store, this.clock);
     this.waiters = new Waiters(this.store, this.bus, this.clock);
     this.runnability = new Runnability(
@@ -329,18 +337,25 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     options?: EnqueueOptions & SubmitOptions,
   ): Promise<JobHandle<InputFor<M, T>, OutputFor<M, T>>> {
     this.checkOpen();
-    const { idempotencyKey, ...enqueueOptions } = options ?? {};
-    const now = this.clock.now();
-    const job = await buildNewJob(this.registry, this.limits, now, nameOf(task), input, enqueueOptions);
-    const submitKey = submitKeyOf(idempotencyKey, job.origin, ['job', job.task, job.input, enqueueOptions], now, this.idempotencyWindowMs);
-    const r = await this.store.insertJobs({ jobs: [job], now, submitKey });
-    const [handle] = await this.handlesOf(r, idempotencyKey, submitKey);
-    return handle as JobHandle<InputFor<M, T>, OutputFor<M, T>>;
+    return this.tracing.submit('offload.enqueue', { 'offload.task': nameOf(task) }, async () => {
+      const { idempotencyKey, ...enqueueOptions } = options ?? {};
+      const now = this.clock.now();
+      const job = await buildNewJob(this.registry, this.limits, now, nameOf(task), input, enqueueOptions);
+      job.traceContext = this.tracing.activeTraceparent();
+      const submitKey = submitKeyOf(idempotencyKey, job.origin, ['job', job.task, job.input, enqueueOptions], now, this.idempotencyWindowMs);
+      const r = await this.store.insertJobs({ jobs: [job], now, submitKey });
+      const [handle] = await this.handlesOf(r, idempotencyKey, submitKey);
+      return handle as JobHandle<InputFor<M, T>, OutputFor<M, T>>;
+    });
   }
 
   /** Submits many jobs in one transaction: all are stored, or none. */
   async enqueueMany(items: SubmitItem[], options: SubmitOptions = {}): Promise<JobHandle[]> {
     this.checkOpen();
+    return this.tracing.submit('offload.enqueueMany', { 'offload.jobs': Array.isArray(items) ? items.length : 0 }, () => this.insertMany(items, options));
+  }
+
+  private async insertMany(items: SubmitItem[], options: SubmitOptions): Promise<JobHandle[]> {
     if (!Array.isArray(items)) throw new InvalidOptionError('items', 'must be an array of { task, input, options? }');
     const now = this.clock.now();
     const jobs = await buildNewJobs(
@@ -350,6 +365,8 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
       items.map((it) => ({ ...it, task: nameOf(it?.task) })),
     );
     if (jobs.length === 0) return [];
+    const traceContext = this.tracing.activeTraceparent();
+    for (const j of jobs) j.traceContext = traceContext;
     const submitKey = submitKeyOf(
       options.idempotencyKey,
       jobs[0].origin,
@@ -662,7 +679,16 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
 
   private newWorker(opts: WorkerOptions): Worker {
     const backend = storeBackend(this.store, this.bus, this.registry, this.runnability, this.commits);
-    const worker = new Worker({ backend, clock: this.clock, registry: this.registry, logger: this.logger }, opts);
+    const worker = new Worker(
+      {
+        backend,
+        clock: this.clock,
+        registry: this.registry,
+        logger: this.logger,
+        runHandler: (row, call) => this.tracing.run(row, call, this.storedTraceContext),
+      },
+      opts,
+    );
     this.workers.add(worker);
     return worker;
   }
@@ -730,6 +756,9 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     })();
     return this.closing;
   }
+
+  /** The trace context a job was stored with, for the span of a run in a process that did not submit it. */
+  private readonly storedTraceContext = async (id: string): Promise<string | null> => (await this.store.getJob({ id }))?.traceContext ?? null;
 
   /** Whether store calls of this process are under way, or outcomes wait for the group commit (for test clocks). */
   get storeBusy(): boolean {

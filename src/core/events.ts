@@ -9,7 +9,8 @@ export interface OffloadEvents {
    * (or, when the worker whose outcome released it claimed it in the same write, 'job:started').
    */
   'job:enqueued': { id: string; task: string; runAt: number; leasedTo?: string; waiting?: true };
-  'job:started': { id: string; task: string; attempt: number; workerId: string };
+  /** `createdAt`: when the job was stored (what its wait time is measured from). */
+  'job:started': { id: string; task: string; attempt: number; workerId: string; createdAt?: number };
   'job:progress': { id: string; task: string; progress: JobProgress };
   /**
    * `result` as stored: JSON text, raw bytes (Gearman), or null. The events of a job that stops

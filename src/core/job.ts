@@ -87,6 +87,8 @@ export interface JobRow {
   /** Jobs it waits for that have not finished (null: it never waited for any). */
   depsPending: number | null;
   origin: string | null;
+  /** The W3C `traceparent` it was submitted under (observability/tracing.ts); not shown as part of the job. */
+  traceContext?: string | null;
   workerId: string | null;
   /**
    * The fencing token of the running attempt, or of the attempt that finished the job (so a

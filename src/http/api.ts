@@ -69,6 +69,10 @@ export async function buildApi(offload: Offload, opts: HttpApiOptions & { logger
   app.addHook('onRequest', async (_request, reply) => {
     void reply.headers(SECURITY_HEADERS);
   });
+  // The route's pattern, not its URL, labels the series: job ids must not make a series each.
+  app.addHook('onResponse', async (request, reply) => {
+    offload.metrics.httpRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
   installAccessControl(app, {
     store: offload.store,
     requireToken: options.requireToken,

@@ -62,10 +62,12 @@ export function buildOpenApi(routes: CollectedRoute[], info: { version: string }
     const responses: Record<string, unknown> = {};
     for (const [status, schema] of Object.entries(s.response ?? { 200: {} })) {
       const desc = (schema as { description?: string }).description;
-      const isStream = (schema as { type?: string }).type === 'string' && status === '200';
+      const isText = (schema as { type?: string }).type === 'string' && status === '200';
+      // A text body names its media type (contentMediaType); one that does not is an event stream.
+      const textType = (schema as { contentMediaType?: string }).contentMediaType ?? 'text/event-stream';
       responses[status] = {
         description: STATUS_TEXT[status] ?? desc ?? status,
-        content: isStream ? { 'text/event-stream': { schema: { type: 'string' } } } : { 'application/json': { schema: ref(schema) } },
+        content: isText ? { [textType]: { schema: { type: 'string' } } } : { 'application/json': { schema: ref(schema) } },
       };
     }
     (paths[path] ??= {})[r.method] = {

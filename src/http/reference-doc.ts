@@ -59,6 +59,7 @@ const SCOPE_OF: Record<string, string> = {
   'GET /v1/flows/{id}': 'read (submit too)',
   'POST /v1/flows/{id}/cancel': 'admin',
   'GET /v1/tasks': 'read (submit too)',
+  'GET /metrics': 'read (submit too)',
   'DELETE /v1/tasks/{task}/jobs': 'admin',
   'PUT /v1/tasks/{task}': 'work (its tasks)',
   'POST /v1/tasks/{task}/suspend': 'work (its tasks)',
@@ -137,7 +138,7 @@ function renderOperation(method: string, path: string, op: Schema): string {
       errors.push(status);
       continue;
     }
-    const shape = type === 'text/event-stream' ? '`text/event-stream`' : schema ? typeOf(schema) : '';
+    const shape = type !== undefined && type !== 'application/json' ? `\`${type}\`` : schema ? typeOf(schema) : '';
     lines.push(`- **${status}** ${r.description}${shape ? ` — ${shape}` : ''}`);
   }
   if (errors.length) lines.push(`- **${errors.join(', ')}** — [Error](#error)`);

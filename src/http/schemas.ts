@@ -878,6 +878,8 @@ export const HealthResponse = Type.Object({
   store: Type.String({ description: 'The store, without secrets.' }),
 });
 
+export const MetricsText = Type.String({ contentMediaType: 'text/plain; version=0.0.4', description: "Prometheus's text exposition format 0.0.4." });
+
 export const EmptyQuery = Type.Object({}, { additionalProperties: false });
 
 /** Schemas that the OpenAPI document names under components.schemas (and $refs elsewhere). */

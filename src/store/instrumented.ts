@@ -31,9 +31,17 @@ export interface CallStats {
  * SSE and rules see every change this process makes) and counts calls and time per method.
  * The backends themselves stay free of events and logging.
  */
-export function instrumentStore(store: Store, bus: EventBus): Store & { readonly stats: Map<string, CallStats>; readonly inFlight: number } {
+export type InstrumentedStore = Store & {
+  readonly stats: Map<string, CallStats>;
+  readonly inFlight: number;
+  /** Leases that touches found lost (the job cancelled, or taken over after its lease expired). */
+  readonly leasesLost: number;
+};
+
+export function instrumentStore(store: Store, bus: EventBus): InstrumentedStore {
   const stats = new Map<string, CallStats>();
   let inFlight = 0;
+  let leasesLost = 0;
   // Takes a thunk: a synchronous backend (SQLite) does its work inside the call itself.
   const timed = async <T>(name: string, call: () => Promise<T>): Promise<T> => {
     const started = performance.now();
@@ -75,14 +83,18 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
     }
   };
 
-  const wrapped: Store & { stats: Map<string, CallStats>; readonly inFlight: number } = {
+  const wrapped: InstrumentedStore = {
     stats,
     /** Store calls under way now. */
     get inFlight() {
       return inFlight;
     },
+    get leasesLost() {
+      return leasesLost;
+    },
     capabilities: store.capabilities,
     description: store.description,
+    ...(store.connectionStats ? { connectionStats: () => store.connectionStats!() } : {}),
 
     async insertJobs(p: InsertJobsParams): Promise<InsertJobsResult> {
       const r = await timed('insertJobs', () => store.insertJobs(p));
@@ -95,7 +107,8 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
         }
         const leasedTo = j.leaseToken === undefined ? undefined : p.jobs[i].lease?.workerId;
         bus.emit('job:enqueued', leasedTo === undefined ? { id: j.id, task: j.task, runAt: j.runAt } : { id: j.id, task: j.task, runAt: j.runAt, leasedTo });
-        if (leasedTo !== undefined && bus.has('job:started')) bus.emit('job:started', { id: j.id, task: j.task, attempt: 1, workerId: leasedTo });
+        if (leasedTo !== undefined && bus.has('job:started'))
+          bus.emit('job:started', { id: j.id, task: j.task, attempt: 1, workerId: leasedTo, createdAt: p.now });
       });
       enqueued(r.followUps);
       batchesFinished([r.finishedBatch]);
@@ -105,14 +118,15 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
 
     async claimJobs(p): Promise<ClaimedJob[]> {
       const jobs = await timed('claimJobs', () => store.claimJobs(p));
-      if (bus.has('job:started')) for (const j of jobs) bus.emit('job:started', { id: j.id, task: j.task, attempt: j.attempt, workerId: p.workerId });
+      if (bus.has('job:started'))
+        for (const j of jobs) bus.emit('job:started', { id: j.id, task: j.task, attempt: j.attempt, workerId: p.workerId, createdAt: j.createdAt });
       return jobs;
     },
 
     async finishJobs(p: { transitions: Transition[]; now: number; claim?: ClaimParams }): Promise<FinishResult> {
       const r = await timed('finishJobs', () => store.finishJobs(p));
       if (p.claim && bus.has('job:started'))
-        for (const j of r.claimed) bus.emit('job:started', { id: j.id, task: j.task, attempt: j.attempt, workerId: p.claim.workerId });
+        for (const j of r.claimed) bus.emit('job:started', { id: j.id, task: j.task, attempt: j.attempt, workerId: p.claim.workerId, createdAt: j.createdAt });
       p.transitions.forEach((t, i) => {
         const { ok, task, concurrencyKey, batchId } = r.results[i];
         if (!ok || task === null) return;
@@ -129,6 +143,7 @@ export function instrumentStore(store: Store, bus: EventBus): Store & { readonly
 
     async touchJobs(p: { touches: Touch[]; leaseExpiresAt: number | null; now: number }) {
       const r = await timed('touchJobs', () => store.touchJobs(p));
+      leasesLost += r.lost.length;
       if (bus.has('job:progress')) {
         const lost = new Set(r.lost);
         for (const t of p.touches) if (t.progress && !lost.has(t.id)) bus.emit('job:progress', { id: t.id, task: t.task ?? '', progress: t.progress });

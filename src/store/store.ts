@@ -38,6 +38,8 @@ export interface NewJob {
   uniqueKey: string | null;
   concurrencyKey: string | null;
   origin: string | null;
+  /** The W3C `traceparent` of the span that submitted it, for the span of its run (none when not traced). */
+  traceContext?: string | null;
   /**
    * Insert the job already claimed by this worker, as one write instead of an insert and a claim:
    * a front door hands a new job straight to a worker that waits for it (the Gearman port to a
@@ -167,6 +169,13 @@ export interface ClaimedJob {
    * job with `hasDependencies` (its handler reads them in ctx.dependencies), as the agent API does.
    */
   dependencies?: DependencyRow[];
+}
+
+export interface ConnectionStats {
+  /** Pooled connections open, idle among them, and queries waiting for one. */
+  pool: { total: number; idle: number; waiting: number };
+  /** Whether this process listens for other processes' changes now (false while its connection is down, or before anything watches). */
+  listening: boolean;
 }
 
 export interface ClaimParams {
@@ -405,6 +414,8 @@ export interface Store {
   readonly capabilities: StoreCapabilities;
   /** A short description for logs, without secrets (e.g. `sqlite:/srv/offload.db`). */
   readonly description: string;
+  /** The state of a networked store's connections, for metrics (absent: no pool, as in SQLite). */
+  connectionStats?(): ConnectionStats;
 
   // submitting
   /** Stores jobs (and a batch) in one transaction; with `submitKey`, a key held by a live submission stores nothing (`replayed`). */

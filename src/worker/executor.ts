@@ -26,7 +26,11 @@ export interface ExecutorDeps {
   onProgress(job: ActiveJob, progress: JobProgress): void;
   /** The attempt ended (returned, threw, timed out): record this. */
   onOutcome(job: ActiveJob, outcome: Outcome): void;
+  /** Calls the handler (`call`) for a claimed job, with whatever it wraps around it (a trace span). */
+  runHandler?: HandlerRunner;
 }
+
+export type HandlerRunner = (row: ClaimedJob, call: () => unknown) => unknown;
 
 export class Executor {
   constructor(private readonly deps: ExecutorDeps) {}
@@ -45,7 +49,8 @@ export class Executor {
     if (row.timeoutMs !== null) job.timeoutTimer = this.deps.clock.setTimer(() => this.timeOut(job), row.timeoutMs);
     let result: unknown;
     try {
-      result = definition.handler(decodePayload(row.input), job);
+      const call = () => definition.handler(decodePayload(row.input), job);
+      result = this.deps.runHandler ? this.deps.runHandler(row, call) : call();
     } catch (error) {
       queueMicrotask(() => this.settle(job, { error }));
       return job;

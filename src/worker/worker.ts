@@ -12,7 +12,7 @@ import type { ClaimedJob } from '../store/store.js';
 import type { ActiveJob } from './active-job.js';
 import type { WorkerBackend } from './backend.js';
 import { ClaimedAhead } from './claimed-ahead.js';
-import { Executor, type Outcome } from './executor.js';
+import { Executor, type HandlerRunner, type Outcome } from './executor.js';
 import { Fetcher } from './fetcher.js';
 import { LeaseKeeper, type LostLease } from './lease-keeper.js';
 import type { TaskLookup } from './task-catalog.js';
@@ -79,6 +79,8 @@ export interface WorkerDeps {
   clock: Clock;
   registry: TaskLookup;
   logger: Logger;
+  /** Wraps each handler call (the Offload's trace span). */
+  runHandler?: HandlerRunner;
 }
 
 /** After the shutdown timeout, how long outcomes still unwritten are retried before their leases are left to expire. */
@@ -170,6 +172,7 @@ export class Worker extends Service {
       workerId: this.id,
       onProgress: (job, progress) => this.onProgress(job, progress),
       onOutcome: (job, outcome) => this.onOutcome(job, outcome),
+      runHandler: deps.runHandler,
     });
     this.fetcher = new Fetcher({
       backend,

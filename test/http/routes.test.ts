@@ -507,6 +507,7 @@ describe('HTTP API routes', () => {
           'DELETE /v1/rules/{name}',
           'DELETE /v1/schedules/{name}',
           'DELETE /v1/tasks/{task}/jobs',
+          'GET /metrics',
           'GET /openapi.json',
           'GET /v1/alerts',
           'GET /v1/batches/{id}',

@@ -57,12 +57,15 @@ export function jobRoutes(app: Api, ctx: ApiContext): void {
       await requireDependencyTasks(request, offload, afters.flatMap(dependencyIds));
       const origin = originOf(request.principal);
       const idempotencyKey = request.headers['idempotency-key'];
-      const handles = many
-        ? await offload.enqueueMany(
-            items.map((it, i) => ({ task: it.task, input: it.input, options: enqueueOptions(it, origin, afters[i]) })),
-            { idempotencyKey },
-          )
-        : [await offload.enqueue(items[0]!.task, items[0]!.input, { ...enqueueOptions(items[0]!, origin, afters[0]), idempotencyKey })];
+      // A span of its own, a child of the caller's `traceparent`: the jobs carry it to their handlers.
+      const handles = await offload.tracing.request('POST /v1/jobs', request.headers.traceparent, async () =>
+        many
+          ? await offload.enqueueMany(
+              items.map((it, i) => ({ task: it.task, input: it.input, options: enqueueOptions(it, origin, afters[i]) })),
+              { idempotencyKey },
+            )
+          : [await offload.enqueue(items[0]!.task, items[0]!.input, { ...enqueueOptions(items[0]!, origin, afters[0]), idempotencyKey })],
+      );
       const ids = handles.map((h) => h.id);
       const replayed = handles.some((h) => h.replayed);
       if (replayed) void reply.header('idempotent-replayed', 'true');

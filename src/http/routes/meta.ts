@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { redact } from '../../store/url.js';
 import type { Api, ApiContext } from '../context.js';
-import { EmptyQuery, ErrorSchema, HealthResponse } from '../schemas.js';
+import { EmptyQuery, ErrorSchema, HealthResponse, MetricsText } from '../schemas.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -36,5 +36,23 @@ export function metaRoutes(app: Api, ctx: ApiContext, openapi: () => unknown): v
       },
     },
     async () => openapi(),
+  );
+
+  app.get(
+    '/metrics',
+    {
+      config: { access: 'read' },
+      schema: {
+        summary: "This process's metrics in Prometheus's text format (version 0.0.4)",
+        description: 'Jobs by task and state, enqueue/start/finish counts, run and wait times, lease losses, store calls, HTTP requests.',
+        tags: ['meta'],
+        querystring: EmptyQuery,
+        response: { 200: MetricsText, 401: ErrorSchema, 403: ErrorSchema, 429: ErrorSchema },
+      },
+    },
+    async (_request, reply) => {
+      const text = await ctx.offload.metrics.scrape();
+      return reply.type(ctx.offload.metrics.contentType).send(text);
+    },
   );
 }

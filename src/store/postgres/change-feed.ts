@@ -65,6 +65,11 @@ export class ChangeFeed {
     private readonly backstopMs: number,
   ) {}
 
+  /** LISTENing now: something watches, and the session that LISTENed is connected. */
+  get listeningNow(): boolean {
+    return this.listening && this.listeningOn !== undefined && this.session.connected;
+  }
+
   // ---- sending ---------------------------------------------------------------------------------
 
   publish(note: ChangeNote): void {

@@ -15,6 +15,7 @@ import type {
   CancelResult,
   ClaimedJob,
   ClaimParams,
+  ConnectionStats,
   CountRow,
   DependencyRow,
   FinishedCountRow,
@@ -89,6 +90,11 @@ export class PostgresStore implements Store {
   private readonly feed: ChangeFeed;
   private readonly duties: DutyLocks;
   private closed = false;
+
+  connectionStats(): ConnectionStats {
+    const { totalCount, idleCount, waitingCount } = this.db.pool;
+    return { pool: { total: totalCount, idle: idleCount, waiting: waitingCount }, listening: this.feed.listeningNow };
+  }
 
   private constructor(
     private readonly db: Db,
@@ -198,6 +204,7 @@ export class PostgresStore implements Store {
       job.step ?? null,
       shape.pending,
       shape.awaited,
+      job.traceContext ?? null,
     ];
     // A holder of the unique key may finish between the insert and the look-up: then insert again.
     for (let i = 0; i < 5; i++) {
@@ -229,6 +236,7 @@ export class PostgresStore implements Store {
       jobs.map((j) => j.step ?? null),
       shapes.map((x) => x.pending),
       shapes.map((x) => x.awaited),
+      jobs.map((j) => j.traceContext ?? null),
     ]);
     const out: (InsertedJob | undefined)[] = rows.map((r, i) => (r.inserted ? insertedJob(jobs[i], r.id, r.leaseToken) : undefined));
     const missing = jobs.map((j, i) => ({ j, i })).filter(({ i }) => out[i] === undefined);

@@ -7,7 +7,7 @@ import type { ClaimedJob, DependencyRow, InsertedJob, TokenRecord } from '../sto
 /** Columns of a whole job; ids cast to text, names as JobRow spells them. */
 export const JOB_COLUMNS = `id::text AS id, task, state, input, input_bytes AS "inputBytes", result, result_bytes AS "resultBytes",
   error, errors::text AS errors, priority, run_at AS "runAt", attempt, max_attempts AS "maxAttempts", timeout_ms AS "timeoutMs",
-  unique_key AS "uniqueKey", concurrency_key AS "concurrencyKey", batch_id::text AS "batchId", origin, worker_id AS "workerId",
+  unique_key AS "uniqueKey", concurrency_key AS "concurrencyKey", batch_id::text AS "batchId", origin, trace_context AS "traceContext", worker_id AS "workerId",
   lease_token::text AS "leaseToken", lease_expires_at AS "leaseExpiresAt", progress_done AS "progressDone", progress_total AS "progressTotal",
   progress_message AS "progressMessage", created_at AS "createdAt", started_at AS "startedAt", finished_at AS "finishedAt",
   step, deps_pending AS "depsPending", has_dependents AS "hasDependents"`;

@@ -51,7 +51,7 @@ import { toStoreError } from './errors.js';
 
 const JOB_COLUMNS = `id, task, state, input, result, error, errors, priority, run_at AS runAt, attempt,
   max_attempts AS maxAttempts, timeout_ms AS timeoutMs, unique_key AS uniqueKey, concurrency_key AS concurrencyKey,
-  batch_id AS batchId, origin, worker_id AS workerId, lease_token AS leaseToken, lease_expires_at AS leaseExpiresAt,
+  batch_id AS batchId, origin, trace_context AS traceContext, worker_id AS workerId, lease_token AS leaseToken, lease_expires_at AS leaseExpiresAt,
   progress_done AS progressDone, progress_total AS progressTotal, progress_message AS progressMessage,
   created_at AS createdAt, started_at AS startedAt, finished_at AS finishedAt, step, deps_pending AS depsPending,
   has_dependents AS hasDependents`;
@@ -212,6 +212,7 @@ export class SqliteStore implements Store {
       batchId,
       job.origin,
       now,
+      job.traceContext ?? null,
     );
     if (info.changes === 1) return { id: String(info.lastInsertRowid), task: job.task, deduplicated: false, state: 'queued', runAt: job.runAt };
     return this.holderOf(job);
@@ -233,6 +234,7 @@ export class SqliteStore implements Store {
       now,
       lease.workerId,
       lease.leaseExpiresAt,
+      job.traceContext ?? null,
     ) as { id: number; leaseToken: number } | undefined;
     if (!row) return this.holderOf(job);
     return { id: String(row.id), task: job.task, deduplicated: false, state: 'running', runAt: job.runAt, leaseToken: String(row.leaseToken) };
