@@ -38,7 +38,7 @@ export function measureSqliteCeiling(synchronous?: 'normal' | 'full', n = 20_000
     const succeed = db.prepare(sql('succeed_job'));
     const now = Date.now();
     // An autocommit INSERT is one transaction, as Offload's single enqueue. The first rows warm up.
-    const add = (i: number) => insert.run('bare', `{"i":${i}}`, 0, now, 1, null, null, null, null, null, now);
+    const add = (i: number) => insert.run('bare', `{"i":${i}}`, 0, now, 1, null, null, null, null, null, now, null);
     for (let i = 0; i < 2000; i++) add(-i);
     let start = performance.now();
     for (let i = 0; i < n; i++) add(i);

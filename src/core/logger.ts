@@ -6,6 +6,8 @@ export interface Logger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
+  /** pino's: whether a line at this level would be written (lets a line per job cost nothing when it would not). */
+  isLevelEnabled?(level: string): boolean;
 }
 
 /** Offload's default logger: JSON lines on stderr, level from OFFLOAD_LOG_LEVEL (default warn). */

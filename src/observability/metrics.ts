@@ -8,6 +8,7 @@ import type { Clock } from '../core/clock.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { InstrumentedStore } from '../store/instrumented.js';
+import { TallyCounter, TallyHistogram } from './tallies.js';
 
 /** How an attempt ended, as the `outcome` label says it. */
 export type AttemptOutcome = 'succeeded' | 'failed' | 'retrying' | 'released' | 'cancelled';
@@ -42,33 +43,25 @@ export class OffloadMetrics {
 
   constructor(private readonly o: MetricsSources) {
     const registers = [this.registry];
-    const enqueued = new Counter({ name: 'offload_jobs_enqueued_total', help: 'Jobs stored by this process, by task', labelNames: ['task'], registers });
-    const started = new Counter({
-      name: 'offload_jobs_started_total',
-      help: 'Attempts started (jobs claimed) by this process, by task',
-      labelNames: ['task'],
-      registers,
-    });
-    const finished = new Counter({
-      name: 'offload_jobs_finished_total',
-      help: 'Attempts whose outcome this process recorded, by task and outcome (succeeded, failed, retrying, released, cancelled)',
-      labelNames: ['task', 'outcome'],
-      registers,
-    });
-    const runSeconds = new Histogram({
-      name: 'offload_job_run_seconds',
-      help: 'From claim to recorded outcome, for attempts started and finished in this process',
-      labelNames: ['task'],
-      buckets: SECONDS_BUCKETS,
-      registers,
-    });
-    const waitSeconds = new Histogram({
-      name: 'offload_job_wait_seconds',
-      help: "From a job's creation to its first attempt's start (a delayed job's delay included)",
-      labelNames: ['task'],
-      buckets: SECONDS_BUCKETS,
-      registers,
-    });
+    const enqueued = new TallyCounter(this.registry, 'offload_jobs_enqueued_total', 'Jobs stored by this process, by task');
+    const started = new TallyCounter(this.registry, 'offload_jobs_started_total', 'Attempts started (jobs claimed) by this process, by task');
+    const finished = new TallyCounter(
+      this.registry,
+      'offload_jobs_finished_total',
+      'Attempts whose outcome this process recorded, by task and outcome (succeeded, failed, retrying, released, cancelled)',
+    );
+    const runSeconds = new TallyHistogram(
+      this.registry,
+      'offload_job_run_seconds',
+      'From claim to recorded outcome, for attempts started and finished in this process',
+      SECONDS_BUCKETS,
+    );
+    const waitSeconds = new TallyHistogram(
+      this.registry,
+      'offload_job_wait_seconds',
+      "From a job's creation to its first attempt's start (a delayed job's delay included)",
+      SECONDS_BUCKETS,
+    );
     const store = o.store;
     new Counter({
       name: 'offload_lease_losses_total',
@@ -157,20 +150,24 @@ export class OffloadMetrics {
     });
 
     const { bus, clock } = o;
-    bus.on('job:enqueued', (e) => enqueued.inc({ task: e.task }));
+    const byTask = (task: string) => () => ({ task });
+    bus.on('job:enqueued', (e) => enqueued.inc(e.task, byTask(e.task)));
     bus.on('job:started', (e) => {
       const now = clock.now();
-      started.inc({ task: e.task });
-      if (e.attempt === 1 && e.createdAt !== undefined) waitSeconds.observe({ task: e.task }, Math.max(0, now - e.createdAt) / 1000);
+      started.inc(e.task, byTask(e.task));
+      if (e.attempt === 1 && e.createdAt !== undefined) waitSeconds.observe(e.task, byTask(e.task), Math.max(0, now - e.createdAt) / 1000);
       if (this.running.size >= MAX_TRACKED_RUNNING) this.running.delete(this.running.keys().next().value as string);
       this.running.set(e.id, { task: e.task, attempt: e.attempt, startedAt: now });
     });
     const ended = (outcome: AttemptOutcome) => (e: { id: string; task: string }) => {
-      finished.inc({ task: e.task, outcome });
+      finished.inc(`${e.task}\u0000${outcome}`, () => ({ task: e.task, outcome }));
       const run = this.running.get(e.id);
-      this.running.delete(e.id);
-      const runMs = run === undefined ? undefined : clock.now() - run.startedAt;
-      if (runMs !== undefined) runSeconds.observe({ task: e.task }, runMs / 1000);
+      let runMs: number | undefined;
+      if (run !== undefined) {
+        this.running.delete(e.id);
+        runMs = clock.now() - run.startedAt;
+        runSeconds.observe(e.task, byTask(e.task), runMs / 1000);
+      }
       this.logEnd(e, outcome, run?.attempt, runMs);
     };
     bus.on('job:succeeded', ended('succeeded'));
@@ -183,6 +180,7 @@ export class OffloadMetrics {
   /** One line per attempt's end at info: what operators grep for when a job went wrong. */
   private logEnd(e: { id: string; task: string }, outcome: AttemptOutcome, attempt: number | undefined, runMs: number | undefined): void {
     // A job released at shutdown or by retryLater is no news: debug keeps info to real ends and retries.
+    if (this.o.logger.isLevelEnabled?.(outcome === 'released' ? 'debug' : 'info') === false) return;
     const line = { task: e.task, jobId: e.id, outcome, attempt: attempt ?? null, runMs: runMs ?? null };
     if (outcome === 'released') this.o.logger.debug(line, 'job released');
     else this.o.logger.info(line, outcome === 'retrying' ? 'job attempt failed, will retry' : 'job finished');
