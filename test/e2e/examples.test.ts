@@ -113,6 +113,21 @@ describe('examples', () => {
     );
   });
 
+  it('observability.ts: each run span is a child of its submit span, and the metrics count the jobs', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const run = startNode([join(EXAMPLES, 'observability.js')], { OFFLOAD_STORE: `sqlite:${join(dir.path, 'o.db')}` });
+    const { code } = await run.exited;
+    assert.equal(code, 0, run.stderr());
+    assert.deepEqual(
+      run.lines.filter((l) => l.startsWith('offload.run')),
+      ['offload.run image.resize ← offload.enqueue (same trace: true)', 'offload.run image.resize ← offload.enqueue (same trace: true)'],
+    );
+    assert.ok(run.lines.includes('offload_jobs_enqueued_total{task="image.resize"} 2'), run.lines.join('\n'));
+    assert.ok(run.lines.includes('offload_jobs_finished_total{task="image.resize",outcome="succeeded"} 2'));
+    assert.ok(run.lines.includes('offload_job_run_seconds_count{task="image.resize"} 2'));
+  });
+
   it('push-config.json: the endpoint groups of a config file, saved with `offload group save`, bind their tasks', async () => {
     const dir = tempDir();
     dirs.push(dir);
