@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { type Endpoint, resolveEndpointGroup } from '../../src/core/endpoint-group.js';
 import { EndpointOrder } from '../../src/push/balancer.js';
 import { parseIdle } from '../../src/push/endpoint-health.js';
-import { type Answer, startEndpoint, type TestEndpoint } from '../helpers/endpoints.js';
+import type { Answer } from '../helpers/endpoints.js';
 import { deferred } from '../helpers/offload.js';
-import { groupOf, openPush, type PushFixture } from '../helpers/push.js';
+import { groupOf, pushingOffload } from '../helpers/push.js';
 
 const endpointsOf = (...weights: number[]): Endpoint[] =>
   resolveEndpointGroup(
@@ -62,30 +62,17 @@ describe('balancers choose', () => {
 });
 
 describe('balancers against real endpoints', () => {
-  let t: PushFixture;
-  const endpoints: TestEndpoint[] = [];
-  const endpoint = async (answer?: Answer) => {
-    const e = await startEndpoint(answer);
-    endpoints.push(e);
-    return e;
-  };
-  before(async () => {
-    t = await openPush();
-    await t.offload.push.start({ callbackBaseUrl: null });
-  });
-  after(async () => {
-    await t.dispose();
-    await Promise.all(endpoints.map((e) => e.close()));
-  });
+  const pushing = pushingOffload();
+  const endpoint = pushing.endpoint;
 
   const run = async (task: string, n: number) => {
-    const jobs = await Promise.all(Array.from({ length: n }, (_, i) => t.offload.enqueue(task, { i })));
+    const jobs = await Promise.all(Array.from({ length: n }, (_, i) => pushing.t.offload.enqueue(task, { i })));
     await Promise.all(jobs.map((j) => j.result({ timeoutMs: 20_000 })));
   };
 
   it('round-robin spreads jobs by weight', async () => {
     const [a, b] = [await endpoint(), await endpoint()];
-    await t.offload.push.saveGroup(groupOf('rr', [{ url: a.url }, { url: b.url, weight: 3 }]));
+    await pushing.t.offload.push.saveGroup(groupOf('rr', [{ url: a.url }, { url: b.url, weight: 3 }]));
     await run('rr.job', 80);
     assert.deepEqual([a.received.length, b.received.length], [20, 60]);
   });
@@ -97,7 +84,7 @@ describe('balancers against real endpoints', () => {
       res.writeHead(200).end();
     });
     const fast = await endpoint();
-    await t.offload.push.saveGroup(groupOf('least', [{ url: slow.url }, { url: fast.url }], { balancer: 'least-outstanding', concurrency: 4 }));
+    await pushing.t.offload.push.saveGroup(groupOf('least', [{ url: slow.url }, { url: fast.url }], { balancer: 'least-outstanding', concurrency: 4 }));
     const done = run('least.job', 40);
     // The slow endpoint holds what it got; every other job goes where nothing waits.
     while (slow.received.length + fast.received.length < 40) await new Promise((r) => setTimeout(r, 5));
@@ -109,7 +96,7 @@ describe('balancers against real endpoints', () => {
   it('most-idle sends to the endpoint that reports the most room', async () => {
     const busy = await endpoint((_req, res) => res.writeHead(200, { 'offload-idle': '0' }).end());
     const idle = await endpoint((_req, res) => res.writeHead(200, { 'offload-idle': '50' }).end());
-    await t.offload.push.saveGroup(groupOf('idle', [{ url: busy.url }, { url: idle.url }], { balancer: 'most-idle', concurrency: 1 }));
+    await pushing.t.offload.push.saveGroup(groupOf('idle', [{ url: busy.url }, { url: idle.url }], { balancer: 'most-idle', concurrency: 1 }));
     await run('idle.job', 30);
     assert.ok(busy.received.length <= 1, `the busy endpoint got ${busy.received.length} of 30`);
   });
@@ -123,7 +110,7 @@ describe('balancers against real endpoints', () => {
     const b = await endpoint();
     const aStatus = await endpoint(status(0));
     const bStatus = await endpoint(status(20));
-    await t.offload.push.saveGroup(
+    await pushing.t.offload.push.saveGroup(
       groupOf(
         'apache',
         [
@@ -133,7 +120,7 @@ describe('balancers against real endpoints', () => {
         { balancer: 'most-idle', concurrency: 1 },
       ),
     );
-    const dispatcher = t.offload.push.dispatcher('apache')!;
+    const dispatcher = pushing.t.offload.push.dispatcher('apache')!;
     while (dispatcher.health.status().some((s) => s.idle === null)) await new Promise((r) => setTimeout(r, 20));
     await run('apache.job', 10);
     assert.deepEqual([a.received.length, b.received.length], [0, 10]);
