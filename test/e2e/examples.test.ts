@@ -174,7 +174,8 @@ describe('examples', () => {
     const { code } = await run.exited;
     assert.equal(code, 0, run.stderr());
     const out = run.lines.join('\n');
-    assert.match(out, /^starts per second: \[ 5, 5, 2 \]$/m);
+    // What the limit guarantees, whatever the machine's load: never more than 5 in any second.
+    assert.match(out, /^12 calls, at most 5 started in any second, the last ≥ 2 s after the first: true$/m);
     assert.match(out, /^doc 7 at rev 3 \| jobs: 1$/m);
   });
 
