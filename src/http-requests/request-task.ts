@@ -11,10 +11,10 @@
  */
 
 import type { JobContext } from '../core/context.js';
-import { HttpServerError, isOffloadError, OutboundConnectionFailedError, OutboundTimeoutError } from '../core/errors.js';
+import { HttpServerError } from '../core/errors.js';
 import { permanent } from '../core/outcomes.js';
 import { defineTask } from '../core/task.js';
-import { guardedRequest, type OutboundResponse } from '../outbound/guarded-request.js';
+import { guardedRequest, type OutboundResponse, outboundFailureMayPass } from '../outbound/guarded-request.js';
 import { type BodyEncoding, encodeResponseBody } from './bodies.js';
 import { type RequestPolicy, resolvePolicy } from './policy.js';
 import { readStoredRequest, type StoredRequest } from './requests.js';
@@ -40,9 +40,6 @@ export interface HttpResponse {
   url: string;
 }
 
-/** Errors that another attempt may not meet: the endpoint may come back, or answer sooner. */
-const RETRIED_CODES = new Set([OutboundConnectionFailedError.code, OutboundTimeoutError.code]);
-
 export const httpRequestTask = defineTask(HTTP_REQUEST_TASK, sendRequest, {
   maxAttempts: 3,
   description: 'One request of offload.http.batch(), sent through the outbound guard; its result is the response',
@@ -55,7 +52,7 @@ async function sendRequest(input: RequestJobInput, ctx: JobContext): Promise<Htt
     answer = await guardedRequest({ method: request.method, url: request.url, headers: request.headers, body }, policy, ctx.signal);
   } catch (err) {
     // An abort (shutdown, cancel, lost lease) is the worker's to handle, as for any handler.
-    if (ctx.signal.aborted || (isOffloadError(err) && RETRIED_CODES.has(err.code))) throw err;
+    if (ctx.signal.aborted || outboundFailureMayPass(err)) throw err;
     throw permanent(err);
   }
   if (answer.status >= 500) throw new HttpServerError(request.method, answer.url, answer.status, ctx.job.attempt, ctx.job.maxAttempts);

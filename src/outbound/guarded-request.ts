@@ -59,6 +59,20 @@ export interface OutboundResponse {
 
 export const MAX_REDIRECTS = 5;
 
+/**
+ * Whether another attempt of the same request may get through: a connection that failed, or an
+ * exchange that took too long, may; an address, URL or redirect the policy refused, an answer over
+ * the size limit, or a method or header that is not valid HTTP will be refused the same way again.
+ */
+export function outboundFailureMayPass(err: unknown): boolean {
+  return !(err instanceof OffloadError) || err.code === OutboundConnectionFailedError.code || err.code === OutboundTimeoutError.code;
+}
+
+/** Whether an HTTP status says "not now" rather than "not this request": 408, 429 and every 5xx. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 /**

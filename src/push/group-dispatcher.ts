@@ -10,13 +10,13 @@ import { hostname } from 'node:os';
 import { Alarm, type Clock } from '../core/clock.js';
 import type { JobContext } from '../core/context.js';
 import { type Endpoint, type EndpointGroup, pushWorkerPrefix } from '../core/endpoint-group.js';
-import { OffloadError, PushCallbackSilentError, PushRejectedError } from '../core/errors.js';
+import { PushCallbackSilentError, PushRejectedError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import { permanent, retryLater } from '../core/outcomes.js';
 import type { TaskRegistry } from '../core/registry.js';
 import { resolveTaskSettings } from '../core/task.js';
-import { guardedRequest } from '../outbound/guarded-request.js';
+import { guardedRequest, outboundFailureMayPass } from '../outbound/guarded-request.js';
 import { OutboundPool } from '../outbound/outbound-pool.js';
 import type { GroupCommit } from '../store/group-commit.js';
 import type { Runnability } from '../store/runnability.js';
@@ -55,7 +55,6 @@ const ROOM_WAIT_MS = 1000;
 const REQUEUE_WITHOUT_ROOM_MS = 200;
 const STATUS_POLL_MS = 1000;
 const PROBE_TIMEOUT_MS = 5000;
-const FINAL_OUTBOUND_ERRORS = new Set(['OUTBOUND_ADDRESS_DENIED', 'OUTBOUND_INVALID_URL', 'OUTBOUND_RESPONSE_TOO_LARGE']);
 
 export class GroupDispatcher {
   readonly health: EndpointHealth;
@@ -66,7 +65,6 @@ export class GroupDispatcher {
   private worker: Worker | undefined;
   private readonly probes: Alarm;
   private statusTimer: { cancel(): void } | undefined;
-  private offBus: (() => void) | undefined;
   private stopped = false;
 
   constructor(
@@ -95,14 +93,6 @@ export class GroupDispatcher {
         settings: settings.get(name) ?? resolveTaskSettings(name, {}),
       })),
     );
-    const tasks = new Set(group.tasks);
-    const freed = (e: { task: string }) => {
-      if (tasks.has(e.task)) this.slots.freed();
-    };
-    const offs = (['job:succeeded', 'job:failed', 'job:retrying', 'job:released', 'job:cancelled'] as const).map((name) => host.bus.on(name, freed));
-    this.offBus = () => {
-      for (const off of offs) off();
-    };
     this.worker = new Worker(
       {
         backend: storeBackend(host.store, host.bus, host.registry, host.runnability, host.commits),
@@ -128,7 +118,6 @@ export class GroupDispatcher {
     this.stopped = true;
     this.probes.cancel();
     this.statusTimer?.cancel();
-    this.offBus?.();
     await this.worker?.stop();
     this.pool.close();
   }
@@ -180,7 +169,7 @@ export class GroupDispatcher {
       if (ctx.signal.aborted) throw err;
       // What a retry would meet again (an address or URL the policy refuses, an answer too large
       // for the group) fails at once, and says nothing of the endpoint's health.
-      if (err instanceof OffloadError && FINAL_OUTBOUND_ERRORS.has(err.code)) throw permanent(err);
+      if (!outboundFailureMayPass(err)) throw permanent(err);
       this.failedOn(endpoint);
       throw err;
     }

@@ -9,7 +9,7 @@
  */
 import type { Endpoint, EndpointCredentials, EndpointGroup } from '../core/endpoint-group.js';
 import { PushEndpointFailedError, PushRejectedError } from '../core/errors.js';
-import { guardedRequest, type OutboundResponse } from '../outbound/guarded-request.js';
+import { guardedRequest, isRetryableStatus, type OutboundResponse } from '../outbound/guarded-request.js';
 import type { OutboundPool } from '../outbound/outbound-pool.js';
 import { signRequest } from '../signing/request-signature.js';
 
@@ -64,7 +64,7 @@ export function answerOf(endpoint: Endpoint, r: OutboundResponse, now: number): 
   if (r.status === 202) return { kind: 'accepted' };
   if (r.status >= 200 && r.status < 300) return { kind: 'result', value: resultOf(r) };
   const snippet = r.body.toString('utf8', 0, Math.min(r.body.length, BODY_IN_ERROR_CHARS * 4)).slice(0, BODY_IN_ERROR_CHARS);
-  if (r.status === 429 || r.status === 408 || r.status >= 500) {
+  if (isRetryableStatus(r.status)) {
     const error = new PushEndpointFailedError(endpoint.id, r.status, snippet);
     const delayMs = r.status === 429 ? retryAfterMs(r.headers['retry-after'], now) : undefined;
     return delayMs === undefined ? { kind: 'failed', error } : { kind: 'retry-later', delayMs, error };

@@ -49,8 +49,8 @@ export class SlotTaker {
     setImmediate(() => void this.flush());
   }
 
-  /** A job of the group stopped running in this process: its slot is free. */
-  freed(): void {
+  /** Slots were given back here: wakes the attempts waiting for room. */
+  private freed(): void {
     for (const wake of [...this.roomWaiters]) wake();
   }
 

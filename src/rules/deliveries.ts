@@ -12,7 +12,7 @@ import { permanent } from '../core/outcomes.js';
 import type { RuleAction, RuleNotice, RuleRecord } from '../core/rule.js';
 import { defineTask, type TaskDefinition } from '../core/task.js';
 import type { Mailer } from '../notify/mailer.js';
-import { guardedRequest } from '../outbound/guarded-request.js';
+import { guardedRequest, isRetryableStatus, outboundFailureMayPass } from '../outbound/guarded-request.js';
 import { SIGNATURE_HEADER, signRequest } from '../signing/request-signature.js';
 
 export const WEBHOOK_TASK = 'offload.rule.webhook';
@@ -37,9 +37,6 @@ export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
 const MAX_WEBHOOK_RESPONSE_BYTES = 64 * 1024;
 /** Ten attempts with the default backoff reach past an hour: a receiver or SMTP server restarted or briefly down still gets the notice. */
 const DELIVERY_SETTINGS = { maxAttempts: 10, timeoutMs: 60_000, description: "a rule's notice, delivered" };
-
-/** Failures that the same request cannot get past: the URL or its address is refused by policy. */
-const PERMANENT_OUTBOUND = new Set(['OUTBOUND_INVALID_URL', 'OUTBOUND_ADDRESS_DENIED', 'OUTBOUND_REDIRECT_REFUSED', 'INVALID_OPTION']);
 
 export function deliveryTasks(deps: DeliveryDeps): TaskDefinition<DeliveryInput, { status?: number; messageId?: string }>[] {
   const actionOf = async <T extends RuleAction['type']>(input: DeliveryInput, type: T): Promise<Extract<RuleAction, { type: T }>> => {
@@ -69,11 +66,11 @@ export function deliveryTasks(deps: DeliveryDeps): TaskDefinition<DeliveryInput,
           ctx.signal,
         );
       } catch (err) {
-        if (isOffloadError(err) && PERMANENT_OUTBOUND.has(err.code)) throw permanent(err);
+        if (!outboundFailureMayPass(err)) throw permanent(err);
         throw err;
       }
       if (response.status >= 200 && response.status < 300) return { status: response.status };
-      const retryable = response.status === 408 || response.status === 429 || response.status >= 500;
+      const retryable = isRetryableStatus(response.status);
       const refused = new WebhookRefusedError(input.rule, action.url, response.status, retryable);
       throw retryable ? refused : permanent(refused);
     },

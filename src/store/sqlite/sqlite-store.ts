@@ -776,7 +776,7 @@ export class SqliteStore implements Store {
       return [];
     }
     return this.write(() => {
-      for (const s of p.release ?? []) this.stmt('release_push_slot').run({ jobId: Number(s.jobId), leaseToken: Number(s.leaseToken) });
+      this.givePushSlotsBack(p.release ?? []);
       this.stmt('drop_dead_push_slots').run({ grp: p.group });
       const counts = this.stmt('count_push_slots').all({ grp: p.group }) as { endpoint: string; outstanding: number }[];
       const chosen = assignPushSlots(p, new Map(counts.map((c) => [c.endpoint, c.outstanding])));
@@ -791,9 +791,11 @@ export class SqliteStore implements Store {
 
   async releasePushSlots(p: { slots: { jobId: string; leaseToken: string }[] }): Promise<void> {
     if (p.slots.length === 0) return;
-    this.write(() => {
-      for (const s of p.slots) this.stmt('release_push_slot').run({ jobId: Number(s.jobId), leaseToken: Number(s.leaseToken) });
-    });
+    this.write(() => this.givePushSlotsBack(p.slots));
+  }
+
+  private givePushSlotsBack(slots: { jobId: string; leaseToken: string }[]): void {
+    for (const s of slots) this.stmt('release_push_slot').run({ jobId: Number(s.jobId), leaseToken: Number(s.leaseToken) });
   }
 
   async countPushSlots(p: { group: string }): Promise<{ endpoint: string; outstanding: number }[]> {
