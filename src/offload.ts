@@ -344,6 +344,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
       job.traceContext = this.tracing.activeTraceparent();
       const submitKey = submitKeyOf(idempotencyKey, job.origin, ['job', job.task, job.input, enqueueOptions], now, this.idempotencyWindowMs);
       const r = await this.store.insertJobs({ jobs: [job], now, submitKey });
+      this.tracing.remember(r.jobs, job.traceContext);
       const [handle] = await this.handlesOf(r, idempotencyKey, submitKey);
       return handle as JobHandle<InputFor<M, T>, OutputFor<M, T>>;
     });
@@ -365,8 +366,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
       items.map((it) => ({ ...it, task: nameOf(it?.task) })),
     );
     if (jobs.length === 0) return [];
-    const traceContext = this.tracing.activeTraceparent();
-    for (const j of jobs) j.traceContext = traceContext;
+    const traceContext = this.carryTrace(jobs);
     const submitKey = submitKeyOf(
       options.idempotencyKey,
       jobs[0].origin,
@@ -375,6 +375,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
       this.idempotencyWindowMs,
     );
     const r = await this.store.insertJobs({ jobs, now, submitKey });
+    this.tracing.remember(r.jobs, traceContext);
     return this.handlesOf(r, options.idempotencyKey, submitKey);
   }
 
@@ -388,6 +389,10 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   /** Submits jobs as one batch with live counts; `await batch.wait()` gives `{ ok, succeeded, failed }`. */
   async batch(items: SubmitItem[], options: BatchOptions = {}): Promise<BatchHandle> {
     this.checkOpen();
+    return this.tracing.submit('offload.batch', { 'offload.jobs': Array.isArray(items) ? items.length : 0 }, () => this.insertBatch(items, options));
+  }
+
+  private async insertBatch(items: SubmitItem[], options: BatchOptions): Promise<BatchHandle> {
     const now = this.clock.now();
     if (!Array.isArray(items)) throw new InvalidOptionError('items', 'must be an array of { task, input, options? }');
     const jobs = await buildNewJobs(
@@ -397,6 +402,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
       items.map((it) => ({ ...it, task: nameOf(it?.task) })),
     );
     const onFinish = await this.onFinishJob(options.onFinish, now);
+    const traceContext = this.carryTrace(onFinish ? [...jobs, onFinish] : jobs);
     const title = checkTitle(options.title);
     const submitKey = submitKeyOf(
       options.idempotencyKey,
@@ -406,6 +412,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
       this.idempotencyWindowMs,
     );
     const r = await this.store.insertJobs({ jobs, batch: { title, onFinish }, now, submitKey });
+    this.tracing.remember(r.jobs, traceContext);
     return new BatchHandle(this, r.batchId!, await this.handlesOf(r, options.idempotencyKey, submitKey), r.replayed !== undefined);
   }
 
@@ -425,12 +432,19 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
    */
   async flow(options: FlowOptions): Promise<FlowHandle> {
     this.checkOpen();
+    const steps =
+      typeof options === 'object' && options !== null && typeof options.steps === 'object' && options.steps !== null ? Object.keys(options.steps).length : 0;
+    return this.tracing.submit('offload.flow', { 'offload.jobs': steps }, () => this.insertFlow(options));
+  }
+
+  private async insertFlow(options: FlowOptions): Promise<FlowHandle> {
     if (typeof options !== 'object' || options === null) throw new InvalidFlowError('give { steps: { name: { task, input, after } } }');
     const now = this.clock.now();
     const settings = new Map<string, ResolvedTaskSettings>();
     for (const task of flowTasks(options.steps)) if (!settings.has(task)) settings.set(task, await this.registry.settingsFor(task));
     const { jobs, names } = buildFlowJobs(this.registry, settings, this.limits, now, options.steps, options.onDependencyFailure);
     const onFinish = await this.onFinishJob(options.onFinish, now);
+    const traceContext = this.carryTrace(onFinish ? [...jobs, onFinish] : jobs);
     const title = checkTitle(options.title);
     const submitKey = submitKeyOf(
       options.idempotencyKey,
@@ -440,8 +454,16 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
       this.idempotencyWindowMs,
     );
     const r = await this.store.insertJobs({ jobs, batch: { title, onFinish, flow: true }, now, submitKey });
+    this.tracing.remember(r.jobs, traceContext);
     const handles = await this.handlesOf(r, options.idempotencyKey, submitKey);
     return new FlowHandle(this, r.batchId!, handles, r.replayed ? await this.stepNamesOf(handles) : names, r.replayed !== undefined);
+  }
+
+  /** Jobs stored now carry the active span's context, so their runs join the submitter's trace (in any process). */
+  private carryTrace(jobs: NewJob[]): string | null {
+    const traceContext = this.tracing.activeTraceparent();
+    if (traceContext !== null) for (const j of jobs) j.traceContext = traceContext;
+    return traceContext;
   }
 
   private async stepNamesOf(handles: JobHandle[]): Promise<string[]> {

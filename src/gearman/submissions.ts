@@ -54,6 +54,12 @@ export class Submissions {
 
   /** Stores the job and answers JOB_CREATED; a foreground submitter is attached to it. */
   async submit(conn: GearmanConnection, req: SubmitRequest): Promise<Buffer> {
+    // A span of its own when the application traces (Gearman carries no trace context): the job
+    // carries it to its run, in whichever process runs it.
+    return this.deps.offload.tracing.request(`gearman ${req.background ? 'SUBMIT_JOB_BG' : 'SUBMIT_JOB'}`, undefined, () => this.submitTraced(conn, req));
+  }
+
+  private async submitTraced(conn: GearmanConnection, req: SubmitRequest): Promise<Buffer> {
     const { offload, functions, listeners } = this.deps;
     const task = functions.nameOf(req.fn);
     const uniqueKey = uniqueKeyOf(req.unique, req.workload);
@@ -66,7 +72,9 @@ export class Submissions {
       runAt: req.epochSeconds === undefined ? undefined : Math.max(now, req.epochSeconds * 1000),
       origin: `gearman:${conn.peer}`,
     });
+    job.traceContext = offload.tracing.activeTraceparent();
     const inserted = await functions.admit(task, req.priority, () => this.store(job, now, req.reducer));
+    offload.tracing.remember([inserted], job.traceContext);
     const handle = handleOf(this.deps.handlePrefix, inserted.id);
     if (req.background) listeners.keep(inserted.id);
     else listeners.attach(conn, inserted.id, handle, !inserted.deduplicated);

@@ -42,11 +42,16 @@ export async function requireDependencyTasks(request: FastifyRequest, offload: O
   for (const row of await offload.store.getJobs({ ids: [...new Set(ids)] })) requireTask(request, row.task);
 }
 
-/** Claimed jobs as the agent API sends them, each job that waited for others with its dependencies. */
-export function claimedJobsJson(request: FastifyRequest, jobs: ClaimedJob[]) {
+/**
+ * Claimed jobs as the agent API sends them, each job that waited for others with its
+ * dependencies, and with the trace context it was submitted under when the server traces.
+ */
+export async function claimedJobsJson(request: FastifyRequest, offload: Offload, jobs: ClaimedJob[]) {
+  const traceparents = await offload.tracing.traceparentsOf(jobs, (ids) => offload.store.getJobs({ ids }));
   // The store's claim brings each job's dependencies (ClaimedJob.dependencies).
   return jobs.map((j) => {
-    const out = claimedJson(j);
+    const traceparent = traceparents.get(j.id);
+    const out = traceparent === undefined ? claimedJson(j) : { ...claimedJson(j), traceparent };
     if (!j.hasDependencies) return out;
     return { ...out, dependencies: (j.dependencies ?? []).map((d) => dependencyJson(request, d)) };
   });

@@ -311,6 +311,12 @@ export const ClaimedJobSchema = Type.Object({
       description: 'For a job that waited for others: what each of them did (absent for a job that waited for none).',
     }),
   ),
+  traceparent: Type.Optional(
+    Type.String({
+      description:
+        'The W3C trace context the job was submitted under, when the server traces (a tracer provider registered): an agent that traces starts its run span as its child.',
+    }),
+  ),
 });
 
 export const ClaimResponse = Type.Object({ jobs: Type.Array(ClaimedJobSchema, { description: 'Empty when nothing became runnable within waitMs.' }) });

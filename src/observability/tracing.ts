@@ -16,21 +16,28 @@ export class JobTracing {
   /** Job id → the W3C `traceparent` of the span that submitted it. */
   private readonly carried = new Map<string, string>();
 
-  constructor(bus: EventBus) {
-    // The event is emitted inside the submit's own async context, so the active span is the submitter's.
-    bus.on('job:enqueued', (e) => {
-      if (!tracerRegistered()) return;
-      const parent = trace.getSpanContext(context.active());
-      if (!parent || !trace.isSpanContextValid(parent)) return;
-      if (this.carried.size >= MAX_CARRIED) this.carried.delete(this.carried.keys().next().value as string);
-      this.carried.set(e.id, traceparentOf(parent));
-    });
+  /** With no bus (a remote worker, which submits nothing), nothing is remembered between runs. */
+  constructor(bus?: EventBus) {
+    if (!bus) return;
     const forget = (e: { id: string }) => {
       if (this.carried.size > 0) this.carried.delete(e.id);
     };
     bus.on('job:succeeded', forget);
     bus.on('job:failed', forget);
     bus.on('job:cancelled', forget);
+  }
+
+  /**
+   * Jobs just stored under `traceparent` (the value they carry in the store): a run in this
+   * process starts from it without reading the job back. Said by the submitter, not learnt from
+   * the insert's event, which a group commit may emit in another submitter's context.
+   */
+  remember(jobs: { id: string }[], traceparent: string | null | undefined): void {
+    if (!traceparent) return;
+    for (const j of jobs) {
+      if (this.carried.size >= MAX_CARRIED) this.carried.delete(this.carried.keys().next().value as string);
+      this.carried.set(j.id, traceparent);
+    }
   }
 
   /** The W3C `traceparent` of the active span, for a job stored now to carry (null outside a trace). */
@@ -66,13 +73,37 @@ export class JobTracing {
   run(job: ClaimedJob, call: () => unknown, stored: (id: string) => Promise<string | null>): unknown {
     // Untraced, a handler runs as it would without this: a span per job costs W3 a tenth of its rate.
     if (!tracerRegistered()) return call();
-    const carried = this.carried.get(job.id);
+    const carried = job.traceContext ?? this.carried.get(job.id);
     if (carried !== undefined) return this.runIn(job, carried, call);
     return stored(job.id).then(
       (traceparent) => this.runIn(job, traceparent, call),
       // Tracing must never fail a job: without its context, the run starts a trace of its own.
       () => this.runIn(job, null, call),
     );
+  }
+
+  /**
+   * The `traceparent` each claimed job was submitted under, for claimers in another process (an
+   * HTTP agent's claim answer): empty unless the application traces, so an untraced claim reads
+   * nothing more.
+   */
+  async traceparentsOf(jobs: ClaimedJob[], read: (ids: string[]) => Promise<{ id: string; traceContext?: string | null }[]>): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (!tracerRegistered() || jobs.length === 0) return out;
+    const unknown: string[] = [];
+    for (const j of jobs) {
+      const known = j.traceContext ?? this.carried.get(j.id);
+      if (known) out.set(j.id, known);
+      else unknown.push(j.id);
+    }
+    if (unknown.length > 0) {
+      try {
+        for (const row of await read(unknown)) if (row.traceContext) out.set(row.id, row.traceContext);
+      } catch {
+        // Tracing must never fail a claim: those jobs' runs start traces of their own.
+      }
+    }
+    return out;
   }
 
   private runIn(job: ClaimedJob, traceparent: string | null, call: () => unknown): unknown {

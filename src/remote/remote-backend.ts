@@ -37,6 +37,8 @@ interface ClaimedJson {
   uniqueKey?: string | null;
   /** Sent for a job that waited for others: what each of them did. */
   dependencies?: DependencyJson[];
+  /** Sent when the server traces: the context the job was submitted under. */
+  traceparent?: string;
 }
 
 /** A job a claimed job waited for, as the API sends it. */
@@ -256,6 +258,8 @@ function claimedJob(j: ClaimedJson): ClaimedJob {
     leaseToken: j.leaseToken,
     leaseExpiresAt: Date.parse(j.leaseExpiresAt),
     uniqueKey: j.uniqueKey ?? null,
+    // Null when the server sent none: the run does not look for one (there is no store to read here).
+    traceContext: j.traceparent ?? null,
     // The server sends what the job waited for with the claim: the worker has nothing to read.
     ...(j.dependencies && { hasDependencies: true, dependencies: j.dependencies.map((d) => dependencyRow(j.id, d)) }),
   };

@@ -7,6 +7,8 @@ import { type Clock, systemClock } from '../core/clock.js';
 import { InvalidOptionError } from '../core/errors.js';
 import { defaultLogger, type Logger } from '../core/logger.js';
 import type { TaskDefinition } from '../core/task.js';
+import { JobTracing } from '../observability/tracing.js';
+import type { ClaimedJob } from '../store/store.js';
 import { TaskCatalog } from '../worker/task-catalog.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
 import { ApiClient } from './api-client.js';
@@ -39,7 +41,10 @@ export function remoteWorker(opts: RemoteWorkerOptions): Worker {
   const api = new ApiClient({ url: opts.url, token: opts.token, requestTimeoutMs: opts.requestTimeoutMs });
   const backend = new RemoteBackend(api, clock, logger, { longPollMs: opts.longPollMs });
   const { url: _u, token: _t, tasks, longPollMs: _l, requestTimeoutMs: _r, clock: _c, logger: _g, ...workerOptions } = opts;
-  return new Worker({ backend, clock, logger, registry: new TaskCatalog(tasks) }, { ...workerOptions, tasks });
+  // Each run is a span when the application traces, a child of the submit's context the server sends with the claim.
+  const tracing = new JobTracing();
+  const runHandler = (job: ClaimedJob, call: () => unknown) => tracing.run(job, call, async () => null);
+  return new Worker({ backend, clock, logger, registry: new TaskCatalog(tasks), runHandler }, { ...workerOptions, tasks });
 }
 
 /**

@@ -169,6 +169,11 @@ export interface ClaimedJob {
    * job with `hasDependencies` (its handler reads them in ctx.dependencies), as the agent API does.
    */
   dependencies?: DependencyRow[];
+  /**
+   * The W3C `traceparent` it was submitted under, when the claimer was handed it (an HTTP agent's
+   * claim answer carries it); else the run reads it from the stored job when it traces.
+   */
+  traceContext?: string | null;
 }
 
 export interface ConnectionStats {

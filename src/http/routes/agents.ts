@@ -93,7 +93,7 @@ export function agentRoutes(app: Api, ctx: ApiContext): void {
       const claimOptions = await claimOptionsOf(request, request.body);
       const waitMs = Math.min(request.body.waitMs ?? 0, options.maxLongPollMs);
       const jobs = waitMs === 0 ? await offload.claim(claimOptions) : await claimHeld(request, reply, claimOptions, waitMs);
-      return { jobs: claimedJobsJson(request, jobs) };
+      return { jobs: await claimedJobsJson(request, offload, jobs) };
     },
   );
 
@@ -131,7 +131,7 @@ export function agentRoutes(app: Api, ctx: ApiContext): void {
       });
       const waitMs = Math.min(claim?.waitMs ?? 0, options.maxLongPollMs);
       const jobs = claimOptions && waitMs > 0 ? await claimHeld(request, reply, claimOptions, waitMs, r.claimed) : r.claimed;
-      return { results, jobs: claimedJobsJson(request, jobs) };
+      return { results, jobs: await claimedJobsJson(request, offload, jobs) };
     },
   );
 

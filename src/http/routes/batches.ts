@@ -44,17 +44,20 @@ export function batchRoutes(app: Api, ctx: ApiContext): void {
       const afters = b.jobs.map((j, i) => afterOf(j.after, `body.jobs[${i}].after`));
       await requireDependencyTasks(request, offload, afters.flatMap(dependencyIds));
       const origin = originOf(request.principal);
-      const handle = await offload.batch(
-        b.jobs.map(({ task, input, after: _a, onDependencyFailure, ...rest }, i) => ({
-          task,
-          input,
-          options: { ...rest, origin, ...(afters[i] !== undefined && { after: afters[i], onDependencyFailure }) },
-        })),
-        {
-          title: b.title,
-          idempotencyKey: request.headers['idempotency-key'],
-          onFinish: onFinishOf(b.onFinish, origin),
-        },
+      // A span of its own, a child of the caller's `traceparent`: the jobs carry it to their handlers.
+      const handle = await offload.tracing.request('POST /v1/batches', request.headers.traceparent, () =>
+        offload.batch(
+          b.jobs.map(({ task, input, after: _a, onDependencyFailure, ...rest }, i) => ({
+            task,
+            input,
+            options: { ...rest, origin, ...(afters[i] !== undefined && { after: afters[i], onDependencyFailure }) },
+          })),
+          {
+            title: b.title,
+            idempotencyKey: request.headers['idempotency-key'],
+            onFinish: onFinishOf(b.onFinish, origin),
+          },
+        ),
       );
       const status = await submittedStatus(ctx, request, reply, handle);
       const [batch, jobs] = await Promise.all([

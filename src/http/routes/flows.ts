@@ -57,13 +57,15 @@ export function flowRoutes(app: Api, ctx: ApiContext): void {
         const { task, input, after, ...stepOptions } = b.steps[name]!;
         steps[name] = { task, input: input ?? null, after, options: { ...stepOptions, origin } };
       }
-      const handle = await offload.flow({
-        steps,
-        title: b.title,
-        onDependencyFailure: b.onDependencyFailure,
-        idempotencyKey: request.headers['idempotency-key'],
-        onFinish: onFinishOf(b.onFinish, origin),
-      });
+      const handle = await offload.tracing.request('POST /v1/flows', request.headers.traceparent, () =>
+        offload.flow({
+          steps,
+          title: b.title,
+          onDependencyFailure: b.onDependencyFailure,
+          idempotencyKey: request.headers['idempotency-key'],
+          onFinish: onFinishOf(b.onFinish, origin),
+        }),
+      );
       const status = await submittedStatus(ctx, request, reply, handle);
       const [flow, jobs] = await Promise.all([
         offload.getFlow(handle.id),
