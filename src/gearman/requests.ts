@@ -46,6 +46,7 @@ export class Requests {
 
   /** An admin command; a failure is answered in the text protocol (`ERR CODE message`), as its client expects. */
   onText(conn: GearmanConnection, line: string): void {
+    this.deps.offload.metrics.gearmanRequest('ADMIN');
     conn.reply(
       this.deps.admin.run(line).then(
         (text) => Buffer.from(text),
@@ -59,6 +60,7 @@ export class Requests {
 
   onPacket(conn: GearmanConnection, { spec, args }: Packet): void {
     const { assignments, wakeups } = this.deps;
+    this.deps.offload.metrics.gearmanRequest(spec.name);
     const submit = SUBMITS[spec.type];
     if (submit) return this.submit(conn, { fn: args[0], unique: args[1], workload: args[2], ...submit });
     switch (spec.type) {

@@ -263,10 +263,11 @@ export class GearmanServer implements FrontDoor {
       this.logger,
     );
     this.connections.add(conn);
+    this.offload.metrics.gearmanConnections(1);
   }
 
   private onClose(conn: GearmanConnection): void {
-    this.connections.delete(conn);
+    if (this.connections.delete(conn)) this.offload.metrics.gearmanConnections(-1);
     if (this.allClosed && this.connections.size === 0) this.allClosed();
     this.listeners.detach(conn);
     this.assignments.disconnected(conn);

@@ -40,6 +40,8 @@ export class OffloadMetrics {
   private readonly running = new Map<string, Running>();
   private readonly httpRequests: Counter<'method' | 'route' | 'status'>;
   private readonly httpSeconds: Histogram<'method' | 'route'>;
+  private readonly gearmanPackets: TallyCounter;
+  private gearmanOpen = 0;
 
   constructor(private readonly o: MetricsSources) {
     const registers = [this.registry];
@@ -149,6 +151,21 @@ export class OffloadMetrics {
       registers,
     });
 
+    this.gearmanPackets = new TallyCounter(
+      this.registry,
+      'offload_gearman_packets_total',
+      'Requests received by the Gearman front door, by packet type (admin text commands as ADMIN)',
+    );
+    const gearman = this;
+    new Gauge({
+      name: 'offload_gearman_connections',
+      help: 'Connections open on the Gearman front door now (clients, workers and admin tools alike)',
+      registers,
+      collect() {
+        this.set(gearman.gearmanOpen);
+      },
+    });
+
     const { bus, clock } = o;
     const byTask = (task: string) => () => ({ task });
     bus.on('job:enqueued', (e) => enqueued.inc(e.task, byTask(e.task)));
@@ -190,6 +207,16 @@ export class OffloadMetrics {
   httpRequest(method: string, route: string, status: number, seconds: number): void {
     this.httpRequests.inc({ method, route, status: String(status) });
     this.httpSeconds.observe({ method, route }, seconds);
+  }
+
+  /** Counts one request the Gearman front door received: its packet type's name (bounded), or ADMIN for a text command. */
+  gearmanRequest(type: string): void {
+    this.gearmanPackets.inc(type, () => ({ type }));
+  }
+
+  /** A Gearman connection opened (+1) or closed (-1). */
+  gearmanConnections(delta: 1 | -1): void {
+    this.gearmanOpen += delta;
   }
 
   /** The Prometheus text exposition of every metric, collected now. */

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { defineTask } from '../../src/core/task.js';
 import { eventually } from '../helpers/eventually.js';
+import { adminExchange, startTestGearman } from '../helpers/gearman.js';
 import { type Deferred, deferred, nextEvent, openTestOffload } from '../helpers/offload.js';
 import { type ServedApi, serveWithTokens } from '../helpers/served-api.js';
 
@@ -119,6 +120,32 @@ describe('GET /metrics', () => {
     await other.enqueue('m.slow', 1);
     assert.equal((await scrape()).get('offload_jobs_enqueued_total{task="m.slow"}'), undefined);
     assert.match(await other.metrics.scrape(), /offload_jobs_enqueued_total\{task="m.slow"\} 1/);
+  });
+});
+
+describe('the Gearman front door in /metrics', () => {
+  it('counts its requests by packet type and its open connections', async () => {
+    const g = await startTestGearman();
+    try {
+      const scrape = async () => parseMetrics(await g.offload.metrics.scrape());
+      assert.equal((await scrape()).get('offload_gearman_connections'), 0);
+      const client = await g.peer();
+      client.send('SUBMIT_JOB_BG', 'm.gear', '', 'a');
+      client.send('SUBMIT_JOB_BG', 'm.gear', '', 'b');
+      await client.expect('JOB_CREATED');
+      await client.expect('JOB_CREATED');
+      await adminExchange(g.port, ['status']);
+      const during = await scrape();
+      assert.equal(during.get('offload_gearman_packets_total{type="SUBMIT_JOB_BG"}'), 2);
+      assert.equal(during.get('offload_gearman_packets_total{type="ADMIN"}'), 1);
+      // The client is still connected; the admin tool's connection closes as the server sees its end.
+      await eventually(async () => (await scrape()).get('offload_gearman_connections') === 1, 'one connection is open');
+      client.socket.destroy();
+      await client.closed;
+      await eventually(async () => (await scrape()).get('offload_gearman_connections') === 0, 'no connection is open');
+    } finally {
+      await g.dispose();
+    }
   });
 });
 
