@@ -28,6 +28,7 @@ import { checkScheduleName, resolveSchedule, type Schedule, type ScheduleSetting
 import { defineTask, type Handler, type ResolvedTaskSettings, type TaskDefinition, type TaskSettings } from './core/task.js';
 import { HttpRequests } from './http-requests/http-batch.js';
 import { httpRequestTask } from './http-requests/request-task.js';
+import { CounterFolder } from './maintenance/counter-folder.js';
 import { Pruner } from './maintenance/pruner.js';
 import { Rescuer } from './maintenance/rescuer.js';
 import { createMailer, type Mailer, type MailerConfig } from './notify/mailer.js';
@@ -160,7 +161,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   private readonly workers = new Set<Worker>();
   /** Tasks whose declared schedule this process has saved in the store. */
   private readonly savedSchedules = new Set<string>();
-  private maintenance: { rescuer: Rescuer; pruner: Pruner; scheduler: Scheduler } | undefined;
+  private maintenance: { rescuer: Rescuer; pruner: Pruner; scheduler: Scheduler; counterFolder: CounterFolder } | undefined;
   private closing: Promise<void> | undefined;
   /** The SMTP mailer of rules that send e-mail, when `mail` was given. */
   private readonly mailer: Mailer | undefined;
@@ -723,7 +724,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   /** Runs the rescuer (expired leases), the pruner (retention) and the scheduler (cron ticks) in this process. */
   async startMaintenance(
     opts: { rescueIntervalMs?: number; pruneIntervalMs?: number; schedulePollMs?: number } = {},
-  ): Promise<{ rescuer: Rescuer; pruner: Pruner; scheduler: Scheduler }> {
+  ): Promise<{ rescuer: Rescuer; pruner: Pruner; scheduler: Scheduler; counterFolder: CounterFolder }> {
     if (!this.maintenance) {
       this.maintenance = {
         rescuer: new Rescuer(this.store, this.clock, this.logger, opts.rescueIntervalMs),
@@ -732,9 +733,11 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
           { store: this.store, registry: this.registry, limits: this.limits, clock: this.clock, logger: this.logger },
           opts.schedulePollMs,
         ),
+        counterFolder: new CounterFolder(this.store, this.clock, this.logger),
       };
       await this.saveDefinedSchedules();
-      await Promise.all([this.maintenance.rescuer.start(), this.maintenance.pruner.start(), this.maintenance.scheduler.start()]);
+      const { rescuer, pruner, scheduler, counterFolder } = this.maintenance;
+      await Promise.all([rescuer.start(), pruner.start(), scheduler.start(), ...(this.store.foldCounters ? [counterFolder.start()] : [])]);
     }
     return this.maintenance;
   }
@@ -750,7 +753,10 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
       // After the workers: the outcomes they recorded last still get their deliveries enqueued.
       await this.rulesEngine?.stop();
       await this.mailer?.close();
-      if (this.maintenance) await Promise.all([this.maintenance.rescuer.stop(), this.maintenance.pruner.stop(), this.maintenance.scheduler.stop()]);
+      if (this.maintenance) {
+        const { rescuer, pruner, scheduler, counterFolder } = this.maintenance;
+        await Promise.all([rescuer.stop(), pruner.stop(), scheduler.stop(), counterFolder.stop()]);
+      }
       this.waiters.rejectAll(new ClosedError('This Offload instance'));
       if (this.ownsStore) await this.store.close();
     })();
