@@ -43,7 +43,16 @@ import { GroupCommit } from './store/group-commit.js';
 import { instrumentStore } from './store/instrumented.js';
 import { DEFAULT_STORE_URL, openStore } from './store/open.js';
 import { Runnability } from './store/runnability.js';
-import type { ClaimedJob, InsertedJob, InsertJobsResult, NewJob, Store, SubmitKey } from './store/store.js';
+import {
+  type ClaimedJob,
+  type InsertedJob,
+  type InsertJobsResult,
+  type NewJob,
+  type Store,
+  type SubmitKey,
+  THROUGHPUT_KEPT_MS,
+  type ThroughputRow,
+} from './store/store.js';
 import { storeBackend } from './worker/store-backend.js';
 import { Worker, type WorkerOptions } from './worker/worker.js';
 
@@ -527,6 +536,20 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     for (const t of tasks) entry(t.name).suspendedUntil = t.pausedUntil !== null && t.pausedUntil > now ? t.pausedUntil : null;
     for (const r of rows) entry(r.task)[r.state] += r.count;
     return [...byTask.values()].sort((a, b) => a.task.localeCompare(b.task));
+  }
+
+  /**
+   * Jobs finished per task and minute over the last `minutes` minutes (default 60, the current
+   * one included, at most a day), oldest first; a minute in which a task finished nothing has no
+   * row. `since`: the start of the first minute. Read from the buckets the store keeps, not by counting jobs.
+   */
+  async throughput(opts: { minutes?: number; task?: string } = {}): Promise<{ since: number; rows: ThroughputRow[] }> {
+    const minutes = opts.minutes ?? 60;
+    const most = Math.floor(THROUGHPUT_KEPT_MS / 60_000) - 1;
+    if (!Number.isSafeInteger(minutes) || minutes < 1 || minutes > most) throw new InvalidOptionError('minutes', `must be an integer from 1 to ${most}`);
+    const now = this.clock.now();
+    const since = now - (now % 60_000) - (minutes - 1) * 60_000;
+    return { since, rows: await this.store.throughput({ since, tasks: opts.task === undefined ? undefined : [opts.task] }) };
   }
 
   /** Deletes a task's jobs in the given states (default: queued). Returns how many. */
