@@ -62,3 +62,7 @@ CREATE TRIGGER job_throughput_retried AFTER UPDATE OF state ON jobs
     VALUES (CAST(round((julianday(json_extract(new.error, '$.at')) - 2440587.5) * 86400000) AS INTEGER) / 60000 * 60000, new.task, 1)
     ON CONFLICT (minute, task) DO UPDATE SET retried = retried + 1;
 END;
+
+-- The dashboard's list of a task's failed jobs, newest first, without walking the other jobs:
+-- partial, so a job that never fails never writes to it.
+CREATE INDEX jobs_failed ON jobs (task, id) WHERE state = 'failed';
