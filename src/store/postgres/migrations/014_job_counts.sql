@@ -11,6 +11,10 @@
 -- duty (maintenance/counter-folder.ts, one process of the cluster at a time) moves them into the
 -- totals every second, in one statement. A read adds the totals and the deltas not yet folded,
 -- under one snapshot, so it is exact whenever it runs.
+-- No job may change between the count below and the triggers' creation (a process of the
+-- previous version may be writing): writes wait for this migration's commit; reads go on.
+LOCK TABLE jobs IN EXCLUSIVE MODE;
+
 CREATE TABLE job_counts (
   task  text   NOT NULL,
   state text   NOT NULL,
