@@ -17,6 +17,9 @@
  *   /v1/tasks + GET /v1/throughput) and a filtered job list with its next page, through the HTTP
  *   API on a real socket, on the --store given; only with --only O (it fills a million rows).
  *   Written to bench/results/<store>-overview-latest.json.
+ * - C, what the counters cost the hot path: the store's turns of 10 outcomes + 10 claims draining
+ *   20,000 jobs with the counters' triggers and without them, interleaved, on the --store given;
+ *   only with --only C. Written to bench/results/<store>-counters-latest.json.
  * - G, the Gearman part: the same PHP clients and workers against gearmand and against Offload
  *   (SQLite, in-memory SQLite, PostgreSQL at --gearman-postgres); --gearman-servers picks some;
  *   --gearman-cli runs another build's `offload` as the server (to compare builds with one harness).
@@ -28,6 +31,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { a1RemoteWorker, a2PythonAgent, a3JavaAgent } from './agent-workloads.js';
 import { type Ceiling, measureCeiling } from './ceiling.js';
+import { counterCostBench } from './counter-cost.js';
 import { dependencyBench } from './dependency-workloads.js';
 import { flowBench } from './flow-workloads.js';
 import { type GearmanResult, gearmanBench, gearmanBenchUnavailable, postgresReachable, type ServerName } from './gearman.js';
@@ -121,8 +125,8 @@ async function main(): Promise<void> {
   // Some peers unref all their timers: keep the process alive while a workload waits on them.
   const keepAlive = setInterval(() => undefined, 60_000);
   const postgres = values.store!.startsWith('postgres');
-  const known = [...Object.keys(WORKLOADS), ...Object.keys(SERVER_WORKLOADS), 'F', 'D', 'P', 'G', 'O'];
-  const only = values.only ? values.only.split(',') : postgres ? [...Object.keys(WORKLOADS), 'F', 'D', 'P'] : known.filter((n) => n !== 'O');
+  const known = [...Object.keys(WORKLOADS), ...Object.keys(SERVER_WORKLOADS), 'F', 'D', 'P', 'G', 'O', 'C'];
+  const only = values.only ? values.only.split(',') : postgres ? [...Object.keys(WORKLOADS), 'F', 'D', 'P'] : known.filter((n) => n !== 'O' && n !== 'C');
   for (const n of only) if (!known.includes(n)) throw new Error(`unknown workload ${n}; known: ${known.join(', ')}`);
   const core = only.filter((n): n is WorkloadName => n in WORKLOADS);
   const server = only.filter((n) => n in SERVER_WORKLOADS);
@@ -221,6 +225,17 @@ async function main(): Promise<void> {
       at: new Date().toISOString(),
       machine: { ...machine(), loadAverageBefore: loadBefore, loadAverageAfter: loadavg()[0] },
       ...o,
+    });
+  }
+  if (only.includes('C')) {
+    const c = await counterCostBench(postgres ? postgresFresh(values.store!) : sqliteFresh(values.synchronous));
+    for (const r of c.results) print('offload', r);
+    console.log(`with the counters / without (1 = free): ${c.ratio.toFixed(2)}×`);
+    write(`${label}-counters-latest.json`, {
+      store: label,
+      at: new Date().toISOString(),
+      machine: { ...machine(), loadAverageBefore: loadBefore, loadAverageAfter: loadavg()[0] },
+      ...c,
     });
   }
   for (const name of server) {
