@@ -48,7 +48,7 @@ const stateSql = (total: number) => `CASE WHEN i % 100 < 60 THEN 'succeeded'
 
 /** BENCH-ONLY: rows [lo, hi] of the fill, on SQLite. Blocks of 100 consecutive ids per task, created over SPAN_MS up to `end`. */
 const sqliteFill = (total: number) => `WITH RECURSIVE n(i) AS (SELECT :lo UNION ALL SELECT i + 1 FROM n WHERE i < :hi),
-  g AS (SELECT i, ${stateSql(total)} AS state, :start + i * :span / :total AS c FROM n)
+  g AS (SELECT i, ${stateSql(total)} AS state, CAST(:start + i * :span / :total AS INTEGER) AS c FROM n)
 INSERT INTO jobs (task, state, input, priority, run_at, attempt, max_attempts, worker_id, lease_token, lease_expires_at,
   created_at, started_at, finished_at, result, error, deps_pending)
 SELECT printf('bench.t%02d', (i / 100) % 20), state, '{"i":' || i || '}', 0, c,
