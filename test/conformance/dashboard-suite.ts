@@ -124,7 +124,10 @@ export function dashboardConformance(name: string, factory: StoreFactory): void 
 
     it("reads a job's dependencies and dependents with their steps and states", async () => {
       const a = await insert();
-      const r = await store.insertJobs({ jobs: [newJob({ task: 'report', step: 'render', after: [{ on: { id: a }, name: null, policy: 'cancel' }] })], now: T0 });
+      const r = await store.insertJobs({
+        jobs: [newJob({ task: 'report', step: 'render', after: [{ on: { id: a }, name: null, policy: 'cancel' }] })],
+        now: T0,
+      });
       const b = r.jobs[0].id;
       assert.deepEqual(await store.getJobLinks({ id: a }), { dependencies: [], dependents: [{ id: b, task: 'report', step: 'render', state: 'waiting' }] });
       assert.deepEqual(await store.getJobLinks({ id: b }), { dependencies: [{ id: a, task: 'email', step: null, state: 'queued' }], dependents: [] });
@@ -138,7 +141,10 @@ export function dashboardConformance(name: string, factory: StoreFactory): void 
       const awaited = await insert({ task: 'report' });
       await finish(awaited, 'report', { result: '"input of the next"' });
       const waiting = (
-        await store.insertJobs({ jobs: [newJob({ task: 'report', runAt: T0 + 3_600_000, after: [{ on: { id: awaited }, name: 'x', policy: 'cancel' }] })], now: T0 })
+        await store.insertJobs({
+          jobs: [newJob({ task: 'report', runAt: T0 + 3_600_000, after: [{ on: { id: awaited }, name: 'x', policy: 'cancel' }] })],
+          now: T0,
+        })
       ).jobs[0].id;
       const r = await store.deleteJobs({ ids: [done, queued, awaited, '999999', done] });
       const byNumber = (ids: string[]) => [...ids].sort((x, y) => Number(x) - Number(y));
