@@ -247,47 +247,49 @@ describe('HTTP API: dashboard routes', () => {
   describe('audit log', () => {
     const entries = async () => (await t.call('GET', '/v1/audit')).json.entries as Record<string, any>[];
 
-    it('records every action with who, route, targets, a summary without secrets and the status; not reads, not agent work', async () => {
+    it('records every action with who, route, targets, a summary without secrets and the status; not reads, submissions or agent work', async () => {
       const admin = await t.token('admin', [], 'ops');
       const job = await submit({ task: 't.echo', input: { password: 'hunter2' } });
       await t.call('POST', `/v1/jobs/${job.id}/cancel`, { token: admin });
-      await t.call('POST', `/v1/jobs/${job.id}/cancel`, { token: admin });
+      await t.call('POST', '/v1/jobs/bulk', { body: { action: 'retry', ids: [job.id] }, token: admin });
+      await t.call('POST', '/v1/jobs/999999/retry', { token: admin });
       await t.call('GET', `/v1/jobs/${job.id}`);
-      await submit({ task: 't.echo', input: 2 });
       const [claimed] = (await t.call('POST', '/v1/claim', { body: { tasks: ['t.echo'], workerId: 'a1' } })).json.jobs;
       await t.call('POST', `/v1/jobs/${claimed.id}/complete`, { body: { leaseToken: claimed.leaseToken, result: 1 } });
       await t.call('POST', '/v1/tokens', { body: { name: 'x', scope: 'read' } });
       await t.call('PUT', '/v1/rules/hook', {
         body: { on: { event: 'job.dead' }, action: { type: 'webhook', url: 'https://hooks.example.com/x?key=1', secret: 'whsec_0123456789abcdef' } },
       });
-      await eventually(async () => (await entries()).length === 6, 'six actions are in the log');
+      await t.call('POST', '/v1/tokens', { body: { name: 'y', scope: 'read' }, token: 'ofl_unknown' });
+      await eventually(async () => (await entries()).length === 5, 'five actions are in the log');
       const log = await entries();
       assert.deepEqual(
-        log.map((e) => [e.actor, e.method, e.route, e.status]),
+        log.map((e) => [e.actor, e.method, e.route, e.targets, e.status]),
         [
-          ['local:127.0.0.1', 'PUT', '/v1/rules/:name', 200],
-          ['local:127.0.0.1', 'POST', '/v1/tokens', 201],
-          ['local:127.0.0.1', 'POST', '/v1/jobs', 201],
-          ['ops', 'POST', '/v1/jobs/:id/cancel', 200],
-          ['ops', 'POST', '/v1/jobs/:id/cancel', 200],
-          ['local:127.0.0.1', 'POST', '/v1/jobs', 201],
+          ['local:127.0.0.1', 'PUT', '/v1/rules/:name', ['hook'], 200],
+          ['local:127.0.0.1', 'POST', '/v1/tokens', ['x'], 201],
+          ['ops', 'POST', '/v1/jobs/:id/retry', ['999999'], 404],
+          ['ops', 'POST', '/v1/jobs/bulk', [job.id], 200],
+          ['ops', 'POST', '/v1/jobs/:id/cancel', [job.id], 200],
         ],
       );
-      assert.deepEqual(log[4].targets, [job.id]);
-      assert.deepEqual(log[5].targets, [job.id]);
-      assert.deepEqual(log[5].summary, { task: 't.echo', input: '[data]' });
-      assert.deepEqual(log[0].targets, ['hook']);
+      assert.deepEqual(log[3].summary, { action: 'retry', ids: { items: 1 } }, 'the ids are in targets');
+      assert.deepEqual(log[1].summary, { name: 'x', scope: 'read' });
       const text = JSON.stringify(log);
       for (const secret of ['hunter2', 'whsec_0123456789abcdef', 'key=1']) assert.ok(!text.includes(secret), secret);
       assert.deepEqual(log[0].summary.action, { type: 'webhook', url: 'https://hooks.example.com/x', secret: '[redacted]' });
     });
 
     it('pages newest first with a cursor; only admin reads it', async () => {
-      for (let i = 0; i < 3; i++) await submit({ task: 't.echo', input: i });
-      await eventually(async () => (await entries()).length === 3, 'three submissions are in the log');
+      for (const name of ['a', 'b', 'c']) await t.call('POST', '/v1/tokens', { body: { name, scope: 'read' } });
+      await eventually(async () => (await entries()).length === 3, 'three actions are in the log');
       const page1 = await t.call('GET', '/v1/audit?limit=2');
       const page2 = await t.call('GET', `/v1/audit?limit=2&cursor=${page1.json.nextCursor}`);
-      assert.deepEqual([page1.json.entries.length, page2.json.entries.length, page2.json.nextCursor], [2, 1, null]);
+      assert.deepEqual(
+        [...page1.json.entries, ...page2.json.entries].map((e: { targets: string[] }) => e.targets[0]),
+        ['c', 'b', 'a'],
+      );
+      assert.equal(page2.json.nextCursor, null);
       assert.equal((await t.call('GET', '/v1/audit', { token: await t.token('read') })).status, 403);
     });
   });

@@ -19,7 +19,8 @@ export function auditRoutes(app: Api, ctx: ApiContext): void {
         description:
           'One entry per request that acts (not GET), by any token or by the local caller without one: who, the method and route, ' +
           "the ids acted on (up to 100), the gist of the body (secrets, inputs and results left out), the answer's status, when. " +
-          'Agent work (claim, heartbeat, complete, fail, release, finish) and push callbacks are not actions and are not logged. ' +
+          'Work and submissions are not actions and are not logged: the routes of scope work (claim, heartbeat, complete, fail, release, finish, task settings), ' +
+          'push callbacks, and POST /v1/jobs, /v1/batches, /v1/flows (each job records who submitted it in `origin`). ' +
           'Entries are written just after the answer and kept 90 days (the pruner deletes older ones).',
         tags: ['audit'],
         querystring: AuditQuery,

@@ -67,7 +67,6 @@ export function jobRoutes(app: Api, ctx: ApiContext): void {
           : [await offload.enqueue(items[0]!.task, items[0]!.input, { ...enqueueOptions(items[0]!, origin, afters[0]), idempotencyKey })],
       );
       const ids = handles.map((h) => h.id);
-      request.auditTargets = ids;
       const replayed = handles.some((h) => h.replayed);
       if (replayed) void reply.header('idempotent-replayed', 'true');
       let status = !replayed && handles.some((h) => !h.deduplicated) ? 201 : 200;
