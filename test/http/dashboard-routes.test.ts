@@ -113,6 +113,20 @@ describe('HTTP API: dashboard routes', () => {
       );
     });
 
+    it("cancels a flow's steps by filter, however the cancels of waiting steps cross", async () => {
+      const steps: Record<string, unknown> = { s0: { task: 't.echo', input: 0 } };
+      for (let i = 1; i < 12; i++) steps[`s${i}`] = { task: 't.echo', input: i, after: [`s${i - 1}`, ...(i > 1 ? [`s${i - 2}`] : [])] };
+      const flow = (await t.call('POST', '/v1/flows', { body: { steps } })).json;
+      const r = await t.call('POST', '/v1/jobs/bulk', { body: { action: 'cancel', filter: { flow: flow.flow.id } } });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      assert.equal(r.json.matched, 12);
+      // Cancelling s0 ends its dependents itself: those are skipped when their turn comes, or cancelled first.
+      assert.equal(r.json.changed + (r.json.reasons.INVALID_STATE ?? 0), 12);
+      const after = await t.call('GET', `/v1/flows/${flow.flow.id}`);
+      assert.deepEqual(new Set(after.json.steps.map((x: { state: string }) => x.state)), new Set(['cancelled']));
+      assert.equal(after.json.flow.state, 'finished');
+    });
+
     it('refuses neither or both of ids and filter, an empty filter, a read token, and jobs outside a narrowed token', async () => {
       const job = await submit({ task: 't.echo', input: 1 });
       for (const body of [{ action: 'cancel' }, { action: 'cancel', ids: [job.id], filter: { task: 't.echo' } }, { action: 'cancel', filter: {} }]) {
