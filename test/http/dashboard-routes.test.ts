@@ -251,6 +251,9 @@ describe('HTTP API: dashboard routes', () => {
       const taken = await t.call('POST', '/v1/tokens', { body: { name: 'ci', scope: 'read' } });
       assert.deepEqual([taken.status, taken.json.error.code], [400, 'INVALID_OPTION']);
       assert.equal((await t.call('GET', '/v1/tokens', { token: made.json.secret })).status, 403);
+      const narrowAdmin = await t.token('admin', ['t.*']);
+      const escalate = await t.call('POST', '/v1/tokens', { body: { name: 'root', scope: 'admin' }, token: narrowAdmin });
+      assert.deepEqual([escalate.status, escalate.json.error.code], [403, 'FORBIDDEN'], 'a narrowed admin cannot make an unrestricted token');
       assert.equal((await t.call('DELETE', '/v1/tokens/ci')).status, 200);
       assert.equal((await t.call('POST', '/v1/jobs', { body: { task: 't.echo', input: 1 }, token: made.json.secret })).status, 401);
       assert.equal((await t.call('DELETE', '/v1/tokens/ci')).json.error.code, 'TOKEN_NOT_FOUND');
@@ -305,6 +308,7 @@ describe('HTTP API: dashboard routes', () => {
       );
       assert.equal(page2.json.nextCursor, null);
       assert.equal((await t.call('GET', '/v1/audit', { token: await t.token('read') })).status, 403);
+      assert.equal((await t.call('GET', '/v1/audit', { token: await t.token('admin', ['t.echo']) })).status, 403);
     });
   });
 });

@@ -1,5 +1,6 @@
 /** GET /v1/audit (admin): the actions taken through this API, newest first (see audit-log.ts). */
 import { decodeCursor, encodeCursor } from '../../client/ids.js';
+import { requireEveryTask } from '../access.js';
 import type { Api, ApiContext } from '../context.js';
 import { iso } from '../context.js';
 import { AuditQuery, AuditResponse } from '../dashboard-schemas.js';
@@ -28,6 +29,7 @@ export function auditRoutes(app: Api, ctx: ApiContext): void {
       },
     },
     async (request) => {
+      requireEveryTask(request, 'the audit log');
       const limit = request.query.limit ?? 100;
       const beforeId = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
       const rows = await offload.store.listAudit({ beforeId, limit: limit + 1 });
