@@ -210,6 +210,10 @@ describe('HTTP API: dashboard routes', () => {
       await t.clock.advance(10_000);
       const refused = await t.call('POST', '/v1/claim', { body: { tasks: ['t.echo'], workerId: 'agent-9' } });
       assert.deepEqual([refused.status, refused.json.error.code], [409, 'WORKER_STOPPING']);
+      // Refusals do not keep the record alive: a day later the pruner forgets it, and the id may claim again.
+      await t.clock.advance(86_400_000 + 1000);
+      await t.offload.store.pruneJobs({ now: t.clock.now(), limit: 100 });
+      assert.equal((await t.call('POST', '/v1/claim', { body: { tasks: ['t.echo'], workerId: 'agent-9' } })).status, 200);
     });
 
     it('an in-process worker asked to stop finishes the job it holds and ends at its next heartbeat', async () => {
