@@ -127,6 +127,13 @@ describe('HTTP API access', () => {
     const stolen = await t.call('POST', `/v1/jobs/${otherJob!.id}/complete`, { token: work, body: { leaseToken: otherJob!.leaseToken, result: 'mine' } });
     assert.deepEqual([stolen.status, stolen.json.error.code], [403, 'FORBIDDEN']);
     assert.equal((await t.offload.getJob(otherJob!.id)).state, 'running');
+    // An admin token narrowed to t.echo cancels or retries only t.echo's jobs.
+    const echoAdmin = await t.token('admin', ['t.echo']);
+    for (const action of ['cancel', 'retry']) {
+      const refused = await t.call('POST', `/v1/jobs/${otherJob!.id}/${action}`, { token: echoAdmin });
+      assert.deepEqual([refused.status, refused.json.error.code], [403, 'FORBIDDEN'], action);
+    }
+    assert.equal((await t.offload.getJob(otherJob!.id)).state, 'running');
     assert.equal(
       (await t.offload.counts()).reduce((n, c) => n + c.queued + c.running, 0),
       2,

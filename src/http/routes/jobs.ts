@@ -1,4 +1,6 @@
 /** Submitting, reading and acting on jobs: POST/GET /v1/jobs, GET /v1/jobs/:id, cancel, retry. */
+
+import { isTaskRestricted } from '../../auth/permissions.js';
 import type { EnqueueOptions } from '../../client/submission.js';
 import { InvalidRequestError, WaitTimeoutError } from '../../core/errors.js';
 import { isFinished } from '../../core/job.js';
@@ -161,6 +163,8 @@ export function jobRoutes(app: Api, ctx: ApiContext): void {
         },
       },
       async (request) => {
+        // An admin token narrowed to some tasks acts only on jobs of those tasks (as bulk actions do).
+        if (isTaskRestricted(request.principal)) requireTask(request, (await offload.getJob(request.params.id)).task);
         const job = action === 'cancel' ? await offload.cancel(request.params.id) : await offload.retry(request.params.id);
         return { job: jobJson(job) };
       },
