@@ -1,0 +1,168 @@
+/** One job: input, result, error with stack, every attempt, progress, timeline, worker, dependencies. */
+import type { JSX } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, enc, get, post } from '../api.js';
+import { ActionButton, Json, Problem, ProgressBar, StateBadge } from '../components.js';
+import { ago, duration, time } from '../format.js';
+import { useLive } from '../live.js';
+import type { JobJson } from './jobs.js';
+
+/** Reads with its dependencies; a server that does not know `include` gets the plain read. */
+async function readJob(id: string): Promise<JobJson> {
+  try {
+    return (await get<{ job: JobJson }>(`/v1/jobs/${enc(id)}?include=dependencies`)).job;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 400) return (await get<{ job: JobJson }>(`/v1/jobs/${enc(id)}`)).job;
+    throw e;
+  }
+}
+
+export function JobDetail({ id }: { id: string }): JSX.Element {
+  const [job, setJob] = useState<JobJson | null>(null);
+  const [error, setError] = useState<Error | null>(null);
+  const load = () => readJob(id).then(setJob, setError);
+  useEffect(() => {
+    setJob(null);
+    void load();
+  }, [id]);
+  useLive(load, (e) => e.type === 'store:changed' || String(e.data?.id) === id, 200);
+  if (error) return <Problem error={error} />;
+  if (!job) return <p class="muted">Loading…</p>;
+  const attempts = [...job.errors, ...(job.error && !job.errors.some((e) => e.attempt === job.error!.attempt) ? [job.error] : [])];
+  return (
+    <section>
+      <h1>
+        Job {job.id} <StateBadge state={job.state} />
+      </h1>
+      <p class="actions">
+        <ActionButton onClick={() => post(`/v1/jobs/${enc(job.id)}/retry`)} done={load} disabled={!['failed', 'cancelled'].includes(job.state)}>
+          Retry
+        </ActionButton>
+        <ActionButton danger onClick={() => post(`/v1/jobs/${enc(job.id)}/cancel`)} done={load} disabled={!['waiting', 'queued', 'running'].includes(job.state)}>
+          Cancel
+        </ActionButton>
+      </p>
+      <dl class="facts">
+        <dt>Task</dt>
+        <dd>
+          <a href={`/jobs?task=${enc(job.task)}`}>{job.task}</a>
+        </dd>
+        <dt>Attempt</dt>
+        <dd>
+          {job.attempt} of {job.maxAttempts}
+        </dd>
+        <dt>Priority</dt>
+        <dd>{job.priority}</dd>
+        {job.batchId ? (
+          <>
+            <dt>Batch</dt>
+            <dd>
+              <a href={`/batches/${enc(job.batchId)}`}>{job.batchId}</a>
+              {job.step ? ` (step ${job.step})` : ''}
+            </dd>
+          </>
+        ) : null}
+        <dt>Worker</dt>
+        <dd>{job.workerId ?? '—'}</dd>
+        {job.leaseExpiresAt ? (
+          <>
+            <dt>Lease</dt>
+            <dd>expires {ago(job.leaseExpiresAt)}</dd>
+          </>
+        ) : null}
+        <dt>Origin</dt>
+        <dd>{job.origin ?? '—'}</dd>
+        {job.uniqueKey ? (
+          <>
+            <dt>Unique key</dt>
+            <dd>{job.uniqueKey}</dd>
+          </>
+        ) : null}
+        {job.concurrencyKey ? (
+          <>
+            <dt>Concurrency key</dt>
+            <dd>{job.concurrencyKey}</dd>
+          </>
+        ) : null}
+      </dl>
+      {job.progress ? (
+        <>
+          <h2>Progress</h2>
+          <ProgressBar label="job progress" total={job.progress.total} succeeded={job.progress.done} />
+          <p>
+            {job.progress.done} / {job.progress.total} {job.progress.message ?? ''}
+          </p>
+        </>
+      ) : null}
+      <h2>Timeline</h2>
+      <ol class="timeline">
+        <li>Created {time(job.createdAt)}</li>
+        {job.runAt !== job.createdAt ? <li>Runs at {time(job.runAt)}</li> : null}
+        {attempts.map((e) => (
+          <li key={`a${e.attempt}`}>
+            Attempt {e.attempt} failed {time(e.at)}
+          </li>
+        ))}
+        {job.startedAt ? <li>Started {time(job.startedAt)}</li> : null}
+        {job.finishedAt ? (
+          <li>
+            Finished ({job.state}) {time(job.finishedAt)}
+            {job.startedAt ? `, after ${duration(new Date(job.finishedAt).getTime() - new Date(job.startedAt).getTime())}` : ''}
+          </li>
+        ) : null}
+      </ol>
+      <h2>Input</h2>
+      <Json value={job.input} label="input" />
+      <h2>Result</h2>
+      <Json value={job.result} label="result" />
+      {job.error ? (
+        <>
+          <h2>Error</h2>
+          <ErrorView error={job.error} />
+        </>
+      ) : null}
+      {job.errors.length > 0 ? (
+        <>
+          <h2>Earlier attempts</h2>
+          {job.errors.map((e) => (
+            <details key={e.attempt}>
+              <summary>
+                Attempt {e.attempt}: {e.message}
+              </summary>
+              <ErrorView error={e} />
+            </details>
+          ))}
+        </>
+      ) : null}
+      {job.dependencies && job.dependencies.length > 0 ? (
+        <>
+          <h2>Dependencies</h2>
+          <ul>
+            {job.dependencies.map((d) => (
+              <li key={d.id}>
+                <a href={`/jobs/${enc(d.id)}`}>{d.name ?? d.id}</a> ({d.task}) <StateBadge state={d.state} />
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+    </section>
+  );
+}
+
+function ErrorView({ error }: { error: NonNullable<JobJson['error']> }): JSX.Element {
+  return (
+    <div class="error-view">
+      <p>
+        {error.name ? `${error.name}: ` : ''}
+        {error.message}
+        {error.code ? ` (${error.code})` : ''} — attempt {error.attempt}, {time(error.at)}
+      </p>
+      {error.stack ? (
+        <pre class="stack" tabIndex={0} aria-label="stack">
+          {error.stack}
+        </pre>
+      ) : null}
+    </div>
+  );
+}
