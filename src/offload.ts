@@ -28,6 +28,7 @@ import { checkScheduleName, resolveSchedule, type Schedule, type ScheduleSetting
 import { defineTask, type Handler, type ResolvedTaskSettings, type TaskDefinition, type TaskSettings } from './core/task.js';
 import { HttpRequests } from './http-requests/http-batch.js';
 import { httpRequestTask } from './http-requests/request-task.js';
+import { CounterFolder } from './maintenance/counter-folder.js';
 import { Pruner } from './maintenance/pruner.js';
 import { Rescuer } from './maintenance/rescuer.js';
 import { createMailer, type Mailer, type MailerConfig } from './notify/mailer.js';
@@ -42,7 +43,16 @@ import { GroupCommit } from './store/group-commit.js';
 import { instrumentStore } from './store/instrumented.js';
 import { DEFAULT_STORE_URL, openStore } from './store/open.js';
 import { Runnability } from './store/runnability.js';
-import type { ClaimedJob, InsertedJob, InsertJobsResult, NewJob, Store, SubmitKey } from './store/store.js';
+import {
+  type ClaimedJob,
+  type InsertedJob,
+  type InsertJobsResult,
+  type NewJob,
+  type Store,
+  type SubmitKey,
+  THROUGHPUT_KEPT_MS,
+  type ThroughputRow,
+} from './store/store.js';
 import { storeBackend } from './worker/store-backend.js';
 import { Worker, type WorkerOptions } from './worker/worker.js';
 
@@ -160,7 +170,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   private readonly workers = new Set<Worker>();
   /** Tasks whose declared schedule this process has saved in the store. */
   private readonly savedSchedules = new Set<string>();
-  private maintenance: { rescuer: Rescuer; pruner: Pruner; scheduler: Scheduler } | undefined;
+  private maintenance: { rescuer: Rescuer; pruner: Pruner; scheduler: Scheduler; counterFolder: CounterFolder } | undefined;
   private closing: Promise<void> | undefined;
   /** The SMTP mailer of rules that send e-mail, when `mail` was given. */
   private readonly mailer: Mailer | undefined;
@@ -528,6 +538,20 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     return [...byTask.values()].sort((a, b) => a.task.localeCompare(b.task));
   }
 
+  /**
+   * Jobs finished per task and minute over the last `minutes` minutes (default 60, the current
+   * one included, at most a day), oldest first; a minute in which a task finished nothing has no
+   * row. `since`: the start of the first minute. Read from the buckets the store keeps, not by counting jobs.
+   */
+  async throughput(opts: { minutes?: number; task?: string } = {}): Promise<{ since: number; rows: ThroughputRow[] }> {
+    const minutes = opts.minutes ?? 60;
+    const most = Math.floor(THROUGHPUT_KEPT_MS / 60_000) - 1;
+    if (!Number.isSafeInteger(minutes) || minutes < 1 || minutes > most) throw new InvalidOptionError('minutes', `must be an integer from 1 to ${most}`);
+    const now = this.clock.now();
+    const since = now - (now % 60_000) - (minutes - 1) * 60_000;
+    return { since, rows: await this.store.throughput({ since, tasks: opts.task === undefined ? undefined : [opts.task] }) };
+  }
+
   /** Deletes a task's jobs in the given states (default: queued). Returns how many. */
   async purge(task: string, states: JobState[] = ['queued']): Promise<number> {
     for (const s of states) if (!isJobState(s)) throw new InvalidOptionError('state', `must be one of ${JOB_STATES.join(', ')}`);
@@ -723,7 +747,7 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
   /** Runs the rescuer (expired leases), the pruner (retention) and the scheduler (cron ticks) in this process. */
   async startMaintenance(
     opts: { rescueIntervalMs?: number; pruneIntervalMs?: number; schedulePollMs?: number } = {},
-  ): Promise<{ rescuer: Rescuer; pruner: Pruner; scheduler: Scheduler }> {
+  ): Promise<{ rescuer: Rescuer; pruner: Pruner; scheduler: Scheduler; counterFolder: CounterFolder }> {
     if (!this.maintenance) {
       this.maintenance = {
         rescuer: new Rescuer(this.store, this.clock, this.logger, opts.rescueIntervalMs),
@@ -732,9 +756,11 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
           { store: this.store, registry: this.registry, limits: this.limits, clock: this.clock, logger: this.logger },
           opts.schedulePollMs,
         ),
+        counterFolder: new CounterFolder(this.store, this.clock, this.logger),
       };
       await this.saveDefinedSchedules();
-      await Promise.all([this.maintenance.rescuer.start(), this.maintenance.pruner.start(), this.maintenance.scheduler.start()]);
+      const { rescuer, pruner, scheduler, counterFolder } = this.maintenance;
+      await Promise.all([rescuer.start(), pruner.start(), scheduler.start(), ...(this.store.foldCounters ? [counterFolder.start()] : [])]);
     }
     return this.maintenance;
   }
@@ -750,7 +776,10 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
       // After the workers: the outcomes they recorded last still get their deliveries enqueued.
       await this.rulesEngine?.stop();
       await this.mailer?.close();
-      if (this.maintenance) await Promise.all([this.maintenance.rescuer.stop(), this.maintenance.pruner.stop(), this.maintenance.scheduler.stop()]);
+      if (this.maintenance) {
+        const { rescuer, pruner, scheduler, counterFolder } = this.maintenance;
+        await Promise.all([rescuer.stop(), pruner.stop(), scheduler.stop(), counterFolder.stop()]);
+      }
       this.waiters.rejectAll(new ClosedError('This Offload instance'));
       if (this.ownsStore) await this.store.close();
     })();

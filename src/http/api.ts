@@ -31,6 +31,7 @@ import { pushRoutes } from './routes/push.js';
 import { ruleRoutes } from './routes/rules.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { taskRoutes } from './routes/tasks.js';
+import { throughputRoutes } from './routes/throughput.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 import { DashboardSessions } from './sessions.js';
 import { validatorCompiler } from './validation.js';
@@ -102,6 +103,7 @@ export async function buildApi(offload: Offload, opts: HttpApiOptions & { logger
   flowRoutes(app, ctx);
   agentRoutes(app, ctx);
   taskRoutes(app, ctx);
+  throughputRoutes(app, ctx);
   scheduleRoutes(app, ctx);
   pushRoutes(app, ctx);
   ruleRoutes(app, ctx);

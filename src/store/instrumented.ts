@@ -156,6 +156,7 @@ export function instrumentStore(store: Store, bus: EventBus): InstrumentedStore 
     getJobs: (p) => timed('getJobs', () => store.getJobs(p)),
     listJobs: (p) => timed('listJobs', () => store.listJobs(p)),
     countJobs: (p) => timed('countJobs', () => store.countJobs(p)),
+    throughput: (p) => timed('throughput', () => store.throughput(p)),
     countQueuedByPriority: () => timed('countQueuedByPriority', () => store.countQueuedByPriority()),
     getBatch: (p) => timed('getBatch', () => store.getBatch(p)),
     getDependencies: (p) => timed('getDependencies', () => store.getDependencies(p)),
@@ -263,6 +264,7 @@ export function instrumentStore(store: Store, bus: EventBus): InstrumentedStore 
     },
 
     pruneJobs: (p) => timed('pruneJobs', () => store.pruneJobs(p)),
+    ...(store.foldCounters ? { foldCounters: () => timed('foldCounters', () => store.foldCounters!()) } : {}),
     holdDuty: (p) => timed('holdDuty', () => store.holdDuty(p)),
     watch: (listener) => store.watch(listener),
     close: () => store.close(),

@@ -410,6 +410,21 @@ export interface FinishedCountRow {
   failed: number;
 }
 
+/** Jobs of a task that finished in one minute, and its failed attempts that were retried then. */
+export interface ThroughputRow {
+  task: string;
+  /** The start of the minute (ms since the epoch). */
+  minute: number;
+  succeeded: number;
+  /** Failed for good (no attempt left, or a permanent error). */
+  failed: number;
+  /** Failed attempts sent back to the queue to be tried again. */
+  retried: number;
+}
+
+/** How long the store keeps throughput buckets: at least a day (the pruner forgets older ones). */
+export const THROUGHPUT_KEPT_MS = 86_400_000 + 60_000;
+
 export interface Store {
   readonly capabilities: StoreCapabilities;
   /** A short description for logs, without secrets (e.g. `sqlite:/srv/offload.db`). */
@@ -436,6 +451,8 @@ export interface Store {
   listJobs(p: ListJobsParams): Promise<JobRow[]>;
   /** Job counts per task and state; `states` limits the count to those states (cheaper without the finished ones). */
   countJobs(p: { task?: string; states?: JobState[] }): Promise<CountRow[]>;
+  /** Jobs per task and minute, for the minutes starting at or after `since`, oldest first; `tasks` limits them to those tasks. Kept for THROUGHPUT_KEPT_MS. */
+  throughput(p: { since: number; tasks?: string[] }): Promise<ThroughputRow[]>;
   /** Queued jobs per task and priority (Gearman's `prioritystatus`). */
   countQueuedByPriority(): Promise<PriorityCountRow[]>;
   getBatch(p: { id: string }): Promise<BatchRow | null>;
@@ -546,6 +563,12 @@ export interface Store {
   // maintenance
   reapExpiredLeases(p: { now: number; limit: number }): Promise<ReapResult>;
   pruneJobs(p: { now: number; limit: number }): Promise<{ deleted: number }>;
+  /**
+   * Folds the counters' pending deltas into their totals (reads add the deltas not yet folded, so
+   * this only keeps reads short): a cluster duty, held once (maintenance/counter-folder.ts).
+   * Absent where counters are kept in place (SQLite). Returns how many delta rows were folded.
+   */
+  foldCounters?(): Promise<{ folded: number }>;
   /**
    * Takes or keeps the cluster-wide lock of a duty (`rescuer`, `pruner`…): true while this process
    * should run it. Ask before each run. Stores whose `clusterDuties` is `every-process` say true.

@@ -1,4 +1,5 @@
 import { postgresFactory, postgresReady } from '../helpers/postgres.js';
+import { counterConformance } from './counter-suite.js';
 import { dependencyConformance } from './dependency-suite.js';
 import { pushConformance } from './push-suite.js';
 import { ruleConformance } from './rule-suite.js';
@@ -9,4 +10,5 @@ if (await postgresReady('Store conformance: postgres')) {
   dependencyConformance('postgres', postgresFactory);
   pushConformance('postgres', postgresFactory);
   ruleConformance('postgres', postgresFactory);
+  counterConformance('postgres', postgresFactory);
 }

@@ -1,4 +1,5 @@
 import { sqliteFactory } from '../helpers/stores.js';
+import { counterConformance } from './counter-suite.js';
 import { dependencyConformance } from './dependency-suite.js';
 import { pushConformance } from './push-suite.js';
 import { ruleConformance } from './rule-suite.js';
@@ -8,3 +9,4 @@ storeConformance('sqlite', sqliteFactory);
 dependencyConformance('sqlite', sqliteFactory);
 pushConformance('sqlite', sqliteFactory);
 ruleConformance('sqlite', sqliteFactory);
+counterConformance('sqlite', sqliteFactory);

@@ -37,12 +37,14 @@ import type {
   Store,
   StoreChange,
   TakePushSlotsParams,
+  ThroughputRow,
   TokenRecord,
   TokenScope,
   Touch,
   Transition,
   WorkerRecord,
 } from '../store.js';
+import { THROUGHPUT_KEPT_MS } from '../store.js';
 import { ChangeFeed, type ChangeNote } from './change-feed.js';
 import { createPool, Db, migrate, type PgTarget, type Queryable } from './connection.js';
 import { addSettled, linkNew, type Run, type Settled, settle } from './dependency-links.js';
@@ -402,6 +404,10 @@ export class PostgresStore implements Store {
 
   async countJobs(p: { task?: string; states?: JobState[] }): Promise<CountRow[]> {
     return this.run<CountRow>(this.db, 'count_jobs', [p.task ?? null, p.states ?? null]);
+  }
+
+  async throughput(p: { since: number; tasks?: string[] }): Promise<ThroughputRow[]> {
+    return this.run<ThroughputRow>(this.db, 'throughput', [p.since, p.tasks ?? null]);
   }
 
   async getBatch(p: { id: string }): Promise<BatchRow | null> {
@@ -879,7 +885,13 @@ export class PostgresStore implements Store {
     await this.run(this.db, 'prune_batches', [p.now - 86_400_000]);
     await this.run(this.db, 'prune_submit_keys', [p.now]);
     await this.run(this.db, 'prune_workers', [p.now - 86_400_000]);
+    await this.run(this.db, 'prune_throughput', [p.now - THROUGHPUT_KEPT_MS]);
     return { deleted };
+  }
+
+  async foldCounters(): Promise<{ folded: number }> {
+    const [{ folded }] = await this.run<{ folded: number }>(this.db, 'fold_counters', []);
+    return { folded };
   }
 
   holdDuty(p: { duty: string }): Promise<boolean> {

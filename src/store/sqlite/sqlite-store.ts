@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { type BatchRow, onFinishInputText } from '../../core/batch.js';
 import { type EndpointGroup, type EndpointGroupRecord, pushWorkerPrefix } from '../../core/endpoint-group.js';
 import { BatchNotFoundError, InvalidEndpointGroupError, InvalidOptionError, JobNotFoundError } from '../../core/errors.js';
-import { FINISHED_STATES, type JobRow, type JobState } from '../../core/job.js';
+import type { JobRow, JobState } from '../../core/job.js';
 import { cancelRefusal, checkPurgeStates, leaseExpiredError, retryKeyTaken, retryRefusal } from '../../core/job-rules.js';
 import { RateRoom } from '../../core/rate-room.js';
 import type { RuleAlert, RuleDefinition, RuleRecord } from '../../core/rule.js';
@@ -38,12 +38,14 @@ import type {
   Store,
   StoreChange,
   TakePushSlotsParams,
+  ThroughputRow,
   TokenRecord,
   TokenScope,
   Touch,
   Transition,
   WorkerRecord,
 } from '../store.js';
+import { THROUGHPUT_KEPT_MS } from '../store.js';
 import { Checkpointer, type CheckpointerOptions } from './checkpointer.js';
 import { openSqlite, type SqliteOptions } from './connection.js';
 import { DependencyLinks, type KnownDependencies, type Settled } from './dependency-links.js';
@@ -529,14 +531,11 @@ export class SqliteStore implements Store {
   }
 
   async countJobs(p: { task?: string; states?: JobState[] }): Promise<CountRow[]> {
-    const wanted = (s: JobState) => p.states === undefined || p.states.includes(s);
-    let rows = [
-      ...(wanted('queued') ? (this.stmt('count_queued').all() as CountRow[]) : []),
-      ...(wanted('running') ? (this.stmt('count_running').all() as CountRow[]) : []),
-      ...(FINISHED_STATES.some(wanted) ? (this.stmt('count_finished').all() as CountRow[]) : []),
-    ];
-    if (p.states !== undefined) rows = rows.filter((r) => wanted(r.state));
-    return p.task === undefined ? rows : rows.filter((r) => r.task === p.task);
+    return this.stmt('count_jobs').all({ task: p.task ?? null, states: p.states === undefined ? null : JSON.stringify(p.states) }) as CountRow[];
+  }
+
+  async throughput(p: { since: number; tasks?: string[] }): Promise<ThroughputRow[]> {
+    return this.stmt('throughput').all({ since: p.since, tasks: p.tasks === undefined ? null : JSON.stringify(p.tasks) }) as ThroughputRow[];
   }
 
   async getBatch(p: { id: string }): Promise<BatchRow | null> {
@@ -980,6 +979,7 @@ export class SqliteStore implements Store {
       this.stmt('prune_batches').run({ cutoff: p.now - 86_400_000 });
       this.stmt('prune_submit_keys').run({ now: p.now });
       this.stmt('prune_workers').run({ cutoff: p.now - 86_400_000 });
+      this.stmt('prune_throughput').run({ cutoff: p.now - THROUGHPUT_KEPT_MS });
     });
     return { deleted };
   }

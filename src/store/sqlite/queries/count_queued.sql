@@ -1,1 +1,0 @@
-SELECT task, 'queued' AS state, count(*) AS count FROM jobs WHERE state = 'queued' GROUP BY task
