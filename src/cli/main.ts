@@ -6,10 +6,10 @@ import { TOKEN_SCOPES } from '../auth/permissions.js';
 import { createToken, revokeToken } from '../auth/tokens.js';
 import { MAX_TIMER_MS, systemClock } from '../core/clock.js';
 import { InvalidInputError, InvalidOptionError, WaitTimeoutError } from '../core/errors.js';
-import { dashboardPlugin } from '../dashboard/index.js';
 import { isFinished, isJobState, JOB_STATES, type Job, type JobState } from '../core/job.js';
 import { defaultLogger } from '../core/logger.js';
 import type { TaskDefinition } from '../core/task.js';
+import { dashboardPlugin } from '../dashboard/index.js';
 import { gearmanFrontDoor } from '../gearman/server.js';
 import { httpFrontDoor } from '../http/front-door.js';
 import { HTTP_DEFAULTS } from '../http/options.js';
@@ -118,7 +118,7 @@ program
   )
   .option('--allow <cidrs>', 'comma-separated client addresses or CIDRs allowed to connect to the HTTP API (default: any)', list)
   .option('--require-token', 'require a token on every request, even on 127.0.0.1', false)
-  .option('--no-dashboard', 'do not serve the dashboard at / on the HTTP API\'s port')
+  .option('--no-dashboard', "do not serve the dashboard at / on the HTTP API's port")
   .option('--max-body <bytes>', 'largest HTTP request body', int('max-body', 1024), HTTP_DEFAULTS.maxBodyBytes)
   .option('--max-input <bytes>', 'largest job input, as JSON', int('max-input', 1), 1024 * 1024)
   .addOption(
@@ -219,7 +219,9 @@ interface DashboardOptions {
 program
   .command('dashboard')
   .description('serve the dashboard and the HTTP API against a store, without running workers or maintenance')
-  .addOption(new Option('--listen <host:port>', 'where the dashboard and the API listen').env('OFFLOAD_HTTP').default(`${HTTP_DEFAULTS.host}:${HTTP_DEFAULTS.port}`))
+  .addOption(
+    new Option('--listen <host:port>', 'where the dashboard and the API listen').env('OFFLOAD_HTTP').default(`${HTTP_DEFAULTS.host}:${HTTP_DEFAULTS.port}`),
+  )
   .option('--allow <cidrs>', 'comma-separated client addresses or CIDRs allowed to connect (default: any)', list)
   .option('--require-token', 'require a token (a login) even on 127.0.0.1', false)
   .action(async (opts: DashboardOptions) => {

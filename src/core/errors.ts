@@ -489,9 +489,13 @@ const CSRF_REFUSED = register(
 export class CsrfRefusedError extends OffloadError {
   static readonly code = CSRF_REFUSED;
   constructor(problem: string) {
-    super(CSRF_REFUSED, `Refused as a possible cross-site request: ${problem}. Reload the dashboard (it sends the header itself); scripts use "Authorization: Bearer <token>".`, {
-      problem,
-    });
+    super(
+      CSRF_REFUSED,
+      `Refused as a possible cross-site request: ${problem}. Reload the dashboard (it sends the header itself); scripts use "Authorization: Bearer <token>".`,
+      {
+        problem,
+      },
+    );
   }
 }
 

@@ -125,7 +125,8 @@ function refuseCrossSite(request: FastifyRequest): void {
   try {
     host = new URL(origin).host;
   } catch {}
-  if (host === null || host !== request.headers.host) throw new CsrfRefusedError(`the request comes from ${origin.slice(0, 200)}, not from this server's pages`);
+  if (host === null || host !== request.headers.host)
+    throw new CsrfRefusedError(`the request comes from ${origin.slice(0, 200)}, not from this server's pages`);
 }
 
 /**

@@ -56,7 +56,11 @@ function page(path: string): JSX.Element {
     case 'audit':
       return <Audit />;
     default:
-      return <p>No such page. Go to the <a href="/">overview</a>.</p>;
+      return (
+        <p>
+          No such page. Go to the <a href="/">overview</a>.
+        </p>
+      );
   }
 }
 

@@ -68,18 +68,31 @@ export function FlowGraph({ steps, href }: { steps: GraphStep[]; href: (s: Graph
     return d;
   };
   const columns: GraphStep[][] = [];
-  for (const s of steps) (columns[depthOf(s, new Set())] ??= []).push(s);
+  for (const s of steps) {
+    const column = depthOf(s, new Set());
+    columns[column] ??= [];
+    columns[column].push(s);
+  }
   const boxW = 150;
   const boxH = 40;
   const gapX = 60;
   const gapY = 16;
   const pos = new Map<string, { x: number; y: number }>();
-  columns.forEach((col, c) => col.forEach((s, r) => pos.set(s.step, { x: c * (boxW + gapX), y: r * (boxH + gapY) })));
+  for (const [c, col] of columns.entries()) {
+    for (const [r, s] of (col ?? []).entries()) pos.set(s.step, { x: c * (boxW + gapX), y: r * (boxH + gapY) });
+  }
   const width = Math.max(1, columns.length) * (boxW + gapX) - gapX;
-  const height = Math.max(1, ...columns.map((c) => c.length)) * (boxH + gapY) - gapY;
+  const height = Math.max(1, ...columns.map((c) => c?.length ?? 0)) * (boxH + gapY) - gapY;
   return (
     <div class="scroll">
-      <svg class="graph" width={width + 4} height={height + 4} viewBox={`-2 -2 ${width + 4} ${height + 4}`} role="img" aria-label={`graph of ${steps.length} steps`}>
+      <svg
+        class="graph"
+        width={width + 4}
+        height={height + 4}
+        viewBox={`-2 -2 ${width + 4} ${height + 4}`}
+        role="img"
+        aria-label={`graph of ${steps.length} steps`}
+      >
         {steps.flatMap((s) =>
           s.after
             .filter((a) => pos.has(a))

@@ -1,5 +1,5 @@
 /** The pieces every page uses: loading data, errors, state badges, bars, action buttons. */
-import { createContext, type ComponentChildren, type JSX } from 'preact';
+import { type ComponentChildren, createContext, type JSX } from 'preact';
 import { useCallback, useContext, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, get, type Session } from './api.js';
 import { json } from './format.js';
@@ -86,9 +86,9 @@ export function ProgressBar(props: { total: number; succeeded: number; failed?: 
 
 export function Json({ value, label }: { value: unknown; label: string }): JSX.Element {
   return (
-    <pre class="json" aria-label={label} tabIndex={0}>
-      {json(value)}
-    </pre>
+    <section class="json" aria-label={label}>
+      <pre>{json(value)}</pre>
+    </section>
   );
 }
 

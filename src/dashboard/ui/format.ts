@@ -36,6 +36,6 @@ export function json(value: unknown): string {
 }
 
 export function short(value: unknown, max = 80): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? '';
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

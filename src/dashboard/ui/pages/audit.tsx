@@ -1,9 +1,9 @@
 /** The audit log: who did what, when, and how it ended. */
 import type { JSX } from 'preact';
+import { query } from '../api.js';
 import { Empty, Loading, Table, useGet } from '../components.js';
 import { time } from '../format.js';
 import { useLocation } from '../router.js';
-import { query } from '../api.js';
 
 interface Entry {
   id?: string;

@@ -161,15 +161,19 @@ export function BatchDetail({ id }: { id: string }): JSX.Element {
         {batch.kind === 'flow' ? 'Flow' : 'Batch'} {batch.id}
         {batch.title ? `: ${batch.title}` : ''}
       </h1>
-      <ProgressBar label={`${batch.kind} ${batch.id} progress`} total={counts.total} succeeded={counts.succeeded} failed={counts.failed} cancelled={counts.cancelled} />
+      <ProgressBar
+        label={`${batch.kind} ${batch.id} progress`}
+        total={counts.total}
+        succeeded={counts.succeeded}
+        failed={counts.failed}
+        cancelled={counts.cancelled}
+      />
       <p class="counts" aria-live="polite">
         <span data-testid="batch-done">{done}</span> of {counts.total} done: {counts.succeeded} succeeded, {counts.failed} failed, {counts.cancelled} cancelled,{' '}
-        {counts.pending} pending.{' '}
-        {finished ? 'Finished.' : eta === null ? 'ETA: measuring…' : `ETA: ${duration(eta)}.`}
+        {counts.pending} pending. {finished ? 'Finished.' : eta === null ? 'ETA: measuring…' : `ETA: ${duration(eta)}.`}
       </p>
       <p class="actions">
-        <a href={`/jobs?batch=${enc(batch.id)}`}>Its jobs</a>{' '}
-        <a href={`/jobs?batch=${enc(batch.id)}&state=failed`}>Its failed jobs</a>{' '}
+        <a href={`/jobs?batch=${enc(batch.id)}`}>Its jobs</a> <a href={`/jobs?batch=${enc(batch.id)}&state=failed`}>Its failed jobs</a>{' '}
         {batch.kind === 'flow' ? (
           <ActionButton danger disabled={finished} onClick={() => post(`/v1/flows/${enc(batch.id)}/cancel`)} done={load}>
             Cancel the flow

@@ -43,7 +43,15 @@ export function Groups(): JSX.Element {
                       {e.outstanding}
                       {e.concurrency ? `/${e.concurrency}` : ''}
                     </td>
-                    <td>{h ? <span class={`badge ${h.healthy ? 'state-succeeded' : 'state-failed'}`}>{h.healthy ? 'healthy' : `unhealthy (${h.failures} failures)`}</span> : '—'}</td>
+                    <td>
+                      {h ? (
+                        <span class={`badge ${h.healthy ? 'state-succeeded' : 'state-failed'}`}>
+                          {h.healthy ? 'healthy' : `unhealthy (${h.failures} failures)`}
+                        </span>
+                      ) : (
+                        '—'
+                      )}
+                    </td>
                     <td>{ago(h?.probeAt)}</td>
                   </tr>
                 );

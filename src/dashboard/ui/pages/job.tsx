@@ -38,7 +38,12 @@ export function JobDetail({ id }: { id: string }): JSX.Element {
         <ActionButton onClick={() => post(`/v1/jobs/${enc(job.id)}/retry`)} done={load} disabled={!['failed', 'cancelled'].includes(job.state)}>
           Retry
         </ActionButton>
-        <ActionButton danger onClick={() => post(`/v1/jobs/${enc(job.id)}/cancel`)} done={load} disabled={!['waiting', 'queued', 'running'].includes(job.state)}>
+        <ActionButton
+          danger
+          onClick={() => post(`/v1/jobs/${enc(job.id)}/cancel`)}
+          done={load}
+          disabled={!['waiting', 'queued', 'running'].includes(job.state)}
+        >
           Cancel
         </ActionButton>
       </p>
@@ -159,9 +164,9 @@ function ErrorView({ error }: { error: NonNullable<JobJson['error']> }): JSX.Ele
         {error.code ? ` (${error.code})` : ''} — attempt {error.attempt}, {time(error.at)}
       </p>
       {error.stack ? (
-        <pre class="stack" tabIndex={0} aria-label="stack">
-          {error.stack}
-        </pre>
+        <section class="stack" aria-label="stack">
+          <pre>{error.stack}</pre>
+        </section>
       ) : null}
     </div>
   );

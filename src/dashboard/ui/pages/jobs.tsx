@@ -85,7 +85,10 @@ export function Jobs(): JSX.Element {
   };
 
   const bulk = async (action: BulkAction, target: { ids: string[] } | { filter: Filter }) => {
-    const body = 'ids' in target ? { action, ids: target.ids } : { action, filter: { ...target.filter, since: iso(target.filter.since), until: iso(target.filter.until) } };
+    const body =
+      'ids' in target
+        ? { action, ids: target.ids }
+        : { action, filter: { ...target.filter, since: iso(target.filter.since), until: iso(target.filter.until) } };
     try {
       const r = await post<{ matched: number; changed: number; skipped: number }>('/v1/jobs/bulk', body);
       setOutcome(`${action}: ${r.matched} matched, ${r.changed} changed, ${r.skipped} skipped`);
@@ -226,7 +229,7 @@ function FilterForm({ filter, onApply }: { filter: Filter; onApply: (f: Filter) 
     onApply(f);
   };
   return (
-    <form class="filters" onSubmit={submit} role="search" aria-label="filter jobs">
+    <form class="filters" onSubmit={submit} aria-label="filter jobs">
       <label>
         Search <input name="q" type="search" value={filter.q ?? ''} placeholder="a word in input, result or error" />
       </label>

@@ -22,23 +22,30 @@ interface ThroughputRow {
   minute: string;
   succeeded: number;
   failed: number;
+  retried?: number;
 }
 
 const STATES = ['waiting', 'queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 
 export function Overview(): JSX.Element {
   const tasks = useGet<{ tasks: TaskCounts[] }>('/v1/tasks');
-  const throughput = useGet<{ minutes?: ThroughputRow[]; throughput?: ThroughputRow[] }>('/v1/throughput?minutes=60');
-  useLive(() => {
-    tasks.reload();
-    throughput.reload();
-  }, undefined, 1000);
-  const rows = [...(tasks.data?.tasks ?? [])].sort((a, b) => b.failed - a.failed || b.queued + b.waiting - (a.queued + a.waiting) || a.task.localeCompare(b.task));
+  const throughput = useGet<{ buckets: ThroughputRow[] }>('/v1/throughput?minutes=60');
+  useLive(
+    () => {
+      tasks.reload();
+      throughput.reload();
+    },
+    undefined,
+    1000,
+  );
+  const rows = [...(tasks.data?.tasks ?? [])].sort(
+    (a, b) => b.failed - a.failed || b.queued + b.waiting - (a.queued + a.waiting) || a.task.localeCompare(b.task),
+  );
   return (
     <section>
       <h1>Overview</h1>
       <h2>Last hour</h2>
-      {throughput.error ? <Problem error={throughput.error} /> : <Charts rows={throughput.data?.minutes ?? throughput.data?.throughput ?? []} />}
+      {throughput.error ? <Problem error={throughput.error} /> : <Charts rows={throughput.data?.buckets ?? []} />}
       <h2>Tasks</h2>
       <Loading loaded={tasks} />
       {tasks.data && rows.length === 0 ? <Empty>No tasks yet: submit a job and it shows here.</Empty> : null}
@@ -72,13 +79,13 @@ function Charts({ rows }: { rows: ThroughputRow[] }): JSX.Element {
   for (const r of rows) {
     const m = Math.floor(new Date(r.minute).getTime() / 60_000) * 60_000;
     ok.set(m, (ok.get(m) ?? 0) + r.succeeded);
-    bad.set(m, (bad.get(m) ?? 0) + r.failed);
+    bad.set(m, (bad.get(m) ?? 0) + r.failed + (r.retried ?? 0));
   }
   const series = (map: Map<number, number>): MinutePoint[] => minutes.map((m) => ({ minute: new Date(m).toISOString(), value: map.get(m) ?? 0 }));
   return (
     <div class="charts">
       <MinuteBars points={series(ok)} label="Succeeded per minute" kind="ok" />
-      <MinuteBars points={series(bad)} label="Failed per minute" kind="bad" />
+      <MinuteBars points={series(bad)} label="Failed attempts per minute" kind="bad" />
     </div>
   );
 }

@@ -56,9 +56,19 @@ export function Rules(): JSX.Element {
               </td>
               <td>{r.on.event}</td>
               <td>{r.tasks.join(', ') || 'every task'}</td>
-              <td class="clip">{r.action.type === 'webhook' ? `webhook ${r.action.url}` : r.action.type === 'email' ? `e-mail ${[r.action.to].flat().join(', ')}` : `enqueue ${r.action.task}`}</td>
+              <td class="clip">
+                {r.action.type === 'webhook'
+                  ? `webhook ${r.action.url}`
+                  : r.action.type === 'email'
+                    ? `e-mail ${[r.action.to].flat().join(', ')}`
+                    : `enqueue ${r.action.task}`}
+              </td>
               <td>
-                <ActionButton onClick={() => post(`/v1/rules/${enc(r.name)}/${r.paused ? 'resume' : 'pause'}`)} done={rules.reload} label={`${r.paused ? 'resume' : 'pause'} rule ${r.name}`}>
+                <ActionButton
+                  onClick={() => post(`/v1/rules/${enc(r.name)}/${r.paused ? 'resume' : 'pause'}`)}
+                  done={rules.reload}
+                  label={`${r.paused ? 'resume' : 'pause'} rule ${r.name}`}
+                >
                   {r.paused ? 'Resume' : 'Pause'}
                 </ActionButton>
               </td>

@@ -49,7 +49,12 @@ export function Workers(): JSX.Element {
               <td>{w.stopping ? 'stopping' : busyText(w)}</td>
               <td>{ago(w.lastSeenAt)}</td>
               <td>
-                <ActionButton disabled={w.stopping === true} onClick={() => post(`/v1/workers/${enc(w.id)}/stop`)} done={workers.reload} label={`stop worker ${w.id}`}>
+                <ActionButton
+                  disabled={w.stopping === true}
+                  onClick={() => post(`/v1/workers/${enc(w.id)}/stop`)}
+                  done={workers.reload}
+                  label={`stop worker ${w.id}`}
+                >
                   Stop claiming
                 </ActionButton>
               </td>
