@@ -100,6 +100,13 @@ describe('the dashboard, on loopback', { skip, timeout: 60_000 }, () => {
     assert.equal(again.status, 304);
   });
 
+  it("refuses another site's page acting as the anonymous local user", async () => {
+    const foreign = await fetch(`${s.url}/v1/jobs/${ids.later}/cancel`, { method: 'POST', headers: { origin: 'https://evil.example' } });
+    assert.equal(foreign.status, 403);
+    assert.equal(((await foreign.json()) as any).error.code, 'CSRF_REFUSED');
+    assert.equal((await s.server.offload.getJob(ids.later)).state, 'queued');
+  });
+
   it('opens every page', async () => {
     await open('/', 'Overview');
     await b.page.getByRole('row', { name: /dash\.fail/ }).waitFor();
