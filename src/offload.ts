@@ -47,6 +47,7 @@ import {
   type ClaimedJob,
   type InsertedJob,
   type InsertJobsResult,
+  type ListJobsParams,
   type NewJob,
   type Store,
   type SubmitKey,
@@ -101,11 +102,28 @@ export interface FlowOptions extends BatchOptions {
 export interface ListJobsOptions {
   task?: string;
   state?: JobState;
+  /** Any of these states. */
+  states?: JobState[];
   batchId?: string;
+  /** The steps of this flow. */
+  flowId?: string;
+  /** Created at or after this time (ms). */
+  createdSince?: number;
+  /** Created before this time (ms). */
+  createdUntil?: number;
+  /**
+   * Jobs whose input, result or error contains this text (case-insensitive). Each call examines at
+   * most SEARCH_SCAN_LIMIT jobs (newest first, after the other filters): a page may then hold fewer
+   * than `limit` jobs, even none, with a `nextCursor` to search on.
+   */
+  text?: string;
   /** 1–1000, default 50. */
   limit?: number;
   cursor?: string;
 }
+
+/** How many jobs one text search examines at most (see ListJobsOptions.text). */
+export const SEARCH_SCAN_LIMIT = 10_000;
 
 export interface TaskCounts {
   task: string;
@@ -507,20 +525,38 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     return toJob(row);
   }
 
-  /** Jobs newest first, filtered by task, state or batch; pass `nextCursor` back for the next page. */
+  /** Jobs newest first, filtered by task, states, batch or flow, created time and text; pass `nextCursor` back for the next page. */
   async listJobs(opts: ListJobsOptions = {}): Promise<{ jobs: Job[]; nextCursor: string | null }> {
     const limit = opts.limit ?? 50;
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) throw new InvalidOptionError('limit', 'must be an integer from 1 to 1000');
-    if (opts.state !== undefined && !isJobState(opts.state)) throw new InvalidOptionError('state', `must be one of ${JOB_STATES.join(', ')}`);
-    const rows = await this.store.listJobs({
-      task: opts.task,
-      state: opts.state,
-      batchId: opts.batchId === undefined ? undefined : checkId('batch', opts.batchId),
-      beforeId: opts.cursor === undefined ? undefined : decodeCursor(opts.cursor),
-      limit: limit + 1,
-    });
-    const page = rows.slice(0, limit);
-    return { jobs: page.map((r) => toJob(r)), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1].id) : null };
+    const filter = { ...(await this.jobFilter(opts)), beforeId: opts.cursor === undefined ? undefined : decodeCursor(opts.cursor), limit: limit + 1 };
+    const found =
+      opts.text === undefined || opts.text === ''
+        ? { jobs: await this.store.listJobs(filter), scannedDownTo: null }
+        : await this.store.searchJobs({ ...filter, text: opts.text, scanLimit: SEARCH_SCAN_LIMIT });
+    const page = found.jobs.slice(0, limit);
+    const next = found.jobs.length > limit ? page[page.length - 1].id : found.scannedDownTo;
+    return { jobs: page.map((r) => toJob(r)), nextCursor: next === null ? null : encodeCursor(next) };
+  }
+
+  /** The store's filter for listing options, checked (a flow must be one). */
+  private async jobFilter(opts: ListJobsOptions): Promise<Omit<ListJobsParams, 'limit'>> {
+    for (const s of [...(opts.state === undefined ? [] : [opts.state]), ...(opts.states ?? [])])
+      if (!isJobState(s)) throw new InvalidOptionError('state', `must be one of ${JOB_STATES.join(', ')}`);
+    for (const [name, at] of [
+      ['createdSince', opts.createdSince],
+      ['createdUntil', opts.createdUntil],
+    ] as const) {
+      if (at !== undefined && !Number.isFinite(at)) throw new InvalidOptionError(name, 'must be a time in ms since the epoch');
+    }
+    let batchId = opts.batchId === undefined ? undefined : checkId('batch', opts.batchId);
+    if (opts.flowId !== undefined) {
+      const flowId = checkId('batch', opts.flowId);
+      if (!(await this.store.getBatch({ id: flowId }))?.isFlow) throw new FlowNotFoundError(flowId);
+      if (batchId !== undefined && batchId !== flowId) throw new InvalidOptionError('flowId', 'names another batch than batchId; give one of them');
+      batchId = flowId;
+    }
+    return { task: opts.task, state: opts.state, states: opts.states, batchId, createdSince: opts.createdSince, createdUntil: opts.createdUntil };
   }
 
   /** Jobs per task and state, for every task the store knows. */

@@ -1,5 +1,6 @@
 /**
- * API tokens: made by `offload token create`, checked by the HTTP API. The secret is shown once,
+ * API tokens: made, listed and revoked by `offload token …` and by the admin routes /v1/tokens (both
+ * through these functions), checked by the HTTP API. The secret is shown once,
  * when it is made; the store keeps only its SHA-256 hash.
  */
 import type { Clock } from '../core/clock.js';
@@ -30,6 +31,30 @@ export async function createToken(store: Store, clock: Clock, t: NewToken): Prom
   const secret = generateSecret();
   const token = await store.createToken({ name: t.name, scope: t.scope, tasks, hash: hashSecret(secret), now: clock.now() });
   return { token, secret };
+}
+
+/** A token as it is shown (CLI --json, GET /v1/tokens): never its hash. */
+export interface TokenInfo {
+  name: string;
+  scope: TokenScope;
+  tasks: string[];
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export function tokenInfo(t: TokenRecord): TokenInfo {
+  return {
+    name: t.name,
+    scope: t.scope,
+    tasks: t.tasks,
+    createdAt: new Date(t.createdAt).toISOString(),
+    revokedAt: t.revokedAt === null ? null : new Date(t.revokedAt).toISOString(),
+  };
+}
+
+/** Tokens by name, active ones only unless `includeRevoked`. */
+export async function listTokens(store: Store, opts: { includeRevoked?: boolean } = {}): Promise<TokenInfo[]> {
+  return (await store.listTokens({ includeRevoked: opts.includeRevoked === true })).map(tokenInfo);
 }
 
 export async function revokeToken(store: Store, clock: Clock, name: string): Promise<void> {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 /** The `offload` command: thin over the public API. Human output by default, --json for scripts. */
 import { Command, CommanderError, Option } from 'commander';
 import { TOKEN_SCOPES } from '../auth/permissions.js';
-import { createToken, revokeToken } from '../auth/tokens.js';
+import { createToken, listTokens, revokeToken } from '../auth/tokens.js';
 import { MAX_TIMER_MS, systemClock } from '../core/clock.js';
 import { InvalidInputError, InvalidOptionError, WaitTimeoutError } from '../core/errors.js';
 import { isFinished, isJobState, JOB_STATES, type Job, type JobState } from '../core/job.js';
@@ -333,6 +333,7 @@ const FINISHED: Record<Awaited<Worker['finished']>['reason'], string> = {
   'max-jobs': 'it ran --max-jobs jobs',
   idle: 'nothing left to run',
   stopped: 'stopped',
+  'stop-requested': 'an operator asked it to stop',
 };
 
 /** `offload worker --connect`: the same worker, over HTTP; it waits for a server that is not up yet. */
@@ -503,7 +504,7 @@ token
   .description('list tokens (never their secrets)')
   .option('--all', 'include revoked tokens', false)
   .action(async (opts: { all: boolean }) =>
-    withOffload(async (offload) => printTokens(output(), await offload.store.listTokens({ includeRevoked: opts.all }))),
+    withOffload(async (offload) => printTokens(output(), await listTokens(offload.store, { includeRevoked: opts.all }))),
   );
 
 token

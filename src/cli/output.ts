@@ -1,7 +1,7 @@
+import type { TokenInfo } from '../auth/tokens.js';
 import { isOffloadError } from '../core/errors.js';
 import { type Job, jobToJson, payloadToJson } from '../core/job.js';
 import type { TaskCounts } from '../offload.js';
-import type { TokenRecord } from '../store/store.js';
 
 /** Where the CLI writes: human text by default, JSON with --json. */
 export interface Output {
@@ -87,14 +87,8 @@ export function printSuspension(o: Output, task: string, until: number | null): 
   o.out(until === null ? `resumed ${task}: its queued jobs are claimed again` : `suspended ${task} until ${iso(until)}`);
 }
 
-export function printTokens(o: Output, tokens: TokenRecord[]): void {
-  const json = tokens.map((t) => ({
-    name: t.name,
-    scope: t.scope,
-    tasks: t.tasks,
-    createdAt: iso(t.createdAt),
-    revokedAt: t.revokedAt === null ? null : iso(t.revokedAt),
-  }));
+export function printTokens(o: Output, tokens: TokenInfo[]): void {
+  const json = tokens;
   if (o.json) return o.out(JSON.stringify({ tokens: json }));
   if (tokens.length === 0) return o.out('no tokens (create one with `offload token create NAME --scope SCOPE`)');
   o.out(

@@ -558,6 +558,29 @@ export class TokenNotFoundError extends OffloadError {
   }
 }
 
+// ---- workers an operator stops ----------------------------------------------------------------
+
+const WORKER_NOT_FOUND = register('WORKER_NOT_FOUND', 404, 'No worker with this id was seen in the last day.');
+export class WorkerNotFoundError extends OffloadError {
+  static readonly code = WORKER_NOT_FOUND;
+  constructor(id: string) {
+    super(WORKER_NOT_FOUND, `No worker "${id}" is recorded. List the workers with GET /v1/workers and pass one of their ids.`, { id });
+  }
+}
+
+const WORKER_STOPPING = register('WORKER_STOPPING', 409, 'An operator asked this worker to stop: it may claim no more jobs.');
+export class WorkerStoppingError extends OffloadError {
+  static readonly code = WORKER_STOPPING;
+  constructor(id: string) {
+    super(
+      WORKER_STOPPING,
+      `Worker "${id}" was asked to stop (POST /v1/workers/{id}/stop), so it may claim no more jobs. Finish the jobs it holds, then exit; ` +
+        'a worker started again under a new id claims as usual.',
+      { id },
+    );
+  }
+}
+
 // ---- the Gearman port -------------------------------------------------------------------------
 // Codes sent in Gearman ERROR packets. Where gearmand has the same error, the code and the text
 // are gearmand's own (clients and tools match on them); see docs/guides/gearman.md.

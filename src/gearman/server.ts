@@ -121,7 +121,7 @@ export class GearmanServer implements FrontDoor {
     const functions = new GearmanFunctions(offload, options.functionDefaults ?? {});
     this.reducers = new Reducers();
     const reducers = this.reducers;
-    this.workers = new WorkerRecords(offload.store, offload.clock, logger);
+    this.workers = new WorkerRecords(offload.store, offload.clock, logger, (conn) => this.stopHanding(conn));
     this.wakeups = new Wakeups(offload, logger, options.pollMs ?? 1000);
     this.listeners = new Listeners(offload, logger, options.cancelOnDisconnect ?? false);
     this.assignments = new Assignments({
@@ -263,6 +263,13 @@ export class GearmanServer implements FrontDoor {
       this.logger,
     );
     this.connections.add(conn);
+  }
+
+  /** An operator asked this worker connection to stop: no job is handed to it from now on; the jobs it holds it may finish. */
+  private stopHanding(conn: GearmanConnection): void {
+    conn.worker.stopRequested = true;
+    this.wakeups.forget(conn);
+    this.logger.info({ worker: this.workers.idOf(conn) }, 'gearman: an operator asked this worker to stop; it is handed no more jobs');
   }
 
   private onClose(conn: GearmanConnection): void {

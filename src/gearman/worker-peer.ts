@@ -57,8 +57,12 @@ export class WorkerPeer {
 
   // ---- abilities ---------------------------------------------------------------------------------
 
+  /** An operator asked this worker to stop (POST /v1/workers/:id/stop): it is handed no more jobs. */
+  stopRequested = false;
+
+  /** Whether it takes jobs: it declared abilities and was not asked to stop. */
   get isWorker(): boolean {
-    return this.abilities.size > 0;
+    return this.abilities.size > 0 && !this.stopRequested;
   }
 
   canDo(fn: string, timeoutMs: number): void {

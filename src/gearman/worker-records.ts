@@ -3,7 +3,8 @@
  * that declared abilities is a worker of kind `gearman` (its peer address and client id as its
  * host), kept fresh while it lives and removed when it leaves. The Gearman port itself is one
  * worker too: it claims the jobs and renews their leases on its connections' behalf, so jobs
- * held by Gearman workers name it as their worker.
+ * held by Gearman workers name it as their worker. A connection's record asked to stop (over HTTP)
+ * is told at its next refresh (the port's heartbeat): it is then handed no more jobs.
  */
 import { hostname } from 'node:os';
 import type { Clock } from '../core/clock.js';
@@ -23,6 +24,8 @@ export class WorkerRecords {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** A connection's record says an operator asked it to stop (learnt when its record is refreshed). */
+    private readonly onStopRequested: (conn: GearmanConnection) => void = () => {},
   ) {
     this.startedAt = clock.now();
   }
@@ -77,7 +80,7 @@ export class WorkerRecords {
     if (conn.worker.abilities.size === 0) return this.remove(conn);
     const now = this.clock.now();
     if (!this.since.has(conn)) this.since.set(conn, now);
-    await this.upsert({
+    const saved = await this.upsert({
       id: this.idOf(conn),
       kind: 'gearman',
       host: conn.clientId === '-' ? conn.peer : `${conn.peer} (${conn.clientId})`,
@@ -87,6 +90,7 @@ export class WorkerRecords {
       startedAt: this.since.get(conn)!,
       lastSeenAt: now,
     });
+    if (saved?.stopRequested && !conn.worker.stopRequested) this.onStopRequested(conn);
   }
 
   /** The port: every function its connections can do; as many jobs at once as it has worker connections. */
@@ -106,11 +110,14 @@ export class WorkerRecords {
     });
   }
 
-  private upsert(worker: WorkerRecord): Promise<void> {
+  private upsert(worker: WorkerRecord): Promise<{ stopRequested: boolean } | undefined> {
     return this.write(() => this.store.upsertWorker({ worker }));
   }
 
-  private async write(fn: () => Promise<void>): Promise<void> {
-    await fn().catch((err) => this.logger.warn({ err }, 'gearman: could not update the worker list'));
+  private async write<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    return fn().catch((err) => {
+      this.logger.warn({ err }, 'gearman: could not update the worker list');
+      return undefined;
+    });
   }
 }

@@ -1,21 +1,29 @@
 /**
  * HTTP agents show up in GET /v1/workers like any other worker (kind `http`). A claim refreshes
  * the agent's record, at most every `refreshMs` per agent, so a tight claim loop does not turn
- * into a write per request.
+ * into a write per request. An agent an operator asked to stop has its claims refused (WORKER_STOPPING).
  */
+import { WorkerStoppingError } from '../core/errors.js';
 import { resolveTaskSettings } from '../core/task.js';
 import type { Offload } from '../offload.js';
 
 export class AgentRegistry {
   private readonly lastWrite = new Map<string, { at: number; tasks: string }>();
   private readonly registered = new Set<string>();
+  /** Agents asked to stop, as far as this process knows. */
+  private readonly stopping = new Set<string>();
 
   constructor(
     private readonly offload: Offload,
     private readonly refreshMs = 10_000,
   ) {}
 
+  /**
+   * Records the agent's claim; throws WORKER_STOPPING once an operator asked it to stop (known at
+   * once when asked through this process, else at the next refresh of its record).
+   */
   async seen(a: { workerId: string; host: string; tasks: string[]; concurrency: number }): Promise<void> {
+    if (this.stopping.has(a.workerId)) throw new WorkerStoppingError(a.workerId);
     const now = this.offload.clock.now();
     const tasks = [...a.tasks].sort().join(',');
     const last = this.lastWrite.get(a.workerId);
@@ -24,9 +32,19 @@ export class AgentRegistry {
     this.lastWrite.set(a.workerId, { at: now, tasks });
     // The store keeps the first startedAt of a worker id; later writes only refresh it.
     const startedAt = now;
-    await this.offload.store.upsertWorker({
+    const saved = await this.offload.store.upsertWorker({
       worker: { id: a.workerId, kind: 'http', host: a.host, pid: null, tasks: [...a.tasks].sort(), concurrency: a.concurrency, startedAt, lastSeenAt: now },
     });
+    if (saved.stopRequested) {
+      this.stopRequested(a.workerId);
+      throw new WorkerStoppingError(a.workerId);
+    }
+  }
+
+  /** An operator asked this agent to stop: its claims are refused from now on. */
+  stopRequested(workerId: string): void {
+    if (this.stopping.size > 10_000) this.stopping.clear();
+    this.stopping.add(workerId);
   }
 
   /**

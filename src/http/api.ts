@@ -15,6 +15,7 @@ import { type Logger, silentLogger } from '../core/logger.js';
 import type { Offload } from '../offload.js';
 import { installAccessControl } from './access.js';
 import { AgentRegistry } from './agents.js';
+import { AuditWriter, installAuditLog } from './audit-log.js';
 import { AuthThrottle } from './auth-throttle.js';
 import type { Api, ApiContext } from './context.js';
 import { errorHandler, sendError } from './errors.js';
@@ -22,7 +23,10 @@ import { LongRequests } from './long-requests.js';
 import { buildOpenApi, type CollectedRoute, collectRoute } from './openapi.js';
 import { type HttpApiOptions, resolveHttpOptions } from './options.js';
 import { agentRoutes } from './routes/agents.js';
+import { auditRoutes } from './routes/audit.js';
 import { batchRoutes } from './routes/batches.js';
+import { bulkRoutes } from './routes/bulk.js';
+import { errorRoutes } from './routes/errors.js';
 import { eventRoutes } from './routes/events.js';
 import { flowRoutes } from './routes/flows.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -32,6 +36,8 @@ import { ruleRoutes } from './routes/rules.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { taskRoutes } from './routes/tasks.js';
 import { throughputRoutes } from './routes/throughput.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { workerRoutes } from './routes/workers.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 import { DashboardSessions } from './sessions.js';
 import { validatorCompiler } from './validation.js';
@@ -87,6 +93,8 @@ export async function buildApi(offload: Offload, opts: HttpApiOptions & { logger
     throttle,
     sessions,
   });
+  const audit = new AuditWriter(offload.store, logger);
+  installAuditLog(app, audit, () => offload.clock.now());
   app.setErrorHandler(errorHandler(logger, options.maxBodyBytes));
   app.setNotFoundHandler((request, reply) => sendError(reply, new RouteNotFoundError(request.method, request.url.split('?')[0]!.slice(0, 200))));
 
@@ -108,6 +116,11 @@ export async function buildApi(offload: Offload, opts: HttpApiOptions & { logger
   pushRoutes(app, ctx);
   ruleRoutes(app, ctx);
   eventRoutes(app, ctx);
+  bulkRoutes(app, ctx);
+  errorRoutes(app, ctx);
+  workerRoutes(app, ctx);
+  tokenRoutes(app, ctx);
+  auditRoutes(app, ctx);
   metaRoutes(app, ctx, openapi);
   for (const plugin of opts.plugins ?? []) plugin(app, ctx);
   await app.ready();
@@ -124,6 +137,7 @@ export async function buildApi(offload: Offload, opts: HttpApiOptions & { logger
       await inFlight.drained(10_000);
       app.server.closeAllConnections();
       await closing;
+      await audit.flush();
     },
   };
 }

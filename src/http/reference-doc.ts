@@ -34,6 +34,9 @@ For agents in other languages, see the [agents guide](../guides/agents.md).
   (\`waitMs\`, \`?wait\`) held at most 60 s, 64 long requests (waiting claims and submits, event
   streams) open per token (429), 10 failed authentications per address per minute (429 with
   \`Retry-After\`).
+- **Audit log**: every request that acts (any method but GET), by a token or by the local caller
+  without one, is written to the audit log once answered (\`GET /v1/audit\`, kept 90 days); agent
+  work (claims, heartbeats, outcomes) and push callbacks are not actions and are not logged.
 - **Security headers** on every response: \`Content-Security-Policy: default-src 'none'\`,
   \`X-Content-Type-Options: nosniff\`, \`X-Frame-Options: DENY\`, \`Referrer-Policy: no-referrer\`,
   \`Cache-Control: no-store\`. No CORS: browsers on other origins cannot call the API.
@@ -79,12 +82,19 @@ const SCOPE_OF: Record<string, string> = {
   'DELETE /v1/rules/{name}': 'admin (an unrestricted token)',
   'GET /v1/alerts': 'read (an unrestricted token)',
   'GET /v1/workers': 'read (submit too)',
+  'POST /v1/workers/{id}/stop': 'admin (its tasks)',
+  'POST /v1/jobs/bulk': 'admin (its tasks)',
+  'GET /v1/errors': 'read (submit too; its tasks)',
+  'GET /v1/tokens': 'admin',
+  'POST /v1/tokens': 'admin',
+  'DELETE /v1/tokens/{name}': 'admin',
+  'GET /v1/audit': 'admin',
   'GET /v1/events': 'read (submit too)',
   'GET /v1/health': 'any',
   'GET /openapi.json': 'any',
 };
 
-const ORDER = ['jobs', 'agents', 'batches', 'flows', 'tasks', 'schedules', 'rules', 'workers', 'events', 'meta'];
+const ORDER = ['jobs', 'agents', 'batches', 'flows', 'tasks', 'schedules', 'rules', 'workers', 'tokens', 'audit', 'events', 'meta'];
 
 export function renderHttpReference(doc: Schema): string {
   const out = [PREAMBLE];

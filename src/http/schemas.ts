@@ -235,17 +235,6 @@ export const JobParams = Type.Object({ id: JobId }, { additionalProperties: fals
 export const BatchParams = Type.Object({ id: BatchId }, { additionalProperties: false });
 export const TaskParams = Type.Object({ task: TaskName }, { additionalProperties: false });
 
-export const ListJobsQuery = Type.Object(
-  {
-    task: Type.Optional(TaskName),
-    state: Type.Optional(JobStateSchema),
-    batch: Type.Optional(BatchId),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Default 50.' })),
-    cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'nextCursor of the previous page.' })),
-  },
-  { additionalProperties: false },
-);
-
 export const JobListResponse = Type.Object({
   jobs: Type.Array(JobSchema, { description: 'Newest first.' }),
   nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last.' }),
@@ -656,6 +645,8 @@ export const WorkerSchema = Type.Object({
   concurrency: Type.Integer(),
   startedAt: Iso,
   lastSeenAt: Iso,
+  busy: Type.Integer({ description: 'Jobs it holds now (running under its id; a Gearman port counts those of all its connections).' }),
+  stopping: Type.Boolean({ description: 'An operator asked it to stop (POST /v1/workers/{id}/stop): it claims no more jobs.' }),
 });
 export const WorkersResponse = Type.Object({ workers: Type.Array(WorkerSchema) });
 

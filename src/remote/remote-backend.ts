@@ -188,8 +188,11 @@ export class RemoteBackend implements WorkerBackend {
     await this.api.request('POST', `/v1/tasks/${encodeURIComponent(task)}/suspend`, { delayMs });
   }
 
-  // The server records an agent on each of its claims (GET /v1/workers, kind http).
-  async saveWorker(): Promise<void> {}
+  // The server records an agent on each of its claims (GET /v1/workers, kind http), and refuses
+  // them with WORKER_STOPPING once an operator asked it to stop: the claim tells, not this.
+  async saveWorker(): Promise<undefined> {
+    return undefined;
+  }
   async removeWorker(): Promise<void> {}
   subscribe(): () => void {
     return () => {};

@@ -155,6 +155,10 @@ export function instrumentStore(store: Store, bus: EventBus): InstrumentedStore 
     getJob: (p) => timed('getJob', () => store.getJob(p)),
     getJobs: (p) => timed('getJobs', () => store.getJobs(p)),
     listJobs: (p) => timed('listJobs', () => store.listJobs(p)),
+    searchJobs: (p) => timed('searchJobs', () => store.searchJobs(p)),
+    groupErrors: (p) => timed('groupErrors', () => store.groupErrors(p)),
+    getJobLinks: (p) => timed('getJobLinks', () => store.getJobLinks(p)),
+    deleteJobs: (p) => timed('deleteJobs', () => store.deleteJobs(p)),
     countJobs: (p) => timed('countJobs', () => store.countJobs(p)),
     throughput: (p) => timed('throughput', () => store.throughput(p)),
     countQueuedByPriority: () => timed('countQueuedByPriority', () => store.countQueuedByPriority()),
@@ -250,6 +254,9 @@ export function instrumentStore(store: Store, bus: EventBus): InstrumentedStore 
     upsertWorker: (p) => timed('upsertWorker', () => store.upsertWorker(p)),
     removeWorker: (p) => timed('removeWorker', () => store.removeWorker(p)),
     listWorkers: (p) => timed('listWorkers', () => store.listWorkers(p)),
+    requestWorkerStop: (p) => timed('requestWorkerStop', () => store.requestWorkerStop(p)),
+    recordAudit: (p) => timed('recordAudit', () => store.recordAudit(p)),
+    listAudit: (p) => timed('listAudit', () => store.listAudit(p)),
 
     async reapExpiredLeases(p): Promise<ReapResult> {
       const r = await timed('reapExpiredLeases', () => store.reapExpiredLeases(p));

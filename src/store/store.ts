@@ -225,11 +225,81 @@ export interface Touch {
 export interface ListJobsParams {
   task?: string;
   state?: JobState;
+  /** Any of these states (with `state`, both must hold). */
+  states?: JobState[];
   batchId?: string;
+  /** Created at or after this time. */
+  createdSince?: number;
+  /** Created before this time. */
+  createdUntil?: number;
   limit: number;
   /** Only jobs with a smaller id (listings go newest first). */
   beforeId?: string;
 }
+
+/** A text search: jobs whose input, result or error contains `text` (case-insensitive), among the newest `scanLimit` that the other filters keep. */
+export interface SearchJobsParams extends ListJobsParams {
+  text: string;
+  scanLimit: number;
+}
+
+export interface SearchJobsResult {
+  /** Matching jobs, newest first, at most `limit`. */
+  jobs: JobRow[];
+  /** When fewer than `limit` matched and the scan stopped at `scanLimit` jobs: the smallest id it looked at (search on below it). */
+  scannedDownTo: string | null;
+}
+
+/** Which jobs a bulk action (or the errors page) covers: the listing's filters, without paging. */
+export type JobFilter = Omit<ListJobsParams, 'limit' | 'beforeId'> & { text?: string };
+
+/** Failed jobs grouped by task and error message. */
+export interface ErrorGroupRow {
+  task: string;
+  message: string;
+  count: number;
+  lastAt: number;
+  /** The newest failed job of the group. */
+  sampleJobId: string;
+}
+
+/** A job's dependency or dependent, as a detail page shows it. */
+export interface LinkedJob {
+  id: string;
+  task: string;
+  step: string | null;
+  state: JobState;
+}
+
+export interface DeleteJobsResult {
+  deleted: string[];
+  /** Ids that were not finished (or that a job still to run waits for): left as they are. */
+  notFinished: string[];
+  /** Ids no job has. */
+  missing: string[];
+}
+
+/** One action written to the audit log. */
+export interface AuditEntry {
+  /** A token's name, or `local:<address>` for the anonymous loopback caller. */
+  actor: string;
+  method: string;
+  /** The route's pattern (`/v1/jobs/:id/retry`). */
+  route: string;
+  /** Ids or names the action was about. */
+  targets: string[];
+  /** A summary of the body, without secrets (JSON text). */
+  summary: string | null;
+  status: number;
+  at: number;
+}
+
+export interface AuditRecord extends AuditEntry {
+  id: string;
+}
+
+/** How long the audit log keeps an entry: the pruner deletes older ones. */
+export const AUDIT_RETENTION_MS = 90 * 86_400_000;
 
 export interface CountRow {
   task: string;
@@ -252,6 +322,10 @@ export interface WorkerRecord {
   concurrency: number;
   startedAt: number;
   lastSeenAt: number;
+  /** Jobs it holds now (running under its id): filled in by listWorkers. */
+  busy?: number;
+  /** When an operator asked it to stop (it claims no more jobs): filled in by listWorkers. */
+  stopRequestedAt?: number | null;
 }
 
 export type TokenScope = 'submit' | 'work' | 'read' | 'admin';
@@ -449,6 +523,12 @@ export interface Store {
   getJob(p: { id: string }): Promise<JobRow | null>;
   getJobs(p: { ids: string[] }): Promise<JobRow[]>;
   listJobs(p: ListJobsParams): Promise<JobRow[]>;
+  /** Text search among the newest jobs the filters keep, bounded by `scanLimit` rows examined. */
+  searchJobs(p: SearchJobsParams): Promise<SearchJobsResult>;
+  /** Failed jobs (finished at or after `since`) grouped by task and error message, most recent first, up to `limit` groups. */
+  groupErrors(p: { task?: string; since: number; limit: number }): Promise<ErrorGroupRow[]>;
+  /** The jobs these jobs wait for (`dependencies`) and the jobs that wait for them (`dependents`). */
+  getJobLinks(p: { id: string }): Promise<{ dependencies: LinkedJob[]; dependents: LinkedJob[] }>;
   /** Job counts per task and state; `states` limits the count to those states (cheaper without the finished ones). */
   countJobs(p: { task?: string; states?: JobState[] }): Promise<CountRow[]>;
   /** Jobs per task and minute, for the minutes starting at or after `since`, oldest first; `tasks` limits them to those tasks. Kept for THROUGHPUT_KEPT_MS. */
@@ -467,6 +547,8 @@ export interface Store {
   cancelBatch(p: { id: string; now: number }): Promise<CancelBatchResult>;
   retryJob(p: { id: string; now: number }): Promise<JobRow>;
   purgeJobs(p: { task: string; states: JobState[]; now: number }): Promise<PurgeResult>;
+  /** Deletes finished jobs by id (not one that a job still to run waits for), their own edges with them. */
+  deleteJobs(p: { ids: string[] }): Promise<DeleteJobsResult>;
 
   /** Queued or running jobs holding this unique key, in any task (Gearman's GET_STATUS_UNIQUE). */
   findJobsByUniqueKey(p: { uniqueKey: string }): Promise<JobRow[]>;
@@ -556,12 +638,23 @@ export interface Store {
   findToken(p: { hash: string }): Promise<TokenRecord | null>;
 
   // workers
-  upsertWorker(p: { worker: WorkerRecord }): Promise<void>;
+  /** Adds or refreshes a worker's record; says whether an operator asked it to stop. */
+  upsertWorker(p: { worker: WorkerRecord }): Promise<{ stopRequested: boolean }>;
   removeWorker(p: { id: string }): Promise<void>;
+  /** Workers seen since then, with `busy` (running jobs under their id) and `stopRequestedAt`. */
   listWorkers(p: { seenSince?: number }): Promise<WorkerRecord[]>;
+  /** Asks a worker to stop claiming (it learns at its next heartbeat or claim); false when no such worker. */
+  requestWorkerStop(p: { id: string; now: number }): Promise<boolean>;
+
+  // audit log
+  /** Appends actions to the audit log, in one write. */
+  recordAudit(p: { entries: AuditEntry[] }): Promise<void>;
+  /** Entries newest first, below `beforeId` when given. */
+  listAudit(p: { beforeId?: string; limit: number }): Promise<AuditRecord[]>;
 
   // maintenance
   reapExpiredLeases(p: { now: number; limit: number }): Promise<ReapResult>;
+  /** Deletes finished jobs past their task's retention, old batches, keys and workers, and audit entries older than AUDIT_RETENTION_MS. */
   pruneJobs(p: { now: number; limit: number }): Promise<{ deleted: number }>;
   /**
    * Folds the counters' pending deltas into their totals (reads add the deltas not yet folded, so

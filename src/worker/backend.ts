@@ -41,7 +41,8 @@ export interface WorkerBackend {
   touch: TouchWriter;
   /** No job of the task is claimed until `until`. */
   suspendTask(p: { task: string; until: number }): Promise<void>;
-  saveWorker(p: { worker: WorkerRecord }): Promise<void>;
+  /** Refreshes the worker's record; `stopRequested` when an operator asked it to stop (a backend that cannot tell says nothing). */
+  saveWorker(p: { worker: WorkerRecord }): Promise<{ stopRequested: boolean } | undefined>;
   removeWorker(p: { id: string }): Promise<void>;
   /** Calls the handlers on wake-ups for these tasks (events backends); returns the unsubscribe function. */
   subscribe(tasks: string[], on: WakeUpHandlers): () => void;

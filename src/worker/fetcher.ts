@@ -7,6 +7,7 @@
  * on their way travels with them in one request.
  */
 import { Alarm, type Clock, type Timer } from '../core/clock.js';
+import { isOffloadError, WorkerStoppingError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { GroupCommit } from '../store/group-commit.js';
 import type { ClaimedJob, ClaimParams } from '../store/store.js';
@@ -41,6 +42,8 @@ export interface FetcherDeps {
   onNoneRunnable(): void;
   /** A job this worker may be running was cancelled. */
   onCancelled(id: string): void;
+  /** A claim was refused because an operator asked this worker to stop (WORKER_STOPPING). */
+  onStopRequested?(): void;
 }
 
 const MAX_RETRY_DELAY_MS = 5000;
@@ -145,8 +148,9 @@ export class Fetcher {
       // a claim is kept outstanding while slots are free.
       if (this.deps.freeSlots() > 0 && (jobs.length > 0 || this.holdsClaims)) this.again = true;
     } catch (err) {
-      // A claim aborted by the shutdown is no failure.
-      if (!this.stopping) this.retryLater(err);
+      // A claim aborted by the shutdown is no failure; one refused because the worker was asked to stop ends the claims.
+      if (isOffloadError(err) && err.code === WorkerStoppingError.code && this.deps.onStopRequested) this.deps.onStopRequested();
+      else if (!this.stopping) this.retryLater(err);
     } finally {
       this.claiming = false;
       if (this.again) {

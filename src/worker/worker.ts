@@ -66,9 +66,10 @@ export interface WorkerOptions {
 export interface WorkerEnd {
   /**
    * `time`: runForMs was spent; `max-jobs`: maxJobs jobs ran; `idle`: untilIdle and nothing was
-   * left to run; `stopped`: stop() was called (SIGTERM, `offload.close()`).
+   * left to run; `stopped`: stop() was called (SIGTERM, `offload.close()`); `stop-requested`: an
+   * operator asked it to stop over HTTP (it learnt at a heartbeat or a refused claim).
    */
-  reason: 'time' | 'max-jobs' | 'idle' | 'stopped';
+  reason: 'time' | 'max-jobs' | 'idle' | 'stopped' | 'stop-requested';
   /** Jobs whose handler this worker started. */
   started: number;
 }
@@ -189,6 +190,7 @@ export class Worker extends Service {
       onClaimed: (jobs) => this.onClaimed(jobs),
       onNoneRunnable: () => this.checkIdle(),
       onCancelled: (id) => this.onCancelled(id),
+      onStopRequested: () => this.stopAsked(),
     });
   }
 
@@ -401,8 +403,8 @@ export class Worker extends Service {
     );
   }
 
-  private saveWorkerRecord(): Promise<void> {
-    return this.deps.backend.saveWorker({
+  private async saveWorkerRecord(): Promise<void> {
+    const saved = await this.deps.backend.saveWorker({
       worker: {
         id: this.id,
         kind: this.kind,
@@ -414,6 +416,14 @@ export class Worker extends Service {
         lastSeenAt: this.deps.clock.now(),
       },
     });
+    if (saved?.stopRequested) this.stopAsked();
+  }
+
+  /** An operator asked this worker to stop (POST /v1/workers/:id/stop): no claim from now on, its jobs finish. */
+  private stopAsked(): void {
+    if (this.stopping) return;
+    this.deps.logger.info({ worker: this.id }, 'an operator asked this worker to stop; it finishes the jobs it holds and claims no more');
+    this.end('stop-requested');
   }
 
   // ---- budgeted runs ---------------------------------------------------------------------------

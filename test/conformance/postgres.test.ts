@@ -1,5 +1,6 @@
 import { postgresFactory, postgresReady } from '../helpers/postgres.js';
 import { counterConformance } from './counter-suite.js';
+import { dashboardConformance } from './dashboard-suite.js';
 import { dependencyConformance } from './dependency-suite.js';
 import { pushConformance } from './push-suite.js';
 import { ruleConformance } from './rule-suite.js';
@@ -11,4 +12,5 @@ if (await postgresReady('Store conformance: postgres')) {
   pushConformance('postgres', postgresFactory);
   ruleConformance('postgres', postgresFactory);
   counterConformance('postgres', postgresFactory);
+  dashboardConformance('postgres', postgresFactory);
 }

@@ -1,5 +1,6 @@
 import { sqliteFactory } from '../helpers/stores.js';
 import { counterConformance } from './counter-suite.js';
+import { dashboardConformance } from './dashboard-suite.js';
 import { dependencyConformance } from './dependency-suite.js';
 import { pushConformance } from './push-suite.js';
 import { ruleConformance } from './rule-suite.js';
@@ -10,3 +11,4 @@ dependencyConformance('sqlite', sqliteFactory);
 pushConformance('sqlite', sqliteFactory);
 ruleConformance('sqlite', sqliteFactory);
 counterConformance('sqlite', sqliteFactory);
+dashboardConformance('sqlite', sqliteFactory);

@@ -544,6 +544,13 @@ describe('HTTP API routes', () => {
           'PUT /v1/rules/{name}',
           'PUT /v1/schedules/{name}',
           'PUT /v1/tasks/{task}',
+          'POST /v1/jobs/bulk',
+          'GET /v1/errors',
+          'POST /v1/workers/{id}/stop',
+          'GET /v1/tokens',
+          'POST /v1/tokens',
+          'DELETE /v1/tokens/{name}',
+          'GET /v1/audit',
         ].sort(),
       );
       assert.deepEqual(doc.paths['/v1/jobs/{id}'].get.responses['200'].content['application/json'].schema.properties.job, { $ref: '#/components/schemas/Job' });

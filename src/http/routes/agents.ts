@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { unmapped } from '../../auth/allow-list.js';
 import { isTaskRestricted } from '../../auth/permissions.js';
 import type { AgentOutcome, ClaimOptions } from '../../client/leases.js';
-import { isOffloadError, JobNotFoundError, LeaseLostError, type OffloadError } from '../../core/errors.js';
+import { isOffloadError, JobNotFoundError, LeaseLostError, type OffloadError, WorkerStoppingError } from '../../core/errors.js';
 import type { ClaimedJob } from '../../store/store.js';
 import { requireOpenTask, requireTask } from '../access.js';
 import { type Api, type ApiContext, holdLongRequest, iso } from '../context.js';
@@ -83,7 +83,8 @@ export function agentRoutes(app: Api, ctx: ApiContext): void {
         description:
           'When none is runnable and `waitMs` > 0, holds the request until one is (woken by submissions, not by polling) or `waitMs` ' +
           '(capped by the server, 60 s by default) passes; then `jobs` may be empty. Heartbeat each job before `leaseExpiresAt`, then complete, fail or release it. ' +
-          'A job that waited for others (`after`, a step of a flow) comes with `dependencies`: each job it waited for, its name, state, result and error.',
+          'A job that waited for others (`after`, a step of a flow) comes with `dependencies`: each job it waited for, its name, state, result and error. ' +
+          '409 WORKER_STOPPING once an operator asked this worker to stop (POST /v1/workers/{id}/stop): finish the jobs held, then exit.',
         tags: ['agents'],
         body: ClaimBody,
         response: { 200: ClaimResponse, ...errors },
@@ -107,7 +108,8 @@ export function agentRoutes(app: Api, ctx: ApiContext): void {
           'Up to 100 outcomes (`complete`, `fail`, `release`, each with the fields of its single-job route), recorded in one transaction; ' +
           'each gets its own result, so one stale lease token (its `error` LEASE_LOST) does not stop the others. With `claim`, the next jobs are claimed ' +
           'in the same transaction as the outcomes; with `claim.waitMs` and nothing runnable, the request is then held as POST /v1/claim is. ' +
-          'Outcomes sent again after a lost answer are answered as recorded (see the complete route).',
+          'Outcomes sent again after a lost answer are answered as recorded (see the complete route). ' +
+          'A worker an operator asked to stop gets its outcomes recorded and no new jobs; its next POST /v1/claim answers 409 WORKER_STOPPING.',
         tags: ['agents'],
         body: FinishBody,
         response: { 200: FinishResponse, ...errors },
@@ -115,7 +117,8 @@ export function agentRoutes(app: Api, ctx: ApiContext): void {
     },
     async (request, reply) => {
       const { outcomes, claim } = request.body;
-      const claimOptions = claim && (await claimOptionsOf(request, claim));
+      // A worker asked to stop still records its outcomes; it claims nothing, and its next claim is refused.
+      const claimOptions = claim && (await claimOptionsOf(request, claim).catch(unlessStopping));
       const refused = await refusedOutcomes(
         request,
         outcomes.map((o) => o.id),
@@ -271,4 +274,10 @@ export function agentRoutes(app: Api, ctx: ApiContext): void {
 function defaultWorkerId(request: FastifyRequest): string {
   const who = request.principal.name ?? 'local';
   return `http:${who}@${unmapped(request.ip)}`.replace(/[^A-Za-z0-9_.:@/-]/g, '_').slice(0, 200);
+}
+
+/** A claim refused because the worker was asked to stop becomes no claim (other errors go on). */
+function unlessStopping(err: unknown): undefined {
+  if (err instanceof WorkerStoppingError) return undefined;
+  throw err;
 }

@@ -1,18 +1,18 @@
 /** Submitting, reading and acting on jobs: POST/GET /v1/jobs, GET /v1/jobs/:id, cancel, retry. */
-import { isTaskRestricted } from '../../auth/permissions.js';
 import type { EnqueueOptions } from '../../client/submission.js';
-import { ForbiddenError, InvalidRequestError, WaitTimeoutError } from '../../core/errors.js';
+import { InvalidRequestError, WaitTimeoutError } from '../../core/errors.js';
 import { isFinished } from '../../core/job.js';
 import type { Offload } from '../../offload.js';
 import { requireOpenTask, requireTask } from '../access.js';
 import { type Api, type ApiContext, holdLongRequest, type JobJson, jobJson, originOf, readJobs } from '../context.js';
+import { JobDetailQuery, JobDetailResponse, ListJobsQuery } from '../dashboard-schemas.js';
 import { afterOf, dependencyIds, requireDependencyTasks } from '../dependencies.js';
+import { listOptionsOf } from '../job-filter.js';
 import {
   errorResponses,
   JobListResponse,
   JobParams,
   JobResponse,
-  ListJobsQuery,
   SubmitBody,
   SubmitHeaders,
   type SubmitJobBody,
@@ -67,6 +67,7 @@ export function jobRoutes(app: Api, ctx: ApiContext): void {
           : [await offload.enqueue(items[0]!.task, items[0]!.input, { ...enqueueOptions(items[0]!, origin, afters[0]), idempotencyKey })],
       );
       const ids = handles.map((h) => h.id);
+      request.auditTargets = ids;
       const replayed = handles.some((h) => h.replayed);
       if (replayed) void reply.header('idempotent-replayed', 'true');
       let status = !replayed && handles.some((h) => !h.deduplicated) ? 201 : 200;
@@ -93,8 +94,12 @@ export function jobRoutes(app: Api, ctx: ApiContext): void {
     {
       config: { access: 'read' },
       schema: {
-        summary: 'List jobs, newest first, filtered by task, state and batch',
-        description: 'A token restricted to some tasks must name one of them in `task`.',
+        summary: 'List jobs, newest first, filtered by task, states, batch or flow, created time and text',
+        description:
+          'A token restricted to some tasks must name one of them in `task`. `since` (inclusive) and `until` (exclusive) bound the created time. ' +
+          'Pages follow `nextCursor` (job ids going down), so a page never repeats or skips a job whatever the filters. ' +
+          'With `q`, each request examines at most 10 000 jobs (newest first, after the other filters): its cost is bounded by that, ' +
+          'not by the table, and a page may hold fewer than `limit` jobs, even none, with a `nextCursor` to search on.',
         tags: ['jobs'],
         querystring: ListJobsQuery,
         response: { 200: JobListResponse, ...errors },
@@ -102,11 +107,7 @@ export function jobRoutes(app: Api, ctx: ApiContext): void {
     },
     async (request) => {
       const q = request.query;
-      if (q.task !== undefined) requireTask(request, q.task);
-      else if (isTaskRestricted(request.principal)) {
-        throw new ForbiddenError(`token "${request.principal.name}" may read only some tasks' jobs; name one in ?task=`, { patterns: request.principal.tasks });
-      }
-      const page = await offload.listJobs({ task: q.task, state: q.state, batchId: q.batch, limit: q.limit, cursor: q.cursor });
+      const page = await offload.listJobs({ ...listOptionsOf(request, q, 'query.'), limit: q.limit, cursor: q.cursor });
       return { jobs: page.jobs.map(jobJson), nextCursor: page.nextCursor };
     },
   );
@@ -117,24 +118,29 @@ export function jobRoutes(app: Api, ctx: ApiContext): void {
       config: { access: 'read' },
       schema: {
         summary: 'Read one job',
-        description: 'With `?wait=SECONDS`, holds the request until the job finishes or the wait ends, then answers 200 with the job as it stands.',
+        description:
+          'With `?wait=SECONDS`, holds the request until the job finishes or the wait ends, then answers 200 with the job as it stands. ' +
+          'With `?include=dependencies`, also `dependencies` (the jobs it waits or waited for) and `dependents` (the jobs that wait or waited for it), each with its id, task, step and state.',
         tags: ['jobs'],
         params: JobParams,
-        querystring: WaitQuery,
-        response: { 200: JobResponse, ...errors },
+        querystring: JobDetailQuery,
+        response: { 200: JobDetailResponse, ...errors },
       },
     },
     async (request, reply) => {
-      const job = await offload.getJob(request.params.id);
+      let job = await offload.getJob(request.params.id);
       requireTask(request, job.task);
-      if (request.query.wait === undefined || isFinished(job.state)) return { job: jobJson(job) };
-      const held = holdLongRequest(ctx, request, reply);
-      try {
-        await waitForAll(offload, [job.id], Math.min(request.query.wait * 1000, options.maxLongPollMs), held.signal);
-      } finally {
-        held.done();
+      if (request.query.wait !== undefined && !isFinished(job.state)) {
+        const held = holdLongRequest(ctx, request, reply);
+        try {
+          await waitForAll(offload, [job.id], Math.min(request.query.wait * 1000, options.maxLongPollMs), held.signal);
+        } finally {
+          held.done();
+        }
+        job = await offload.getJob(job.id);
       }
-      return { job: jobJson(await offload.getJob(job.id)) };
+      if (request.query.include !== 'dependencies') return { job: jobJson(job) };
+      return { job: jobJson(job), ...(await offload.store.getJobLinks({ id: job.id })) };
     },
   );
 

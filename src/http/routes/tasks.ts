@@ -144,7 +144,9 @@ export function taskRoutes(app: Api, ctx: ApiContext): void {
       config: { access: 'read' },
       schema: {
         summary: 'Workers seen in the last day: Node workers, HTTP agents (kind http), …',
-        description: 'An HTTP agent is recorded when it claims; `lastSeenAt` is its latest claim (refreshed at most every 10 s).',
+        description:
+          'An HTTP agent is recorded when it claims; `lastSeenAt` is its latest claim (refreshed at most every 10 s). Gearman worker connections ' +
+          'are kind gearman, each one and the port itself. `busy`: jobs it holds now; `stopping`: asked to stop (POST /v1/workers/{id}/stop).',
         tags: ['workers'],
         querystring: EmptyQuery,
         response: { 200: WorkersResponse, ...errors },
@@ -155,7 +157,13 @@ export function taskRoutes(app: Api, ctx: ApiContext): void {
       return {
         workers: workers
           .filter((w) => w.tasks.length === 0 || w.tasks.some((t) => allowsTask(request.principal, t)))
-          .map((w) => ({ ...w, startedAt: iso(w.startedAt), lastSeenAt: iso(w.lastSeenAt) })),
+          .map(({ stopRequestedAt, ...w }) => ({
+            ...w,
+            startedAt: iso(w.startedAt),
+            lastSeenAt: iso(w.lastSeenAt),
+            busy: w.busy ?? 0,
+            stopping: stopRequestedAt != null,
+          })),
       };
     },
   );

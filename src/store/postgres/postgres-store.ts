@@ -8,43 +8,52 @@ import type { ScheduleDefinition, ScheduleRecord } from '../../core/schedule.js'
 import { pruneCutoffs, type ResolvedTaskSettings, resolveTaskSettings, type TaskRecord } from '../../core/task.js';
 import { type InsertShape, insertShapes } from '../dependency-plan.js';
 import { withoutClaimed } from '../follow-ups.js';
+import { containsPattern } from '../like-pattern.js';
 import { ruleDefinitionText, ruleRecordOf } from '../rule-rows.js';
 import { loadSqlFiles } from '../sql-files.js';
-import type {
-  CancelBatchResult,
-  CancelResult,
-  ClaimedJob,
-  ClaimParams,
-  ConnectionStats,
-  CountRow,
-  DependencyRow,
-  FinishedCountRow,
-  FinishResult,
-  FireScheduleParams,
-  FireScheduleResult,
-  InsertedJob,
-  InsertJobsParams,
-  InsertJobsResult,
-  ListJobsParams,
-  NewJob,
-  PriorityCountRow,
-  PurgeResult,
-  QueueStatsRow,
-  ReapResult,
-  RecordRuleAlertParams,
-  RecordRuleAlertResult,
-  ReplayedSubmission,
-  Store,
-  StoreChange,
-  TakePushSlotsParams,
-  ThroughputRow,
-  TokenRecord,
-  TokenScope,
-  Touch,
-  Transition,
-  WorkerRecord,
+import {
+  AUDIT_RETENTION_MS,
+  type AuditEntry,
+  type AuditRecord,
+  type CancelBatchResult,
+  type CancelResult,
+  type ClaimedJob,
+  type ClaimParams,
+  type ConnectionStats,
+  type CountRow,
+  type DeleteJobsResult,
+  type DependencyRow,
+  type ErrorGroupRow,
+  type FinishedCountRow,
+  type FinishResult,
+  type FireScheduleParams,
+  type FireScheduleResult,
+  type InsertedJob,
+  type InsertJobsParams,
+  type InsertJobsResult,
+  type LinkedJob,
+  type ListJobsParams,
+  type NewJob,
+  type PriorityCountRow,
+  type PurgeResult,
+  type QueueStatsRow,
+  type ReapResult,
+  type RecordRuleAlertParams,
+  type RecordRuleAlertResult,
+  type ReplayedSubmission,
+  type SearchJobsParams,
+  type SearchJobsResult,
+  type Store,
+  type StoreChange,
+  type TakePushSlotsParams,
+  THROUGHPUT_KEPT_MS,
+  type ThroughputRow,
+  type TokenRecord,
+  type TokenScope,
+  type Touch,
+  type Transition,
+  type WorkerRecord,
 } from '../store.js';
-import { THROUGHPUT_KEPT_MS } from '../store.js';
 import { ChangeFeed, type ChangeNote } from './change-feed.js';
 import { createPool, Db, migrate, type PgTarget, type Queryable } from './connection.js';
 import { addSettled, linkNew, type Run, type Settled, settle } from './dependency-links.js';
@@ -69,7 +78,7 @@ import { PgSession } from './session.js';
 export const POSTGRES_QUERIES = loadSqlFiles(new URL('./queries/', import.meta.url), { JOB_COLUMNS, BATCH_COLUMNS, TOKEN_COLUMNS, SCHEDULE_COLUMNS });
 
 /** Statements whose filters fold away only when planned with their actual values: never prepared. */
-const UNPREPARED = new Set(['list_jobs', 'count_jobs', 'get_tasks']);
+const UNPREPARED = new Set(['list_jobs', 'search_jobs', 'search_scan_edge', 'count_jobs', 'get_tasks']);
 
 export interface PostgresStoreOptions {
   /** Pooled connections (default 10), plus one dedicated session for LISTEN and duty locks. */
@@ -394,8 +403,50 @@ export class PostgresStore implements Store {
   }
 
   async listJobs(p: ListJobsParams): Promise<JobRow[]> {
-    const rows = await this.run(this.db, 'list_jobs', [p.task ?? null, p.state ?? null, p.batchId ?? null, p.beforeId ?? null, p.limit]);
+    const f = filterParams(p);
+    const rows = await this.run(this.db, 'list_jobs', [f.task, f.states, f.batchId, f.beforeId, p.limit, f.since, f.until]);
     return rows.map(jobRow);
+  }
+
+  async searchJobs(p: SearchJobsParams): Promise<SearchJobsResult> {
+    const f = filterParams(p);
+    const rows = await this.run(this.db, 'search_jobs', [
+      f.task,
+      f.states,
+      f.batchId,
+      f.beforeId,
+      p.limit,
+      f.since,
+      f.until,
+      p.scanLimit,
+      containsPattern(p.text),
+    ]);
+    const jobs = rows.map(jobRow);
+    if (jobs.length >= p.limit) return { jobs, scannedDownTo: null };
+    const [edge] = await this.run<{ n: number; low: string | null }>(this.db, 'search_scan_edge', [
+      f.task,
+      f.states,
+      f.batchId,
+      f.beforeId,
+      f.since,
+      f.until,
+      p.scanLimit,
+    ]);
+    return { jobs, scannedDownTo: edge.n >= p.scanLimit ? edge.low : null };
+  }
+
+  async groupErrors(p: { task?: string; since: number; limit: number }): Promise<ErrorGroupRow[]> {
+    return this.run<ErrorGroupRow>(this.db, 'group_errors', [p.task ?? null, p.since, p.limit]);
+  }
+
+  async getJobLinks(p: { id: string }): Promise<{ dependencies: LinkedJob[]; dependents: LinkedJob[] }> {
+    const id = idParam(p.id);
+    if (id === null) return { dependencies: [], dependents: [] };
+    const [dependencies, dependents] = await Promise.all([
+      this.run<LinkedJob>(this.db, 'job_dependencies', [id]),
+      this.run<LinkedJob>(this.db, 'job_dependents', [id]),
+    ]);
+    return { dependencies, dependents };
   }
 
   async countQueuedByPriority(): Promise<PriorityCountRow[]> {
@@ -549,6 +600,18 @@ export class PostgresStore implements Store {
       this.publish({ tasks: out.followUps.map((j) => j.task), finished: out.ended.map((e) => e.id), finishedBatches: out.finishedBatches.map((b) => b.id) });
     }
     return out;
+  }
+
+  async deleteJobs(p: { ids: string[] }): Promise<DeleteJobsResult> {
+    const ids = [...new Set(p.ids)];
+    const valid = ids.filter((id) => idParam(id) !== null);
+    const rows = valid.length ? await this.run<{ id: string; deleted: boolean }>(this.db, 'delete_finished_jobs', [valid]) : [];
+    const found = new Set(rows.map((r) => r.id));
+    return {
+      deleted: rows.filter((r) => r.deleted).map((r) => r.id),
+      notFinished: rows.filter((r) => !r.deleted).map((r) => r.id),
+      missing: ids.filter((id) => !found.has(id)),
+    };
   }
 
   async findJobsByUniqueKey(p: { uniqueKey: string }): Promise<JobRow[]> {
@@ -812,9 +875,19 @@ export class PostgresStore implements Store {
 
   // ---- workers ---------------------------------------------------------------------------------
 
-  async upsertWorker(p: { worker: WorkerRecord }): Promise<void> {
+  async upsertWorker(p: { worker: WorkerRecord }): Promise<{ stopRequested: boolean }> {
     const w = p.worker;
-    await this.run(this.db, 'upsert_worker', [w.id, w.kind, w.host, w.pid, w.tasks, w.concurrency, w.startedAt, w.lastSeenAt]);
+    const [r] = await this.run<{ stopRequestedAt: number | null }>(this.db, 'upsert_worker', [
+      w.id,
+      w.kind,
+      w.host,
+      w.pid,
+      w.tasks,
+      w.concurrency,
+      w.startedAt,
+      w.lastSeenAt,
+    ]);
+    return { stopRequested: r?.stopRequestedAt != null };
   }
 
   async removeWorker(p: { id: string }): Promise<void> {
@@ -823,6 +896,31 @@ export class PostgresStore implements Store {
 
   async listWorkers(p: { seenSince?: number }): Promise<WorkerRecord[]> {
     return this.run<WorkerRecord>(this.db, 'list_workers', [p.seenSince ?? 0]);
+  }
+
+  async requestWorkerStop(p: { id: string; now: number }): Promise<boolean> {
+    return (await this.run(this.db, 'request_worker_stop', [p.id, p.now])).length === 1;
+  }
+
+  // ---- audit log -------------------------------------------------------------------------------
+
+  async recordAudit(p: { entries: AuditEntry[] }): Promise<void> {
+    const e = p.entries;
+    if (e.length === 0) return;
+    await this.run(this.db, 'insert_audit', [
+      e.map((x) => x.actor),
+      e.map((x) => x.method),
+      e.map((x) => x.route),
+      e.map((x) => JSON.stringify(x.targets)),
+      e.map((x) => x.summary),
+      e.map((x) => x.status),
+      e.map((x) => x.at),
+    ]);
+  }
+
+  async listAudit(p: { beforeId?: string; limit: number }): Promise<AuditRecord[]> {
+    const before = p.beforeId === undefined ? null : idParam(p.beforeId);
+    return this.run<AuditRecord>(this.db, 'list_audit', [before, p.limit]);
   }
 
   // ---- maintenance -----------------------------------------------------------------------------
@@ -886,6 +984,7 @@ export class PostgresStore implements Store {
     await this.run(this.db, 'prune_submit_keys', [p.now]);
     await this.run(this.db, 'prune_workers', [p.now - 86_400_000]);
     await this.run(this.db, 'prune_throughput', [p.now - THROUGHPUT_KEPT_MS]);
+    await this.run(this.db, 'prune_audit', [p.now - AUDIT_RETENTION_MS, p.limit]);
     return { deleted };
   }
 
@@ -965,4 +1064,17 @@ function settleRowOf(r: Raw): Parameters<typeof addSettled>[0][number] {
 
 function scheduleRow(r: ScheduleRecord): ScheduleRecord {
   return { ...r, lastJobState: r.lastJobState ?? null };
+}
+
+/** A listing's filters as list_jobs and search_jobs take them (NULL: no filter). */
+function filterParams(p: ListJobsParams) {
+  const states = p.state !== undefined ? (p.states ?? [p.state]).filter((s) => s === p.state) : (p.states ?? null);
+  return {
+    task: p.task ?? null,
+    states,
+    batchId: p.batchId ?? null,
+    beforeId: p.beforeId ?? null,
+    since: p.createdSince ?? null,
+    until: p.createdUntil ?? null,
+  };
 }

@@ -9,43 +9,52 @@ import type { RuleAlert, RuleDefinition, RuleRecord } from '../../core/rule.js';
 import type { OverlapPolicy, ScheduleDefinition, ScheduleRecord } from '../../core/schedule.js';
 import { pruneCutoffs, type ResolvedTaskSettings, resolveTaskSettings, type TaskRecord } from '../../core/task.js';
 import { withoutClaimed } from '../follow-ups.js';
+import { containsPattern } from '../like-pattern.js';
 import { assignPushSlots } from '../push-slots.js';
 import { ruleDefinitionText, ruleRecordOf } from '../rule-rows.js';
 import { loadSqlFiles } from '../sql-files.js';
-import type {
-  CancelBatchResult,
-  CancelResult,
-  ClaimedJob,
-  ClaimParams,
-  CountRow,
-  DependencyRow,
-  FinishedCountRow,
-  FinishResult,
-  FireScheduleParams,
-  FireScheduleResult,
-  InsertedJob,
-  InsertJobsParams,
-  InsertJobsResult,
-  ListJobsParams,
-  NewJob,
-  PriorityCountRow,
-  PurgeResult,
-  QueueStatsRow,
-  ReapedJob,
-  ReapResult,
-  RecordRuleAlertParams,
-  RecordRuleAlertResult,
-  Store,
-  StoreChange,
-  TakePushSlotsParams,
-  ThroughputRow,
-  TokenRecord,
-  TokenScope,
-  Touch,
-  Transition,
-  WorkerRecord,
+import {
+  AUDIT_RETENTION_MS,
+  type AuditEntry,
+  type AuditRecord,
+  type CancelBatchResult,
+  type CancelResult,
+  type ClaimedJob,
+  type ClaimParams,
+  type CountRow,
+  type DeleteJobsResult,
+  type DependencyRow,
+  type ErrorGroupRow,
+  type FinishedCountRow,
+  type FinishResult,
+  type FireScheduleParams,
+  type FireScheduleResult,
+  type InsertedJob,
+  type InsertJobsParams,
+  type InsertJobsResult,
+  type LinkedJob,
+  type ListJobsParams,
+  type NewJob,
+  type PriorityCountRow,
+  type PurgeResult,
+  type QueueStatsRow,
+  type ReapedJob,
+  type ReapResult,
+  type RecordRuleAlertParams,
+  type RecordRuleAlertResult,
+  type SearchJobsParams,
+  type SearchJobsResult,
+  type Store,
+  type StoreChange,
+  type TakePushSlotsParams,
+  THROUGHPUT_KEPT_MS,
+  type ThroughputRow,
+  type TokenRecord,
+  type TokenScope,
+  type Touch,
+  type Transition,
+  type WorkerRecord,
 } from '../store.js';
-import { THROUGHPUT_KEPT_MS } from '../store.js';
 import { Checkpointer, type CheckpointerOptions } from './checkpointer.js';
 import { openSqlite, type SqliteOptions } from './connection.js';
 import { DependencyLinks, type KnownDependencies, type Settled } from './dependency-links.js';
@@ -502,28 +511,45 @@ export class SqliteStore implements Store {
   }
 
   async listJobs(p: ListJobsParams): Promise<JobRow[]> {
-    // The filters vary, and SQLite uses an index only for the ones actually written into the
-    // statement, so the statement is built from the filters present (and cached per shape).
-    const where: string[] = [];
-    const params: Record<string, unknown> = { limit: p.limit };
-    if (p.task !== undefined) {
-      where.push('task = :task');
-      params.task = p.task;
-    }
-    if (p.state !== undefined) {
-      where.push('state = :state');
-      params.state = p.state;
-    }
-    if (p.batchId !== undefined) {
-      where.push('batch_id = :batchId');
-      params.batchId = Number(p.batchId);
-    }
-    if (p.beforeId !== undefined) {
-      where.push('id < :beforeId');
-      params.beforeId = Number(p.beforeId);
-    }
+    const { where, params } = jobFilter(p);
+    params.limit = p.limit;
     const sql = `SELECT ${JOB_COLUMNS} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT :limit`;
     return (this.adhoc(sql).all(params) as RawRow[]).map(jobRow);
+  }
+
+  async searchJobs(p: SearchJobsParams): Promise<SearchJobsResult> {
+    const { where, params } = jobFilter(p);
+    Object.assign(params, { limit: p.limit, scan: p.scanLimit, pattern: containsPattern(p.text) });
+    // The newest `scan` jobs the filters keep, then the text test on those alone: the cost is
+    // bounded by the scan, not by the table.
+    const scanned = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT :scan`;
+    const text = (column: string) => `(CASE WHEN typeof(${column}) = 'text' THEN ${column} END) LIKE :pattern ESCAPE '\\'`;
+    const sql = `SELECT ${JOB_COLUMNS} FROM (${scanned}) AS jobs WHERE ${text('input')} OR ${text('result')} OR error LIKE :pattern ESCAPE '\\'
+      ORDER BY id DESC LIMIT :limit`;
+    const jobs = (this.adhoc(sql).all(params) as RawRow[]).map(jobRow);
+    if (jobs.length >= p.limit) return { jobs, scannedDownTo: null };
+    const edge = this.adhoc(`SELECT count(*) AS n, min(id) AS low FROM (SELECT id FROM (${scanned}))`).get(params) as { n: number; low: number | null };
+    return { jobs, scannedDownTo: edge.n >= p.scanLimit && edge.low !== null ? String(edge.low) : null };
+  }
+
+  async groupErrors(p: { task?: string; since: number; limit: number }): Promise<ErrorGroupRow[]> {
+    const rows = this.stmt('group_errors').all({ task: p.task ?? null, since: p.since, limit: p.limit }) as RawRow[];
+    return rows.map((r) => ({
+      task: r.task as string,
+      message: r.message as string,
+      count: r.count as number,
+      lastAt: r.lastAt as number,
+      sampleJobId: String(r.sampleJobId),
+    }));
+  }
+
+  async getJobLinks(p: { id: string }): Promise<{ dependencies: LinkedJob[]; dependents: LinkedJob[] }> {
+    const linked = (r: RawRow): LinkedJob => ({ id: String(r.id), task: r.task as string, step: r.step as string | null, state: r.state as JobState });
+    const id = Number(p.id);
+    return {
+      dependencies: (this.stmt('job_dependencies').all({ id }) as RawRow[]).map(linked),
+      dependents: (this.stmt('job_dependents').all({ id }) as RawRow[]).map(linked),
+    };
   }
 
   async countQueuedByPriority(): Promise<PriorityCountRow[]> {
@@ -642,6 +668,22 @@ export class SqliteStore implements Store {
         }
       }
       return out;
+    });
+  }
+
+  async deleteJobs(p: { ids: string[] }): Promise<DeleteJobsResult> {
+    const ids = [...new Set(p.ids)];
+    if (ids.length === 0) return { deleted: [], notFinished: [], missing: [] };
+    return this.write(() => {
+      const rows = this.stmt('deletable_jobs').all({ ids: JSON.stringify(ids.map(Number)) }) as { id: number; deletable: number }[];
+      const deletable = rows.filter((r) => r.deletable === 1).map((r) => r.id);
+      if (deletable.length) this.stmt('delete_jobs_by_id').run({ ids: JSON.stringify(deletable) });
+      const found = new Set(rows.map((r) => String(r.id)));
+      return {
+        deleted: deletable.map(String),
+        notFinished: rows.filter((r) => r.deletable !== 1).map((r) => String(r.id)),
+        missing: ids.filter((id) => !found.has(id)),
+      };
     });
   }
 
@@ -911,10 +953,10 @@ export class SqliteStore implements Store {
 
   // ---- workers ---------------------------------------------------------------------------------
 
-  async upsertWorker(p: { worker: WorkerRecord }): Promise<void> {
+  async upsertWorker(p: { worker: WorkerRecord }): Promise<{ stopRequested: boolean }> {
     const w = p.worker;
-    this.guard(() =>
-      this.stmt('upsert_worker').run({
+    const r = this.guard(() =>
+      this.stmt('upsert_worker').get({
         id: w.id,
         kind: w.kind,
         host: w.host,
@@ -924,7 +966,8 @@ export class SqliteStore implements Store {
         startedAt: w.startedAt,
         lastSeenAt: w.lastSeenAt,
       }),
-    );
+    ) as { stopRequestedAt: number | null } | undefined;
+    return { stopRequested: r?.stopRequestedAt != null };
   }
 
   async removeWorker(p: { id: string }): Promise<void> {
@@ -934,6 +977,24 @@ export class SqliteStore implements Store {
   async listWorkers(p: { seenSince?: number }): Promise<WorkerRecord[]> {
     const rows = this.stmt('list_workers').all({ seenSince: p.seenSince ?? 0 }) as RawRow[];
     return rows.map((r) => ({ ...(r as unknown as WorkerRecord), tasks: JSON.parse(r.tasks as string) as string[] }));
+  }
+
+  async requestWorkerStop(p: { id: string; now: number }): Promise<boolean> {
+    return this.guard(() => this.stmt('request_worker_stop').run({ id: p.id, now: p.now }).changes === 1);
+  }
+
+  // ---- audit log -------------------------------------------------------------------------------
+
+  async recordAudit(p: { entries: AuditEntry[] }): Promise<void> {
+    if (p.entries.length === 0) return;
+    this.write(() => {
+      for (const e of p.entries) this.stmt('insert_audit').run({ ...e, targets: JSON.stringify(e.targets) });
+    });
+  }
+
+  async listAudit(p: { beforeId?: string; limit: number }): Promise<AuditRecord[]> {
+    const rows = this.stmt('list_audit').all({ beforeId: p.beforeId === undefined ? null : Number(p.beforeId), limit: p.limit }) as RawRow[];
+    return rows.map((r) => ({ ...(r as unknown as AuditRecord), id: String(r.id), targets: JSON.parse(r.targets as string) as string[] }));
   }
 
   // ---- maintenance -----------------------------------------------------------------------------
@@ -980,6 +1041,7 @@ export class SqliteStore implements Store {
       this.stmt('prune_submit_keys').run({ now: p.now });
       this.stmt('prune_workers').run({ cutoff: p.now - 86_400_000 });
       this.stmt('prune_throughput').run({ cutoff: p.now - THROUGHPUT_KEPT_MS });
+      this.stmt('prune_audit').run({ cutoff: p.now - AUDIT_RETENTION_MS, limit: p.limit });
     });
     return { deleted };
   }
@@ -1137,4 +1199,43 @@ function scheduleRow(r: RawRow): ScheduleRecord {
     lastJobId: r.lastJobId === null ? null : String(r.lastJobId),
     lastJobState: (r.lastJobState as string | null) ?? null,
   };
+}
+
+/** The WHERE terms and parameters of a job listing's filters (the statement names only the filters present, so SQLite uses an index for them). */
+function jobFilter(p: ListJobsParams): { where: string[]; params: Record<string, unknown> } {
+  const where: string[] = [];
+  const params: Record<string, unknown> = {};
+  if (p.task !== undefined) {
+    where.push('task = :task');
+    params.task = p.task;
+  }
+  if (p.state !== undefined) {
+    where.push('state = :state');
+    params.state = p.state;
+  }
+  if (p.states !== undefined) {
+    // Literal placeholders, one per state: `state IN (...)` over json_each would hide them from the planner.
+    const names = p.states.map((st, i) => {
+      params[`state${i}`] = st;
+      return `:state${i}`;
+    });
+    where.push(names.length ? `state IN (${names.join(', ')})` : '0');
+  }
+  if (p.batchId !== undefined) {
+    where.push('batch_id = :batchId');
+    params.batchId = Number(p.batchId);
+  }
+  if (p.createdSince !== undefined) {
+    where.push('created_at >= :createdSince');
+    params.createdSince = p.createdSince;
+  }
+  if (p.createdUntil !== undefined) {
+    where.push('created_at < :createdUntil');
+    params.createdUntil = p.createdUntil;
+  }
+  if (p.beforeId !== undefined) {
+    where.push('id < :beforeId');
+    params.beforeId = Number(p.beforeId);
+  }
+  return { where, params };
 }
