@@ -163,6 +163,55 @@ describe('the dashboard, on loopback', { skip, timeout: 60_000 }, () => {
     assert.equal((await s.server.offload.getJob(ids.later)).state, 'cancelled');
   });
 
+  it('finds a job by a word in its input', async () => {
+    await open('/jobs', 'Jobs');
+    await b.page.getByLabel('Search').fill('pelican');
+    await b.page.getByRole('button', { name: 'Apply' }).click();
+    await b.page.waitForURL(/q=pelican/);
+    await b.page.getByRole('link', { name: ids.pelican, exact: true }).waitFor();
+    assert.equal(await b.page.getByRole('table', { name: 'jobs' }).getByRole('row').count(), 2, 'the header and one job');
+  });
+
+  it('groups errors by task and message', async () => {
+    await open('/errors', 'Errors');
+    await b.page.getByRole('row', { name: /dash\.fail.*the disk is full/ }).waitFor();
+    await b.screenshot('errors');
+  });
+
+  it('retries every job a filter matches, in one bulk action', async () => {
+    await open('/jobs?task=dash.fail&state=failed', 'Jobs');
+    await b.page.getByRole('link', { name: ids.failed2, exact: true }).waitFor();
+    const both = Promise.all([ids.failed, ids.failed2].map((id) => nextEvent(s.server.offload, 'job:failed', (e) => e.id === id)));
+    await b.page.getByRole('button', { name: 'Retry all matching…' }).click();
+    await b.page.getByRole('button', { name: 'Confirm: retry every job the filter matches' }).click();
+    await b.page.getByRole('status').filter({ hasText: 'retry: 2 matched, 2 changed' }).waitFor();
+    await both;
+  });
+
+  it('stops a worker claiming', async () => {
+    const claim = await call('POST', '/v1/claim', { tasks: ['dash.agent'], workerId: 'agent-7' });
+    assert.equal(claim.status, 200);
+    await open('/workers', 'Workers');
+    await b.page.getByRole('button', { name: 'stop worker agent-7' }).click();
+    await b.page.getByRole('row', { name: /agent-7.*stopping/ }).waitFor();
+    assert.equal((await call('POST', '/v1/claim', { tasks: ['dash.agent'], workerId: 'agent-7' })).json.error.code, 'WORKER_STOPPING');
+  });
+
+  it('creates a token, shows its secret once, and revokes it', async () => {
+    await open('/tokens', 'Tokens');
+    const form = b.page.getByRole('form', { name: 'new token' });
+    await form.getByLabel('Name').fill('ci-reader');
+    await form.getByLabel('Scope').selectOption('read');
+    await form.getByRole('button', { name: 'Create token' }).click();
+    await b.page
+      .getByRole('status')
+      .filter({ hasText: /Token ci-reader: ofl_/ })
+      .waitFor();
+    await b.page.getByRole('button', { name: 'revoke token ci-reader' }).click();
+    await b.page.getByRole('row', { name: /ci-reader.*revoked/ }).waitFor();
+    await b.screenshot('tokens');
+  });
+
   it('pauses, resumes and runs a schedule now', async () => {
     await open('/schedules', 'Schedules');
     await b.page.getByRole('button', { name: 'pause nightly' }).click();

@@ -2,16 +2,18 @@
 import type { JSX } from 'preact';
 import { query } from '../api.js';
 import { Empty, Loading, Table, useGet } from '../components.js';
-import { time } from '../format.js';
+import { short, time } from '../format.js';
 import { useLocation } from '../router.js';
 
 interface Entry {
-  id?: string;
-  who: string | null;
-  what: string;
-  when: string;
-  status: number | string;
-  target?: string | null;
+  id: string;
+  actor: string;
+  method: string;
+  route: string;
+  targets: string[];
+  summary: unknown;
+  status: number;
+  at: string;
 }
 
 export function Audit(): JSX.Element {
@@ -30,15 +32,16 @@ export function Audit(): JSX.Element {
       <Loading loaded={list} />
       {list.data && rows.length === 0 ? <Empty>No actions recorded yet.</Empty> : null}
       {rows.length > 0 ? (
-        <Table label="audit log" head={['when', 'who', 'what', 'status']}>
-          {rows.map((e, i) => (
-            <tr key={e.id ?? i}>
-              <td>{time(e.when)}</td>
-              <td>{e.who ?? 'local user'}</td>
-              <td class="clip">
-                {e.what}
-                {e.target ? ` ${e.target}` : ''}
+        <Table label="audit log" head={['when', 'who', 'what', 'on', 'details', 'status']}>
+          {rows.map((e) => (
+            <tr key={e.id} class={e.status >= 400 ? 'row-bad' : undefined}>
+              <td>{time(e.at)}</td>
+              <td>{e.actor}</td>
+              <td>
+                {e.method} {e.route}
               </td>
+              <td class="clip">{e.targets.join(', ')}</td>
+              <td class="clip">{e.summary === null ? '' : short(e.summary, 120)}</td>
               <td>{e.status}</td>
             </tr>
           ))}

@@ -7,27 +7,41 @@ import { ago, duration, time } from '../format.js';
 import { useLive } from '../live.js';
 import type { JobJson } from './jobs.js';
 
+interface LinkedJob {
+  id: string;
+  task: string;
+  step: string | null;
+  state: string;
+}
+
+interface JobDetailJson {
+  job: JobJson;
+  dependencies?: LinkedJob[];
+  dependents?: LinkedJob[];
+}
+
 /** Reads with its dependencies; a server that does not know `include` gets the plain read. */
-async function readJob(id: string): Promise<JobJson> {
+async function readJob(id: string): Promise<JobDetailJson> {
   try {
-    return (await get<{ job: JobJson }>(`/v1/jobs/${enc(id)}?include=dependencies`)).job;
+    return await get<JobDetailJson>(`/v1/jobs/${enc(id)}?include=dependencies`);
   } catch (e) {
-    if (e instanceof ApiError && e.status === 400) return (await get<{ job: JobJson }>(`/v1/jobs/${enc(id)}`)).job;
+    if (e instanceof ApiError && e.status === 400) return await get<JobDetailJson>(`/v1/jobs/${enc(id)}`);
     throw e;
   }
 }
 
 export function JobDetail({ id }: { id: string }): JSX.Element {
-  const [job, setJob] = useState<JobJson | null>(null);
+  const [detail, setDetail] = useState<JobDetailJson | null>(null);
   const [error, setError] = useState<Error | null>(null);
-  const load = () => readJob(id).then(setJob, setError);
+  const load = () => readJob(id).then(setDetail, setError);
   useEffect(() => {
-    setJob(null);
+    setDetail(null);
     void load();
   }, [id]);
   useLive(load, (e) => e.type === 'store:changed' || String(e.data?.id) === id, 200);
   if (error) return <Problem error={error} />;
-  if (!job) return <p class="muted">Loading…</p>;
+  if (!detail) return <p class="muted">Loading…</p>;
+  const { job } = detail;
   const attempts = [...job.errors, ...(job.error && !job.errors.some((e) => e.attempt === job.error!.attempt) ? [job.error] : [])];
   return (
     <section>
@@ -139,19 +153,25 @@ export function JobDetail({ id }: { id: string }): JSX.Element {
           ))}
         </>
       ) : null}
-      {job.dependencies && job.dependencies.length > 0 ? (
-        <>
-          <h2>Dependencies</h2>
-          <ul>
-            {job.dependencies.map((d) => (
-              <li key={d.id}>
-                <a href={`/jobs/${enc(d.id)}`}>{d.name ?? d.id}</a> ({d.task}) <StateBadge state={d.state} />
-              </li>
-            ))}
-          </ul>
-        </>
-      ) : null}
+      <Linked title="Waits for" jobs={detail.dependencies} />
+      <Linked title="Waited for by" jobs={detail.dependents} />
     </section>
+  );
+}
+
+function Linked({ title, jobs }: { title: string; jobs: LinkedJob[] | undefined }): JSX.Element | null {
+  if (!jobs || jobs.length === 0) return null;
+  return (
+    <>
+      <h2>{title}</h2>
+      <ul>
+        {jobs.map((d) => (
+          <li key={d.id}>
+            <a href={`/jobs/${enc(d.id)}`}>{d.step ?? `job ${d.id}`}</a> ({d.task}) <StateBadge state={d.state} />
+          </li>
+        ))}
+      </ul>
+    </>
   );
 }
 

@@ -35,7 +35,6 @@ export interface JobJson {
   concurrencyKey: string | null;
   timeoutMs: number | null;
   errors: { message: string; code?: string; name?: string; stack?: string; attempt: number; at: string }[];
-  dependencies?: { id: string; name: string | null; task: string; state: string }[];
 }
 
 const STATES = ['waiting', 'queued', 'running', 'succeeded', 'failed', 'cancelled'];
@@ -90,8 +89,11 @@ export function Jobs(): JSX.Element {
         ? { action, ids: target.ids }
         : { action, filter: { ...target.filter, since: iso(target.filter.since), until: iso(target.filter.until) } };
     try {
-      const r = await post<{ matched: number; changed: number; skipped: number }>('/v1/jobs/bulk', body);
-      setOutcome(`${action}: ${r.matched} matched, ${r.changed} changed, ${r.skipped} skipped`);
+      const r = await post<{ matched: number; changed: number; skipped: number; reasons?: Record<string, number> }>('/v1/jobs/bulk', body);
+      const why = Object.entries(r.reasons ?? {})
+        .map(([code, n]) => `${n} ${code}`)
+        .join(', ');
+      setOutcome(`${action}: ${r.matched} matched, ${r.changed} changed, ${r.skipped} skipped${why ? ` (${why})` : ''}`);
     } catch (e) {
       // An older server without the bulk route: one request per selected job (retry and cancel only).
       if (!(e instanceof ApiError && e.unavailable && 'ids' in target && action !== 'delete')) throw e;

@@ -2,7 +2,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { del, enc, post } from '../api.js';
-import { ActionButton, Empty, Loading, Table, useCanAct, useGet } from '../components.js';
+import { ActionButton, Empty, Loading, Problem, Table, useCanAct, useGet } from '../components.js';
 import { ago } from '../format.js';
 
 interface Token {
@@ -11,13 +11,13 @@ interface Token {
   tasks: string[];
   createdAt: string;
   revokedAt: string | null;
-  lastUsedAt?: string | null;
 }
 
 export function Tokens(): JSX.Element {
   const canAct = useCanAct();
-  const list = useGet<{ tokens: Token[] }>(canAct ? '/v1/tokens' : null);
+  const list = useGet<{ tokens: Token[] }>(canAct ? '/v1/tokens?all=true' : null);
   const [secret, setSecret] = useState<{ name: string; secret: string } | null>(null);
+  const [failure, setFailure] = useState<Error | null>(null);
   if (!canAct) return <p class="notice">Tokens are shown to admin tokens only.</p>;
   const create = async (e: Event) => {
     e.preventDefault();
@@ -27,6 +27,7 @@ export function Tokens(): JSX.Element {
       .split(',')
       .map((t) => t.trim())
       .filter(Boolean);
+    setFailure(null);
     const r = await post<{ token: Token; secret: string }>('/v1/tokens', { name: String(data.get('name')), scope: String(data.get('scope')), tasks });
     setSecret({ name: r.token.name, secret: r.secret });
     form.reset();
@@ -36,7 +37,7 @@ export function Tokens(): JSX.Element {
   return (
     <section>
       <h1>Tokens</h1>
-      <form class="inline" onSubmit={(e) => void create(e).catch((err) => alert(err.message))}>
+      <form class="inline" onSubmit={(e) => void create(e).catch(setFailure)} aria-label="new token">
         <label>
           Name <input name="name" required pattern="[A-Za-z0-9_][A-Za-z0-9_.:@\-]{0,63}" />
         </label>
@@ -54,6 +55,7 @@ export function Tokens(): JSX.Element {
         </label>
         <button type="submit">Create token</button>
       </form>
+      <Problem error={failure} />
       {secret ? (
         <p class="notice" role="status">
           Token {secret.name}: <code class="secret">{secret.secret}</code> — copy it now, it is not shown again.

@@ -14,7 +14,8 @@ interface Worker {
   concurrency: number;
   startedAt: string;
   lastSeenAt: string;
-  busy?: number | boolean;
+  /** Jobs it holds now. */
+  busy?: number;
   stopping?: boolean;
 }
 
@@ -68,6 +69,5 @@ export function Workers(): JSX.Element {
 
 function busyText(w: Worker): string {
   if (w.busy === undefined) return '—';
-  if (typeof w.busy === 'boolean') return w.busy ? 'busy' : 'idle';
   return w.busy > 0 ? `busy (${w.busy}/${w.concurrency})` : 'idle';
 }
