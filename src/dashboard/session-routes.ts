@@ -28,6 +28,8 @@ export function sessionRoutes(app: Api, ctx: ApiContext): void {
       ctx.throttle.recordFailure(address);
       throw new UnauthorizedError('the token is unknown or revoked');
     }
+    // The audit log names who logged in, not the anonymous caller the page's route saw.
+    request.principal = principal;
     const session = ctx.sessions.create(hashSecret(token.trim()));
     setCookie(request, reply, session.id);
     return { name: principal.name, scope: principal.scope, tasks: principal.tasks, via: 'session', csrf: session.csrf };

@@ -153,7 +153,6 @@ describe('the dashboard, behind a login', { skip, timeout: 60_000 }, () => {
     await admin.goto(`${s.url}/tokens`);
     await admin.getByRole('button', { name: 'revoke token short-lived' }).click();
     await admin.getByRole('row', { name: /short-lived.*revoked/ }).waitFor();
-    await admin.screenshot({ path: `${SCREENSHOTS}/tokens.png` });
     await viewer.goto(`${s.url}/jobs`);
     await viewer.getByLabel('API token').waitFor();
   });

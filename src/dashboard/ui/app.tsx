@@ -89,7 +89,8 @@ export function App(): JSX.Element {
   }, [loc.path]);
   if (error) return <Problem error={error} />;
   if (session === null) return <p class="muted">Loading…</p>;
-  if (session === 'login') return <Login onLogin={login} />;
+  // /login asks for a token even where the dashboard is open (to look as a read token does).
+  if (session === 'login' || loc.path === '/login') return <Login onLogin={login} />;
   const logout = async () => {
     await del('/dashboard/session').catch(() => {});
     closeLive();

@@ -141,14 +141,25 @@ export function ActionButton(props: {
   );
 }
 
-export function Table({ head, children, label }: { head: ComponentChildren[]; children: ComponentChildren; label: string }): JSX.Element {
+/** A table that scrolls sideways on a narrow screen; `numeric` names the columns whose figures align right. */
+export function Table({
+  head,
+  children,
+  label,
+  numeric = [],
+}: {
+  head: ComponentChildren[];
+  children: ComponentChildren;
+  label: string;
+  numeric?: number[];
+}): JSX.Element {
   return (
     <div class="scroll">
       <table aria-label={label}>
         <thead>
           <tr>
             {head.map((h, i) => (
-              <th key={i} scope="col">
+              <th key={i} scope="col" class={numeric.includes(i) ? 'num' : undefined}>
                 {h}
               </th>
             ))}

@@ -42,7 +42,6 @@ export function JobDetail({ id }: { id: string }): JSX.Element {
   if (error) return <Problem error={error} />;
   if (!detail) return <p class="muted">Loading…</p>;
   const { job } = detail;
-  const attempts = [...job.errors, ...(job.error && !job.errors.some((e) => e.attempt === job.error!.attempt) ? [job.error] : [])];
   return (
     <section>
       <h1>
@@ -115,20 +114,11 @@ export function JobDetail({ id }: { id: string }): JSX.Element {
       ) : null}
       <h2>Timeline</h2>
       <ol class="timeline">
-        <li>Created {time(job.createdAt)}</li>
-        {job.runAt !== job.createdAt ? <li>Runs at {time(job.runAt)}</li> : null}
-        {attempts.map((e) => (
-          <li key={`a${e.attempt}`}>
-            Attempt {e.attempt} failed {time(e.at)}
+        {timeline(job).map((e) => (
+          <li key={e.text}>
+            {e.text} {time(e.at)}
           </li>
         ))}
-        {job.startedAt ? <li>Started {time(job.startedAt)}</li> : null}
-        {job.finishedAt ? (
-          <li>
-            Finished ({job.state}) {time(job.finishedAt)}
-            {job.startedAt ? `, after ${duration(new Date(job.finishedAt).getTime() - new Date(job.startedAt).getTime())}` : ''}
-          </li>
-        ) : null}
       </ol>
       <h2>Input</h2>
       <Json value={job.input} label="input" />
@@ -157,6 +147,20 @@ export function JobDetail({ id }: { id: string }): JSX.Element {
       <Linked title="Waited for by" jobs={detail.dependents} />
     </section>
   );
+}
+
+/** What happened to the job, oldest first: created, each failed attempt, started, finished. */
+function timeline(job: JobJson): { at: string; text: string }[] {
+  const events = [{ at: job.createdAt, text: 'Created' }];
+  if (job.runAt !== job.createdAt) events.push({ at: job.runAt, text: 'Due' });
+  const failures = [...job.errors, ...(job.error && job.state !== 'failed' && !job.errors.some((e) => e.attempt === job.error!.attempt) ? [job.error] : [])];
+  for (const e of failures) events.push({ at: e.at, text: `Attempt ${e.attempt} failed` });
+  if (job.startedAt) events.push({ at: job.startedAt, text: `Attempt ${job.attempt} started` });
+  if (job.finishedAt) {
+    const took = job.startedAt ? ` after ${duration(new Date(job.finishedAt).getTime() - new Date(job.startedAt).getTime())},` : '';
+    events.push({ at: job.finishedAt, text: `Finished (${job.state}),${took}` });
+  }
+  return events.sort((a, b) => new Date(a.at).getTime() - new Date(b.at).getTime());
 }
 
 function Linked({ title, jobs }: { title: string; jobs: LinkedJob[] | undefined }): JSX.Element | null {

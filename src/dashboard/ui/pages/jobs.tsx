@@ -135,6 +135,7 @@ export function Jobs(): JSX.Element {
       {jobs.length > 0 ? (
         <Table
           label="jobs"
+          numeric={[4]}
           head={[
             <input
               key="all"

@@ -50,7 +50,7 @@ export function Overview(): JSX.Element {
       <Loading loaded={tasks} />
       {tasks.data && rows.length === 0 ? <Empty>No tasks yet: submit a job and it shows here.</Empty> : null}
       {rows.length > 0 ? (
-        <Table label="tasks" head={['task', ...STATES, 'suspended']}>
+        <Table label="tasks" head={['task', ...STATES, 'suspended']} numeric={[1, 2, 3, 4, 5, 6]}>
           {rows.map((t) => (
             <tr key={t.task} class={t.failed > 0 ? 'row-bad' : undefined}>
               <th scope="row">
