@@ -23,7 +23,7 @@ export function Errors(): JSX.Element {
       <Loading loaded={groups} />
       {groups.data && rows.length === 0 ? <Empty>No failed jobs.</Empty> : null}
       {rows.length > 0 ? (
-        <Table label="error groups" head={['task', 'message', 'jobs', 'last', 'example']}>
+        <Table label="error groups" head={['task', 'message', 'jobs', 'last', 'example']} numeric={[2]}>
           {rows.map((g) => (
             <tr key={`${g.task}\n${g.message}`}>
               <td>
