@@ -13,6 +13,13 @@
  *   edges) drained against 10,000 independent jobs, interleaved, on the --store given.
  * - P, push dispatch: throughput and enqueue→endpoint latency against a local endpoint that
  *   answers at once, on the --store given. Written to bench/results/<store>-push-latest.json.
+ * - O, the dashboard's reads over 1,000,000 jobs (20 tasks, every state): the overview (GET
+ *   /v1/tasks + GET /v1/throughput) and a filtered job list with its next page, through the HTTP
+ *   API on a real socket, on the --store given; only with --only O (it fills a million rows).
+ *   Written to bench/results/<store>-overview-latest.json.
+ * - C, what the counters cost the hot path: the store's turns of 10 outcomes + 10 claims draining
+ *   20,000 jobs with the counters' triggers and without them, interleaved, on the --store given;
+ *   only with --only C. Written to bench/results/<store>-counters-latest.json.
  * - G, the Gearman part: the same PHP clients and workers against gearmand and against Offload
  *   (SQLite, in-memory SQLite, PostgreSQL at --gearman-postgres); --gearman-servers picks some;
  *   --gearman-cli runs another build's `offload` as the server (to compare builds with one harness).
@@ -24,11 +31,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { a1RemoteWorker, a2PythonAgent, a3JavaAgent } from './agent-workloads.js';
 import { type Ceiling, measureCeiling } from './ceiling.js';
+import { counterCostBench } from './counter-cost.js';
 import { dependencyBench } from './dependency-workloads.js';
 import { flowBench } from './flow-workloads.js';
 import { type GearmanResult, gearmanBench, gearmanBenchUnavailable, postgresReachable, type ServerName } from './gearman.js';
 import { h1HttpSubmits, h2HttpRoundTrips } from './http-workloads.js';
 import { type OffloadQueueOptions, offloadQueue as openOffloadQueue } from './offload-queue.js';
+import { overviewBench } from './overview-workloads.js';
 import { graphileQueue } from './peers/graphile-worker.js';
 import { pgBossQueue } from './peers/pg-boss.js';
 import { dropSchema } from './peers/postgres.js';
@@ -116,8 +125,8 @@ async function main(): Promise<void> {
   // Some peers unref all their timers: keep the process alive while a workload waits on them.
   const keepAlive = setInterval(() => undefined, 60_000);
   const postgres = values.store!.startsWith('postgres');
-  const known = [...Object.keys(WORKLOADS), ...Object.keys(SERVER_WORKLOADS), 'F', 'D', 'P', 'G'];
-  const only = values.only ? values.only.split(',') : postgres ? [...Object.keys(WORKLOADS), 'F', 'D', 'P'] : known;
+  const known = [...Object.keys(WORKLOADS), ...Object.keys(SERVER_WORKLOADS), 'F', 'D', 'P', 'G', 'O', 'C'];
+  const only = values.only ? values.only.split(',') : postgres ? [...Object.keys(WORKLOADS), 'F', 'D', 'P'] : known.filter((n) => n !== 'O' && n !== 'C');
   for (const n of only) if (!known.includes(n)) throw new Error(`unknown workload ${n}; known: ${known.join(', ')}`);
   const core = only.filter((n): n is WorkloadName => n in WORKLOADS);
   const server = only.filter((n) => n in SERVER_WORKLOADS);
@@ -199,6 +208,36 @@ async function main(): Promise<void> {
       storeMs: push.storeMs,
     });
   }
+  if (only.includes('O')) {
+    const o = await overviewBench(postgres ? postgresFresh(values.store!) : sqliteFresh(values.synchronous));
+    console.log(
+      `O: ${o.jobs.toLocaleString('en')} jobs filled in ${o.fillSeconds} s (bench-only bulk SQL); count(*) per task and state, what a count cost before the counters: ${o.countRowsMs} ms`,
+    );
+    console.log(`  plan of the filtered list: ${o.listPlan.join(' | ')}`);
+    for (const r of o.results) {
+      const l = r.latencyMs!;
+      console.log(
+        `offload          ${r.name.padEnd(82)} median ${String(l.p50).padStart(7)} ms  p95 ${String(l.p95).padStart(7)} ms  max ${l.max} ms (${r.jobs} requests)`,
+      );
+    }
+    write(`${label}-overview-latest.json`, {
+      store: label,
+      at: new Date().toISOString(),
+      machine: { ...machine(), loadAverageBefore: loadBefore, loadAverageAfter: loadavg()[0] },
+      ...o,
+    });
+  }
+  if (only.includes('C')) {
+    const c = await counterCostBench(postgres ? postgresFresh(values.store!) : sqliteFresh(values.synchronous));
+    for (const r of c.results) print('offload', r);
+    console.log(`with the counters / without (1 = free): ${c.ratio.toFixed(2)}×`);
+    write(`${label}-counters-latest.json`, {
+      store: label,
+      at: new Date().toISOString(),
+      machine: { ...machine(), loadAverageBefore: loadBefore, loadAverageAfter: loadavg()[0] },
+      ...c,
+    });
+  }
   for (const name of server) {
     const r = await SERVER_WORKLOADS[name](sqliteFresh(values.synchronous));
     if (!r) {
@@ -208,7 +247,7 @@ async function main(): Promise<void> {
     systems.offload.push(r);
     print('offload', r);
   }
-  if (postgres && !values['no-peers']) {
+  if (postgres && !values['no-peers'] && core.length) {
     systems['graphile-worker'] = await runAll('graphile-worker', (l) => graphileQueue(values.store!, l), core);
     systems['graphile-worker batched'] = await runAll('graphile batched', (l) => graphileQueue(values.store!, l, true), core);
     // pg-boss's workers poll (at most every 0.5 s, a batch of 10 each time): about 20 jobs/s, so

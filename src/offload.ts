@@ -792,7 +792,9 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
           { store: this.store, registry: this.registry, limits: this.limits, clock: this.clock, logger: this.logger },
           opts.schedulePollMs,
         ),
-        counterFolder: new CounterFolder(this.store, this.clock, this.logger),
+        // On real time, not this Offload's clock: folding changes no count, it only keeps reads
+        // short (a test's manual clock moved an hour ahead would otherwise fold 3,600 times).
+        counterFolder: new CounterFolder(this.store, systemClock, this.logger),
       };
       await this.saveDefinedSchedules();
       const { rescuer, pruner, scheduler, counterFolder } = this.maintenance;

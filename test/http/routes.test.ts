@@ -521,6 +521,7 @@ describe('HTTP API routes', () => {
           'GET /v1/schedules',
           'GET /v1/schedules/{name}',
           'GET /v1/tasks',
+          'GET /v1/throughput',
           'GET /v1/workers',
           'POST /v1/batches',
           'POST /v1/claim',

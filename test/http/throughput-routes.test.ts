@@ -1,4 +1,4 @@
-/** GET /v1/throughput: jobs finished per task and minute, and GET /v1/tasks counts, from the counters the store keeps. */
+/** GET /v1/throughput: jobs finished per task and minute, one series per task, and GET /v1/tasks counts, from the counters the store keeps. */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { openTestApi, type TestApi } from '../helpers/http.js';
@@ -33,16 +33,25 @@ describe('HTTP API: throughput', () => {
     await finish('t.other', 0, { failed: true });
     const r = await t.call('GET', '/v1/throughput?minutes=60');
     assert.equal(r.status, 200, JSON.stringify(r.json));
-    const minute = (k: number) => new Date(start + k * 60_000).toISOString();
-    assert.equal(r.json.since, minute(-58));
-    assert.deepEqual(r.json.buckets, [
-      { task: 't.echo', minute: minute(0), succeeded: 2, failed: 1, retried: 1 },
-      { task: 't.echo', minute: minute(1), succeeded: 1, failed: 0, retried: 0 },
-      { task: 't.other', minute: minute(1), succeeded: 0, failed: 1, retried: 0 },
+    assert.equal(r.json.since, new Date(start - 58 * 60_000).toISOString(), 'the current minute is the 60th');
+    assert.equal(r.json.minutes, 60);
+    // One number per minute, oldest first: the first minute of the jobs is the 59th, the current one the 60th.
+    const series = (values: [number, number]) => [...new Array(58).fill(0), ...values];
+    assert.deepEqual(r.json.tasks, [
+      { task: 't.echo', succeeded: series([2, 1]), failed: series([1, 0]), retried: series([1, 0]) },
+      { task: 't.other', succeeded: series([0, 0]), failed: series([0, 1]), retried: series([0, 0]) },
     ]);
-    assert.deepEqual((await t.call('GET', '/v1/throughput?minutes=1')).json.buckets.length, 2, 'the current minute only');
+    const current = (await t.call('GET', '/v1/throughput?minutes=1')).json;
     assert.deepEqual(
-      (await t.call('GET', '/v1/throughput?task=t.other')).json.buckets.map((b: { task: string }) => b.task),
+      current.tasks.map((s: { task: string; succeeded: number[] }) => [s.task, s.succeeded]),
+      [
+        ['t.echo', [1]],
+        ['t.other', [0]],
+      ],
+      'the current minute only',
+    );
+    assert.deepEqual(
+      (await t.call('GET', '/v1/throughput?task=t.other')).json.tasks.map((s: { task: string }) => s.task),
       ['t.other'],
     );
     const counts = (await t.call('GET', '/v1/tasks')).json.tasks.find((c: { task: string }) => c.task === 't.echo');
@@ -55,7 +64,7 @@ describe('HTTP API: throughput', () => {
     const read = await t.token('read', ['t.echo']);
     const r = await t.call('GET', '/v1/throughput', { token: read });
     assert.deepEqual(
-      r.json.buckets.map((b: { task: string }) => b.task),
+      r.json.tasks.map((s: { task: string }) => s.task),
       ['t.echo'],
     );
     const outside = await t.call('GET', '/v1/throughput?task=t.other', { token: read });

@@ -15,7 +15,12 @@ export function MinuteBars({ points, label, kind }: { points: MinutePoint[]; lab
   const total = points.reduce((s, p) => s + p.value, 0);
   return (
     <figure class="chart">
-      <svg viewBox={`0 0 ${width} ${height + 16}`} role="img" aria-label={`${label}: ${total} in the last ${points.length} minutes`} preserveAspectRatio="none">
+      <svg
+        viewBox={`0 0 ${width} ${height + 16}`}
+        role="img"
+        aria-label={`${label} per minute: ${total} in the last ${points.length} minutes`}
+        preserveAspectRatio="none"
+      >
         {points.map((p, i) => {
           const h = (p.value / max) * height;
           return (
@@ -31,12 +36,12 @@ export function MinuteBars({ points, label, kind }: { points: MinutePoint[]; lab
         <text x={width} y={height + 14} class="tick" text-anchor="end">
           now
         </text>
-        <text x={width} y={12} class="tick" text-anchor="end">
+        <text x={2} y={12} class="tick">
           max {max}/min
         </text>
       </svg>
       <figcaption>
-        {label}: {total}
+        {label} per minute; {total} in the last {points.length} minutes
       </figcaption>
     </figure>
   );

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { type BatchRow, onFinishInputText } from '../../core/batch.js';
 import { type EndpointGroup, type EndpointGroupRecord, pushWorkerPrefix } from '../../core/endpoint-group.js';
 import { BatchNotFoundError, InvalidEndpointGroupError, InvalidOptionError, JobNotFoundError } from '../../core/errors.js';
-import type { JobRow, JobState } from '../../core/job.js';
+import { isJobState, JOB_STATES, type JobRow, type JobState } from '../../core/job.js';
 import { cancelRefusal, checkPurgeStates, leaseExpiredError, retryKeyTaken, retryRefusal } from '../../core/job-rules.js';
 import { RateRoom } from '../../core/rate-room.js';
 import type { RuleAlert, RuleDefinition, RuleRecord } from '../../core/rule.js';
@@ -1210,8 +1210,10 @@ function jobFilter(p: ListJobsParams): { where: string[]; params: Record<string,
     params.task = p.task;
   }
   if (p.state !== undefined) {
-    where.push('state = :state');
-    params.state = p.state;
+    // Written in, not bound: SQLite uses a partial index (jobs_failed) only for a WHERE it can
+    // read when it prepares the statement. Checked against the states first: nothing else gets in.
+    if (!isJobState(p.state)) throw new InvalidOptionError('state', `must be one of ${JOB_STATES.join(', ')}`);
+    where.push(`state = '${p.state}'`);
   }
   if (p.states !== undefined) {
     // Literal placeholders, one per state: `state IN (...)` over json_each would hide them from the planner.

@@ -17,19 +17,18 @@ interface TaskCounts {
   suspendedUntil: string | null;
 }
 
-interface ThroughputRow {
-  task: string;
-  minute: string;
-  succeeded: number;
-  failed: number;
-  retried?: number;
+/** GET /v1/throughput: per task, one number per minute from `since` on. */
+interface Throughput {
+  since: string;
+  minutes: number;
+  tasks: { task: string; succeeded: number[]; failed: number[]; retried: number[] }[];
 }
 
 const STATES = ['waiting', 'queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 
 export function Overview(): JSX.Element {
   const tasks = useGet<{ tasks: TaskCounts[] }>('/v1/tasks');
-  const throughput = useGet<{ buckets: ThroughputRow[] }>('/v1/throughput?minutes=60');
+  const throughput = useGet<Throughput>('/v1/throughput?minutes=60');
   useLive(
     () => {
       tasks.reload();
@@ -45,7 +44,7 @@ export function Overview(): JSX.Element {
     <section>
       <h1>Overview</h1>
       <h2>Last hour</h2>
-      {throughput.error ? <Problem error={throughput.error} /> : <Charts rows={throughput.data?.buckets ?? []} />}
+      {throughput.error ? <Problem error={throughput.error} /> : throughput.data ? <Charts data={throughput.data} /> : null}
       <h2>Tasks</h2>
       <Loading loaded={tasks} />
       {tasks.data && rows.length === 0 ? <Empty>No tasks yet: submit a job and it shows here.</Empty> : null}
@@ -70,22 +69,18 @@ export function Overview(): JSX.Element {
   );
 }
 
-/** Sums every task per minute, over the last 60 minutes (minutes with nothing are zero). */
-function Charts({ rows }: { rows: ThroughputRow[] }): JSX.Element {
-  const now = Math.floor(Date.now() / 60_000) * 60_000;
-  const minutes = Array.from({ length: 60 }, (_, i) => now - (59 - i) * 60_000);
-  const ok = new Map<number, number>();
-  const bad = new Map<number, number>();
-  for (const r of rows) {
-    const m = Math.floor(new Date(r.minute).getTime() / 60_000) * 60_000;
-    ok.set(m, (ok.get(m) ?? 0) + r.succeeded);
-    bad.set(m, (bad.get(m) ?? 0) + r.failed + (r.retried ?? 0));
-  }
-  const series = (map: Map<number, number>): MinutePoint[] => minutes.map((m) => ({ minute: new Date(m).toISOString(), value: map.get(m) ?? 0 }));
+/** Every task summed per minute: succeeded, and failed attempts (retried or failed for good). */
+function Charts({ data }: { data: Throughput }): JSX.Element {
+  const since = new Date(data.since).getTime();
+  const sum = (pick: (t: Throughput['tasks'][number], i: number) => number): MinutePoint[] =>
+    Array.from({ length: data.minutes }, (_, i) => ({
+      minute: new Date(since + i * 60_000).toISOString(),
+      value: data.tasks.reduce((n, t) => n + pick(t, i), 0),
+    }));
   return (
     <div class="charts">
-      <MinuteBars points={series(ok)} label="Succeeded per minute" kind="ok" />
-      <MinuteBars points={series(bad)} label="Failed attempts per minute" kind="bad" />
+      <MinuteBars points={sum((t, i) => t.succeeded[i] ?? 0)} label="Succeeded" kind="ok" />
+      <MinuteBars points={sum((t, i) => (t.failed[i] ?? 0) + (t.retried[i] ?? 0))} label="Failed attempts" kind="bad" />
     </div>
   );
 }

@@ -11,6 +11,10 @@
 -- duty (maintenance/counter-folder.ts, one process of the cluster at a time) moves them into the
 -- totals every second, in one statement. A read adds the totals and the deltas not yet folded,
 -- under one snapshot, so it is exact whenever it runs.
+-- No job may change between the count below and the triggers' creation (a process of the
+-- previous version may be writing): writes wait for this migration's commit; reads go on.
+LOCK TABLE jobs IN EXCLUSIVE MODE;
+
 CREATE TABLE job_counts (
   task  text   NOT NULL,
   state text   NOT NULL,
@@ -101,3 +105,8 @@ CREATE TRIGGER job_counts_deleted AFTER DELETE ON jobs REFERENCING OLD TABLE AS 
   FOR EACH STATEMENT EXECUTE FUNCTION job_counts_deleted();
 CREATE TRIGGER job_counts_updated AFTER UPDATE ON jobs REFERENCING OLD TABLE AS old_jobs NEW TABLE AS new_jobs
   FOR EACH STATEMENT EXECUTE FUNCTION job_counts_updated();
+
+-- The dashboard's list of a task's failed jobs, newest first, without walking the other jobs
+-- (list_jobs is planned with its values, so the planner sees state = 'failed'): partial, so a job
+-- that never fails never writes to it.
+CREATE INDEX jobs_failed ON jobs (task, id) WHERE state = 'failed';

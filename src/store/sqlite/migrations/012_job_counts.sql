@@ -38,20 +38,20 @@ CREATE TABLE job_throughput (
   PRIMARY KEY (minute, task)
 ) WITHOUT ROWID;
 INSERT INTO job_throughput (minute, task, succeeded, failed)
-  SELECT finished_at - finished_at % 60000, task, sum(state = 'succeeded'), sum(state = 'failed')
+  SELECT CAST(finished_at AS INTEGER) / 60000 * 60000, task, sum(state = 'succeeded'), sum(state = 'failed')
   FROM jobs WHERE state IN ('succeeded', 'failed') AND finished_at IS NOT NULL GROUP BY 1, 2;
 
 CREATE TRIGGER job_throughput_finished AFTER UPDATE OF state ON jobs
   WHEN new.state IN ('succeeded', 'failed') AND old.state IS NOT new.state AND new.finished_at IS NOT NULL BEGIN
   INSERT INTO job_throughput (minute, task, succeeded, failed)
-    VALUES (new.finished_at - new.finished_at % 60000, new.task, new.state = 'succeeded', new.state = 'failed')
+    VALUES (CAST(new.finished_at AS INTEGER) / 60000 * 60000, new.task, new.state = 'succeeded', new.state = 'failed')
     ON CONFLICT (minute, task) DO UPDATE SET succeeded = succeeded + excluded.succeeded, failed = failed + excluded.failed;
 END;
 -- Jobs stored already ended (a job they wait for had failed).
 CREATE TRIGGER job_throughput_inserted AFTER INSERT ON jobs
   WHEN new.state IN ('succeeded', 'failed') AND new.finished_at IS NOT NULL BEGIN
   INSERT INTO job_throughput (minute, task, succeeded, failed)
-    VALUES (new.finished_at - new.finished_at % 60000, new.task, new.state = 'succeeded', new.state = 'failed')
+    VALUES (CAST(new.finished_at AS INTEGER) / 60000 * 60000, new.task, new.state = 'succeeded', new.state = 'failed')
     ON CONFLICT (minute, task) DO UPDATE SET succeeded = succeeded + excluded.succeeded, failed = failed + excluded.failed;
 END;
 -- A failed attempt sent back to the queue: its attempt counts (a release gives it back).
@@ -62,3 +62,7 @@ CREATE TRIGGER job_throughput_retried AFTER UPDATE OF state ON jobs
     VALUES (CAST(round((julianday(json_extract(new.error, '$.at')) - 2440587.5) * 86400000) AS INTEGER) / 60000 * 60000, new.task, 1)
     ON CONFLICT (minute, task) DO UPDATE SET retried = retried + 1;
 END;
+
+-- The dashboard's list of a task's failed jobs, newest first, without walking the other jobs:
+-- partial, so a job that never fails never writes to it.
+CREATE INDEX jobs_failed ON jobs (task, id) WHERE state = 'failed';
