@@ -317,10 +317,11 @@ function budgeted(opts: WorkerCommandOptions): boolean {
   return opts.for !== undefined || opts.maxJobs !== undefined || opts.untilIdle;
 }
 
-/** A budgeted run exits 0 when it is over. */
+/** A budgeted run exits 0 when it is over; so does any run an operator stopped (POST /v1/workers/ID/stop). */
 function exitWhenFinished(o: Output, worker: Worker, opts: WorkerCommandOptions, close: () => Promise<void>): void {
-  if (!budgeted(opts)) return;
   void worker.finished.then(async (end) => {
+    // An unbudgeted run that ended otherwise was stopped by a signal, whose handler exits.
+    if (!budgeted(opts) && end.reason !== 'stop-requested') return;
     await close();
     if (o.json) o.out(JSON.stringify({ worker: worker.id, finished: end.reason, started: end.started }));
     else o.out(`worker ${worker.id} finished (${FINISHED[end.reason]}): ${end.started} job(s) started`);

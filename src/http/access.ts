@@ -145,3 +145,12 @@ export function requireTask(request: FastifyRequest, task: string): void {
     throw new ForbiddenError(`token "${p.name}" may not use task "${task}" (its task patterns: ${p.tasks.join(', ')})`, { task, patterns: p.tasks });
   }
 }
+
+/** Throws FORBIDDEN for a token narrowed to some tasks: for what spans every task (tokens, the audit log). */
+export function requireEveryTask(request: FastifyRequest, what: string): void {
+  const p = request.principal;
+  if (p.tasks.length > 0)
+    throw new ForbiddenError(`token "${p.name}" is limited to some tasks (${p.tasks.join(', ')}), and ${what} span every task; use a token without --tasks`, {
+      patterns: p.tasks,
+    });
+}

@@ -7,11 +7,14 @@ import { WorkerStoppingError } from '../core/errors.js';
 import { resolveTaskSettings } from '../core/task.js';
 import type { Offload } from '../offload.js';
 
+/** How long a stopped agent's claims are refused without asking the store: as long as the pruner keeps a silent worker's record. */
+const STOP_REMEMBERED_MS = 86_400_000;
+
 export class AgentRegistry {
   private readonly lastWrite = new Map<string, { at: number; tasks: string }>();
   private readonly registered = new Set<string>();
-  /** Agents asked to stop, as far as this process knows. */
-  private readonly stopping = new Set<string>();
+  /** Agents asked to stop, as far as this process knows, and since when. */
+  private readonly stopping = new Map<string, number>();
 
   constructor(
     private readonly offload: Offload,
@@ -23,8 +26,11 @@ export class AgentRegistry {
    * once when asked through this process, else at the next refresh of its record).
    */
   async seen(a: { workerId: string; host: string; tasks: string[]; concurrency: number }): Promise<void> {
-    if (this.stopping.has(a.workerId)) throw new WorkerStoppingError(a.workerId);
     const now = this.offload.clock.now();
+    const stoppedAt = this.stopping.get(a.workerId);
+    // Refused claims do not refresh the record: a day later the pruner forgets it, and so does this.
+    if (stoppedAt !== undefined && now - stoppedAt < STOP_REMEMBERED_MS) throw new WorkerStoppingError(a.workerId);
+    this.stopping.delete(a.workerId);
     const tasks = [...a.tasks].sort().join(',');
     const last = this.lastWrite.get(a.workerId);
     if (last && last.tasks === tasks && now - last.at < this.refreshMs) return;
@@ -41,10 +47,10 @@ export class AgentRegistry {
     }
   }
 
-  /** An operator asked this agent to stop: its claims are refused from now on. */
+  /** An operator asked this agent to stop: its claims are refused from now on (for as long as its record is kept). */
   stopRequested(workerId: string): void {
     if (this.stopping.size > 10_000) this.stopping.clear();
-    this.stopping.add(workerId);
+    this.stopping.set(workerId, this.offload.clock.now());
   }
 
   /**

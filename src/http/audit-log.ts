@@ -2,9 +2,11 @@
  * The audit log: every request that acts (any method but GET, HEAD, OPTIONS) is written down once
  * answered: who (the token's name, or local:<address>), the route, the ids it was about, the
  * gist of its body without secrets, the status, when. Work is not action: the agent routes
- * (claim, heartbeat, complete, fail, release, finish: access `work`) and push callbacks (their own
- * token) are left out, so the hot path writes nothing more. Entries answered in one turn of the
- * event loop are written together, after the answers went out.
+ * (claim, heartbeat, complete, fail, release, finish: access `work`), push callbacks (their own
+ * token) and submissions (access `submit`: each job records who sent it in `origin`) are left out,
+ * so the hot paths write nothing more: an entry per submission would be one more commit per
+ * turn of the event loop beside the submissions' own.
+ * Entries answered in one turn of the event loop are written together, after the answers went out.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../core/logger.js';
@@ -12,7 +14,7 @@ import type { AuditEntry, Store } from '../store/store.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Ids the route acted on that its parameters do not name (a bulk action's, a submission's). */
+    /** Ids or names the route acted on that its parameters do not name (a bulk action's jobs, a new token). */
     auditTargets?: string[];
   }
 }
@@ -64,8 +66,8 @@ export function auditEntryOf(request: FastifyRequest, reply: FastifyReply, at: n
   if (QUIET_METHODS.has(request.method)) return null;
   const config = request.routeOptions.config;
   const route = request.routeOptions.url;
-  // No route (404), work, callbacks, and callers turned away before they were known (401, 429).
-  if (!route || !request.principal || config?.access === 'work' || config?.ownToken) return null;
+  // No route (404), work, submissions, callbacks, and callers turned away before they were known (401, 429).
+  if (!route || !request.principal || config?.access === 'work' || config?.access === 'submit' || config?.ownToken) return null;
   const params = (request.params ?? {}) as Record<string, string>;
   const targets = [...Object.values(params), ...(request.auditTargets ?? [])];
   return {

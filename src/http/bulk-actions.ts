@@ -24,6 +24,8 @@ export interface BulkOutcome {
 
 /** Jobs per page of a filter, and per delete statement. */
 const CHUNK = 500;
+/** Retries or cancels in flight at once. */
+const LANES = 8;
 /** Why a delete skipped a job: not finished, or a job still to run waits for it. */
 export const NOT_FINISHED = 'NOT_FINISHED';
 
@@ -35,17 +37,18 @@ export class BulkRun {
     private readonly action: BulkAction,
   ) {}
 
-  /** Acts on jobs by id: those that do not exist are skipped (JOB_NOT_FOUND). */
+  /**
+   * Acts on jobs by id (at most 1000): those that do not exist are skipped (JOB_NOT_FOUND). Every
+   * job is checked with `allowed` before any is acted on, so a refusal leaves them all as they were.
+   */
   async byIds(ids: string[], allowed: (task: string) => void): Promise<BulkOutcome> {
     const unique = [...new Set(ids)];
-    for (let i = 0; i < unique.length; i += CHUNK) {
-      const chunk = unique.slice(i, i + CHUNK);
-      const rows = await this.offload.store.getJobs({ ids: chunk });
-      for (const r of rows) allowed(r.task);
-      this.skip(JobNotFoundError.code, chunk.length - rows.length);
-      this.out.matched += chunk.length - rows.length;
-      await this.apply(rows.map((r) => toJob(r)));
-    }
+    const rows = await this.offload.store.getJobs({ ids: unique });
+    for (const r of rows) allowed(r.task);
+    this.out.matched += unique.length - rows.length;
+    this.skip(JobNotFoundError.code, unique.length - rows.length);
+    const jobs = rows.map((r) => toJob(r));
+    for (let i = 0; i < jobs.length; i += CHUNK) await this.apply(jobs.slice(i, i + CHUNK));
     return this.result();
   }
 
@@ -63,22 +66,42 @@ export class BulkRun {
   private async apply(jobs: Job[]): Promise<void> {
     this.out.matched += jobs.length;
     if (this.action === 'delete') return this.delete(jobs);
-    for (const job of jobs) {
+    const acted = jobs.filter((job) => {
       const refusal = this.action === 'retry' ? retryRefusal(job.id, job.state) : job.state === 'cancelled' ? true : cancelRefusal(job.id, job.state);
-      if (refusal) {
-        this.skip('INVALID_STATE');
-        continue;
+      if (refusal) this.skip('INVALID_STATE');
+      return !refusal;
+    });
+    // A few at once: on PostgreSQL each is a round trip or more. Those that met another's locks
+    // (a deadlock between jobs of one flow, a lost connection) are done again one at a time.
+    const again: Job[] = [];
+    let next = 0;
+    const lane = async () => {
+      while (next < acted.length) {
+        const job = acted[next++]!;
+        if ((await this.act(job)) === 'again') again.push(job);
       }
-      try {
-        if (this.action === 'retry') await this.offload.retry(job.id);
-        else await this.offload.cancel(job.id);
-        this.changed(job.id);
-      } catch (err) {
-        // The job moved on since it was read (finished, retried, deleted): the rules refuse it now.
-        if (!isOffloadError(err) || err.httpStatus >= 500) throw err;
-        this.skip(err.code);
+    };
+    await Promise.all(Array.from({ length: Math.min(LANES, acted.length) }, lane));
+    for (const job of again) if ((await this.act(job)) === 'again') await this.act(job, true);
+  }
+
+  /** One job by its single-job route's rules; 'again' when the store failed for a reason of its own. */
+  private async act(job: Job, last = false): Promise<'again' | undefined> {
+    try {
+      if (this.action === 'retry') await this.offload.retry(job.id);
+      else {
+        // Through the store, which says what the job was: one a cancelled job it waited for ended meanwhile is no change.
+        const r = await this.offload.store.cancelJob({ id: job.id, now: this.offload.clock.now() });
+        if (r.previous === 'cancelled') return void this.skip('INVALID_STATE');
       }
+      this.changed(job.id);
+    } catch (err) {
+      // The job moved on since it was read (finished, retried, deleted): the rules refuse it now.
+      if (isOffloadError(err) && err.httpStatus < 500) this.skip(err.code);
+      else if (last) throw err;
+      else return 'again';
     }
+    return undefined;
   }
 
   private async delete(jobs: Job[]): Promise<void> {

@@ -39,8 +39,9 @@ For agents in other languages, see the [agents guide](../guides/agents.md).
   streams) open per token (429), 10 failed authentications per address per minute (429 with
   \`Retry-After\`).
 - **Audit log**: every request that acts (any method but GET), by a token or by the local caller
-  without one, is written to the audit log once answered (\`GET /v1/audit\`, kept 90 days); agent
-  work (claims, heartbeats, outcomes) and push callbacks are not actions and are not logged.
+  without one, is written to the audit log once answered (\`GET /v1/audit\`, kept 90 days); work
+  (routes of scope \`work\`, push callbacks) and submissions (scope \`submit\`; jobs record their
+  \`origin\`) are not actions and are not logged.
 - **Security headers** on every response: \`Content-Security-Policy: default-src 'none'\`,
   \`X-Content-Type-Options: nosniff\`, \`X-Frame-Options: DENY\`, \`Referrer-Policy: no-referrer\`,
   \`Cache-Control: no-store\`. No CORS: browsers on other origins cannot call the API.
@@ -89,10 +90,10 @@ const SCOPE_OF: Record<string, string> = {
   'POST /v1/workers/{id}/stop': 'admin (its tasks)',
   'POST /v1/jobs/bulk': 'admin (its tasks)',
   'GET /v1/errors': 'read (submit too; its tasks)',
-  'GET /v1/tokens': 'admin',
-  'POST /v1/tokens': 'admin',
-  'DELETE /v1/tokens/{name}': 'admin',
-  'GET /v1/audit': 'admin',
+  'GET /v1/tokens': 'admin (an unrestricted token)',
+  'POST /v1/tokens': 'admin (an unrestricted token)',
+  'DELETE /v1/tokens/{name}': 'admin (an unrestricted token)',
+  'GET /v1/audit': 'admin (an unrestricted token)',
   'GET /v1/events': 'read (submit too)',
   'GET /v1/health': 'any',
   'GET /openapi.json': 'any',

@@ -250,9 +250,6 @@ export interface SearchJobsResult {
   scannedDownTo: string | null;
 }
 
-/** Which jobs a bulk action (or the errors page) covers: the listing's filters, without paging. */
-export type JobFilter = Omit<ListJobsParams, 'limit' | 'beforeId'> & { text?: string };
-
 /** Failed jobs grouped by task and error message. */
 export interface ErrorGroupRow {
   task: string;

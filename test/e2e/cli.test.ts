@@ -170,6 +170,20 @@ export const hold = defineTask('cli.hold', async () => 'held');
     assert.deepEqual(await long.kill('SIGTERM'), { code: 0, signal: null });
   });
 
+  it('a worker asked to stop over HTTP (its record marked in the store) exits 0 at its next heartbeat', async () => {
+    const worker = startNode([CLI, '--json', 'worker', ticks, '--lease', '3000'], env);
+    const { worker: id } = JSON.parse(await worker.waitForLine(/^\{"worker"/));
+    const operator = await Offload.open({ store: url, logger: silentLogger });
+    try {
+      assert.equal(await operator.store.requestWorkerStop({ id, now: Date.now() }), true);
+    } finally {
+      await operator.close();
+    }
+    const finished = await worker.waitForLine(/"finished"/);
+    assert.deepEqual(JSON.parse(finished), { worker: id, finished: 'stop-requested', started: 0 });
+    assert.deepEqual(await worker.exited, { code: 0, signal: null });
+  });
+
   it('suspends, lists and resumes a task; counts show until when', async () => {
     const before = Date.now();
     const suspended = await runCli(['--json', 'task', 'suspend', 'cli.hold', '--for', '10m'], { env });

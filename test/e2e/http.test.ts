@@ -72,6 +72,47 @@ describe('offload start: the HTTP API', () => {
     assert.deepEqual(body.job.progress, { done: 1, total: 2, message: 'resizing' });
   });
 
+  it('examples/operations.sh (docs/guides/operations.md): a token over HTTP, errors grouped, a bulk retry and delete, the audit log', async () => {
+    const made = await runCli(['--json', 'token', 'create', 'ops', '--scope', 'admin'], { env });
+    const admin = (JSON.parse(made.stdout) as { secret: string }).secret;
+    const call = async (token: string, path: string, body: unknown) => {
+      const r = await fetch(`${url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return (await r.json()) as any;
+    };
+    // The agent's first claim registers its task; then a web app submits two jobs, and the agent fails both.
+    await call(secrets['shell-agent']!, '/v1/claim', { tasks: ['shell.report'], workerId: 'shell-2' });
+    for (let i = 0; i < 2; i++) await call(secrets['web-app']!, '/v1/jobs', { task: 'shell.report', input: { month: i } });
+    for (let i = 0; i < 2; i++) {
+      const [job] = (await call(secrets['shell-agent']!, '/v1/claim', { tasks: ['shell.report'], workerId: 'shell-2' })).jobs;
+      await call(secrets['shell-agent']!, `/v1/jobs/${job.id}/fail`, { leaseToken: job.leaseToken, error: { message: 'upstream 503' }, retryable: false });
+    }
+    const r = await run('sh', [join(ROOT, 'examples/operations.sh'), 'shell.report'], { OFFLOAD_URL: url, ADMIN_TOKEN: admin });
+    assert.equal(r.code, 0, r.stderr);
+    const [token, errors, retried, deleted, audit] = r.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    assert.deepEqual([token.token.name, token.token.scope, token.secret], ['dashboard', 'read', '(shown once)']);
+    assert.deepEqual(
+      errors.errors.map((g: { task: string; message: string; count: number }) => [g.task, g.message, g.count]),
+      [['shell.report', 'upstream 503', 2]],
+    );
+    assert.deepEqual(retried, { matched: 2, changed: 2, skipped: 0, reasons: {} });
+    assert.deepEqual(deleted, { matched: 0, changed: 0, skipped: 0, reasons: {} });
+    assert.deepEqual(
+      audit.entries.map((e: { actor: string; route: string; status: number }) => [e.actor, e.route, e.status]),
+      [
+        ['ops', '/v1/jobs/bulk', 200],
+        ['ops', '/v1/jobs/bulk', 200],
+        ['ops', '/v1/tokens', 201],
+      ],
+    );
+  });
+
   it('a revoked token is refused by the running server at once', async () => {
     const made = await runCli(['--json', 'token', 'create', 'temp', '--scope', 'read'], { env });
     const secret = (JSON.parse(made.stdout) as { secret: string }).secret;

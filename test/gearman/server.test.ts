@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { jobToJson } from '../../src/core/job.js';
 import { defineTask } from '../../src/index.js';
+import { eventually } from '../helpers/eventually.js';
 import { gearmanWorker, grabJob, idOf, type RawPeer, startTestGearman, type TestGearman } from '../helpers/gearman.js';
 
 const worker = gearmanWorker;
@@ -472,5 +473,25 @@ describe('gearman server', () => {
     await w.expect('NOOP');
     w.send('GRAB_JOB_ALL');
     assert.equal((await w.expect('JOB_ASSIGN_UNIQ'))[0], `H:test:${job.id}`);
+  });
+  it('a worker connection asked to stop (POST /v1/workers/{id}/stop) is handed no job after the next heartbeat; others are', async () => {
+    t = await startTestGearman();
+    const w = await worker(t, 'reverse');
+    const recordOf = async () => (await t.offload.store.listWorkers({})).find((r) => r.kind === 'gearman' && r.pid === null);
+    await eventually(async () => (await recordOf()) !== undefined, 'the connection is in the worker list');
+    const record = (await recordOf())!;
+    assert.equal(await t.offload.store.requestWorkerStop({ id: record.id, now: t.clock.now() }), true);
+    // The port refreshes its connections' records at its heartbeat (a third of the lease) and learns it then.
+    await t.clock.advance(10_000);
+    await eventually(async () => (await recordOf())!.lastSeenAt >= t.clock.now(), 'the record was refreshed');
+    await t.clock.advance(0);
+    const c = await t.peer();
+    const handle = await submit(c, 'SUBMIT_JOB_BG', 'reverse', '', 'abc');
+    w.send('GRAB_JOB_ALL');
+    await w.expect('NO_JOB');
+    const [listed] = (await t.offload.store.listWorkers({})).filter((r) => r.id === record.id);
+    assert.equal(listed!.stopRequestedAt !== null, true);
+    const other = await worker(t, 'reverse');
+    assert.equal((await grab(other))[0], handle);
   });
 });

@@ -113,6 +113,20 @@ describe('HTTP API: dashboard routes', () => {
       );
     });
 
+    it("cancels a flow's steps by filter, however the cancels of waiting steps cross", async () => {
+      const steps: Record<string, unknown> = { s0: { task: 't.echo', input: 0 } };
+      for (let i = 1; i < 12; i++) steps[`s${i}`] = { task: 't.echo', input: i, after: [`s${i - 1}`, ...(i > 1 ? [`s${i - 2}`] : [])] };
+      const flow = (await t.call('POST', '/v1/flows', { body: { steps } })).json;
+      const r = await t.call('POST', '/v1/jobs/bulk', { body: { action: 'cancel', filter: { flow: flow.flow.id } } });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      assert.equal(r.json.matched, 12);
+      // Cancelling s0 ends its dependents itself: those are skipped when their turn comes, or cancelled first.
+      assert.equal(r.json.changed + (r.json.reasons.INVALID_STATE ?? 0), 12);
+      const after = await t.call('GET', `/v1/flows/${flow.flow.id}`);
+      assert.deepEqual(new Set(after.json.steps.map((x: { state: string }) => x.state)), new Set(['cancelled']));
+      assert.equal(after.json.flow.state, 'finished');
+    });
+
     it('refuses neither or both of ids and filter, an empty filter, a read token, and jobs outside a narrowed token', async () => {
       const job = await submit({ task: 't.echo', input: 1 });
       for (const body of [{ action: 'cancel' }, { action: 'cancel', ids: [job.id], filter: { task: 't.echo' } }, { action: 'cancel', filter: {} }]) {
@@ -196,6 +210,10 @@ describe('HTTP API: dashboard routes', () => {
       await t.clock.advance(10_000);
       const refused = await t.call('POST', '/v1/claim', { body: { tasks: ['t.echo'], workerId: 'agent-9' } });
       assert.deepEqual([refused.status, refused.json.error.code], [409, 'WORKER_STOPPING']);
+      // Refusals do not keep the record alive: a day later the pruner forgets it, and the id may claim again.
+      await t.clock.advance(86_400_000 + 1000);
+      await t.offload.store.pruneJobs({ now: t.clock.now(), limit: 100 });
+      assert.equal((await t.call('POST', '/v1/claim', { body: { tasks: ['t.echo'], workerId: 'agent-9' } })).status, 200);
     });
 
     it('an in-process worker asked to stop finishes the job it holds and ends at its next heartbeat', async () => {
@@ -237,6 +255,9 @@ describe('HTTP API: dashboard routes', () => {
       const taken = await t.call('POST', '/v1/tokens', { body: { name: 'ci', scope: 'read' } });
       assert.deepEqual([taken.status, taken.json.error.code], [400, 'INVALID_OPTION']);
       assert.equal((await t.call('GET', '/v1/tokens', { token: made.json.secret })).status, 403);
+      const narrowAdmin = await t.token('admin', ['t.*']);
+      const escalate = await t.call('POST', '/v1/tokens', { body: { name: 'root', scope: 'admin' }, token: narrowAdmin });
+      assert.deepEqual([escalate.status, escalate.json.error.code], [403, 'FORBIDDEN'], 'a narrowed admin cannot make an unrestricted token');
       assert.equal((await t.call('DELETE', '/v1/tokens/ci')).status, 200);
       assert.equal((await t.call('POST', '/v1/jobs', { body: { task: 't.echo', input: 1 }, token: made.json.secret })).status, 401);
       assert.equal((await t.call('DELETE', '/v1/tokens/ci')).json.error.code, 'TOKEN_NOT_FOUND');
@@ -247,48 +268,51 @@ describe('HTTP API: dashboard routes', () => {
   describe('audit log', () => {
     const entries = async () => (await t.call('GET', '/v1/audit')).json.entries as Record<string, any>[];
 
-    it('records every action with who, route, targets, a summary without secrets and the status; not reads, not agent work', async () => {
+    it('records every action with who, route, targets, a summary without secrets and the status; not reads, submissions or agent work', async () => {
       const admin = await t.token('admin', [], 'ops');
       const job = await submit({ task: 't.echo', input: { password: 'hunter2' } });
       await t.call('POST', `/v1/jobs/${job.id}/cancel`, { token: admin });
-      await t.call('POST', `/v1/jobs/${job.id}/cancel`, { token: admin });
+      await t.call('POST', '/v1/jobs/bulk', { body: { action: 'retry', ids: [job.id] }, token: admin });
+      await t.call('POST', '/v1/jobs/999999/retry', { token: admin });
       await t.call('GET', `/v1/jobs/${job.id}`);
-      await submit({ task: 't.echo', input: 2 });
       const [claimed] = (await t.call('POST', '/v1/claim', { body: { tasks: ['t.echo'], workerId: 'a1' } })).json.jobs;
       await t.call('POST', `/v1/jobs/${claimed.id}/complete`, { body: { leaseToken: claimed.leaseToken, result: 1 } });
       await t.call('POST', '/v1/tokens', { body: { name: 'x', scope: 'read' } });
       await t.call('PUT', '/v1/rules/hook', {
         body: { on: { event: 'job.dead' }, action: { type: 'webhook', url: 'https://hooks.example.com/x?key=1', secret: 'whsec_0123456789abcdef' } },
       });
-      await eventually(async () => (await entries()).length === 6, 'six actions are in the log');
+      await t.call('POST', '/v1/tokens', { body: { name: 'y', scope: 'read' }, token: 'ofl_unknown' });
+      await eventually(async () => (await entries()).length === 5, 'five actions are in the log');
       const log = await entries();
       assert.deepEqual(
-        log.map((e) => [e.actor, e.method, e.route, e.status]),
+        log.map((e) => [e.actor, e.method, e.route, e.targets, e.status]),
         [
-          ['local:127.0.0.1', 'PUT', '/v1/rules/:name', 200],
-          ['local:127.0.0.1', 'POST', '/v1/tokens', 201],
-          ['local:127.0.0.1', 'POST', '/v1/jobs', 201],
-          ['ops', 'POST', '/v1/jobs/:id/cancel', 200],
-          ['ops', 'POST', '/v1/jobs/:id/cancel', 200],
-          ['local:127.0.0.1', 'POST', '/v1/jobs', 201],
+          ['local:127.0.0.1', 'PUT', '/v1/rules/:name', ['hook'], 200],
+          ['local:127.0.0.1', 'POST', '/v1/tokens', ['x'], 201],
+          ['ops', 'POST', '/v1/jobs/:id/retry', ['999999'], 404],
+          ['ops', 'POST', '/v1/jobs/bulk', [job.id], 200],
+          ['ops', 'POST', '/v1/jobs/:id/cancel', [job.id], 200],
         ],
       );
-      assert.deepEqual(log[4].targets, [job.id]);
-      assert.deepEqual(log[5].targets, [job.id]);
-      assert.deepEqual(log[5].summary, { task: 't.echo', input: '[data]' });
-      assert.deepEqual(log[0].targets, ['hook']);
+      assert.deepEqual(log[3].summary, { action: 'retry', ids: { items: 1 } }, 'the ids are in targets');
+      assert.deepEqual(log[1].summary, { name: 'x', scope: 'read' });
       const text = JSON.stringify(log);
       for (const secret of ['hunter2', 'whsec_0123456789abcdef', 'key=1']) assert.ok(!text.includes(secret), secret);
       assert.deepEqual(log[0].summary.action, { type: 'webhook', url: 'https://hooks.example.com/x', secret: '[redacted]' });
     });
 
     it('pages newest first with a cursor; only admin reads it', async () => {
-      for (let i = 0; i < 3; i++) await submit({ task: 't.echo', input: i });
-      await eventually(async () => (await entries()).length === 3, 'three submissions are in the log');
+      for (const name of ['a', 'b', 'c']) await t.call('POST', '/v1/tokens', { body: { name, scope: 'read' } });
+      await eventually(async () => (await entries()).length === 3, 'three actions are in the log');
       const page1 = await t.call('GET', '/v1/audit?limit=2');
       const page2 = await t.call('GET', `/v1/audit?limit=2&cursor=${page1.json.nextCursor}`);
-      assert.deepEqual([page1.json.entries.length, page2.json.entries.length, page2.json.nextCursor], [2, 1, null]);
+      assert.deepEqual(
+        [...page1.json.entries, ...page2.json.entries].map((e: { targets: string[] }) => e.targets[0]),
+        ['c', 'b', 'a'],
+      );
+      assert.equal(page2.json.nextCursor, null);
       assert.equal((await t.call('GET', '/v1/audit', { token: await t.token('read') })).status, 403);
+      assert.equal((await t.call('GET', '/v1/audit', { token: await t.token('admin', ['t.echo']) })).status, 403);
     });
   });
 });

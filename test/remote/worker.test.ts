@@ -409,4 +409,22 @@ describe('remote worker (offload worker --connect)', () => {
     await start([task], { token: right });
     assert.equal(await server.t.offload.run('r.scoped', null), 'ok');
   });
+  it('asked to stop over HTTP, it finishes the job it holds, its next claim is refused, and it ends', async () => {
+    server = await openServer();
+    const gate = deferred();
+    const task = defineTask('r.stoppable', async (n: number) => {
+      if (n === 1) await gate.promise;
+      return n;
+    });
+    const w = await start([task], { concurrency: 1 });
+    const first = await server.t.offload.enqueue('r.stoppable', 1);
+    await nextEvent(server.t.offload, 'job:started', (e) => e.id === first.id);
+    const stop = await fetch(`${server.url}/v1/workers/${encodeURIComponent(w.id)}/stop`, { method: 'POST' });
+    assert.equal(stop.status, 200);
+    const second = await server.t.offload.enqueue('r.stoppable', 2);
+    gate.resolve();
+    assert.equal((await w.finished).reason, 'stop-requested');
+    assert.equal(await first.result(), 1);
+    assert.equal((await second.status()).state, 'queued', 'claimed by no one after the request');
+  });
 });

@@ -1,5 +1,6 @@
 /** GET /v1/audit (admin): the actions taken through this API, newest first (see audit-log.ts). */
 import { decodeCursor, encodeCursor } from '../../client/ids.js';
+import { requireEveryTask } from '../access.js';
 import type { Api, ApiContext } from '../context.js';
 import { iso } from '../context.js';
 import { AuditQuery, AuditResponse } from '../dashboard-schemas.js';
@@ -19,7 +20,8 @@ export function auditRoutes(app: Api, ctx: ApiContext): void {
         description:
           'One entry per request that acts (not GET), by any token or by the local caller without one: who, the method and route, ' +
           "the ids acted on (up to 100), the gist of the body (secrets, inputs and results left out), the answer's status, when. " +
-          'Agent work (claim, heartbeat, complete, fail, release, finish) and push callbacks are not actions and are not logged. ' +
+          'Work and submissions are not actions and are not logged: the routes of scope work (claim, heartbeat, complete, fail, release, finish, task settings), ' +
+          'push callbacks, and POST /v1/jobs, /v1/batches, /v1/flows (each job records who submitted it in `origin`). ' +
           'Entries are written just after the answer and kept 90 days (the pruner deletes older ones).',
         tags: ['audit'],
         querystring: AuditQuery,
@@ -27,6 +29,7 @@ export function auditRoutes(app: Api, ctx: ApiContext): void {
       },
     },
     async (request) => {
+      requireEveryTask(request, 'the audit log');
       const limit = request.query.limit ?? 100;
       const beforeId = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
       const rows = await offload.store.listAudit({ beforeId, limit: limit + 1 });

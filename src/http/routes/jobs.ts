@@ -67,7 +67,6 @@ export function jobRoutes(app: Api, ctx: ApiContext): void {
           : [await offload.enqueue(items[0]!.task, items[0]!.input, { ...enqueueOptions(items[0]!, origin, afters[0]), idempotencyKey })],
       );
       const ids = handles.map((h) => h.id);
-      request.auditTargets = ids;
       const replayed = handles.some((h) => h.replayed);
       if (replayed) void reply.header('idempotent-replayed', 'true');
       let status = !replayed && handles.some((h) => !h.deduplicated) ? 201 : 200;
@@ -99,7 +98,8 @@ export function jobRoutes(app: Api, ctx: ApiContext): void {
           'A token restricted to some tasks must name one of them in `task`. `since` (inclusive) and `until` (exclusive) bound the created time. ' +
           'Pages follow `nextCursor` (job ids going down), so a page never repeats or skips a job whatever the filters. ' +
           'With `q`, each request examines at most 10 000 jobs (newest first, after the other filters): its cost is bounded by that, ' +
-          'not by the table, and a page may hold fewer than `limit` jobs, even none, with a `nextCursor` to search on.',
+          'not by the table, and a page may hold fewer than `limit` jobs, even none, with a `nextCursor` to search on. ' +
+          'The created time has no index of its own: `since` and `until` narrow a walk by id, newest first, so an `until` far back reads past the newer jobs first.',
         tags: ['jobs'],
         querystring: ListJobsQuery,
         response: { 200: JobListResponse, ...errors },

@@ -1,5 +1,6 @@
 /** API tokens over HTTP (admin): list (never hashes or secrets), create (the secret answered once), revoke. The same functions as `offload token …`. */
 import { createToken, listTokens, revokeToken, tokenInfo } from '../../auth/tokens.js';
+import { requireEveryTask } from '../access.js';
 import type { Api, ApiContext } from '../context.js';
 import { CreateTokenBody, CreateTokenResponse, RevokeTokenResponse, TokenParams, TokensQuery, TokensResponse } from '../dashboard-schemas.js';
 import { errorResponses } from '../schemas.js';
@@ -21,7 +22,10 @@ export function tokenRoutes(app: Api, ctx: ApiContext): void {
         response: { 200: TokensResponse, ...errors },
       },
     },
-    async (request) => ({ tokens: await listTokens(offload.store, { includeRevoked: request.query.all }) }),
+    async (request) => {
+      requireEveryTask(request, 'tokens');
+      return { tokens: await listTokens(offload.store, { includeRevoked: request.query.all }) };
+    },
   );
 
   app.post(
@@ -39,6 +43,8 @@ export function tokenRoutes(app: Api, ctx: ApiContext): void {
       },
     },
     async (request, reply) => {
+      // A token narrowed to some tasks could otherwise make one that is not.
+      requireEveryTask(request, 'tokens');
       const { token, secret } = await createToken(offload.store, offload.clock, request.body);
       request.auditTargets = [token.name];
       void reply.code(201);
@@ -59,6 +65,7 @@ export function tokenRoutes(app: Api, ctx: ApiContext): void {
       },
     },
     async (request) => {
+      requireEveryTask(request, 'tokens');
       await revokeToken(offload.store, offload.clock, request.params.name);
       return { name: request.params.name, revoked: true as const };
     },
