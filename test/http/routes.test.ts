@@ -552,7 +552,6 @@ describe('HTTP API routes', () => {
           'POST /v1/tokens',
           'DELETE /v1/tokens/{name}',
           'GET /v1/audit',
-          'GET /v1/throughput',
         ].sort(),
       );
       assert.deepEqual(doc.paths['/v1/jobs/{id}'].get.responses['200'].content['application/json'].schema.properties.job, { $ref: '#/components/schemas/Job' });
