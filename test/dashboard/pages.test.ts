@@ -166,6 +166,10 @@ describe('the dashboard, on loopback', { skip, timeout: 60_000 }, () => {
   it('finds a job by a word in its input', async () => {
     await open('/jobs', 'Jobs');
     await b.page.getByLabel('Search').fill('pelican');
+    // A job arriving while one types redraws the list, live, and leaves the typing alone.
+    const newId = (await s.server.offload.enqueue(echo, { note: 'arrives while typing' })).id;
+    await b.page.getByRole('link', { name: newId, exact: true }).waitFor();
+    assert.equal(await b.page.getByLabel('Search').inputValue(), 'pelican');
     await b.page.getByRole('button', { name: 'Apply' }).click();
     await b.page.waitForURL(/q=pelican/);
     await b.page.getByRole('link', { name: ids.pelican, exact: true }).waitFor();

@@ -31,8 +31,16 @@ const NAV: [string, string][] = [
   ['/audit', 'Audit log'],
 ];
 
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
 function page(path: string): JSX.Element {
-  const [, section, id] = path.split('/').map(decodeURIComponent);
+  const [, section, id] = path.split('/').map(decodeSegment);
   switch (section) {
     case '':
       return <Overview />;

@@ -112,7 +112,8 @@ export function Jobs(): JSX.Element {
   return (
     <section>
       <h1>Jobs</h1>
-      <FilterForm filter={filter} onApply={setFilter} />
+      {/* Uncontrolled, so live updates never reset what is being typed; a new filter draws a new form. */}
+      <FilterForm key={query(filter)} filter={filter} onApply={setFilter} />
       <Loading loaded={page} />
       {outcome ? (
         <p class="notice" role="status">
@@ -234,28 +235,28 @@ function FilterForm({ filter, onApply }: { filter: Filter; onApply: (f: Filter) 
   return (
     <form class="filters" onSubmit={submit} aria-label="filter jobs">
       <label>
-        Search <input name="q" type="search" value={filter.q ?? ''} placeholder="a word in input, result or error" />
+        Search <input name="q" type="search" defaultValue={filter.q ?? ''} placeholder="a word in input, result or error" />
       </label>
       <label>
-        Task <input name="task" value={filter.task ?? ''} />
+        Task <input name="task" defaultValue={filter.task ?? ''} />
       </label>
       <label>
-        Batch <input name="batch" value={filter.batch ?? ''} inputMode="numeric" size={8} />
+        Batch <input name="batch" defaultValue={filter.batch ?? ''} inputMode="numeric" size={8} />
       </label>
       <label>
-        Flow <input name="flow" value={filter.flow ?? ''} inputMode="numeric" size={8} />
+        Flow <input name="flow" defaultValue={filter.flow ?? ''} inputMode="numeric" size={8} />
       </label>
       <label>
-        Since <input name="since" type="datetime-local" value={filter.since ?? ''} />
+        Since <input name="since" type="datetime-local" defaultValue={filter.since ?? ''} />
       </label>
       <label>
-        Until <input name="until" type="datetime-local" value={filter.until ?? ''} />
+        Until <input name="until" type="datetime-local" defaultValue={filter.until ?? ''} />
       </label>
       <fieldset class="states">
         <legend>State</legend>
         {STATES.map((s) => (
           <label key={s}>
-            <input type="checkbox" name="state" value={s} checked={states.has(s)} /> {s}
+            <input type="checkbox" name="state" value={s} defaultChecked={states.has(s)} /> {s}
           </label>
         ))}
       </fieldset>
