@@ -738,6 +738,11 @@ class Agent(object):
                     self._outbox[:0] = outcomes
                 if self._stopping.is_set():
                     break
+                if err.code == 'WORKER_STOPPING':
+                    # An operator asked this agent to stop (POST /v1/workers/ID/stop): finish what it holds, then return.
+                    log.info('an operator asked agent %s to stop; finishing the jobs it holds', self.worker_id)
+                    self.stop()
+                    break
                 if not is_transient(err):
                     log.error('the server refused the agent: %s', err)
                     self._fatal = err

@@ -75,10 +75,17 @@ export function auditEntryOf(request: FastifyRequest, reply: FastifyReply, at: n
     method: request.method,
     route,
     targets: targets.slice(0, MAX_TARGETS),
-    summary: summaryOf(request.body, targets.length > MAX_TARGETS ? targets.length : undefined),
+    summary: summaryOf(withQuery(request.body, request.query), targets.length > MAX_TARGETS ? targets.length : undefined),
     status: reply.statusCode,
     at,
   };
+}
+
+/** A query string says what an action does too (`DELETE /v1/tasks/x/jobs?state=failed`): it goes with the body, under `query`. */
+function withQuery(body: unknown, query: unknown): unknown {
+  if (typeof query !== 'object' || query === null || Object.keys(query).length === 0) return body;
+  if (body === undefined || body === null) return { query };
+  return typeof body === 'object' && !Array.isArray(body) ? { ...body, query } : { body, query };
 }
 
 /** The gist of a body as JSON text: its fields and small values, secrets and job data left out. */

@@ -524,7 +524,7 @@ export interface Store {
   searchJobs(p: SearchJobsParams): Promise<SearchJobsResult>;
   /** Failed jobs (finished at or after `since`) grouped by task and error message, most recent first, up to `limit` groups. */
   groupErrors(p: { task?: string; since: number; limit: number }): Promise<ErrorGroupRow[]>;
-  /** The jobs these jobs wait for (`dependencies`) and the jobs that wait for them (`dependents`). */
+  /** The jobs a job waits or waited for (`dependencies`) and the jobs that wait or waited for it (`dependents`). */
   getJobLinks(p: { id: string }): Promise<{ dependencies: LinkedJob[]; dependents: LinkedJob[] }>;
   /** Job counts per task and state; `states` limits the count to those states (cheaper without the finished ones). */
   countJobs(p: { task?: string; states?: JobState[] }): Promise<CountRow[]>;

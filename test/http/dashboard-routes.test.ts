@@ -282,8 +282,11 @@ describe('HTTP API: dashboard routes', () => {
         body: { on: { event: 'job.dead' }, action: { type: 'webhook', url: 'https://hooks.example.com/x?key=1', secret: 'whsec_0123456789abcdef' } },
       });
       await t.call('POST', '/v1/tokens', { body: { name: 'y', scope: 'read' }, token: 'ofl_unknown' });
-      await eventually(async () => (await entries()).length === 5, 'five actions are in the log');
-      const log = await entries();
+      await t.call('DELETE', '/v1/tasks/t.other/jobs?state=failed');
+      await eventually(async () => (await entries()).length === 6, 'six actions are in the log');
+      const purge = (await entries()).shift()!;
+      assert.deepEqual([purge.route, purge.targets, purge.summary], ['/v1/tasks/:task/jobs', ['t.other'], { query: { state: 'failed' } }]);
+      const log = (await entries()).slice(1);
       assert.deepEqual(
         log.map((e) => [e.actor, e.method, e.route, e.targets, e.status]),
         [

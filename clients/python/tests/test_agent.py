@@ -221,6 +221,27 @@ class StoppingTest(unittest.TestCase):
         eventually(lambda: reasons, 'the handler was told')
         self.assertEqual(reasons, ['shutdown'])
 
+    def test_an_operator_stop_over_http_lets_the_running_job_finish_and_run_return(self):
+        task = new_task('operator')
+        started = threading.Event()
+        finish = threading.Event()
+
+        def handler(input, ctx):
+            started.set()
+            finish.wait(WAIT)
+            return 'finished'
+        first = submitter().submit(task, None)
+        worker = agent(worker_id='py-stop-%s' % task.rsplit('.', 1)[1], long_poll=0.2)
+        running = RunningAgent(worker, {task: handler}, concurrency=1).__enter__()
+        self.assertTrue(started.wait(WAIT))
+        self.assertEqual(admin().request('POST', '/v1/workers/%s/stop' % worker.worker_id), {'id': worker.worker_id, 'stopping': True})
+        second = submitter().submit(task, None)
+        finish.set()
+        self.assertTrue(running.join(WAIT), 'run() returned once its job was done')
+        self.assertIsNone(running.error)
+        self.assertEqual(submitter().get(first['id'])['state'], 'succeeded')
+        self.assertEqual(submitter().get(second['id'])['state'], 'queued', 'claimed by no one after the stop')
+
     def test_sigterm_stops_claiming_and_lets_the_running_job_finish(self):
         task = new_task('sigterm')
         script = (

@@ -270,6 +270,12 @@ public final class Agent {
                 claimed = client.claim(tasks, workerId, Math.min(free, MAX_CLAIM), waitMs, lease.toMillis());
             } catch (OffloadException e) {
                 if (stopping) return;
+                if ("WORKER_STOPPING".equals(e.code())) {
+                    // An operator asked this agent to stop (POST /v1/workers/ID/stop): finish what it holds, then return.
+                    LOG.info("an operator asked agent " + workerId + " to stop; finishing the jobs it holds");
+                    stop();
+                    return;
+                }
                 if (!e.isTransient()) {
                     LOG.severe("the server refused the agent: " + e.getMessage());
                     fatal = e;

@@ -2,7 +2,7 @@
 -- handler reads the result), as the pruner judges; a deleted job's own edges go with it. Says
 -- for each job found whether it was deleted. params: $1 ids (array)
 WITH asked AS (
-  SELECT id, state, has_dependents FROM jobs WHERE id = ANY ($1::bigint[]) ORDER BY id FOR UPDATE
+  SELECT id, state, has_dependents FROM jobs WHERE id = ANY ($1::bigint[]) ORDER BY jobs.id FOR UPDATE
 ), gone AS (
   DELETE FROM jobs WHERE id = ANY (ARRAY(
     SELECT a.id FROM asked a
