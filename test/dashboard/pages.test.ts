@@ -192,6 +192,16 @@ describe('the dashboard, on loopback', { skip, timeout: 60_000 }, () => {
     await both;
   });
 
+  it('deletes the selected jobs', async () => {
+    const doomed = [(await s.server.offload.enqueue(echo, { note: 'doomed 1' })).id, (await s.server.offload.enqueue(echo, { note: 'doomed 2' })).id];
+    await Promise.all(doomed.map((id) => untilJob(id, 'succeeded')));
+    await open('/jobs?q=doomed', 'Jobs');
+    for (const id of doomed) await b.page.getByRole('checkbox', { name: `select job ${id}` }).check();
+    await b.page.getByRole('button', { name: 'Delete selected' }).click();
+    await b.page.getByRole('status').filter({ hasText: 'delete: 2 matched, 2 changed' }).waitFor();
+    await assert.rejects(s.server.offload.getJob(doomed[0]!), { code: 'JOB_NOT_FOUND' });
+  });
+
   it('stops a worker claiming', async () => {
     const claim = await call('POST', '/v1/claim', { tasks: ['dash.agent'], workerId: 'agent-7' });
     assert.equal(claim.status, 200);
