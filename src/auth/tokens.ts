@@ -64,7 +64,15 @@ export async function revokeToken(store: Store, clock: Clock, name: string): Pro
 /** The principal a secret stands for, or null when it is unknown or revoked. */
 export async function authenticate(store: Store, secret: string): Promise<Principal | null> {
   if (!looksLikeSecret(secret)) return null;
-  const record = await store.findToken({ hash: hashSecret(secret) });
+  return authenticateHash(store, hashSecret(secret));
+}
+
+/**
+ * The principal a secret's hash stands for (a dashboard session keeps the hash, not the secret),
+ * looked up each time so a revoked token stops working at once.
+ */
+export async function authenticateHash(store: Store, hash: string): Promise<Principal | null> {
+  const record = await store.findToken({ hash });
   if (!record || record.revokedAt !== null) return null;
   return { name: record.name, scope: record.scope, tasks: record.tasks, key: `token:${record.id}` };
 }

@@ -9,6 +9,7 @@ import { InvalidInputError, InvalidOptionError, WaitTimeoutError } from '../core
 import { isFinished, isJobState, JOB_STATES, type Job, type JobState } from '../core/job.js';
 import { defaultLogger } from '../core/logger.js';
 import type { TaskDefinition } from '../core/task.js';
+import { dashboardPlugin } from '../dashboard/index.js';
 import { gearmanFrontDoor } from '../gearman/server.js';
 import { httpFrontDoor } from '../http/front-door.js';
 import { HTTP_DEFAULTS } from '../http/options.js';
@@ -77,6 +78,7 @@ interface StartOptions {
   config?: string;
   publicUrl?: string;
   smtp?: MailerConfig;
+  dashboard: boolean;
 }
 
 function list(value: string, previous: string[] = []): string[] {
@@ -116,6 +118,7 @@ program
   )
   .option('--allow <cidrs>', 'comma-separated client addresses or CIDRs allowed to connect to the HTTP API (default: any)', list)
   .option('--require-token', 'require a token on every request, even on 127.0.0.1', false)
+  .option('--no-dashboard', "do not serve the dashboard at / on the HTTP API's port")
   .option('--max-body <bytes>', 'largest HTTP request body', int('max-body', 1024), HTTP_DEFAULTS.maxBodyBytes)
   .option('--max-input <bytes>', 'largest job input, as JSON', int('max-input', 1), 1024 * 1024)
   .addOption(
@@ -155,7 +158,10 @@ program
     const logger = defaultLogger(process.env.OFFLOAD_LOG_LEVEL ?? 'info');
     const frontDoors: FrontDoorFactory[] = [];
     const http = parseListenAddress('http', opts.http);
-    if (http) frontDoors.push(httpFrontDoor({ ...http, allow: opts.allow, requireToken: opts.requireToken, maxBodyBytes: opts.maxBody }));
+    if (http) {
+      const plugins = opts.dashboard ? [dashboardPlugin()] : [];
+      frontDoors.push(httpFrontDoor({ ...http, allow: opts.allow, requireToken: opts.requireToken, maxBodyBytes: opts.maxBody, plugins }));
+    }
     const gearman = parseListenAddress('gearman', opts.gearman);
     if (gearman) {
       frontDoors.push(
@@ -189,6 +195,8 @@ program
     const names = tasks.map((t) => t.name);
     o.out(`Offload is running on ${redact(server.offload.store.description)}`);
     for (const door of server.frontDoors) o.out(door.description);
+    const api = http && opts.dashboard ? server.frontDoors.find((d) => d.url) : undefined;
+    if (api) o.out(`Dashboard on ${api.url}/`);
     o.out(
       names.length
         ? `Worker: ${names.length} task(s), concurrency ${opts.concurrency}: ${names.join(', ')}`
@@ -200,6 +208,45 @@ program
     if (example)
       o.out(`Submit a job from another terminal:\n  npx offload submit ${example} '${example === 'example.greet' ? '{"name":"Ada"}' : 'null'}' --wait`);
     o.out('Stop with Ctrl-C (running jobs finish or are released).');
+  });
+
+interface DashboardOptions {
+  listen: string;
+  allow?: string[];
+  requireToken: boolean;
+}
+
+program
+  .command('dashboard')
+  .description('serve the dashboard and the HTTP API against a store, without running workers or maintenance')
+  .addOption(
+    new Option('--listen <host:port>', 'where the dashboard and the API listen').env('OFFLOAD_HTTP').default(`${HTTP_DEFAULTS.host}:${HTTP_DEFAULTS.port}`),
+  )
+  .option('--allow <cidrs>', 'comma-separated client addresses or CIDRs allowed to connect (default: any)', list)
+  .option('--require-token', 'require a token (a login) even on 127.0.0.1', false)
+  .action(async (opts: DashboardOptions) => {
+    const o = output();
+    const address = parseListenAddress('listen', opts.listen);
+    if (!address) throw new InvalidOptionError('listen', 'the dashboard needs an address to listen on, not off');
+    const logger = defaultLogger(process.env.OFFLOAD_LOG_LEVEL ?? 'info');
+    const offload = await Offload.open({ store: globals().store, logger });
+    try {
+      const door = await httpFrontDoor({ ...address, allow: opts.allow, requireToken: opts.requireToken, plugins: [dashboardPlugin()] })(offload, logger);
+      await door.start();
+      exitOnSignals(
+        async () => {
+          await door.stop();
+          await offload.close();
+        },
+        (text) => o.err(text),
+      );
+      o.out(`Offload dashboard on ${door.url}/ for ${redact(offload.store.description)} (no workers run here)`);
+      o.out(door.description);
+      o.out('Stop with Ctrl-C.');
+    } catch (err) {
+      await offload.close();
+      throw err;
+    }
   });
 
 /** A worker as `offload.work()` and `remoteWorker()` make it. */

@@ -481,6 +481,24 @@ export class ForbiddenError extends OffloadError {
   }
 }
 
+const CSRF_REFUSED = register(
+  'CSRF_REFUSED',
+  403,
+  'A browser request that changes something came from another origin, or a dashboard session request lacks its Offload-CSRF header.',
+);
+export class CsrfRefusedError extends OffloadError {
+  static readonly code = CSRF_REFUSED;
+  constructor(problem: string) {
+    super(
+      CSRF_REFUSED,
+      `Refused as a possible cross-site request: ${problem}. Reload the dashboard (it sends the header itself); scripts use "Authorization: Bearer <token>".`,
+      {
+        problem,
+      },
+    );
+  }
+}
+
 const RATE_LIMITED = register(
   'RATE_LIMITED',
   429,

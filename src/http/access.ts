@@ -1,21 +1,27 @@
 /**
  * Who may do what, checked before a body is read: the client address against the allow-list,
  * then the bearer token (401 when missing where required, unknown or revoked; 429 after too many
- * failures from one address), then the route's action against the token's scope (403). Task
- * patterns are checked by the routes, which know the task (`requireTask`).
+ * failures from one address) or the dashboard's session cookie, then the route's action against
+ * the token's scope (403). Task patterns are checked by the routes, which know the task
+ * (`requireTask`). A browser request that changes something must come from this origin, and with
+ * a session cookie carry the session's CSRF header (403 CSRF_REFUSED): another site's page cannot
+ * act with the dashboard's cookie, nor as the anonymous local user.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type AllowList, unmapped } from '../auth/allow-list.js';
 import { type Action, allowsAction, allowsTask, anonymousLocal, type Principal } from '../auth/permissions.js';
-import { authenticate } from '../auth/tokens.js';
-import { BuiltInTaskError, ForbiddenError, RateLimitedError, UnauthorizedError } from '../core/errors.js';
+import { authenticate, authenticateHash } from '../auth/tokens.js';
+import { BuiltInTaskError, CsrfRefusedError, ForbiddenError, RateLimitedError, UnauthorizedError } from '../core/errors.js';
 import { isBuiltInTaskName } from '../core/task.js';
 import type { Store } from '../store/store.js';
 import type { AuthThrottle } from './auth-throttle.js';
+import { CSRF_HEADER, type DashboardSession, type DashboardSessions, sessionIdOf } from './sessions.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal;
+    /** The dashboard session the request was authenticated by, if it came with the cookie. */
+    dashboardSession: DashboardSession | null;
   }
   interface FastifyContextConfig {
     /** What the route does, checked against the token's scope. */
@@ -25,6 +31,11 @@ declare module 'fastify' {
      * by an API token: no Authorization header is required or read. The allow-list still applies.
      */
     ownToken?: true;
+    /**
+     * Served to anyone the allow-list lets in, token or not (the dashboard's page, its assets and
+     * its login): no principal is looked up, and the route must not read or change jobs.
+     */
+    public?: true;
   }
 }
 
@@ -33,16 +44,24 @@ export interface AccessOptions {
   requireToken: boolean;
   allowList: AllowList | null;
   throttle: AuthThrottle;
+  /** Dashboard sessions, when the dashboard is served. */
+  sessions?: DashboardSessions;
 }
 
 export function installAccessControl(app: FastifyInstance, o: AccessOptions): void {
   app.decorateRequest('principal', null as unknown as Principal);
+  app.decorateRequest('dashboardSession', null);
   app.addHook('onRequest', async (request) => {
     const address = unmapped(request.ip);
     if (o.allowList && !o.allowList.allows(address))
       throw new ForbiddenError(`the address ${address} is not on the server's allow-list; add its network to --allow to let it in`, { address });
     if (request.routeOptions.config?.ownToken) {
       request.principal = { name: null, scope: 'submit', tasks: [], key: `callback:${address}` };
+      return;
+    }
+    if (request.routeOptions.config?.public) {
+      if (changes(request)) refuseCrossSite(request);
+      request.principal = { name: null, scope: 'read', tasks: [], key: `public:${address}` };
       return;
     }
     request.principal = await identify(request, address, o);
@@ -59,7 +78,10 @@ export function installAccessControl(app: FastifyInstance, o: AccessOptions): vo
 async function identify(request: FastifyRequest, address: string, o: AccessOptions): Promise<Principal> {
   const header = request.headers.authorization;
   if (header === undefined) {
+    const bySession = await identifyBySession(request, o);
+    if (bySession) return bySession;
     if (o.requireToken) throw new UnauthorizedError('this server requires an API token and the request has none');
+    if (changes(request)) refuseCrossSite(request);
     return anonymousLocal(address);
   }
   const wait = o.throttle.retryAfterSeconds(address);
@@ -71,6 +93,40 @@ async function identify(request: FastifyRequest, address: string, o: AccessOptio
     throw new UnauthorizedError(m ? 'the token is unknown or revoked' : 'the Authorization header is not "Bearer <token>"');
   }
   return principal;
+}
+
+/** The principal of the request's dashboard session cookie; null without a live session. */
+async function identifyBySession(request: FastifyRequest, o: AccessOptions): Promise<Principal | null> {
+  const id = o.sessions ? sessionIdOf(request.headers.cookie) : undefined;
+  const session = id ? o.sessions!.use(id) : undefined;
+  if (!session) return null;
+  const principal = await authenticateHash(o.store, session.tokenHash);
+  if (!principal) {
+    o.sessions!.deleteToken(session.tokenHash);
+    throw new UnauthorizedError("the dashboard session's token has been revoked; log in again with another token");
+  }
+  if (changes(request)) {
+    refuseCrossSite(request);
+    if (request.headers[CSRF_HEADER] !== session.csrf) throw new CsrfRefusedError('the request carries the session cookie but not its Offload-CSRF header');
+  }
+  request.dashboardSession = session;
+  return principal;
+}
+
+function changes(request: FastifyRequest): boolean {
+  return request.method !== 'GET' && request.method !== 'HEAD';
+}
+
+/** Browsers say where a request comes from; one from another site's page is refused. */
+function refuseCrossSite(request: FastifyRequest): void {
+  const origin = request.headers.origin;
+  if (origin === undefined) return;
+  let host: string | null = null;
+  try {
+    host = new URL(origin).host;
+  } catch {}
+  if (host === null || host !== request.headers.host)
+    throw new CsrfRefusedError(`the request comes from ${origin.slice(0, 200)}, not from this server's pages`);
 }
 
 /**

@@ -39,6 +39,7 @@ import { throughputRoutes } from './routes/throughput.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { workerRoutes } from './routes/workers.js';
 import { SECURITY_HEADERS } from './security-headers.js';
+import { DashboardSessions } from './sessions.js';
 import { validatorCompiler } from './validation.js';
 
 export interface HttpApi {
@@ -53,7 +54,10 @@ export interface HttpApi {
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-export async function buildApi(offload: Offload, opts: HttpApiOptions & { logger?: Logger } = {}): Promise<HttpApi> {
+/** More routes on the API's port, registered after the API's own: the dashboard. */
+export type ApiPlugin = (app: Api, ctx: ApiContext) => void;
+
+export async function buildApi(offload: Offload, opts: HttpApiOptions & { logger?: Logger; plugins?: ApiPlugin[] } = {}): Promise<HttpApi> {
   const options = resolveHttpOptions(opts);
   const logger = opts.logger ?? silentLogger;
   const app = Fastify({
@@ -80,18 +84,28 @@ export async function buildApi(offload: Offload, opts: HttpApiOptions & { logger
   app.addHook('onResponse', async (request, reply) => {
     offload.metrics.httpRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
   });
+  const throttle = new AuthThrottle(offload.clock, options.failedAuthLimit, options.failedAuthWindowMs);
+  const sessions = new DashboardSessions(offload.clock);
   installAccessControl(app, {
     store: offload.store,
     requireToken: options.requireToken,
     allowList: options.allow ? new AllowList(options.allow, 'allow') : null,
-    throttle: new AuthThrottle(offload.clock, options.failedAuthLimit, options.failedAuthWindowMs),
+    throttle,
+    sessions,
   });
   const audit = new AuditWriter(offload.store, logger);
   installAuditLog(app, audit, () => offload.clock.now());
   app.setErrorHandler(errorHandler(logger, options.maxBodyBytes));
   app.setNotFoundHandler((request, reply) => sendError(reply, new RouteNotFoundError(request.method, request.url.split('?')[0]!.slice(0, 200))));
 
-  const ctx: ApiContext = { offload, options, longRequests: new LongRequests(options.maxOpenLongPolls), agents: new AgentRegistry(offload) };
+  const ctx: ApiContext = {
+    offload,
+    options,
+    longRequests: new LongRequests(options.maxOpenLongPolls),
+    agents: new AgentRegistry(offload),
+    throttle,
+    sessions,
+  };
   jobRoutes(app, ctx);
   batchRoutes(app, ctx);
   flowRoutes(app, ctx);
@@ -108,6 +122,7 @@ export async function buildApi(offload: Offload, opts: HttpApiOptions & { logger
   tokenRoutes(app, ctx);
   auditRoutes(app, ctx);
   metaRoutes(app, ctx, openapi);
+  for (const plugin of opts.plugins ?? []) plugin(app, ctx);
   await app.ready();
 
   return {

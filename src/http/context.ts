@@ -6,9 +6,11 @@ import { JobNotFoundError } from '../core/errors.js';
 import { type Job, jobToJson, toJob } from '../core/job.js';
 import type { Offload } from '../offload.js';
 import type { AgentRegistry } from './agents.js';
+import type { AuthThrottle } from './auth-throttle.js';
 import type { LongRequests } from './long-requests.js';
 import type { ResolvedHttpApiOptions } from './options.js';
 import type { JobSchema } from './schemas.js';
+import type { DashboardSessions } from './sessions.js';
 
 /** What every route module gets: the Offload it fronts, the settings and the shared state. */
 export interface ApiContext {
@@ -16,6 +18,9 @@ export interface ApiContext {
   options: ResolvedHttpApiOptions;
   longRequests: LongRequests;
   agents: AgentRegistry;
+  /** Failed authentications per address (the dashboard's login counts them too). */
+  throttle: AuthThrottle;
+  sessions: DashboardSessions;
 }
 
 export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;

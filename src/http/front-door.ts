@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { isLoopbackHost } from '../auth/allow-list.js';
 import { TokensRequiredError } from '../core/errors.js';
 import type { FrontDoor, FrontDoorFactory } from '../server/server.js';
-import { buildApi, type HttpApi } from './api.js';
+import { type ApiPlugin, buildApi, type HttpApi } from './api.js';
 import { HTTP_DEFAULTS, type HttpApiOptions } from './options.js';
 
 export interface HttpFrontDoorOptions extends HttpApiOptions {
@@ -15,6 +15,8 @@ export interface HttpFrontDoorOptions extends HttpApiOptions {
   host?: string;
   /** Default 7070; 0 picks a free port. */
   port?: number;
+  /** More routes on the same port (the dashboard). */
+  plugins?: ApiPlugin[];
 }
 
 /** The front door, plus what tests and embedders need: the API object and the URL it listens on. */

@@ -29,6 +29,10 @@ For agents in other languages, see the [agents guide](../guides/agents.md).
   needs one. Scopes: \`submit\` (submit, and read its tasks' jobs), \`work\` (claim, heartbeat,
   complete, fail, release), \`read\` (read), \`admin\` (everything). Task patterns (\`*\` wildcard)
   narrow every request to the tasks they match. Each route below says which scope it needs.
+  The [dashboard](../guides/dashboard.md) logs in with a token (\`POST /dashboard/session\`) and
+  then sends a session cookie instead; a request that changes something with that cookie must
+  carry its \`Offload-CSRF\` header, and any browser request that changes something must come
+  from this server's origin (\`Origin\`), else 403 \`CSRF_REFUSED\`.
 - **Limits** (defaults): request body 4 MiB (\`--max-body\`; 413 \`PAYLOAD_TOO_LARGE\`), a job's input
   1 MiB of JSON (\`--max-input\`; 413 \`INPUT_TOO_LARGE\`), 1000 jobs per array or batch, long polls
   (\`waitMs\`, \`?wait\`) held at most 60 s, 64 long requests (waiting claims and submits, event

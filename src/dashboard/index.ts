@@ -1,0 +1,1 @@
+export { DASHBOARD_SECTIONS, dashboardPlugin } from './plugin.js';
