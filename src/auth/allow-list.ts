@@ -41,5 +41,6 @@ export function isLoopbackAddress(address: string): boolean {
 /** Whether listening on `host` keeps the port to this machine. */
 export function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || isLoopbackAddress(unmapped(h));
+  // An address, not a name that starts like one: 127.0.0.1.example is anybody's.
+  return h === 'localhost' || (isIP(unmapped(h)) !== 0 && isLoopbackAddress(unmapped(h)));
 }

@@ -8,7 +8,7 @@
  * act with the dashboard's cookie, nor as the anonymous local user.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type AllowList, unmapped } from '../auth/allow-list.js';
+import { type AllowList, isLoopbackHost, unmapped } from '../auth/allow-list.js';
 import { type Action, allowsAction, allowsTask, anonymousLocal, type Principal } from '../auth/permissions.js';
 import { authenticate, authenticateHash } from '../auth/tokens.js';
 import { BuiltInTaskError, CsrfRefusedError, ForbiddenError, RateLimitedError, UnauthorizedError } from '../core/errors.js';
@@ -81,6 +81,7 @@ async function identify(request: FastifyRequest, address: string, o: AccessOptio
     const bySession = await identifyBySession(request, o);
     if (bySession) return bySession;
     if (o.requireToken) throw new UnauthorizedError('this server requires an API token and the request has none');
+    requireLoopbackName(request);
     if (changes(request)) refuseCrossSite(request);
     return anonymousLocal(address);
   }
@@ -111,6 +112,20 @@ async function identifyBySession(request: FastifyRequest, o: AccessOptions): Pro
   }
   request.dashboardSession = session;
   return principal;
+}
+
+/**
+ * A request without a token acts as admin only when it names this machine in its Host header. A
+ * web page on another name that resolves to 127.0.0.1 (DNS rebinding) is same-origin with itself,
+ * so Origin checks pass it; a proxy on this machine forwards other names too. Both must use a token.
+ */
+function requireLoopbackName(request: FastifyRequest): void {
+  const host = request.headers.host ?? '';
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
+  if (isLoopbackHost(name)) return;
+  throw new UnauthorizedError(
+    `a request without a token must name this machine in its Host header (localhost, 127.0.0.1 or [::1]), not "${host.slice(0, 200)}"; through a proxy or another name, send a token`,
+  );
 }
 
 function changes(request: FastifyRequest): boolean {

@@ -43,6 +43,8 @@ describe('gearman parts', () => {
     for (const bad of ['10.0.0.0/33', 'example.com', '10.0.0.0/8/1', '']) assert.throws(() => new AllowList([bad]), { code: 'INVALID_OPTION' }, bad);
     assert.ok(isLoopbackHost('127.0.0.1') && isLoopbackHost('::1') && isLoopbackHost('localhost'));
     assert.ok(!isLoopbackHost('0.0.0.0') && !isLoopbackHost('10.0.0.1') && !isLoopbackHost('::'));
+    // A name that starts like a loopback address is a name: anybody's DNS may answer for it.
+    assert.ok(!isLoopbackHost('127.0.0.1.example') && !isLoopbackHost('localhost.example'));
   });
 
   it('parses HOST:PORT, [IPv6]:PORT, PORT and off', () => {

@@ -45,6 +45,21 @@ describe('HTTP API access', () => {
     assert.deepEqual([basic.status, basic.json.error.code], [401, 'UNAUTHORIZED']);
   });
 
+  it('on loopback, a request without a token acts as admin only when its Host names this machine', async () => {
+    t = await openTestApi();
+    for (const host of ['localhost:7070', '127.0.0.1:7070', '[::1]:7070', 'LOCALHOST']) {
+      assert.equal((await t.call('GET', '/v1/tasks', { headers: { host } })).status, 200, host);
+    }
+    // A page of another name resolving to 127.0.0.1 (DNS rebinding), or a proxy forwarding its own name.
+    for (const host of ['rebind.example:7070', 'jobs.example.com', '127.0.0.1.example']) {
+      const r = await t.call('POST', '/v1/tasks/t.echo/suspend', { headers: { host, origin: `http://${host}` }, body: {} });
+      assert.deepEqual([r.status, r.json.error.code], [401, 'UNAUTHORIZED'], host);
+      assert.match(r.json.error.message, /must name this machine in its Host header/);
+    }
+    const admin = await t.token('admin');
+    assert.equal((await t.call('GET', '/v1/tasks', { token: admin, headers: { host: 'jobs.example.com' } })).status, 200, 'a token works under any name');
+  });
+
   it('with tokens required, a request without one is 401 and nothing is written', async () => {
     t = await openTestApi({ requireToken: true });
     for (const [method, url, body] of [
