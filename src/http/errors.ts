@@ -48,6 +48,7 @@ export function sendError(reply: FastifyReply, err: OffloadError): FastifyReply 
 export function errorHandler(logger: Logger, bodyLimit: number) {
   return (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const known = toOffloadError(err, bodyLimit, request.headers['content-type']);
+    if (known instanceof PayloadTooLargeError) return drained(request).then(() => sendError(reply, known));
     if (known) {
       if (known.httpStatus >= 500) logger.warn({ code: known.code, method: request.method, url: routeOf(request) }, known.message);
       return sendError(reply, known);
@@ -55,6 +56,38 @@ export function errorHandler(logger: Logger, bodyLimit: number) {
     logger.error({ err, method: request.method, url: routeOf(request) }, 'unexpected error in the HTTP API');
     return sendError(reply, new InternalError());
   };
+}
+
+/** Past this many bytes, a body too large is not read to its end: the connection is closed on it. */
+const MAX_DRAINED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads and drops the rest of a body refused as too large, so the client reads the 413: answered
+ * while it is still sending, the connection would be closed with its bytes unread, and a client
+ * still writing sees a reset instead (Java's HttpClient reports an I/O error). A body larger than
+ * MAX_DRAINED_BYTES is not worth reading; that client may see the reset.
+ */
+function drained(request: FastifyRequest): Promise<void> {
+  const raw = request.raw;
+  if (raw.complete || raw.destroyed) return Promise.resolve();
+  const declared = Number(request.headers['content-length'] ?? Number.NaN);
+  if (declared > MAX_DRAINED_BYTES) return Promise.resolve();
+  return new Promise((resolve) => {
+    let read = 0;
+    const done = () => {
+      raw.off('data', count);
+      resolve();
+    };
+    const count = (chunk: Buffer) => {
+      read += chunk.length;
+      if (read > MAX_DRAINED_BYTES) done();
+    };
+    raw.on('data', count);
+    raw.once('end', done);
+    raw.once('error', done);
+    raw.once('close', done);
+    raw.resume();
+  });
 }
 
 /** The route pattern, not the URL: ids and query strings stay out of logs. */

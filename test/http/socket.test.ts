@@ -1,5 +1,6 @@
 /** Over a real socket: long-polled claims, ?wait, server-sent events, disconnects, the listener's own rules. */
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { afterEach, describe, it } from 'node:test';
 import { createToken } from '../../src/auth/tokens.js';
 import { silentLogger } from '../../src/core/logger.js';
@@ -134,6 +135,39 @@ describe('HTTP API over a socket', () => {
     const big = await s.post('/v1/jobs', { task: 't.echo', input: 'x'.repeat(100_000) });
     assert.deepEqual([big.status, ((await big.json()) as { error: { code: string } }).error.code], [413, 'PAYLOAD_TOO_LARGE']);
     assert.equal((await s.post('/v1/jobs', { task: 't.echo', input: 'small' })).status, 201);
+  });
+
+  it('a client still sending a body too large reads the 413, not a reset', async () => {
+    s = await serve({ maxBodyBytes: 64 * 1024 });
+    const url = new URL(s.door.url);
+    const total = 4 * 1024 * 1024;
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({
+        host: url.hostname,
+        port: url.port,
+        path: '/v1/jobs',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': total },
+      });
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      // Written in chunks, as a client streaming its body does, long after the server has seen the length.
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      let sent = 0;
+      const more = () => {
+        while (sent < total) {
+          sent += chunk.length;
+          if (!req.write(chunk)) return void req.once('drain', more);
+        }
+        req.end();
+      };
+      more();
+    });
+    assert.deepEqual([answer.status, JSON.parse(answer.body).error.code], [413, 'PAYLOAD_TOO_LARGE']);
   });
 
   it('refuses to listen off loopback without a token; with one, every request needs it', async () => {
