@@ -648,6 +648,16 @@ export class Offload<M extends TaskMap = TaskMap> implements HandleHost {
     return toJob(r.row);
   }
 
+  /** Batches and flows, newest first, a page at a time (`cursor`: the previous page's nextCursor). */
+  async listBatches(opts: { limit?: number; cursor?: string } = {}): Promise<{ batches: Batch[]; nextCursor: string | null }> {
+    const limit = opts.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidOptionError('limit', 'must be an integer from 1 to 1000');
+    const beforeId = opts.cursor === undefined ? undefined : checkId('batch', opts.cursor);
+    const rows = await this.store.listBatches({ limit: limit + 1, beforeId });
+    const page = rows.slice(0, limit).map(toBatch);
+    return { batches: page, nextCursor: rows.length > limit ? page[page.length - 1]!.id : null };
+  }
+
   async getBatch(id: string): Promise<Batch> {
     const checked = checkId('batch', id);
     const row = await this.store.getBatch({ id: checked });

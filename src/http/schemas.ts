@@ -446,6 +446,19 @@ const Failures = Type.Array(BatchFailureSchema, {
 export const BatchCreatedResponse = Type.Object({ batch: BatchSchema, jobs: Type.Array(JobSchema), failures: Failures });
 export const BatchResponse = Type.Object({ batch: BatchSchema, failures: Failures });
 
+export const BatchListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Default 50.' })),
+    cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,19}$', description: 'nextCursor of the previous page.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const BatchListResponse = Type.Object({
+  batches: Type.Array(BatchSchema),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last.' }),
+});
+
 // ---- flows --------------------------------------------------------------------------------------
 
 export const FlowId = Type.String({

@@ -163,6 +163,7 @@ export function instrumentStore(store: Store, bus: EventBus): InstrumentedStore 
     throughput: (p) => timed('throughput', () => store.throughput(p)),
     countQueuedByPriority: () => timed('countQueuedByPriority', () => store.countQueuedByPriority()),
     getBatch: (p) => timed('getBatch', () => store.getBatch(p)),
+    listBatches: (p) => timed('listBatches', () => store.listBatches(p)),
     getDependencies: (p) => timed('getDependencies', () => store.getDependencies(p)),
     listBatchJobs: (p) => timed('listBatchJobs', () => store.listBatchJobs(p)),
 

@@ -538,6 +538,8 @@ export interface Store {
   /** Queued jobs per task and priority (Gearman's `prioritystatus`). */
   countQueuedByPriority(): Promise<PriorityCountRow[]>;
   getBatch(p: { id: string }): Promise<BatchRow | null>;
+  /** Batches and flows, newest first; `beforeId` pages on (ids below it). */
+  listBatches(p: { limit: number; beforeId?: string }): Promise<BatchRow[]>;
   /** The edges of these waiting (or once waiting) jobs, with the state and result of each job waited for. */
   getDependencies(p: { jobIds: string[] }): Promise<DependencyRow[]>;
   /** Every job of a batch (a flow's steps), oldest first, up to `limit`. */

@@ -44,6 +44,28 @@ export function dashboardConformance(name: string, factory: StoreFactory): void 
       await store.finishJobs({ transitions: [transition], now });
     }
 
+    it('lists batches and flows newest first, a page at a time', async () => {
+      const ids: string[] = [];
+      for (const title of ['a', 'b', 'c']) {
+        const r = await store.insertJobs({ jobs: [newJob({ task: 'email' })], batch: { title, onFinish: null, flow: title === 'b' }, now: T0 });
+        ids.push(r.batchId!);
+      }
+      const all = await store.listBatches({ limit: 10 });
+      assert.deepEqual(
+        all.map((b) => [b.id, b.title, b.total, b.isFlow]),
+        [
+          [ids[2], 'c', 1, false],
+          [ids[1], 'b', 1, true],
+          [ids[0], 'a', 1, false],
+        ],
+      );
+      assert.deepEqual(
+        (await store.listBatches({ limit: 1, beforeId: ids[2] })).map((b) => b.id),
+        [ids[1]],
+      );
+      assert.deepEqual(await store.listBatches({ limit: 5, beforeId: ids[0] }), []);
+    });
+
     it('lists by several states and by created time (since inclusive, until exclusive), newest first, with a stable cursor', async () => {
       const a = await insert({}, T0);
       const b = await insert({ task: 'report' }, T0 + 10);

@@ -439,6 +439,27 @@ describe('HTTP API routes', () => {
       assert.deepEqual([badId.status, badId.json.error.code, badId.json.error.details.kind], [400, 'INVALID_ID', 'batch']);
     });
 
+    it('GET /v1/batches lists batches and flows newest first, by cursor; a narrowed token reads them by id only', async () => {
+      const made: string[] = [];
+      for (const title of ['first', 'second', 'third']) {
+        const r = await t.call('POST', '/v1/batches', { body: { title, jobs: [{ task: 't.echo', input: title }] } });
+        made.push(r.json.batch.id);
+      }
+      const page = await t.call('GET', '/v1/batches?limit=2');
+      assert.equal(page.status, 200);
+      assert.deepEqual(
+        page.json.batches.map((b: { id: string; title: string }) => [b.id, b.title]),
+        [
+          [made[2], 'third'],
+          [made[1], 'second'],
+        ],
+      );
+      const rest = await t.call('GET', `/v1/batches?limit=2&cursor=${page.json.nextCursor}`);
+      assert.deepEqual([rest.json.batches.map((b: { id: string }) => b.id), rest.json.nextCursor], [[made[0]], null]);
+      const narrowed = await t.call('GET', '/v1/batches', { token: await t.token('read', ['t.echo']) });
+      assert.deepEqual([narrowed.status, narrowed.json.error.code], [403, 'FORBIDDEN']);
+    });
+
     it('POST /v1/batches?wait is a foreground batch: 200 once every job has finished, with ok', async () => {
       await t.offload.work({ concurrency: 2, maintenance: false });
       const good = await t.call('POST', '/v1/batches?wait=30', { body: { jobs: [{ task: 't.schema', input: { n: 1 } }] } });
@@ -510,6 +531,7 @@ describe('HTTP API routes', () => {
           'GET /metrics',
           'GET /openapi.json',
           'GET /v1/alerts',
+          'GET /v1/batches',
           'GET /v1/batches/{id}',
           'GET /v1/events',
           'GET /v1/flows/{id}',

@@ -1,15 +1,25 @@
-/** Batches: POST /v1/batches, GET /v1/batches/:id; with ?wait, both hold until the batch has finished (a foreground batch). */
+/** Batches: POST /v1/batches, GET /v1/batches (newest first), GET /v1/batches/:id; with ?wait, both hold until the batch has finished (a foreground batch). */
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isTaskRestricted } from '../../auth/permissions.js';
 import type { BatchHandle } from '../../client/handles.js';
 import type { Batch, BatchFailure } from '../../core/batch.js';
-import { BatchNotFoundError, InvalidRequestError, WaitTimeoutError } from '../../core/errors.js';
+import { BatchNotFoundError, ForbiddenError, InvalidRequestError, WaitTimeoutError } from '../../core/errors.js';
 import type { Offload } from '../../offload.js';
 import { requireOpenTask, requireTask } from '../access.js';
 import { type Api, type ApiContext, holdLongRequest, originOf, readJobs } from '../context.js';
 import { afterOf, dependencyIds, requireDependencyTasks } from '../dependencies.js';
-import { BatchBody, BatchCreatedResponse, BatchParams, BatchResponse, errorResponses, SubmitHeaders, WaitQuery } from '../schemas.js';
+import {
+  BatchBody,
+  BatchCreatedResponse,
+  BatchListQuery,
+  BatchListResponse,
+  BatchParams,
+  BatchResponse,
+  errorResponses,
+  SubmitHeaders,
+  WaitQuery,
+} from '../schemas.js';
 
 const errors = errorResponses(400, 401, 403, 404, 413, 415, 422, 429);
 
@@ -69,6 +79,29 @@ export function batchRoutes(app: Api, ctx: ApiContext): void {
       ]);
       void reply.code(status);
       return { batch, jobs, failures: await failuresOf(offload, batch) };
+    },
+  );
+
+  app.get(
+    '/v1/batches',
+    {
+      config: { access: 'read' },
+      schema: {
+        summary: 'List batches and flows, newest first',
+        description:
+          'Each with its counts and state, as GET /v1/batches/:id gives it (without failures); cursor pagination. ' +
+          'A token narrowed to some tasks reads batches by id only (403 here): a list would show batches of other tasks.',
+        tags: ['batches'],
+        querystring: BatchListQuery,
+        response: { 200: BatchListResponse, ...errors },
+      },
+    },
+    async (request) => {
+      if (isTaskRestricted(request.principal))
+        throw new ForbiddenError(`token "${request.principal.name}" is narrowed to some tasks; read its batches by id (GET /v1/batches/:id)`, {
+          tasks: request.principal.tasks,
+        });
+      return offload.listBatches({ limit: request.query.limit, cursor: request.query.cursor });
     },
   );
 

@@ -468,6 +468,10 @@ export class PostgresStore implements Store {
     return r ?? null;
   }
 
+  async listBatches(p: { limit: number; beforeId?: string }): Promise<BatchRow[]> {
+    return this.run<BatchRow>(this.db, 'list_batches', [p.beforeId === undefined ? null : idParam(p.beforeId), p.limit]);
+  }
+
   async getDependencies(p: { jobIds: string[] }): Promise<DependencyRow[]> {
     const ids = p.jobIds.map(idParam).filter((id): id is string => id !== null);
     if (ids.length === 0) return [];

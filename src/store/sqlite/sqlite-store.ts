@@ -569,6 +569,11 @@ export class SqliteStore implements Store {
     return r ? batchRow(r) : null;
   }
 
+  async listBatches(p: { limit: number; beforeId?: string }): Promise<BatchRow[]> {
+    const rows = this.stmt('list_batches').all({ beforeId: p.beforeId === undefined ? null : Number(p.beforeId), limit: p.limit }) as RawRow[];
+    return rows.map(batchRow);
+  }
+
   async getDependencies(p: { jobIds: string[] }): Promise<DependencyRow[]> {
     if (p.jobIds.length === 0) return [];
     return (this.stmt('get_dependencies').all({ ids: JSON.stringify(p.jobIds.map(Number)) }) as RawRow[]).map(dependencyRow);

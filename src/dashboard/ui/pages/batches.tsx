@@ -4,13 +4,12 @@
  */
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, enc, get, post } from '../api.js';
+import { enc, get, post } from '../api.js';
 import { FlowGraph, type GraphStep } from '../charts.js';
 import { ActionButton, Empty, Problem, ProgressBar, StateBadge, Table } from '../components.js';
 import { ago, duration } from '../format.js';
 import { useBatchStream, useLive } from '../live.js';
 import { navigate } from '../router.js';
-import type { JobJson } from './jobs.js';
 
 interface Batch {
   id: string;
@@ -38,19 +37,9 @@ interface FlowStep extends GraphStep {
   waitingFor: number | null;
 }
 
-/**
- * The latest batches: GET /v1/batches where the server has it, else the batches of the latest
- * jobs (GET /v1/jobs), each read by id.
- */
+/** The latest batches and flows (GET /v1/batches). */
 async function recentBatches(): Promise<Batch[]> {
-  try {
-    return (await get<{ batches: Batch[] }>('/v1/batches?limit=20')).batches;
-  } catch (e) {
-    if (!(e instanceof ApiError && e.unavailable)) throw e;
-  }
-  const { jobs } = await get<{ jobs: JobJson[] }>('/v1/jobs?limit=500');
-  const ids = [...new Set(jobs.map((j) => j.batchId).filter((b): b is string => b !== null))].slice(0, 20);
-  return Promise.all(ids.map(async (id) => (await get<{ batch: Batch }>(`/v1/batches/${enc(id)}`)).batch));
+  return (await get<{ batches: Batch[] }>('/v1/batches?limit=20')).batches;
 }
 
 export function Batches(): JSX.Element {
@@ -74,7 +63,7 @@ export function Batches(): JSX.Element {
         <button type="submit">Open</button>
       </form>
       <Problem error={error} />
-      {batches && batches.length === 0 ? <Empty>No batches among the latest jobs.</Empty> : null}
+      {batches && batches.length === 0 ? <Empty>No batches or flows yet.</Empty> : null}
       {batches && batches.length > 0 ? (
         <Table label="batches" head={['id', 'kind', 'title', 'progress', 'done', 'state', 'created']}>
           {batches.map((b) => (

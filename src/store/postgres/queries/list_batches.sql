@@ -1,0 +1,3 @@
+-- Batches and flows, newest first.
+-- params: $1 before id (null: from the newest), $2 limit
+SELECT {{BATCH_COLUMNS}} FROM batches WHERE $1::bigint IS NULL OR id < $1 ORDER BY id DESC LIMIT $2
