@@ -45,23 +45,28 @@ export function dashboardConformance(name: string, factory: StoreFactory): void 
     }
 
     it('lists batches and flows newest first, a page at a time', async () => {
+      // Eleven, so that ids of two digits would sort wrongly as text.
       const ids: string[] = [];
-      for (const title of ['a', 'b', 'c']) {
-        const r = await store.insertJobs({ jobs: [newJob({ task: 'email' })], batch: { title, onFinish: null, flow: title === 'b' }, now: T0 });
+      for (let i = 0; i < 11; i++) {
+        const r = await store.insertJobs({ jobs: [newJob({ task: 'email' })], batch: { title: `b${i}`, onFinish: null, flow: i === 9 }, now: T0 });
         ids.push(r.batchId!);
       }
-      const all = await store.listBatches({ limit: 10 });
+      const all = await store.listBatches({ limit: 20 });
       assert.deepEqual(
-        all.map((b) => [b.id, b.title, b.total, b.isFlow]),
+        all.map((b) => b.id),
+        [...ids].reverse(),
+      );
+      assert.deepEqual(
+        all.slice(0, 3).map((b) => [b.title, b.total, b.isFlow]),
         [
-          [ids[2], 'c', 1, false],
-          [ids[1], 'b', 1, true],
-          [ids[0], 'a', 1, false],
+          ['b10', 1, false],
+          ['b9', 1, true],
+          ['b8', 1, false],
         ],
       );
       assert.deepEqual(
-        (await store.listBatches({ limit: 1, beforeId: ids[2] })).map((b) => b.id),
-        [ids[1]],
+        (await store.listBatches({ limit: 2, beforeId: ids[10] })).map((b) => b.id),
+        [ids[9], ids[8]],
       );
       assert.deepEqual(await store.listBatches({ limit: 5, beforeId: ids[0] }), []);
     });
