@@ -11,6 +11,9 @@ const NullableIso = Type.Union([Iso, Type.Null()]);
 const STATE = `(${JOB_STATES.join('|')})`;
 
 /** One state or several, comma-separated: `failed,cancelled`. */
+
+/** A listing's `cursor`: the `nextCursor` its previous page answered. */
+const PageCursor = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'nextCursor of the previous page.' });
 export const StatesQuery = Type.String({
   pattern: `^${STATE}(,${STATE}){0,5}$`,
   maxLength: 80,
@@ -58,7 +61,7 @@ export const ListJobsQuery = Type.Object(
     until: Type.Optional(IsoQuery),
     q: Type.Optional(SearchText),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Default 50.' })),
-    cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'nextCursor of the previous page.' })),
+    cursor: Type.Optional(PageCursor),
   },
   { additionalProperties: false },
 );
@@ -183,7 +186,7 @@ export const RevokeTokenResponse = Type.Object({ name: Type.String(), revoked: T
 export const AuditQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Default 100.' })),
-    cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'nextCursor of the previous page.' })),
+    cursor: Type.Optional(PageCursor),
   },
   { additionalProperties: false },
 );
