@@ -141,6 +141,23 @@ export function counterConformance(name: string, factory: StoreFactory): void {
       const stepB = steps.find((s) => s.id === b)!;
       await store.finishJobs({ transitions: [succeed(stepA), failForGood(stepB, t1)], now: t1 });
       await assertCountsMatchRows(store, 'waiting jobs released and ended');
+      // Released and claimed in one call: one taken from waiting to running, the other queued.
+      const [c] = await insert([{ task: 'flow.step' }], t1);
+      await insert(
+        [
+          { task: 'flow.step', after: [{ on: { id: c }, name: null, policy: 'cancel' }] },
+          { task: 'flow.step', after: [{ on: { id: c }, name: null, policy: 'cancel' }] },
+        ],
+        t1,
+      );
+      const stepC = (await claim(['flow.step'], 10, t1)).find((s) => s.id === c)!;
+      const taken = await store.finishJobs({
+        transitions: [succeed(stepC)],
+        now: t1,
+        claim: { workerId: 'w1', tasks: ['flow.step'], max: 1, leaseMs: LEASE, now: t1 },
+      });
+      assert.deepEqual([taken.claimed.length, taken.followUps.length], [1, 1]);
+      await assertCountsMatchRows(store, 'waiting jobs released into a claim');
       // A waiting job stored after what it waits for had already failed: it is stored ended.
       await insert([{ task: 'flow.step', after: [{ on: { id: b }, name: null, policy: 'fail' }] }], t1);
       await assertCountsMatchRows(store, 'a job stored already ended');

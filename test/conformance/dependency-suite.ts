@@ -137,6 +137,32 @@ export function dependencyConformance(name: string, factory: StoreFactory): void
       const row = (await store.getJob({ id: next }))!;
       assert.deepEqual([row.state, row.depsPending, row.attempt], ['running', 0, 1]);
     });
+    it('claims released jobs of a limited or paused task only by their own rules, in the same call', async () => {
+      await store.registerTasks({
+        tasks: [
+          { name: 'limited', settings: resolveTaskSettings('limited', { concurrency: 1 }) },
+          { name: 'resting', settings: resolveTaskSettings('resting', {}) },
+        ],
+        now: T0,
+      });
+      await store.pauseTask({ task: 'resting', until: T0 + 3_600_000 });
+      const a = await insert();
+      const [first] = await claimAll(1);
+      const r = await store.insertJobs({
+        jobs: ['limited', 'limited', 'resting', 'email'].map((task) => newJob({ task, after: [onId(a)] })),
+        now: T0,
+      });
+      const [limitedOne, limitedTwo, resting, email] = r.jobs.map((j) => j.id);
+      const out = await store.finishJobs({
+        transitions: [{ to: 'succeeded', id: first.id, token: first.leaseToken, result: '"A"' }],
+        now: T0 + 1,
+        claim: { workerId: 'w1', tasks: ['limited', 'resting', 'email'], max: 10, leaseMs: LEASE, now: T0 + 1 },
+      });
+      assert.deepEqual(out.claimed.map((j) => j.id).sort(), [limitedOne, email].sort(), 'one of the limited task (its limit is 1), none of the paused one');
+      assert.ok(out.claimed.every((j) => j.dependencies?.length === 1 && j.dependencies[0].result === '"A"'));
+      assert.deepEqual(out.followUps.map((j) => j.id).sort(), [limitedTwo, resting].sort());
+      assert.deepEqual(await Promise.all([limitedOne, limitedTwo, resting, email].map(stateOf)), ['running', 'queued', 'queued', 'running']);
+    });
     it('ends waiting jobs by each edge policy when what they wait for fails, and cascades to their own dependents', async () => {
       const a = await insert();
       const r = await store.insertJobs({

@@ -32,6 +32,25 @@ interface Edge {
 /** Per job released by a settle that read every edge it had: its dependencies, as a claim hands them over. */
 export type KnownDependencies = Map<string, DependencyRow[]>;
 
+/**
+ * A job a settle released and left waiting, because a claim follows in the same transaction: the
+ * claim takes it straight to running, as if it were queued now, or queues it (one write of the row
+ * instead of two: a flow's drain pays that in every stage).
+ */
+export interface HeldJob {
+  id: number;
+  task: string;
+  priority: number;
+  runAt: number;
+  concurrencyKey: string | null;
+}
+
+/** What a settle followed by a claim gathers for it: the released jobs' dependencies, and the jobs held. */
+export interface ClaimAfterSettle {
+  known: KnownDependencies;
+  held: HeldJob[];
+}
+
 export class DependencyLinks {
   constructor(private readonly deps: DependencyLinksDeps) {}
 
@@ -66,8 +85,9 @@ export class DependencyLinks {
    * These jobs reached a final state (and have dependents): settles the edges to them. A waiting
    * job whose every edge is done is queued; one whose edge's policy says so is ended, and its own
    * dependents settled in turn. `only`: settle only these waiting jobs (new ones, at submit).
+   * `claim`: a claim follows in this transaction; the released are held for it, not queued.
    */
-  settle(finished: number[], now: number, out: Settled, only?: number[], known?: KnownDependencies): void {
+  settle(finished: number[], now: number, out: Settled, only?: number[], claim?: ClaimAfterSettle): void {
     const { stmt } = this.deps;
     let seeds = finished;
     let filter: string | null = only ? JSON.stringify(only) : null;
@@ -82,33 +102,41 @@ export class DependencyLinks {
         if (!blocking) done.push([jobId, group.length]);
         else if (this.end(jobId, blocking, now, out)) next.push(jobId);
       }
-      this.countDone(done, now, out, groups, known);
+      this.countDone(done, now, out, groups, claim);
       seeds = next;
     }
   }
 
   /**
-   * Waiting jobs with `n` more edges done each; those with none left are queued (follow-ups), and,
-   * when `known` is given and these were all their edges, their dependencies go in it.
+   * Waiting jobs with `n` more edges done each; those with none left are released: queued
+   * (follow-ups), or held for the claim that follows. When a claim follows and these were all
+   * their edges, their dependencies are kept for it.
    */
-  private countDone(done: [number, number][], now: number, out: Settled, groups: Map<number, Edge[]>, known?: KnownDependencies): void {
+  private countDone(done: [number, number][], now: number, out: Settled, groups: Map<number, Edge[]>, claim?: ClaimAfterSettle): void {
     if (done.length === 0) return;
-    const rows = this.deps.stmt('settle_waiting_jobs').all({ items: JSON.stringify(done), now }) as {
-      id: number;
-      task: string;
-      state: JobState;
-      runAt: number;
-      depsTotal: number | null;
-    }[];
+    const items = JSON.stringify(done);
+    const released = claim ? this.holdReleased(items, claim.held) : this.queueReleased(items, now, out);
+    if (!claim) return;
     const complete: [string, Edge[]][] = [];
-    for (const row of rows.sort((a, b) => a.id - b.id)) {
-      if (row.state !== 'queued') continue;
-      const id = String(row.id);
-      out.followUps.push({ id, task: row.task, deduplicated: false, state: 'queued', runAt: row.runAt });
+    for (const row of released) {
       const edges = groups.get(row.id);
-      if (known && edges && edges.length === row.depsTotal) complete.push([id, edges]);
+      if (edges && edges.length === row.depsTotal) complete.push([String(row.id), edges]);
     }
-    if (known && complete.length) this.knowDependencies(complete, known);
+    if (complete.length) this.knowDependencies(complete, claim.known);
+  }
+
+  private queueReleased(items: string, now: number, out: Settled): Released[] {
+    const rows = this.deps.stmt('settle_waiting_jobs').all({ items, now }) as (Released & { task: string; state: JobState; runAt: number })[];
+    const queued = rows.filter((r) => r.state === 'queued').sort((a, b) => a.id - b.id);
+    for (const r of queued) out.followUps.push({ id: String(r.id), task: r.task, deduplicated: false, state: 'queued', runAt: r.runAt });
+    return queued;
+  }
+
+  private holdReleased(items: string, held: HeldJob[]): Released[] {
+    const rows = this.deps.stmt('count_down_waiting_jobs').all({ items }) as (Released & HeldJob & { depsPending: number })[];
+    const released = rows.filter((r) => r.depsPending <= 0).sort((a, b) => a.id - b.id);
+    for (const r of released) held.push({ id: r.id, task: r.task, priority: r.priority, runAt: r.runAt, concurrencyKey: r.concurrencyKey });
+    return released;
   }
 
   /** The dependencies of released jobs whose every edge was settled now, each job waited for read once. */
@@ -148,6 +176,11 @@ export class DependencyLinks {
     }
     return row.hasDependents === 1;
   }
+}
+
+interface Released {
+  id: number;
+  depsTotal: number | null;
 }
 
 function dependencyOf(jobId: string, e: Edge, outcome: { result: DependencyRow['result']; error: string | null } | undefined): DependencyRow {

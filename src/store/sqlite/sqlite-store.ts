@@ -57,7 +57,7 @@ import {
 } from '../store.js';
 import { Checkpointer, type CheckpointerOptions } from './checkpointer.js';
 import { openSqlite, type SqliteOptions } from './connection.js';
-import { DependencyLinks, type KnownDependencies, type Settled } from './dependency-links.js';
+import { type ClaimAfterSettle, DependencyLinks, type HeldJob, type KnownDependencies, type Settled } from './dependency-links.js';
 import { toStoreError } from './errors.js';
 
 const JOB_COLUMNS = `id, task, state, input, result, error, errors, priority, run_at AS runAt, attempt,
@@ -271,10 +271,13 @@ export class SqliteStore implements Store {
     return this.write(() => this.claimInTransaction(p));
   }
 
-  /** `known`: the dependencies of jobs released in this transaction, read as they were settled. */
-  private claimInTransaction(p: ClaimParams, known?: KnownDependencies): ClaimedJob[] {
+  /**
+   * `after`: what a settle in this transaction released for this claim (held waiting, with their
+   * dependencies as read then); those it does not take are queued, and told in `followUps`.
+   */
+  private claimInTransaction(p: ClaimParams, after?: ClaimAfterSettle, followUps: InsertedJob[] = []): ClaimedJob[] {
     if (p.max <= 0 || p.tasks.length === 0) return [];
-    const { ids, rated } = this.chooseJobs(p.workerId, p.tasks, p.max, p.now);
+    const { ids, rated } = this.chooseJobs(p.workerId, p.tasks, p.max, p.now, after?.held ?? [], followUps);
     if (ids.length === 0) return [];
     const rows = this.stmt('mark_running').all({ ids: JSON.stringify(ids), workerId: p.workerId, leaseExpiresAt: p.now + p.leaseMs, now: p.now }) as RawRow[];
     if (rated.keys.size) this.recordRateStarts(rows, rated, p.now);
@@ -290,15 +293,24 @@ export class SqliteStore implements Store {
       rows.sort((a, b) => order.get(a.id as string)! - order.get(b.id as string)!);
     }
     const claimed = rows as unknown as ClaimedJob[];
-    this.attachDependencies(claimed, known);
+    this.attachDependencies(claimed, after?.known);
     return claimed;
   }
 
   /**
    * Picks up to `max` runnable job ids across `tasks`, honouring pauses, concurrency limits and
-   * rate limits; `rated` maps each rate-limited task among them to its key.
+   * rate limits; `rated` maps each rate-limited task among them to its key. Held jobs (released
+   * in this transaction, still waiting) compete as if queued now when their task has neither limit
+   * nor key; the rest of them, and those not chosen, are queued (told in `followUps`).
    */
-  private chooseJobs(workerId: string, tasks: string[], max: number, now: number): { ids: number[]; rated: RateRoom } {
+  private chooseJobs(
+    workerId: string,
+    tasks: string[],
+    max: number,
+    now: number,
+    held: HeldJob[],
+    followUps: InsertedJob[],
+  ): { ids: number[]; rated: RateRoom } {
     const settings = new Map(this.claimSettings(tasks).map((t) => [t.name, t]));
     const allowance = new Map<string, number>();
     const rates = new RateRoom((bucket, since) => this.stmt('rate_total').get({ bucket, since }) as { total: number; base: number }, now);
@@ -310,6 +322,7 @@ export class SqliteStore implements Store {
       if (s?.rateLimit != null) room = Math.min(room, rates.add(task, s.rateKey ?? task, s.rateLimit, s.ratePeriodMs!));
       if (room > 0) allowance.set(task, Math.min(room, max));
     }
+    const takeable = this.takeableHeld(held, settings, allowance, now, followUps);
     const chosen: number[] = [];
     const blocked = new Map<string, string[]>();
     const keyRunning = new Map<string, number>();
@@ -323,9 +336,10 @@ export class SqliteStore implements Store {
             : this.stmt('claim_candidates_unblocked').all({ task, now, limit: room })
         ) as Candidate[];
         for (const r of rows) candidates.push({ ...r, task });
+        if (round === 0) candidates.push(...(takeable.get(task) ?? []));
       }
       if (candidates.length === 0) break;
-      if (allowance.size > 1) candidates.sort(claimOrder);
+      if (allowance.size > 1 || (round === 0 && takeable.size > 0)) candidates.sort(claimOrder);
       let newlyBlocked = false;
       for (const c of candidates) {
         if (chosen.length >= max) break;
@@ -348,7 +362,45 @@ export class SqliteStore implements Store {
       for (const [task, room] of allowance) if (room <= 0) allowance.delete(task);
       if (!newlyBlocked) break;
     }
+    const taken = new Set(chosen);
+    this.queueHeld(
+      [...takeable.values()].flat().flatMap((c) => (taken.has(c.id) ? [] : [c.id])),
+      now,
+      followUps,
+    );
     return { ids: chosen, rated: rates };
+  }
+
+  /**
+   * The held jobs a claim may take from waiting: of a task it claims with neither limit nor key,
+   * due now, as candidates queued now. The others are queued first, where the claim's paths (and
+   * other workers) see them.
+   */
+  private takeableHeld(
+    held: HeldJob[],
+    settings: Map<string, TaskLimits>,
+    allowance: Map<string, number>,
+    now: number,
+    followUps: InsertedJob[],
+  ): Map<string, Candidate[]> {
+    const takeable = new Map<string, Candidate[]>();
+    const others: number[] = [];
+    for (const h of held) {
+      const s = settings.get(h.task);
+      if (allowance.has(h.task) && s?.concurrency == null && s?.rateLimit == null && h.concurrencyKey === null && h.runAt <= now) {
+        let list = takeable.get(h.task);
+        if (!list) takeable.set(h.task, (list = []));
+        list.push({ id: h.id, task: h.task, priority: h.priority, runAt: now, concurrencyKey: null });
+      } else others.push(h.id);
+    }
+    this.queueHeld(others, now, followUps);
+    return takeable;
+  }
+
+  private queueHeld(ids: number[], now: number, followUps: InsertedJob[]): void {
+    if (ids.length === 0) return;
+    const rows = this.stmt('queue_released').all({ ids: JSON.stringify(ids), now }) as { id: number; task: string; runAt: number }[];
+    for (const r of rows.sort((a, b) => a.id - b.id)) followUps.push({ id: String(r.id), task: r.task, deduplicated: false, state: 'queued', runAt: r.runAt });
   }
 
   /** Adds the claimed jobs of rate-limited tasks to their keys' totals; now and then forgets the marks no task needs any more. */
@@ -399,9 +451,10 @@ export class SqliteStore implements Store {
         const finished = this.countBatchFinished(String(batchId), n.s, n.f, 0, p.now, out.followUps);
         if (finished) out.finishedBatches.push(finished);
       }
-      const known: KnownDependencies = new Map();
-      if (awaited.length) this.links.settle(awaited, p.now, out, undefined, p.claim && known);
-      if (p.claim) out.claimed = this.claimInTransaction(p.claim, known);
+      // Released jobs are held for the claim that follows, when there is one.
+      const after: ClaimAfterSettle | undefined = p.claim && p.claim.max > 0 && p.claim.tasks.length > 0 ? { known: new Map(), held: [] } : undefined;
+      if (awaited.length) this.links.settle(awaited, p.now, out, undefined, after);
+      if (p.claim) out.claimed = this.claimInTransaction(p.claim, after, out.followUps);
       return withoutClaimed(out);
     });
   }
