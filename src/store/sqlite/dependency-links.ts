@@ -126,10 +126,17 @@ export class DependencyLinks {
   }
 
   private queueReleased(items: string, now: number, out: Settled): Released[] {
-    const rows = this.deps.stmt('settle_waiting_jobs').all({ items, now }) as (Released & { task: string; state: JobState; runAt: number })[];
-    const queued = rows.filter((r) => r.state === 'queued').sort((a, b) => a.id - b.id);
-    for (const r of queued) out.followUps.push({ id: String(r.id), task: r.task, deduplicated: false, state: 'queued', runAt: r.runAt });
-    return queued;
+    const rows = this.deps.stmt('settle_waiting_jobs').all({ items, now }) as (Released & QueuedRow & { state: JobState })[];
+    return tellQueued(
+      rows.filter((r) => r.state === 'queued'),
+      out.followUps,
+    );
+  }
+
+  /** Held jobs (see `settle`) the claim did not take: queued, for any worker. */
+  queueHeld(ids: number[], now: number, followUps: InsertedJob[]): void {
+    if (ids.length === 0) return;
+    tellQueued(this.deps.stmt('queue_released').all({ ids: JSON.stringify(ids), now }) as QueuedRow[], followUps);
   }
 
   private holdReleased(items: string, held: HeldJob[]): Released[] {
@@ -181,6 +188,19 @@ export class DependencyLinks {
 interface Released {
   id: number;
   depsTotal: number | null;
+}
+
+interface QueuedRow {
+  id: number;
+  task: string;
+  runAt: number;
+}
+
+/** Jobs just queued, told as follow-ups in id order; returns them so sorted. */
+function tellQueued<R extends QueuedRow>(rows: R[], followUps: InsertedJob[]): R[] {
+  rows.sort((a, b) => a.id - b.id);
+  for (const r of rows) followUps.push({ id: String(r.id), task: r.task, deduplicated: false, state: 'queued', runAt: r.runAt });
+  return rows;
 }
 
 function dependencyOf(jobId: string, e: Edge, outcome: { result: DependencyRow['result']; error: string | null } | undefined): DependencyRow {

@@ -363,7 +363,7 @@ export class SqliteStore implements Store {
       if (!newlyBlocked) break;
     }
     const taken = new Set(chosen);
-    this.queueHeld(
+    this.links.queueHeld(
       [...takeable.values()].flat().flatMap((c) => (taken.has(c.id) ? [] : [c.id])),
       now,
       followUps,
@@ -393,14 +393,8 @@ export class SqliteStore implements Store {
         list.push({ id: h.id, task: h.task, priority: h.priority, runAt: now, concurrencyKey: null });
       } else others.push(h.id);
     }
-    this.queueHeld(others, now, followUps);
+    this.links.queueHeld(others, now, followUps);
     return takeable;
-  }
-
-  private queueHeld(ids: number[], now: number, followUps: InsertedJob[]): void {
-    if (ids.length === 0) return;
-    const rows = this.stmt('queue_released').all({ ids: JSON.stringify(ids), now }) as { id: number; task: string; runAt: number }[];
-    for (const r of rows.sort((a, b) => a.id - b.id)) followUps.push({ id: String(r.id), task: r.task, deduplicated: false, state: 'queued', runAt: r.runAt });
   }
 
   /** Adds the claimed jobs of rate-limited tasks to their keys' totals; now and then forgets the marks no task needs any more. */
