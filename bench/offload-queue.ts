@@ -2,6 +2,7 @@
 
 import { silentLogger } from '../src/core/logger.js';
 import { defineTask, type FlowSteps, Offload, type TaskSettings } from '../src/index.js';
+import type { Store } from '../src/store/store.js';
 import type { BenchInput, BenchQueue } from './workloads.js';
 
 /** Offload's queue, with what the dependency workload needs: a flow of the bench task, and the store's time per call. */
@@ -10,6 +11,8 @@ export interface OffloadBenchQueue extends BenchQueue {
   flow(steps: FlowSteps): Promise<void>;
   /** Calls and milliseconds per store method since the queue opened. */
   storeStats(): Record<string, { calls: number; totalMs: number }>;
+  /** The store itself, for workloads that time its calls one by one. */
+  readonly store: Store;
 }
 
 export const BENCH_TASK = 'bench.noop';
@@ -53,6 +56,7 @@ export async function offloadQueue(url: string, dispose: () => Promise<void>, op
     flow: async (steps) => {
       await offload.flow({ steps });
     },
+    store: offload.store,
     storeStats: () => Object.fromEntries((offload.store as unknown as { stats: Map<string, { calls: number; totalMs: number }> }).stats),
     async work(concurrency, h) {
       handler = h;

@@ -10,7 +10,8 @@
  * - F, flow control's cost: the W3 drain plain, under a rate limit that never binds, and with
  *   1,000 schedules defined, interleaved, on the --store given.
  * - D, dependencies' cost: a flow of 10,000 jobs (100 stages of 100, fan-out and fan-in, 19,701
- *   edges) drained against 10,000 independent jobs, interleaved, on the --store given.
+ *   edges) drained against 10,000 independent jobs, at concurrency 10 and 100, interleaved, on the
+ *   --store given; with BENCH_D_SHAPES=1 also its two calls timed one at a time against plain ones.
  * - P, push dispatch: throughput and enqueue→endpoint latency against a local endpoint that
  *   answers at once, on the --store given. Written to bench/results/<store>-push-latest.json.
  * - O, the dashboard's reads over 1,000,000 jobs (20 tasks, every state): the overview (GET
@@ -32,6 +33,7 @@ import { parseArgs } from 'node:util';
 import { a1RemoteWorker, a2PythonAgent, a3JavaAgent } from './agent-workloads.js';
 import { type Ceiling, measureCeiling } from './ceiling.js';
 import { counterCostBench } from './counter-cost.js';
+import { dependencyShapes } from './dependency-shapes.js';
 import { dependencyBench } from './dependency-workloads.js';
 import { flowBench } from './flow-workloads.js';
 import { type GearmanResult, gearmanBench, gearmanBenchUnavailable, postgresReachable, type ServerName } from './gearman.js';
@@ -166,29 +168,41 @@ async function main(): Promise<void> {
   }
   let dependencies: Awaited<ReturnType<typeof dependencyBench>> | undefined;
   if (only.includes('D')) {
-    dependencies = await dependencyBench(offloadQueue, 5, 100, 100, Number(process.env.BENCH_D_CONCURRENCY ?? 100));
+    const chosen = process.env.BENCH_D_CONCURRENCY;
+    if (chosen !== undefined && !/^[1-9][0-9]*$/.test(chosen))
+      throw new Error(`BENCH_D_CONCURRENCY must be a positive integer (got "${chosen}"): unset it to measure at 10 and 100`);
+    const concurrencies = chosen ? [Number(chosen)] : [10, 100];
+    dependencies = await dependencyBench(offloadQueue, 5, 100, 100, concurrencies);
     for (const r of dependencies.results) print('offload', r);
-    console.log(
-      `flow drain / plain drain (aim: ≥ 0.5): ${dependencies.ratio.toFixed(2)}×; submit (median): plain ${dependencies.submitSeconds.D0} s (chunks of 1,000), flow ${dependencies.submitSeconds.D1} s (one call)`,
-    );
-    for (const key of ['D0', 'D1'] as const)
+    for (const [c, d] of Object.entries(dependencies.byConcurrency)) {
       console.log(
-        `  store ms during the ${key} drain: ${Object.entries(dependencies.storeMs[key])
-          .slice(0, 6)
-          .map(([m, t]) => `${m} ${t}`)
-          .join(', ')}`,
+        `flow drain / plain drain at concurrency ${c} (aim: ≥ 0.5): ${d.ratio.toFixed(2)}×; submit (median): plain ${d.submitSeconds.D0} s (chunks of 1,000), flow ${d.submitSeconds.D1} s (one call)`,
       );
+      for (const key of ['D0', 'D1'] as const)
+        console.log(
+          `  store ms during the ${key} drain: ${Object.entries(d.storeMs[key])
+            .slice(0, 6)
+            .map(([m, t]) => `${m} ${t}`)
+            .join(', ')}`,
+        );
+    }
     systems.offload.push(...dependencies.results);
+    const shapes = process.env.BENCH_D_SHAPES ? await dependencyShapes(offloadQueue) : undefined;
+    if (shapes) {
+      const m = shapes.medianMs;
+      console.log(
+        `  one call at a time (ms, medians): A ${m.A} against plain ${m.pA} (${shapes.ratio.A}×), B ${m.B} against plain ${m.pB} (${shapes.ratio.B}×)`,
+      );
+    }
     // Also a file of its own, which a run of other workloads leaves alone.
     write(`${label}-dependencies-latest.json`, {
       store: label,
       at: new Date().toISOString(),
       machine: { ...machine(), loadAverageBefore: loadBefore, loadAverageAfter: loadavg()[0] },
       results: dependencies.results,
-      flowDrainToPlain: dependencies.ratio,
       edges: dependencies.edges,
-      submitSeconds: dependencies.submitSeconds,
-      storeMs: dependencies.storeMs,
+      byConcurrency: dependencies.byConcurrency,
+      ...(shapes ? { oneCallAtATime: shapes } : {}),
     });
   }
   if (only.includes('P')) {
@@ -273,12 +287,7 @@ async function main(): Promise<void> {
       ...(flowRatios ? { flowControlToPlain: flowRatios } : {}),
       ...(dependencies
         ? {
-            dependencies: {
-              flowDrainToPlain: dependencies.ratio,
-              edges: dependencies.edges,
-              submitSeconds: dependencies.submitSeconds,
-              storeMs: dependencies.storeMs,
-            },
+            dependencies: { edges: dependencies.edges, byConcurrency: dependencies.byConcurrency },
           }
         : {}),
       ...(Object.keys(systems).length > 1 ? { peers: Object.fromEntries(Object.entries(systems).filter(([k]) => k !== 'offload')) } : {}),
