@@ -30,13 +30,13 @@ export function sessionRoutes(app: Api, ctx: ApiContext): void {
     }
     // The audit log names who logged in, not the anonymous caller the page's route saw.
     request.principal = principal;
-    const session = ctx.sessions.create(hashSecret(token.trim()));
+    const session = await ctx.sessions.create(hashSecret(token.trim()));
     setCookie(request, reply, session.id);
     return { name: principal.name, scope: principal.scope, tasks: principal.tasks, via: 'session', csrf: session.csrf };
   });
 
   app.delete('/dashboard/session', { schema: { hide: true } as FastifySchema }, async (request, reply) => {
-    if (request.dashboardSession) ctx.sessions.delete(request.dashboardSession.id);
+    if (request.dashboardSession) await ctx.sessions.delete(request.dashboardSession.id);
     setCookie(request, reply, '', 0);
     return reply.code(204).send();
   });

@@ -99,11 +99,11 @@ async function identify(request: FastifyRequest, address: string, o: AccessOptio
 /** The principal of the request's dashboard session cookie; null without a live session. */
 async function identifyBySession(request: FastifyRequest, o: AccessOptions): Promise<Principal | null> {
   const id = o.sessions ? sessionIdOf(request.headers.cookie) : undefined;
-  const session = id ? o.sessions!.use(id) : undefined;
+  const session = id ? await o.sessions!.use(id) : undefined;
   if (!session) return null;
   const principal = await authenticateHash(o.store, session.tokenHash);
   if (!principal) {
-    o.sessions!.deleteToken(session.tokenHash);
+    await o.sessions!.deleteToken(session.tokenHash);
     throw new UnauthorizedError("the dashboard session's token has been revoked; log in again with another token");
   }
   if (changes(request)) {

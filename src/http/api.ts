@@ -85,7 +85,7 @@ export async function buildApi(offload: Offload, opts: HttpApiOptions & { logger
     offload.metrics.httpRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
   });
   const throttle = new AuthThrottle(offload.clock, options.failedAuthLimit, options.failedAuthWindowMs);
-  const sessions = new DashboardSessions(offload.clock);
+  const sessions = new DashboardSessions(offload.store, offload.clock);
   installAccessControl(app, {
     store: offload.store,
     requireToken: options.requireToken,

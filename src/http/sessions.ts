@@ -1,11 +1,14 @@
 /**
  * Dashboard sessions: a browser that logged in with a token holds a cookie with a random session
- * id; the server keeps, per id, the token's hash (never the secret) and a CSRF value. The token
- * itself is looked up on every request (access.ts), so revoking it ends its sessions at once.
- * Sessions live in this process's memory: a restart logs browsers out, which is the safe side.
+ * id. The store keeps, per session, the id's hash and the token's hash (never a secret), so every
+ * server of the store knows the session and a restart keeps it; a stolen copy of the store does
+ * not hold a cookie's value. The CSRF value is derived from the id, so only the browser that holds
+ * the cookie (and was told the value at login) can send it. The token itself is looked up on every
+ * request (access.ts), so revoking it ends its sessions at once.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
+import type { Store } from '../store/store.js';
 
 export const SESSION_COOKIE = 'offload_session';
 export const CSRF_HEADER = 'offload-csrf';
@@ -15,55 +18,69 @@ export interface DashboardSession {
   readonly tokenHash: string;
   /** Sent back by the dashboard in the Offload-CSRF header of every request that changes something. */
   readonly csrf: string;
-  lastUsedAt: number;
+}
+
+export interface DashboardSessionOptions {
+  /** A session unused this long ends (default 8 hours). */
+  idleMs?: number;
+  /**
+   * A session's use is written at most this often (default a minute, or a tenth of `idleMs` if
+   * less): a page's every request is not a write. Its idle time counts from the last use written.
+   */
+  touchEveryMs?: number;
 }
 
 export class DashboardSessions {
-  private readonly byId = new Map<string, DashboardSession>();
+  private readonly idleMs: number;
+  private readonly touchEveryMs: number;
 
   constructor(
+    private readonly store: Store,
     private readonly clock: Clock,
-    /** A session unused this long is forgotten (default 8 hours). */
-    private readonly idleMs = 8 * 3600_000,
-  ) {}
+    opts: DashboardSessionOptions = {},
+  ) {
+    this.idleMs = opts.idleMs ?? 8 * 3600_000;
+    this.touchEveryMs = opts.touchEveryMs ?? Math.min(60_000, this.idleMs / 10);
+  }
 
-  create(tokenHash: string): DashboardSession {
-    this.sweep();
-    const session = { id: randomBytes(32).toString('base64url'), tokenHash, csrf: randomBytes(24).toString('base64url'), lastUsedAt: this.clock.now() };
-    this.byId.set(session.id, session);
-    return session;
+  async create(tokenHash: string): Promise<DashboardSession> {
+    const id = randomBytes(32).toString('base64url');
+    const now = this.clock.now();
+    await this.store.createDashboardSession({ session: { idHash: hashOf(id), tokenHash, createdAt: now, lastUsedAt: now }, idleBefore: now - this.idleMs });
+    return { id, tokenHash, csrf: csrfOf(id) };
   }
 
   /** The live session of this id (its idle time starts again), or undefined. */
-  use(id: string): DashboardSession | undefined {
-    const session = this.byId.get(id);
-    if (!session) return undefined;
+  async use(id: string): Promise<DashboardSession | undefined> {
+    const idHash = hashOf(id);
+    const record = await this.store.getDashboardSession({ idHash });
+    if (!record) return undefined;
     const now = this.clock.now();
-    if (now - session.lastUsedAt > this.idleMs) {
-      this.byId.delete(id);
+    if (now - record.lastUsedAt > this.idleMs) {
+      await this.store.deleteDashboardSessions({ idHash });
       return undefined;
     }
-    session.lastUsedAt = now;
-    return session;
+    if (now - record.lastUsedAt >= this.touchEveryMs) await this.store.touchDashboardSession({ idHash, now });
+    return { id, tokenHash: record.tokenHash, csrf: csrfOf(id) };
   }
 
-  delete(id: string): void {
-    this.byId.delete(id);
+  async delete(id: string): Promise<void> {
+    await this.store.deleteDashboardSessions({ idHash: hashOf(id) });
   }
 
   /** Forgets the sessions of a token (whose token was found revoked). */
-  deleteToken(tokenHash: string): void {
-    for (const [id, s] of this.byId) if (s.tokenHash === tokenHash) this.byId.delete(id);
+  async deleteToken(tokenHash: string): Promise<void> {
+    await this.store.deleteDashboardSessions({ tokenHash });
   }
+}
 
-  get size(): number {
-    return this.byId.size;
-  }
+function hashOf(id: string): string {
+  return createHash('sha256').update(id, 'utf8').digest('hex');
+}
 
-  private sweep(): void {
-    const now = this.clock.now();
-    for (const [id, s] of this.byId) if (now - s.lastUsedAt > this.idleMs) this.byId.delete(id);
-  }
+/** The session's CSRF value: a MAC keyed by its id, which only the cookie's holder knows. */
+function csrfOf(id: string): string {
+  return createHmac('sha256', id).update('offload-csrf').digest('base64url');
 }
 
 /** The session id in a Cookie header, if any. */

@@ -208,6 +208,10 @@ export function instrumentStore(store: Store, bus: EventBus): InstrumentedStore 
     listTokens: (p) => timed('listTokens', () => store.listTokens(p)),
     revokeToken: (p) => timed('revokeToken', () => store.revokeToken(p)),
     findToken: (p) => timed('findToken', () => store.findToken(p)),
+    createDashboardSession: (p) => timed('createDashboardSession', () => store.createDashboardSession(p)),
+    getDashboardSession: (p) => timed('getDashboardSession', () => store.getDashboardSession(p)),
+    touchDashboardSession: (p) => timed('touchDashboardSession', () => store.touchDashboardSession(p)),
+    deleteDashboardSessions: (p) => timed('deleteDashboardSessions', () => store.deleteDashboardSessions(p)),
     getTasks: (p) => timed('getTasks', () => store.getTasks(p)),
 
     async pauseTask(p) {

@@ -332,6 +332,16 @@ export interface WorkerRecord {
 
 export type TokenScope = 'submit' | 'work' | 'read' | 'admin';
 
+/** A dashboard login, kept in the store so that every server of the store knows it, across restarts. */
+export interface DashboardSessionRecord {
+  /** SHA-256 of the session id: the cookie holds the id, the store only its hash. */
+  idHash: string;
+  /** SHA-256 of the token's secret, looked up again on every request. */
+  tokenHash: string;
+  createdAt: number;
+  lastUsedAt: number;
+}
+
 /** An API token as stored: never the secret, only its SHA-256 hash. */
 export interface TokenRecord {
   id: string;
@@ -640,6 +650,15 @@ export interface Store {
   revokeToken(p: { name: string; now: number }): Promise<boolean>;
   /** The active (not revoked) token with this hash. */
   findToken(p: { hash: string }): Promise<TokenRecord | null>;
+
+  // dashboard sessions
+  /** Stores a new session, and forgets every session last used before `idleBefore`. */
+  createDashboardSession(p: { session: DashboardSessionRecord; idleBefore: number }): Promise<void>;
+  getDashboardSession(p: { idHash: string }): Promise<DashboardSessionRecord | null>;
+  /** The session was used now: its idle time starts again. */
+  touchDashboardSession(p: { idHash: string; now: number }): Promise<void>;
+  /** Forgets one session (by its id's hash), or every session of a token (by the token's hash). */
+  deleteDashboardSessions(p: { idHash?: string; tokenHash?: string }): Promise<void>;
 
   // workers
   /** Adds or refreshes a worker's record; says whether an operator asked it to stop. */

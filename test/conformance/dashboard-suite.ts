@@ -229,5 +229,30 @@ export function dashboardConformance(name: string, factory: StoreFactory): void 
         [['2'], ['1']],
       );
     });
+
+    it("keeps dashboard sessions by their id hash, touches, forgets one or a token's all, and prunes idle ones at the next login", async () => {
+      const session = (idHash: string, tokenHash: string, at: number) => ({ idHash, tokenHash, createdAt: at, lastUsedAt: at });
+      await store.createDashboardSession({ session: session('s1', 'tA', T0), idleBefore: T0 - 1000 });
+      await store.createDashboardSession({ session: session('s2', 'tA', T0 + 10), idleBefore: T0 - 1000 });
+      await store.createDashboardSession({ session: session('s3', 'tB', T0 + 20), idleBefore: T0 - 1000 });
+      assert.deepEqual(await store.getDashboardSession({ idHash: 's1' }), session('s1', 'tA', T0));
+      assert.equal(await store.getDashboardSession({ idHash: 'nope' }), null);
+      await store.touchDashboardSession({ idHash: 's1', now: T0 + 500 });
+      await store.touchDashboardSession({ idHash: 's1', now: T0 + 400 }); // a late write never moves it back
+      assert.equal((await store.getDashboardSession({ idHash: 's1' }))?.lastUsedAt, T0 + 500);
+      assert.equal((await store.getDashboardSession({ idHash: 's1' }))?.createdAt, T0);
+      await store.deleteDashboardSessions({ tokenHash: 'tA' });
+      assert.equal(await store.getDashboardSession({ idHash: 's1' }), null);
+      assert.equal(await store.getDashboardSession({ idHash: 's2' }), null);
+      assert.ok(await store.getDashboardSession({ idHash: 's3' }));
+      await store.deleteDashboardSessions({ idHash: 's3' });
+      assert.equal(await store.getDashboardSession({ idHash: 's3' }), null);
+      await store.createDashboardSession({ session: session('old', 'tA', T0), idleBefore: T0 - 1000 });
+      await store.createDashboardSession({ session: session('kept', 'tA', T0 + 900), idleBefore: T0 - 1000 });
+      await store.createDashboardSession({ session: session('new', 'tA', T0 + 2000), idleBefore: T0 + 500 });
+      assert.equal(await store.getDashboardSession({ idHash: 'old' }), null, 'last used before idleBefore');
+      assert.ok(await store.getDashboardSession({ idHash: 'kept' }));
+      assert.ok(await store.getDashboardSession({ idHash: 'new' }));
+    });
   });
 }

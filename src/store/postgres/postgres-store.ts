@@ -21,6 +21,7 @@ import {
   type ClaimParams,
   type ConnectionStats,
   type CountRow,
+  type DashboardSessionRecord,
   type DeleteJobsResult,
   type DependencyRow,
   type ErrorGroupRow,
@@ -904,6 +905,26 @@ export class PostgresStore implements Store {
 
   async requestWorkerStop(p: { id: string; now: number }): Promise<boolean> {
     return (await this.run(this.db, 'request_worker_stop', [p.id, p.now])).length === 1;
+  }
+
+  // ---- dashboard sessions ----------------------------------------------------------------------
+
+  async createDashboardSession(p: { session: DashboardSessionRecord; idleBefore: number }): Promise<void> {
+    const x = p.session;
+    await this.run(this.db, 'insert_dashboard_session', [x.idHash, x.tokenHash, x.createdAt, x.lastUsedAt, p.idleBefore]);
+  }
+
+  async getDashboardSession(p: { idHash: string }): Promise<DashboardSessionRecord | null> {
+    const [r] = await this.run<DashboardSessionRecord>(this.db, 'get_dashboard_session', [p.idHash]);
+    return r ?? null;
+  }
+
+  async touchDashboardSession(p: { idHash: string; now: number }): Promise<void> {
+    await this.run(this.db, 'touch_dashboard_session', [p.idHash, p.now]);
+  }
+
+  async deleteDashboardSessions(p: { idHash?: string; tokenHash?: string }): Promise<void> {
+    await this.run(this.db, 'delete_dashboard_sessions', [p.idHash ?? null, p.tokenHash ?? null]);
   }
 
   // ---- audit log -------------------------------------------------------------------------------

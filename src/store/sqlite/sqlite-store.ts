@@ -22,6 +22,7 @@ import {
   type ClaimedJob,
   type ClaimParams,
   type CountRow,
+  type DashboardSessionRecord,
   type DeleteJobsResult,
   type DependencyRow,
   type ErrorGroupRow,
@@ -1033,6 +1034,27 @@ export class SqliteStore implements Store {
 
   async requestWorkerStop(p: { id: string; now: number }): Promise<boolean> {
     return this.guard(() => this.stmt('request_worker_stop').run({ id: p.id, now: p.now }).changes === 1);
+  }
+
+  // ---- dashboard sessions ----------------------------------------------------------------------
+
+  async createDashboardSession(p: { session: DashboardSessionRecord; idleBefore: number }): Promise<void> {
+    this.write(() => {
+      this.stmt('prune_dashboard_sessions').run({ idleBefore: p.idleBefore });
+      this.stmt('insert_dashboard_session').run({ ...p.session });
+    });
+  }
+
+  async getDashboardSession(p: { idHash: string }): Promise<DashboardSessionRecord | null> {
+    return (this.stmt('get_dashboard_session').get({ idHash: p.idHash }) as DashboardSessionRecord | undefined) ?? null;
+  }
+
+  async touchDashboardSession(p: { idHash: string; now: number }): Promise<void> {
+    this.guard(() => this.stmt('touch_dashboard_session').run({ idHash: p.idHash, now: p.now }));
+  }
+
+  async deleteDashboardSessions(p: { idHash?: string; tokenHash?: string }): Promise<void> {
+    this.guard(() => this.stmt('delete_dashboard_sessions').run({ idHash: p.idHash ?? null, tokenHash: p.tokenHash ?? null }));
   }
 
   // ---- audit log -------------------------------------------------------------------------------
