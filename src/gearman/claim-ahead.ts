@@ -6,10 +6,11 @@
  * worker's own, worker/claimed-ahead.ts).
  *
  * How many are claimed ahead follows how fast a function's GRABs come: as many as arrived in the
- * last 10 ms, at most MAX_AHEAD. A function grabbed now and then has none ahead (each
- * GRAB claims for itself, as before). Held jobs go back to the queue, the attempt not counted,
- * when no connection that grabbed for the function is left, when nobody came for them within
- * HOLD_MS, and at stop; a job cancelled meanwhile, or whose lease is lost, is dropped.
+ * busiest 10 ms of the last 30 (ClaimedAhead's estimate), at most MAX_AHEAD. A function grabbed
+ * now and then has none ahead (each GRAB claims for itself, as before). Held jobs go back to the
+ * queue, the attempt not counted, when no connection that grabbed for the function is left, when
+ * nobody came for them within HOLD_MS, and at stop; a job cancelled meanwhile, or whose lease is
+ * lost, is dropped.
  */
 import { Alarm, type Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';

@@ -2,15 +2,18 @@
  * Jobs claimed ahead of demand, oldest first: a worker's beyond its free slots while its handlers
  * finish fast, and the Gearman port's for a function whose workers grab fast (one per function).
  * The next job is handed out the moment it is asked for, with no claim in between, and claims come
- * in fewer, larger transactions. As many are wanted as were asked for in the last
- * AHEAD_WINDOW_MS, at most `max`: a consumer slower than the window holds next to none. The holder
- * keeps their leases and gives back, the attempt not counted, what waited HOLD_MS (`takeStale`)
- * and everything at stop (`takeAll`).
+ * in fewer, larger transactions. As many are wanted as were asked for in the busiest
+ * AHEAD_WINDOW_MS of the last AHEAD_WINDOWS, at most `max`: a consumer slower than the window
+ * holds next to none, and a burst still counts after a store round trip longer than one window
+ * (with one window, a PostgreSQL call of 6 ms left a flow's released stage out of it, and the
+ * worker claimed each stage in several calls). The holder keeps their leases and gives back,
+ * the attempt not counted, what waited HOLD_MS (`takeStale`) and everything at stop (`takeAll`).
  */
 import { DemandWindow } from '../core/demand.js';
 import type { ClaimedJob } from '../store/store.js';
 
 const AHEAD_WINDOW_MS = 10;
+const AHEAD_WINDOWS = 3;
 /** A job held this long unstarted goes back to the queue. */
 export const HOLD_MS = 250;
 
@@ -22,7 +25,7 @@ interface Held {
 export class ClaimedAhead {
   private held: Held[] = [];
   private next = 0;
-  private readonly demand = new DemandWindow(AHEAD_WINDOW_MS);
+  private readonly demand = new DemandWindow(AHEAD_WINDOW_MS, AHEAD_WINDOWS);
 
   constructor(private readonly max: number) {}
 

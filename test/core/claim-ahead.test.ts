@@ -48,12 +48,12 @@ function gatedTask(name: string) {
   return { task, gate };
 }
 
-/** Ten fast jobs run in one 10 ms window, then the clock moves on: the worker expects ten more soon. */
-async function warmUp(t: TestOffload, task: ReturnType<typeof gatedTask>['task'], gate: Gated): Promise<void> {
+/** Ten fast jobs run in one 10 ms window, then the clock moves on `gapMs`: the worker expects ten more soon. */
+async function warmUp(t: TestOffload, task: ReturnType<typeof gatedTask>['task'], gate: Gated, gapMs: number): Promise<void> {
   await t.offload.enqueueMany(Array.from({ length: 10 }, (_, i) => ({ task, input: i })));
   await gate.started(10);
   await t.offload.commits.drain();
-  await t.clock.advance(10);
+  await t.clock.advance(gapMs);
 }
 
 async function counts(t: TestOffload): Promise<Record<string, number>> {
@@ -66,11 +66,11 @@ describe('worker: jobs claimed ahead', () => {
   let t: TestOffload;
   afterEach(() => t.dispose());
 
-  async function setUp(claimAhead?: number): Promise<{ gate: Gated; task: ReturnType<typeof gatedTask>['task']; worker: Worker }> {
+  async function setUp(claimAhead?: number, gapMs = 10): Promise<{ gate: Gated; task: ReturnType<typeof gatedTask>['task']; worker: Worker }> {
     const { task, gate } = gatedTask('quick');
     t = await openTestOffload({ tasks: [task] });
     const worker = await t.offload.work({ concurrency: 2, claimAhead });
-    await warmUp(t, task, gate);
+    await warmUp(t, task, gate, gapMs);
     await t.offload.enqueueMany(Array.from({ length: 30 }, (_, i) => ({ task, input: 100 + i })));
     await gate.started(12);
     await t.offload.commits.drain();
@@ -93,6 +93,18 @@ describe('worker: jobs claimed ahead', () => {
       jobs.every((j) => j.state === 'succeeded' && j.attempt === 1),
       'every job ran once',
     );
+  });
+
+  it('still holds as many ahead when the burst came up to 30 ms before (a store call longer than a window), none after 40 ms', async () => {
+    const { gate } = await setUp(undefined, 30);
+    assert.deepEqual(await counts(t), { succeeded: 10, running: 12, queued: 18 }, '30 ms on: ten held ahead');
+    gate.open();
+    await gate.started(40);
+    await t.dispose();
+    const late = await setUp(undefined, 40);
+    assert.deepEqual(await counts(t), { succeeded: 10, running: 2, queued: 28 }, '40 ms on: only the free slots claimed');
+    late.gate.open();
+    await late.gate.started(40);
   });
 
   it('gives back held jobs no slot took within the hold time, the attempt not counted', async () => {
