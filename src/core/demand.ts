@@ -14,7 +14,7 @@ export class DemandWindow {
 
   constructor(
     private readonly windowMs: number,
-    private readonly remembered = 1,
+    private readonly remembered: number,
   ) {}
 
   /** One more asked for at `now`. */
@@ -42,7 +42,10 @@ export class DemandWindow {
     const gap = w - this.window;
     // NaN (the first call) and a clock that went back start afresh, as does a long gap.
     if (!(gap >= 1 && gap <= this.remembered)) this.recent = [];
-    else this.recent = [this.count, ...new Array<number>(gap - 1).fill(0), ...this.recent].slice(0, this.remembered);
+    else {
+      const quiet = new Array<number>(gap - 1).fill(0);
+      this.recent = [this.count, ...quiet, ...this.recent].slice(0, this.remembered);
+    }
     this.window = w;
     this.count = 0;
   }

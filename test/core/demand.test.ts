@@ -26,7 +26,7 @@ describe('DemandWindow', () => {
   });
 
   it('with one window remembered, a window with no demand is none (as before)', () => {
-    const d = new DemandWindow(10);
+    const d = new DemandWindow(10, 1);
     ticks(d, 1000, 7);
     assert.equal(d.last(1010), 7);
     assert.equal(d.last(1020), 0);
